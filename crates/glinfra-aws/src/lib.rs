@@ -1,0 +1,23 @@
+//! The one glinfra crate that names `aws_sdk_*`: a driver per resource kind,
+//! behind the engine's [`Provider`](glinfra_engine::Provider) trait.
+//!
+//! It honours the standard AWS configuration and nothing else: the credential
+//! chain, profiles, `AWS_REGION`, `AWS_ENDPOINT_URL` and the per-service
+//! `AWS_ENDPOINT_URL_<SERVICE>` variables. It knows nothing about emulators.
+
+mod clients;
+mod error;
+mod metrics;
+mod provider;
+mod wait;
+
+mod ec2;
+mod iam;
+mod kms;
+mod route53;
+mod s3;
+
+pub use clients::Clients;
+pub use error::classify;
+pub use metrics::{ApiCallCounter, ApiCalls};
+pub use provider::AwsProvider;

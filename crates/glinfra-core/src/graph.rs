@@ -1,0 +1,157 @@
+//! The validated dependency graph of a stack (a petgraph DAG).
+
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::regions;
+use crate::stack::{Declaration, ResourceId, Stack};
+use crate::validate::check_declaration;
+use petgraph::algo::{tarjan_scc, toposort};
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::{BTreeMap, HashMap};
+
+/// A stack whose every check passed: references resolve, there is no cycle,
+/// and every spec is valid. Edges run from a dependency to its dependent.
+#[derive(Clone, Debug)]
+pub struct ResourceGraph {
+    stack_name: String,
+    graph: DiGraph<ResourceId, ()>,
+    declarations: BTreeMap<ResourceId, Declaration>,
+    order: Vec<ResourceId>,
+}
+
+impl ResourceGraph {
+    /// Validates `stack` and builds its graph, reporting every problem at once:
+    /// duplicate names, dangling references, unknown outputs, cycles (naming each
+    /// resource on them), unknown regions, and each spec's own checks.
+    pub fn build(stack: &Stack) -> Result<ResourceGraph, Diagnostics> {
+        let mut problems: Vec<Diagnostic> = stack.duplicates.clone();
+        let mut graph = DiGraph::new();
+        let mut nodes: HashMap<&str, NodeIndex> = HashMap::new();
+        for decl in stack.declarations() {
+            nodes.insert(&decl.id, graph.add_node(decl.id.clone()));
+        }
+        let located = |decl: &Declaration, d: Diagnostic| {
+            let mut d = d.resource(decl.id.clone());
+            d.file = decl.origin.clone();
+            d
+        };
+        for decl in stack.declarations() {
+            if !regions::is_known_region(&decl.region) {
+                problems.push(located(
+                    decl,
+                    Diagnostic::new(format!("unknown region `{}`", decl.region)).field("region"),
+                ));
+            }
+            for r in decl.references() {
+                match stack.get(&r.resource) {
+                    None => problems.push(located(
+                        decl,
+                        Diagnostic::new(format!(
+                            "refers to `{}.{}`, but no resource `{}` is declared",
+                            r.resource, r.output, r.resource
+                        )),
+                    )),
+                    Some(target) if !target.kind.outputs().contains(&r.output.as_str()) => {
+                        problems.push(located(
+                            decl,
+                            Diagnostic::new(format!(
+                                "refers to output `{}` of `{}`, but a {} has only: {}",
+                                r.output,
+                                r.resource,
+                                target.kind,
+                                target.kind.outputs().join(", ")
+                            )),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+            for dep in &decl.depends_on {
+                if stack.get(dep).is_none() {
+                    problems.push(located(
+                        decl,
+                        Diagnostic::new(format!(
+                            "depends on `{dep}`, but no such resource is declared"
+                        ))
+                        .field("depends_on"),
+                    ));
+                }
+            }
+            for dep in decl.dependencies() {
+                if let Some(&from) = nodes.get(dep.as_str()) {
+                    graph.update_edge(from, nodes[decl.id.as_str()], ());
+                }
+            }
+            check_declaration(stack, decl, &mut problems);
+        }
+        for scc in tarjan_scc(&graph) {
+            let self_loop = scc.len() == 1 && graph.contains_edge(scc[0], scc[0]);
+            if scc.len() > 1 || self_loop {
+                let mut names: Vec<&str> = scc.iter().map(|&n| graph[n].as_str()).collect();
+                names.sort();
+                let first = stack.get(names[0]).expect("node of a declaration");
+                problems.push(located(
+                    first,
+                    Diagnostic::new(format!(
+                        "dependency cycle between {}",
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            problems.sort();
+            problems.dedup();
+            return Err(Diagnostics(problems));
+        }
+        let order = toposort(&graph, None)
+            .expect("cycles were reported above")
+            .into_iter()
+            .map(|n| graph[n].clone())
+            .collect();
+        let declarations = stack
+            .declarations()
+            .iter()
+            .map(|d| (d.id.clone(), d.clone()))
+            .collect();
+        Ok(ResourceGraph {
+            stack_name: stack.name().to_string(),
+            graph,
+            declarations,
+            order,
+        })
+    }
+
+    /// The stack's name.
+    pub fn stack_name(&self) -> &str {
+        &self.stack_name
+    }
+
+    /// Declarations in dependency order (dependencies first).
+    pub fn in_order(&self) -> impl Iterator<Item = &Declaration> {
+        self.order.iter().map(|id| &self.declarations[id])
+    }
+
+    /// The declaration `id`.
+    pub fn get(&self, id: &str) -> Option<&Declaration> {
+        self.declarations.get(id)
+    }
+
+    /// The number of resources.
+    pub fn len(&self) -> usize {
+        self.declarations.len()
+    }
+
+    /// True when the stack declares nothing.
+    pub fn is_empty(&self) -> bool {
+        self.declarations.is_empty()
+    }
+
+    /// The number of dependency edges.
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+}

@@ -1,0 +1,32 @@
+//! glinfra's pure core: the resource model, the dependency graph, validation,
+//! the diff between desired specs and recorded state, the plan, and its renderings.
+//!
+//! Nothing in this crate does IO or async work: it cannot fail for network
+//! reasons, and everything in it is tested without AWS.
+
+pub mod diagnostics;
+pub mod graph;
+pub mod input;
+pub mod kind;
+pub mod plan;
+pub mod regions;
+pub mod render;
+pub mod schedule;
+pub mod spec;
+pub mod stack;
+pub mod state;
+mod validate;
+
+pub use diagnostics::{Diagnostic, Diagnostics};
+pub use graph::ResourceGraph;
+pub use input::{Input, OutputRef};
+pub use kind::{Kind, UpdateBehavior};
+pub use plan::{Action, FieldChange, Plan, PlannedValue, Step};
+pub use schedule::{OpPhase, Operation, Schedule};
+pub use stack::{Declaration, Resource, ResourceId, ResourceOptions, ResourceSpec, Stack};
+pub use state::{PendingOperation, ResourceState, State};
+
+/// Tag key carrying the name of the stack that owns a resource.
+pub const TAG_STACK: &str = "glinfra:stack";
+/// Tag key carrying the logical id of a resource within its stack.
+pub const TAG_LOGICAL_ID: &str = "glinfra:logical-id";

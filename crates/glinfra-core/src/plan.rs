@@ -1,0 +1,394 @@
+//! The diff between a validated stack and recorded state, as a [`Plan`] value.
+//!
+//! | action    | before              | after                          |
+//! |-----------|---------------------|--------------------------------|
+//! | `Create`  | absent (or a create interrupted by a crash) | the desired spec |
+//! | `Update`  | the recorded spec   | the desired spec, same resource |
+//! | `Replace` | the recorded spec   | the desired spec, new resource (delete, then create) |
+//! | `Delete`  | the recorded spec   | absent                         |
+//!
+//! A value that depends on a resource created or replaced in the same plan is
+//! "known after apply". When such a value feeds a field that forces replacement,
+//! the dependent is replaced too: changing a VPC's CIDR replaces everything in it.
+
+use crate::graph::ResourceGraph;
+use crate::input::{contains_unknown, resolve_refs, unknown};
+use crate::kind::{Kind, UpdateBehavior};
+use crate::stack::{Declaration, ResourceId};
+use crate::state::{ResourceState, State};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The identifier of the plan JSON format; bumped on any incompatible change.
+pub const PLAN_SCHEMA: &str = "glinfra.plan/v1";
+
+/// What a step does to its resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `+` make a new resource.
+    Create,
+    /// `~` change the existing resource in place.
+    Update,
+    /// `-/+` delete the resource, then create its replacement.
+    Replace,
+    /// `-` delete the resource.
+    Delete,
+}
+
+impl Action {
+    /// The symbol used in the rendered plan.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+        }
+    }
+}
+
+/// One field's change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Field name (a top-level spec field, `tags` or `region`).
+    pub field: String,
+    /// Recorded value; `None` when absent.
+    pub before: Option<Value>,
+    /// Planned value; `None` when absent or not known until apply.
+    pub after: Option<Value>,
+    /// True when the planned value is not known until apply.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_unknown: bool,
+    /// True when this change alone forces replacement.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forces_replacement: bool,
+}
+
+/// The planned value of a field, for callers that prefer an enum.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlannedValue {
+    /// Known now.
+    Known(Value),
+    /// Removed.
+    Absent,
+    /// Known only after apply.
+    Unknown,
+}
+
+impl FieldChange {
+    /// The planned value.
+    pub fn planned(&self) -> PlannedValue {
+        match (&self.after, self.after_unknown) {
+            (_, true) => PlannedValue::Unknown,
+            (Some(v), false) => PlannedValue::Known(v.clone()),
+            (None, false) => PlannedValue::Absent,
+        }
+    }
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Logical id.
+    pub resource: ResourceId,
+    /// Kind (the desired kind; the recorded one for a delete).
+    pub kind: Kind,
+    /// Region.
+    pub region: String,
+    /// What is done.
+    pub action: Action,
+    /// Field-level changes.
+    pub changes: Vec<FieldChange>,
+    /// Why, when it is not plain from the changes (resuming after a crash, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The desired declaration (create, update, replace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<Declaration>,
+    /// The recorded state (update, replace, delete, resumed create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior: Option<ResourceState>,
+}
+
+impl Step {
+    /// Names of the changed fields that are not replacements' own.
+    pub fn changed_fields(&self) -> Vec<String> {
+        self.changes.iter().map(|c| c.field.clone()).collect()
+    }
+}
+
+/// Counts of steps by action.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    /// Resources to create.
+    pub create: usize,
+    /// Resources to update in place.
+    pub update: usize,
+    /// Resources to replace.
+    pub replace: usize,
+    /// Resources to delete.
+    pub delete: usize,
+    /// Resources left unchanged.
+    pub unchanged: usize,
+}
+
+/// A plan: the steps that take recorded state to the declared stack.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// [`PLAN_SCHEMA`].
+    pub schema: String,
+    /// The stack.
+    pub stack: String,
+    /// The state serial the plan was computed from; apply refuses any other.
+    pub base_serial: u64,
+    /// Steps: creates, updates and replaces in dependency order, then deletes in reverse order.
+    pub steps: Vec<Step>,
+    /// Counts by action.
+    pub summary: PlanSummary,
+}
+
+impl Plan {
+    /// True when the plan changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The step for `resource`.
+    pub fn step(&self, resource: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.resource == resource)
+    }
+}
+
+fn is_absent(v: Option<&Value>) -> bool {
+    matches!(v, None | Some(Value::Null))
+}
+
+/// The comparable fields of a resource: its spec's top-level fields plus `region` and `tags`.
+fn fields(kind_props: &Value, region: &str, tags: &BTreeMap<String, String>) -> Map<String, Value> {
+    let mut m = kind_props.as_object().cloned().unwrap_or_default();
+    m.retain(|_, v| !v.is_null());
+    m.insert("region".into(), Value::String(region.to_string()));
+    if !tags.is_empty() {
+        m.insert(
+            "tags".into(),
+            serde_json::to_value(tags).expect("tags serialise"),
+        );
+    }
+    m
+}
+
+fn diff_fields(kind: Kind, before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<FieldChange> {
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let mut changes = Vec::new();
+    for key in keys {
+        let b = before.get(key);
+        let a = after.get(key);
+        let unknown = a.is_some_and(contains_unknown);
+        if !unknown && (a == b || (is_absent(a) && is_absent(b))) {
+            continue;
+        }
+        changes.push(FieldChange {
+            field: key.clone(),
+            before: b.cloned(),
+            after: if unknown { None } else { a.cloned() },
+            after_unknown: unknown,
+            forces_replacement: kind.field_behavior(key) == UpdateBehavior::Replace,
+        });
+    }
+    changes
+}
+
+fn all_fields(map: &Map<String, Value>, after: bool) -> Vec<FieldChange> {
+    map.iter()
+        .map(|(k, v)| {
+            let unknown = after && contains_unknown(v);
+            FieldChange {
+                field: k.clone(),
+                before: (!after).then(|| v.clone()),
+                after: (after && !unknown).then(|| v.clone()),
+                after_unknown: unknown,
+                forces_replacement: false,
+            }
+        })
+        .collect()
+}
+
+/// Plans the changes that take `state` to the stack declared in `graph`.
+pub fn plan(graph: &ResourceGraph, state: &State) -> Plan {
+    let mut steps = Vec::new();
+    let mut actions: HashMap<&str, Option<Action>> = HashMap::new();
+    let mut unchanged = 0;
+    for decl in graph.in_order() {
+        let prior = state.resources.get(&decl.id);
+        // Outputs of resources made in this plan are not known until apply.
+        let resolved = resolve_refs(&decl.props, &mut |r| {
+            let fresh = matches!(
+                actions.get(r.resource.as_str()),
+                Some(Some(Action::Create | Action::Replace))
+            );
+            match state.resources.get(&r.resource) {
+                Some(s) if !fresh => s.outputs.get(&r.output).cloned().unwrap_or_else(unknown),
+                _ => unknown(),
+            }
+        });
+        let after = fields(&resolved, &decl.region, &decl.tags);
+        let step = match prior {
+            None => Some(Step {
+                resource: decl.id.clone(),
+                kind: decl.kind,
+                region: decl.region.clone(),
+                action: Action::Create,
+                changes: all_fields(&after, true),
+                reason: None,
+                desired: Some(decl.clone()),
+                prior: None,
+            }),
+            Some(prior) => plan_existing(decl, prior, after),
+        };
+        actions.insert(&decl.id, step.as_ref().map(|s| s.action));
+        match step {
+            Some(s) => steps.push(s),
+            None => unchanged += 1,
+        }
+    }
+    let doomed: Vec<&ResourceId> = state
+        .resources
+        .keys()
+        .filter(|id| graph.get(id).is_none())
+        .collect();
+    for id in delete_order(state, &doomed) {
+        let prior = &state.resources[id];
+        steps.push(delete_step(id, prior));
+    }
+    finish(graph.stack_name(), state, steps, unchanged)
+}
+
+fn plan_existing(decl: &Declaration, prior: &ResourceState, after: Map<String, Value>) -> Option<Step> {
+    let before = fields(&prior.props, &prior.region, &prior.tags);
+    let step = |action, changes, reason: Option<&str>| Step {
+        resource: decl.id.clone(),
+        kind: decl.kind,
+        region: decl.region.clone(),
+        action,
+        changes,
+        reason: reason.map(str::to_string),
+        desired: Some(decl.clone()),
+        prior: Some(prior.clone()),
+    };
+    let pending = prior.pending.as_ref().map(|p| p.operation.as_str());
+    if !prior.exists() {
+        return Some(step(
+            Action::Create,
+            all_fields(&after, true),
+            Some("resuming a create interrupted before it was recorded; an existing resource carrying this stack's tags is adopted"),
+        ));
+    }
+    if prior.kind != decl.kind {
+        let mut changes = diff_fields(decl.kind, &before, &after);
+        changes.iter_mut().for_each(|c| c.forces_replacement = true);
+        return Some(step(Action::Replace, changes, Some("the resource kind changed")));
+    }
+    let changes = diff_fields(decl.kind, &before, &after);
+    if pending == Some("delete") {
+        return Some(step(
+            Action::Replace,
+            changes,
+            Some("resuming a replacement interrupted during its delete"),
+        ));
+    }
+    if changes.iter().any(|c| c.forces_replacement) {
+        return Some(step(Action::Replace, changes, None));
+    }
+    if !changes.is_empty() {
+        return Some(step(Action::Update, changes, None));
+    }
+    if pending == Some("update") {
+        return Some(step(
+            Action::Update,
+            changes,
+            Some("resuming an update interrupted before it was recorded"),
+        ));
+    }
+    None
+}
+
+fn delete_step(id: &ResourceId, prior: &ResourceState) -> Step {
+    let before = fields(&prior.props, &prior.region, &prior.tags);
+    Step {
+        resource: id.clone(),
+        kind: prior.kind,
+        region: prior.region.clone(),
+        action: Action::Delete,
+        changes: all_fields(&before, false),
+        reason: None,
+        desired: None,
+        prior: Some(prior.clone()),
+    }
+}
+
+/// `ids` ordered so that every resource comes before the resources it depends on.
+fn delete_order<'a>(state: &'a State, ids: &[&'a ResourceId]) -> Vec<&'a ResourceId> {
+    let set: BTreeSet<&ResourceId> = ids.iter().copied().collect();
+    let mut done: BTreeSet<&ResourceId> = BTreeSet::new();
+    let mut order = Vec::new();
+    // Repeatedly take those no remaining resource depends on (ties in name order).
+    while order.len() < set.len() {
+        let ready: Vec<&ResourceId> = set
+            .iter()
+            .copied()
+            .filter(|id| !done.contains(id))
+            .filter(|id| {
+                !set.iter().any(|other| {
+                    !done.contains(other)
+                        && other != id
+                        && state.resources[*other].dependencies.contains(*id)
+                })
+            })
+            .collect();
+        // Recorded state is acyclic; should it not be, take the rest as they come.
+        let batch = if ready.is_empty() {
+            set.iter().copied().filter(|id| !done.contains(id)).collect()
+        } else {
+            ready
+        };
+        for id in batch {
+            done.insert(id);
+            order.push(id);
+        }
+    }
+    order
+}
+
+/// Plans deleting every resource recorded in `state`, dependents first.
+pub fn plan_destroy(state: &State) -> Plan {
+    let ids: Vec<&ResourceId> = state.resources.keys().collect();
+    let steps = delete_order(state, &ids)
+        .into_iter()
+        .map(|id| delete_step(id, &state.resources[id]))
+        .collect();
+    finish(&state.stack, state, steps, 0)
+}
+
+fn finish(stack: &str, state: &State, steps: Vec<Step>, unchanged: usize) -> Plan {
+    let mut summary = PlanSummary {
+        unchanged,
+        ..Default::default()
+    };
+    for s in &steps {
+        match s.action {
+            Action::Create => summary.create += 1,
+            Action::Update => summary.update += 1,
+            Action::Replace => summary.replace += 1,
+            Action::Delete => summary.delete += 1,
+        }
+    }
+    Plan {
+        schema: PLAN_SCHEMA.to_string(),
+        stack: stack.to_string(),
+        base_serial: state.serial,
+        steps,
+        summary,
+    }
+}

@@ -1,0 +1,112 @@
+//! Renderings of a plan: text for a reviewer, JSON for machines, Graphviz DOT.
+
+use crate::plan::{Action, FieldChange, Plan};
+use crate::schedule::{OpPhase, Schedule};
+use serde_json::Value;
+use std::fmt::Write;
+
+fn show(v: &Value) -> String {
+    serde_json::to_string(v).expect("JSON values serialise")
+}
+
+fn render_change(out: &mut String, action: Action, c: &FieldChange) {
+    let after = if c.after_unknown {
+        "(known after apply)".to_string()
+    } else {
+        c.after.as_ref().map(show).unwrap_or_else(|| "null".into())
+    };
+    let note = if c.forces_replacement && action == Action::Replace {
+        "   # forces replacement"
+    } else {
+        ""
+    };
+    match action {
+        Action::Create => {
+            let _ = writeln!(out, "        {} = {after}", c.field);
+        }
+        Action::Delete => {
+            let before = c.before.as_ref().map(show).unwrap_or_default();
+            let _ = writeln!(out, "        {} = {before}", c.field);
+        }
+        Action::Update | Action::Replace => {
+            let before = c.before.as_ref().map(show).unwrap_or_else(|| "null".into());
+            let _ = writeln!(out, "        {}: {before} -> {after}{note}", c.field);
+        }
+    }
+}
+
+/// The plan as text: one block per step (`+`, `~`, `-/+`, `-`) with per-field
+/// before and after, then a summary line.
+pub fn text(plan: &Plan) -> String {
+    let mut out = String::new();
+    if plan.is_empty() {
+        let _ = writeln!(
+            out,
+            "No changes. Stack `{}` matches its {} recorded resources.",
+            plan.stack, plan.summary.unchanged
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "Plan for stack `{}` (state serial {}):\n",
+        plan.stack, plan.base_serial
+    );
+    for step in &plan.steps {
+        let _ = writeln!(
+            out,
+            "  {:<3} {} `{}` ({})",
+            step.action.symbol(),
+            step.kind,
+            step.resource,
+            step.region
+        );
+        if let Some(reason) = &step.reason {
+            let _ = writeln!(out, "        # {reason}");
+        }
+        for c in &step.changes {
+            render_change(&mut out, step.action, c);
+        }
+    }
+    let s = &plan.summary;
+    let _ = writeln!(
+        out,
+        "\nPlan: {} to create, {} to update, {} to replace, {} to delete, {} unchanged.",
+        s.create, s.update, s.replace, s.delete, s.unchanged
+    );
+    out
+}
+
+/// The plan as pretty JSON (schema `glinfra.plan/v1`, documented in `docs/plan-json.md`).
+pub fn json(plan: &Plan) -> String {
+    serde_json::to_string_pretty(plan).expect("plans serialise")
+}
+
+/// The plan's operations and their order as a Graphviz digraph; an edge runs
+/// from an operation to one that waits for it.
+pub fn dot(plan: &Plan) -> String {
+    let schedule = Schedule::from_plan(plan);
+    let mut out = String::from("digraph plan {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+    for (i, op) in schedule.ops.iter().enumerate() {
+        let step = &plan.steps[op.step];
+        let (symbol, color) = match op.phase {
+            OpPhase::Create => ("+", "darkgreen"),
+            OpPhase::ReplaceCreate => ("+ (replacement)", "darkgreen"),
+            OpPhase::Update => ("~", "darkorange"),
+            OpPhase::Delete => ("-", "red"),
+            OpPhase::ReplaceDelete => ("- (replaced)", "red"),
+        };
+        let _ = writeln!(
+            out,
+            "  op{i} [label=\"{symbol} {}\\n{}\", color={color}];",
+            step.resource, step.kind
+        );
+    }
+    for (i, waits) in schedule.waits_for.iter().enumerate() {
+        for w in waits {
+            let _ = writeln!(out, "  op{w} -> op{i};");
+        }
+    }
+    out.push_str("}\n");
+    out
+}

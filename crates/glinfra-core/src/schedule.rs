@@ -1,0 +1,136 @@
+//! The operations a plan runs and the order constraints between them.
+//!
+//! A replace is two operations: the old resource's delete and the new one's
+//! create. Creates wait for the creates of what they depend on; deletes wait for
+//! the deletes of what depended on them (a VPC cannot be deleted while subnets
+//! remain), and a plain delete also waits for the updates that stop using it.
+
+use crate::plan::{Action, Plan};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Which half of a step an operation is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpPhase {
+    /// Create a new resource.
+    Create,
+    /// Update a resource in place.
+    Update,
+    /// Delete a resource that is no longer declared.
+    Delete,
+    /// Delete the old resource of a replace.
+    ReplaceDelete,
+    /// Create the new resource of a replace.
+    ReplaceCreate,
+}
+
+impl OpPhase {
+    /// True for the phases that remove a resource.
+    pub fn is_delete(self) -> bool {
+        matches!(self, OpPhase::Delete | OpPhase::ReplaceDelete)
+    }
+}
+
+/// One unit of work for the executor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Operation {
+    /// Index of the plan step it belongs to.
+    pub step: usize,
+    /// Which half.
+    pub phase: OpPhase,
+}
+
+/// The operations of a plan and, for each, the operations it waits for.
+#[derive(Clone, Debug, Serialize)]
+pub struct Schedule {
+    /// Operations.
+    pub ops: Vec<Operation>,
+    /// `waits_for[i]`: indices into `ops` that must succeed before `ops[i]` starts.
+    pub waits_for: Vec<Vec<usize>>,
+}
+
+impl Schedule {
+    /// Derives the operations and their order constraints from `plan`.
+    pub fn from_plan(plan: &Plan) -> Schedule {
+        let mut ops = Vec::new();
+        for (i, step) in plan.steps.iter().enumerate() {
+            let phases: &[OpPhase] = match step.action {
+                Action::Create => &[OpPhase::Create],
+                Action::Update => &[OpPhase::Update],
+                Action::Delete => &[OpPhase::Delete],
+                Action::Replace => &[OpPhase::ReplaceDelete, OpPhase::ReplaceCreate],
+            };
+            ops.extend(phases.iter().map(|&phase| Operation { step: i, phase }));
+        }
+        let mut producer: HashMap<&str, usize> = HashMap::new();
+        let mut remover: HashMap<&str, usize> = HashMap::new();
+        let mut updater: HashMap<&str, usize> = HashMap::new();
+        for (o, op) in ops.iter().enumerate() {
+            let id = plan.steps[op.step].resource.as_str();
+            match op.phase {
+                OpPhase::Create | OpPhase::ReplaceCreate => {
+                    producer.insert(id, o);
+                }
+                OpPhase::Update => {
+                    producer.insert(id, o);
+                    updater.insert(id, o);
+                }
+                OpPhase::Delete | OpPhase::ReplaceDelete => {
+                    remover.insert(id, o);
+                }
+            }
+        }
+        let mut waits_for = vec![Vec::new(); ops.len()];
+        for (o, op) in ops.iter().enumerate() {
+            let step = &plan.steps[op.step];
+            let me = step.resource.as_str();
+            match op.phase {
+                OpPhase::Create | OpPhase::Update | OpPhase::ReplaceCreate => {
+                    if let Some(decl) = &step.desired {
+                        for dep in decl.dependencies() {
+                            if let Some(&p) = producer.get(dep.as_str()) {
+                                waits_for[o].push(p);
+                            }
+                        }
+                    }
+                    if op.phase == OpPhase::ReplaceCreate {
+                        waits_for[o].push(remover[me]);
+                    }
+                }
+                OpPhase::Delete | OpPhase::ReplaceDelete => {
+                    for other in &plan.steps {
+                        let depended = other
+                            .prior
+                            .as_ref()
+                            .is_some_and(|p| p.dependencies.contains(me));
+                        if !depended || other.resource == me {
+                            continue;
+                        }
+                        if let Some(&r) = remover.get(other.resource.as_str()) {
+                            waits_for[o].push(r);
+                        }
+                        if op.phase == OpPhase::Delete {
+                            if let Some(&u) = updater.get(other.resource.as_str()) {
+                                waits_for[o].push(u);
+                            }
+                        }
+                    }
+                }
+            }
+            waits_for[o].sort_unstable();
+            waits_for[o].dedup();
+        }
+        Schedule { ops, waits_for }
+    }
+
+    /// The number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// True when there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}

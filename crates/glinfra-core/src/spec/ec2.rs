@@ -1,0 +1,322 @@
+//! EC2 networking: VPC, subnets, gateways, elastic IPs, route tables and routes.
+
+use crate::input::Input;
+use crate::kind::Kind;
+use crate::regions;
+use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+/// Parses an IPv4 CIDR block that AWS accepts for a VPC or subnet (/16 to /28,
+/// no host bits set), reporting the problem through `cx`.
+pub(crate) fn check_cidr(cx: &mut SpecCheck<'_>, field: &str, cidr: &str) -> Option<Ipv4Net> {
+    match cidr.parse::<Ipv4Net>() {
+        Err(_) => {
+            cx.error(field, format!("`{cidr}` is not a valid IPv4 CIDR block"));
+            None
+        }
+        Ok(net) if net.network() != net.addr() => {
+            cx.error(
+                field,
+                format!(
+                    "`{cidr}` has host bits set; the network address is {}",
+                    net.trunc()
+                ),
+            );
+            None
+        }
+        Ok(net) if !(16..=28).contains(&net.prefix_len()) => {
+            cx.error(
+                field,
+                format!("`{cidr}`: AWS accepts prefix lengths /16 to /28 only"),
+            );
+            None
+        }
+        Ok(net) => Some(net),
+    }
+}
+
+/// A VPC.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VpcSpec {
+    /// Primary IPv4 CIDR block. Forces replacement.
+    pub cidr_block: String,
+    /// Whether the Amazon DNS server resolves names in the VPC.
+    pub enable_dns_support: bool,
+    /// Whether instances get public DNS host names.
+    pub enable_dns_hostnames: bool,
+}
+
+impl VpcSpec {
+    /// A VPC with DNS support and host names on.
+    pub fn new(cidr_block: impl Into<String>) -> Self {
+        VpcSpec {
+            cidr_block: cidr_block.into(),
+            enable_dns_support: true,
+            enable_dns_hostnames: true,
+        }
+    }
+}
+
+impl ResourceSpec for VpcSpec {
+    const KIND: Kind = Kind::Vpc;
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        check_cidr(cx, "cidr_block", &self.cidr_block);
+    }
+}
+
+impl Resource<VpcSpec> {
+    /// The VPC id (`vpc-...`).
+    pub fn id(&self) -> Input<String> {
+        self.output("id")
+    }
+}
+
+/// A subnet of a VPC in one availability zone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubnetSpec {
+    /// The VPC. Forces replacement.
+    pub vpc_id: Input<String>,
+    /// IPv4 CIDR block, inside the VPC's. Forces replacement.
+    pub cidr_block: String,
+    /// Availability zone name (`us-east-1a`). Forces replacement.
+    pub availability_zone: String,
+    /// Whether instances launched here get a public IP.
+    pub map_public_ip_on_launch: bool,
+}
+
+impl SubnetSpec {
+    /// A private subnet.
+    pub fn new(
+        vpc_id: Input<String>,
+        cidr_block: impl Into<String>,
+        availability_zone: impl Into<String>,
+    ) -> Self {
+        SubnetSpec {
+            vpc_id,
+            cidr_block: cidr_block.into(),
+            availability_zone: availability_zone.into(),
+            map_public_ip_on_launch: false,
+        }
+    }
+}
+
+impl ResourceSpec for SubnetSpec {
+    const KIND: Kind = Kind::Subnet;
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        let zones = regions::availability_zones(cx.region());
+        if !zones.is_empty() && !zones.contains(&self.availability_zone) {
+            let region = cx.region().to_string();
+            cx.error(
+                "availability_zone",
+                format!(
+                    "unknown availability zone `{}` for region {region} (known: {})",
+                    self.availability_zone,
+                    zones.join(", ")
+                ),
+            );
+        }
+        let Some(net) = check_cidr(cx, "cidr_block", &self.cidr_block) else {
+            return;
+        };
+        let Some(vpc) = cx.referenced(&self.vpc_id).cloned() else {
+            return;
+        };
+        let vpc_net = vpc
+            .spec::<VpcSpec>()
+            .ok()
+            .and_then(|v| v.cidr_block.parse::<Ipv4Net>().ok());
+        if let Some(vpc_net) = vpc_net {
+            if !vpc_net.contains(&net) {
+                cx.error(
+                    "cidr_block",
+                    format!(
+                        "subnet {net} is outside its VPC `{}` ({vpc_net})",
+                        vpc.id
+                    ),
+                );
+            }
+        }
+        // Report each overlapping pair once, on the later declaration.
+        let me = cx.id().to_string();
+        let mut overlaps = Vec::new();
+        for other in cx.declarations() {
+            if other.id == me {
+                break;
+            }
+            if other.kind != Kind::Subnet {
+                continue;
+            }
+            let Ok(spec) = other.spec::<SubnetSpec>() else {
+                continue;
+            };
+            if spec.vpc_id != self.vpc_id {
+                continue;
+            }
+            if let Ok(other_net) = spec.cidr_block.parse::<Ipv4Net>() {
+                if other_net.contains(&net) || net.contains(&other_net) {
+                    overlaps.push(format!("`{}` ({other_net})", other.id));
+                }
+            }
+        }
+        for o in overlaps {
+            cx.error(
+                "cidr_block",
+                format!("subnet {net} overlaps subnet {o} in the same VPC"),
+            );
+        }
+    }
+}
+
+impl Resource<SubnetSpec> {
+    /// The subnet id (`subnet-...`).
+    pub fn id(&self) -> Input<String> {
+        self.output("id")
+    }
+}
+
+/// An internet gateway attached to a VPC.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InternetGatewaySpec {
+    /// The VPC it is attached to. Forces replacement.
+    pub vpc_id: Input<String>,
+}
+
+impl ResourceSpec for InternetGatewaySpec {
+    const KIND: Kind = Kind::InternetGateway;
+}
+
+impl Resource<InternetGatewaySpec> {
+    /// The gateway id (`igw-...`).
+    pub fn id(&self) -> Input<String> {
+        self.output("id")
+    }
+}
+
+/// An elastic IP address in the VPC domain.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ElasticIpSpec {}
+
+impl ResourceSpec for ElasticIpSpec {
+    const KIND: Kind = Kind::ElasticIp;
+}
+
+impl Resource<ElasticIpSpec> {
+    /// The allocation id (`eipalloc-...`).
+    pub fn allocation_id(&self) -> Input<String> {
+        self.output("allocation_id")
+    }
+    /// The public address.
+    pub fn public_ip(&self) -> Input<String> {
+        self.output("public_ip")
+    }
+}
+
+/// A public NAT gateway in a subnet, with an elastic IP.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NatGatewaySpec {
+    /// The (public) subnet it lives in. Forces replacement.
+    pub subnet_id: Input<String>,
+    /// The elastic IP allocation. Forces replacement.
+    pub allocation_id: Input<String>,
+}
+
+impl ResourceSpec for NatGatewaySpec {
+    const KIND: Kind = Kind::NatGateway;
+}
+
+impl Resource<NatGatewaySpec> {
+    /// The NAT gateway id (`nat-...`).
+    pub fn id(&self) -> Input<String> {
+        self.output("id")
+    }
+}
+
+/// A route table of a VPC.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RouteTableSpec {
+    /// The VPC. Forces replacement.
+    pub vpc_id: Input<String>,
+}
+
+impl ResourceSpec for RouteTableSpec {
+    const KIND: Kind = Kind::RouteTable;
+}
+
+impl Resource<RouteTableSpec> {
+    /// The route table id (`rtb-...`).
+    pub fn id(&self) -> Input<String> {
+        self.output("id")
+    }
+}
+
+/// One route: a destination and exactly one target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RouteSpec {
+    /// The route table. Forces replacement.
+    pub route_table_id: Input<String>,
+    /// The destination. Forces replacement.
+    pub destination_cidr_block: String,
+    /// Target: an internet gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<Input<String>>,
+    /// Target: a NAT gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat_gateway_id: Option<Input<String>>,
+}
+
+impl RouteSpec {
+    /// A route to an internet gateway.
+    pub fn to_gateway(table: Input<String>, destination: &str, gateway: Input<String>) -> Self {
+        RouteSpec {
+            route_table_id: table,
+            destination_cidr_block: destination.to_string(),
+            gateway_id: Some(gateway),
+            nat_gateway_id: None,
+        }
+    }
+
+    /// A route to a NAT gateway.
+    pub fn to_nat(table: Input<String>, destination: &str, nat: Input<String>) -> Self {
+        RouteSpec {
+            route_table_id: table,
+            destination_cidr_block: destination.to_string(),
+            gateway_id: None,
+            nat_gateway_id: Some(nat),
+        }
+    }
+}
+
+impl ResourceSpec for RouteSpec {
+    const KIND: Kind = Kind::Route;
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        if self.destination_cidr_block.parse::<Ipv4Net>().is_err() {
+            cx.error(
+                "destination_cidr_block",
+                format!(
+                    "`{}` is not a valid IPv4 CIDR block",
+                    self.destination_cidr_block
+                ),
+            );
+        }
+        if self.gateway_id.is_some() == self.nat_gateway_id.is_some() {
+            cx.error(
+                "gateway_id",
+                "a route needs exactly one target: gateway_id or nat_gateway_id",
+            );
+        }
+    }
+}
+
+/// The association of a subnet with a route table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RouteTableAssociationSpec {
+    /// The route table. Forces replacement.
+    pub route_table_id: Input<String>,
+    /// The subnet. Forces replacement.
+    pub subnet_id: Input<String>,
+}
+
+impl ResourceSpec for RouteTableAssociationSpec {
+    const KIND: Kind = Kind::RouteTableAssociation;
+}

@@ -1,0 +1,67 @@
+//! KMS keys.
+
+use crate::input::Input;
+use crate::kind::Kind;
+use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use serde::{Deserialize, Serialize};
+
+/// A symmetric encryption KMS key with an alias.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KmsKeySpec {
+    /// Description (UpdateKeyDescription changes it in place).
+    pub description: String,
+    /// Whether yearly automatic rotation is on.
+    pub enable_key_rotation: bool,
+    /// Alias name without the `alias/` prefix; unique per account and region.
+    pub alias: String,
+    /// Waiting period before deletion, 7 to 30 days.
+    pub deletion_window_days: i32,
+}
+
+impl KmsKeySpec {
+    /// A rotating key with the given alias.
+    pub fn new(alias: impl Into<String>, description: impl Into<String>) -> Self {
+        KmsKeySpec {
+            description: description.into(),
+            enable_key_rotation: true,
+            alias: alias.into(),
+            deletion_window_days: 30,
+        }
+    }
+}
+
+impl ResourceSpec for KmsKeySpec {
+    const KIND: Kind = Kind::KmsKey;
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        if !(7..=30).contains(&self.deletion_window_days) {
+            cx.error(
+                "deletion_window_days",
+                format!("must be 7 to 30, got {}", self.deletion_window_days),
+            );
+        }
+        let valid = !self.alias.is_empty()
+            && self.alias.len() <= 250
+            && !self.alias.starts_with("aws/")
+            && self
+                .alias
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c));
+        if !valid {
+            cx.error(
+                "alias",
+                format!("`{}` is not a valid KMS alias name (without the alias/ prefix)", self.alias),
+            );
+        }
+    }
+}
+
+impl Resource<KmsKeySpec> {
+    /// The key ARN.
+    pub fn arn(&self) -> Input<String> {
+        self.output("arn")
+    }
+    /// The key id.
+    pub fn key_id(&self) -> Input<String> {
+        self.output("key_id")
+    }
+}

@@ -1,0 +1,141 @@
+//! The interface between the engine and a cloud: one implementation talks to AWS
+//! (`glinfra-aws`), another is the in-memory fake used by the engine's tests.
+
+use async_trait::async_trait;
+use glinfra_core::{Kind, ResourceId, ResourceState};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A resource's outputs (`id`, `arn`, ...).
+pub type Outputs = BTreeMap<String, Value>;
+
+/// How a failed call should be treated; decided once, where the error is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// The resource does not exist (a delete treats this as success).
+    NotFound,
+    /// The resource exists already.
+    AlreadyExists,
+    /// The service asked us to slow down: retried with backoff.
+    Throttled,
+    /// A transient failure (network, 5xx, a dependency still going away): retried with backoff.
+    Retryable,
+    /// The request was rejected as invalid: not retried.
+    Invalid,
+    /// Anything else: not retried.
+    Fatal,
+}
+
+impl ErrorClass {
+    /// True for the classes the executor retries.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorClass::Throttled | ErrorClass::Retryable)
+    }
+}
+
+/// An error from a provider call, classified once.
+#[derive(Debug, thiserror::Error)]
+pub struct ProviderError {
+    /// How it should be treated.
+    pub class: ErrorClass,
+    /// What happened, including the service's error code.
+    pub message: String,
+    /// The underlying error.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ProviderError {
+    /// An error of `class` with `message`.
+    pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
+        ProviderError {
+            class,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attaches the underlying error.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.class, self.message)
+    }
+}
+
+/// A resource with every output reference replaced by its value, as a driver sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedResource {
+    /// The stack that owns it.
+    pub stack: String,
+    /// Logical id.
+    pub id: ResourceId,
+    /// Kind.
+    pub kind: Kind,
+    /// Region.
+    pub region: String,
+    /// The spec, fully resolved (no `$output` markers).
+    pub props: Value,
+    /// Tags, ownership tags included (empty for kinds that take none).
+    pub tags: BTreeMap<String, String>,
+}
+
+impl ResolvedResource {
+    /// The spec, typed.
+    pub fn spec<S: serde::de::DeserializeOwned>(&self) -> Result<S, ProviderError> {
+        serde_json::from_value(self.props.clone()).map_err(|e| {
+            ProviderError::new(
+                ErrorClass::Invalid,
+                format!("{} `{}`: malformed spec: {e}", self.kind, self.id),
+            )
+        })
+    }
+
+    /// The resource as recorded in `state` (for deletes of things whose create was interrupted).
+    pub fn from_state(stack: &str, id: &str, state: &ResourceState) -> Self {
+        ResolvedResource {
+            stack: stack.to_string(),
+            id: id.to_string(),
+            kind: state.kind,
+            region: state.region.clone(),
+            props: state.props.clone(),
+            tags: state.tags.clone(),
+        }
+    }
+}
+
+/// A cloud the engine can drive. One driver per resource kind sits behind it.
+///
+/// Every method must be idempotent, since the executor calls it again after a
+/// retryable failure, and a run that was killed calls it again on the next run:
+/// `create` may meet a resource it already made, `delete` one already gone.
+/// Drivers decide *how* to reach a state, never *what* it should be: they do not diff.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// Looks for an existing resource carrying `resource`'s ownership tags (or, for
+    /// kinds that take no tags, its natural key) and returns its outputs. Read-only.
+    async fn find(&self, resource: &ResolvedResource) -> Result<Option<Outputs>, ProviderError>;
+
+    /// Creates the resource, waits until it is usable, and returns its outputs.
+    async fn create(&self, resource: &ResolvedResource) -> Result<Outputs, ProviderError>;
+
+    /// Changes the fields named in `changed` (every field, when empty) of the
+    /// existing resource recorded as `prior` to match `resource`.
+    async fn update(
+        &self,
+        prior: &ResourceState,
+        resource: &ResolvedResource,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError>;
+
+    /// Deletes the resource recorded as `prior` (with its outputs) and waits until
+    /// it is gone. A resource already gone is success.
+    async fn delete(&self, id: &str, prior: &ResourceState) -> Result<(), ProviderError>;
+}

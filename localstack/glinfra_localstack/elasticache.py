@@ -1,0 +1,5 @@
+from glinfra_localstack.base import GapFillProvider
+
+
+class ElastiCacheProvider(GapFillProvider):
+    service = "elasticache"

@@ -1,0 +1,246 @@
+//! An in-memory cloud for the engine's tests, with injectable faults.
+//!
+//! It behaves like AWS where the engine's guarantees depend on it: resources are
+//! found by their ownership tags, deleting a resource others still use fails
+//! with a retryable `DependencyViolation`, deleting what is gone is `NotFound`.
+
+use crate::provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
+use async_trait::async_trait;
+use glinfra_core::{Kind, ResourceState, TAG_LOGICAL_ID, TAG_STACK};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// A provider call, for fault injection and call logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FakeOp {
+    /// `find`.
+    Find,
+    /// `create`.
+    Create,
+    /// `update`.
+    Update,
+    /// `delete`.
+    Delete,
+}
+
+/// A resource living in the fake cloud.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FakeResource {
+    /// The owning stack (from tags, or remembered for untaggable kinds).
+    pub stack: String,
+    /// The logical id.
+    pub logical_id: String,
+    /// Kind.
+    pub kind: Kind,
+    /// Region.
+    pub region: String,
+    /// The spec it was last written with.
+    pub props: Value,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// Outputs.
+    pub outputs: Outputs,
+}
+
+struct Fault {
+    resource: String,
+    op: FakeOp,
+    class: ErrorClass,
+    remaining: u32,
+}
+
+#[derive(Default)]
+struct Inner {
+    resources: BTreeMap<String, FakeResource>,
+    next: u64,
+    faults: Vec<Fault>,
+    hang_after_create: BTreeSet<String>,
+    calls: Vec<(FakeOp, String)>,
+    latency: Duration,
+}
+
+/// The in-memory cloud.
+#[derive(Default)]
+pub struct FakeCloud {
+    inner: Mutex<Inner>,
+}
+
+impl FakeCloud {
+    /// An empty cloud.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes every call take `latency` (to observe concurrency).
+    pub fn set_latency(&self, latency: Duration) {
+        self.inner.lock().unwrap().latency = latency;
+    }
+
+    /// Makes the next `times` calls of `op` on `resource` fail with `class`.
+    pub fn fail(&self, resource: &str, op: FakeOp, class: ErrorClass, times: u32) {
+        self.inner.lock().unwrap().faults.push(Fault {
+            resource: resource.to_string(),
+            op,
+            class,
+            remaining: times,
+        });
+    }
+
+    /// Makes the create of `resource` succeed in the cloud and then never return,
+    /// as if the process were killed between the call and recording its result.
+    pub fn hang_after_create(&self, resource: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .hang_after_create
+            .insert(resource.to_string());
+    }
+
+    /// Every resource, by physical id.
+    pub fn resources(&self) -> Vec<FakeResource> {
+        self.inner.lock().unwrap().resources.values().cloned().collect()
+    }
+
+    /// How many resources carry `stack` and `logical_id`.
+    pub fn count(&self, stack: &str, logical_id: &str) -> usize {
+        self.resources()
+            .iter()
+            .filter(|r| r.stack == stack && r.logical_id == logical_id)
+            .count()
+    }
+
+    /// Every call made, in order: the operation and the logical id.
+    pub fn calls(&self) -> Vec<(FakeOp, String)> {
+        self.inner.lock().unwrap().calls.clone()
+    }
+
+    /// Calls that change something (create, update, delete).
+    pub fn mutating_calls(&self) -> usize {
+        self.calls().iter().filter(|(op, _)| *op != FakeOp::Find).count()
+    }
+
+    async fn enter(&self, op: FakeOp, logical_id: &str) -> Result<(), ProviderError> {
+        let latency = {
+            let mut inner = self.inner.lock().unwrap();
+            inner.calls.push((op, logical_id.to_string()));
+            if let Some(f) = inner
+                .faults
+                .iter_mut()
+                .find(|f| f.resource == logical_id && f.op == op && f.remaining > 0)
+            {
+                f.remaining -= 1;
+                return Err(ProviderError::new(
+                    f.class,
+                    format!("injected {:?} fault on {op:?} `{logical_id}`", f.class),
+                ));
+            }
+            inner.latency
+        };
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        Ok(())
+    }
+}
+
+fn physical_id(outputs: &Outputs) -> Option<String> {
+    outputs.values().next().and_then(|v| v.as_str()).map(str::to_string)
+}
+
+fn mentions(value: &Value, needle: &str) -> bool {
+    match value {
+        Value::String(s) => s == needle,
+        Value::Array(a) => a.iter().any(|v| mentions(v, needle)),
+        Value::Object(m) => m.values().any(|v| mentions(v, needle)),
+        _ => false,
+    }
+}
+
+#[async_trait]
+impl Provider for FakeCloud {
+    async fn find(&self, r: &ResolvedResource) -> Result<Option<Outputs>, ProviderError> {
+        self.enter(FakeOp::Find, &r.id).await?;
+        let inner = self.inner.lock().unwrap();
+        Ok(inner
+            .resources
+            .values()
+            .find(|x| x.stack == r.stack && x.logical_id == r.id && x.kind == r.kind)
+            .map(|x| x.outputs.clone()))
+    }
+
+    async fn create(&self, r: &ResolvedResource) -> Result<Outputs, ProviderError> {
+        self.enter(FakeOp::Create, &r.id).await?;
+        let (outputs, hang) = {
+            let mut inner = self.inner.lock().unwrap();
+            inner.next += 1;
+            let n = inner.next;
+            let outputs: Outputs = r
+                .kind
+                .outputs()
+                .iter()
+                .map(|o| (o.to_string(), Value::String(format!("fake-{o}-{n}"))))
+                .collect();
+            let stack = r.tags.get(TAG_STACK).cloned().unwrap_or_else(|| r.stack.clone());
+            let logical_id = r.tags.get(TAG_LOGICAL_ID).cloned().unwrap_or_else(|| r.id.clone());
+            inner.resources.insert(
+                physical_id(&outputs).expect("every kind has an output"),
+                FakeResource {
+                    stack,
+                    logical_id,
+                    kind: r.kind,
+                    region: r.region.clone(),
+                    props: r.props.clone(),
+                    tags: r.tags.clone(),
+                    outputs: outputs.clone(),
+                },
+            );
+            (outputs, inner.hang_after_create.contains(&r.id))
+        };
+        if hang {
+            std::future::pending::<()>().await;
+        }
+        Ok(outputs)
+    }
+
+    async fn update(
+        &self,
+        prior: &ResourceState,
+        r: &ResolvedResource,
+        _changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        self.enter(FakeOp::Update, &r.id).await?;
+        let mut inner = self.inner.lock().unwrap();
+        let id = physical_id(&prior.outputs).unwrap_or_default();
+        match inner.resources.get_mut(&id) {
+            Some(x) => {
+                x.props = r.props.clone();
+                x.tags = r.tags.clone();
+                Ok(x.outputs.clone())
+            }
+            None => Err(ProviderError::new(ErrorClass::NotFound, format!("{id} not found"))),
+        }
+    }
+
+    async fn delete(&self, logical_id: &str, prior: &ResourceState) -> Result<(), ProviderError> {
+        self.enter(FakeOp::Delete, logical_id).await?;
+        let mut inner = self.inner.lock().unwrap();
+        let id = physical_id(&prior.outputs).unwrap_or_default();
+        if !inner.resources.contains_key(&id) {
+            return Err(ProviderError::new(ErrorClass::NotFound, format!("{id} not found")));
+        }
+        if let Some(user) = inner
+            .resources
+            .values()
+            .find(|x| x.outputs.get("id").and_then(|v| v.as_str()) != Some(&id) && physical_id(&x.outputs).as_deref() != Some(&id) && mentions(&x.props, &id))
+        {
+            return Err(ProviderError::new(
+                ErrorClass::Retryable,
+                format!("DependencyViolation: {id} is still used by {}", user.logical_id),
+            ));
+        }
+        inner.resources.remove(&id);
+        Ok(())
+    }
+}

@@ -1,0 +1,125 @@
+//! Journal records: small entries written before and after every mutating call.
+//!
+//! `Begin` is written before the call, so a crash leaves evidence of what may
+//! exist; the matching end record (`Recorded`, `Removed` or `Failed`) after it.
+//! Replaying the journal over the last snapshot gives the state as of the crash.
+
+use glinfra_core::state::{PendingOperation, ResourceState, State};
+use glinfra_core::{Kind, ResourceId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One journal entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum JournalRecord {
+    /// A mutating call is about to be made.
+    Begin {
+        /// The resource.
+        resource: ResourceId,
+        /// `create`, `update` or `delete`.
+        operation: String,
+        /// The run.
+        run_id: String,
+        /// When.
+        at: String,
+        /// Kind (for a create, so a placeholder can be recorded).
+        kind: Kind,
+        /// Region.
+        region: String,
+        /// The resolved spec being applied.
+        props: Value,
+        /// Tags being applied.
+        tags: BTreeMap<String, String>,
+        /// Dependencies.
+        dependencies: BTreeSet<ResourceId>,
+    },
+    /// The call succeeded; this is the resource now.
+    Recorded {
+        /// The resource.
+        resource: ResourceId,
+        /// Its state.
+        state: ResourceState,
+    },
+    /// The resource was deleted.
+    Removed {
+        /// The resource.
+        resource: ResourceId,
+    },
+    /// The call failed; the resource is as before (a create's outcome is unknown).
+    Failed {
+        /// The resource.
+        resource: ResourceId,
+        /// `create`, `update` or `delete`.
+        operation: String,
+        /// The error.
+        error: String,
+    },
+}
+
+/// Applies one record to `state`.
+pub fn replay(state: &mut State, record: &JournalRecord) {
+    match record {
+        JournalRecord::Begin {
+            resource,
+            operation,
+            run_id,
+            at,
+            kind,
+            region,
+            props,
+            tags,
+            dependencies,
+        } => {
+            let pending = PendingOperation {
+                operation: operation.clone(),
+                run_id: run_id.clone(),
+                started_at: at.clone(),
+            };
+            match state.resources.get_mut(resource) {
+                Some(existing) if existing.exists() => existing.pending = Some(pending),
+                _ => {
+                    // Nothing recorded yet (or only a placeholder): remember what may now exist.
+                    state.resources.insert(
+                        resource.clone(),
+                        ResourceState {
+                            kind: *kind,
+                            region: region.clone(),
+                            props: props.clone(),
+                            tags: tags.clone(),
+                            outputs: BTreeMap::new(),
+                            dependencies: dependencies.clone(),
+                            pending: Some(pending),
+                        },
+                    );
+                }
+            }
+        }
+        JournalRecord::Recorded {
+            resource,
+            state: rs,
+        } => {
+            state.resources.insert(resource.clone(), rs.clone());
+            state.serial += 1;
+        }
+        JournalRecord::Removed { resource } => {
+            state.resources.remove(resource);
+            state.serial += 1;
+        }
+        JournalRecord::Failed {
+            resource,
+            operation,
+            ..
+        } => {
+            // A failed create may have left something behind: keep the placeholder
+            // and its pending mark so the next run looks for it. Others are unchanged.
+            if let Some(existing) = state.resources.get_mut(resource) {
+                if existing.exists() || operation != "create" {
+                    existing.pending = None;
+                }
+            }
+            state.serial += 1;
+        }
+    }
+}

@@ -4,8 +4,11 @@ use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::regions;
 use crate::stack::{Declaration, ResourceId, Stack};
 use crate::validate::check_declaration;
-use petgraph::algo::{tarjan_scc, toposort};
+use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::Direction;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::collections::{BTreeMap, HashMap};
 
 /// A stack whose every check passed: references resolve, there is no cycle,
@@ -50,8 +53,8 @@ impl ResourceGraph {
                             r.resource, r.output, r.resource
                         )),
                     )),
-                    Some(target) if !target.kind.outputs().contains(&r.output.as_str()) => {
-                        problems.push(located(
+                    Some(target) if !target.kind.outputs().contains(&r.output.as_str()) => problems
+                        .push(located(
                             decl,
                             Diagnostic::new(format!(
                                 "refers to output `{}` of `{}`, but a {} has only: {}",
@@ -60,8 +63,7 @@ impl ResourceGraph {
                                 target.kind,
                                 target.kind.outputs().join(", ")
                             )),
-                        ))
-                    }
+                        )),
                     Some(_) => {}
                 }
             }
@@ -107,11 +109,28 @@ impl ResourceGraph {
             problems.dedup();
             return Err(Diagnostics(problems));
         }
-        let order = toposort(&graph, None)
-            .expect("cycles were reported above")
-            .into_iter()
-            .map(|n| graph[n].clone())
+        // Kahn's algorithm, taking ready resources in declaration order, so plans
+        // read in the order the program declared things.
+        let mut indegree: Vec<usize> = graph
+            .node_indices()
+            .map(|n| graph.neighbors_directed(n, Direction::Incoming).count())
             .collect();
+        let mut ready: BinaryHeap<Reverse<usize>> = graph
+            .node_indices()
+            .filter(|n| indegree[n.index()] == 0)
+            .map(|n| Reverse(n.index()))
+            .collect();
+        let mut order = Vec::with_capacity(graph.node_count());
+        while let Some(Reverse(i)) = ready.pop() {
+            let n = NodeIndex::new(i);
+            order.push(graph[n].clone());
+            for m in graph.neighbors_directed(n, Direction::Outgoing) {
+                indegree[m.index()] -= 1;
+                if indegree[m.index()] == 0 {
+                    ready.push(Reverse(m.index()));
+                }
+            }
+        }
         let declarations = stack
             .declarations()
             .iter()

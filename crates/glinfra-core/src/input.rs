@@ -139,7 +139,10 @@ mod tests {
     fn output_input_round_trips_through_json() {
         let input: Input<String> = Input::output("vpc", "id");
         let json = serde_json::to_value(&input).unwrap();
-        assert_eq!(json, json!({"$output": {"resource": "vpc", "output": "id"}}));
+        assert_eq!(
+            json,
+            json!({"$output": {"resource": "vpc", "output": "id"}})
+        );
         let back: Input<String> = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back, input);
         assert_eq!(as_output_ref(&json).unwrap().resource, "vpc");

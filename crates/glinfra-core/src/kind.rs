@@ -193,6 +193,9 @@ mod tests {
             Kind::Bucket.field_behavior("lifecycle_rules"),
             UpdateBehavior::InPlace
         );
-        assert_eq!(Kind::Bucket.field_behavior("region"), UpdateBehavior::Replace);
+        assert_eq!(
+            Kind::Bucket.field_behavior("region"),
+            UpdateBehavior::Replace
+        );
     }
 }

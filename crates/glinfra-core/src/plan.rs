@@ -179,7 +179,11 @@ fn fields(kind_props: &Value, region: &str, tags: &BTreeMap<String, String>) -> 
     m
 }
 
-fn diff_fields(kind: Kind, before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<FieldChange> {
+fn diff_fields(
+    kind: Kind,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Vec<FieldChange> {
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let mut changes = Vec::new();
     for key in keys {
@@ -265,7 +269,11 @@ pub fn plan(graph: &ResourceGraph, state: &State) -> Plan {
     finish(graph.stack_name(), state, steps, unchanged)
 }
 
-fn plan_existing(decl: &Declaration, prior: &ResourceState, after: Map<String, Value>) -> Option<Step> {
+fn plan_existing(
+    decl: &Declaration,
+    prior: &ResourceState,
+    after: Map<String, Value>,
+) -> Option<Step> {
     let before = fields(&prior.props, &prior.region, &prior.tags);
     let step = |action, changes, reason: Option<&str>| Step {
         resource: decl.id.clone(),
@@ -288,7 +296,11 @@ fn plan_existing(decl: &Declaration, prior: &ResourceState, after: Map<String, V
     if prior.kind != decl.kind {
         let mut changes = diff_fields(decl.kind, &before, &after);
         changes.iter_mut().for_each(|c| c.forces_replacement = true);
-        return Some(step(Action::Replace, changes, Some("the resource kind changed")));
+        return Some(step(
+            Action::Replace,
+            changes,
+            Some("the resource kind changed"),
+        ));
     }
     let changes = diff_fields(decl.kind, &before, &after);
     if pending == Some("delete") {
@@ -349,7 +361,10 @@ fn delete_order<'a>(state: &'a State, ids: &[&'a ResourceId]) -> Vec<&'a Resourc
             .collect();
         // Recorded state is acyclic; should it not be, take the rest as they come.
         let batch = if ready.is_empty() {
-            set.iter().copied().filter(|id| !done.contains(id)).collect()
+            set.iter()
+                .copied()
+                .filter(|id| !done.contains(id))
+                .collect()
         } else {
             ready
         };

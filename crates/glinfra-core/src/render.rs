@@ -86,7 +86,9 @@ pub fn json(plan: &Plan) -> String {
 /// from an operation to one that waits for it.
 pub fn dot(plan: &Plan) -> String {
     let schedule = Schedule::from_plan(plan);
-    let mut out = String::from("digraph plan {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+    let mut out = String::from(
+        "digraph plan {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+    );
     for (i, op) in schedule.ops.iter().enumerate() {
         let step = &plan.steps[op.step];
         let (symbol, color) = match op.phase {

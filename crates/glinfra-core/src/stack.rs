@@ -173,6 +173,7 @@ pub struct Stack {
     pub(crate) declarations: Vec<Declaration>,
     index: HashMap<ResourceId, usize>,
     pub(crate) duplicates: Vec<Diagnostic>,
+    exports: Vec<(String, Input<String>)>,
 }
 
 impl Stack {
@@ -186,7 +187,18 @@ impl Stack {
             declarations: Vec::new(),
             index: HashMap::new(),
             duplicates: Vec::new(),
+            exports: Vec::new(),
         }
+    }
+
+    /// Exports a value as a stack output, printed after apply (`vpc_id`, ...).
+    pub fn export(&mut self, name: impl Into<String>, value: Input<String>) {
+        self.exports.push((name.into(), value));
+    }
+
+    /// The stack outputs, in the order exported.
+    pub fn exports(&self) -> &[(String, Input<String>)] {
+        &self.exports
     }
 
     /// Adds a tag to every resource declared from now on.

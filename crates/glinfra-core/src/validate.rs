@@ -27,9 +27,7 @@ pub(crate) fn check_declaration(stack: &Stack, decl: &Declaration, out: &mut Vec
         Kind::NatGateway => check_as::<ec2::NatGatewaySpec>(stack, decl, out),
         Kind::RouteTable => check_as::<ec2::RouteTableSpec>(stack, decl, out),
         Kind::Route => check_as::<ec2::RouteSpec>(stack, decl, out),
-        Kind::RouteTableAssociation => {
-            check_as::<ec2::RouteTableAssociationSpec>(stack, decl, out)
-        }
+        Kind::RouteTableAssociation => check_as::<ec2::RouteTableAssociationSpec>(stack, decl, out),
         Kind::Bucket => check_as::<s3::BucketSpec>(stack, decl, out),
         Kind::HostedZone => check_as::<route53::HostedZoneSpec>(stack, decl, out),
         Kind::RecordSet => check_as::<route53::RecordSetSpec>(stack, decl, out),

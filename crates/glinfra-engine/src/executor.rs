@@ -395,21 +395,22 @@ pub async fn apply(
 /// Resolves `step`'s desired spec against the outputs recorded so far.
 fn resolve(shared: &Shared, step: &Step) -> Result<ResolvedResource, ProviderError> {
     let decl = step.desired.as_ref().ok_or_else(|| {
-        ProviderError::new(ErrorClass::Fatal, format!("step `{}` has no desired spec", step.resource))
+        ProviderError::new(
+            ErrorClass::Fatal,
+            format!("step `{}` has no desired spec", step.resource),
+        )
     })?;
     let state = shared.state.lock().expect("state lock");
     let mut missing = Vec::new();
-    let props = resolve_refs(&decl.props, &mut |r| {
-        match state
-            .resources
-            .get(&r.resource)
-            .and_then(|s| s.outputs.get(&r.output))
-        {
-            Some(v) => v.clone(),
-            None => {
-                missing.push(format!("{}.{}", r.resource, r.output));
-                Value::Null
-            }
+    let props = resolve_refs(&decl.props, &mut |r| match state
+        .resources
+        .get(&r.resource)
+        .and_then(|s| s.outputs.get(&r.output))
+    {
+        Some(v) => v.clone(),
+        None => {
+            missing.push(format!("{}.{}", r.resource, r.output));
+            Value::Null
         }
     });
     if !missing.is_empty() {
@@ -481,14 +482,23 @@ async fn run_operation(
         phase,
     });
     let result = match phase {
-        OpPhase::Create | OpPhase::ReplaceCreate => create(shared, step, phase, &mut attempts).await,
+        OpPhase::Create | OpPhase::ReplaceCreate => {
+            create(shared, step, phase, &mut attempts).await
+        }
         OpPhase::Update => update(shared, step, &mut attempts).await,
-        OpPhase::Delete | OpPhase::ReplaceDelete => delete(shared, step, phase, &mut attempts).await,
+        OpPhase::Delete | OpPhase::ReplaceDelete => {
+            delete(shared, step, phase, &mut attempts).await
+        }
     };
     result.map(|()| attempts).map_err(|e| (attempts, e))
 }
 
-fn begin(shared: &Shared, resource: &ResolvedResource, operation: &str, deps: BTreeSet<ResourceId>) -> Result<(), ProviderError> {
+fn begin(
+    shared: &Shared,
+    resource: &ResolvedResource,
+    operation: &str,
+    deps: BTreeSet<ResourceId>,
+) -> Result<(), ProviderError> {
     shared
         .record(JournalRecord::Begin {
             resource: resource.id.clone(),
@@ -515,7 +525,12 @@ fn fail(shared: &Shared, resource: &str, operation: &str, error: ProviderError) 
     }
 }
 
-fn recorded(shared: &Shared, resource: &ResolvedResource, deps: BTreeSet<ResourceId>, outputs: Outputs) -> Result<(), ProviderError> {
+fn recorded(
+    shared: &Shared,
+    resource: &ResolvedResource,
+    deps: BTreeSet<ResourceId>,
+    outputs: Outputs,
+) -> Result<(), ProviderError> {
     shared
         .record(JournalRecord::Recorded {
             resource: resource.id.clone(),
@@ -532,9 +547,18 @@ fn recorded(shared: &Shared, resource: &ResolvedResource, deps: BTreeSet<Resourc
         .map_err(store_failure)
 }
 
-async fn create(shared: &Shared, step: &Step, phase: OpPhase, attempts: &mut u32) -> Result<(), ProviderError> {
+async fn create(
+    shared: &Shared,
+    step: &Step,
+    phase: OpPhase,
+    attempts: &mut u32,
+) -> Result<(), ProviderError> {
     let resource = resolve(shared, step)?;
-    let deps = step.desired.as_ref().map(|d| d.dependencies()).unwrap_or_default();
+    let deps = step
+        .desired
+        .as_ref()
+        .map(|d| d.dependencies())
+        .unwrap_or_default();
     begin(shared, &resource, "create", deps.clone())?;
     let provider = shared.provider.clone();
     let adopted = AtomicBool::new(false);
@@ -550,13 +574,15 @@ async fn create(shared: &Shared, step: &Step, phase: OpPhase, attempts: &mut u32
                 return Ok(outputs);
             }
             match provider.create(resource).await {
-                Err(e) if e.class == ErrorClass::AlreadyExists => match provider.find(resource).await? {
-                    Some(outputs) => {
-                        adopted.store(true, Ordering::Relaxed);
-                        Ok(outputs)
+                Err(e) if e.class == ErrorClass::AlreadyExists => {
+                    match provider.find(resource).await? {
+                        Some(outputs) => {
+                            adopted.store(true, Ordering::Relaxed);
+                            Ok(outputs)
+                        }
+                        None => Err(e),
                     }
-                    None => Err(e),
-                },
+                }
                 other => other,
             }
         }
@@ -576,14 +602,27 @@ async fn create(shared: &Shared, step: &Step, phase: OpPhase, attempts: &mut u32
 }
 
 fn current(shared: &Shared, id: &str) -> Option<ResourceState> {
-    shared.state.lock().expect("state lock").resources.get(id).cloned()
+    shared
+        .state
+        .lock()
+        .expect("state lock")
+        .resources
+        .get(id)
+        .cloned()
 }
 
 async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), ProviderError> {
     let resource = resolve(shared, step)?;
-    let deps = step.desired.as_ref().map(|d| d.dependencies()).unwrap_or_default();
+    let deps = step
+        .desired
+        .as_ref()
+        .map(|d| d.dependencies())
+        .unwrap_or_default();
     let prior = current(shared, &step.resource).ok_or_else(|| {
-        ProviderError::new(ErrorClass::Fatal, format!("`{}` is not in state", step.resource))
+        ProviderError::new(
+            ErrorClass::Fatal,
+            format!("`{}` is not in state", step.resource),
+        )
     })?;
     begin(shared, &resource, "update", deps.clone())?;
     let changed: Vec<String> = step
@@ -608,7 +647,12 @@ async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), 
     }
 }
 
-async fn delete(shared: &Shared, step: &Step, phase: OpPhase, attempts: &mut u32) -> Result<(), ProviderError> {
+async fn delete(
+    shared: &Shared,
+    step: &Step,
+    phase: OpPhase,
+    attempts: &mut u32,
+) -> Result<(), ProviderError> {
     let Some(mut prior) = current(shared, &step.resource) else {
         return Ok(());
     };

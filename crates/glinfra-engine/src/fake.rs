@@ -100,7 +100,13 @@ impl FakeCloud {
 
     /// Every resource, by physical id.
     pub fn resources(&self) -> Vec<FakeResource> {
-        self.inner.lock().unwrap().resources.values().cloned().collect()
+        self.inner
+            .lock()
+            .unwrap()
+            .resources
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// How many resources carry `stack` and `logical_id`.
@@ -118,7 +124,10 @@ impl FakeCloud {
 
     /// Calls that change something (create, update, delete).
     pub fn mutating_calls(&self) -> usize {
-        self.calls().iter().filter(|(op, _)| *op != FakeOp::Find).count()
+        self.calls()
+            .iter()
+            .filter(|(op, _)| *op != FakeOp::Find)
+            .count()
     }
 
     async fn enter(&self, op: FakeOp, logical_id: &str) -> Result<(), ProviderError> {
@@ -146,7 +155,11 @@ impl FakeCloud {
 }
 
 fn physical_id(outputs: &Outputs) -> Option<String> {
-    outputs.values().next().and_then(|v| v.as_str()).map(str::to_string)
+    outputs
+        .values()
+        .next()
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
 }
 
 fn mentions(value: &Value, needle: &str) -> bool {
@@ -182,8 +195,16 @@ impl Provider for FakeCloud {
                 .iter()
                 .map(|o| (o.to_string(), Value::String(format!("fake-{o}-{n}"))))
                 .collect();
-            let stack = r.tags.get(TAG_STACK).cloned().unwrap_or_else(|| r.stack.clone());
-            let logical_id = r.tags.get(TAG_LOGICAL_ID).cloned().unwrap_or_else(|| r.id.clone());
+            let stack = r
+                .tags
+                .get(TAG_STACK)
+                .cloned()
+                .unwrap_or_else(|| r.stack.clone());
+            let logical_id = r
+                .tags
+                .get(TAG_LOGICAL_ID)
+                .cloned()
+                .unwrap_or_else(|| r.id.clone());
             inner.resources.insert(
                 physical_id(&outputs).expect("every kind has an output"),
                 FakeResource {
@@ -219,7 +240,10 @@ impl Provider for FakeCloud {
                 x.tags = r.tags.clone();
                 Ok(x.outputs.clone())
             }
-            None => Err(ProviderError::new(ErrorClass::NotFound, format!("{id} not found"))),
+            None => Err(ProviderError::new(
+                ErrorClass::NotFound,
+                format!("{id} not found"),
+            )),
         }
     }
 
@@ -228,16 +252,22 @@ impl Provider for FakeCloud {
         let mut inner = self.inner.lock().unwrap();
         let id = physical_id(&prior.outputs).unwrap_or_default();
         if !inner.resources.contains_key(&id) {
-            return Err(ProviderError::new(ErrorClass::NotFound, format!("{id} not found")));
+            return Err(ProviderError::new(
+                ErrorClass::NotFound,
+                format!("{id} not found"),
+            ));
         }
-        if let Some(user) = inner
-            .resources
-            .values()
-            .find(|x| x.outputs.get("id").and_then(|v| v.as_str()) != Some(&id) && physical_id(&x.outputs).as_deref() != Some(&id) && mentions(&x.props, &id))
-        {
+        if let Some(user) = inner.resources.values().find(|x| {
+            x.outputs.get("id").and_then(|v| v.as_str()) != Some(&id)
+                && physical_id(&x.outputs).as_deref() != Some(&id)
+                && mentions(&x.props, &id)
+        }) {
             return Err(ProviderError::new(
                 ErrorClass::Retryable,
-                format!("DependencyViolation: {id} is still used by {}", user.logical_id),
+                format!(
+                    "DependencyViolation: {id} is still used by {}",
+                    user.logical_id
+                ),
             ));
         }
         inner.resources.remove(&id);

@@ -7,6 +7,9 @@ pub mod journal;
 pub mod provider;
 pub mod store;
 
-pub use executor::{apply, ApplyError, ApplyOptions, ApplyReport, Event, NoObserver, Observer, OpOutcome, RetryPolicy};
+pub use executor::{
+    apply, ApplyError, ApplyOptions, ApplyReport, Event, NoObserver, Observer, OpOutcome,
+    RetryPolicy,
+};
 pub use provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
 pub use store::{LocalStateStore, LockHolder, StackLock, StoreError};

@@ -164,10 +164,12 @@ impl StackLock {
     /// written back as the new snapshot and the journal is emptied.
     pub fn load(&self) -> Result<State, StoreError> {
         let mut state = match fs::read(&self.state_path) {
-            Ok(bytes) => serde_json::from_slice::<State>(&bytes).map_err(|e| StoreError::Corrupt {
-                path: self.state_path.clone(),
-                message: e.to_string(),
-            })?,
+            Ok(bytes) => {
+                serde_json::from_slice::<State>(&bytes).map_err(|e| StoreError::Corrupt {
+                    path: self.state_path.clone(),
+                    message: e.to_string(),
+                })?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::empty(&self.stack),
             Err(e) => return Err(io(&self.state_path)(e)),
         };

@@ -130,10 +130,7 @@ impl ResourceSpec for SubnetSpec {
             if !vpc_net.contains(&net) {
                 cx.error(
                     "cidr_block",
-                    format!(
-                        "subnet {net} is outside its VPC `{}` ({vpc_net})",
-                        vpc.id
-                    ),
+                    format!("subnet {net} is outside its VPC `{}` ({vpc_net})", vpc.id),
                 );
             }
         }

@@ -65,11 +65,17 @@ impl ResourceSpec for IamRoleSpec {
         if !valid {
             cx.error(
                 "name",
-                format!("`{}` is not a valid IAM role name (1-64 of [A-Za-z0-9+=,.@_-])", self.name),
+                format!(
+                    "`{}` is not a valid IAM role name (1-64 of [A-Za-z0-9+=,.@_-])",
+                    self.name
+                ),
             );
         }
         if !self.path.starts_with('/') || !self.path.ends_with('/') {
-            cx.error("path", format!("`{}` must begin and end with `/`", self.path));
+            cx.error(
+                "path",
+                format!("`{}` must begin and end with `/`", self.path),
+            );
         }
         if !self.assume_role_policy.is_object() {
             cx.error("assume_role_policy", "must be a JSON policy document");

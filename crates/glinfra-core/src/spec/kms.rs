@@ -49,7 +49,10 @@ impl ResourceSpec for KmsKeySpec {
         if !valid {
             cx.error(
                 "alias",
-                format!("`{}` is not a valid KMS alias name (without the alias/ prefix)", self.alias),
+                format!(
+                    "`{}` is not a valid KMS alias name (without the alias/ prefix)",
+                    self.alias
+                ),
             );
         }
     }

@@ -6,9 +6,7 @@ use crate::stack::{Resource, ResourceSpec, SpecCheck};
 use serde::{Deserialize, Serialize};
 
 /// Record types glinfra accepts.
-pub const RECORD_TYPES: &[&str] = &[
-    "A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT",
-];
+pub const RECORD_TYPES: &[&str] = &["A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT"];
 
 /// A public hosted zone.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

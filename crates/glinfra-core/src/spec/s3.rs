@@ -184,7 +184,9 @@ pub fn bucket_name_problem(name: &str) -> Option<String> {
     let first = name.chars().next().unwrap_or('-');
     let last = name.chars().last().unwrap_or('-');
     if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
-        return Some(format!("`{name}` must begin and end with a letter or digit"));
+        return Some(format!(
+            "`{name}` must begin and end with a letter or digit"
+        ));
     }
     if name.contains("..") || name.contains(".-") || name.contains("-.") {
         return Some(format!("`{name}` must not contain `..`, `.-` or `-.`"));
@@ -208,7 +210,10 @@ impl ResourceSpec for BucketSpec {
         for (i, rule) in self.lifecycle_rules.iter().enumerate() {
             let at = format!("lifecycle_rules[{i}]");
             if !rule_ids.insert(rule.id.as_str()) {
-                cx.error(&format!("{at}.id"), format!("duplicate rule id `{}`", rule.id));
+                cx.error(
+                    &format!("{at}.id"),
+                    format!("duplicate rule id `{}`", rule.id),
+                );
             }
             if rule.transitions.is_empty()
                 && rule.expiration_days.is_none()
@@ -217,6 +222,7 @@ impl ResourceSpec for BucketSpec {
                 cx.error(&at, "a lifecycle rule needs a transition or an expiration");
             }
             let mut previous: Option<i32> = None;
+            let mut latest: Option<i32> = None;
             for (j, t) in rule.transitions.iter().enumerate() {
                 let field = format!("{at}.transitions[{j}]");
                 if t.days <= 0 {
@@ -235,8 +241,7 @@ impl ResourceSpec for BucketSpec {
                         ),
                     );
                 }
-                if matches!(t.storage_class.as_str(), "STANDARD_IA" | "ONEZONE_IA") && t.days < 30
-                {
+                if matches!(t.storage_class.as_str(), "STANDARD_IA" | "ONEZONE_IA") && t.days < 30 {
                     cx.error(
                         &format!("{field}.days"),
                         format!(
@@ -249,11 +254,15 @@ impl ResourceSpec for BucketSpec {
                     if t.days <= p {
                         cx.error(
                             &format!("{field}.days"),
-                            format!("transitions must be in increasing days: {} after {p}", t.days),
+                            format!(
+                                "transitions must be in increasing days: {} after {p}",
+                                t.days
+                            ),
                         );
                     }
                 }
                 previous = Some(t.days);
+                latest = latest.max(Some(t.days));
             }
             if let Some(exp) = rule.expiration_days {
                 if exp <= 0 {
@@ -261,7 +270,7 @@ impl ResourceSpec for BucketSpec {
                         &format!("{at}.expiration_days"),
                         format!("must be positive, got {exp}"),
                     );
-                } else if let Some(last) = previous {
+                } else if let Some(last) = latest {
                     if exp <= last {
                         cx.error(
                             &format!("{at}.expiration_days"),

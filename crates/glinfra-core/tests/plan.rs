@@ -1,0 +1,519 @@
+//! Pure-core tests: validation, planning, ordering and rendering. No IO, no AWS.
+
+use expect_test::{expect, Expect};
+use glinfra_core::input::resolve_refs;
+use glinfra_core::plan::{plan, plan_destroy};
+use glinfra_core::spec::ec2::*;
+use glinfra_core::spec::s3::{BucketSpec, LifecycleRule, Transition};
+use glinfra_core::state::{ResourceState, State};
+use glinfra_core::{
+    render, Action, OpPhase, Plan, ResourceGraph, ResourceOptions, Schedule, Stack,
+};
+use proptest::prelude::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A small network: VPC, subnets, gateway, route table, route, associations, a bucket.
+fn network(vpc_cidr: &str, subnet_cidrs: &[&str], public: bool, expiry: i32) -> Stack {
+    network_with(vpc_cidr, subnet_cidrs, public, expiry, false)
+}
+
+/// [`network`], optionally with a `team` tag on every resource and no bucket.
+fn network_with(
+    vpc_cidr: &str,
+    subnet_cidrs: &[&str],
+    public: bool,
+    expiry: i32,
+    team: bool,
+) -> Stack {
+    let mut stack = Stack::new("test", "us-east-1");
+    stack.tag("environment", "test");
+    if team {
+        stack.tag("team", "x");
+    }
+    let vpc = stack.add("vpc", VpcSpec::new(vpc_cidr));
+    let igw = stack.add("igw", InternetGatewaySpec { vpc_id: vpc.id() });
+    let rt = stack.add("rt", RouteTableSpec { vpc_id: vpc.id() });
+    stack.add(
+        "route",
+        RouteSpec::to_gateway(rt.id(), "0.0.0.0/0", igw.id()),
+    );
+    for (i, cidr) in subnet_cidrs.iter().enumerate() {
+        let zone = format!("us-east-1{}", ['a', 'b', 'c'][i % 3]);
+        let mut spec = SubnetSpec::new(vpc.id(), *cidr, zone);
+        spec.map_public_ip_on_launch = public;
+        let subnet = stack.add(format!("subnet-{i}"), spec);
+        stack.add(
+            format!("rta-{i}"),
+            RouteTableAssociationSpec {
+                route_table_id: rt.id(),
+                subnet_id: subnet.id(),
+            },
+        );
+    }
+    let mut bucket = BucketSpec::new("test-bucket");
+    bucket.versioning = true;
+    bucket.lifecycle_rules = vec![LifecycleRule {
+        id: "expire".into(),
+        prefix: String::new(),
+        transitions: vec![Transition {
+            days: 30,
+            storage_class: "STANDARD_IA".into(),
+        }],
+        expiration_days: Some(expiry),
+        noncurrent_version_expiration_days: None,
+    }];
+    if !team {
+        stack.add("bucket", bucket);
+    }
+    stack
+}
+
+fn graph(stack: &Stack) -> ResourceGraph {
+    ResourceGraph::build(stack).expect("valid stack")
+}
+
+/// What apply would record, computed without a cloud: every created resource
+/// gets fresh outputs named after it and a generation counter.
+fn simulate_apply(p: &Plan, mut state: State) -> State {
+    let mut generation = state.serial;
+    for step in &p.steps {
+        generation += 1;
+        match step.action {
+            Action::Delete => {
+                state.resources.remove(&step.resource);
+            }
+            Action::Create | Action::Replace | Action::Update => {
+                let decl = step.desired.as_ref().unwrap();
+                let props = resolve_refs(&decl.props, &mut |r| {
+                    state.resources[&r.resource].outputs[&r.output].clone()
+                });
+                let outputs = match (step.action, state.resources.get(&step.resource)) {
+                    (Action::Update, Some(prior)) => prior.outputs.clone(),
+                    _ => decl
+                        .kind
+                        .outputs()
+                        .iter()
+                        .map(|o| {
+                            (
+                                o.to_string(),
+                                Value::String(format!("{}-{o}-{generation}", decl.id)),
+                            )
+                        })
+                        .collect(),
+                };
+                state.resources.insert(
+                    decl.id.clone(),
+                    ResourceState {
+                        kind: decl.kind,
+                        region: decl.region.clone(),
+                        props,
+                        tags: decl.tags.clone(),
+                        outputs,
+                        dependencies: decl.dependencies(),
+                        pending: None,
+                    },
+                );
+            }
+        }
+    }
+    state.serial = generation;
+    state
+}
+
+fn applied(stack: &Stack) -> State {
+    let p = plan(&graph(stack), &State::empty("test"));
+    simulate_apply(&p, State::empty("test"))
+}
+
+fn actions(p: &Plan) -> String {
+    p.steps
+        .iter()
+        .map(|s| format!("{} {}", s.action.symbol(), s.resource))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn check_errors(stack: &Stack, expect: Expect) {
+    let err = ResourceGraph::build(stack).expect_err("invalid stack");
+    expect.assert_eq(&err.to_string());
+}
+
+#[test]
+fn first_plan_creates_everything_in_dependency_order() {
+    let stack = network("10.0.0.0/16", &["10.0.0.0/20"], false, 365);
+    let p = plan(&graph(&stack), &State::empty("test"));
+    expect![[r#"
+        + vpc
+        + igw
+        + rt
+        + route
+        + subnet-0
+        + rta-0
+        + bucket"#]]
+    .assert_eq(&actions(&p));
+    assert_eq!(p.summary.create, 7);
+}
+
+#[test]
+fn text_rendering_shows_fields_and_unknowns() {
+    let mut stack = Stack::new("test", "us-east-1");
+    let vpc = stack.add("vpc", VpcSpec::new("10.0.0.0/16"));
+    stack.add(
+        "subnet",
+        SubnetSpec::new(vpc.id(), "10.0.0.0/20", "us-east-1a"),
+    );
+    let p = plan(&graph(&stack), &State::empty("test"));
+    expect![[r#"
+        Plan for stack `test` (state serial 0):
+
+          +   aws:ec2/vpc `vpc` (us-east-1)
+                cidr_block = "10.0.0.0/16"
+                enable_dns_support = true
+                enable_dns_hostnames = true
+                region = "us-east-1"
+                tags = {"glinfra:logical-id":"vpc","glinfra:stack":"test"}
+          +   aws:ec2/subnet `subnet` (us-east-1)
+                vpc_id = (known after apply)
+                cidr_block = "10.0.0.0/20"
+                availability_zone = "us-east-1a"
+                map_public_ip_on_launch = false
+                region = "us-east-1"
+                tags = {"glinfra:logical-id":"subnet","glinfra:stack":"test"}
+
+        Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
+    "#]]
+    .assert_eq(&render::text(&p));
+}
+
+#[test]
+fn replan_after_apply_is_empty() {
+    let stack = network("10.0.0.0/16", &["10.0.0.0/20", "10.0.16.0/20"], false, 365);
+    let state = applied(&stack);
+    let again = plan(&graph(&stack), &state);
+    assert!(again.is_empty(), "{}", render::text(&again));
+    assert_eq!(again.summary.unchanged, 9);
+    assert!(render::text(&again).starts_with("No changes."));
+}
+
+#[test]
+fn lifecycle_rule_and_subnet_attribute_change_in_place() {
+    let state = applied(&network("10.0.0.0/16", &["10.0.0.0/20"], false, 365));
+    let changed = network("10.0.0.0/16", &["10.0.0.0/20"], true, 400);
+    let p = plan(&graph(&changed), &state);
+    expect![[r#"
+        ~ subnet-0
+        ~ bucket"#]]
+    .assert_eq(&actions(&p));
+    let text = render::text(&p);
+    assert!(
+        text.contains("map_public_ip_on_launch: false -> true"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"expiration_days\":365") && text.contains("\"expiration_days\":400"),
+        "{text}"
+    );
+}
+
+#[test]
+fn subnet_cidr_change_replaces_the_subnet_and_its_association() {
+    let state = applied(&network("10.0.0.0/16", &["10.0.0.0/20"], false, 365));
+    let changed = network("10.0.0.0/16", &["10.0.32.0/20"], false, 365);
+    let p = plan(&graph(&changed), &state);
+    expect![[r#"
+        -/+ subnet-0
+        -/+ rta-0"#]]
+    .assert_eq(&actions(&p));
+    let text = render::text(&p);
+    assert!(
+        text.contains(r#"cidr_block: "10.0.0.0/20" -> "10.0.32.0/20"   # forces replacement"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("subnet_id: \"subnet-0-id-5\" -> (known after apply)   # forces replacement"),
+        "{text}"
+    );
+}
+
+#[test]
+fn vpc_cidr_change_replaces_everything_inside_it() {
+    let state = applied(&network("10.0.0.0/16", &["10.0.0.0/20"], false, 365));
+    let changed = network("10.1.0.0/16", &["10.1.0.0/20"], false, 365);
+    let p = plan(&graph(&changed), &state);
+    expect![[r#"
+        -/+ vpc
+        -/+ igw
+        -/+ rt
+        -/+ route
+        -/+ subnet-0
+        -/+ rta-0"#]]
+    .assert_eq(&actions(&p));
+    // The VPC's delete waits for every delete inside it; its create for its own delete.
+    let s = Schedule::from_plan(&p);
+    let op = |id: &str, phase| {
+        s.ops
+            .iter()
+            .position(|o| p.steps[o.step].resource == id && o.phase == phase)
+            .unwrap()
+    };
+    let vpc_delete = op("vpc", OpPhase::ReplaceDelete);
+    for inner in ["igw", "rt", "subnet-0"] {
+        assert!(
+            s.waits_for[vpc_delete].contains(&op(inner, OpPhase::ReplaceDelete)),
+            "vpc delete must wait for {inner}"
+        );
+        assert!(s.waits_for[op(inner, OpPhase::ReplaceCreate)]
+            .contains(&op("vpc", OpPhase::ReplaceCreate)));
+    }
+    assert!(s.waits_for[op("vpc", OpPhase::ReplaceCreate)].contains(&vpc_delete));
+    assert!(s.waits_for[op("subnet-0", OpPhase::ReplaceDelete)]
+        .contains(&op("rta-0", OpPhase::ReplaceDelete)));
+}
+
+#[test]
+fn removed_resources_are_deleted_dependents_first() {
+    let state = applied(&network(
+        "10.0.0.0/16",
+        &["10.0.0.0/20", "10.0.16.0/20"],
+        false,
+        365,
+    ));
+    let p = plan_destroy(&state);
+    let order: Vec<&str> = p.steps.iter().map(|s| s.resource.as_str()).collect();
+    let pos = |id| order.iter().position(|x| *x == id).unwrap();
+    assert!(p.steps.iter().all(|s| s.action == Action::Delete));
+    assert!(pos("rta-0") < pos("subnet-0") && pos("rta-1") < pos("subnet-1"));
+    assert!(pos("route") < pos("igw") && pos("route") < pos("rt"));
+    for inner in ["subnet-0", "subnet-1", "igw", "rt"] {
+        assert!(
+            pos(inner) < pos("vpc"),
+            "{inner} must go before the vpc: {order:?}"
+        );
+    }
+    // The schedule encodes the same: the VPC's delete waits for the subnets'.
+    let s = Schedule::from_plan(&p);
+    assert_eq!(
+        s.waits_for[pos("vpc")].len(),
+        4,
+        "{:?}",
+        s.waits_for[pos("vpc")]
+    );
+    // Dropping one subnet from the program deletes it and its association only.
+    let smaller = network("10.0.0.0/16", &["10.0.0.0/20"], false, 365);
+    expect![[r#"
+        - rta-1
+        - subnet-1"#]]
+    .assert_eq(&actions(&plan(&graph(&smaller), &state)));
+}
+
+#[test]
+fn interrupted_create_is_planned_as_a_create_that_adopts() {
+    let stack = network("10.0.0.0/16", &["10.0.0.0/20"], false, 365);
+    let mut state = applied(&stack);
+    let vpc = state.resources.get_mut("vpc").unwrap();
+    vpc.outputs.clear();
+    vpc.pending = Some(glinfra_core::PendingOperation {
+        operation: "create".into(),
+        run_id: "r1".into(),
+        started_at: "t".into(),
+    });
+    let p = plan(&graph(&stack), &state);
+    let step = p.step("vpc").unwrap();
+    assert_eq!(step.action, Action::Create);
+    assert!(step.reason.as_deref().unwrap().contains("adopted"));
+}
+
+#[test]
+fn bad_network_input_reports_every_problem_at_once() {
+    let mut stack = Stack::new("test", "us-east-1");
+    let vpc = stack.add("vpc", VpcSpec::new("10.0.0.0/16"));
+    stack.add(
+        "bad-cidr",
+        SubnetSpec::new(vpc.id(), "10.0.300.0/20", "us-east-1a"),
+    );
+    stack.add(
+        "outside",
+        SubnetSpec::new(vpc.id(), "10.1.0.0/20", "us-east-1a"),
+    );
+    stack.add(
+        "first",
+        SubnetSpec::new(vpc.id(), "10.0.0.0/20", "us-east-1a"),
+    );
+    stack.add(
+        "overlap",
+        SubnetSpec::new(vpc.id(), "10.0.8.0/21", "us-east-1b"),
+    );
+    stack.add(
+        "bad-zone",
+        SubnetSpec::new(vpc.id(), "10.0.32.0/20", "us-east-1z"),
+    );
+    stack.add(
+        "first",
+        SubnetSpec::new(vpc.id(), "10.0.48.0/20", "us-east-1a"),
+    );
+    check_errors(
+        &stack,
+        expect![[r#"
+            error: resource `bad-cidr`, field `cidr_block`: `10.0.300.0/20` is not a valid IPv4 CIDR block
+            error: resource `bad-zone`, field `availability_zone`: unknown availability zone `us-east-1z` for region us-east-1 (known: us-east-1a, us-east-1b, us-east-1c, us-east-1d, us-east-1e, us-east-1f)
+            error: resource `first`: duplicate resource name `first`: it is declared more than once
+            error: resource `outside`, field `cidr_block`: subnet 10.1.0.0/20 is outside its VPC `vpc` (10.0.0.0/16)
+            error: resource `overlap`, field `cidr_block`: subnet 10.0.8.0/21 overlaps subnet `first` (10.0.0.0/20) in the same VPC
+            5 errors found; nothing was sent to AWS"#]],
+    );
+}
+
+#[test]
+fn cycles_name_every_resource_on_them_and_dangling_references_are_reported() {
+    let mut stack = Stack::new("test", "us-east-1");
+    let a = stack.add("a", VpcSpec::new("10.0.0.0/16"));
+    let b = stack.add("b", RouteTableSpec { vpc_id: a.id() });
+    let c = stack.add(
+        "c",
+        InternetGatewaySpec {
+            vpc_id: glinfra_core::Input::output("b", "id"),
+        },
+    );
+    stack.depends_on(&a, &c);
+    let _ = b;
+    stack.add(
+        "d",
+        RouteTableSpec {
+            vpc_id: glinfra_core::Input::output("nowhere", "id"),
+        },
+    );
+    stack.add(
+        "e",
+        RouteTableSpec {
+            vpc_id: glinfra_core::Input::output("a", "arn2"),
+        },
+    );
+    stack.add_with(
+        "f",
+        VpcSpec::new("10.9.0.0/16"),
+        ResourceOptions {
+            depends_on: vec!["ghost".into()],
+            ..Default::default()
+        },
+    );
+    check_errors(
+        &stack,
+        expect![[r#"
+            error: resource `a`: dependency cycle between `a`, `b`, `c`
+            error: resource `d`: refers to `nowhere.id`, but no resource `nowhere` is declared
+            error: resource `e`: refers to output `arn2` of `a`, but a aws:ec2/vpc has only: id, arn
+            error: resource `f`, field `depends_on`: depends on `ghost`, but no such resource is declared
+            4 errors found; nothing was sent to AWS"#]],
+    );
+}
+
+#[test]
+fn bucket_rules_are_checked() {
+    let mut stack = Stack::new("test", "us-east-1");
+    let mut b = BucketSpec::new("Bad_Name");
+    b.lifecycle_rules = vec![LifecycleRule {
+        id: "r".into(),
+        prefix: String::new(),
+        transitions: vec![
+            Transition {
+                days: 90,
+                storage_class: "GLACIER".into(),
+            },
+            Transition {
+                days: 0,
+                storage_class: "STANDARD_IA".into(),
+            },
+        ],
+        expiration_days: Some(30),
+        noncurrent_version_expiration_days: None,
+    }];
+    stack.add("bucket", b);
+    let err = ResourceGraph::build(&stack).unwrap_err().to_string();
+    for needle in [
+        "field `bucket`: `Bad_Name` may contain only lowercase",
+        "field `lifecycle_rules[0].transitions[1].days`: must be positive, got 0",
+        "transitions must be in increasing days",
+        "field `lifecycle_rules[0].expiration_days`: expiration (30 days) must come after the last transition (90 days)",
+    ] {
+        assert!(err.contains(needle), "missing `{needle}` in:\n{err}");
+    }
+}
+
+#[test]
+fn json_and_dot_renderings() {
+    let stack = network("10.0.0.0/16", &["10.0.0.0/20"], false, 365);
+    let p = plan(&graph(&stack), &State::empty("test"));
+    let json: Value = serde_json::from_str(&render::json(&p)).unwrap();
+    assert_eq!(json["schema"], "glinfra.plan/v1");
+    assert_eq!(json["steps"][1]["action"], "create");
+    assert_eq!(json["steps"][1]["changes"][0]["field"], "vpc_id");
+    assert_eq!(json["steps"][1]["changes"][0]["after_unknown"], true);
+    let back: Plan = serde_json::from_value(json).unwrap();
+    assert_eq!(back, p);
+    let dot = render::dot(&p);
+    assert!(dot.starts_with("digraph plan {"));
+    assert!(dot.contains("op0 -> op1;"), "{dot}"); // vpc before igw
+}
+
+fn arb_stack() -> impl Strategy<Value = Stack> {
+    (
+        prop::sample::select(vec!["10.0.0.0/16", "10.1.0.0/16"]),
+        prop::collection::btree_set(0usize..4, 0..4),
+        any::<bool>(),
+        31i32..400,
+        any::<bool>(),
+    )
+        .prop_map(|(vpc, subnets, public, expiry, team)| {
+            let prefix = &vpc[..4];
+            let cidrs: Vec<String> = subnets
+                .iter()
+                .map(|i| format!("{prefix}.{}.0/20", i * 16))
+                .collect();
+            let refs: Vec<&str> = cidrs.iter().map(String::as_str).collect();
+            network_with(vpc, &refs, public, expiry, team)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Planning again after applying a plan yields no steps, from any prior state.
+    #[test]
+    fn plan_apply_plan_is_empty(before in arb_stack(), after in arb_stack()) {
+        let state = applied(&before);
+        let p = plan(&graph(&after), &state);
+        let state = simulate_apply(&p, state);
+        let again = plan(&graph(&after), &state);
+        prop_assert!(again.is_empty(), "{}", render::text(&again));
+        // And the state holds exactly the declared resources.
+        let declared: Vec<&String> = after.declarations().iter().map(|d| &d.id).collect();
+        let recorded: Vec<&String> = state.resources.keys().collect();
+        let mut declared_sorted = declared.clone();
+        declared_sorted.sort();
+        prop_assert_eq!(declared_sorted, recorded);
+    }
+
+    /// Every operation of every plan waits only for operations that exist, and
+    /// never (transitively) for itself.
+    #[test]
+    fn schedules_are_acyclic(before in arb_stack(), after in arb_stack()) {
+        let p = plan(&graph(&after), &applied(&before));
+        let s = Schedule::from_plan(&p);
+        let mut indegree: Vec<usize> = s.waits_for.iter().map(Vec::len).collect();
+        let mut dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (o, w) in s.waits_for.iter().enumerate() {
+            for &x in w { prop_assert!(x < s.len()); dependents.entry(x).or_default().push(o); }
+        }
+        let mut ready: Vec<usize> = (0..s.len()).filter(|&o| indegree[o] == 0).collect();
+        let mut done = 0;
+        while let Some(o) = ready.pop() {
+            done += 1;
+            for &d in dependents.get(&o).map(Vec::as_slice).unwrap_or(&[]) {
+                indegree[d] -= 1;
+                if indegree[d] == 0 { ready.push(d); }
+            }
+        }
+        prop_assert_eq!(done, s.len());
+    }
+}

@@ -1,0 +1,209 @@
+//! A ready-made command line for programs that declare a stack from an
+//! environment file: `plan`, `apply` (the default), `destroy`, `--json`, `--dot`, `--aws`.
+//!
+//! Without `--aws` it never touches a real account: it uses the emulator named by
+//! `AWS_ENDPOINT_URL`, or else starts the project's local emulator (`localstack/up`).
+
+use crate::progress::Progress;
+use crate::session::Session;
+use clap::{Parser, Subcommand};
+use glinfra_core::{render, Diagnostics, ResourceGraph, Stack};
+use glinfra_engine::ApplyOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Command-line arguments.
+#[derive(Parser, Debug)]
+#[command(about = "Plan and apply an environment's AWS infrastructure with glinfra")]
+pub struct Args {
+    /// What to do (default: plan, then apply).
+    #[command(subcommand)]
+    pub command: Option<Verb>,
+    /// The environment file.
+    #[arg(long, global = true)]
+    pub env: Option<PathBuf>,
+    /// Target real AWS through the standard credential chain (otherwise: an emulator).
+    #[arg(long, global = true)]
+    pub aws: bool,
+    /// Print machine-readable JSON (the plan, apply events as JSON lines, the report).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print the plan's operation graph as Graphviz DOT and stop.
+    #[arg(long, global = true)]
+    pub dot: bool,
+    /// The state directory (default: `.glinfra/state/aws` or `.glinfra/state/local`).
+    #[arg(long, global = true)]
+    pub state_dir: Option<PathBuf>,
+    /// Operations in flight at once.
+    #[arg(long, global = true, default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+/// The verbs.
+#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// Print the plan; change nothing.
+    Plan,
+    /// Plan and apply (the default).
+    Apply,
+    /// Delete everything the stack recorded, dependents first.
+    Destroy,
+}
+
+/// Starts the local emulator with the project's `localstack/up` and takes its
+/// `export` lines into this process's environment.
+fn start_local_emulator() -> Result<(), String> {
+    let up = Path::new(env!("CARGO_MANIFEST_DIR")).join("localstack/up");
+    eprintln!(
+        "No AWS_ENDPOINT_URL set and no --aws: starting the local emulator ({})",
+        up.display()
+    );
+    let out = Command::new("bash")
+        .arg(&up)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", up.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} failed ({})", up.display(), out.status));
+    }
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some((k, v)) = line
+            .trim()
+            .strip_prefix("export ")
+            .and_then(|kv| kv.split_once('='))
+        {
+            std::env::set_var(k, v.trim_matches(|c| c == '"' || c == '\''));
+        }
+    }
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        return Err(format!("{} printed no AWS_ENDPOINT_URL", up.display()));
+    }
+    Ok(())
+}
+
+/// Runs the command line for a program whose stack `declare` builds from an
+/// environment file (`default_env` when `--env` is not given). Returns the exit code:
+/// 0 on success, 1 when an operation failed, 2 on bad input (nothing sent to AWS).
+pub fn run(
+    default_env: &str,
+    declare: impl Fn(&Path) -> Result<(Stack, ResourceGraph), Diagnostics>,
+) -> ExitCode {
+    let args = Args::parse();
+    let env_path = args
+        .env
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(default_env));
+    // Validation first: bad input never reaches AWS.
+    let (stack, graph) = match declare(&env_path) {
+        Ok(v) => v,
+        Err(diagnostics) => {
+            eprintln!("{diagnostics}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    match runtime.block_on(execute(&args, &stack, &graph)) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn execute(args: &Args, stack: &Stack, graph: &ResourceGraph) -> Result<ExitCode, String> {
+    let verb = args.command.unwrap_or(Verb::Apply);
+    let state_dir = args.state_dir.clone().unwrap_or_else(|| {
+        PathBuf::from(if args.aws {
+            ".glinfra/state/aws"
+        } else {
+            ".glinfra/state/local"
+        })
+    });
+    let mutating = verb != Verb::Plan && !args.dot;
+    if !args.aws && mutating && std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        start_local_emulator()?;
+    }
+    let mut session = Session::aws(&state_dir).await;
+    session.set_options(ApplyOptions {
+        concurrency: args.concurrency,
+        ..ApplyOptions::default()
+    });
+    let lock = session.lock(stack.name()).map_err(|e| e.to_string())?;
+    let plan = match verb {
+        Verb::Destroy => session.plan_destroy(&lock),
+        _ => session.plan(&lock, graph),
+    }
+    .map_err(|e| e.to_string())?;
+    if args.dot {
+        print!("{}", render::dot(&plan));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.json && !mutating {
+        println!("{}", render::json(&plan));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&plan).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", render::text(&plan));
+    }
+    if !mutating || plan.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let started = Instant::now();
+    let ops = glinfra_core::Schedule::from_plan(&plan).len();
+    let progress = Arc::new(Progress::new(ops, args.json));
+    let report = session
+        .apply(lock.clone(), &plan, progress.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    progress.finish();
+    let calls = session
+        .aws_provider()
+        .map(|a| a.api_calls())
+        .unwrap_or_default();
+    if args.json {
+        let outputs = session.outputs(&lock, stack).map_err(|e| e.to_string())?;
+        println!(
+            "{}",
+            serde_json::json!({"report": report, "api_calls": calls, "outputs": outputs})
+        );
+    } else {
+        println!(
+            "\nApply {}: {} succeeded, {} failed, {} skipped in {:.1}s; {} AWS API calls ({} mutating).",
+            if report.is_success() { "complete" } else { "incomplete" },
+            report.succeeded(),
+            report.failed(),
+            report.skipped(),
+            started.elapsed().as_secs_f64(),
+            calls.total,
+            calls.mutating
+        );
+        for o in report.outcomes.iter().filter(|o| o.status != "succeeded") {
+            println!(
+                "  {} {} ({:?}): {}",
+                o.status,
+                o.resource,
+                o.phase,
+                o.detail.clone().unwrap_or_default()
+            );
+        }
+        if verb != Verb::Destroy {
+            println!("\nOutputs:");
+            for (k, v) in session.outputs(&lock, stack).map_err(|e| e.to_string())? {
+                println!("  {k} = {v}");
+            }
+        }
+    }
+    Ok(if report.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,38 @@
+//! glinfra: Pulumi-style, programmatic provisioning of AWS infrastructure in plain Rust.
+//!
+//! Declare typed resources on a [`Stack`]; passing one resource's output into
+//! another's spec is what orders them. [`Session`] plans against recorded state
+//! (no AWS call), and applies the plan concurrently and idempotently.
+//!
+//! ```no_run
+//! use glinfra::spec::ec2::{SubnetSpec, VpcSpec};
+//! use glinfra::{ResourceGraph, Session, Stack};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut stack = Stack::new("demo", "us-east-1");
+//! let vpc = stack.add("vpc", VpcSpec::new("10.0.0.0/16"));
+//! stack.add("subnet-a", SubnetSpec::new(vpc.id(), "10.0.0.0/20", "us-east-1a"));
+//! let graph = ResourceGraph::build(&stack)?; // every error at once, before any AWS call
+//!
+//! let session = Session::aws(".glinfra/state").await;
+//! let lock = session.lock(stack.name())?;
+//! let plan = session.plan(&lock, &graph)?;
+//! println!("{}", glinfra::render::text(&plan));
+//! let report = session.apply(lock, &plan, std::sync::Arc::new(glinfra::engine::NoObserver)).await?;
+//! assert!(report.is_success());
+//! # Ok(()) }
+//! ```
+
+pub mod cli;
+mod progress;
+mod session;
+
+pub use glinfra_aws as aws;
+pub use glinfra_core as core;
+pub use glinfra_core::{
+    render, spec, Action, Diagnostic, Diagnostics, Input, Plan, Resource, ResourceGraph,
+    ResourceOptions, Stack,
+};
+pub use glinfra_engine as engine;
+pub use progress::Progress;
+pub use session::{Error, Session};

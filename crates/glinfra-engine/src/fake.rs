@@ -217,7 +217,8 @@ impl Provider for FakeCloud {
                     outputs: outputs.clone(),
                 },
             );
-            (outputs, inner.hang_after_create.contains(&r.id))
+            // One-shot: the next run's create (if any) returns normally.
+            (outputs, inner.hang_after_create.remove(&r.id))
         };
         if hang {
             std::future::pending::<()>().await;

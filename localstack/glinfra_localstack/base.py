@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from localstack.aws.api import CommonServiceException, RequestContext
+from localstack.aws.api import CommonServiceException, RequestContext, ServiceException
 from localstack.aws.client import parse_response
 from localstack.aws.spec import load_service
 from localstack.http import Response
@@ -76,15 +76,43 @@ def forward_to_moto(context: RequestContext, _request: Any = None) -> Response |
     return parse_response(context.operation, context.protocol, response, include_response_metadata=False)
 
 
+def forward_with(context: RequestContext, params: dict) -> Response | dict:
+    """Like :func:`forward_to_moto`, for the same operation with changed parameters."""
+    from localstack.aws.forwarder import create_aws_request_context
+
+    local = create_aws_request_context(
+        service_name=context.service.service_name,
+        action=context.operation.name,
+        protocol=context.protocol,
+        parameters=params,
+        region=context.region,
+    )
+    # keep the caller's credentials (moto derives the account from the access key)
+    for header in ("Authorization", "X-Amz-Security-Token"):
+        if header in context.request.headers:
+            local.request.headers[header] = context.request.headers[header]
+        elif header in local.request.headers:
+            del local.request.headers[header]
+    # moto takes the account from this header (set by LocalStack's AccountIdEnricher)
+    local.request.headers["x-moto-account-id"] = context.account_id
+    local.account_id = context.account_id
+    local.region = context.region
+    local.operation = context.operation
+    local.service = context.service
+    local.protocol = context.protocol
+    return forward_to_moto(local)
+
+
 def moto_render(context: RequestContext, result: dict) -> dict:
     """Serializes moto model objects the way moto's own responses do (for the current
     operation's output shape) and returns the parsed response dict."""
+    from moto.core.utils import get_service_model
     from moto.core.serialize import XFormedAttributePicker, get_serializer_class
 
     service = context.service
     serializer_cls = get_serializer_class(service.service_name, service.protocol)
     serializer = serializer_cls(
-        operation_model=context.operation,
+        operation_model=get_service_model(service.service_name).operation_model(context.operation.name),
         pretty_print=False,
         value_picker=XFormedAttributePicker(),
     )
@@ -126,7 +154,13 @@ class GapFillProvider:
 
         def run(context: RequestContext, request: dict) -> Any:
             with self.lock:
-                return handler(context, request or {})
+                try:
+                    return handler(context, request or {})
+                except (ServiceException, NotImplementedError):
+                    raise
+                except Exception:
+                    LOG.exception("glinfra %s.%s failed", self.service, op_name)
+                    raise
 
         run.__name__ = f"{self.service}_{op_name}"
         return run

@@ -158,7 +158,7 @@ pub fn parse(text: &str) -> Result<Environment, Diagnostic> {
     toml::from_str::<Environment>(text).map_err(|e| {
         let mut d = Diagnostic::new(e.message().to_string());
         if let Some(span) = e.span() {
-            let line = text[..span.start].lines().count().max(1);
+            let line = text[..span.start].matches('\n').count() + 1;
             let key: String = text[span.clone()].chars().take(60).collect();
             d.message = format!("line {line}, at `{}`: {}", key.trim(), e.message());
         }

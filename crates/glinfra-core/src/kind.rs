@@ -129,7 +129,7 @@ impl Kind {
             Kind::InternetGateway => &["vpc_id"],
             Kind::ElasticIp => &[],
             // No ModifyNatGateway exists.
-            Kind::NatGateway => &["subnet_id", "allocation_id", "connectivity_type"],
+            Kind::NatGateway => &["subnet_id", "allocation_id"],
             Kind::RouteTable => &["vpc_id"],
             // ReplaceRoute changes the target, not the table or destination.
             Kind::Route => &["route_table_id", "destination_cidr_block"],

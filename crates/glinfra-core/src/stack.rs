@@ -296,6 +296,15 @@ impl Stack {
         }
     }
 
+    /// Sets one tag on the resource `id` (no effect on kinds that take no tags).
+    pub fn set_tag(&mut self, id: &str, key: impl Into<String>, value: impl Into<String>) {
+        if let Some(&i) = self.index.get(id) {
+            if self.declarations[i].kind.taggable() {
+                self.declarations[i].tags.insert(key.into(), value.into());
+            }
+        }
+    }
+
     /// The declaration with logical id `id`.
     pub fn get(&self, id: &str) -> Option<&Declaration> {
         self.index.get(id).map(|&i| &self.declarations[i])

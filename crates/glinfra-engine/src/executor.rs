@@ -588,15 +588,32 @@ async fn create(
         }
     })
     .await;
-    match result {
-        Ok(outputs) => {
-            if adopted.load(Ordering::Relaxed) {
-                shared.observer.event(&Event::Adopted {
-                    resource: resource.id.clone(),
-                });
-            }
-            recorded(shared, &resource, deps, outputs)
+    let result = match result {
+        Ok(outputs) if adopted.load(Ordering::Relaxed) => {
+            shared.observer.event(&Event::Adopted {
+                resource: resource.id.clone(),
+            });
+            // What was found may be half made (a crash between the create call and the
+            // calls that configure it): bring every field in line before recording it.
+            let found = ResourceState {
+                kind: resource.kind,
+                region: resource.region.clone(),
+                props: resource.props.clone(),
+                tags: resource.tags.clone(),
+                outputs,
+                dependencies: deps.clone(),
+                pending: None,
+            };
+            with_retry(shared, &resource.id, phase, attempts, || {
+                shared.provider.update(&found, &resource, &[])
+            })
+            .await
+            .map(|o| if o.is_empty() { found.outputs.clone() } else { o })
         }
+        other => other,
+    };
+    match result {
+        Ok(outputs) => recorded(shared, &resource, deps, outputs),
         Err(e) => Err(fail(shared, &resource.id, "create", e)),
     }
 }

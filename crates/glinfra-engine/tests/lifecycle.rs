@@ -195,6 +195,13 @@ async fn a_run_killed_after_create_is_resumed_by_adoption_without_duplicates() {
     assert!(report.is_success(), "{report:?}");
     assert_eq!(recorder.adopted(), ["subnet-1"]);
     assert_eq!(world.cloud.count("life", "subnet-1"), 1, "no duplicate");
+    let calls = world.cloud.calls();
+    let tail: Vec<&(FakeOp, String)> = calls.iter().filter(|(_, id)| id == "subnet-1").collect();
+    assert_eq!(
+        tail.iter().rev().take(2).map(|(op, _)| *op).collect::<Vec<_>>(),
+        [FakeOp::Update, FakeOp::Find],
+        "the adopted resource is found, then brought fully in line (never created twice)"
+    );
     assert_eq!(world.cloud.resources().len(), 7);
     let lock = world.lock();
     assert!(world.plan(&lock, &stack()).is_empty());

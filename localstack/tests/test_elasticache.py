@@ -1,0 +1,370 @@
+"""ElastiCache gap fills: cache parameter groups, subnet group modify/delete, replication
+group settings and modifications, shard and replica counts."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import error_of
+
+pytestmark = pytest.mark.glinfra_provider
+
+
+@pytest.fixture
+def ec(client):
+    return client("elasticache")
+
+
+@pytest.fixture
+def param_group(ec, name):
+    ec.create_cache_parameter_group(
+        CacheParameterGroupName=f"{name}-pg",
+        CacheParameterGroupFamily="redis7",
+        Description="glinfra test",
+        Tags=[{"Key": "owner", "Value": name}],
+    )
+    return f"{name}-pg"
+
+
+@pytest.fixture
+def cluster_param_group(ec, name):
+    group = f"{name}-cpg"
+    ec.create_cache_parameter_group(CacheParameterGroupName=group, CacheParameterGroupFamily="redis7", Description="cluster on")
+    ec.modify_cache_parameter_group(
+        CacheParameterGroupName=group,
+        ParameterNameValues=[
+            {"ParameterName": "cluster-enabled", "ParameterValue": "yes"},
+            {"ParameterName": "maxmemory-policy", "ParameterValue": "allkeys-lru"},
+        ],
+    )
+    return group
+
+
+@pytest.fixture
+def subnet_group(ec, name, network):
+    ec.create_cache_subnet_group(
+        CacheSubnetGroupName=f"{name}-sn", CacheSubnetGroupDescription="data subnets", SubnetIds=network["subnets"][:2]
+    )
+    return f"{name}-sn"
+
+
+def params_by_name(ec, group, **kwargs):
+    return {p["ParameterName"]: p for p in ec.describe_cache_parameters(CacheParameterGroupName=group, **kwargs)["Parameters"]}
+
+
+def create_cluster_mode_group(ec, name, cluster_param_group, subnet_group, **extra):
+    args = dict(
+        ReplicationGroupId=name,
+        ReplicationGroupDescription="glinfra redis",
+        Engine="redis",
+        EngineVersion="7.1",
+        CacheNodeType="cache.r6g.xlarge",
+        NumNodeGroups=3,
+        ReplicasPerNodeGroup=1,
+        CacheParameterGroupName=cluster_param_group,
+        CacheSubnetGroupName=subnet_group,
+        AutomaticFailoverEnabled=True,
+        MultiAZEnabled=True,
+        AtRestEncryptionEnabled=True,
+        TransitEncryptionEnabled=True,
+        SnapshotRetentionLimit=7,
+    )
+    args.update(extra)
+    return ec.create_replication_group(**args)["ReplicationGroup"]
+
+
+# ---------------------------------------------------------------- parameter groups
+def test_parameter_group_create_and_describe(ec, param_group, name):
+    group = ec.describe_cache_parameter_groups(CacheParameterGroupName=param_group)["CacheParameterGroups"][0]
+    assert group["CacheParameterGroupName"] == param_group
+    assert group["CacheParameterGroupFamily"] == "redis7"
+    assert group["Description"] == "glinfra test"
+    assert group["IsGlobal"] is False
+    assert group["ARN"] == f"arn:aws:elasticache:us-east-1:000000000000:parametergroup:{param_group}"
+    listed = [g["CacheParameterGroupName"] for g in ec.describe_cache_parameter_groups(MaxRecords=100)["CacheParameterGroups"]]
+    assert "default.redis7" in listed and "default.redis7.cluster.on" in listed
+    assert ec.list_tags_for_resource(ResourceName=group["ARN"])["TagList"] == [{"Key": "owner", "Value": name}]
+
+
+def test_parameter_group_defaults_modify_and_reset(ec, param_group):
+    params = params_by_name(ec, param_group)
+    assert params["maxmemory-policy"]["ParameterValue"] == "volatile-lru"
+    assert params["maxmemory-policy"]["Source"] == "system"
+    assert params["cluster-enabled"]["ParameterValue"] == "no"
+    assert params["timeout"]["DataType"] == "integer"
+
+    result = ec.modify_cache_parameter_group(
+        CacheParameterGroupName=param_group,
+        ParameterNameValues=[
+            {"ParameterName": "maxmemory-policy", "ParameterValue": "allkeys-lru"},
+            {"ParameterName": "timeout", "ParameterValue": "300"},
+        ],
+    )
+    assert result["CacheParameterGroupName"] == param_group
+    user = params_by_name(ec, param_group, Source="user")
+    assert set(user) == {"maxmemory-policy", "timeout"}
+    assert user["maxmemory-policy"]["ParameterValue"] == "allkeys-lru"
+    assert user["timeout"]["ParameterValue"] == "300"
+
+    ec.reset_cache_parameter_group(CacheParameterGroupName=param_group, ParameterNameValues=[{"ParameterName": "timeout"}])
+    assert set(params_by_name(ec, param_group, Source="user")) == {"maxmemory-policy"}
+    ec.reset_cache_parameter_group(CacheParameterGroupName=param_group, ResetAllParameters=True)
+    assert params_by_name(ec, param_group, Source="user") == {}
+    assert params_by_name(ec, param_group)["maxmemory-policy"]["ParameterValue"] == "volatile-lru"
+
+
+def test_parameter_group_errors(ec, param_group, name):
+    with pytest.raises(ClientError) as excinfo:
+        ec.create_cache_parameter_group(CacheParameterGroupName=param_group, CacheParameterGroupFamily="redis7", Description="x")
+    assert error_of(excinfo) == ("CacheParameterGroupAlreadyExists", 400)
+    with pytest.raises(ClientError) as excinfo:
+        ec.create_cache_parameter_group(CacheParameterGroupName=f"{name}-x", CacheParameterGroupFamily="redis99", Description="x")
+    assert error_of(excinfo) == ("InvalidParameterValue", 400)
+    for call, kwargs in (
+        (ec.describe_cache_parameter_groups, {}),
+        (ec.describe_cache_parameters, {}),
+        (ec.modify_cache_parameter_group, {"ParameterNameValues": [{"ParameterName": "timeout", "ParameterValue": "1"}]}),
+        (ec.reset_cache_parameter_group, {"ResetAllParameters": True}),
+        (ec.delete_cache_parameter_group, {}),
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            call(CacheParameterGroupName=f"{name}-missing", **kwargs)
+        assert error_of(excinfo) == ("CacheParameterGroupNotFound", 404)
+    for bad in (
+        {"ParameterName": "maxmemory-policy", "ParameterValue": "sometimes"},
+        {"ParameterName": "no-such-parameter", "ParameterValue": "1"},
+        {"ParameterName": "databases", "ParameterValue": "many"},
+        {"ParameterName": "maxclients", "ParameterValue": "100"},  # not modifiable
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            ec.modify_cache_parameter_group(CacheParameterGroupName=param_group, ParameterNameValues=[bad])
+        assert error_of(excinfo) == ("InvalidParameterValue", 400)
+    with pytest.raises(ClientError) as excinfo:
+        ec.modify_cache_parameter_group(
+            CacheParameterGroupName="default.redis7",
+            ParameterNameValues=[{"ParameterName": "timeout", "ParameterValue": "1"}],
+        )
+    assert error_of(excinfo)[0] == "InvalidParameterValue"
+    with pytest.raises(ClientError) as excinfo:
+        ec.reset_cache_parameter_group(CacheParameterGroupName=param_group)
+    assert error_of(excinfo) == ("InvalidParameterCombination", 400)
+
+
+def test_parameter_group_delete(ec, param_group):
+    ec.delete_cache_parameter_group(CacheParameterGroupName=param_group)
+    with pytest.raises(ClientError) as excinfo:
+        ec.describe_cache_parameter_groups(CacheParameterGroupName=param_group)
+    assert error_of(excinfo) == ("CacheParameterGroupNotFound", 404)
+
+
+def test_parameter_group_in_use_cannot_be_deleted(ec, name, cluster_param_group, subnet_group):
+    create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    with pytest.raises(ClientError) as excinfo:
+        ec.delete_cache_parameter_group(CacheParameterGroupName=cluster_param_group)
+    assert error_of(excinfo) == ("InvalidCacheParameterGroupState", 400)
+
+
+# ---------------------------------------------------------------- subnet groups
+def test_modify_cache_subnet_group_in_place(ec, subnet_group, network):
+    result = ec.modify_cache_subnet_group(
+        CacheSubnetGroupName=subnet_group, CacheSubnetGroupDescription="all three", SubnetIds=network["subnets"]
+    )["CacheSubnetGroup"]
+    assert result["CacheSubnetGroupDescription"] == "all three"
+    assert sorted(s["SubnetIdentifier"] for s in result["Subnets"]) == sorted(network["subnets"])
+    assert result["VpcId"] == network["vpc"]
+    described = ec.describe_cache_subnet_groups(CacheSubnetGroupName=subnet_group)["CacheSubnetGroups"][0]
+    assert described["CacheSubnetGroupDescription"] == "all three"
+    assert {s["SubnetAvailabilityZone"]["Name"] for s in described["Subnets"]} == {"us-east-1a", "us-east-1b", "us-east-1c"}
+    only_description = ec.modify_cache_subnet_group(CacheSubnetGroupName=subnet_group, CacheSubnetGroupDescription="renamed")
+    assert len(only_description["CacheSubnetGroup"]["Subnets"]) == 3
+
+
+def test_subnet_group_not_found(ec, name):
+    with pytest.raises(ClientError) as excinfo:
+        ec.modify_cache_subnet_group(CacheSubnetGroupName=f"{name}-missing", CacheSubnetGroupDescription="x")
+    assert error_of(excinfo)[0] == "CacheSubnetGroupNotFoundFault"
+    with pytest.raises(ClientError) as excinfo:
+        ec.delete_cache_subnet_group(CacheSubnetGroupName=f"{name}-missing")
+    assert error_of(excinfo)[0] == "CacheSubnetGroupNotFoundFault"
+
+
+def test_delete_cache_subnet_group(ec, subnet_group):
+    ec.delete_cache_subnet_group(CacheSubnetGroupName=subnet_group)
+    with pytest.raises(ClientError) as excinfo:
+        ec.describe_cache_subnet_groups(CacheSubnetGroupName=subnet_group)
+    assert error_of(excinfo)[0] == "CacheSubnetGroupNotFoundFault"
+
+
+def test_subnet_group_in_use_cannot_be_deleted(ec, name, cluster_param_group, subnet_group):
+    create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    with pytest.raises(ClientError) as excinfo:
+        ec.delete_cache_subnet_group(CacheSubnetGroupName=subnet_group)
+    assert error_of(excinfo) == ("CacheSubnetGroupInUse", 400)
+
+
+# ---------------------------------------------------------------- replication groups
+def test_replication_group_keeps_and_reports_its_settings(ec, name, cluster_param_group, subnet_group):
+    rg = create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    described = ec.describe_replication_groups(ReplicationGroupId=name)["ReplicationGroups"][0]
+    for group in (rg, described):
+        assert group["ClusterMode"] == "enabled"
+        assert group["ClusterEnabled"] is True
+        assert len(group["NodeGroups"]) == 3  # NumNodeGroups
+        assert all(len(ng["NodeGroupMembers"]) == 2 for ng in group["NodeGroups"])  # 1 primary + ReplicasPerNodeGroup
+        assert len(group["MemberClusters"]) == 6
+        assert group["AtRestEncryptionEnabled"] is True
+        assert group["TransitEncryptionEnabled"] is True
+        assert group["MultiAZ"] == "enabled"
+        assert group["AutomaticFailover"] == "enabled"
+        assert group["SnapshotRetentionLimit"] == 7
+        assert group["CacheNodeType"] == "cache.r6g.xlarge"
+        assert group["ConfigurationEndpoint"]["Port"] == 6379
+    # AWS reports the parameter group on each member cache cluster
+    members = [c for c in ec.describe_cache_clusters()["CacheClusters"] if c.get("ReplicationGroupId") == name]
+    assert sorted(c["CacheClusterId"] for c in members) == sorted(described["MemberClusters"])
+    for member in members:
+        assert member["CacheParameterGroup"]["CacheParameterGroupName"] == cluster_param_group
+        assert member["CacheSubnetGroupName"] == subnet_group
+    one = ec.describe_cache_clusters(CacheClusterId=described["MemberClusters"][0])["CacheClusters"][0]
+    assert one["CacheParameterGroup"]["ParameterApplyStatus"] == "in-sync"
+
+
+def test_cluster_mode_follows_the_parameter_group(ec, name, cluster_param_group, subnet_group):
+    rg = ec.create_replication_group(
+        ReplicationGroupId=name,
+        ReplicationGroupDescription="no explicit ClusterMode",
+        Engine="redis",
+        CacheNodeType="cache.r6g.large",
+        NumNodeGroups=2,
+        ReplicasPerNodeGroup=1,
+        CacheParameterGroupName=cluster_param_group,
+        CacheSubnetGroupName=subnet_group,
+        AutomaticFailoverEnabled=True,
+    )["ReplicationGroup"]
+    assert rg["ClusterMode"] == "enabled"
+    assert len(rg["NodeGroups"]) == 2
+
+
+def test_create_replication_group_errors(ec, name, param_group, subnet_group):
+    base = dict(ReplicationGroupDescription="x", Engine="redis", CacheNodeType="cache.r6g.large", CacheSubnetGroupName=subnet_group)
+    with pytest.raises(ClientError) as excinfo:
+        ec.create_replication_group(ReplicationGroupId=name, CacheParameterGroupName=f"{name}-missing", **base)
+    assert error_of(excinfo) == ("CacheParameterGroupNotFound", 404)
+    with pytest.raises(ClientError) as excinfo:  # cluster-enabled=no group with ClusterMode=enabled
+        ec.create_replication_group(
+            ReplicationGroupId=name, CacheParameterGroupName=param_group, ClusterMode="enabled", NumNodeGroups=2,
+            AutomaticFailoverEnabled=True, **base
+        )
+    assert error_of(excinfo) == ("InvalidParameterCombination", 400)
+    with pytest.raises(ClientError) as excinfo:
+        ec.create_replication_group(ReplicationGroupId=name, MultiAZEnabled=True, AutomaticFailoverEnabled=False, **base)
+    assert error_of(excinfo) == ("InvalidParameterCombination", 400)
+
+
+def test_modify_replication_group(ec, name, cluster_param_group, subnet_group):
+    create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    other = f"{name}-cpg2"
+    ec.create_cache_parameter_group(CacheParameterGroupName=other, CacheParameterGroupFamily="redis7", Description="x")
+    ec.modify_cache_parameter_group(
+        CacheParameterGroupName=other, ParameterNameValues=[{"ParameterName": "cluster-enabled", "ParameterValue": "yes"}]
+    )
+    modified = ec.modify_replication_group(
+        ReplicationGroupId=name,
+        ReplicationGroupDescription="changed",
+        SnapshotRetentionLimit=3,
+        SnapshotWindow="02:00-03:00",
+        CacheNodeType="cache.r6g.2xlarge",
+        CacheParameterGroupName=other,
+        MultiAZEnabled=False,
+        ApplyImmediately=True,
+    )["ReplicationGroup"]
+    described = ec.describe_replication_groups(ReplicationGroupId=name)["ReplicationGroups"][0]
+    for group in (modified, described):
+        assert group["Description"] == "changed"
+        assert group["SnapshotRetentionLimit"] == 3
+        assert group["SnapshotWindow"] == "02:00-03:00"
+        assert group["CacheNodeType"] == "cache.r6g.2xlarge"
+        assert group["MultiAZ"] == "disabled"
+        assert group["AutomaticFailover"] == "enabled"
+    members = [c for c in ec.describe_cache_clusters()["CacheClusters"] if c.get("ReplicationGroupId") == name]
+    assert {m["CacheParameterGroup"]["CacheParameterGroupName"] for m in members} == {other}
+    assert {m["CacheNodeType"] for m in members} == {"cache.r6g.2xlarge"}
+
+
+def test_modify_replication_group_errors(ec, name, cluster_param_group, subnet_group):
+    create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    with pytest.raises(ClientError) as excinfo:  # cluster mode enabled needs automatic failover
+        ec.modify_replication_group(ReplicationGroupId=name, AutomaticFailoverEnabled=False, MultiAZEnabled=False, ApplyImmediately=True)
+    assert error_of(excinfo) == ("InvalidParameterCombination", 400)
+    with pytest.raises(ClientError) as excinfo:
+        ec.modify_replication_group(ReplicationGroupId=name, CacheParameterGroupName=f"{name}-missing", ApplyImmediately=True)
+    assert error_of(excinfo) == ("CacheParameterGroupNotFound", 404)
+    with pytest.raises(ClientError) as excinfo:
+        ec.modify_replication_group(ReplicationGroupId=f"{name}-missing", SnapshotRetentionLimit=1, ApplyImmediately=True)
+    assert error_of(excinfo) == ("ReplicationGroupNotFoundFault", 404)
+
+
+def test_cluster_mode_disabled_to_compatible(ec, name, subnet_group):
+    rg = ec.create_replication_group(
+        ReplicationGroupId=name,
+        ReplicationGroupDescription="single shard",
+        Engine="redis",
+        CacheNodeType="cache.r6g.large",
+        NumCacheClusters=2,
+        CacheSubnetGroupName=subnet_group,
+        AutomaticFailoverEnabled=True,
+    )["ReplicationGroup"]
+    assert rg["ClusterMode"] == "disabled"
+    with pytest.raises(ClientError) as excinfo:  # disabled -> enabled must pass through compatible
+        ec.modify_replication_group(ReplicationGroupId=name, ClusterMode="enabled", ApplyImmediately=True)
+    assert error_of(excinfo) == ("InvalidParameterCombination", 400)
+    rg = ec.modify_replication_group(ReplicationGroupId=name, ClusterMode="compatible", ApplyImmediately=True)["ReplicationGroup"]
+    assert rg["ClusterMode"] == "compatible"
+
+
+def test_replica_counts(ec, name, cluster_param_group, subnet_group):
+    create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    rg = ec.increase_replica_count(ReplicationGroupId=name, NewReplicaCount=2, ApplyImmediately=True)["ReplicationGroup"]
+    assert [len(ng["NodeGroupMembers"]) for ng in rg["NodeGroups"]] == [3, 3, 3]
+    assert len(rg["MemberClusters"]) == 9
+    rg = ec.decrease_replica_count(
+        ReplicationGroupId=name, ReplicaConfiguration=[{"NodeGroupId": "0002", "NewReplicaCount": 1}], ApplyImmediately=True
+    )["ReplicationGroup"]
+    assert [len(ng["NodeGroupMembers"]) for ng in rg["NodeGroups"]] == [3, 2, 3]
+    members = [c["CacheClusterId"] for c in ec.describe_cache_clusters()["CacheClusters"] if c.get("ReplicationGroupId") == name]
+    assert sorted(members) == sorted(rg["MemberClusters"])
+    with pytest.raises(ClientError) as excinfo:
+        ec.increase_replica_count(ReplicationGroupId=name, NewReplicaCount=1, ApplyImmediately=True)
+    assert error_of(excinfo) == ("InvalidParameterValue", 400)
+    with pytest.raises(ClientError) as excinfo:
+        ec.increase_replica_count(ReplicationGroupId=f"{name}-missing", NewReplicaCount=3, ApplyImmediately=True)
+    assert error_of(excinfo) == ("ReplicationGroupNotFoundFault", 404)
+
+
+def test_shard_count(ec, name, cluster_param_group, subnet_group):
+    create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    rg = ec.modify_replication_group_shard_configuration(ReplicationGroupId=name, NodeGroupCount=4, ApplyImmediately=True)[
+        "ReplicationGroup"
+    ]
+    assert len(rg["NodeGroups"]) == 4
+    slots = [ng["Slots"] for ng in rg["NodeGroups"]]
+    assert slots[0].startswith("0-") and slots[-1].endswith("-16383")
+    rg = ec.modify_replication_group_shard_configuration(
+        ReplicationGroupId=name, NodeGroupCount=2, NodeGroupsToRemove=["0003", "0004"], ApplyImmediately=True
+    )["ReplicationGroup"]
+    assert [ng["NodeGroupId"] for ng in rg["NodeGroups"]] == ["0001", "0002"]
+    with pytest.raises(ClientError) as excinfo:
+        ec.modify_replication_group_shard_configuration(ReplicationGroupId=name, NodeGroupCount=2, ApplyImmediately=True)
+    assert error_of(excinfo) == ("NoOperationFault", 400)
+
+
+def test_delete_replication_group_removes_it(ec, name, cluster_param_group, subnet_group):
+    create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    deleted = ec.delete_replication_group(ReplicationGroupId=name)["ReplicationGroup"]
+    assert deleted["Status"] == "deleting"
+    with pytest.raises(ClientError) as excinfo:
+        ec.describe_replication_groups(ReplicationGroupId=name)
+    assert error_of(excinfo) == ("ReplicationGroupNotFoundFault", 404)
+    assert not [c for c in ec.describe_cache_clusters()["CacheClusters"] if c.get("ReplicationGroupId") == name]
+    # and the groups it used can go now
+    ec.delete_cache_subnet_group(CacheSubnetGroupName=subnet_group)
+    ec.delete_cache_parameter_group(CacheParameterGroupName=cluster_param_group)

@@ -1,0 +1,91 @@
+//! Bad input: every problem in an environment file is reported at once, naming the
+//! file, the resource and the field, with exit code 2 and no AWS call.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn prod() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("environments/prod-us-east-1.toml")).unwrap()
+}
+
+fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn errors(text: &str) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, text);
+    let err = greenlang_agent_factory::load_stack(&path).map(|_| ()).unwrap_err();
+    (err.to_string(), path.display().to_string())
+}
+
+#[test]
+fn the_shipped_environment_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (env, stack, graph) = greenlang_agent_factory::load_stack(&write(&dir, &prod())).unwrap();
+    assert_eq!(env.network.vpc_cidr, "10.0.0.0/16");
+    assert_eq!(graph.len(), stack.declarations().len());
+}
+
+#[test]
+fn network_mistakes_are_all_reported_naming_file_resource_and_field() {
+    let text = prod()
+        .replace("\"10.0.16.0/20\", \"10.0.32.0/20\"]", "\"10.0.16.0/20\", \"10.0.32.0/33\"]")
+        .replace("\"10.0.64.0/19\"", "\"10.9.64.0/19\"")
+        .replace("\"10.0.176.0/20\"", "\"10.0.160.0/21\"")
+        .replace("\"us-east-1c\"]", "\"us-east-1q\"]");
+    let (err, file) = errors(&text);
+    for needle in [
+        format!("error in {file}: resource `subnet-public-q`, field `cidr_block`: `10.0.32.0/33` is not a valid IPv4 CIDR block"),
+        format!("error in {file}: resource `subnet-app-a`, field `cidr_block`: subnet 10.9.64.0/19 is outside its VPC `vpc` (10.0.0.0/16)"),
+        format!("error in {file}: resource `subnet-data-b`, field `cidr_block`: subnet 10.0.160.0/21 overlaps subnet `subnet-data-a` (10.0.160.0/20) in the same VPC"),
+        format!("error in {file}: resource `subnet-app-q`, field `availability_zone`: unknown availability zone `us-east-1q`"),
+    ] {
+        assert!(err.contains(&needle), "missing:\n{needle}\nin:\n{err}");
+    }
+    assert!(err.ends_with("nothing was sent to AWS"), "{err}");
+}
+
+#[test]
+fn missing_unknown_and_mistyped_keys_name_the_file_and_key() {
+    let (err, file) = errors(&prod().replace("nat_gateways = 3\n", ""));
+    assert!(err.contains(&file) && err.contains("missing field `nat_gateways`"), "{err}");
+    let (err, _) = errors(&prod().replace("nat_gateways = 3", "nat_gateways = 3\nnat_gatways = 3"));
+    assert!(err.contains("unknown field `nat_gatways`") && err.contains("line 21"), "{err}");
+    let (err, _) = errors(&prod().replace("nat_gateways = 3", "nat_gateways = \"three\""));
+    assert!(err.contains("invalid type") && err.contains("nat_gateways"), "{err}");
+}
+
+#[test]
+fn bucket_and_duplicate_mistakes_are_reported() {
+    let text = prod()
+        .replace("{ days = 365, storage_class = \"GLACIER\" }", "{ days = 60, storage_class = \"GLACIER\" }")
+        .replace("purpose = \"reports\"", "purpose = \"agent-packs\"");
+    let (err, file) = errors(&text);
+    assert!(err.contains(&file), "{err}");
+    assert!(err.contains("field `storage.buckets.purpose`: bucket purpose `agent-packs` appears twice"), "{err}");
+}
+
+/// The example binary itself: bad input exits 2 before any AWS client exists. The
+/// endpoint points at a closed port, so any call would fail differently (exit 1).
+#[test]
+fn the_example_exits_2_on_bad_input_without_calling_aws() {
+    let exe = std::env::current_exe().unwrap();
+    let example = exe.parent().unwrap().parent().unwrap().join("examples/prod-us-east-1");
+    assert!(example.exists(), "cargo test builds the examples: {}", example.display());
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, &prod().replace("\"10.0.0.0/16\"", "\"10.0.0.0/99\""));
+    let out = Command::new(&example)
+        .args(["--env", path.to_str().unwrap(), "--state-dir", dir.path().join("state").to_str().unwrap()])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("error in {}: resource `vpc`, field `cidr_block`", path.display())), "{stderr}");
+    assert!(!dir.path().join("state").exists(), "not even the state store was touched");
+}

@@ -94,6 +94,10 @@ fn tag_filter(stack: &Stack) -> Filter {
     Filter::builder().name("tag:glinfra:stack").values(stack.name()).build()
 }
 
+fn owned(tags: &[aws_sdk_ec2::types::Tag], stack: &Stack) -> bool {
+    tags.iter().any(|t| t.key() == Some("glinfra:stack") && t.value() == Some(stack.name()))
+}
+
 /// Everything EC2 still holds with this stack's ownership tag.
 async fn ec2_leftovers(ec2: &aws_sdk_ec2::Client, stack: &Stack) -> Vec<String> {
     let f = tag_filter(stack);
@@ -105,7 +109,8 @@ async fn ec2_leftovers(ec2: &aws_sdk_ec2::Client, stack: &Stack) -> Vec<String> 
         left.push(format!("subnet {}", s.subnet_id().unwrap()));
     }
     for n in ec2.describe_nat_gateways().filter(f.clone()).send().await.unwrap().nat_gateways() {
-        if n.state().map(|s| s.as_str()) != Some("deleted") {
+        // LocalStack ignores tag filters on this call: check the tags here.
+        if n.state().map(|s| s.as_str()) != Some("deleted") && owned(n.tags(), stack) {
             left.push(format!("nat {}", n.nat_gateway_id().unwrap()));
         }
     }
@@ -163,7 +168,11 @@ async fn apply_reads_back_then_replans_empty_then_destroys_everything() {
     assert_eq!(public_a.map_public_ip_on_launch(), Some(true));
 
     let nats = ec2.describe_nat_gateways().filter(tag_filter(&stack)).send().await.unwrap();
-    let live: Vec<_> = nats.nat_gateways().iter().filter(|n| n.state().map(|s| s.as_str()) == Some("available")).collect();
+    let live: Vec<_> = nats
+        .nat_gateways()
+        .iter()
+        .filter(|n| n.state().map(|s| s.as_str()) == Some("available") && owned(n.tags(), &stack))
+        .collect();
     assert_eq!(live.len(), 3, "one NAT gateway per zone");
     for zone in ["a", "b", "c"] {
         let nat = &out[&format!("nat-{zone}.id")];

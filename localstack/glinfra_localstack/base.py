@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -187,19 +186,3 @@ class RegionStores:
     def items(self):
         with self._lock:
             return list(self._stores.items())
-
-
-def paginate(items: list, max_results: Any, next_token: Any, default_max: int = 100) -> tuple[list, str | None]:
-    """Offset pagination with an opaque-enough token."""
-    try:
-        start = int(next_token) if next_token else 0
-    except ValueError:
-        raise AwsError("BadRequestException", "The specified NextToken is not valid.")
-    size = int(max_results) if max_results else default_max
-    page = items[start : start + size]
-    token = str(start + size) if start + size < len(items) else None
-    return page, token
-
-
-def monotonic() -> float:
-    return time.monotonic()

@@ -705,7 +705,7 @@ class ElastiCacheProvider(GapFillProvider):
             rg.user_group_ids = []
         if r.get("LogDeliveryConfigurations") is not None:
             rg.log_delivery_configurations = rg._get_log_delivery_configurations(
-                [_snake_keys(c) for c in r["LogDeliveryConfigurations"] if c.get("Enabled", True)]
+                [dict(c) for c in r["LogDeliveryConfigurations"] if c.get("Enabled", True)]
             )
         self._register_members(context, rg)
         return moto_render(context, {"ReplicationGroup": rg})
@@ -912,11 +912,6 @@ def _fix_subnet_azs(group) -> None:
 
 def _tag_list(backend, arn: str) -> dict:
     return {"TagList": backend.tagging_service.list_tags_for_resource(arn).get("Tags", [])}
-
-
-def _snake_keys(conf: dict) -> dict:
-    # moto's log delivery helper copies the request dict; keep the shape's member names
-    return dict(conf)
 
 
 def _page(items: list, request: dict) -> tuple[list, str | None]:

@@ -59,6 +59,7 @@ def delete_seconds() -> float:
 
 
 def bad_request(message: str, parameter: str | None = None) -> AwsError:
+    # AWS's body also names the parameter (invalidParameter); the SDKs read code and message
     return AwsError("BadRequestException", message, 400)
 
 
@@ -225,8 +226,7 @@ class KafkaProvider(GapFillProvider):
             provisioned = _normalise_provisioned(context, provisioned)
             self._check_configuration_info(store, provisioned.get("ConfigurationInfo"))
         cluster_uuid = f"{new_id()}-{random.randint(1, 25)}"
-        kind = "cluster" if cluster_type == "PROVISIONED" else "cluster"
-        arn = f"arn:aws:kafka:{context.region}:{context.account_id}:{kind}/{name}/{cluster_uuid}"
+        arn = f"arn:aws:kafka:{context.region}:{context.account_id}:cluster/{name}/{cluster_uuid}"
         created = now()
         cluster = Cluster(
             arn=arn,

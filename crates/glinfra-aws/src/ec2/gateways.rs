@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::{
 };
 use aws_sdk_ec2::Client;
 use glinfra_core::spec::ec2::{InternetGatewaySpec, NatGatewaySpec};
-use glinfra_core::{Kind, ResourceState};
+use glinfra_core::{Kind, ResourceState, TAG_LOGICAL_ID, TAG_STACK};
 use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
 
 // ---------------------------------------------------------------- Internet gateway
@@ -278,8 +278,17 @@ pub(super) async fn find_nat_gateway(
         .try_collect()
         .await
         .map_err(|e| classify("DescribeNatGateways", e))?;
+    // The tag filters are checked again here: a service that ignored them (LocalStack
+    // does for this call) must not make us adopt another stack's gateway.
+    let (stack, logical) = super::ownership(r);
+    let carries = |n: &NatGateway, key: &str, value: &str| {
+        n.tags()
+            .iter()
+            .any(|t| t.key() == Some(key) && t.value() == Some(value))
+    };
     let live = found
         .into_iter()
+        .filter(|n| carries(n, TAG_STACK, stack) && carries(n, TAG_LOGICAL_ID, logical))
         .filter(|n| {
             !matches!(
                 n.state(),

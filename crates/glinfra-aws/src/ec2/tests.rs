@@ -207,10 +207,13 @@ fn vpc(id: &str, state: VpcState) -> Vpc {
         .build()
 }
 
+/// A NAT gateway carrying the ownership tags of the `nat` resource.
 fn nat(id: &str, state: NatGatewayState) -> NatGateway {
     NatGateway::builder()
         .nat_gateway_id(id)
         .state(state)
+        .tags(Tag::builder().key(TAG_STACK).value(STACK).build())
+        .tags(Tag::builder().key(TAG_LOGICAL_ID).value("nat").build())
         .build()
 }
 
@@ -838,6 +841,15 @@ async fn find_nat_gateway_filters_on_tags_and_skips_deleted_and_failed_ones() {
             .nat_gateways(nat("nat-1del", NatGatewayState::Deleting))
             .nat_gateways(nat("nat-2bad", NatGatewayState::Failed))
             .nat_gateways(nat("nat-live", NatGatewayState::Available))
+            // A service that ignores the tag filters returns other stacks' gateways too.
+            .nat_gateways(
+                NatGateway::builder()
+                    .nat_gateway_id("nat-0other")
+                    .state(NatGatewayState::Available)
+                    .tags(Tag::builder().key(TAG_STACK).value("another-stack").build())
+                    .tags(Tag::builder().key(TAG_LOGICAL_ID).value("nat").build())
+                    .build(),
+            )
             .build()
     });
     let c = clients(&[&describe]);

@@ -6,6 +6,12 @@ from botocore.exceptions import ClientError
 
 from conftest import error_of
 
+
+
+def all_cache_clusters(ec):
+    """Every cache cluster, over all pages (a long-lived emulator holds more than one page)."""
+    return [c for page in ec.get_paginator("describe_cache_clusters").paginate() for c in page["CacheClusters"]]
+
 pytestmark = pytest.mark.glinfra_provider
 
 
@@ -219,7 +225,7 @@ def test_replication_group_keeps_and_reports_its_settings(ec, name, cluster_para
         assert group["CacheNodeType"] == "cache.r6g.xlarge"
         assert group["ConfigurationEndpoint"]["Port"] == 6379
     # AWS reports the parameter group on each member cache cluster
-    members = [c for c in ec.describe_cache_clusters()["CacheClusters"] if c.get("ReplicationGroupId") == name]
+    members = [c for c in all_cache_clusters(ec) if c.get("ReplicationGroupId") == name]
     assert sorted(c["CacheClusterId"] for c in members) == sorted(described["MemberClusters"])
     for member in members:
         assert member["CacheParameterGroup"]["CacheParameterGroupName"] == cluster_param_group
@@ -285,7 +291,7 @@ def test_modify_replication_group(ec, name, cluster_param_group, subnet_group):
         assert group["CacheNodeType"] == "cache.r6g.2xlarge"
         assert group["MultiAZ"] == "disabled"
         assert group["AutomaticFailover"] == "enabled"
-    members = [c for c in ec.describe_cache_clusters()["CacheClusters"] if c.get("ReplicationGroupId") == name]
+    members = [c for c in all_cache_clusters(ec) if c.get("ReplicationGroupId") == name]
     assert {m["CacheParameterGroup"]["CacheParameterGroupName"] for m in members} == {other}
     assert {m["CacheNodeType"] for m in members} == {"cache.r6g.2xlarge"}
 
@@ -330,7 +336,7 @@ def test_replica_counts(ec, name, cluster_param_group, subnet_group):
         ReplicationGroupId=name, ReplicaConfiguration=[{"NodeGroupId": "0002", "NewReplicaCount": 1}], ApplyImmediately=True
     )["ReplicationGroup"]
     assert [len(ng["NodeGroupMembers"]) for ng in rg["NodeGroups"]] == [3, 2, 3]
-    members = [c["CacheClusterId"] for c in ec.describe_cache_clusters()["CacheClusters"] if c.get("ReplicationGroupId") == name]
+    members = [c["CacheClusterId"] for c in all_cache_clusters(ec) if c.get("ReplicationGroupId") == name]
     assert sorted(members) == sorted(rg["MemberClusters"])
     with pytest.raises(ClientError) as excinfo:
         ec.increase_replica_count(ReplicationGroupId=name, NewReplicaCount=1, ApplyImmediately=True)
@@ -364,7 +370,7 @@ def test_delete_replication_group_removes_it(ec, name, cluster_param_group, subn
     with pytest.raises(ClientError) as excinfo:
         ec.describe_replication_groups(ReplicationGroupId=name)
     assert error_of(excinfo) == ("ReplicationGroupNotFoundFault", 404)
-    assert not [c for c in ec.describe_cache_clusters()["CacheClusters"] if c.get("ReplicationGroupId") == name]
+    assert not [c for c in all_cache_clusters(ec) if c.get("ReplicationGroupId") == name]
     # and the groups it used can go now
     ec.delete_cache_subnet_group(CacheSubnetGroupName=subnet_group)
     ec.delete_cache_parameter_group(CacheParameterGroupName=cluster_param_group)

@@ -6,12 +6,15 @@ use aws_types::region::Region;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// Clients by (service, region), type-erased.
+type ClientCache = HashMap<(&'static str, String), Box<dyn std::any::Any + Send + Sync>>;
+
 /// Lazily built SDK clients for every service and region a stack touches.
 #[derive(Clone)]
 pub struct Clients {
     base: SdkConfig,
     counter: ApiCallCounter,
-    cache: Arc<Mutex<HashMap<(&'static str, String), Box<dyn std::any::Any + Send + Sync>>>>,
+    cache: Arc<Mutex<ClientCache>>,
 }
 
 impl Clients {

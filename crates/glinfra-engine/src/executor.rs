@@ -216,6 +216,9 @@ impl ApplyReport {
     }
 }
 
+/// A finished operation: its index, attempts made or the error with attempts, wall time.
+type Finished = (usize, Result<u32, (u32, ProviderError)>, Duration);
+
 struct Shared {
     provider: Arc<dyn Provider>,
     lock: Arc<StackLock>,
@@ -284,7 +287,7 @@ pub async fn apply(
     let mut ready: Vec<usize> = (0..n).filter(|&o| waiting[o] == 0).rev().collect();
     let mut settled = vec![false; n];
     let mut outcomes = Vec::new();
-    let mut tasks: JoinSet<(usize, Result<u32, (u32, ProviderError)>, Duration)> = JoinSet::new();
+    let mut tasks: JoinSet<Finished> = JoinSet::new();
     let mut store_error: Option<StoreError> = None;
     let concurrency = options.concurrency.max(1);
 

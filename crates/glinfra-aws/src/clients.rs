@@ -42,7 +42,12 @@ impl Clients {
     /// Puts a ready-made client in the cache (tests use this for SDK mocks).
     /// `service` is `ec2`, `s3`, `route53`, `iam` or `kms`; the global services use `us-east-1`.
     #[doc(hidden)]
-    pub fn insert<C: Clone + Send + Sync + 'static>(&self, service: &'static str, region: &str, client: C) {
+    pub fn insert<C: Clone + Send + Sync + 'static>(
+        &self,
+        service: &'static str,
+        region: &str,
+        client: C,
+    ) {
         self.cache
             .lock()
             .expect("client cache lock")

@@ -50,7 +50,10 @@ pub fn classify_code(code: &str, status: Option<u16>) -> ErrorClass {
         ErrorClass::Throttled
     } else if RETRYABLE.contains(&code) {
         ErrorClass::Retryable
-    } else if ALREADY_EXISTS.contains(&code) || code.ends_with(".Duplicate") || code.ends_with("AlreadyExists") {
+    } else if ALREADY_EXISTS.contains(&code)
+        || code.ends_with(".Duplicate")
+        || code.ends_with("AlreadyExists")
+    {
         ErrorClass::AlreadyExists
     } else if code.contains("NotFound") || code.starts_with("NoSuch") {
         ErrorClass::NotFound
@@ -79,8 +82,14 @@ where
 {
     match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            ProviderError::new(ErrorClass::Retryable, format!("{what}: {}", aws_smithy_types::error::display::DisplayErrorContext(&err)))
-                .with_source(err)
+            ProviderError::new(
+                ErrorClass::Retryable,
+                format!(
+                    "{what}: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&err)
+                ),
+            )
+            .with_source(err)
         }
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or("Unknown").to_string();
@@ -92,8 +101,14 @@ where
             )
             .with_source(err)
         }
-        _ => ProviderError::new(ErrorClass::Fatal, format!("{what}: {}", aws_smithy_types::error::display::DisplayErrorContext(&err)))
-            .with_source(err),
+        _ => ProviderError::new(
+            ErrorClass::Fatal,
+            format!(
+                "{what}: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&err)
+            ),
+        )
+        .with_source(err),
     }
 }
 
@@ -109,12 +124,30 @@ mod tests {
 
     #[test]
     fn codes_are_classified() {
-        assert_eq!(classify_code("InvalidVpcID.NotFound", Some(400)), ErrorClass::NotFound);
-        assert_eq!(classify_code("NoSuchBucket", Some(404)), ErrorClass::NotFound);
-        assert_eq!(classify_code("RequestLimitExceeded", Some(503)), ErrorClass::Throttled);
-        assert_eq!(classify_code("DependencyViolation", Some(400)), ErrorClass::Retryable);
-        assert_eq!(classify_code("BucketAlreadyOwnedByYou", Some(409)), ErrorClass::AlreadyExists);
-        assert_eq!(classify_code("InvalidParameterValue", Some(400)), ErrorClass::Invalid);
+        assert_eq!(
+            classify_code("InvalidVpcID.NotFound", Some(400)),
+            ErrorClass::NotFound
+        );
+        assert_eq!(
+            classify_code("NoSuchBucket", Some(404)),
+            ErrorClass::NotFound
+        );
+        assert_eq!(
+            classify_code("RequestLimitExceeded", Some(503)),
+            ErrorClass::Throttled
+        );
+        assert_eq!(
+            classify_code("DependencyViolation", Some(400)),
+            ErrorClass::Retryable
+        );
+        assert_eq!(
+            classify_code("BucketAlreadyOwnedByYou", Some(409)),
+            ErrorClass::AlreadyExists
+        );
+        assert_eq!(
+            classify_code("InvalidParameterValue", Some(400)),
+            ErrorClass::Invalid
+        );
         assert_eq!(classify_code("Whatever", Some(502)), ErrorClass::Retryable);
         assert_eq!(classify_code("AccessDenied", Some(403)), ErrorClass::Fatal);
     }

@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::{
 };
 use aws_sdk_ec2::Client;
 use glinfra_core::spec::ec2::{InternetGatewaySpec, NatGatewaySpec};
-use glinfra_core::{Kind, ResourceState, TAG_LOGICAL_ID, TAG_STACK};
+use glinfra_core::{Kind, ResourceState};
 use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
 
 // ---------------------------------------------------------------- Internet gateway
@@ -30,12 +30,16 @@ pub(super) async fn find_internet_gateway(
         .try_collect()
         .await
         .map_err(|e| classify("DescribeInternetGateways", e))?;
-    Ok(
-        pick_one(r, found, |g| g.internet_gateway_id().unwrap_or_default()).and_then(|g| {
-            g.internet_gateway_id()
-                .map(|id| outputs([("id", id.to_string())]))
-        }),
+    Ok(pick_one(
+        r,
+        found,
+        |g| g.internet_gateway_id().unwrap_or_default(),
+        |g| g.tags(),
     )
+    .and_then(|g| {
+        g.internet_gateway_id()
+            .map(|id| outputs([("id", id.to_string())]))
+    }))
 }
 
 pub(super) async fn create_internet_gateway(
@@ -193,9 +197,14 @@ pub(super) async fn find_elastic_ip(
         .await
         .map_err(|e| classify("DescribeAddresses", e))?;
     let found = out.addresses().to_vec();
-    pick_one(r, found, |a| a.allocation_id().unwrap_or_default())
-        .map(|a| address_outputs(&a))
-        .transpose()
+    pick_one(
+        r,
+        found,
+        |a| a.allocation_id().unwrap_or_default(),
+        |a| a.tags(),
+    )
+    .map(|a| address_outputs(&a))
+    .transpose()
 }
 
 pub(super) async fn create_elastic_ip(
@@ -278,17 +287,8 @@ pub(super) async fn find_nat_gateway(
         .try_collect()
         .await
         .map_err(|e| classify("DescribeNatGateways", e))?;
-    // The tag filters are checked again here: a service that ignored them (LocalStack
-    // does for this call) must not make us adopt another stack's gateway.
-    let (stack, logical) = super::ownership(r);
-    let carries = |n: &NatGateway, key: &str, value: &str| {
-        n.tags()
-            .iter()
-            .any(|t| t.key() == Some(key) && t.value() == Some(value))
-    };
     let live = found
         .into_iter()
-        .filter(|n| carries(n, TAG_STACK, stack) && carries(n, TAG_LOGICAL_ID, logical))
         .filter(|n| {
             !matches!(
                 n.state(),
@@ -298,7 +298,12 @@ pub(super) async fn find_nat_gateway(
             )
         })
         .collect();
-    let Some(nat) = pick_one(r, live, |n| n.nat_gateway_id().unwrap_or_default()) else {
+    let Some(nat) = pick_one(
+        r,
+        live,
+        |n| n.nat_gateway_id().unwrap_or_default(),
+        |n| n.tags(),
+    ) else {
         return Ok(None);
     };
     let id = required(nat.nat_gateway_id(), "NAT gateway id")?;

@@ -390,10 +390,28 @@ fn gone_is_ok(result: Result<(), ProviderError>) -> Result<(), ProviderError> {
     }
 }
 
-/// Picks the one resource carrying `r`'s ownership tags. More than one means
-/// something outside glinfra copied them; the lowest id is taken, deterministically,
-/// and the others are reported.
-fn pick_one<T>(r: &ResolvedResource, mut found: Vec<T>, id_of: impl Fn(&T) -> &str) -> Option<T> {
+/// Picks the one resource carrying `r`'s ownership tags. The tags are checked here
+/// as well as in the Describe filters, so a service that ignores a filter (LocalStack
+/// does for DescribeNatGateways) cannot make us adopt another stack's resource.
+/// More than one means something outside glinfra copied the tags; the lowest id is
+/// taken, deterministically, and the others are reported.
+fn pick_one<T>(
+    r: &ResolvedResource,
+    found: Vec<T>,
+    id_of: impl Fn(&T) -> &str,
+    tags_of: impl Fn(&T) -> &[Tag],
+) -> Option<T> {
+    let (stack, logical) = ownership(r);
+    let carries = |tags: &[Tag], key: &str, value: &str| {
+        tags.iter()
+            .any(|t| t.key() == Some(key) && t.value() == Some(value))
+    };
+    let mut found: Vec<T> = found
+        .into_iter()
+        .filter(|x| {
+            carries(tags_of(x), TAG_STACK, stack) && carries(tags_of(x), TAG_LOGICAL_ID, logical)
+        })
+        .collect();
     if found.len() > 1 {
         found.sort_by(|a, b| id_of(a).cmp(id_of(b)));
         let ids: Vec<&str> = found.iter().map(&id_of).collect();

@@ -40,7 +40,7 @@ pub(super) async fn find_vpc(
         .into_iter()
         .filter(|v| !matches!(v.state(), Some(VpcState::Deleting)))
         .collect();
-    pick_one(r, live, |v| v.vpc_id().unwrap_or_default())
+    pick_one(r, live, |v| v.vpc_id().unwrap_or_default(), |v| v.tags())
         .map(|v| vpc_outputs(&r.region, &v))
         .transpose()
 }
@@ -212,7 +212,7 @@ pub(super) async fn find_subnet(
             )
         })
         .collect();
-    pick_one(r, live, |s| s.subnet_id().unwrap_or_default())
+    pick_one(r, live, |s| s.subnet_id().unwrap_or_default(), |s| s.tags())
         .map(|s| subnet_outputs(&r.region, &s))
         .transpose()
 }

@@ -42,12 +42,16 @@ pub(super) async fn find_route_table(
         .try_collect()
         .await
         .map_err(|e| classify("DescribeRouteTables", e))?;
-    Ok(
-        pick_one(r, found, |t| t.route_table_id().unwrap_or_default()).and_then(|t| {
-            t.route_table_id()
-                .map(|id| outputs([("id", id.to_string())]))
-        }),
+    Ok(pick_one(
+        r,
+        found,
+        |t| t.route_table_id().unwrap_or_default(),
+        |t| t.tags(),
     )
+    .and_then(|t| {
+        t.route_table_id()
+            .map(|id| outputs([("id", id.to_string())]))
+    }))
 }
 
 pub(super) async fn create_route_table(

@@ -207,13 +207,20 @@ fn vpc(id: &str, state: VpcState) -> Vpc {
         .build()
 }
 
+/// The ownership tags `resource(.., logical_id, ..)` looks for.
+fn owner_tags(logical_id: &str) -> Vec<Tag> {
+    vec![
+        Tag::builder().key(TAG_STACK).value(STACK).build(),
+        Tag::builder().key(TAG_LOGICAL_ID).value(logical_id).build(),
+    ]
+}
+
 /// A NAT gateway carrying the ownership tags of the `nat` resource.
 fn nat(id: &str, state: NatGatewayState) -> NatGateway {
     NatGateway::builder()
         .nat_gateway_id(id)
         .state(state)
-        .tags(Tag::builder().key(TAG_STACK).value(STACK).build())
-        .tags(Tag::builder().key(TAG_LOGICAL_ID).value("nat").build())
+        .set_tags(Some(owner_tags("nat")))
         .build()
 }
 
@@ -331,9 +338,9 @@ async fn find_vpc_filters_on_ownership_tags() {
     let s1 = seen.clone();
     let describe = mock!(Client::describe_vpcs).then_compute_output(move |req| {
         s1.push(req);
-        DescribeVpcsOutput::builder()
-            .vpcs(vpc("vpc-9", VpcState::Available))
-            .build()
+        let mut found = vpc("vpc-9", VpcState::Available);
+        found.tags = Some(owner_tags("network"));
+        DescribeVpcsOutput::builder().vpcs(found).build()
     });
     let c = clients(&[&describe]);
     let r = resource(Kind::Vpc, "network", vpc_spec(true, true));
@@ -567,6 +574,7 @@ async fn delete_with_no_recorded_outputs_finds_by_tags_and_deletes_that() {
                     .subnet_id("subnet-7")
                     .owner_id(ACCOUNT)
                     .state(SubnetState::Available)
+                    .set_tags(Some(owner_tags("private-a")))
                     .build(),
             )
             .build()

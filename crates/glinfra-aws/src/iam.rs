@@ -473,8 +473,8 @@ pub(crate) async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::ApiCallCounter;
-    use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
+    use crate::test_support::{meta, mock_clients, recorder};
+
     use aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput;
     use aws_sdk_iam::operation::create_role::{CreateRoleError, CreateRoleInput, CreateRoleOutput};
     use aws_sdk_iam::operation::delete_role::DeleteRoleOutput;
@@ -491,59 +491,17 @@ mod tests {
     use aws_sdk_iam::operation::update_assume_role_policy::UpdateAssumeRolePolicyOutput;
     use aws_sdk_iam::operation::update_role::UpdateRoleOutput;
     use aws_sdk_iam::types::AttachedPolicy;
-    use aws_smithy_mocks::{
-        create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode,
-    };
-    use aws_smithy_types::error::ErrorMetadata;
+    use aws_smithy_mocks::{mock, Rule, RuleMode};
+
     use aws_smithy_types::DateTime;
-    use aws_types::SdkConfig;
+
     use glinfra_core::Kind;
     use serde_json::json;
-    use std::sync::{Arc, Mutex};
 
     const ARN: &str = "arn:aws:iam::111122223333:role/service/replicator";
 
     fn mock_iam(rules: &[&Rule]) -> Clients {
-        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-        for rule in rules {
-            interceptor = interceptor.with_rule(rule);
-        }
-        let client = Client::from_conf(
-            aws_sdk_iam::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
-                .http_client(create_mock_http_client())
-                .interceptor(interceptor)
-                .build(),
-        );
-        let clients = Clients::from_config(
-            SdkConfig::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .build(),
-            ApiCallCounter::new(),
-        );
-        clients.insert("iam", "us-east-1", client);
-        clients
-    }
-
-    fn meta(code: &str) -> ErrorMetadata {
-        ErrorMetadata::builder()
-            .code(code)
-            .message(format!("{code} (test)"))
-            .build()
-    }
-
-    fn recorder<T: Clone + Send + 'static>() -> (
-        Arc<Mutex<Vec<T>>>,
-        impl Fn(&T) -> bool + Send + Sync + 'static,
-    ) {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        (seen, move |req: &T| {
-            sink.lock().unwrap().push(req.clone());
-            true
-        })
+        mock_clients!(aws_sdk_iam, "iam", "us-east-1", RuleMode::Sequential, rules)
     }
 
     fn owner_tags() -> BTreeMap<String, String> {

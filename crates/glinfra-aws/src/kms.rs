@@ -524,8 +524,8 @@ pub(crate) async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::ApiCallCounter;
-    use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
+    use crate::test_support::{meta, mock_clients, recorder};
+
     use aws_sdk_kms::operation::create_alias::{CreateAliasError, CreateAliasOutput};
     use aws_sdk_kms::operation::create_key::{CreateKeyInput, CreateKeyOutput};
     use aws_sdk_kms::operation::delete_alias::DeleteAliasOutput;
@@ -538,57 +538,14 @@ mod tests {
         ScheduleKeyDeletionInput, ScheduleKeyDeletionOutput,
     };
     use aws_sdk_kms::types::{AliasListEntry, KeyListEntry};
-    use aws_smithy_mocks::{
-        create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode,
-    };
-    use aws_smithy_types::error::ErrorMetadata;
-    use aws_types::SdkConfig;
+    use aws_smithy_mocks::{mock, Rule, RuleMode};
+
     use glinfra_core::Kind;
-    use std::sync::{Arc, Mutex};
 
     const REGION: &str = "eu-west-1";
 
     fn mock_kms(rules: &[&Rule]) -> Clients {
-        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-        for rule in rules {
-            interceptor = interceptor.with_rule(rule);
-        }
-        let client = Client::from_conf(
-            aws_sdk_kms::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new(REGION))
-                .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
-                .http_client(create_mock_http_client())
-                .interceptor(interceptor)
-                .build(),
-        );
-        let clients = Clients::from_config(
-            SdkConfig::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .build(),
-            ApiCallCounter::new(),
-        );
-        clients.insert("kms", REGION, client);
-        clients
-    }
-
-    fn meta(code: &str) -> ErrorMetadata {
-        ErrorMetadata::builder()
-            .code(code)
-            .message(format!("{code} (test)"))
-            .build()
-    }
-
-    fn recorder<T: Clone + Send + 'static>() -> (
-        Arc<Mutex<Vec<T>>>,
-        impl Fn(&T) -> bool + Send + Sync + 'static,
-    ) {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        (seen, move |req: &T| {
-            sink.lock().unwrap().push(req.clone());
-            true
-        })
+        mock_clients!(aws_sdk_kms, "kms", REGION, RuleMode::Sequential, rules)
     }
 
     fn owner_tags() -> BTreeMap<String, String> {

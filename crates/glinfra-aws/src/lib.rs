@@ -11,6 +11,9 @@ mod metrics;
 mod provider;
 mod wait;
 
+#[cfg(test)]
+mod test_support;
+
 mod ec2;
 mod iam;
 mod kms;

@@ -618,8 +618,8 @@ async fn delete_record(c: &Clients, id: &str, prior: &ResourceState) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::ApiCallCounter;
-    use aws_sdk_route53::config::{BehaviorVersion, Credentials, Region};
+    use crate::test_support::{meta, mock_clients, recorder};
+
     use aws_sdk_route53::operation::change_resource_record_sets::{
         ChangeResourceRecordSetsInput, ChangeResourceRecordSetsOutput,
     };
@@ -637,56 +637,20 @@ mod tests {
     use aws_sdk_route53::operation::list_tags_for_resources::ListTagsForResourcesOutput;
     use aws_sdk_route53::types::error::InvalidChangeBatch;
     use aws_sdk_route53::types::{ChangeInfo, DelegationSet, ResourceTagSet};
-    use aws_smithy_mocks::{
-        create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode,
-    };
+    use aws_smithy_mocks::{mock, Rule, RuleMode};
     use aws_smithy_types::error::ErrorMetadata;
     use aws_smithy_types::DateTime;
-    use aws_types::SdkConfig;
+
     use serde_json::json;
-    use std::sync::{Arc, Mutex};
 
     fn mock_route53(rules: &[&Rule]) -> Clients {
-        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-        for rule in rules {
-            interceptor = interceptor.with_rule(rule);
-        }
-        let client = Client::from_conf(
-            aws_sdk_route53::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
-                .http_client(create_mock_http_client())
-                .interceptor(interceptor)
-                .build(),
-        );
-        let clients = Clients::from_config(
-            SdkConfig::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .build(),
-            ApiCallCounter::new(),
-        );
-        clients.insert("route53", "us-east-1", client);
-        clients
-    }
-
-    fn meta(code: &str) -> ErrorMetadata {
-        ErrorMetadata::builder()
-            .code(code)
-            .message(format!("{code} (test)"))
-            .build()
-    }
-
-    fn recorder<T: Clone + Send + 'static>() -> (
-        Arc<Mutex<Vec<T>>>,
-        impl Fn(&T) -> bool + Send + Sync + 'static,
-    ) {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        (seen, move |req: &T| {
-            sink.lock().unwrap().push(req.clone());
-            true
-        })
+        mock_clients!(
+            aws_sdk_route53,
+            "route53",
+            "us-east-1",
+            RuleMode::Sequential,
+            rules
+        )
     }
 
     fn owner_tags() -> BTreeMap<String, String> {

@@ -725,7 +725,8 @@ async fn empty_bucket(s3: &Client, bucket: &str, object_lock: bool) -> Result<bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::ApiCallCounter;
+    use crate::test_support::{meta, mock_clients, recorder};
+
     use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_s3::operation::create_bucket::{CreateBucketError, CreateBucketOutput};
     use aws_sdk_s3::operation::delete_bucket::{DeleteBucketError, DeleteBucketOutput};
@@ -761,58 +762,17 @@ mod tests {
     use aws_smithy_mocks::{
         create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode,
     };
-    use aws_smithy_types::error::ErrorMetadata;
-    use aws_types::SdkConfig;
+
     use glinfra_core::Kind;
     use serde_json::json;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     const REGION: &str = "eu-west-1";
     const KEY_ARN: &str =
         "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
     fn mock_s3(mode: RuleMode, rules: &[&Rule]) -> Clients {
-        let mut interceptor = MockResponseInterceptor::new().rule_mode(mode);
-        for rule in rules {
-            interceptor = interceptor.with_rule(rule);
-        }
-        let client = Client::from_conf(
-            aws_sdk_s3::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new(REGION))
-                .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
-                .http_client(create_mock_http_client())
-                .interceptor(interceptor)
-                .build(),
-        );
-        let clients = Clients::from_config(
-            SdkConfig::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .build(),
-            ApiCallCounter::new(),
-        );
-        clients.insert("s3", REGION, client);
-        clients
-    }
-
-    fn meta(code: &str) -> ErrorMetadata {
-        ErrorMetadata::builder()
-            .code(code)
-            .message(format!("{code} (test)"))
-            .build()
-    }
-
-    /// Records every request a rule sees.
-    fn recorder<T: Clone + Send + 'static>() -> (
-        Arc<Mutex<Vec<T>>>,
-        impl Fn(&T) -> bool + Send + Sync + 'static,
-    ) {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        (seen, move |req: &T| {
-            sink.lock().unwrap().push(req.clone());
-            true
-        })
+        mock_clients!(aws_sdk_s3, "s3", REGION, mode, rules)
     }
 
     fn owner_tags() -> BTreeMap<String, String> {

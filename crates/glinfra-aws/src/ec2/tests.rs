@@ -4,9 +4,8 @@
 //! when a driver makes a call it should not.
 
 use super::*;
-use crate::metrics::ApiCallCounter;
+use crate::test_support::mock_clients;
 use aws_sdk_ec2::config::retry::RetryConfig;
-use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ec2::error::ErrorMetadata;
 use aws_sdk_ec2::operation::allocate_address::AllocateAddressOutput;
 use aws_sdk_ec2::operation::associate_route_table::AssociateRouteTableOutput;
@@ -55,7 +54,7 @@ use aws_sdk_ec2::types::{
     RouteTableAssociationState, RouteTableAssociationStateCode, Subnet, SubnetState, Vpc, VpcState,
 };
 use aws_sdk_ec2::Client;
-use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{mock, Rule, RuleMode};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 
@@ -65,26 +64,14 @@ const STACK: &str = "teststack";
 
 /// Clients whose EC2 client for [`REGION`] answers from `rules` (first match wins).
 fn clients(rules: &[&Rule]) -> Clients {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
-    let conf = aws_sdk_ec2::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .http_client(create_mock_http_client())
-        .retry_config(RetryConfig::disabled())
-        .interceptor(interceptor)
-        .build();
-    let c = Clients::from_config(
-        aws_config::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .build(),
-        ApiCallCounter::new(),
-    );
-    c.insert("ec2", REGION, Client::from_conf(conf));
-    c
+    mock_clients!(
+        aws_sdk_ec2,
+        "ec2",
+        REGION,
+        RuleMode::MatchAny,
+        rules,
+        retry_config(RetryConfig::disabled())
+    )
 }
 
 /// A resource of `kind` named `id` in [`STACK`], with a user tag when taggable.

@@ -69,17 +69,6 @@ impl fmt::Display for Diagnostic {
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
-    /// Returns `Ok(value)` when `list` is empty, else the sorted diagnostics.
-    pub fn into_result<T>(mut list: Vec<Diagnostic>, value: T) -> Result<T, Diagnostics> {
-        if list.is_empty() {
-            Ok(value)
-        } else {
-            list.sort();
-            list.dedup();
-            Err(Diagnostics(list))
-        }
-    }
-
     /// The number of problems.
     pub fn len(&self) -> usize {
         self.0.len()

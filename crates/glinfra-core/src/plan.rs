@@ -113,9 +113,14 @@ pub struct Step {
 }
 
 impl Step {
-    /// Names of the changed fields that are not replacements' own.
+    /// Names of the changed spec fields (and `tags`), as drivers receive them for an
+    /// update; `region` never reaches a driver (a region change replaces).
     pub fn changed_fields(&self) -> Vec<String> {
-        self.changes.iter().map(|c| c.field.clone()).collect()
+        self.changes
+            .iter()
+            .map(|c| c.field.clone())
+            .filter(|f| f != "region")
+            .collect()
     }
 }
 

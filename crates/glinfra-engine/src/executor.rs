@@ -645,12 +645,7 @@ async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), 
         )
     })?;
     begin(shared, &resource, "update", deps.clone())?;
-    let changed: Vec<String> = step
-        .changes
-        .iter()
-        .map(|c| c.field.clone())
-        .filter(|f| f != "region")
-        .collect();
+    let changed = step.changed_fields();
     let provider = shared.provider.clone();
     let result = with_retry(shared, &resource.id, OpPhase::Update, attempts, || {
         provider.update(&prior, &resource, &changed)

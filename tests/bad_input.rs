@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn prod() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("environments/prod-us-east-1.toml")).unwrap()
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("environments/prod-us-east-1.toml"),
+    )
+    .unwrap()
 }
 
 fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
@@ -17,7 +20,9 @@ fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
 fn errors(text: &str) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, text);
-    let err = greenlang_agent_factory::load_stack(&path).map(|_| ()).unwrap_err();
+    let err = greenlang_agent_factory::load_stack(&path)
+        .map(|_| ())
+        .unwrap_err();
     (err.to_string(), path.display().to_string())
 }
 
@@ -32,7 +37,10 @@ fn the_shipped_environment_is_valid() {
 #[test]
 fn network_mistakes_are_all_reported_naming_file_resource_and_field() {
     let text = prod()
-        .replace("\"10.0.16.0/20\", \"10.0.32.0/20\"]", "\"10.0.16.0/20\", \"10.0.32.0/33\"]")
+        .replace(
+            "\"10.0.16.0/20\", \"10.0.32.0/20\"]",
+            "\"10.0.16.0/20\", \"10.0.32.0/33\"]",
+        )
         .replace("\"10.0.64.0/19\"", "\"10.9.64.0/19\"")
         .replace("\"10.0.176.0/20\"", "\"10.0.160.0/21\"")
         .replace("\"us-east-1c\"]", "\"us-east-1q\"]");
@@ -51,21 +59,36 @@ fn network_mistakes_are_all_reported_naming_file_resource_and_field() {
 #[test]
 fn missing_unknown_and_mistyped_keys_name_the_file_and_key() {
     let (err, file) = errors(&prod().replace("nat_gateways = 3\n", ""));
-    assert!(err.contains(&file) && err.contains("missing field `nat_gateways`"), "{err}");
+    assert!(
+        err.contains(&file) && err.contains("missing field `nat_gateways`"),
+        "{err}"
+    );
     let (err, _) = errors(&prod().replace("nat_gateways = 3", "nat_gateways = 3\nnat_gatways = 3"));
-    assert!(err.contains("unknown field `nat_gatways`") && err.contains("line 21"), "{err}");
+    assert!(
+        err.contains("unknown field `nat_gatways`") && err.contains("line 21"),
+        "{err}"
+    );
     let (err, _) = errors(&prod().replace("nat_gateways = 3", "nat_gateways = \"three\""));
-    assert!(err.contains("invalid type") && err.contains("nat_gateways"), "{err}");
+    assert!(
+        err.contains("invalid type") && err.contains("nat_gateways"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bucket_and_duplicate_mistakes_are_reported() {
     let text = prod()
-        .replace("{ days = 365, storage_class = \"GLACIER\" }", "{ days = 60, storage_class = \"GLACIER\" }")
+        .replace(
+            "{ days = 365, storage_class = \"GLACIER\" }",
+            "{ days = 60, storage_class = \"GLACIER\" }",
+        )
         .replace("purpose = \"reports\"", "purpose = \"agent-packs\"");
     let (err, file) = errors(&text);
     assert!(err.contains(&file), "{err}");
-    assert!(err.contains("field `storage.buckets.purpose`: bucket purpose `agent-packs` appears twice"), "{err}");
+    assert!(
+        err.contains("field `storage.buckets.purpose`: bucket purpose `agent-packs` appears twice"),
+        "{err}"
+    );
 }
 
 /// The example binary itself: bad input exits 2 before any AWS client exists. The
@@ -73,12 +96,26 @@ fn bucket_and_duplicate_mistakes_are_reported() {
 #[test]
 fn the_example_exits_2_on_bad_input_without_calling_aws() {
     let exe = std::env::current_exe().unwrap();
-    let example = exe.parent().unwrap().parent().unwrap().join("examples/prod-us-east-1");
-    assert!(example.exists(), "cargo test builds the examples: {}", example.display());
+    let example = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/prod-us-east-1");
+    assert!(
+        example.exists(),
+        "cargo test builds the examples: {}",
+        example.display()
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, &prod().replace("\"10.0.0.0/16\"", "\"10.0.0.0/99\""));
     let out = Command::new(&example)
-        .args(["--env", path.to_str().unwrap(), "--state-dir", dir.path().join("state").to_str().unwrap()])
+        .args([
+            "--env",
+            path.to_str().unwrap(),
+            "--state-dir",
+            dir.path().join("state").to_str().unwrap(),
+        ])
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -86,6 +123,15 @@ fn the_example_exits_2_on_bad_input_without_calling_aws() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("error in {}: resource `vpc`, field `cidr_block`", path.display())), "{stderr}");
-    assert!(!dir.path().join("state").exists(), "not even the state store was touched");
+    assert!(
+        stderr.contains(&format!(
+            "error in {}: resource `vpc`, field `cidr_block`",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("state").exists(),
+        "not even the state store was touched"
+    );
 }

@@ -160,7 +160,9 @@ pub fn parse(text: &str) -> Result<Environment, Diagnostic> {
         if let Some(span) = e.span() {
             let line = text[..span.start].matches('\n').count() + 1;
             let start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
-            let end = text[span.start..].find('\n').map_or(text.len(), |i| span.start + i);
+            let end = text[span.start..]
+                .find('\n')
+                .map_or(text.len(), |i| span.start + i);
             let source: String = text[start..end].trim().chars().take(80).collect();
             d.message = format!("line {line} (`{source}`): {}", e.message());
         }

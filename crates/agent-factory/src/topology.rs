@@ -303,6 +303,8 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
                 ttl: r.ttl,
                 records: r.values.iter().map(|v| Input::Value(v.clone())).collect(),
                 set_identifier: None,
+                latency_region: None,
+                health_check_id: None,
             },
         );
     }

@@ -131,4 +131,48 @@ impl Clients {
             )
         })
     }
+
+    /// The EKS client for `region`.
+    pub fn eks(&self, region: &str) -> aws_sdk_eks::Client {
+        self.cached("eks", region, |c, counter| {
+            aws_sdk_eks::Client::from_conf(
+                aws_sdk_eks::config::Builder::from(c)
+                    .interceptor(counter)
+                    .build(),
+            )
+        })
+    }
+
+    /// The RDS client for `region`.
+    pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
+        self.cached("rds", region, |c, counter| {
+            aws_sdk_rds::Client::from_conf(
+                aws_sdk_rds::config::Builder::from(c)
+                    .interceptor(counter)
+                    .build(),
+            )
+        })
+    }
+
+    /// The ElastiCache client for `region`.
+    pub fn elasticache(&self, region: &str) -> aws_sdk_elasticache::Client {
+        self.cached("elasticache", region, |c, counter| {
+            aws_sdk_elasticache::Client::from_conf(
+                aws_sdk_elasticache::config::Builder::from(c)
+                    .interceptor(counter)
+                    .build(),
+            )
+        })
+    }
+
+    /// The MSK (Kafka) client for `region`.
+    pub fn kafka(&self, region: &str) -> aws_sdk_kafka::Client {
+        self.cached("kafka", region, |c, counter| {
+            aws_sdk_kafka::Client::from_conf(
+                aws_sdk_kafka::config::Builder::from(c)
+                    .interceptor(counter)
+                    .build(),
+            )
+        })
+    }
 }

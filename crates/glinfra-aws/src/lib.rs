@@ -15,8 +15,12 @@ mod wait;
 mod test_support;
 
 mod ec2;
+mod eks;
+mod elasticache;
 mod iam;
+mod kafka;
 mod kms;
+mod rds;
 mod route53;
 mod s3;
 

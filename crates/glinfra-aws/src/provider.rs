@@ -2,7 +2,7 @@
 
 use crate::clients::Clients;
 use crate::metrics::{ApiCallCounter, ApiCalls};
-use crate::{ec2, iam, kms, route53, s3};
+use crate::{ec2, eks, elasticache, iam, kafka, kms, rds, route53, s3};
 use async_trait::async_trait;
 use glinfra_core::{Kind, ResourceState};
 use glinfra_engine::{Outputs, Provider, ProviderError, ResolvedResource};
@@ -20,6 +20,10 @@ enum Service {
     Route53,
     Iam,
     Kms,
+    Eks,
+    Rds,
+    ElastiCache,
+    Kafka,
 }
 
 fn service(kind: Kind) -> Service {
@@ -31,11 +35,19 @@ fn service(kind: Kind) -> Service {
         | Kind::NatGateway
         | Kind::RouteTable
         | Kind::Route
-        | Kind::RouteTableAssociation => Service::Ec2,
+        | Kind::RouteTableAssociation
+        | Kind::SecurityGroup
+        | Kind::VpcEndpoint => Service::Ec2,
         Kind::Bucket => Service::S3,
-        Kind::HostedZone | Kind::RecordSet => Service::Route53,
+        Kind::HostedZone | Kind::RecordSet | Kind::HealthCheck => Service::Route53,
         Kind::IamRole => Service::Iam,
         Kind::KmsKey => Service::Kms,
+        Kind::EksCluster | Kind::EksNodeGroup => Service::Eks,
+        Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => Service::Rds,
+        Kind::CacheSubnetGroup | Kind::CacheParameterGroup | Kind::ReplicationGroup => {
+            Service::ElastiCache
+        }
+        Kind::MskConfiguration | Kind::MskCluster => Service::Kafka,
     }
 }
 
@@ -73,6 +85,10 @@ impl Provider for AwsProvider {
             Service::Route53 => route53::find(c, r).await,
             Service::Iam => iam::find(c, r).await,
             Service::Kms => kms::find(c, r).await,
+            Service::Eks => eks::find(c, r).await,
+            Service::Rds => rds::find(c, r).await,
+            Service::ElastiCache => elasticache::find(c, r).await,
+            Service::Kafka => kafka::find(c, r).await,
         }
     }
 
@@ -84,6 +100,10 @@ impl Provider for AwsProvider {
             Service::Route53 => route53::create(c, r).await,
             Service::Iam => iam::create(c, r).await,
             Service::Kms => kms::create(c, r).await,
+            Service::Eks => eks::create(c, r).await,
+            Service::Rds => rds::create(c, r).await,
+            Service::ElastiCache => elasticache::create(c, r).await,
+            Service::Kafka => kafka::create(c, r).await,
         }
     }
 
@@ -100,6 +120,10 @@ impl Provider for AwsProvider {
             Service::Route53 => route53::update(c, prior, r, changed).await,
             Service::Iam => iam::update(c, prior, r, changed).await,
             Service::Kms => kms::update(c, prior, r, changed).await,
+            Service::Eks => eks::update(c, prior, r, changed).await,
+            Service::Rds => rds::update(c, prior, r, changed).await,
+            Service::ElastiCache => elasticache::update(c, prior, r, changed).await,
+            Service::Kafka => kafka::update(c, prior, r, changed).await,
         }
     }
 
@@ -111,6 +135,10 @@ impl Provider for AwsProvider {
             Service::Route53 => route53::delete(c, id, prior).await,
             Service::Iam => iam::delete(c, id, prior).await,
             Service::Kms => kms::delete(c, id, prior).await,
+            Service::Eks => eks::delete(c, id, prior).await,
+            Service::Rds => rds::delete(c, id, prior).await,
+            Service::ElastiCache => elasticache::delete(c, id, prior).await,
+            Service::Kafka => kafka::delete(c, id, prior).await,
         }
     }
 }

@@ -11,16 +11,26 @@ use glinfra_core::{ResourceGraph, Stack};
 fn stack(vpcs: usize) -> Stack {
     let mut stack = Stack::new("bench", "us-east-1");
     for v in 0..vpcs {
-        let vpc = stack.add(format!("vpc-{v}"), VpcSpec::new(format!("10.{}.0.0/16", v % 250)));
+        let vpc = stack.add(
+            format!("vpc-{v}"),
+            VpcSpec::new(format!("10.{}.0.0/16", v % 250)),
+        );
         let rt = stack.add(format!("rt-{v}"), RouteTableSpec { vpc_id: vpc.id() });
         for s in 0..16 {
             let subnet = stack.add(
                 format!("subnet-{v}-{s}"),
-                SubnetSpec::new(vpc.id(), format!("10.{}.{}.0/20", v % 250, s * 16), "us-east-1a"),
+                SubnetSpec::new(
+                    vpc.id(),
+                    format!("10.{}.{}.0/20", v % 250, s * 16),
+                    "us-east-1a",
+                ),
             );
             stack.add(
                 format!("rta-{v}-{s}"),
-                RouteTableAssociationSpec { route_table_id: rt.id(), subnet_id: subnet.id() },
+                RouteTableAssociationSpec {
+                    route_table_id: rt.id(),
+                    subnet_id: subnet.id(),
+                },
             );
         }
     }

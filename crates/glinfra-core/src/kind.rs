@@ -58,6 +58,45 @@ pub enum Kind {
     /// A KMS symmetric key, with rotation and an alias.
     #[serde(rename = "aws:kms/key")]
     KmsKey,
+    /// `AWS::EC2::SecurityGroup` with its rules.
+    #[serde(rename = "aws:ec2/security-group")]
+    SecurityGroup,
+    /// A gateway or interface VPC endpoint.
+    #[serde(rename = "aws:ec2/vpc-endpoint")]
+    VpcEndpoint,
+    /// An EKS cluster.
+    #[serde(rename = "aws:eks/cluster")]
+    EksCluster,
+    /// An EKS managed node group.
+    #[serde(rename = "aws:eks/node-group")]
+    EksNodeGroup,
+    /// An RDS DB subnet group.
+    #[serde(rename = "aws:rds/db-subnet-group")]
+    DbSubnetGroup,
+    /// An RDS DB parameter group.
+    #[serde(rename = "aws:rds/db-parameter-group")]
+    DbParameterGroup,
+    /// An RDS DB instance or read replica.
+    #[serde(rename = "aws:rds/db-instance")]
+    DbInstance,
+    /// An ElastiCache subnet group.
+    #[serde(rename = "aws:elasticache/subnet-group")]
+    CacheSubnetGroup,
+    /// An ElastiCache parameter group.
+    #[serde(rename = "aws:elasticache/parameter-group")]
+    CacheParameterGroup,
+    /// An ElastiCache Redis replication group (cluster mode).
+    #[serde(rename = "aws:elasticache/replication-group")]
+    ReplicationGroup,
+    /// An MSK configuration.
+    #[serde(rename = "aws:msk/configuration")]
+    MskConfiguration,
+    /// An MSK provisioned cluster.
+    #[serde(rename = "aws:msk/cluster")]
+    MskCluster,
+    /// A Route 53 health check.
+    #[serde(rename = "aws:route53/health-check")]
+    HealthCheck,
 }
 
 impl Kind {
@@ -76,6 +115,19 @@ impl Kind {
         Kind::RecordSet,
         Kind::IamRole,
         Kind::KmsKey,
+        Kind::SecurityGroup,
+        Kind::VpcEndpoint,
+        Kind::EksCluster,
+        Kind::EksNodeGroup,
+        Kind::DbSubnetGroup,
+        Kind::DbParameterGroup,
+        Kind::DbInstance,
+        Kind::CacheSubnetGroup,
+        Kind::CacheParameterGroup,
+        Kind::ReplicationGroup,
+        Kind::MskConfiguration,
+        Kind::MskCluster,
+        Kind::HealthCheck,
     ];
 
     /// The type name used in plans and state (`aws:ec2/vpc`).
@@ -94,6 +146,19 @@ impl Kind {
             Kind::RecordSet => "aws:route53/record-set",
             Kind::IamRole => "aws:iam/role",
             Kind::KmsKey => "aws:kms/key",
+            Kind::SecurityGroup => "aws:ec2/security-group",
+            Kind::VpcEndpoint => "aws:ec2/vpc-endpoint",
+            Kind::EksCluster => "aws:eks/cluster",
+            Kind::EksNodeGroup => "aws:eks/node-group",
+            Kind::DbSubnetGroup => "aws:rds/db-subnet-group",
+            Kind::DbParameterGroup => "aws:rds/db-parameter-group",
+            Kind::DbInstance => "aws:rds/db-instance",
+            Kind::CacheSubnetGroup => "aws:elasticache/subnet-group",
+            Kind::CacheParameterGroup => "aws:elasticache/parameter-group",
+            Kind::ReplicationGroup => "aws:elasticache/replication-group",
+            Kind::MskConfiguration => "aws:msk/configuration",
+            Kind::MskCluster => "aws:msk/cluster",
+            Kind::HealthCheck => "aws:route53/health-check",
         }
     }
 
@@ -113,6 +178,19 @@ impl Kind {
             Kind::RecordSet => &["fqdn"],
             Kind::IamRole => &["arn", "name"],
             Kind::KmsKey => &["key_id", "arn"],
+            Kind::SecurityGroup => &["id", "arn"],
+            Kind::VpcEndpoint => &["id"],
+            Kind::EksCluster => &["name", "arn", "endpoint"],
+            Kind::EksNodeGroup => &["name", "arn"],
+            Kind::DbSubnetGroup => &["name", "arn"],
+            Kind::DbParameterGroup => &["name", "arn"],
+            Kind::DbInstance => &["identifier", "arn", "endpoint", "port"],
+            Kind::CacheSubnetGroup => &["name"],
+            Kind::CacheParameterGroup => &["name"],
+            Kind::ReplicationGroup => &["id", "arn", "configuration_endpoint"],
+            Kind::MskConfiguration => &["arn", "latest_revision"],
+            Kind::MskCluster => &["arn", "bootstrap_brokers_tls"],
+            Kind::HealthCheck => &["id"],
         }
     }
 
@@ -140,6 +218,59 @@ impl Kind {
             Kind::RecordSet => &["zone_id", "name", "record_type", "set_identifier"],
             Kind::IamRole => &["name", "path"],
             Kind::KmsKey => &["key_spec", "key_usage", "multi_region"],
+            // EKS: UpdateClusterConfig/Version and UpdateNodegroupConfig/Version change the rest.
+            // RDS: ModifyDBInstance changes class, storage, IOPS, multi-AZ, backups, window,
+            // protection, parameter group and security groups. ElastiCache: ModifyReplicationGroup,
+            // shard and replica-count calls. MSK: UpdateBrokerCount/Storage/Type and
+            // UpdateClusterConfiguration. Route 53: UpdateHealthCheck.
+            Kind::SecurityGroup => &["vpc_id", "name", "description"],
+            Kind::VpcEndpoint => &["vpc_id", "service_name", "endpoint_type"],
+            Kind::EksCluster => &[
+                "name",
+                "role_arn",
+                "subnet_ids",
+                "security_group_ids",
+                "secrets_kms_key_arn",
+            ],
+            Kind::EksNodeGroup => &[
+                "cluster_name",
+                "name",
+                "node_role_arn",
+                "subnet_ids",
+                "instance_types",
+                "capacity_type",
+                "disk_size",
+            ],
+            Kind::DbSubnetGroup => &["name"],
+            Kind::DbParameterGroup => &["name", "family", "description"],
+            Kind::DbInstance => &[
+                "identifier",
+                "engine",
+                "storage_encrypted",
+                "kms_key_id",
+                "db_subnet_group_name",
+                "master_username",
+                "replicate_from",
+            ],
+            Kind::CacheSubnetGroup => &["name"],
+            Kind::CacheParameterGroup => &["name", "family", "description"],
+            Kind::ReplicationGroup => &[
+                "id",
+                "cache_subnet_group_name",
+                "at_rest_encryption",
+                "kms_key_id",
+                "transit_encryption",
+                "port",
+            ],
+            Kind::MskConfiguration => &["name", "kafka_versions"],
+            Kind::MskCluster => &[
+                "name",
+                "client_subnets",
+                "security_groups",
+                "kms_key_arn",
+                "client_broker_encryption",
+            ],
+            Kind::HealthCheck => &["check_type", "request_interval"],
         }
     }
 
@@ -156,7 +287,7 @@ impl Kind {
     pub fn taggable(self) -> bool {
         !matches!(
             self,
-            Kind::Route | Kind::RouteTableAssociation | Kind::RecordSet
+            Kind::Route | Kind::RouteTableAssociation | Kind::RecordSet | Kind::MskConfiguration
         )
     }
 }

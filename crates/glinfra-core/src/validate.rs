@@ -2,7 +2,7 @@
 
 use crate::diagnostics::Diagnostic;
 use crate::kind::Kind;
-use crate::spec::{ec2, iam, kms, route53, s3};
+use crate::spec::{ec2, eks, elasticache, iam, kms, msk, rds, route53, s3};
 use crate::stack::{Declaration, ResourceSpec, SpecCheck, Stack};
 
 fn check_as<S: ResourceSpec>(stack: &Stack, decl: &Declaration, out: &mut Vec<Diagnostic>) {
@@ -33,5 +33,20 @@ pub(crate) fn check_declaration(stack: &Stack, decl: &Declaration, out: &mut Vec
         Kind::RecordSet => check_as::<route53::RecordSetSpec>(stack, decl, out),
         Kind::IamRole => check_as::<iam::IamRoleSpec>(stack, decl, out),
         Kind::KmsKey => check_as::<kms::KmsKeySpec>(stack, decl, out),
+        Kind::SecurityGroup => check_as::<ec2::SecurityGroupSpec>(stack, decl, out),
+        Kind::VpcEndpoint => check_as::<ec2::VpcEndpointSpec>(stack, decl, out),
+        Kind::EksCluster => check_as::<eks::EksClusterSpec>(stack, decl, out),
+        Kind::EksNodeGroup => check_as::<eks::EksNodeGroupSpec>(stack, decl, out),
+        Kind::DbSubnetGroup => check_as::<rds::DbSubnetGroupSpec>(stack, decl, out),
+        Kind::DbParameterGroup => check_as::<rds::DbParameterGroupSpec>(stack, decl, out),
+        Kind::DbInstance => check_as::<rds::DbInstanceSpec>(stack, decl, out),
+        Kind::CacheSubnetGroup => check_as::<elasticache::CacheSubnetGroupSpec>(stack, decl, out),
+        Kind::CacheParameterGroup => {
+            check_as::<elasticache::CacheParameterGroupSpec>(stack, decl, out)
+        }
+        Kind::ReplicationGroup => check_as::<elasticache::ReplicationGroupSpec>(stack, decl, out),
+        Kind::MskConfiguration => check_as::<msk::MskConfigurationSpec>(stack, decl, out),
+        Kind::MskCluster => check_as::<msk::MskClusterSpec>(stack, decl, out),
+        Kind::HealthCheck => check_as::<route53::HealthCheckSpec>(stack, decl, out),
     }
 }

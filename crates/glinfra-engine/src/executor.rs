@@ -611,7 +611,13 @@ async fn create(
                 shared.provider.update(&found, &resource, &[])
             })
             .await
-            .map(|o| if o.is_empty() { found.outputs.clone() } else { o })
+            .map(|o| {
+                if o.is_empty() {
+                    found.outputs.clone()
+                } else {
+                    o
+                }
+            })
         }
         other => other,
     };

@@ -100,7 +100,12 @@ impl World {
         plan(&ResourceGraph::build(stack).unwrap(), &lock.load().unwrap())
     }
 
-    async fn apply(&self, lock: Arc<StackLock>, plan: &Plan, recorder: Arc<Recorder>) -> ApplyReport {
+    async fn apply(
+        &self,
+        lock: Arc<StackLock>,
+        plan: &Plan,
+        recorder: Arc<Recorder>,
+    ) -> ApplyReport {
         apply(self.cloud.clone(), lock, plan, fast_options(), recorder)
             .await
             .unwrap()
@@ -126,9 +131,15 @@ async fn apply_then_replan_is_empty_and_makes_no_calls() {
     let lock = world.lock();
     let again = world.plan(&lock, &stack());
     assert!(again.is_empty());
-    let report = world.apply(lock, &again, Arc::new(Recorder::default())).await;
+    let report = world
+        .apply(lock, &again, Arc::new(Recorder::default()))
+        .await;
     assert_eq!(report.outcomes.len(), 0);
-    assert_eq!(world.cloud.calls().len(), calls_before, "a no-op apply calls nothing");
+    assert_eq!(
+        world.cloud.calls().len(),
+        calls_before,
+        "a no-op apply calls nothing"
+    );
 }
 
 #[tokio::test]
@@ -147,7 +158,11 @@ async fn a_failure_stops_only_its_dependents() {
         .map(|o| o.resource.as_str())
         .collect();
     assert_eq!(skipped, ["rta-0"]);
-    assert_eq!(report.succeeded(), 5, "independent branches finish: {report:?}");
+    assert_eq!(
+        report.succeeded(),
+        5,
+        "independent branches finish: {report:?}"
+    );
 
     // Running again finishes the job without duplicates.
     let (report, _) = world.up(&stack()).await;
@@ -166,11 +181,23 @@ async fn a_run_killed_after_create_is_resumed_by_adoption_without_duplicates() {
     {
         let lock = world.lock();
         let p = world.plan(&lock, &stack());
-        let run = apply(world.cloud.clone(), lock, &p, fast_options(), Arc::new(Recorder::default()));
+        let run = apply(
+            world.cloud.clone(),
+            lock,
+            &p,
+            fast_options(),
+            Arc::new(Recorder::default()),
+        );
         // The process "dies" while subnet-1's create is in flight: the future is dropped.
-        assert!(tokio::time::timeout(Duration::from_millis(300), run).await.is_err());
+        assert!(tokio::time::timeout(Duration::from_millis(300), run)
+            .await
+            .is_err());
     }
-    assert_eq!(world.cloud.count("life", "subnet-1"), 1, "the cloud made it");
+    assert_eq!(
+        world.cloud.count("life", "subnet-1"),
+        1,
+        "the cloud made it"
+    );
 
     // The runtime aborts the dropped run's tasks asynchronously; a dead process holds nothing.
     let mut lock = None;
@@ -188,7 +215,10 @@ async fn a_run_killed_after_create_is_resumed_by_adoption_without_duplicates() {
     let rec = &state.resources["subnet-1"];
     assert!(!rec.exists() && rec.pending.as_ref().unwrap().operation == "create");
     let p = world.plan(&lock, &stack());
-    assert_eq!(p.step("subnet-1").unwrap().action, glinfra_core::Action::Create);
+    assert_eq!(
+        p.step("subnet-1").unwrap().action,
+        glinfra_core::Action::Create
+    );
 
     let recorder = Arc::new(Recorder::default());
     let report = world.apply(lock, &p, recorder.clone()).await;
@@ -198,7 +228,11 @@ async fn a_run_killed_after_create_is_resumed_by_adoption_without_duplicates() {
     let calls = world.cloud.calls();
     let tail: Vec<&(FakeOp, String)> = calls.iter().filter(|(_, id)| id == "subnet-1").collect();
     assert_eq!(
-        tail.iter().rev().take(2).map(|(op, _)| *op).collect::<Vec<_>>(),
+        tail.iter()
+            .rev()
+            .take(2)
+            .map(|(op, _)| *op)
+            .collect::<Vec<_>>(),
         [FakeOp::Update, FakeOp::Find],
         "the adopted resource is found, then brought fully in line (never created twice)"
     );
@@ -210,12 +244,20 @@ async fn a_run_killed_after_create_is_resumed_by_adoption_without_duplicates() {
 #[tokio::test]
 async fn throttling_is_retried_with_backoff() {
     let world = World::new();
-    world.cloud.fail("vpc", FakeOp::Create, ErrorClass::Throttled, 3);
-    world.cloud.fail("bucket", FakeOp::Find, ErrorClass::Retryable, 2);
+    world
+        .cloud
+        .fail("vpc", FakeOp::Create, ErrorClass::Throttled, 3);
+    world
+        .cloud
+        .fail("bucket", FakeOp::Find, ErrorClass::Retryable, 2);
     let (report, recorder) = world.up(&stack()).await;
     assert!(report.is_success(), "{report:?}");
     assert_eq!(recorder.retries(), 5);
-    let vpc = report.outcomes.iter().find(|o| o.resource == "vpc").unwrap();
+    let vpc = report
+        .outcomes
+        .iter()
+        .find(|o| o.resource == "vpc")
+        .unwrap();
     assert_eq!(vpc.attempts, 4);
     assert_eq!(world.cloud.count("life", "vpc"), 1);
 }
@@ -223,9 +265,15 @@ async fn throttling_is_retried_with_backoff() {
 #[tokio::test]
 async fn retries_give_up_after_the_policy_limit() {
     let world = World::new();
-    world.cloud.fail("bucket", FakeOp::Create, ErrorClass::Throttled, 100);
+    world
+        .cloud
+        .fail("bucket", FakeOp::Create, ErrorClass::Throttled, 100);
     let (report, _) = world.up(&stack()).await;
-    let bucket = report.outcomes.iter().find(|o| o.resource == "bucket").unwrap();
+    let bucket = report
+        .outcomes
+        .iter()
+        .find(|o| o.resource == "bucket")
+        .unwrap();
     assert_eq!((bucket.status, bucket.attempts), ("failed", 5));
 }
 
@@ -250,7 +298,9 @@ async fn destroy_deletes_dependents_first_and_leaves_nothing() {
         .map(|(_, id)| id)
         .collect();
     let pos = |id: &str| deletes.iter().position(|d| d == id).unwrap();
-    assert!(pos("rta-0") < pos("subnet-0") && pos("subnet-0") < pos("vpc") && pos("rt") < pos("vpc"));
+    assert!(
+        pos("rta-0") < pos("subnet-0") && pos("subnet-0") < pos("vpc") && pos("rt") < pos("vpc")
+    );
     assert!(world.lock().load().unwrap().resources.is_empty());
 }
 
@@ -258,7 +308,9 @@ async fn destroy_deletes_dependents_first_and_leaves_nothing() {
 async fn deleting_what_is_already_gone_succeeds() {
     let world = World::new();
     world.up(&stack()).await;
-    world.cloud.fail("bucket", FakeOp::Delete, ErrorClass::NotFound, 1);
+    world
+        .cloud
+        .fail("bucket", FakeOp::Delete, ErrorClass::NotFound, 1);
     let lock = world.lock();
     let p = plan_destroy(&lock.load().unwrap());
     let report = world.apply(lock, &p, Arc::new(Recorder::default())).await;
@@ -270,11 +322,22 @@ async fn a_stale_plan_is_refused() {
     let world = World::new();
     let lock = world.lock();
     let stale = world.plan(&lock, &stack());
-    world.apply(lock.clone(), &stale, Arc::new(Recorder::default())).await;
-    let err = apply(world.cloud.clone(), lock, &stale, fast_options(), Arc::new(Recorder::default()))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ApplyError::StalePlan { planned: 0, .. }), "{err}");
+    world
+        .apply(lock.clone(), &stale, Arc::new(Recorder::default()))
+        .await;
+    let err = apply(
+        world.cloud.clone(),
+        lock,
+        &stale,
+        fast_options(),
+        Arc::new(Recorder::default()),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, ApplyError::StalePlan { planned: 0, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -287,7 +350,10 @@ fn a_second_run_on_a_locked_stack_fails_at_once_naming_the_holder() {
     };
     assert_eq!(holder.pid, std::process::id());
     let message = err.to_string();
-    assert!(message.contains(&format!("process {}", std::process::id())), "{message}");
+    assert!(
+        message.contains(&format!("process {}", std::process::id())),
+        "{message}"
+    );
     assert!(message.contains("on host"), "{message}");
     drop(_held);
     world.store.lock("life").expect("released with its holder");

@@ -317,3 +317,147 @@ pub struct RouteTableAssociationSpec {
 impl ResourceSpec for RouteTableAssociationSpec {
     const KIND: Kind = Kind::RouteTableAssociation;
 }
+
+/// One security group rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupRule {
+    /// `tcp`, `udp`, `icmp` or `-1` (all).
+    pub protocol: String,
+    /// First port.
+    pub from_port: i32,
+    /// Last port.
+    pub to_port: i32,
+    /// IPv4 ranges allowed.
+    #[serde(default)]
+    pub cidr_blocks: Vec<String>,
+    /// A description.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A security group. Nothing is open by default: with no egress rules, the
+/// default allow-all egress rule AWS adds is removed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupSpec {
+    /// The VPC. Forces replacement.
+    pub vpc_id: Input<String>,
+    /// Group name. Forces replacement.
+    pub name: String,
+    /// Description. Forces replacement (no API changes it).
+    pub description: String,
+    /// Ingress rules (Authorize/RevokeSecurityGroupIngress).
+    #[serde(default)]
+    pub ingress: Vec<SecurityGroupRule>,
+    /// Egress rules (Authorize/RevokeSecurityGroupEgress).
+    #[serde(default)]
+    pub egress: Vec<SecurityGroupRule>,
+}
+
+impl ResourceSpec for SecurityGroupSpec {
+    const KIND: Kind = Kind::SecurityGroup;
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        for (dir, rules) in [("ingress", &self.ingress), ("egress", &self.egress)] {
+            for (i, r) in rules.iter().enumerate() {
+                let at = format!("{dir}[{i}]");
+                if !matches!(r.protocol.as_str(), "tcp" | "udp" | "icmp" | "-1") {
+                    cx.error(
+                        &format!("{at}.protocol"),
+                        format!("must be tcp, udp, icmp or -1, got `{}`", r.protocol),
+                    );
+                }
+                if r.protocol != "-1"
+                    && (r.from_port > r.to_port || r.from_port < 0 || r.to_port > 65535)
+                {
+                    cx.error(
+                        &format!("{at}.from_port"),
+                        format!("invalid port range {}-{}", r.from_port, r.to_port),
+                    );
+                }
+                if r.cidr_blocks.is_empty() {
+                    cx.error(
+                        &format!("{at}.cidr_blocks"),
+                        "a rule needs at least one CIDR block",
+                    );
+                }
+                for c in &r.cidr_blocks {
+                    if c.parse::<Ipv4Net>().is_err() {
+                        cx.error(
+                            &format!("{at}.cidr_blocks"),
+                            format!("`{c}` is not a valid IPv4 CIDR block"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Resource<SecurityGroupSpec> {
+    /// The group id (`sg-...`).
+    pub fn id(&self) -> Input<String> {
+        self.output("id")
+    }
+}
+
+/// A VPC endpoint: `Gateway` (S3, DynamoDB) on route tables, or `Interface` in subnets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VpcEndpointSpec {
+    /// The VPC. Forces replacement.
+    pub vpc_id: Input<String>,
+    /// Service name (`com.amazonaws.us-east-1.s3`). Forces replacement.
+    pub service_name: String,
+    /// `Gateway` or `Interface`. Forces replacement.
+    pub endpoint_type: String,
+    /// Route tables of a gateway endpoint (ModifyVpcEndpoint).
+    #[serde(default)]
+    pub route_table_ids: Vec<Input<String>>,
+    /// Subnets of an interface endpoint (ModifyVpcEndpoint).
+    #[serde(default)]
+    pub subnet_ids: Vec<Input<String>>,
+    /// Security groups of an interface endpoint (ModifyVpcEndpoint).
+    #[serde(default)]
+    pub security_group_ids: Vec<Input<String>>,
+    /// Private DNS for an interface endpoint (ModifyVpcEndpoint).
+    #[serde(default)]
+    pub private_dns_enabled: bool,
+}
+
+impl ResourceSpec for VpcEndpointSpec {
+    const KIND: Kind = Kind::VpcEndpoint;
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        match self.endpoint_type.as_str() {
+            "Gateway" => {
+                if self.route_table_ids.is_empty() {
+                    cx.error("route_table_ids", "a gateway endpoint needs route tables");
+                }
+            }
+            "Interface" => {
+                if self.subnet_ids.is_empty() {
+                    cx.error("subnet_ids", "an interface endpoint needs subnets");
+                }
+            }
+            other => cx.error(
+                "endpoint_type",
+                format!("must be Gateway or Interface, got `{other}`"),
+            ),
+        }
+        let prefix = format!("com.amazonaws.{}.", cx.region());
+        if !self.service_name.starts_with(&prefix) {
+            let region = cx.region().to_string();
+            cx.error(
+                "service_name",
+                format!(
+                    "`{}` is not a service of {region} (expected `{prefix}...`)",
+                    self.service_name
+                ),
+            );
+        }
+    }
+}
+
+impl Resource<VpcEndpointSpec> {
+    /// The endpoint id (`vpce-...`).
+    pub fn id(&self) -> Input<String> {
+        self.output("id")
+    }
+}

@@ -4,8 +4,12 @@
 //! `Resource<Spec>` handles expose each kind's typed outputs.
 
 pub mod ec2;
+pub mod eks;
+pub mod elasticache;
 pub mod iam;
 pub mod kms;
+pub mod msk;
+pub mod rds;
 pub mod route53;
 pub mod s3;
 

@@ -70,6 +70,12 @@ pub struct RecordSetSpec {
     /// Identifier among records with the same name and type (routing policies). Forces replacement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_identifier: Option<String>,
+    /// Latency routing: the AWS region this record answers for (needs `set_identifier`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_region: Option<String>,
+    /// A health check that takes the record out of answers when failing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_id: Option<Input<String>>,
 }
 
 impl ResourceSpec for RecordSetSpec {
@@ -94,6 +100,17 @@ impl ResourceSpec for RecordSetSpec {
         if self.records.is_empty() {
             cx.error("records", "a record set needs at least one value");
         }
+        if self.latency_region.is_some() != self.set_identifier.is_some() {
+            cx.error(
+                "set_identifier",
+                "latency routing needs both set_identifier and latency_region",
+            );
+        }
+        if let Some(r) = &self.latency_region {
+            if !crate::regions::is_known_region(r) {
+                cx.error("latency_region", format!("unknown region `{r}`"));
+            }
+        }
         if self.record_type == "CNAME" && self.records.len() > 1 {
             cx.error("records", "a CNAME record set takes exactly one value");
         }
@@ -104,5 +121,59 @@ impl Resource<RecordSetSpec> {
     /// The fully qualified name.
     pub fn fqdn(&self) -> Input<String> {
         self.output("fqdn")
+    }
+}
+
+/// A Route 53 health check of an HTTPS endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheckSpec {
+    /// Host name checked. In place (UpdateHealthCheck).
+    pub fqdn: String,
+    /// Port.
+    pub port: i32,
+    /// `HTTPS`, `HTTP` or `TCP`. Forces replacement.
+    pub check_type: String,
+    /// Path requested (HTTP/HTTPS).
+    pub resource_path: String,
+    /// Seconds between checks: 10 or 30. Forces replacement.
+    pub request_interval: i32,
+    /// Consecutive failures before unhealthy (1-10).
+    pub failure_threshold: i32,
+}
+
+impl ResourceSpec for HealthCheckSpec {
+    const KIND: Kind = Kind::HealthCheck;
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        if let Some(p) = domain_problem(&self.fqdn) {
+            cx.error("fqdn", p);
+        }
+        if !matches!(self.check_type.as_str(), "HTTPS" | "HTTP" | "TCP") {
+            cx.error(
+                "check_type",
+                format!("must be HTTPS, HTTP or TCP, got `{}`", self.check_type),
+            );
+        }
+        if !matches!(self.request_interval, 10 | 30) {
+            cx.error(
+                "request_interval",
+                format!("must be 10 or 30, got {}", self.request_interval),
+            );
+        }
+        if !(1..=10).contains(&self.failure_threshold) {
+            cx.error(
+                "failure_threshold",
+                format!("must be 1 to 10, got {}", self.failure_threshold),
+            );
+        }
+        if !(1..=65535).contains(&self.port) {
+            cx.error("port", format!("must be 1 to 65535, got {}", self.port));
+        }
+    }
+}
+
+impl Resource<HealthCheckSpec> {
+    /// The health check id.
+    pub fn id(&self) -> Input<String> {
+        self.output("id")
     }
 }

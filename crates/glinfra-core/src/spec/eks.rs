@@ -1,0 +1,183 @@
+//! EKS clusters and managed node groups.
+
+use crate::input::Input;
+use crate::kind::Kind;
+use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Control-plane log types EKS knows.
+pub const LOG_TYPES: &[&str] = &[
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+];
+/// Taint effects EKS accepts (API spelling).
+pub const TAINT_EFFECTS: &[&str] = &["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"];
+
+/// An EKS cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EksClusterSpec {
+    /// Cluster name. Forces replacement.
+    pub name: String,
+    /// Kubernetes version (`1.29`); UpdateClusterVersion raises it in place, one minor at a time.
+    pub version: String,
+    /// The cluster IAM role. Forces replacement.
+    pub role_arn: Input<String>,
+    /// Subnets for the control plane's network interfaces. Forces replacement.
+    pub subnet_ids: Vec<Input<String>>,
+    /// Extra security groups for the control plane. Forces replacement.
+    #[serde(default)]
+    pub security_group_ids: Vec<Input<String>>,
+    /// Private API endpoint (UpdateClusterConfig).
+    pub endpoint_private_access: bool,
+    /// Public API endpoint (UpdateClusterConfig).
+    pub endpoint_public_access: bool,
+    /// Enabled control-plane log types (UpdateClusterConfig).
+    pub enabled_log_types: Vec<String>,
+    /// KMS key for envelope encryption of Kubernetes secrets. Forces replacement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets_kms_key_arn: Option<Input<String>>,
+}
+
+impl ResourceSpec for EksClusterSpec {
+    const KIND: Kind = Kind::EksCluster;
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        if self.name.is_empty() || self.name.len() > 100 {
+            cx.error("name", "must be 1 to 100 characters");
+        }
+        for t in &self.enabled_log_types {
+            if !LOG_TYPES.contains(&t.as_str()) {
+                cx.error(
+                    "enabled_log_types",
+                    format!("unknown log type `{t}` (known: {})", LOG_TYPES.join(", ")),
+                );
+            }
+        }
+        if self.subnet_ids.len() < 2 {
+            cx.error(
+                "subnet_ids",
+                "EKS needs subnets in at least two availability zones",
+            );
+        }
+        if !self.endpoint_private_access && !self.endpoint_public_access {
+            cx.error(
+                "endpoint_public_access",
+                "at least one of the private and public endpoints must be on",
+            );
+        }
+    }
+}
+
+impl Resource<EksClusterSpec> {
+    /// The cluster name, once created (use it to order node groups after the cluster).
+    pub fn name(&self) -> Input<String> {
+        self.output("name")
+    }
+    /// The cluster ARN.
+    pub fn arn(&self) -> Input<String> {
+        self.output("arn")
+    }
+}
+
+/// A Kubernetes taint on a node group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Taint {
+    /// Key.
+    pub key: String,
+    /// Value.
+    pub value: String,
+    /// `NO_SCHEDULE`, `NO_EXECUTE` or `PREFER_NO_SCHEDULE`.
+    pub effect: String,
+}
+
+/// An EKS managed node group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EksNodeGroupSpec {
+    /// The cluster (its `name` output). Forces replacement.
+    pub cluster_name: Input<String>,
+    /// Node group name. Forces replacement.
+    pub name: String,
+    /// The node IAM role. Forces replacement.
+    pub node_role_arn: Input<String>,
+    /// Subnets of the nodes. Forces replacement.
+    pub subnet_ids: Vec<Input<String>>,
+    /// Instance types. Forces replacement.
+    pub instance_types: Vec<String>,
+    /// `ON_DEMAND` or `SPOT`. Forces replacement.
+    pub capacity_type: String,
+    /// Root volume size in GiB. Forces replacement.
+    pub disk_size: i32,
+    /// Scaling minimum (UpdateNodegroupConfig).
+    pub min_size: i32,
+    /// Scaling maximum (UpdateNodegroupConfig).
+    pub max_size: i32,
+    /// Desired size (UpdateNodegroupConfig).
+    pub desired_size: i32,
+    /// Kubernetes labels (UpdateNodegroupConfig).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Kubernetes taints (UpdateNodegroupConfig).
+    #[serde(default)]
+    pub taints: Vec<Taint>,
+}
+
+impl ResourceSpec for EksNodeGroupSpec {
+    const KIND: Kind = Kind::EksNodeGroup;
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        if !(self.min_size <= self.desired_size && self.desired_size <= self.max_size) {
+            cx.error(
+                "desired_size",
+                format!(
+                    "needs min <= desired <= max, got {} <= {} <= {}",
+                    self.min_size, self.desired_size, self.max_size
+                ),
+            );
+        }
+        if self.min_size < 0 || self.max_size < 1 {
+            cx.error(
+                "max_size",
+                format!(
+                    "sizes must be min >= 0 and max >= 1, got {} and {}",
+                    self.min_size, self.max_size
+                ),
+            );
+        }
+        if !matches!(self.capacity_type.as_str(), "ON_DEMAND" | "SPOT") {
+            cx.error(
+                "capacity_type",
+                format!("must be ON_DEMAND or SPOT, got `{}`", self.capacity_type),
+            );
+        }
+        if !(1..=16384).contains(&self.disk_size) {
+            cx.error(
+                "disk_size",
+                format!("must be 1 to 16384 GiB, got {}", self.disk_size),
+            );
+        }
+        if self.instance_types.is_empty() {
+            cx.error("instance_types", "at least one instance type is needed");
+        }
+        for (i, t) in self.taints.iter().enumerate() {
+            if !TAINT_EFFECTS.contains(&t.effect.as_str()) {
+                cx.error(
+                    &format!("taints[{i}].effect"),
+                    format!(
+                        "unknown taint effect `{}` (known: {})",
+                        t.effect,
+                        TAINT_EFFECTS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+impl Resource<EksNodeGroupSpec> {
+    /// The node group ARN.
+    pub fn arn(&self) -> Input<String> {
+        self.output("arn")
+    }
+}

@@ -1,0 +1,137 @@
+//! ElastiCache for Redis: subnet groups, parameter groups and cluster-mode replication groups.
+
+use crate::input::Input;
+use crate::kind::Kind;
+use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A cache subnet group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CacheSubnetGroupSpec {
+    /// Name. Forces replacement.
+    pub name: String,
+    /// Description (ModifyCacheSubnetGroup).
+    pub description: String,
+    /// Subnets (ModifyCacheSubnetGroup).
+    pub subnet_ids: Vec<Input<String>>,
+}
+
+impl ResourceSpec for CacheSubnetGroupSpec {
+    const KIND: Kind = Kind::CacheSubnetGroup;
+}
+
+impl Resource<CacheSubnetGroupSpec> {
+    /// The group name.
+    pub fn name(&self) -> Input<String> {
+        self.output("name")
+    }
+}
+
+/// A cache parameter group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CacheParameterGroupSpec {
+    /// Name. Forces replacement.
+    pub name: String,
+    /// Family (`redis7`). Forces replacement.
+    pub family: String,
+    /// Description. Forces replacement.
+    pub description: String,
+    /// Parameters (ModifyCacheParameterGroup).
+    pub parameters: BTreeMap<String, String>,
+}
+
+impl ResourceSpec for CacheParameterGroupSpec {
+    const KIND: Kind = Kind::CacheParameterGroup;
+}
+
+impl Resource<CacheParameterGroupSpec> {
+    /// The group name.
+    pub fn name(&self) -> Input<String> {
+        self.output("name")
+    }
+}
+
+/// A Redis replication group in cluster mode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationGroupSpec {
+    /// Id. Forces replacement.
+    pub id: String,
+    /// Description (ModifyReplicationGroup).
+    pub description: String,
+    /// Engine version (`7.0`) (ModifyReplicationGroup, upgrades only).
+    pub engine_version: String,
+    /// Node type (`cache.r6g.xlarge`) (ModifyReplicationGroup).
+    pub node_type: String,
+    /// Shards (ModifyReplicationGroupShardConfiguration).
+    pub num_node_groups: i32,
+    /// Replicas per shard (Increase/DecreaseReplicaCount).
+    pub replicas_per_node_group: i32,
+    /// The subnet group. Forces replacement.
+    pub cache_subnet_group_name: Input<String>,
+    /// The parameter group (ModifyReplicationGroup).
+    pub cache_parameter_group_name: Input<String>,
+    /// Security groups (ModifyReplicationGroup).
+    pub security_group_ids: Vec<Input<String>>,
+    /// Encryption at rest. Forces replacement.
+    pub at_rest_encryption: bool,
+    /// KMS key for encryption at rest. Forces replacement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<Input<String>>,
+    /// TLS in transit. Forces replacement.
+    pub transit_encryption: bool,
+    /// Automatic failover (ModifyReplicationGroup).
+    pub automatic_failover: bool,
+    /// Multi-AZ (ModifyReplicationGroup).
+    pub multi_az: bool,
+    /// Days of snapshots kept (ModifyReplicationGroup).
+    pub snapshot_retention_days: i32,
+    /// Port. Forces replacement.
+    pub port: i32,
+}
+
+impl ResourceSpec for ReplicationGroupSpec {
+    const KIND: Kind = Kind::ReplicationGroup;
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        if !(1..=500).contains(&self.num_node_groups) {
+            cx.error(
+                "num_node_groups",
+                format!("must be 1 to 500, got {}", self.num_node_groups),
+            );
+        }
+        if !(0..=5).contains(&self.replicas_per_node_group) {
+            cx.error(
+                "replicas_per_node_group",
+                format!("must be 0 to 5, got {}", self.replicas_per_node_group),
+            );
+        }
+        if (self.automatic_failover || self.multi_az) && self.replicas_per_node_group < 1 {
+            cx.error(
+                "automatic_failover",
+                "automatic failover and multi-AZ need at least one replica per shard",
+            );
+        }
+        if self.multi_az && !self.automatic_failover {
+            cx.error("multi_az", "multi-AZ needs automatic failover");
+        }
+        if !self.node_type.starts_with("cache.") {
+            cx.error(
+                "node_type",
+                format!("unknown node type `{}`", self.node_type),
+            );
+        }
+        if !(0..=35).contains(&self.snapshot_retention_days) {
+            cx.error(
+                "snapshot_retention_days",
+                format!("must be 0 to 35, got {}", self.snapshot_retention_days),
+            );
+        }
+    }
+}
+
+impl Resource<ReplicationGroupSpec> {
+    /// The configuration endpoint address.
+    pub fn configuration_endpoint(&self) -> Input<String> {
+        self.output("configuration_endpoint")
+    }
+}

@@ -1,0 +1,210 @@
+//! RDS: DB subnet groups, parameter groups and instances (primaries and read replicas).
+
+use crate::input::Input;
+use crate::kind::Kind;
+use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A DB subnet group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DbSubnetGroupSpec {
+    /// Name (lower case). Forces replacement.
+    pub name: String,
+    /// Description (ModifyDBSubnetGroup).
+    pub description: String,
+    /// Subnets, in at least two zones (ModifyDBSubnetGroup).
+    pub subnet_ids: Vec<Input<String>>,
+}
+
+impl ResourceSpec for DbSubnetGroupSpec {
+    const KIND: Kind = Kind::DbSubnetGroup;
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        if self.subnet_ids.len() < 2 {
+            cx.error(
+                "subnet_ids",
+                "a DB subnet group needs subnets in at least two availability zones",
+            );
+        }
+    }
+}
+
+impl Resource<DbSubnetGroupSpec> {
+    /// The group name.
+    pub fn name(&self) -> Input<String> {
+        self.output("name")
+    }
+}
+
+/// A DB parameter group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DbParameterGroupSpec {
+    /// Name. Forces replacement.
+    pub name: String,
+    /// Family (`postgres15`). Forces replacement.
+    pub family: String,
+    /// Description. Forces replacement (no API changes it).
+    pub description: String,
+    /// Parameters in the engine's own units (ModifyDBParameterGroup).
+    pub parameters: BTreeMap<String, String>,
+}
+
+impl ResourceSpec for DbParameterGroupSpec {
+    const KIND: Kind = Kind::DbParameterGroup;
+}
+
+impl Resource<DbParameterGroupSpec> {
+    /// The group name.
+    pub fn name(&self) -> Input<String> {
+        self.output("name")
+    }
+}
+
+/// A DB instance: a primary, or a read replica when `replicate_from` is set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DbInstanceSpec {
+    /// Identifier. Forces replacement.
+    pub identifier: String,
+    /// Engine (`postgres`). Forces replacement.
+    pub engine: String,
+    /// Engine version (`15`, `15.5`) (ModifyDBInstance, upgrades only).
+    pub engine_version: String,
+    /// Instance class (`db.r6g.2xlarge`) (ModifyDBInstance).
+    pub instance_class: String,
+    /// Storage in GiB (ModifyDBInstance, growth only). Ignored for replicas' creation.
+    pub allocated_storage: i32,
+    /// `gp3`, `io1`, `io2`... (ModifyDBInstance).
+    pub storage_type: String,
+    /// Provisioned IOPS for io1/io2/gp3 (ModifyDBInstance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iops: Option<i32>,
+    /// Encryption at rest. Forces replacement.
+    pub storage_encrypted: bool,
+    /// KMS key for storage encryption (of the instance's own region). Forces replacement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<Input<String>>,
+    /// Multi-AZ standby (ModifyDBInstance).
+    pub multi_az: bool,
+    /// Days of automated backups (ModifyDBInstance).
+    pub backup_retention_days: i32,
+    /// Weekly maintenance window, `ddd:hh24:mi-ddd:hh24:mi` UTC (ModifyDBInstance).
+    pub maintenance_window: String,
+    /// Deletion protection (ModifyDBInstance). Destroy turns it off first only if asked.
+    pub deletion_protection: bool,
+    /// The DB subnet group. Forces replacement.
+    pub db_subnet_group_name: Input<String>,
+    /// The parameter group (ModifyDBInstance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_group_name: Option<Input<String>>,
+    /// VPC security groups (ModifyDBInstance).
+    pub vpc_security_group_ids: Vec<Input<String>>,
+    /// Master user name (primaries). Forces replacement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_username: Option<String>,
+    /// Whether Secrets Manager manages the master password (no password in state or plans).
+    #[serde(default)]
+    pub manage_master_user_password: bool,
+    /// For a read replica: the source instance's ARN. Forces replacement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicate_from: Option<Input<String>>,
+}
+
+/// Instance classes glinfra accepts (the r6g/r6i/m6g/m6i/t4g families).
+pub fn is_known_instance_class(class: &str) -> bool {
+    let Some(rest) = class.strip_prefix("db.") else {
+        return false;
+    };
+    let Some((family, size)) = rest.split_once('.') else {
+        return false;
+    };
+    [
+        "r6g", "r6i", "r7g", "m6g", "m6i", "m7g", "t4g", "t3", "r5", "m5",
+    ]
+    .contains(&family)
+        && [
+            "micro", "small", "medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge",
+            "12xlarge", "16xlarge", "24xlarge",
+        ]
+        .contains(&size)
+}
+
+impl ResourceSpec for DbInstanceSpec {
+    const KIND: Kind = Kind::DbInstance;
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        if !is_known_instance_class(&self.instance_class) {
+            cx.error(
+                "instance_class",
+                format!("unknown DB instance class `{}`", self.instance_class),
+            );
+        }
+        match self.storage_type.as_str() {
+            "io1" | "io2" => {
+                if !(100..=65536).contains(&self.allocated_storage) {
+                    cx.error(
+                        "allocated_storage",
+                        format!(
+                            "{} storage takes 100 to 65536 GiB, got {}",
+                            self.storage_type, self.allocated_storage
+                        ),
+                    );
+                }
+                match self.iops {
+                    None => cx.error(
+                        "iops",
+                        format!("{} storage needs provisioned IOPS", self.storage_type),
+                    ),
+                    Some(iops) if !(1000..=256_000).contains(&iops) => {
+                        cx.error("iops", format!("must be 1000 to 256000, got {iops}"))
+                    }
+                    Some(iops) if iops > self.allocated_storage * 1000 => cx.error(
+                        "iops",
+                        format!(
+                            "at most 1000 IOPS per GiB: {iops} for {} GiB",
+                            self.allocated_storage
+                        ),
+                    ),
+                    _ => {}
+                }
+            }
+            "gp2" | "gp3" | "standard" => {
+                if !(20..=65536).contains(&self.allocated_storage) {
+                    cx.error(
+                        "allocated_storage",
+                        format!("must be 20 to 65536 GiB, got {}", self.allocated_storage),
+                    );
+                }
+            }
+            other => cx.error("storage_type", format!("unknown storage type `{other}`")),
+        }
+        if !(0..=35).contains(&self.backup_retention_days) {
+            cx.error(
+                "backup_retention_days",
+                format!("must be 0 to 35, got {}", self.backup_retention_days),
+            );
+        }
+        if self.replicate_from.is_none() && self.master_username.is_none() {
+            cx.error("master_username", "a primary needs a master user name");
+        }
+        if self.storage_encrypted && self.kms_key_id.is_none() && self.replicate_from.is_some() {
+            if let Some(source) = self.replicate_from.as_ref().and_then(|r| cx.referenced(r)) {
+                if source.region != cx.region() {
+                    cx.error(
+                        "kms_key_id",
+                        format!("an encrypted cross-region replica needs a KMS key of its own region ({})", cx.region()),
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Resource<DbInstanceSpec> {
+    /// The instance ARN (a replica's source).
+    pub fn arn(&self) -> Input<String> {
+        self.output("arn")
+    }
+    /// The endpoint address.
+    pub fn endpoint(&self) -> Input<String> {
+        self.output("endpoint")
+    }
+}

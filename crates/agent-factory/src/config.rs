@@ -18,8 +18,18 @@ pub struct Environment {
     pub network: NetworkConfig,
     /// Buckets and their keys.
     pub storage: StorageConfig,
-    /// The hosted zone and its records.
-    pub dns: DnsConfig,
+    /// VPC endpoints and security groups.
+    pub endpoints: EndpointsConfig,
+    /// The EKS cluster and its node pools.
+    pub kubernetes: KubernetesConfig,
+    /// RDS PostgreSQL; absent in regions that only hold replicas of another's primary.
+    pub database: Option<DatabaseConfig>,
+    /// ElastiCache Redis.
+    pub cache: CacheConfig,
+    /// MSK Kafka.
+    pub kafka: KafkaConfig,
+    /// The hosted zone and its latency-routed records; absent in stacks that do not own DNS.
+    pub dns: Option<DnsConfig>,
 }
 
 /// `[stack]`.
@@ -118,29 +128,162 @@ pub struct ObjectLockConfig {
     pub days: i32,
 }
 
-/// `[dns]`.
+/// `[endpoints]`: VPC endpoints (seed 3.2).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointsConfig {
+    /// Gateway endpoints on the private route tables (`s3`).
+    pub gateway: Vec<String>,
+    /// Interface endpoints in the app subnets (`ecr.api`, `logs`, ...).
+    pub interface: Vec<String>,
+}
+
+/// `[kubernetes]` (seed 1.1, 1.2).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesConfig {
+    /// Kubernetes version.
+    pub version: String,
+    /// Control-plane log types.
+    pub log_types: Vec<String>,
+    /// Public API endpoint on.
+    pub public_endpoint: bool,
+    /// The node pools.
+    pub node_pools: Vec<NodePoolConfig>,
+}
+
+/// `[[kubernetes.node_pools]]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NodePoolConfig {
+    /// Pool name (`system`, `api_gateway`, ...).
+    pub name: String,
+    /// Instance type.
+    pub instance_type: String,
+    /// Minimum nodes.
+    pub min_size: i32,
+    /// Maximum nodes.
+    pub max_size: i32,
+    /// Desired nodes.
+    pub desired_size: i32,
+    /// Root disk in GiB.
+    pub disk_size_gb: i32,
+    /// Share of the pool on spot capacity, 0 to 100; the rest is on demand.
+    pub spot_percentage: i32,
+    /// Kubernetes labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Kubernetes taints.
+    pub taints: Vec<TaintConfig>,
+}
+
+/// A taint, with the Kubernetes effect spelling (`NoSchedule`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TaintConfig {
+    /// Key.
+    pub key: String,
+    /// Value.
+    pub value: String,
+    /// `NoSchedule`, `NoExecute` or `PreferNoSchedule`.
+    pub effect: String,
+}
+
+/// `[database]` (seed 2.2).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// PostgreSQL major version (`15`).
+    pub engine_version: String,
+    /// Primary instance class.
+    pub instance_class: String,
+    /// Storage type (`io2`).
+    pub storage_type: String,
+    /// Storage in GiB.
+    pub allocated_storage_gb: i32,
+    /// Provisioned IOPS.
+    pub iops: Option<i32>,
+    /// Multi-AZ standby.
+    pub multi_az: bool,
+    /// Days of automated backups.
+    pub backup_retention_days: i32,
+    /// Maintenance window (`sun:03:00-sun:04:00`).
+    pub maintenance_window: String,
+    /// Deletion protection.
+    pub deletion_protection: bool,
+    /// Read replicas.
+    pub replicas: Vec<ReplicaConfig>,
+    /// PostgreSQL settings in the seed's units (`16GB`, `256MB`, `0.9`, `500`).
+    pub parameters: std::collections::BTreeMap<String, toml::Value>,
+}
+
+/// `[[database.replicas]]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaConfig {
+    /// Region.
+    pub region: String,
+    /// Instance class.
+    pub instance_class: String,
+}
+
+/// `[cache]` (seed 2.3).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Redis version.
+    pub engine_version: String,
+    /// Node type.
+    pub node_type: String,
+    /// Shards.
+    pub shards: i32,
+    /// Replicas per shard.
+    pub replicas_per_shard: i32,
+    /// Days of snapshots.
+    pub snapshot_retention_days: i32,
+    /// Parameters (`maxmemory-policy`, ...).
+    pub parameters: std::collections::BTreeMap<String, String>,
+}
+
+/// `[kafka]` (seed 2.6).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Kafka version (`3.5.1`).
+    pub version: String,
+    /// Brokers.
+    pub broker_count: i32,
+    /// Broker type.
+    pub instance_type: String,
+    /// Storage per broker in GiB.
+    pub volume_size_gb: i32,
+    /// Server properties.
+    pub server_properties: std::collections::BTreeMap<String, String>,
+}
+
+/// `[dns]` (seed 3.1, 3.4).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DnsConfig {
     /// The zone (`greenlang.ai`).
     pub zone: String,
-    /// Records in it.
-    pub records: Vec<RecordConfig>,
-}
-
-/// `[[dns.records]]`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RecordConfig {
-    /// The label under the zone (`api`).
-    pub name: String,
-    /// Record type.
-    #[serde(rename = "type")]
-    pub record_type: String,
+    /// Labels under the zone, each latency-routed over `regions` (`api`, `factory`).
+    pub records: Vec<String>,
     /// TTL in seconds.
     pub ttl: i64,
-    /// Values.
-    pub values: Vec<String>,
+    /// Path the health checks request.
+    pub health_check_path: String,
+    /// The regions served, each with its ingress host.
+    pub regions: Vec<DnsRegionConfig>,
+}
+
+/// `[[dns.regions]]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DnsRegionConfig {
+    /// Region.
+    pub region: String,
+    /// The region's ingress host; records point at `<label>.<ingress>`.
+    pub ingress: String,
 }
 
 /// Reads an environment file. Every error names the file (and, from the TOML

@@ -1,20 +1,28 @@
 //! The Agent Factory topology (infrastructure requirements 2.4, 3.1, 3.2, 3.4),
 //! declared from an [`Environment`].
 
-use crate::config::{BucketConfig, Environment};
+use crate::config::{BucketConfig, Environment, NodePoolConfig};
+use crate::postgres::to_parameter;
 use glinfra_core::spec::ec2::{
     ElasticIpSpec, InternetGatewaySpec, NatGatewaySpec, RouteSpec, RouteTableAssociationSpec,
-    RouteTableSpec, SubnetSpec, VpcSpec,
+    RouteTableSpec, SecurityGroupRule, SecurityGroupSpec, SubnetSpec, VpcEndpointSpec, VpcSpec,
+};
+use glinfra_core::spec::eks::{EksClusterSpec, EksNodeGroupSpec, Taint};
+use glinfra_core::spec::elasticache::{
+    CacheParameterGroupSpec, CacheSubnetGroupSpec, ReplicationGroupSpec,
 };
 use glinfra_core::spec::iam::IamRoleSpec;
 use glinfra_core::spec::kms::KmsKeySpec;
-use glinfra_core::spec::route53::{HostedZoneSpec, RecordSetSpec};
+use glinfra_core::spec::msk::{MskClusterSpec, MskConfigurationSpec};
+use glinfra_core::spec::rds::{DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec};
+use glinfra_core::spec::route53::{HealthCheckSpec, HostedZoneSpec, RecordSetSpec};
 use glinfra_core::spec::s3::{
     BucketEncryption, BucketSpec, LifecycleRule, ObjectLockRetention, Replication, ReplicationRule,
     Transition,
 };
 use glinfra_core::{Diagnostic, Input, Resource, Stack};
 use serde_json::json;
+use std::collections::BTreeMap;
 
 /// The subnet tiers, in declaration order.
 pub const TIERS: [&str; 3] = ["public", "app", "data"];
@@ -74,6 +82,17 @@ fn check_shape(env: &Environment, file: Option<&str>) -> Vec<Diagnostic> {
                 env.network.nat_gateways
             ),
         );
+    }
+    for pool in &env.kubernetes.node_pools {
+        if !(0..=100).contains(&pool.spot_percentage) {
+            err(
+                "kubernetes.node_pools.spot_percentage",
+                format!(
+                    "pool `{}`: must be 0 to 100, got {}",
+                    pool.name, pool.spot_percentage
+                ),
+            );
+        }
     }
     let mut seen = std::collections::BTreeSet::new();
     for b in &env.storage.buckets {
@@ -164,6 +183,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
         stack.export(format!("nat-{z}_public_ip"), eip.public_ip());
         nats.push(nat);
     }
+    let mut private_route_tables = Vec::new();
     let public_rt = stack.add("rt-public", RouteTableSpec { vpc_id: vpc.id() });
     stack.add(
         "route-public-internet",
@@ -185,6 +205,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
                 format!("rt-{tier}-{z}"),
                 RouteTableSpec { vpc_id: vpc.id() },
             );
+            private_route_tables.push(rt.id());
             stack.add(
                 format!("route-{tier}-{z}-nat"),
                 RouteSpec::to_nat(rt.id(), "0.0.0.0/0", nat.id()),
@@ -283,30 +304,467 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
         stack.export(format!("{id}_arn"), b.arn());
     }
 
-    // DNS (3.1, 3.4): the public zone and the entry points.
-    let zone = stack.add(
-        "zone",
-        HostedZoneSpec {
-            name: env.dns.zone.clone(),
-            comment: format!("GreenLang Agent Factory ({envname})"),
-        },
+    platform(env, &mut stack, &vpc, &subnets, &private_route_tables)?;
+
+    // DNS (3.1, 3.4): the public zone, latency-routed entry points with health checks.
+    if let Some(dns) = &env.dns {
+        let zone = stack.add(
+            "zone",
+            HostedZoneSpec {
+                name: dns.zone.clone(),
+                comment: format!("GreenLang Agent Factory ({envname})"),
+            },
+        );
+        stack.export("zone_id", zone.zone_id());
+        for label in &dns.records {
+            let fqdn = format!("{label}.{}", dns.zone);
+            for region in &dns.regions {
+                let target = format!("{label}.{}", region.ingress);
+                let check = stack.add(
+                    format!("health-{label}-{}", region.region),
+                    HealthCheckSpec {
+                        fqdn: target.clone(),
+                        port: 443,
+                        check_type: "HTTPS".into(),
+                        resource_path: dns.health_check_path.clone(),
+                        request_interval: 30,
+                        failure_threshold: 3,
+                    },
+                );
+                stack.add(
+                    format!("record-{label}-{}", region.region),
+                    RecordSetSpec {
+                        zone_id: zone.zone_id(),
+                        name: fqdn.clone(),
+                        record_type: "CNAME".into(),
+                        ttl: dns.ttl,
+                        records: vec![Input::Value(target)],
+                        set_identifier: Some(region.region.clone()),
+                        latency_region: Some(region.region.clone()),
+                        health_check_id: Some(check.id()),
+                    },
+                );
+            }
+        }
+    }
+    Ok(stack)
+}
+
+/// The AWS taint effect for a Kubernetes one (`NoSchedule` → `NO_SCHEDULE`).
+fn taint_effect(kubernetes: &str) -> String {
+    match kubernetes {
+        "NoSchedule" => "NO_SCHEDULE".into(),
+        "NoExecute" => "NO_EXECUTE".into(),
+        "PreferNoSchedule" => "PREFER_NO_SCHEDULE".into(),
+        other => other.to_string(),
+    }
+}
+
+/// How a node pool is split between capacity types: `(suffix, capacity, min, max, desired)`.
+/// A pool with a spot percentage becomes a spot group and an on-demand group whose
+/// sizes split the pool's in that proportion (spot rounded to nearest).
+pub fn split_pool(pool: &NodePoolConfig) -> Vec<(&'static str, &'static str, i32, i32, i32)> {
+    let p = pool.spot_percentage;
+    if p <= 0 {
+        return vec![(
+            "",
+            "ON_DEMAND",
+            pool.min_size,
+            pool.max_size,
+            pool.desired_size,
+        )];
+    }
+    let share = |n: i32| (n * p + 50) / 100;
+    let (smin, smax, sdes) = (
+        share(pool.min_size),
+        share(pool.max_size),
+        share(pool.desired_size),
     );
-    stack.export("zone_id", zone.zone_id());
-    for r in &env.dns.records {
-        let fqdn = format!("{}.{}", r.name, env.dns.zone);
+    if p >= 100 {
+        return vec![("-spot", "SPOT", smin, smax, sdes)];
+    }
+    vec![
+        ("-spot", "SPOT", smin, smax, sdes),
+        (
+            "-ondemand",
+            "ON_DEMAND",
+            pool.min_size - smin,
+            pool.max_size - smax,
+            pool.desired_size - sdes,
+        ),
+    ]
+}
+
+/// The ids of a region's data key, made once per region.
+fn data_key(stack: &mut Stack, env: &Environment, region: &str, rotation: bool) -> Input<String> {
+    let envname = &env.stack.environment;
+    let id = if region == env.stack.region {
+        "kms-data".to_string()
+    } else {
+        format!("kms-data-{region}")
+    };
+    if stack.get(&id).is_none() {
+        let mut spec = KmsKeySpec::new(
+            if region == env.stack.region {
+                format!("greenlang-{envname}-data")
+            } else {
+                format!("greenlang-{envname}-data-{region}")
+            },
+            format!("GreenLang {envname} data encryption ({region}): RDS, ElastiCache, MSK, EKS secrets"),
+        );
+        spec.enable_key_rotation = rotation;
+        stack.add_in(region, &id, spec);
+    }
+    Input::output(id, "arn")
+}
+
+/// EKS, RDS, ElastiCache, MSK, their security groups and keys, and the VPC endpoints.
+fn platform(
+    env: &Environment,
+    stack: &mut Stack,
+    vpc: &Resource<VpcSpec>,
+    subnets: &[Vec<Resource<SubnetSpec>>],
+    private_route_tables: &[Input<String>],
+) -> Result<(), Vec<Diagnostic>> {
+    let envname = &env.stack.environment;
+    let region = env.stack.region.clone();
+    let rotation = env.storage.kms_key_rotation;
+    let app_cidrs = env.network.app_subnets.clone();
+    let app: Vec<Input<String>> = subnets[1].iter().map(|s| s.id()).collect();
+    let data: Vec<Input<String>> = subnets[2].iter().map(|s| s.id()).collect();
+    let key = data_key(stack, env, &region, rotation);
+    stack.export("data_kms_key_arn", key.clone());
+
+    // Security groups (3.3, 8.1): only the app subnets reach the data services; nothing else is open.
+    let group = |stack: &mut Stack, id: &str, port: i32, cidrs: Vec<String>, what: &str| {
         stack.add(
-            format!("record-{}", r.name),
-            RecordSetSpec {
-                zone_id: zone.zone_id(),
-                name: fqdn,
-                record_type: r.record_type.clone(),
-                ttl: r.ttl,
-                records: r.values.iter().map(|v| Input::Value(v.clone())).collect(),
-                set_identifier: None,
-                latency_region: None,
-                health_check_id: None,
+            id,
+            SecurityGroupSpec {
+                vpc_id: vpc.id(),
+                name: format!("greenlang-{envname}-{}", id.trim_start_matches("sg-")),
+                description: format!("GreenLang {envname}: {what}"),
+                ingress: vec![SecurityGroupRule {
+                    protocol: "tcp".into(),
+                    from_port: port,
+                    to_port: port,
+                    cidr_blocks: cidrs,
+                    description: what.to_string(),
+                }],
+                egress: Vec::new(),
+            },
+        )
+    };
+    let sg_postgres = group(
+        stack,
+        "sg-postgres",
+        5432,
+        app_cidrs.clone(),
+        "PostgreSQL from the app subnets",
+    );
+    let sg_redis = group(
+        stack,
+        "sg-redis",
+        6379,
+        app_cidrs.clone(),
+        "Redis from the app subnets",
+    );
+    let sg_kafka = group(
+        stack,
+        "sg-kafka",
+        9094,
+        app_cidrs.clone(),
+        "Kafka TLS from the app subnets",
+    );
+    let sg_endpoints = group(
+        stack,
+        "sg-endpoints",
+        443,
+        vec![env.network.vpc_cidr.clone()],
+        "HTTPS to the interface endpoints from the VPC",
+    );
+
+    // VPC endpoints (3.2).
+    for service in &env.endpoints.gateway {
+        stack.add(
+            format!("vpce-{}", service.replace('.', "-")),
+            VpcEndpointSpec {
+                vpc_id: vpc.id(),
+                service_name: format!("com.amazonaws.{region}.{service}"),
+                endpoint_type: "Gateway".into(),
+                route_table_ids: private_route_tables.to_vec(),
+                subnet_ids: Vec::new(),
+                security_group_ids: Vec::new(),
+                private_dns_enabled: false,
             },
         );
     }
-    Ok(stack)
+    for service in &env.endpoints.interface {
+        stack.add(
+            format!("vpce-{}", service.replace('.', "-")),
+            VpcEndpointSpec {
+                vpc_id: vpc.id(),
+                service_name: format!("com.amazonaws.{region}.{service}"),
+                endpoint_type: "Interface".into(),
+                route_table_ids: Vec::new(),
+                subnet_ids: app.clone(),
+                security_group_ids: vec![sg_endpoints.id()],
+                private_dns_enabled: true,
+            },
+        );
+    }
+
+    // EKS (1.1, 1.2): the cluster in the app subnets, six pools, spot pools split.
+    let k8s = &env.kubernetes;
+    let mut cluster_role = IamRoleSpec::for_service(
+        format!("greenlang-{envname}-eks-cluster"),
+        "eks.amazonaws.com",
+    );
+    cluster_role.managed_policy_arns =
+        vec!["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy".into()];
+    let cluster_role = stack.add("iam-eks-cluster", cluster_role);
+    let mut node_role =
+        IamRoleSpec::for_service(format!("greenlang-{envname}-eks-node"), "ec2.amazonaws.com");
+    node_role.managed_policy_arns = vec![
+        "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy".into(),
+        "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy".into(),
+        "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly".into(),
+    ];
+    let node_role = stack.add("iam-eks-node", node_role);
+    let cluster = stack.add(
+        "eks",
+        EksClusterSpec {
+            name: format!("greenlang-{envname}"),
+            version: k8s.version.clone(),
+            role_arn: cluster_role.arn(),
+            subnet_ids: app.clone(),
+            security_group_ids: Vec::new(),
+            endpoint_private_access: true,
+            endpoint_public_access: k8s.public_endpoint,
+            enabled_log_types: k8s.log_types.clone(),
+            secrets_kms_key_arn: Some(key.clone()),
+        },
+    );
+    stack.export("eks_cluster_arn", cluster.arn());
+    for pool in &k8s.node_pools {
+        let base = pool.name.replace('_', "-");
+        for (suffix, capacity, min, max, desired) in split_pool(pool) {
+            stack.add(
+                format!("ng-{base}{suffix}"),
+                EksNodeGroupSpec {
+                    cluster_name: cluster.name(),
+                    name: format!("{base}{suffix}"),
+                    node_role_arn: node_role.arn(),
+                    subnet_ids: app.clone(),
+                    instance_types: vec![pool.instance_type.clone()],
+                    capacity_type: capacity.into(),
+                    disk_size: pool.disk_size_gb,
+                    min_size: min,
+                    max_size: max,
+                    desired_size: desired,
+                    labels: pool.labels.clone(),
+                    taints: pool
+                        .taints
+                        .iter()
+                        .map(|t| Taint {
+                            key: t.key.clone(),
+                            value: t.value.clone(),
+                            effect: taint_effect(&t.effect),
+                        })
+                        .collect(),
+                },
+            );
+        }
+    }
+
+    // RDS PostgreSQL (2.2): primary and read replicas, secrets managed by AWS.
+    if let Some(db) = &env.database {
+        let major = db
+            .engine_version
+            .split('.')
+            .next()
+            .unwrap_or("15")
+            .to_string();
+        let subnet_group = stack.add(
+            "db-subnets",
+            DbSubnetGroupSpec {
+                name: format!("greenlang-{envname}-data"),
+                description: format!("GreenLang {envname} data subnets"),
+                subnet_ids: data.clone(),
+            },
+        );
+        let mut parameters = BTreeMap::new();
+        let mut problems = Vec::new();
+        for (name, value) in &db.parameters {
+            match to_parameter(name, value) {
+                Ok(v) => {
+                    parameters.insert(name.clone(), v);
+                }
+                Err(message) => {
+                    let mut d =
+                        Diagnostic::new(message).field(format!("database.parameters.{name}"));
+                    d.file = stack_origin(stack);
+                    problems.push(d);
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let params = stack.add(
+            "db-params",
+            DbParameterGroupSpec {
+                name: format!("greenlang-{envname}-postgres{major}"),
+                family: format!("postgres{major}"),
+                description: format!("GreenLang {envname} PostgreSQL {major} settings"),
+                parameters,
+            },
+        );
+        let primary = stack.add(
+            "db-primary",
+            DbInstanceSpec {
+                identifier: format!("greenlang-{envname}-primary"),
+                engine: "postgres".into(),
+                engine_version: db.engine_version.clone(),
+                instance_class: db.instance_class.clone(),
+                allocated_storage: db.allocated_storage_gb,
+                storage_type: db.storage_type.clone(),
+                iops: db.iops,
+                storage_encrypted: true,
+                kms_key_id: Some(key.clone()),
+                multi_az: db.multi_az,
+                backup_retention_days: db.backup_retention_days,
+                maintenance_window: db.maintenance_window.clone(),
+                deletion_protection: db.deletion_protection,
+                db_subnet_group_name: Some(subnet_group.name()),
+                parameter_group_name: Some(params.name()),
+                vpc_security_group_ids: vec![sg_postgres.id()],
+                master_username: Some("greenlang".into()),
+                manage_master_user_password: true,
+                replicate_from: None,
+            },
+        );
+        stack.export("db_primary_endpoint", primary.endpoint());
+        for replica in &db.replicas {
+            let local = replica.region == region;
+            let replica_key = data_key(stack, env, &replica.region, rotation);
+            let mut spec = DbInstanceSpec {
+                identifier: format!("greenlang-{envname}-replica-{}", replica.region),
+                instance_class: replica.instance_class.clone(),
+                multi_az: false,
+                backup_retention_days: 0,
+                deletion_protection: false,
+                kms_key_id: Some(replica_key),
+                master_username: None,
+                manage_master_user_password: false,
+                replicate_from: Some(primary.arn()),
+                // A cross-region replica lives in its region's default VPC here: this
+                // stack has no network in that region (its own environment does).
+                db_subnet_group_name: local.then(|| subnet_group.name()),
+                parameter_group_name: local.then(|| params.name()),
+                vpc_security_group_ids: if local {
+                    vec![sg_postgres.id()]
+                } else {
+                    Vec::new()
+                },
+                ..stack
+                    .get("db-primary")
+                    .expect("declared above")
+                    .spec::<DbInstanceSpec>()
+                    .expect("a DbInstanceSpec")
+            };
+            spec.storage_encrypted = true;
+            stack.add_in(
+                &replica.region,
+                format!("db-replica-{}", replica.region),
+                spec,
+            );
+        }
+    }
+
+    // ElastiCache Redis (2.3): cluster mode, 3 shards x 1 replica, encrypted, failover.
+    let cache = &env.cache;
+    let cache_subnets = stack.add(
+        "cache-subnets",
+        CacheSubnetGroupSpec {
+            name: format!("greenlang-{envname}-cache"),
+            description: format!("GreenLang {envname} data subnets"),
+            subnet_ids: data.clone(),
+        },
+    );
+    let mut cache_parameters = cache.parameters.clone();
+    cache_parameters.insert("cluster-enabled".into(), "yes".into());
+    let major = cache
+        .engine_version
+        .split('.')
+        .next()
+        .unwrap_or("7")
+        .to_string();
+    let cache_params = stack.add(
+        "cache-params",
+        CacheParameterGroupSpec {
+            name: format!("greenlang-{envname}-redis{major}"),
+            family: format!("redis{major}"),
+            description: format!("GreenLang {envname} Redis {major} settings"),
+            parameters: cache_parameters,
+        },
+    );
+    let redis = stack.add(
+        "redis",
+        ReplicationGroupSpec {
+            id: format!("greenlang-{envname}"),
+            description: format!("GreenLang {envname} cache"),
+            engine_version: cache.engine_version.clone(),
+            node_type: cache.node_type.clone(),
+            num_node_groups: cache.shards,
+            replicas_per_node_group: cache.replicas_per_shard,
+            cache_subnet_group_name: cache_subnets.name(),
+            cache_parameter_group_name: cache_params.name(),
+            security_group_ids: vec![sg_redis.id()],
+            at_rest_encryption: true,
+            kms_key_id: Some(key.clone()),
+            transit_encryption: true,
+            automatic_failover: cache.replicas_per_shard > 0,
+            multi_az: cache.replicas_per_shard > 0,
+            snapshot_retention_days: cache.snapshot_retention_days,
+            port: 6379,
+        },
+    );
+    stack.export(
+        "redis_configuration_endpoint",
+        redis.configuration_endpoint(),
+    );
+
+    // MSK Kafka (2.6): configuration and cluster, TLS in transit, KMS at rest.
+    let kafka = &env.kafka;
+    let configuration = stack.add(
+        "kafka-config",
+        MskConfigurationSpec {
+            name: format!("greenlang-{envname}"),
+            kafka_versions: vec![kafka.version.clone()],
+            server_properties: kafka.server_properties.clone(),
+        },
+    );
+    let msk = stack.add(
+        "kafka",
+        MskClusterSpec {
+            name: format!("greenlang-{envname}"),
+            kafka_version: kafka.version.clone(),
+            broker_count: kafka.broker_count,
+            instance_type: kafka.instance_type.clone(),
+            client_subnets: app.clone(),
+            security_groups: vec![sg_kafka.id()],
+            volume_size_gb: kafka.volume_size_gb,
+            configuration_arn: configuration.arn(),
+            configuration_revision: configuration.latest_revision(),
+            kms_key_arn: key,
+            client_broker_encryption: "TLS".into(),
+        },
+    );
+    stack.export("kafka_arn", msk.arn());
+    Ok(())
+}
+
+/// The origin recorded on the stack's resources (the environment file).
+fn stack_origin(stack: &Stack) -> Option<String> {
+    stack.declarations().first().and_then(|d| d.origin.clone())
 }

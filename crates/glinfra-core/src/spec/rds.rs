@@ -91,8 +91,10 @@ pub struct DbInstanceSpec {
     pub maintenance_window: String,
     /// Deletion protection (ModifyDBInstance). Destroy turns it off first only if asked.
     pub deletion_protection: bool,
-    /// The DB subnet group. Forces replacement.
-    pub db_subnet_group_name: Input<String>,
+    /// The DB subnet group. Forces replacement. A cross-region read replica without
+    /// one is placed in its region's default VPC (AWS's behaviour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_subnet_group_name: Option<Input<String>>,
     /// The parameter group (ModifyDBInstance).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameter_group_name: Option<Input<String>>,
@@ -181,6 +183,9 @@ impl ResourceSpec for DbInstanceSpec {
                 "backup_retention_days",
                 format!("must be 0 to 35, got {}", self.backup_retention_days),
             );
+        }
+        if self.replicate_from.is_none() && self.db_subnet_group_name.is_none() {
+            cx.error("db_subnet_group_name", "a primary needs a DB subnet group");
         }
         if self.replicate_from.is_none() && self.master_username.is_none() {
             cx.error("master_username", "a primary needs a master user name");

@@ -2,10 +2,10 @@
 //! Prints criterion's figures; compare the sizes within one run.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use glinfra_core::plan::plan;
+use glinfra_core::plan::{plan, plan_destroy};
 use glinfra_core::spec::ec2::{RouteTableAssociationSpec, RouteTableSpec, SubnetSpec, VpcSpec};
-use glinfra_core::state::State;
-use glinfra_core::{ResourceGraph, Stack};
+use glinfra_core::state::{ResourceState, State};
+use glinfra_core::{ResourceGraph, Schedule, Stack};
 
 /// `vpcs` VPCs, each with 16 subnets and their route-table associations.
 fn stack(vpcs: usize) -> Stack {
@@ -47,6 +47,46 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    let mut group = c.benchmark_group("destroy_plan_and_schedule");
+    for vpcs in [1usize, 10, 60] {
+        let state = applied(&stack(vpcs));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(state.resources.len()),
+            &state,
+            |b, state| b.iter(|| Schedule::from_plan(&plan_destroy(state))),
+        );
+    }
+    group.finish();
+}
+
+/// The state after applying `stack`, with made-up outputs.
+fn applied(stack: &Stack) -> State {
+    let p = plan(
+        &ResourceGraph::build(stack).unwrap(),
+        &State::empty("bench"),
+    );
+    let mut state = State::empty("bench");
+    for step in &p.steps {
+        let decl = step.desired.as_ref().unwrap();
+        state.resources.insert(
+            decl.id.clone(),
+            ResourceState {
+                kind: decl.kind,
+                region: decl.region.clone(),
+                props: decl.props.clone(),
+                tags: decl.tags.clone(),
+                outputs: [(
+                    "id".to_string(),
+                    serde_json::json!(format!("{}-id", decl.id)),
+                )]
+                .into(),
+                dependencies: decl.dependencies(),
+                pending: None,
+            },
+        );
+    }
+    state
 }
 
 criterion_group!(benches, bench);

@@ -3,7 +3,7 @@
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::regions;
 use crate::stack::{Declaration, ResourceId, Stack};
-use crate::validate::check_declaration;
+use crate::validate::{check_declaration, subnet_index};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
@@ -37,6 +37,7 @@ impl ResourceGraph {
             d.file = decl.origin.clone();
             d
         };
+        let subnets = subnet_index(stack);
         for decl in stack.declarations() {
             if !regions::is_known_region(&decl.region) {
                 problems.push(located(
@@ -83,7 +84,7 @@ impl ResourceGraph {
                     graph.update_edge(from, nodes[decl.id.as_str()], ());
                 }
             }
-            check_declaration(stack, decl, &mut problems);
+            check_declaration(stack, decl, &mut problems, &subnets);
         }
         for scc in tarjan_scc(&graph) {
             let self_loop = scc.len() == 1 && graph.contains_edge(scc[0], scc[0]);

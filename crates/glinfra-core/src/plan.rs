@@ -345,38 +345,44 @@ fn delete_step(id: &ResourceId, prior: &ResourceState) -> Step {
     }
 }
 
-/// `ids` ordered so that every resource comes before the resources it depends on.
+/// `ids` ordered so that every resource comes before the resources it depends on
+/// (Kahn's algorithm over the recorded dependencies, ties in name order).
 fn delete_order<'a>(state: &'a State, ids: &[&'a ResourceId]) -> Vec<&'a ResourceId> {
     let set: BTreeSet<&ResourceId> = ids.iter().copied().collect();
-    let mut done: BTreeSet<&ResourceId> = BTreeSet::new();
-    let mut order = Vec::new();
-    // Repeatedly take those no remaining resource depends on (ties in name order).
-    while order.len() < set.len() {
-        let ready: Vec<&ResourceId> = set
-            .iter()
-            .copied()
-            .filter(|id| !done.contains(id))
-            .filter(|id| {
-                !set.iter().any(|other| {
-                    !done.contains(other)
-                        && other != id
-                        && state.resources[*other].dependencies.contains(*id)
-                })
-            })
-            .collect();
-        // Recorded state is acyclic; should it not be, take the rest as they come.
-        let batch = if ready.is_empty() {
-            set.iter()
-                .copied()
-                .filter(|id| !done.contains(id))
-                .collect()
-        } else {
-            ready
-        };
-        for id in batch {
-            done.insert(id);
-            order.push(id);
+    // How many resources of the set still depend on each one.
+    let mut users: BTreeMap<&ResourceId, usize> = set.iter().map(|id| (*id, 0)).collect();
+    for id in &set {
+        for dep in &state.resources[*id].dependencies {
+            if dep != *id {
+                if let Some(n) = users.get_mut(dep) {
+                    *n += 1;
+                }
+            }
         }
+    }
+    let mut ready: BTreeSet<&ResourceId> = users
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(id, _)| *id)
+        .collect();
+    let mut order = Vec::with_capacity(set.len());
+    while let Some(id) = ready.pop_first() {
+        order.push(id);
+        for dep in &state.resources[id].dependencies {
+            if let Some(n) = users.get_mut(dep) {
+                if dep != id {
+                    *n -= 1;
+                    if *n == 0 {
+                        ready.insert(dep);
+                    }
+                }
+            }
+        }
+    }
+    // Recorded state is acyclic; should it not be, take the rest in name order.
+    if order.len() < set.len() {
+        let placed: BTreeSet<&ResourceId> = order.iter().copied().collect();
+        order.extend(set.iter().copied().filter(|id| !placed.contains(id)));
     }
     order
 }

@@ -81,6 +81,20 @@ impl Schedule {
                 }
             }
         }
+        // Who depended on each resource, as recorded: computed once for every delete.
+        let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
+        for step in &plan.steps {
+            if let Some(prior) = &step.prior {
+                for dep in &prior.dependencies {
+                    if *dep != step.resource {
+                        dependents
+                            .entry(dep.as_str())
+                            .or_default()
+                            .push(step.resource.as_str());
+                    }
+                }
+            }
+        }
         let mut waits_for = vec![Vec::new(); ops.len()];
         for (o, op) in ops.iter().enumerate() {
             let step = &plan.steps[op.step];
@@ -99,19 +113,12 @@ impl Schedule {
                     }
                 }
                 OpPhase::Delete | OpPhase::ReplaceDelete => {
-                    for other in &plan.steps {
-                        let depended = other
-                            .prior
-                            .as_ref()
-                            .is_some_and(|p| p.dependencies.contains(me));
-                        if !depended || other.resource == me {
-                            continue;
-                        }
-                        if let Some(&r) = remover.get(other.resource.as_str()) {
+                    for &other in dependents.get(me).map(Vec::as_slice).unwrap_or_default() {
+                        if let Some(&r) = remover.get(other) {
                             waits_for[o].push(r);
                         }
                         if op.phase == OpPhase::Delete {
-                            if let Some(&u) = updater.get(other.resource.as_str()) {
+                            if let Some(&u) = updater.get(other) {
                                 waits_for[o].push(u);
                             }
                         }

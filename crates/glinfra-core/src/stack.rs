@@ -125,11 +125,16 @@ impl<S> Resource<S> {
     }
 }
 
+/// The subnets of each VPC with a valid CIDR, in declaration order, keyed by the
+/// VPC input as JSON. Built once per validation, so checks stay linear in stack size.
+pub(crate) type SubnetIndex = std::collections::HashMap<String, Vec<(ResourceId, ipnet::Ipv4Net)>>;
+
 /// Context passed to [`ResourceSpec::check`].
 pub struct SpecCheck<'a> {
     pub(crate) stack: &'a Stack,
     pub(crate) decl: &'a Declaration,
     pub(crate) out: &'a mut Vec<Diagnostic>,
+    pub(crate) subnets: &'a SubnetIndex,
 }
 
 impl SpecCheck<'_> {
@@ -160,6 +165,15 @@ impl SpecCheck<'_> {
     /// Every declaration in the stack.
     pub fn declarations(&self) -> &[Declaration] {
         &self.stack.declarations
+    }
+
+    /// The subnets declared in `vpc` (with valid CIDRs), in declaration order.
+    pub fn subnets_in(&self, vpc: &Input<String>) -> &[(ResourceId, ipnet::Ipv4Net)] {
+        let key = serde_json::to_string(vpc).expect("inputs serialise");
+        self.subnets
+            .get(&key)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 }
 

@@ -137,23 +137,12 @@ impl ResourceSpec for SubnetSpec {
         // Report each overlapping pair once, on the later declaration.
         let me = cx.id().to_string();
         let mut overlaps = Vec::new();
-        for other in cx.declarations() {
-            if other.id == me {
+        for (other, other_net) in cx.subnets_in(&self.vpc_id) {
+            if *other == me {
                 break;
             }
-            if other.kind != Kind::Subnet {
-                continue;
-            }
-            let Ok(spec) = other.spec::<SubnetSpec>() else {
-                continue;
-            };
-            if spec.vpc_id != self.vpc_id {
-                continue;
-            }
-            if let Ok(other_net) = spec.cidr_block.parse::<Ipv4Net>() {
-                if other_net.contains(&net) || net.contains(&other_net) {
-                    overlaps.push(format!("`{}` ({other_net})", other.id));
-                }
+            if other_net.contains(&net) || net.contains(other_net) {
+                overlaps.push(format!("`{other}` ({other_net})"));
             }
         }
         for o in overlaps {

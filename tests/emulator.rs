@@ -21,7 +21,13 @@ fn require_emulator() {
 
 /// The prod environment renamed for one test, with buckets that empty themselves on destroy.
 fn environment(test: &str) -> Environment {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("environments/prod-us-east-1.toml");
+    environment_from("prod-us-east-1", test)
+}
+
+/// An environment file renamed for one test: its own stack and names, buckets that
+/// empty themselves and no deletion protection, so the test can destroy it.
+fn environment_from(file: &str, test: &str) -> Environment {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("environments/{file}.toml"));
     let mut env = greenlang_agent_factory::load(&path).unwrap();
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -34,6 +40,9 @@ fn environment(test: &str) -> Environment {
     env.stack.name = format!("it-{test}-{nonce}");
     env.stack.environment = format!("it{}-{nonce}", &test[..3]);
     env.storage.force_destroy = true;
+    if let Some(db) = env.database.as_mut() {
+        db.deletion_protection = false;
+    }
     env
 }
 
@@ -427,16 +436,30 @@ async fn apply_reads_back_then_replans_empty_then_destroys_everything() {
         .send()
         .await
         .unwrap();
-    let api = records
+    let api: Vec<_> = records
         .resource_record_sets()
         .iter()
-        .find(|r| r.name() == "api.greenlang.ai.")
-        .unwrap();
-    assert_eq!(api.r#type().as_str(), "CNAME");
-    assert_eq!(
-        api.resource_records()[0].value(),
-        "api.us-east-1.ingress.greenlang.ai"
-    );
+        .filter(|r| r.name() == "api.greenlang.ai.")
+        .collect();
+    assert_eq!(api.len(), 3, "one latency record per region");
+    for region in ["us-east-1", "eu-west-1", "ap-southeast-1"] {
+        let r = api
+            .iter()
+            .find(|r| r.set_identifier() == Some(region))
+            .unwrap();
+        assert_eq!(r.r#type().as_str(), "CNAME");
+        assert_eq!(r.region().map(|x| x.as_str()), Some(region));
+        assert_eq!(
+            r.resource_records()[0].value(),
+            format!("api.{region}.ingress.greenlang.ai")
+        );
+        assert_eq!(
+            r.health_check_id(),
+            Some(out[&format!("health-api-{region}.id")].as_str())
+        );
+    }
+
+    check_platform(&env, &out, &config).await;
 
     // A second run changes nothing and calls nothing that mutates.
     let before = run.calls();
@@ -483,22 +506,41 @@ async fn in_place_changes_and_replacements_apply() {
     run.up(&stack).await;
     let before = run.outputs(&stack);
 
-    // In place: a lifecycle rule and a subnet tag.
+    // In place: a lifecycle rule, a subnet tag, a node pool's scaling, the RDS
+    // instance class and a Redis parameter.
     let mut changed_env = env.clone();
     changed_env.storage.buckets[2].lifecycle[0].transitions[0].days = 45;
+    let runtime = changed_env
+        .kubernetes
+        .node_pools
+        .iter_mut()
+        .find(|p| p.name == "agent_runtime")
+        .unwrap();
+    runtime.max_size = 120;
+    changed_env.database.as_mut().unwrap().instance_class = "db.r6g.4xlarge".into();
+    changed_env
+        .cache
+        .parameters
+        .insert("maxmemory-policy".into(), "volatile-lru".into());
     let (mut changed, _) = stack_for(&changed_env).unwrap();
     changed.set_tag("subnet-app-a", "tier", "application");
     let (plan, _) = run.up(&changed).await;
-    let actions: Vec<(String, glinfra::Action)> = plan
+    let mut actions: Vec<(String, glinfra::Action)> = plan
         .steps
         .iter()
         .map(|s| (s.resource.clone(), s.action))
         .collect();
+    actions.sort_by(|a, b| a.0.cmp(&b.0));
+    let update = |id: &str| (id.to_string(), glinfra::Action::Update);
     assert_eq!(
         actions,
         [
-            ("subnet-app-a".to_string(), glinfra::Action::Update),
-            ("bucket-reports".to_string(), glinfra::Action::Update)
+            update("bucket-reports"),
+            update("cache-params"),
+            update("db-primary"),
+            update("ng-agent-runtime-ondemand"),
+            update("ng-agent-runtime-spot"),
+            update("subnet-app-a"),
         ]
     );
     let config = sdk().await;
@@ -511,6 +553,50 @@ async fn in_place_changes_and_replacements_apply() {
         .await
         .unwrap();
     assert_eq!(lifecycle.rules()[0].transitions()[0].days(), Some(45));
+    let envname = &env.stack.environment;
+    let eks = aws_sdk_eks::Client::new(&config);
+    for (group, max) in [("agent-runtime-spot", 72), ("agent-runtime-ondemand", 48)] {
+        let ng = eks
+            .describe_nodegroup()
+            .cluster_name(format!("greenlang-{envname}"))
+            .nodegroup_name(group)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            ng.nodegroup().unwrap().scaling_config().unwrap().max_size(),
+            Some(max)
+        );
+    }
+    let rds = aws_sdk_rds::Client::new(&config);
+    let primary = rds
+        .describe_db_instances()
+        .db_instance_identifier(format!("greenlang-{envname}-primary"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        primary.db_instances()[0].db_instance_class(),
+        Some("db.r6g.4xlarge")
+    );
+    assert_eq!(
+        primary.db_instances()[0].db_instance_arn(),
+        Some(before["db-primary.arn"].as_str()),
+        "modified in place, not replaced"
+    );
+    let ec = aws_sdk_elasticache::Client::new(&config);
+    let params = ec
+        .describe_cache_parameters()
+        .cache_parameter_group_name(format!("greenlang-{envname}-redis7"))
+        .send()
+        .await
+        .unwrap();
+    let policy = params
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_name() == Some("maxmemory-policy"))
+        .and_then(|p| p.parameter_value());
+    assert_eq!(policy, Some("volatile-lru"));
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let subnet = ec2
         .describe_subnets()
@@ -529,32 +615,38 @@ async fn in_place_changes_and_replacements_apply() {
         "updated in place: same subnet id"
     );
 
-    // Replace: a subnet CIDR; its association follows.
+    // Replace: a public subnet's CIDR. The subnet, its association and the NAT
+    // gateway in it are replaced; the routes to that NAT gateway follow in place.
     let mut replaced_env = changed_env.clone();
-    replaced_env.network.app_subnets[2] = "10.0.224.0/19".into();
+    replaced_env.network.public_subnets[2] = "10.0.48.0/20".into();
     let (mut replaced, _) = stack_for(&replaced_env).unwrap();
     replaced.set_tag("subnet-app-a", "tier", "application");
     let (plan, _) = run.up(&replaced).await;
-    let actions: Vec<(String, glinfra::Action)> = plan
+    let mut actions: Vec<(String, glinfra::Action)> = plan
         .steps
         .iter()
         .map(|s| (s.resource.clone(), s.action))
         .collect();
+    actions.sort_by(|a, b| a.0.cmp(&b.0));
+    let replace = |id: &str| (id.to_string(), glinfra::Action::Replace);
     assert_eq!(
         actions,
         [
-            ("subnet-app-c".to_string(), glinfra::Action::Replace),
-            ("rta-app-c".to_string(), glinfra::Action::Replace)
+            replace("nat-c"),
+            update("route-app-c-nat"),
+            update("route-data-c-nat"),
+            replace("rta-public-c"),
+            replace("subnet-public-c"),
         ]
     );
     let after = run.outputs(&replaced);
-    assert_ne!(after["subnet-app-c.id"], before["subnet-app-c.id"]);
+    assert_ne!(after["subnet-public-c.id"], before["subnet-public-c.id"]);
     let old = ec2
         .describe_subnets()
         .filters(
             Filter::builder()
                 .name("subnet-id")
-                .values(&before["subnet-app-c.id"])
+                .values(&before["subnet-public-c.id"])
                 .build(),
         )
         .send()
@@ -563,14 +655,14 @@ async fn in_place_changes_and_replacements_apply() {
     assert!(old.subnets().is_empty(), "the old subnet is gone");
     let new = ec2
         .describe_subnets()
-        .subnet_ids(&after["subnet-app-c.id"])
+        .subnet_ids(&after["subnet-public-c.id"])
         .send()
         .await
         .unwrap();
-    assert_eq!(new.subnets()[0].cidr_block(), Some("10.0.224.0/19"));
+    assert_eq!(new.subnets()[0].cidr_block(), Some("10.0.48.0/20"));
     let rt = ec2
         .describe_route_tables()
-        .route_table_ids(&after["rt-app-c.id"])
+        .route_table_ids(&after["rt-public.id"])
         .send()
         .await
         .unwrap();
@@ -579,8 +671,480 @@ async fn in_place_changes_and_replacements_apply() {
         .iter()
         .filter_map(|a| a.subnet_id())
         .collect();
-    assert_eq!(assoc, [after["subnet-app-c.id"].as_str()]);
+    assert!(assoc.contains(&after["subnet-public-c.id"].as_str()));
+    let app_c = ec2
+        .describe_route_tables()
+        .route_table_ids(&after["rt-app-c.id"])
+        .send()
+        .await
+        .unwrap();
+    let default = app_c.route_tables()[0]
+        .routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+        .unwrap();
+    assert_eq!(default.nat_gateway_id(), Some(after["nat-c.id"].as_str()));
+    assert_ne!(after["nat-c.id"], before["nat-c.id"]);
 
     run.destroy(&replaced).await;
     assert_eq!(ec2_leftovers(&ec2, &replaced).await, Vec::<String>::new());
+}
+
+fn in_region<T>(
+    config: &aws_config::SdkConfig,
+    region: &str,
+    make: impl Fn(&aws_config::SdkConfig) -> T,
+) -> T {
+    make(
+        &config
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build(),
+    )
+}
+
+/// Reads every seed value of the platform back through the AWS APIs.
+async fn check_platform(
+    env: &Environment,
+    out: &BTreeMap<String, String>,
+    config: &aws_config::SdkConfig,
+) {
+    let envname = &env.stack.environment;
+
+    // EKS: the cluster and its eight node groups (six pools, two split for spot).
+    let eks = aws_sdk_eks::Client::new(config);
+    let cluster_name = format!("greenlang-{envname}");
+    let cluster = eks
+        .describe_cluster()
+        .name(&cluster_name)
+        .send()
+        .await
+        .unwrap();
+    let cluster = cluster.cluster().unwrap();
+    assert_eq!(cluster.version(), Some("1.29"));
+    let mut logged: Vec<String> = cluster
+        .logging()
+        .unwrap()
+        .cluster_logging()
+        .iter()
+        .filter(|l| l.enabled() == Some(true))
+        .flat_map(|l| l.types().iter().map(|t| t.as_str().to_string()))
+        .collect();
+    logged.sort();
+    assert_eq!(
+        logged,
+        [
+            "api",
+            "audit",
+            "authenticator",
+            "controllerManager",
+            "scheduler"
+        ]
+    );
+    let groups = eks
+        .list_nodegroups()
+        .cluster_name(&cluster_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.nodegroups().len(), 8, "{:?}", groups.nodegroups());
+    for (name, instance, capacity, min, max, desired, disk) in [
+        ("system", "m6i.xlarge", "ON_DEMAND", 3, 5, 3, 100),
+        ("api-gateway", "c6i.2xlarge", "ON_DEMAND", 3, 10, 3, 50),
+        ("agent-factory", "m6i.2xlarge", "ON_DEMAND", 3, 20, 3, 200),
+        ("agent-runtime-spot", "c6i.xlarge", "SPOT", 6, 60, 6, 50),
+        (
+            "agent-runtime-ondemand",
+            "c6i.xlarge",
+            "ON_DEMAND",
+            4,
+            40,
+            4,
+            50,
+        ),
+        ("worker-spot", "m6i.xlarge", "SPOT", 4, 40, 4, 100),
+        ("worker-ondemand", "m6i.xlarge", "ON_DEMAND", 1, 10, 1, 100),
+        ("gpu", "g4dn.xlarge", "ON_DEMAND", 0, 5, 0, 200),
+    ] {
+        let ng = eks
+            .describe_nodegroup()
+            .cluster_name(&cluster_name)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .unwrap();
+        let ng = ng.nodegroup().unwrap();
+        let scaling = ng.scaling_config().unwrap();
+        assert_eq!(
+            (
+                scaling.min_size(),
+                scaling.max_size(),
+                scaling.desired_size()
+            ),
+            (Some(min), Some(max), Some(desired)),
+            "{name}"
+        );
+        assert_eq!(ng.instance_types(), [instance.to_string()], "{name}");
+        assert_eq!(
+            ng.capacity_type().map(|c| c.as_str()),
+            Some(capacity),
+            "{name}"
+        );
+        assert_eq!(ng.disk_size(), Some(disk), "{name}");
+    }
+    let system = eks
+        .describe_nodegroup()
+        .cluster_name(&cluster_name)
+        .nodegroup_name("system")
+        .send()
+        .await
+        .unwrap();
+    let taint = &system.nodegroup().unwrap().taints()[0];
+    assert_eq!(
+        (
+            taint.key(),
+            taint.value(),
+            taint.effect().map(|e| e.as_str())
+        ),
+        (
+            Some("CriticalAddonsOnly"),
+            Some("true"),
+            Some("NO_SCHEDULE")
+        )
+    );
+    let runtime = eks
+        .describe_nodegroup()
+        .cluster_name(&cluster_name)
+        .nodegroup_name("agent-runtime-spot")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        runtime
+            .nodegroup()
+            .unwrap()
+            .labels()
+            .unwrap()
+            .get("workload-type")
+            .map(String::as_str),
+        Some("runtime")
+    );
+
+    // RDS: the primary as specified, its parameters, three replicas in three regions.
+    let rds = aws_sdk_rds::Client::new(config);
+    let primary = rds
+        .describe_db_instances()
+        .db_instance_identifier(format!("greenlang-{envname}-primary"))
+        .send()
+        .await
+        .unwrap();
+    let p = &primary.db_instances()[0];
+    assert_eq!(p.engine(), Some("postgres"));
+    assert!(p.engine_version().unwrap().starts_with("15"));
+    assert_eq!(p.db_instance_class(), Some("db.r6g.2xlarge"));
+    assert_eq!(
+        (p.storage_type(), p.allocated_storage(), p.iops()),
+        (Some("io2"), Some(1000), Some(10000))
+    );
+    assert_eq!(
+        (p.storage_encrypted(), p.multi_az()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(p.backup_retention_period(), Some(30));
+    assert_eq!(
+        p.preferred_maintenance_window(),
+        Some("sun:03:00-sun:04:00")
+    );
+    assert!(
+        p.master_user_secret().is_some(),
+        "the password is managed by Secrets Manager"
+    );
+    let params = rds
+        .describe_db_parameters()
+        .db_parameter_group_name(format!("greenlang-{envname}-postgres15"))
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
+    let value = |name: &str| {
+        params
+            .iter()
+            .filter_map(|p| p.as_ref().ok())
+            .find(|p| p.parameter_name() == Some(name))
+            .and_then(|p| p.parameter_value().map(str::to_string))
+    };
+    assert_eq!(value("shared_buffers").as_deref(), Some("2097152"));
+    assert_eq!(value("work_mem").as_deref(), Some("262144"));
+    assert_eq!(value("max_connections").as_deref(), Some("500"));
+    for region in ["us-east-1", "eu-west-1", "ap-southeast-1"] {
+        let client = in_region(config, region, aws_sdk_rds::Client::new);
+        let replica = client
+            .describe_db_instances()
+            .db_instance_identifier(format!("greenlang-{envname}-replica-{region}"))
+            .send()
+            .await
+            .unwrap();
+        let r = &replica.db_instances()[0];
+        assert_eq!(r.db_instance_class(), Some("db.r6g.xlarge"), "{region}");
+        assert!(
+            r.read_replica_source_db_instance_identifier().is_some(),
+            "{region} is a replica"
+        );
+        assert_eq!(r.storage_encrypted(), Some(true), "{region}");
+    }
+
+    // ElastiCache: 3 shards x (1 primary + 1 replica), encrypted, failover, 7-day snapshots.
+    let ec = aws_sdk_elasticache::Client::new(config);
+    let groups = ec
+        .describe_replication_groups()
+        .replication_group_id(format!("greenlang-{envname}"))
+        .send()
+        .await
+        .unwrap();
+    let g = &groups.replication_groups()[0];
+    assert_eq!(g.node_groups().len(), 3);
+    assert!(g
+        .node_groups()
+        .iter()
+        .all(|n| n.node_group_members().len() == 2));
+    assert_eq!(g.cache_node_type(), Some("cache.r6g.xlarge"));
+    assert_eq!(
+        (
+            g.at_rest_encryption_enabled(),
+            g.transit_encryption_enabled()
+        ),
+        (Some(true), Some(true))
+    );
+    assert_eq!(g.automatic_failover().map(|a| a.as_str()), Some("enabled"));
+    assert_eq!(g.multi_az().map(|a| a.as_str()), Some("enabled"));
+    assert_eq!(g.snapshot_retention_limit(), Some(7));
+    let cache_params = ec
+        .describe_cache_parameters()
+        .cache_parameter_group_name(format!("greenlang-{envname}-redis7"))
+        .send()
+        .await
+        .unwrap();
+    let policy = cache_params
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_name() == Some("maxmemory-policy"))
+        .and_then(|p| p.parameter_value());
+    assert_eq!(policy, Some("allkeys-lru"));
+
+    // MSK: six brokers over the app subnets, 1000 GB each, TLS, the configuration.
+    let kafka = aws_sdk_kafka::Client::new(config);
+    let described = kafka
+        .describe_cluster_v2()
+        .cluster_arn(&out["kafka.arn"])
+        .send()
+        .await
+        .unwrap();
+    let info = described.cluster_info().unwrap();
+    let provisioned = info.provisioned().unwrap();
+    assert_eq!(provisioned.number_of_broker_nodes(), Some(6));
+    let brokers = provisioned.broker_node_group_info().unwrap();
+    assert_eq!(brokers.instance_type(), Some("kafka.m5.2xlarge"));
+    assert_eq!(brokers.client_subnets().len(), 3);
+    assert_eq!(
+        brokers
+            .storage_info()
+            .and_then(|s| s.ebs_storage_info())
+            .and_then(|e| e.volume_size()),
+        Some(1000)
+    );
+    assert_eq!(
+        provisioned
+            .encryption_info()
+            .and_then(|e| e.encryption_in_transit())
+            .and_then(|t| t.client_broker())
+            .map(|c| c.as_str()),
+        Some("TLS")
+    );
+    let revision = kafka
+        .describe_configuration_revision()
+        .arn(&out["kafka-config.arn"])
+        .revision(out["kafka-config.latest_revision"].parse::<i64>().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let properties =
+        String::from_utf8(revision.server_properties().unwrap().as_ref().to_vec()).unwrap();
+    for line in [
+        "min.insync.replicas=2",
+        "default.replication.factor=3",
+        "auto.create.topics.enable=false",
+        "unclean.leader.election.enable=false",
+        "num.partitions=100",
+    ] {
+        assert!(
+            properties.lines().any(|l| l.trim() == line),
+            "{line} in {properties}"
+        );
+    }
+
+    // KMS: the data key rotates.
+    let kms = aws_sdk_kms::Client::new(config);
+    let rotation = kms
+        .get_key_rotation_status()
+        .key_id(&out["kms-data.key_id"])
+        .send()
+        .await
+        .unwrap();
+    assert!(rotation.key_rotation_enabled());
+
+    // Security groups: the data ports only from the app subnets.
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    for (id, port) in [
+        ("sg-postgres", 5432),
+        ("sg-redis", 6379),
+        ("sg-kafka", 9094),
+    ] {
+        let g = ec2
+            .describe_security_groups()
+            .group_ids(&out[&format!("{id}.id")])
+            .send()
+            .await
+            .unwrap();
+        let g = &g.security_groups()[0];
+        let ingress = g.ip_permissions();
+        assert_eq!(ingress.len(), 1, "{id}");
+        assert_eq!(
+            (ingress[0].from_port(), ingress[0].to_port()),
+            (Some(port), Some(port)),
+            "{id}"
+        );
+        let mut cidrs: Vec<&str> = ingress[0]
+            .ip_ranges()
+            .iter()
+            .filter_map(|r| r.cidr_ip())
+            .collect();
+        cidrs.sort();
+        assert_eq!(
+            cidrs,
+            ["10.0.128.0/19", "10.0.64.0/19", "10.0.96.0/19"],
+            "{id}"
+        );
+        assert!(
+            g.ip_permissions_egress().is_empty(),
+            "{id}: nothing open by default"
+        );
+    }
+    // VPC endpoints: s3 as a gateway, six interface endpoints.
+    let endpoints = ec2
+        .describe_vpc_endpoints()
+        .filters(
+            Filter::builder()
+                .name("vpc-id")
+                .values(&out["vpc.id"])
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut services: Vec<(String, String)> = endpoints
+        .vpc_endpoints()
+        .iter()
+        .map(|e| {
+            (
+                e.service_name()
+                    .unwrap()
+                    .rsplit(&format!("{}.", env.stack.region))
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                e.vpc_endpoint_type().unwrap().as_str().to_string(),
+            )
+        })
+        .collect();
+    services.sort();
+    assert_eq!(services.len(), 7, "{services:?}");
+    assert!(services.contains(&("s3".to_string(), "Gateway".to_string())));
+    assert!(services.contains(&("ecr.dkr".to_string(), "Interface".to_string())));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staging_and_dev_deploy_side_by_side_without_touching_each_other() {
+    let staging_env = environment_from("staging-us-east-1", "staging");
+    let dev_env = environment_from("dev-us-east-1", "devenv");
+    let (staging, _) = stack_for(&staging_env).unwrap();
+    let (dev, _) = stack_for(&dev_env).unwrap();
+    let run = Run::new().await;
+    run.up(&staging).await;
+    run.up(&dev).await;
+    let dev_out = run.outputs(&dev);
+    run.destroy(&staging).await;
+    // Dev is untouched: still there, and its re-plan is empty.
+    let (plan, _) = run.up(&dev).await;
+    assert!(plan.is_empty(), "{}", glinfra::render::text(&plan));
+    let config = sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let vpcs = ec2
+        .describe_vpcs()
+        .vpc_ids(&dev_out["vpc.id"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vpcs.vpcs()[0].cidr_block(), Some("10.20.0.0/16"));
+    assert_eq!(ec2_leftovers(&ec2, &staging).await, Vec::<String>::new());
+    run.destroy(&dev).await;
+    assert_eq!(ec2_leftovers(&ec2, &dev).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vpc_cidr_change_replaces_everything_inside_it() {
+    let env = environment("vpccidr");
+    let (stack, _) = stack_for(&env).unwrap();
+    let run = Run::new().await;
+    run.up(&stack).await;
+    let before = run.outputs(&stack);
+    let mut moved = env.clone();
+    let shift = |c: &String| c.replacen("10.0.", "10.9.", 1);
+    moved.network.vpc_cidr = "10.9.0.0/16".into();
+    moved.network.public_subnets = env.network.public_subnets.iter().map(shift).collect();
+    moved.network.app_subnets = env.network.app_subnets.iter().map(shift).collect();
+    moved.network.data_subnets = env.network.data_subnets.iter().map(shift).collect();
+    let (moved_stack, graph) = stack_for(&moved).unwrap();
+    let lock = run.session.lock(moved_stack.name()).unwrap();
+    let plan = run.session.plan(&lock, &graph).unwrap();
+    drop(lock);
+    // Everything that refers (directly or not) to the VPC is replaced; nothing outside it is.
+    for id in [
+        "vpc",
+        "subnet-app-a",
+        "nat-a",
+        "rt-app-a",
+        "sg-postgres",
+        "vpce-s3",
+        "eks",
+        "ng-system",
+        "db-primary",
+        "redis",
+        "kafka",
+    ] {
+        assert_eq!(
+            plan.step(id).map(|s| s.action),
+            Some(glinfra::Action::Replace),
+            "{id}"
+        );
+    }
+    for id in ["bucket-agent-packs", "zone", "kms-s3"] {
+        assert!(plan.step(id).is_none(), "{id} is outside the VPC");
+    }
+    run.up(&moved_stack).await;
+    let after = run.outputs(&moved_stack);
+    assert_ne!(after["vpc.id"], before["vpc.id"]);
+    let ec2 = aws_sdk_ec2::Client::new(&sdk().await);
+    let vpcs = ec2
+        .describe_vpcs()
+        .vpc_ids(&after["vpc.id"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vpcs.vpcs()[0].cidr_block(), Some("10.9.0.0/16"));
+    run.destroy(&moved_stack).await;
+    assert_eq!(
+        ec2_leftovers(&ec2, &moved_stack).await,
+        Vec::<String>::new()
+    );
 }

@@ -1,0 +1,644 @@
+//! Redis replication groups in cluster mode.
+//!
+//! - create: CreateReplicationGroup with every spec field and the tags
+//!   (`ClusterMode=enabled`, valid on AWS, stated explicitly), then a wait until
+//!   `available`.
+//! - update, in this order, each step waiting until the group is `available` again:
+//!   ModifyReplicationGroupShardConfiguration for the shard count (a decrease removes
+//!   the highest-numbered shards), IncreaseReplicaCount, one ModifyReplicationGroup
+//!   (`ApplyImmediately`) for description, node type, engine version, parameter
+//!   group, security groups, automatic failover, Multi-AZ and snapshot retention,
+//!   DecreaseReplicaCount (after failover could be turned off), then tags. Replicas
+//!   are added before and removed after the modification because automatic failover
+//!   needs a replica per shard. Each call is made only when the group differs from
+//!   the spec in a wanted field: AWS rejects a shard or replica change to the
+//!   current count (NoOperationFault). The engine version, parameter group and
+//!   security groups are read from a member cache cluster (the ReplicationGroup
+//!   shape does not carry them).
+//! - delete: DeleteReplicationGroup, with a final snapshot `<id>-final-<UTC time>`
+//!   when the recorded spec keeps snapshots (retention > 0), then a wait until gone.
+
+use super::{
+    absent, adopted_state, check_owner, classify_busy, code_of, ec_tags, output, sync_tags, value,
+    values, Wants, POLL,
+};
+use crate::error::classify;
+use crate::wait::{until, Poll};
+use aws_sdk_elasticache::types::{
+    AutomaticFailoverStatus, CacheCluster, ClusterMode, MultiAzStatus, ReplicationGroup,
+};
+use aws_sdk_elasticache::Client;
+use aws_smithy_types::date_time::Format;
+use aws_smithy_types::DateTime;
+use glinfra_core::spec::elasticache::ReplicationGroupSpec;
+use glinfra_core::ResourceState;
+use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
+
+const WHAT: &str = "replication group";
+
+/// How long a replication group may take to be created, modified or deleted.
+const DEADLINE: Duration = Duration::from_secs(90 * 60);
+
+/// Codes meaning the group (or one of its clusters) is busy with another change.
+const BUSY: &[&str] = &["InvalidReplicationGroupState", "InvalidCacheClusterState"];
+
+/// Statuses a replication group passes through on its way to a settled one.
+const TRANSITIONAL: &[&str] = &["creating", "modifying", "snapshotting", "deleting"];
+
+const AVAILABLE: &str = "available";
+const CREATE_FAILED: &str = "create-failed";
+
+fn status(rg: &ReplicationGroup) -> &str {
+    rg.status().unwrap_or("unknown")
+}
+
+/// The replication group `id`, if there is one.
+async fn describe(ec: &Client, id: &str) -> Result<Option<ReplicationGroup>, ProviderError> {
+    let found = absent(
+        ec.describe_replication_groups()
+            .replication_group_id(id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DescribeReplicationGroups {id}"), e)),
+    )?;
+    Ok(found.and_then(|out| {
+        out.replication_groups()
+            .iter()
+            .find(|g| g.replication_group_id() == Some(id))
+            .cloned()
+    }))
+}
+
+/// The group once it is in no transitional state; `None` once it is gone (a group
+/// being deleted is waited out).
+async fn settle(ec: &Client, id: &str) -> Result<Option<ReplicationGroup>, ProviderError> {
+    until(
+        &format!("ElastiCache {WHAT} `{id}` to settle"),
+        DEADLINE,
+        POLL,
+        move || async move {
+            Ok(match describe(ec, id).await? {
+                None => Poll::Ready(None),
+                Some(rg) if TRANSITIONAL.contains(&status(&rg)) => {
+                    Poll::Pending(status(&rg).to_string())
+                }
+                Some(rg) => Poll::Ready(Some(rg)),
+            })
+        },
+    )
+    .await
+}
+
+/// Waits until the group is `available`. Right after a create (`just_created`) a
+/// group not visible yet is waited for; otherwise its absence is NotFound.
+async fn wait_available(
+    ec: &Client,
+    id: &str,
+    just_created: bool,
+) -> Result<ReplicationGroup, ProviderError> {
+    until(
+        &format!("ElastiCache {WHAT} `{id}` to become available"),
+        DEADLINE,
+        POLL,
+        move || async move {
+            let Some(rg) = describe(ec, id).await? else {
+                if just_created {
+                    return Ok(Poll::Pending("not visible yet".into()));
+                }
+                return Err(ProviderError::new(
+                    ErrorClass::NotFound,
+                    format!("ElastiCache {WHAT} `{id}` not found"),
+                ));
+            };
+            match status(&rg) {
+                AVAILABLE => Ok(match in_progress(&rg) {
+                    Some(seen) => Poll::Pending(seen),
+                    None => Poll::Ready(rg),
+                }),
+                CREATE_FAILED => Err(ProviderError::new(
+                    ErrorClass::Fatal,
+                    format!("ElastiCache {WHAT} `{id}`: creation failed (status create-failed)"),
+                )),
+                "deleting" => Err(ProviderError::new(
+                    ErrorClass::Fatal,
+                    format!("ElastiCache {WHAT} `{id}` is being deleted"),
+                )),
+                other => Ok(Poll::Pending(other.to_string())),
+            }
+        },
+    )
+    .await
+}
+
+/// What an `available` group still has in progress: a shard not `available`, a
+/// resharding or a change of automatic failover (each started by an immediate change).
+fn in_progress(rg: &ReplicationGroup) -> Option<String> {
+    if let Some(ng) = rg
+        .node_groups()
+        .iter()
+        .find(|ng| ng.status().is_some_and(|s| s != AVAILABLE))
+    {
+        return Some(format!(
+            "available, shard {} {}",
+            ng.node_group_id().unwrap_or("?"),
+            ng.status().unwrap_or_default()
+        ));
+    }
+    let pending = rg.pending_modified_values()?;
+    if pending.resharding().is_some() {
+        return Some("available, resharding".into());
+    }
+    pending
+        .automatic_failover_status()
+        .map(|s| format!("available, automatic failover pending {}", s.as_str()))
+}
+
+/// Waits until the group is gone.
+async fn wait_gone(ec: &Client, id: &str) -> Result<(), ProviderError> {
+    until(
+        &format!("ElastiCache {WHAT} `{id}` to be deleted"),
+        DEADLINE,
+        POLL,
+        move || async move {
+            Ok(match describe(ec, id).await? {
+                None => Poll::Ready(()),
+                Some(rg) => Poll::Pending(status(&rg).to_string()),
+            })
+        },
+    )
+    .await
+}
+
+fn arn_of(rg: &ReplicationGroup) -> Result<&str, ProviderError> {
+    rg.arn().ok_or_else(|| {
+        ProviderError::new(
+            ErrorClass::Fatal,
+            format!(
+                "DescribeReplicationGroups {}: the group has no ARN",
+                rg.replication_group_id().unwrap_or("?")
+            ),
+        )
+    })
+}
+
+fn rg_outputs(rg: &ReplicationGroup) -> Result<Outputs, ProviderError> {
+    let id = rg.replication_group_id().unwrap_or_default();
+    let endpoint = rg
+        .configuration_endpoint()
+        .and_then(|e| e.address())
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Fatal,
+                format!("ElastiCache {WHAT} `{id}` has no configuration endpoint (is cluster mode enabled?)"),
+            )
+        })?;
+    Ok(Outputs::from([
+        ("id".to_string(), Value::String(id.to_string())),
+        ("arn".to_string(), Value::String(arn_of(rg)?.to_string())),
+        (
+            "configuration_endpoint".to_string(),
+            Value::String(endpoint.to_string()),
+        ),
+    ]))
+}
+
+/// Ok when the (available) group carries `r`'s ownership tags.
+async fn check_ours(
+    ec: &Client,
+    rg: &ReplicationGroup,
+    r: &ResolvedResource,
+) -> Result<(), ProviderError> {
+    let tags = super::list_tags(ec, arn_of(rg)?, BUSY).await?;
+    check_owner(
+        WHAT,
+        rg.replication_group_id().unwrap_or_default(),
+        &tags,
+        r,
+    )
+}
+
+pub(super) async fn find(
+    ec: &Client,
+    r: &ResolvedResource,
+) -> Result<Option<Outputs>, ProviderError> {
+    let spec: ReplicationGroupSpec = r.spec()?;
+    match settle(ec, &spec.id).await? {
+        None => Ok(None),
+        // A failed creation is not adopted (create deletes it when it is ours).
+        Some(rg) if status(&rg) == CREATE_FAILED => Ok(None),
+        Some(rg) => {
+            check_ours(ec, &rg, r).await?;
+            rg_outputs(&rg).map(Some)
+        }
+    }
+}
+
+/// Like [`find`], but also finds our group whose creation failed; only its `id`
+/// output is given (all a delete needs).
+pub(super) async fn find_to_delete(
+    ec: &Client,
+    r: &ResolvedResource,
+) -> Result<Option<Outputs>, ProviderError> {
+    let spec: ReplicationGroupSpec = r.spec()?;
+    let Some(rg) = settle(ec, &spec.id).await? else {
+        return Ok(None);
+    };
+    check_ours(ec, &rg, r).await?;
+    Ok(Some(Outputs::from([(
+        "id".to_string(),
+        Value::String(spec.id.clone()),
+    )])))
+}
+
+async fn send_create(
+    ec: &Client,
+    r: &ResolvedResource,
+    spec: &ReplicationGroupSpec,
+) -> Result<(), ProviderError> {
+    let kms_key_id = match &spec.kms_key_id {
+        Some(key) => Some(value(r, "kms_key_id", key)?.to_string()),
+        None => None,
+    };
+    ec.create_replication_group()
+        .replication_group_id(&spec.id)
+        .replication_group_description(&spec.description)
+        .engine("redis")
+        .engine_version(&spec.engine_version)
+        .cache_node_type(&spec.node_type)
+        .cluster_mode(ClusterMode::Enabled)
+        .num_node_groups(spec.num_node_groups)
+        .replicas_per_node_group(spec.replicas_per_node_group)
+        .cache_subnet_group_name(value(
+            r,
+            "cache_subnet_group_name",
+            &spec.cache_subnet_group_name,
+        )?)
+        .cache_parameter_group_name(value(
+            r,
+            "cache_parameter_group_name",
+            &spec.cache_parameter_group_name,
+        )?)
+        .set_security_group_ids(Some(values(
+            r,
+            "security_group_ids",
+            &spec.security_group_ids,
+        )?))
+        .at_rest_encryption_enabled(spec.at_rest_encryption)
+        .set_kms_key_id(kms_key_id)
+        .transit_encryption_enabled(spec.transit_encryption)
+        .automatic_failover_enabled(spec.automatic_failover)
+        .multi_az_enabled(spec.multi_az)
+        .snapshot_retention_limit(spec.snapshot_retention_days)
+        .port(spec.port)
+        .set_tags(Some(ec_tags(&r.tags)))
+        .send()
+        .await
+        .map_err(|e| classify(&format!("CreateReplicationGroup {}", spec.id), e))?;
+    Ok(())
+}
+
+pub(super) async fn create(ec: &Client, r: &ResolvedResource) -> Result<Outputs, ProviderError> {
+    let spec: ReplicationGroupSpec = r.spec()?;
+    let id = spec.id.as_str();
+    if let Err(err) = send_create(ec, r, &spec).await {
+        if err.class != ErrorClass::AlreadyExists {
+            return Err(err);
+        }
+        // An earlier attempt made it, or someone else did.
+        match settle(ec, id).await? {
+            // It was being deleted, and now is gone.
+            None => send_create(ec, r, &spec).await?,
+            Some(rg) if status(&rg) == CREATE_FAILED => {
+                // Ours, failed: delete it and try again. (Someone else's: AlreadyExists.)
+                check_ours(ec, &rg, r).await?;
+                delete_now(ec, id, None).await?;
+                send_create(ec, r, &spec).await?;
+            }
+            Some(rg) => {
+                check_ours(ec, &rg, r).await?;
+                let found = rg_outputs(&rg)?;
+                return update(ec, &adopted_state(r, found), r, Wants::ALL).await;
+            }
+        }
+    }
+    let rg = wait_available(ec, id, true).await?;
+    rg_outputs(&rg)
+}
+
+/// Replicas per shard, as the group reports its members (primary first).
+fn replica_counts(rg: &ReplicationGroup) -> Vec<i32> {
+    rg.node_groups()
+        .iter()
+        .map(|ng| (ng.node_group_members().len() as i32 - 1).max(0))
+        .collect()
+}
+
+/// True when the reported engine version is the wanted one: equal, or a patch
+/// release of it (`7.0` wanted, `7.0.7` reported; `6.x` wanted, `6.2.6` reported).
+pub(super) fn version_matches(reported: &str, wanted: &str) -> bool {
+    let prefix = wanted.strip_suffix('x').unwrap_or(wanted);
+    reported == wanted
+        || (prefix.ends_with('.') && reported.starts_with(prefix))
+        || reported.starts_with(&format!("{wanted}."))
+}
+
+/// A member cache cluster of the group (where AWS reports its engine version,
+/// parameter group and security groups), if one can be read.
+async fn member(ec: &Client, rg: &ReplicationGroup) -> Result<Option<CacheCluster>, ProviderError> {
+    let Some(cluster_id) = rg.member_clusters().first() else {
+        return Ok(None);
+    };
+    let found = absent(
+        ec.describe_cache_clusters()
+            .cache_cluster_id(cluster_id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DescribeCacheClusters {cluster_id}"), e)),
+    )?;
+    Ok(found.and_then(|out| out.cache_clusters().first().cloned()))
+}
+
+pub(super) async fn update(
+    ec: &Client,
+    prior: &ResourceState,
+    r: &ResolvedResource,
+    wants: Wants<'_>,
+) -> Result<Outputs, ProviderError> {
+    let spec: ReplicationGroupSpec = r.spec()?;
+    let id = spec.id.as_str();
+    // An earlier change (ours, interrupted, or a maintenance action) may still run.
+    let mut rg = wait_available(ec, id, false).await?;
+
+    if wants.field("num_node_groups") && rg.node_groups().len() as i32 != spec.num_node_groups {
+        reshard(ec, &rg, spec.num_node_groups).await?;
+        rg = wait_available(ec, id, false).await?;
+    }
+
+    let replicas = wants.field("replicas_per_node_group");
+    let wanted = spec.replicas_per_node_group;
+    if replicas && replica_counts(&rg).iter().any(|&n| n < wanted) {
+        change_replicas(ec, id, wanted, true).await?;
+        rg = wait_available(ec, id, false).await?;
+    }
+
+    if modify(ec, r, &spec, &rg, wants).await? {
+        rg = wait_available(ec, id, false).await?;
+    }
+
+    if replicas && replica_counts(&rg).iter().any(|&n| n > wanted) {
+        change_replicas(ec, id, wanted, false).await?;
+        rg = wait_available(ec, id, false).await?;
+    }
+
+    if wants.field("tags") {
+        sync_tags(ec, arn_of(&rg)?, &r.tags, &prior.tags, wants.everything()).await?;
+    }
+    rg_outputs(&rg)
+}
+
+/// ModifyReplicationGroupShardConfiguration to `target` shards; a decrease removes
+/// the highest-numbered shards.
+async fn reshard(ec: &Client, rg: &ReplicationGroup, target: i32) -> Result<(), ProviderError> {
+    let id = rg.replication_group_id().unwrap_or_default();
+    let mut ids: Vec<&str> = rg
+        .node_groups()
+        .iter()
+        .filter_map(|ng| ng.node_group_id())
+        .collect();
+    ids.sort_by_key(|s| (s.parse::<u64>().unwrap_or(u64::MAX), s.to_string()));
+    let remove: Option<Vec<String>> = (ids.len() > target as usize).then(|| {
+        ids[target.max(0) as usize..]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    });
+    let sent = ec
+        .modify_replication_group_shard_configuration()
+        .replication_group_id(id)
+        .node_group_count(target)
+        .apply_immediately(true)
+        .set_node_groups_to_remove(remove)
+        .send()
+        .await;
+    no_operation_ok(
+        sent,
+        &format!("ModifyReplicationGroupShardConfiguration {id}"),
+    )
+}
+
+/// IncreaseReplicaCount / DecreaseReplicaCount to `count` replicas in every shard.
+async fn change_replicas(
+    ec: &Client,
+    id: &str,
+    count: i32,
+    increase: bool,
+) -> Result<(), ProviderError> {
+    if increase {
+        let sent = ec
+            .increase_replica_count()
+            .replication_group_id(id)
+            .new_replica_count(count)
+            .apply_immediately(true)
+            .send()
+            .await;
+        no_operation_ok(sent, &format!("IncreaseReplicaCount {id}"))
+    } else {
+        let sent = ec
+            .decrease_replica_count()
+            .replication_group_id(id)
+            .new_replica_count(count)
+            .apply_immediately(true)
+            .send()
+            .await;
+        no_operation_ok(sent, &format!("DecreaseReplicaCount {id}"))
+    }
+}
+
+/// Success also when AWS says the change is already in effect (NoOperationFault).
+fn no_operation_ok<T, E, R>(
+    sent: Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+    what: &str,
+) -> Result<(), ProviderError>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match sent {
+        Ok(_) => Ok(()),
+        Err(e) if code_of(&e).as_deref() == Some("NoOperationFault") => Ok(()),
+        Err(e) => Err(classify_busy(what, e, BUSY)),
+    }
+}
+
+/// One ModifyReplicationGroup for the wanted fields in which the group differs from
+/// the spec; false when there were none.
+async fn modify(
+    ec: &Client,
+    r: &ResolvedResource,
+    spec: &ReplicationGroupSpec,
+    rg: &ReplicationGroup,
+    wants: Wants<'_>,
+) -> Result<bool, ProviderError> {
+    let id = spec.id.as_str();
+    let mut call = ec
+        .modify_replication_group()
+        .replication_group_id(id)
+        .apply_immediately(true);
+    let mut any = false;
+
+    if wants.field("description") && rg.description() != Some(spec.description.as_str()) {
+        call = call.replication_group_description(&spec.description);
+        any = true;
+    }
+    if wants.field("node_type") && rg.cache_node_type() != Some(spec.node_type.as_str()) {
+        call = call.cache_node_type(&spec.node_type);
+        any = true;
+    }
+    let per_cluster = [
+        "engine_version",
+        "cache_parameter_group_name",
+        "security_group_ids",
+    ];
+    let cluster = if per_cluster.iter().any(|f| wants.field(f)) {
+        member(ec, rg).await?
+    } else {
+        None
+    };
+    // What a member cluster does not report (or no member could be read) is sent.
+    if wants.field("engine_version")
+        && !cluster
+            .as_ref()
+            .and_then(|c| c.engine_version())
+            .is_some_and(|v| version_matches(v, &spec.engine_version))
+    {
+        call = call.engine_version(&spec.engine_version);
+        any = true;
+    }
+    if wants.field("cache_parameter_group_name") {
+        let wanted = value(
+            r,
+            "cache_parameter_group_name",
+            &spec.cache_parameter_group_name,
+        )?;
+        let current = cluster
+            .as_ref()
+            .and_then(|c| c.cache_parameter_group())
+            .and_then(|p| p.cache_parameter_group_name());
+        if current != Some(wanted) {
+            call = call.cache_parameter_group_name(wanted);
+            any = true;
+        }
+    }
+    if wants.field("security_group_ids") {
+        let wanted = values(r, "security_group_ids", &spec.security_group_ids)?;
+        let current: BTreeSet<&str> = cluster
+            .as_ref()
+            .map(|c| {
+                c.security_groups()
+                    .iter()
+                    .filter_map(|g| g.security_group_id())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if current != wanted.iter().map(String::as_str).collect() {
+            call = call.set_security_group_ids(Some(wanted));
+            any = true;
+        }
+    }
+    if wants.field("automatic_failover") {
+        let current = matches!(
+            rg.automatic_failover(),
+            Some(AutomaticFailoverStatus::Enabled | AutomaticFailoverStatus::Enabling)
+        );
+        if current != spec.automatic_failover {
+            call = call.automatic_failover_enabled(spec.automatic_failover);
+            any = true;
+        }
+    }
+    if wants.field("multi_az") {
+        let current = matches!(rg.multi_az(), Some(MultiAzStatus::Enabled));
+        if current != spec.multi_az {
+            call = call.multi_az_enabled(spec.multi_az);
+            any = true;
+        }
+    }
+    if wants.field("snapshot_retention_days")
+        && rg.snapshot_retention_limit().unwrap_or(0) != spec.snapshot_retention_days
+    {
+        call = call.snapshot_retention_limit(spec.snapshot_retention_days);
+        any = true;
+    }
+    if !any {
+        return Ok(false);
+    }
+    match call.send().await {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let code = code_of(&e);
+            let err = classify_busy(&format!("ModifyReplicationGroup {id}"), e, BUSY);
+            // Already as asked (changed meanwhile): nothing to wait for.
+            if code.as_deref() == Some("InvalidParameterCombination")
+                && err.message.contains("No modifications were requested")
+            {
+                return Ok(false);
+            }
+            Err(err)
+        }
+    }
+}
+
+/// The final snapshot's name: `<id>-final-<UTC time as YYYYMMDDhhmmss>`.
+pub(super) fn final_snapshot_name(id: &str, now: SystemTime) -> String {
+    let secs = DateTime::from(now).secs();
+    let stamp: String = DateTime::from_secs(secs)
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| secs.to_string())
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    format!("{id}-final-{stamp}")
+}
+
+/// DeleteReplicationGroup (with `snapshot` as the final snapshot) and a wait until gone.
+async fn delete_now(ec: &Client, id: &str, snapshot: Option<String>) -> Result<(), ProviderError> {
+    let sent = ec
+        .delete_replication_group()
+        .replication_group_id(id)
+        .set_final_snapshot_identifier(snapshot)
+        .send()
+        .await
+        .map_err(|e| classify_busy(&format!("DeleteReplicationGroup {id}"), e, BUSY));
+    if absent(sent)?.is_none() {
+        return Ok(());
+    }
+    wait_gone(ec, id).await
+}
+
+pub(super) async fn delete(
+    ec: &Client,
+    prior: &ResourceState,
+    outputs: &Outputs,
+) -> Result<(), ProviderError> {
+    let id = output(prior.kind, outputs, "id")?;
+    // Wait out a change in progress (AWS refuses to delete a group that is not
+    // available); a group already being deleted is waited for until gone.
+    let Some(rg) = settle(ec, id).await? else {
+        return Ok(());
+    };
+    let retention = prior
+        .props
+        .get("snapshot_retention_days")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    // A group whose creation failed has nothing to snapshot.
+    let snapshot = (retention > 0 && status(&rg) != CREATE_FAILED)
+        .then(|| final_snapshot_name(id, SystemTime::now()));
+    delete_now(ec, id, snapshot).await
+}

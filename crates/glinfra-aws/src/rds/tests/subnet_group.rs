@@ -1,0 +1,326 @@
+use super::*;
+use crate::rds::{create, delete, find, update};
+use crate::test_support::{meta, recorder};
+use aws_sdk_rds::operation::add_tags_to_resource::{
+    AddTagsToResourceInput, AddTagsToResourceOutput,
+};
+use aws_sdk_rds::operation::create_db_subnet_group::{
+    CreateDBSubnetGroupError, CreateDbSubnetGroupInput, CreateDbSubnetGroupOutput,
+};
+use aws_sdk_rds::operation::delete_db_subnet_group::{
+    DeleteDBSubnetGroupError, DeleteDbSubnetGroupOutput,
+};
+use aws_sdk_rds::operation::describe_db_subnet_groups::{
+    DescribeDBSubnetGroupsError, DescribeDbSubnetGroupsOutput,
+};
+use aws_sdk_rds::operation::list_tags_for_resource::ListTagsForResourceOutput;
+use aws_sdk_rds::operation::modify_db_subnet_group::{
+    ModifyDbSubnetGroupInput, ModifyDbSubnetGroupOutput,
+};
+use aws_sdk_rds::operation::remove_tags_from_resource::{
+    RemoveTagsFromResourceInput, RemoveTagsFromResourceOutput,
+};
+use aws_sdk_rds::types::{DbSubnetGroup, Subnet};
+use aws_sdk_rds::Client;
+use aws_smithy_mocks::mock;
+use glinfra_core::spec::rds::DbSubnetGroupSpec;
+use glinfra_engine::ErrorClass;
+
+const NAME: &str = "greenlang-prod-data";
+const ARN: &str = "arn:aws:rds:eu-west-1:111122223333:subgrp:greenlang-prod-data";
+
+fn spec() -> DbSubnetGroupSpec {
+    DbSubnetGroupSpec {
+        name: NAME.into(),
+        description: "GreenLang prod data subnets".into(),
+        subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+    }
+}
+
+fn r(spec: &DbSubnetGroupSpec) -> ResolvedResource {
+    resource(Kind::DbSubnetGroup, "db-subnets", spec)
+}
+
+fn recorded(spec: &DbSubnetGroupSpec) -> ResourceState {
+    state(
+        Kind::DbSubnetGroup,
+        "db-subnets",
+        spec,
+        outputs(&[("name", NAME), ("arn", ARN)]),
+    )
+}
+
+fn group() -> DbSubnetGroup {
+    DbSubnetGroup::builder()
+        .db_subnet_group_name(NAME)
+        .db_subnet_group_arn(ARN)
+        .db_subnet_group_description("GreenLang prod data subnets")
+        .subnet_group_status("Complete")
+        .subnets(Subnet::builder().subnet_identifier("subnet-a").build())
+        .subnets(Subnet::builder().subnet_identifier("subnet-b").build())
+        .build()
+}
+
+fn describe_ok() -> Rule {
+    mock!(Client::describe_db_subnet_groups)
+        .match_requests(|r| r.db_subnet_group_name() == Some(NAME))
+        .then_output(|| {
+            DescribeDbSubnetGroupsOutput::builder()
+                .db_subnet_groups(group())
+                .build()
+        })
+}
+
+fn describe_missing() -> Rule {
+    mock!(Client::describe_db_subnet_groups)
+        .match_requests(|r| r.db_subnet_group_name() == Some(NAME))
+        .then_error(|| DescribeDBSubnetGroupsError::generic(meta("DBSubnetGroupNotFoundFault")))
+}
+
+fn tags_rule(tags: Vec<Tag>) -> Rule {
+    mock!(Client::list_tags_for_resource)
+        .match_requests(|r| r.resource_name() == Some(ARN))
+        .then_output(move || {
+            ListTagsForResourceOutput::builder()
+                .set_tag_list(Some(tags.clone()))
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn create_passes_name_description_subnets_and_every_tag() {
+    let (seen, see) = recorder::<CreateDbSubnetGroupInput>();
+    let rules = [mock!(Client::create_db_subnet_group)
+        .match_requests(see)
+        .then_output(|| {
+            CreateDbSubnetGroupOutput::builder()
+                .db_subnet_group(group())
+                .build()
+        })];
+    let c = mock_rds(&rules);
+
+    let out = create(&c, &r(&spec())).await.unwrap();
+
+    assert_eq!(out, outputs(&[("name", NAME), ("arn", ARN)]));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].db_subnet_group_name(), Some(NAME));
+    assert_eq!(
+        seen[0].db_subnet_group_description(),
+        Some("GreenLang prod data subnets")
+    );
+    assert_eq!(seen[0].subnet_ids(), ["subnet-a", "subnet-b"]);
+    assert_eq!(tag_map(seen[0].tags()), owner_tags("db-subnets"));
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn create_meeting_a_foreign_group_fails_naming_its_owner() {
+    let rules = [
+        mock!(Client::create_db_subnet_group)
+            .then_error(|| CreateDBSubnetGroupError::generic(meta("DBSubnetGroupAlreadyExists"))),
+        describe_ok(),
+        tags_rule(theirs("db-subnets")),
+    ];
+    let c = mock_rds(&rules);
+
+    let err = create(&c, &r(&spec())).await.unwrap_err();
+
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    assert!(err.message.contains("stack `staging`"), "{}", err.message);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn find_adopts_only_our_group() {
+    let rules = [
+        describe_ok(),
+        tags_rule(ours("db-subnets")),
+        describe_ok(),
+        tags_rule(theirs("db-subnets")),
+        describe_ok(),
+        tags_rule(Vec::new()),
+        describe_missing(),
+    ];
+    let c = mock_rds(&rules);
+    let r = r(&spec());
+
+    assert_eq!(
+        find(&c, &r).await.unwrap(),
+        Some(outputs(&[("name", NAME), ("arn", ARN)]))
+    );
+    let err = find(&c, &r).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    assert!(
+        err.message
+            .contains("stack `staging`, resource `db-subnets`"),
+        "{}",
+        err.message
+    );
+    let err = find(&c, &r).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    assert!(
+        err.message.contains("not managed by glinfra"),
+        "{}",
+        err.message
+    );
+    assert_eq!(find(&c, &r).await.unwrap(), None);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn update_of_description_or_subnets_sends_modify_with_both() {
+    let mut after = spec();
+    after.description = "data tier".into();
+    after.subnet_ids.push("subnet-c".into());
+    let (seen, see) = recorder::<ModifyDbSubnetGroupInput>();
+    let rules = [mock!(Client::modify_db_subnet_group)
+        .match_requests(see)
+        .then_output(|| {
+            ModifyDbSubnetGroupOutput::builder()
+                .db_subnet_group(group())
+                .build()
+        })];
+    let c = mock_rds(&rules);
+
+    let out = update(&c, &recorded(&spec()), &r(&after), &["subnet_ids".into()])
+        .await
+        .unwrap();
+
+    assert_eq!(out, recorded(&spec()).outputs);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].db_subnet_group_name(), Some(NAME));
+    assert_eq!(seen[0].db_subnet_group_description(), Some("data tier"));
+    assert_eq!(seen[0].subnet_ids(), ["subnet-a", "subnet-b", "subnet-c"]);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn update_of_tags_adds_the_wanted_and_removes_the_recorded_ones_no_longer_wanted() {
+    let mut prior = recorded(&spec());
+    prior.tags.insert("cost-centre".into(), "42".into());
+    let (added, see_add) = recorder::<AddTagsToResourceInput>();
+    let (removed, see_remove) = recorder::<RemoveTagsFromResourceInput>();
+    let rules = [
+        mock!(Client::add_tags_to_resource)
+            .match_requests(see_add)
+            .then_output(|| AddTagsToResourceOutput::builder().build()),
+        mock!(Client::remove_tags_from_resource)
+            .match_requests(see_remove)
+            .then_output(|| RemoveTagsFromResourceOutput::builder().build()),
+    ];
+    let c = mock_rds(&rules);
+
+    update(&c, &prior, &r(&spec()), &["tags".into()])
+        .await
+        .unwrap();
+
+    let added = added.lock().unwrap();
+    assert_eq!(added[0].resource_name(), Some(ARN));
+    assert_eq!(tag_map(added[0].tags()), owner_tags("db-subnets"));
+    let removed = removed.lock().unwrap();
+    assert_eq!(removed[0].resource_name(), Some(ARN));
+    assert_eq!(removed[0].tag_keys(), ["cost-centre"]);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn full_update_modifies_and_reconciles_tags_against_the_live_ones() {
+    let (added, see_add) = recorder::<AddTagsToResourceInput>();
+    let (removed, see_remove) = recorder::<RemoveTagsFromResourceInput>();
+    let rules = [
+        mock!(Client::modify_db_subnet_group).then_output(|| {
+            ModifyDbSubnetGroupOutput::builder()
+                .db_subnet_group(group())
+                .build()
+        }),
+        tags_rule(tag_list(&[
+            (TAG_STACK, "prod"),
+            (TAG_LOGICAL_ID, "db-subnets"),
+            ("team", "old"),
+            ("stray", "x"),
+        ])),
+        mock!(Client::add_tags_to_resource)
+            .match_requests(see_add)
+            .then_output(|| AddTagsToResourceOutput::builder().build()),
+        mock!(Client::remove_tags_from_resource)
+            .match_requests(see_remove)
+            .then_output(|| RemoveTagsFromResourceOutput::builder().build()),
+    ];
+    let c = mock_rds(&rules);
+
+    update(&c, &recorded(&spec()), &r(&spec()), &[])
+        .await
+        .unwrap();
+
+    assert_eq!(
+        tag_map(added.lock().unwrap()[0].tags()),
+        BTreeMap::from([("team".to_string(), "data".to_string())])
+    );
+    assert_eq!(removed.lock().unwrap()[0].tag_keys(), ["stray"]);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn delete_of_a_gone_group_is_success() {
+    let rules = [mock!(Client::delete_db_subnet_group)
+        .match_requests(|r| r.db_subnet_group_name() == Some(NAME))
+        .then_error(|| DeleteDBSubnetGroupError::generic(meta("DBSubnetGroupNotFoundFault")))];
+    let c = mock_rds(&rules);
+    delete(&c, "db-subnets", &recorded(&spec())).await.unwrap();
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn delete_while_instances_use_the_group_is_retryable() {
+    let rules = [mock!(Client::delete_db_subnet_group)
+        .then_error(|| DeleteDBSubnetGroupError::generic(meta("InvalidDBSubnetGroupStateFault")))];
+    let c = mock_rds(&rules);
+    let err = delete(&c, "db-subnets", &recorded(&spec()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Retryable);
+    assert!(
+        err.message.contains("InvalidDBSubnetGroupStateFault"),
+        "{}",
+        err.message
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn delete_waits_until_the_group_is_gone() {
+    let rules = [
+        mock!(Client::delete_db_subnet_group)
+            .then_output(|| DeleteDbSubnetGroupOutput::builder().build()),
+        describe_ok(),
+        describe_missing(),
+    ];
+    let c = mock_rds(&rules);
+    delete(&c, "db-subnets", &recorded(&spec())).await.unwrap();
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn delete_without_outputs_deletes_only_what_carries_our_tags() {
+    let mut prior = recorded(&spec());
+    prior.outputs.clear();
+    let rules = [
+        // Ours: deleted.
+        describe_ok(),
+        tags_rule(ours("db-subnets")),
+        mock!(Client::delete_db_subnet_group)
+            .match_requests(|r| r.db_subnet_group_name() == Some(NAME))
+            .then_output(|| DeleteDbSubnetGroupOutput::builder().build()),
+        describe_missing(),
+        // Someone else's: left alone.
+        describe_ok(),
+        tags_rule(theirs("db-subnets")),
+        // Nothing: done.
+        describe_missing(),
+    ];
+    let c = mock_rds(&rules);
+    delete(&c, "db-subnets", &prior).await.unwrap();
+    delete(&c, "db-subnets", &prior).await.unwrap();
+    delete(&c, "db-subnets", &prior).await.unwrap();
+    all_used(&rules);
+}

@@ -332,6 +332,36 @@ class RdsProvider(GapFillProvider):
                     )
         return forward_to_moto(context)
 
+    @operation("ResetDBParameterGroup")
+    def reset_db_parameter_group(self, context: RequestContext, request: dict):
+        """Filled in (moto has none): back to the engine defaults, for the named
+        parameters or, with ResetAllParameters, all of them (AWS API reference)."""
+        group = self._parameter_group(context, request.get("DBParameterGroupName"))
+        if group.name.startswith("default."):
+            raise AwsError("InvalidDBParameterGroupState", f"Default parameter group {group.name} cannot be modified.", 400)
+        reset_all = bool(request.get("ResetAllParameters"))
+        params = request.get("Parameters") or []
+        if reset_all == bool(params):
+            raise AwsError(
+                "InvalidParameterCombination",
+                "Specify either ResetAllParameters or a list of Parameters, not both and not neither.",
+                400,
+            )
+        if len(params) > 20:
+            raise AwsError("InvalidParameterValue", "A maximum of 20 parameters can be reset in a single request.", 400)
+        current = group.parameters if group.parameters is not None else {}
+        if reset_all:
+            current.clear()
+        else:
+            known = catalogue(group.family)
+            names = {p[0] for p in known} if known is not None else None
+            for param in params:
+                name = param.get("ParameterName")
+                if names is not None and name not in names:
+                    raise AwsError("InvalidParameterValue", f"Could not find parameter with name: {name}", 400)
+                current.pop(name, None)
+        return {"DBParameterGroupName": group.name}
+
     @operation("DescribeDBParameters")
     def describe_db_parameters(self, context: RequestContext, request: dict):
         group = self._parameter_group(context, request.get("DBParameterGroupName"))

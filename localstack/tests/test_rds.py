@@ -252,3 +252,33 @@ def test_parameter_group_errors(rds, name, parameter_group, subnet_group):
     assert rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["DBParameterGroups"][0][
         "DBParameterGroupName"
     ] == parameter_group
+
+
+def test_reset_db_parameter_group(rds, parameter_group):
+    rds.modify_db_parameter_group(
+        DBParameterGroupName=parameter_group,
+        Parameters=[
+            {"ParameterName": "work_mem", "ParameterValue": "262144", "ApplyMethod": "immediate"},
+            {"ParameterName": "max_connections", "ParameterValue": "500", "ApplyMethod": "pending-reboot"},
+        ],
+    )
+
+    def user_set():
+        pages = rds.get_paginator("describe_db_parameters").paginate(DBParameterGroupName=parameter_group, Source="user")
+        return sorted(p["ParameterName"] for page in pages for p in page["Parameters"])
+
+    assert user_set() == ["max_connections", "work_mem"]
+    result = rds.reset_db_parameter_group(
+        DBParameterGroupName=parameter_group,
+        Parameters=[{"ParameterName": "work_mem", "ApplyMethod": "immediate"}],
+    )
+    assert result["DBParameterGroupName"] == parameter_group
+    assert user_set() == ["max_connections"]
+    rds.reset_db_parameter_group(DBParameterGroupName=parameter_group, ResetAllParameters=True)
+    assert user_set() == []
+    with pytest.raises(ClientError) as excinfo:
+        rds.reset_db_parameter_group(DBParameterGroupName="no-such-group-x", ResetAllParameters=True)
+    assert error_of(excinfo) == ("DBParameterGroupNotFound", 404)
+    with pytest.raises(ClientError) as excinfo:
+        rds.reset_db_parameter_group(DBParameterGroupName=parameter_group)
+    assert error_of(excinfo)[0] == "InvalidParameterCombination"

@@ -1,24 +1,26 @@
-//! The Route 53 drivers: public hosted zones and record sets.
+//! The Route 53 drivers: public hosted zones, record sets and health checks.
 //!
 //! A hosted zone's name is not unique (Route 53 makes a second zone of the same
 //! name on request), so zones are found by their ownership: the CallerReference
 //! glinfra gives it (which starts with a prefix derived from the stack and logical
 //! id, and so marks a zone made by a run that crashed before tagging it) or the
 //! ownership tags. A record set's natural key is (zone, name, type, set identifier);
-//! it is written with UPSERT, which is idempotent by nature.
+//! it is written with UPSERT, which is idempotent by nature. Health checks, like
+//! zones, are found by the CallerReference prefix or the ownership tags.
 
 use crate::clients::Clients;
 use crate::error::classify;
 use crate::wait::{self, Poll};
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
 use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ChangeStatus, HostedZone, HostedZoneConfig, ResourceRecord,
-    ResourceRecordSet, RrType, Tag, TagResourceType,
+    Change, ChangeAction, ChangeBatch, ChangeStatus, HealthCheck, HealthCheckConfig,
+    HealthCheckType, HostedZone, HostedZoneConfig, ResettableElementName, ResourceRecord,
+    ResourceRecordSet, ResourceRecordSetRegion, RrType, Tag, TagResourceType,
 };
 use aws_sdk_route53::Client;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::error::operation::BuildError;
-use glinfra_core::spec::route53::{HostedZoneSpec, RecordSetSpec};
+use glinfra_core::spec::route53::{HealthCheckSpec, HostedZoneSpec, RecordSetSpec};
 use glinfra_core::{Input, Kind, ResourceState, TAG_LOGICAL_ID, TAG_STACK};
 use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
 use serde_json::Value;
@@ -109,6 +111,7 @@ pub(crate) async fn find(
 ) -> Result<Option<Outputs>, ProviderError> {
     match r.kind {
         Kind::RecordSet => find_record(c, r).await,
+        Kind::HealthCheck => find_health_check(c, r).await,
         _ => find_zone(c, r).await,
     }
 }
@@ -116,6 +119,7 @@ pub(crate) async fn find(
 pub(crate) async fn create(c: &Clients, r: &ResolvedResource) -> Result<Outputs, ProviderError> {
     match r.kind {
         Kind::RecordSet => upsert_record(c, r).await,
+        Kind::HealthCheck => create_health_check(c, r).await,
         _ => create_zone(c, r).await,
     }
 }
@@ -129,6 +133,7 @@ pub(crate) async fn update(
     match r.kind {
         // Only the TTL and values can change in place: UPSERT writes them all.
         Kind::RecordSet => upsert_record(c, r).await,
+        Kind::HealthCheck => update_health_check(c, prior, r, changed).await,
         _ => update_zone(c, prior, r, changed).await,
     }
 }
@@ -140,6 +145,7 @@ pub(crate) async fn delete(
 ) -> Result<(), ProviderError> {
     match prior.kind {
         Kind::RecordSet => delete_record(c, id, prior).await,
+        Kind::HealthCheck => delete_health_check(c, id, prior).await,
         _ => delete_zone(c, id, prior).await,
     }
 }
@@ -148,11 +154,18 @@ pub(crate) async fn delete(
 
 /// The start of the CallerReference of every zone this resource creates.
 fn caller_reference_prefix(stack: &str, id: &str) -> String {
+    reference_prefix(stack, id, 90)
+}
+
+/// `glinfra/<stack>/<id>/` when at most `readable_max` long, else a hash of both.
+/// With the nonce [`caller_reference`] adds (at most 25 characters), 90 keeps a
+/// zone's reference within its 128 characters and 38 a health check's within 64.
+fn reference_prefix(stack: &str, id: &str, readable_max: usize) -> String {
     let readable = format!("glinfra/{stack}/{id}/");
-    if readable.len() <= 90 {
+    if readable.len() <= readable_max {
         return readable;
     }
-    // Too long for the 128-character limit once the nonce is added: hash it (FNV-1a).
+    // Too long for the limit once the nonce is added: hash it (FNV-1a).
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in stack.bytes().chain([0u8]).chain(id.bytes()) {
         h ^= u64::from(b);
@@ -164,15 +177,16 @@ fn caller_reference_prefix(stack: &str, id: &str) -> String {
 /// A CallerReference never used before: Route 53 rejects reuse (and the emulators
 /// make a second zone on it), so retries rely on `find`, not on the reference.
 fn caller_reference(stack: &str, id: &str) -> String {
+    with_nonce(caller_reference_prefix(stack, id))
+}
+
+/// `prefix` followed by a nonce (the time in nanoseconds and the process id, in hex).
+fn with_nonce(prefix: String) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    format!(
-        "{}{nanos:x}-{:x}",
-        caller_reference_prefix(stack, id),
-        std::process::id()
-    )
+    format!("{prefix}{nanos:x}-{:x}", std::process::id())
 }
 
 fn zone_outputs(zone_id: &str, name_servers: &[String]) -> Outputs {
@@ -285,15 +299,19 @@ async fn find_zone(c: &Clients, r: &ResolvedResource) -> Result<Option<Outputs>,
 async fn create_zone(c: &Clients, r: &ResolvedResource) -> Result<Outputs, ProviderError> {
     let spec: HostedZoneSpec = r.spec()?;
     let r53 = c.route53();
-    let mut config = HostedZoneConfig::builder().private_zone(false);
-    if !spec.comment.is_empty() {
-        config = config.comment(&spec.comment);
-    }
+    // Without a comment, no HostedZoneConfig: a public zone is the default, and an
+    // empty config is rejected by some endpoints (LocalStack answers 500).
+    let config = (!spec.comment.is_empty()).then(|| {
+        HostedZoneConfig::builder()
+            .private_zone(false)
+            .comment(&spec.comment)
+            .build()
+    });
     let out = r53
         .create_hosted_zone()
         .name(&spec.name)
         .caller_reference(caller_reference(&r.stack, &r.id))
-        .hosted_zone_config(config.build())
+        .set_hosted_zone_config(config)
         .send()
         .await
         .map_err(|e| classify(&format!("CreateHostedZone {}", spec.name), e))?;
@@ -306,7 +324,7 @@ async fn create_zone(c: &Clients, r: &ResolvedResource) -> Result<Outputs, Provi
                 "CreateHostedZone returned no hosted zone",
             )
         })?;
-    change_tags(&r53, &zone_id, &r.tags, &[]).await?;
+    change_tags(&r53, TagResourceType::Hostedzone, &zone_id, &r.tags, &[]).await?;
     if let Some(change) = out.change_info() {
         wait_insync(&r53, change.id()).await?;
     }
@@ -318,9 +336,11 @@ async fn create_zone(c: &Clients, r: &ResolvedResource) -> Result<Outputs, Provi
     ))
 }
 
-/// Sets `add` (overwriting values) and removes `remove`, in batches Route 53 accepts.
+/// Sets `add` (overwriting values) and removes `remove` on the zone or health check
+/// `zone_id`, in batches Route 53 accepts.
 async fn change_tags(
     r53: &Client,
+    resource_type: TagResourceType,
     zone_id: &str,
     add: &BTreeMap<String, String>,
     remove: &[String],
@@ -331,7 +351,7 @@ async fn change_tags(
         .collect();
     for batch in add.chunks(TAG_BATCH) {
         r53.change_tags_for_resource()
-            .resource_type(TagResourceType::Hostedzone)
+            .resource_type(resource_type.clone())
             .resource_id(zone_id)
             .set_add_tags(Some(batch.to_vec()))
             .send()
@@ -340,7 +360,7 @@ async fn change_tags(
     }
     for batch in remove.chunks(TAG_BATCH) {
         r53.change_tags_for_resource()
-            .resource_type(TagResourceType::Hostedzone)
+            .resource_type(resource_type.clone())
             .resource_id(zone_id)
             .set_remove_tag_keys(Some(batch.to_vec()))
             .send()
@@ -348,6 +368,37 @@ async fn change_tags(
             .map_err(|e| classify(&format!("ChangeTagsForResource {zone_id}"), e))?;
     }
     Ok(())
+}
+
+/// Brings the tags of the zone or health check `id` to `r.tags`: sets them all and
+/// removes those recorded in `prior` that `r` lacks; with `all` (converging
+/// everything), also any other tag the resource has that `r` lacks.
+async fn sync_tags(
+    r53: &Client,
+    resource_type: TagResourceType,
+    id: &str,
+    prior: &ResourceState,
+    r: &ResolvedResource,
+    all: bool,
+) -> Result<(), ProviderError> {
+    let mut stale: BTreeSet<String> = prior.tags.keys().cloned().collect();
+    if all {
+        let out = r53
+            .list_tags_for_resource()
+            .resource_type(resource_type.clone())
+            .resource_id(id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("ListTagsForResource {id}"), e))?;
+        if let Some(set) = out.resource_tag_set() {
+            stale.extend(set.tags().iter().filter_map(|t| t.key().map(str::to_owned)));
+        }
+    }
+    let stale: Vec<String> = stale
+        .into_iter()
+        .filter(|k| !r.tags.contains_key(k))
+        .collect();
+    change_tags(r53, resource_type, id, &r.tags, &stale).await
 }
 
 fn recorded_zone_id(prior: &ResourceState, id: &str) -> Result<String, ProviderError> {
@@ -384,25 +435,7 @@ async fn update_zone(
             .map_err(|e| classify(&format!("UpdateHostedZoneComment {zone_id}"), e))?;
     }
     if all || changed.iter().any(|f| f == "tags") {
-        let mut stale: BTreeSet<String> = prior.tags.keys().cloned().collect();
-        if all {
-            // Converging everything: remove any tag the zone has that the spec lacks.
-            let out = r53
-                .list_tags_for_resource()
-                .resource_type(TagResourceType::Hostedzone)
-                .resource_id(&zone_id)
-                .send()
-                .await
-                .map_err(|e| classify(&format!("ListTagsForResource {zone_id}"), e))?;
-            if let Some(set) = out.resource_tag_set() {
-                stale.extend(set.tags().iter().filter_map(|t| t.key().map(str::to_owned)));
-            }
-        }
-        let stale: Vec<String> = stale
-            .into_iter()
-            .filter(|k| !r.tags.contains_key(k))
-            .collect();
-        change_tags(&r53, &zone_id, &r.tags, &stale).await?;
+        sync_tags(&r53, TagResourceType::Hostedzone, &zone_id, prior, r, all).await?;
     }
     let mut out = prior.outputs.clone();
     out.insert("zone_id".into(), Value::String(zone_id));
@@ -460,12 +493,24 @@ fn record_set(spec: &RecordSetSpec) -> Result<ResourceRecordSet, ProviderError> 
                 .map_err(build_error("resource record"))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let health_check_id = spec
+        .health_check_id
+        .as_ref()
+        .map(|h| resolved(h, "health_check_id").map(str::to_owned))
+        .transpose()?;
     ResourceRecordSet::builder()
         .name(&spec.name)
         .r#type(RrType::from(spec.record_type.as_str()))
         .ttl(spec.ttl)
         .set_resource_records(Some(records))
         .set_set_identifier(spec.set_identifier.clone())
+        // Latency routing: the region this record answers for.
+        .set_region(
+            spec.latency_region
+                .as_deref()
+                .map(ResourceRecordSetRegion::from),
+        )
+        .set_health_check_id(health_check_id)
         .build()
         .map_err(build_error("record set"))
 }
@@ -612,6 +657,257 @@ async fn delete_record(c: &Clients, id: &str, prior: &ResourceState) -> Result<(
         Err(ChangeError::RecordMissing(_)) => Ok(()),
         Err(ChangeError::Other(e)) if e.class == ErrorClass::NotFound => Ok(()), // zone gone
         Err(ChangeError::Other(e)) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------- health checks
+
+/// The start of the CallerReference of every health check this resource creates
+/// (64 characters at most with the nonce).
+fn health_check_reference_prefix(stack: &str, id: &str) -> String {
+    reference_prefix(stack, id, 38)
+}
+
+fn health_check_outputs(id: &str) -> Outputs {
+    let mut out = Outputs::new();
+    out.insert("id".into(), Value::String(id.to_string()));
+    out
+}
+
+/// Every health check of the account.
+async fn all_health_checks(r53: &Client) -> Result<Vec<HealthCheck>, ProviderError> {
+    let mut found = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = r53
+            .list_health_checks()
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| classify("ListHealthChecks", e))?;
+        found.extend(page.health_checks().iter().cloned());
+        match page.next_marker() {
+            Some(next) if page.is_truncated() && !next.is_empty() => {
+                marker = Some(next.to_string())
+            }
+            _ => return Ok(found),
+        }
+    }
+}
+
+/// A health check is this resource's when its CallerReference carries our prefix
+/// (even if a crash came before it was tagged) or when it carries our ownership
+/// tags. Several (something outside glinfra copied the tags): the lowest id.
+async fn find_health_check(
+    c: &Clients,
+    r: &ResolvedResource,
+) -> Result<Option<Outputs>, ProviderError> {
+    let r53 = c.route53();
+    let checks = all_health_checks(&r53).await?;
+    let prefix = health_check_reference_prefix(&r.stack, &r.id);
+    let mut ours: Vec<String> = checks
+        .iter()
+        .filter(|h| h.caller_reference().starts_with(&prefix))
+        .map(|h| h.id().to_string())
+        .collect();
+    if ours.is_empty() {
+        let ids: Vec<String> = checks.iter().map(|h| h.id().to_string()).collect();
+        for batch in ids.chunks(TAG_BATCH) {
+            let out = r53
+                .list_tags_for_resources()
+                .resource_type(TagResourceType::Healthcheck)
+                .set_resource_ids(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("ListTagsForResources (health checks)", e))?;
+            ours.extend(
+                out.resource_tag_sets()
+                    .iter()
+                    .filter(|set| owned_by(set.tags(), &r.stack, &r.id))
+                    .filter_map(|set| set.resource_id().map(str::to_owned)),
+            );
+        }
+    }
+    ours.sort();
+    ours.dedup();
+    if ours.len() > 1 {
+        tracing::warn!(
+            resource = %r.id,
+            ids = ?ours,
+            "several health checks belong to this resource; adopting the first"
+        );
+    }
+    Ok(ours.first().map(|id| health_check_outputs(id)))
+}
+
+fn is_tcp(spec: &HealthCheckSpec) -> bool {
+    spec.check_type.eq_ignore_ascii_case("TCP")
+}
+
+fn health_check_config(spec: &HealthCheckSpec) -> Result<HealthCheckConfig, ProviderError> {
+    let path =
+        (!is_tcp(spec) && !spec.resource_path.is_empty()).then(|| spec.resource_path.clone());
+    HealthCheckConfig::builder()
+        .r#type(HealthCheckType::from(spec.check_type.as_str()))
+        .fully_qualified_domain_name(&spec.fqdn)
+        .port(spec.port)
+        .set_resource_path(path)
+        .request_interval(spec.request_interval)
+        .failure_threshold(spec.failure_threshold)
+        .build()
+        .map_err(build_error("health check config"))
+}
+
+async fn create_health_check(c: &Clients, r: &ResolvedResource) -> Result<Outputs, ProviderError> {
+    let spec: HealthCheckSpec = r.spec()?;
+    let r53 = c.route53();
+    let out = r53
+        .create_health_check()
+        .caller_reference(with_nonce(health_check_reference_prefix(&r.stack, &r.id)))
+        .health_check_config(health_check_config(&spec)?)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("CreateHealthCheck {}", spec.fqdn), e))?;
+    let id = out
+        .health_check()
+        .map(|h| h.id().to_string())
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Fatal,
+                "CreateHealthCheck returned no health check",
+            )
+        })?;
+    // Route 53 takes no tags on the create call; a crash before this is recovered
+    // by `find`, which knows the CallerReference prefix.
+    change_tags(&r53, TagResourceType::Healthcheck, &id, &r.tags, &[]).await?;
+    Ok(health_check_outputs(&id))
+}
+
+fn recorded_health_check_id(prior: &ResourceState, id: &str) -> Result<String, ProviderError> {
+    prior
+        .outputs
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Fatal,
+                format!("health check `{id}`: no id recorded"),
+            )
+        })
+}
+
+async fn update_health_check(
+    c: &Clients,
+    prior: &ResourceState,
+    r: &ResolvedResource,
+    changed: &[String],
+) -> Result<Outputs, ProviderError> {
+    let spec: HealthCheckSpec = r.spec()?;
+    let r53 = c.route53();
+    let id = recorded_health_check_id(prior, &r.id)?;
+    let all = changed.is_empty();
+    let wants = |f: &str| all || changed.iter().any(|c| c == f);
+    let fields = ["fqdn", "port", "resource_path", "failure_threshold"];
+    if fields.iter().any(|f| wants(f)) {
+        // The version makes the update conditional on nobody having changed the
+        // check since we read it.
+        let current = r53
+            .get_health_check()
+            .health_check_id(&id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("GetHealthCheck {id}"), e))?;
+        let version = current
+            .health_check()
+            .map(|h| h.health_check_version())
+            .filter(|v| *v > 0);
+        let mut req = r53
+            .update_health_check()
+            .health_check_id(&id)
+            .set_health_check_version(version);
+        if wants("fqdn") {
+            req = req.fully_qualified_domain_name(&spec.fqdn);
+        }
+        if wants("port") {
+            req = req.port(spec.port);
+        }
+        if wants("resource_path") && !is_tcp(&spec) {
+            req = if spec.resource_path.is_empty() {
+                req.reset_elements(ResettableElementName::ResourcePath)
+            } else {
+                req.resource_path(&spec.resource_path)
+            };
+        }
+        if wants("failure_threshold") {
+            req = req.failure_threshold(spec.failure_threshold);
+        }
+        if let Err(e) = req.send().await {
+            let mismatch = e.code() == Some("HealthCheckVersionMismatch");
+            let mut err = classify(&format!("UpdateHealthCheck {id}"), e);
+            if mismatch {
+                // Changed by someone else since we read it: read it again and retry.
+                err.class = ErrorClass::Retryable;
+            }
+            return Err(err);
+        }
+    }
+    if wants("tags") {
+        sync_tags(&r53, TagResourceType::Healthcheck, &id, prior, r, all).await?;
+    }
+    Ok(health_check_outputs(&id))
+}
+
+async fn delete_health_check(
+    c: &Clients,
+    id: &str,
+    prior: &ResourceState,
+) -> Result<(), ProviderError> {
+    let r53 = c.route53();
+    let check_id = match prior.outputs.get("id").and_then(Value::as_str) {
+        Some(check_id) => check_id.to_string(),
+        None => {
+            // A create interrupted before its outputs were recorded: delete what
+            // carries its CallerReference prefix or ownership tags, if anything.
+            let Some(stack) = prior.tags.get(TAG_STACK) else {
+                return Err(ProviderError::new(
+                    ErrorClass::Invalid,
+                    format!("health check `{id}`: no outputs and no `{TAG_STACK}` tag recorded: cannot look it up to delete it"),
+                ));
+            };
+            let r = ResolvedResource::from_state(stack, id, prior);
+            match find_health_check(c, &r).await? {
+                Some(found) => recorded_health_check_id(
+                    &ResourceState {
+                        outputs: found,
+                        ..prior.clone()
+                    },
+                    id,
+                )?,
+                None => return Ok(()),
+            }
+        }
+    };
+    match r53
+        .delete_health_check()
+        .health_check_id(&check_id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let in_use = e.code() == Some("HealthCheckInUse");
+            let mut err = classify(&format!("DeleteHealthCheck {check_id}"), e);
+            if err.class == ErrorClass::NotFound {
+                return Ok(()); // NoSuchHealthCheck: gone already
+            }
+            if in_use {
+                // A record set still names it; its delete (ordered before this one
+                // when glinfra manages it) takes a moment to reach Route 53.
+                err.class = ErrorClass::Retryable;
+            }
+            Err(err)
+        }
     }
 }
 
@@ -1111,5 +1407,543 @@ mod tests {
 
         assert_eq!(find(&c, &r).await.unwrap(), Some(record_outputs(&spec)));
         assert_eq!(find(&c, &r).await.unwrap(), None);
+    }
+
+    // ------------------------------------------------------------ latency routing
+
+    fn latency_record_spec() -> RecordSetSpec {
+        serde_json::from_value(json!({
+            "zone_id": "Z111",
+            "name": "api.greenlang.ai",
+            "record_type": "A",
+            "ttl": 60,
+            "records": ["192.0.2.10"],
+            "set_identifier": "use1",
+            "latency_region": "us-east-1",
+            "health_check_id": "hc-1"
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn record_upsert_and_delete_carry_the_latency_region_and_health_check() {
+        let spec = latency_record_spec();
+        let (seen, see) = recorder::<ChangeResourceRecordSetsInput>();
+        let rules = [
+            mock!(Client::change_resource_record_sets)
+                .match_requests(see)
+                .then_output(|| {
+                    ChangeResourceRecordSetsOutput::builder()
+                        .change_info(change_info(ChangeStatus::Insync))
+                        .build()
+                }),
+            insync(),
+        ];
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+
+        create(&c, &record_resource(&spec)).await.unwrap();
+        delete(&c, "api", &record_state(&spec)).await.unwrap();
+
+        let seen = seen.lock().unwrap();
+        for (req, action) in seen
+            .iter()
+            .zip([ChangeAction::Upsert, ChangeAction::Delete])
+        {
+            let change = &req.change_batch().unwrap().changes()[0];
+            assert_eq!(change.action(), &action);
+            let set = change.resource_record_set().unwrap();
+            assert_eq!(set.set_identifier(), Some("use1"));
+            assert_eq!(set.region(), Some(&ResourceRecordSetRegion::UsEast1));
+            assert_eq!(set.health_check_id(), Some("hc-1"));
+        }
+        assert_eq!(seen.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn record_find_matches_a_latency_record_by_its_set_identifier() {
+        let spec = latency_record_spec();
+        let rule = mock!(Client::list_resource_record_sets)
+            .match_requests(|r| r.start_record_identifier() == Some("use1"))
+            .then_output(|| {
+                let mut other = rrset("api.greenlang.ai.", RrType::A, Some("euw1"));
+                other.region = Some(ResourceRecordSetRegion::EuWest1);
+                let mut ours = rrset("api.greenlang.ai.", RrType::A, Some("use1"));
+                ours.region = Some(ResourceRecordSetRegion::UsEast1);
+                ours.health_check_id = Some("hc-1".into());
+                ListResourceRecordSetsOutput::builder()
+                    .resource_record_sets(other)
+                    .resource_record_sets(ours)
+                    .is_truncated(false)
+                    .max_items(100)
+                    .build()
+                    .unwrap()
+            });
+        let c = mock_any(&[&rule]);
+        assert_eq!(
+            find(&c, &record_resource(&spec)).await.unwrap(),
+            Some(record_outputs(&spec))
+        );
+    }
+
+    // ------------------------------------------------------------ health checks
+
+    use aws_sdk_route53::operation::create_health_check::{
+        CreateHealthCheckInput, CreateHealthCheckOutput,
+    };
+    use aws_sdk_route53::operation::delete_health_check::{
+        DeleteHealthCheckError, DeleteHealthCheckOutput,
+    };
+    use aws_sdk_route53::operation::get_health_check::GetHealthCheckOutput;
+    use aws_sdk_route53::operation::list_health_checks::ListHealthChecksOutput;
+    use aws_sdk_route53::operation::list_tags_for_resources::ListTagsForResourcesInput;
+    use aws_sdk_route53::operation::update_health_check::{
+        UpdateHealthCheckError, UpdateHealthCheckInput, UpdateHealthCheckOutput,
+    };
+
+    fn mock_any(rules: &[&Rule]) -> Clients {
+        mock_clients!(
+            aws_sdk_route53,
+            "route53",
+            "us-east-1",
+            RuleMode::MatchAny,
+            rules
+        )
+    }
+
+    fn hc_tags() -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (TAG_STACK.to_string(), "prod".to_string()),
+            (TAG_LOGICAL_ID.to_string(), "api-health".to_string()),
+            ("team".to_string(), "platform".to_string()),
+        ])
+    }
+
+    fn hc_props(check_type: &str, path: &str) -> Value {
+        json!({
+            "fqdn": "api.greenlang.ai",
+            "port": 443,
+            "check_type": check_type,
+            "resource_path": path,
+            "request_interval": 30,
+            "failure_threshold": 3
+        })
+    }
+
+    fn hc_resource(props: Value) -> ResolvedResource {
+        ResolvedResource {
+            stack: "prod".into(),
+            id: "api-health".into(),
+            kind: Kind::HealthCheck,
+            region: "us-east-1".into(),
+            props,
+            tags: hc_tags(),
+        }
+    }
+
+    fn hc_state(outputs: Outputs) -> ResourceState {
+        ResourceState {
+            kind: Kind::HealthCheck,
+            region: "us-east-1".into(),
+            props: hc_props("HTTPS", "/healthz"),
+            tags: hc_tags(),
+            outputs,
+            dependencies: Default::default(),
+            pending: None,
+        }
+    }
+
+    fn health_check(id: &str, caller_reference: &str, version: i64) -> HealthCheck {
+        HealthCheck::builder()
+            .id(id)
+            .caller_reference(caller_reference)
+            .health_check_config(
+                HealthCheckConfig::builder()
+                    .r#type(HealthCheckType::Https)
+                    .build()
+                    .unwrap(),
+            )
+            .health_check_version(version)
+            .build()
+            .unwrap()
+    }
+
+    fn hc_tag_set(id: &str, tags: &[(&str, &str)]) -> ResourceTagSet {
+        let mut set = tag_set(id, tags);
+        set.resource_type = Some(TagResourceType::Healthcheck);
+        set
+    }
+
+    #[test]
+    fn health_check_references_fit_in_64_characters() {
+        let short = with_nonce(health_check_reference_prefix("prod", "api-health"));
+        assert!(short.starts_with("glinfra/prod/api-health/"), "{short}");
+        assert!(short.len() <= 64, "{}", short.len());
+        let long = with_nonce(health_check_reference_prefix(&"s".repeat(40), "api-health"));
+        assert!(long.len() <= 64, "{}", long.len());
+        assert!(long.starts_with(&health_check_reference_prefix(
+            &"s".repeat(40),
+            "api-health"
+        )));
+    }
+
+    #[tokio::test]
+    async fn health_check_create_maps_every_field_and_tags_it() {
+        let (created, see_created) = recorder::<CreateHealthCheckInput>();
+        let (tagged, see_tagged) = recorder::<ChangeTagsForResourceInput>();
+        let rules = [
+            mock!(Client::create_health_check)
+                .match_requests(see_created)
+                .then_output(|| {
+                    CreateHealthCheckOutput::builder()
+                        .health_check(health_check("hc-new", "glinfra/prod/api-health/1", 1))
+                        .location("https://route53.amazonaws.com/2013-04-01/healthcheck/hc-new")
+                        .build()
+                        .unwrap()
+                }),
+            mock!(Client::change_tags_for_resource)
+                .match_requests(see_tagged)
+                .then_output(|| ChangeTagsForResourceOutput::builder().build()),
+        ];
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+
+        let out = create(&c, &hc_resource(hc_props("HTTPS", "/healthz")))
+            .await
+            .unwrap();
+
+        assert_eq!(out["id"], json!("hc-new"));
+        let created = created.lock().unwrap();
+        let reference = created[0].caller_reference().unwrap();
+        assert!(
+            reference.starts_with("glinfra/prod/api-health/"),
+            "{reference}"
+        );
+        assert!(reference.len() <= 64);
+        let config = created[0].health_check_config().unwrap();
+        assert_eq!(config.r#type(), &HealthCheckType::Https);
+        assert_eq!(
+            config.fully_qualified_domain_name(),
+            Some("api.greenlang.ai")
+        );
+        assert_eq!(config.port(), Some(443));
+        assert_eq!(config.resource_path(), Some("/healthz"));
+        assert_eq!(config.request_interval(), Some(30));
+        assert_eq!(config.failure_threshold(), Some(3));
+        let tagged = tagged.lock().unwrap();
+        assert_eq!(
+            tagged[0].resource_type(),
+            Some(&TagResourceType::Healthcheck)
+        );
+        assert_eq!(tagged[0].resource_id(), Some("hc-new"));
+        let tags: BTreeMap<String, String> = tagged[0]
+            .add_tags()
+            .iter()
+            .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+            .collect();
+        assert_eq!(tags, hc_tags());
+    }
+
+    #[tokio::test]
+    async fn health_check_create_of_a_tcp_check_sends_no_path() {
+        let (created, see_created) = recorder::<CreateHealthCheckInput>();
+        let rules = [
+            mock!(Client::create_health_check)
+                .match_requests(see_created)
+                .then_output(|| {
+                    CreateHealthCheckOutput::builder()
+                        .health_check(health_check("hc-tcp", "x", 1))
+                        .location("l")
+                        .build()
+                        .unwrap()
+                }),
+            mock!(Client::change_tags_for_resource)
+                .then_output(|| ChangeTagsForResourceOutput::builder().build()),
+        ];
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+        create(&c, &hc_resource(hc_props("TCP", "/ignored")))
+            .await
+            .unwrap();
+        let config = created.lock().unwrap()[0]
+            .health_check_config()
+            .cloned()
+            .unwrap();
+        assert_eq!(config.r#type(), &HealthCheckType::Tcp);
+        assert_eq!(config.resource_path(), None);
+    }
+
+    #[tokio::test]
+    async fn health_check_find_recognises_our_caller_reference_across_pages() {
+        let rules = [
+            mock!(Client::list_health_checks)
+                .match_requests(|r| r.marker().is_none())
+                .then_output(|| {
+                    ListHealthChecksOutput::builder()
+                        .health_checks(health_check("hc-a", "console-1", 1))
+                        .marker("")
+                        .is_truncated(true)
+                        .next_marker("hc-a")
+                        .max_items(1)
+                        .build()
+                        .unwrap()
+                }),
+            mock!(Client::list_health_checks)
+                .match_requests(|r| r.marker() == Some("hc-a"))
+                .then_output(|| {
+                    ListHealthChecksOutput::builder()
+                        .health_checks(health_check("hc-ours", "glinfra/prod/api-health/18c-1", 1))
+                        .marker("hc-a")
+                        .is_truncated(false)
+                        .max_items(1)
+                        .build()
+                        .unwrap()
+                }),
+        ];
+        // No ListTagsForResources rule: the reference is enough.
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+        let out = find(&c, &hc_resource(hc_props("HTTPS", "/")))
+            .await
+            .unwrap();
+        assert_eq!(out, Some(health_check_outputs("hc-ours")));
+    }
+
+    #[tokio::test]
+    async fn health_check_find_checks_tags_in_batches_and_rejects_foreign_ones() {
+        let (asked, see) = recorder::<ListTagsForResourcesInput>();
+        let rules = [
+            mock!(Client::list_health_checks).then_output(|| {
+                let mut out = ListHealthChecksOutput::builder()
+                    .marker("")
+                    .is_truncated(false)
+                    .max_items(100);
+                for i in 0..12 {
+                    out = out.health_checks(health_check(&format!("hc-{i:02}"), "other", 1));
+                }
+                out.build().unwrap()
+            }),
+            mock!(Client::list_tags_for_resources)
+                .match_requests(see)
+                .then_compute_output(|req| {
+                    let mut out = ListTagsForResourcesOutput::builder();
+                    for id in req.resource_ids() {
+                        let tags: &[(&str, &str)] = match id.as_str() {
+                            "hc-11" => &[(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "api-health")],
+                            "hc-03" => &[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "api-health")],
+                            _ => &[],
+                        };
+                        out = out.resource_tag_sets(hc_tag_set(id, tags));
+                    }
+                    out.build().unwrap()
+                }),
+        ];
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+
+        let out = find(&c, &hc_resource(hc_props("HTTPS", "/")))
+            .await
+            .unwrap();
+        assert_eq!(out, Some(health_check_outputs("hc-11")));
+        let asked = asked.lock().unwrap();
+        assert_eq!(asked.len(), 2);
+        assert_eq!(asked[0].resource_ids().len(), 10);
+        assert_eq!(
+            asked[0].resource_type(),
+            Some(&TagResourceType::Healthcheck)
+        );
+        assert_eq!(asked[1].resource_ids(), ["hc-10", "hc-11"]);
+        drop(asked);
+
+        // Only another stack's check: nothing is ours.
+        let mut r = hc_resource(hc_props("HTTPS", "/"));
+        r.id = "other-health".into();
+        assert_eq!(find(&c, &r).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn health_check_update_sends_each_field_with_the_current_version() {
+        let (seen, see) = recorder::<UpdateHealthCheckInput>();
+        let rules = [
+            mock!(Client::get_health_check)
+                .match_requests(|r| r.health_check_id() == Some("hc-1"))
+                .then_output(|| {
+                    GetHealthCheckOutput::builder()
+                        .health_check(health_check("hc-1", "x", 7))
+                        .build()
+                }),
+            mock!(Client::update_health_check)
+                .match_requests(see)
+                .then_output(|| {
+                    UpdateHealthCheckOutput::builder()
+                        .health_check(health_check("hc-1", "x", 8))
+                        .build()
+                }),
+        ];
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+        let mut props = hc_props("HTTPS", "/v2/health");
+        props["fqdn"] = json!("api2.greenlang.ai");
+        props["port"] = json!(8443);
+        props["failure_threshold"] = json!(5);
+        let r = hc_resource(props);
+        let prior = hc_state(health_check_outputs("hc-1"));
+
+        for field in ["fqdn", "port", "resource_path", "failure_threshold"] {
+            let out = update(&c, &prior, &r, &[field.to_string()]).await.unwrap();
+            assert_eq!(out, health_check_outputs("hc-1"));
+        }
+
+        let seen = seen.lock().unwrap();
+        assert!(seen
+            .iter()
+            .all(|u| u.health_check_id() == Some("hc-1") && u.health_check_version() == Some(7)));
+        assert_eq!(
+            seen[0].fully_qualified_domain_name(),
+            Some("api2.greenlang.ai")
+        );
+        assert_eq!(seen[0].port(), None);
+        assert_eq!(seen[1].port(), Some(8443));
+        assert_eq!(seen[1].fully_qualified_domain_name(), None);
+        assert_eq!(seen[2].resource_path(), Some("/v2/health"));
+        assert_eq!(seen[3].failure_threshold(), Some(5));
+        assert_eq!(seen[3].resource_path(), None);
+    }
+
+    #[tokio::test]
+    async fn health_check_update_of_everything_resets_an_emptied_path_and_syncs_tags() {
+        let (seen, see) = recorder::<UpdateHealthCheckInput>();
+        let (tagged, see_tagged) = recorder::<ChangeTagsForResourceInput>();
+        let rules = [
+            mock!(Client::get_health_check).then_output(|| {
+                GetHealthCheckOutput::builder()
+                    .health_check(health_check("hc-1", "x", 2))
+                    .build()
+            }),
+            mock!(Client::update_health_check)
+                .match_requests(see)
+                .then_output(|| {
+                    UpdateHealthCheckOutput::builder()
+                        .health_check(health_check("hc-1", "x", 3))
+                        .build()
+                }),
+            mock!(Client::list_tags_for_resource)
+                .match_requests(|r| {
+                    r.resource_id() == Some("hc-1")
+                        && r.resource_type() == Some(&TagResourceType::Healthcheck)
+                })
+                .then_output(|| {
+                    aws_sdk_route53::operation::list_tags_for_resource::ListTagsForResourceOutput::builder()
+                        .resource_tag_set(hc_tag_set("hc-1", &[("stray", "x"), ("team", "platform")]))
+                        .build()
+                }),
+            mock!(Client::change_tags_for_resource)
+                .match_requests(see_tagged)
+                .then_output(|| ChangeTagsForResourceOutput::builder().build()),
+        ];
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+        let r = hc_resource(hc_props("HTTPS", ""));
+
+        update(&c, &hc_state(health_check_outputs("hc-1")), &r, &[])
+            .await
+            .unwrap();
+
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(
+            seen[0].reset_elements(),
+            [ResettableElementName::ResourcePath]
+        );
+        assert_eq!(seen[0].resource_path(), None);
+        assert_eq!(
+            seen[0].fully_qualified_domain_name(),
+            Some("api.greenlang.ai")
+        );
+        assert_eq!(seen[0].port(), Some(443));
+        assert_eq!(seen[0].failure_threshold(), Some(3));
+        let tagged = tagged.lock().unwrap();
+        assert!(tagged
+            .iter()
+            .all(|t| t.resource_type() == Some(&TagResourceType::Healthcheck)));
+        let removed: Vec<String> = tagged
+            .iter()
+            .flat_map(|t| t.remove_tag_keys().to_vec())
+            .collect();
+        assert_eq!(removed, ["stray"]);
+    }
+
+    #[tokio::test]
+    async fn health_check_update_of_tags_only_makes_no_health_check_call() {
+        let rule = mock!(Client::change_tags_for_resource)
+            .then_output(|| ChangeTagsForResourceOutput::builder().build());
+        let c = mock_any(&[&rule]);
+        update(
+            &c,
+            &hc_state(health_check_outputs("hc-1")),
+            &hc_resource(hc_props("HTTPS", "/healthz")),
+            &["tags".to_string()],
+        )
+        .await
+        .unwrap();
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn health_check_update_version_mismatch_is_retryable() {
+        let rules = [
+            mock!(Client::get_health_check).then_output(|| {
+                GetHealthCheckOutput::builder()
+                    .health_check(health_check("hc-1", "x", 2))
+                    .build()
+            }),
+            mock!(Client::update_health_check)
+                .then_error(|| UpdateHealthCheckError::generic(meta("HealthCheckVersionMismatch"))),
+        ];
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+        let err = update(
+            &c,
+            &hc_state(health_check_outputs("hc-1")),
+            &hc_resource(hc_props("HTTPS", "/healthz")),
+            &["port".to_string()],
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Retryable);
+    }
+
+    #[tokio::test]
+    async fn health_check_delete_in_use_is_retryable_and_gone_is_success() {
+        let rule = mock!(Client::delete_health_check)
+            .match_requests(|r| r.health_check_id() == Some("hc-1"))
+            .sequence()
+            .error(|| DeleteHealthCheckError::generic(meta("HealthCheckInUse")))
+            .output(|| DeleteHealthCheckOutput::builder().build())
+            .error(|| DeleteHealthCheckError::generic(meta("NoSuchHealthCheck")))
+            .build();
+        let c = mock_any(&[&rule]);
+        let prior = hc_state(health_check_outputs("hc-1"));
+
+        let err = delete(&c, "api-health", &prior).await.unwrap_err();
+        assert_eq!(err.class, ErrorClass::Retryable);
+        delete(&c, "api-health", &prior).await.unwrap();
+        delete(&c, "api-health", &prior).await.unwrap();
+        assert_eq!(rule.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn health_check_delete_without_outputs_deletes_what_find_finds() {
+        let rules = [
+            mock!(Client::list_health_checks).then_output(|| {
+                ListHealthChecksOutput::builder()
+                    .health_checks(health_check("hc-9", "glinfra/prod/api-health/1-2", 1))
+                    .marker("")
+                    .is_truncated(false)
+                    .max_items(100)
+                    .build()
+                    .unwrap()
+            }),
+            mock!(Client::delete_health_check)
+                .match_requests(|r| r.health_check_id() == Some("hc-9"))
+                .then_output(|| DeleteHealthCheckOutput::builder().build()),
+        ];
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+        delete(&c, "api-health", &hc_state(Outputs::new()))
+            .await
+            .unwrap();
+        assert_eq!(rules[1].num_calls(), 1);
     }
 }

@@ -1,5 +1,6 @@
 //! Drivers for the EC2 networking kinds: VPC, subnet, internet gateway, elastic IP,
-//! NAT gateway, route table, route and route table association.
+//! NAT gateway, route table, route, route table association, security group and
+//! VPC endpoint.
 //!
 //! How every driver here keeps the [`Provider`](glinfra_engine::Provider) contract:
 //!
@@ -18,11 +19,15 @@
 //!
 //! No ClientToken is relied upon: emulators ignore it, and find-by-tag works everywhere.
 
+mod endpoints;
 mod gateways;
 mod network;
 mod routing;
+mod security;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_security;
 
 use crate::clients::Clients;
 use crate::error::classify;
@@ -68,6 +73,8 @@ pub(crate) async fn find(
         Kind::RouteTable => routing::find_route_table(&ec2, r).await,
         Kind::Route => routing::find_route(&ec2, r).await,
         Kind::RouteTableAssociation => routing::find_association(&ec2, r).await,
+        Kind::SecurityGroup => security::find_security_group(&ec2, r).await,
+        Kind::VpcEndpoint => endpoints::find_vpc_endpoint(&ec2, r, true).await,
         other => Err(not_ec2(other)),
     }
 }
@@ -83,6 +90,8 @@ pub(crate) async fn create(c: &Clients, r: &ResolvedResource) -> Result<Outputs,
         Kind::RouteTable => routing::create_route_table(&ec2, r).await,
         Kind::Route => routing::create_route(&ec2, r).await,
         Kind::RouteTableAssociation => routing::create_association(&ec2, r).await,
+        Kind::SecurityGroup => security::create_security_group(&ec2, r).await,
+        Kind::VpcEndpoint => endpoints::create_vpc_endpoint(&ec2, r).await,
         other => Err(not_ec2(other)),
     }
 }
@@ -111,6 +120,8 @@ pub(crate) async fn update(
         Kind::Route => routing::update_route(&ec2, prior, r, wants).await?,
         // Both fields of an association force replacement: nothing changes in place.
         Kind::RouteTableAssociation => {}
+        Kind::SecurityGroup => security::update_security_group(&ec2, prior, r, wants).await?,
+        Kind::VpcEndpoint => endpoints::update_vpc_endpoint(&ec2, prior, r, wants).await?,
         other => return Err(not_ec2(other)),
     }
     Ok(prior.outputs.clone())
@@ -144,6 +155,7 @@ pub(crate) async fn delete(
         let found = match prior.kind {
             // Do not wait for a pending NAT gateway to become available just to delete it.
             Kind::NatGateway => gateways::find_nat_gateway(&ec2, &r, false).await?,
+            Kind::VpcEndpoint => endpoints::find_vpc_endpoint(&ec2, &r, false).await?,
             _ => find(c, &r).await?,
         };
         match found {
@@ -160,6 +172,8 @@ pub(crate) async fn delete(
         Kind::RouteTable => routing::delete_route_table(&ec2, &outputs).await,
         Kind::Route => routing::delete_route(&ec2, prior, &outputs).await,
         Kind::RouteTableAssociation => routing::delete_association(&ec2, &outputs).await,
+        Kind::SecurityGroup => security::delete_security_group(&ec2, &outputs).await,
+        Kind::VpcEndpoint => endpoints::delete_vpc_endpoint(&ec2, &outputs).await,
         other => Err(not_ec2(other)),
     };
     gone_is_ok(result)

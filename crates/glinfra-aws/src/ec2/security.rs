@@ -1,0 +1,463 @@
+//! Security groups and their rules.
+//!
+//! A group's rules are made exactly the spec's: nothing is open by default, so the
+//! allow-all egress rule AWS adds to every new VPC group is revoked unless the spec
+//! has it. Rules are compared one CIDR at a time (AWS's own rule model, as
+//! DescribeSecurityGroupRules reports it): a rule is identified by direction,
+//! protocol, port range and IPv4 CIDR; its description is updated in place.
+
+use super::{
+    arn, error_code, gone_is_ok, input, output, outputs, owner_filters, pick_one, required, settle,
+    tag_specification, update_tags, Wants,
+};
+use crate::error::classify;
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, ResourceType, SecurityGroup, SecurityGroupRule,
+};
+use aws_sdk_ec2::Client;
+use glinfra_core::spec::ec2::{SecurityGroupRule as RuleSpec, SecurityGroupSpec};
+use glinfra_core::{Kind, ResourceState};
+use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
+use std::collections::BTreeMap;
+
+/// The identity of one rule: direction, protocol, port range and IPv4 CIDR.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct RuleKey {
+    pub(super) egress: bool,
+    pub(super) protocol: String,
+    pub(super) from_port: i32,
+    pub(super) to_port: i32,
+    pub(super) cidr: String,
+}
+
+/// Protocols as AWS reports them: names for tcp, udp and icmp; `-1` for all.
+fn normalise_protocol(protocol: &str) -> String {
+    match protocol.to_ascii_lowercase().as_str() {
+        "6" => "tcp".into(),
+        "17" => "udp".into(),
+        "1" => "icmp".into(),
+        "all" => "-1".into(),
+        other => other.to_string(),
+    }
+}
+
+impl RuleKey {
+    fn new(egress: bool, protocol: &str, from_port: i32, to_port: i32, cidr: &str) -> RuleKey {
+        let protocol = normalise_protocol(protocol);
+        // AWS ignores the ports of an all-protocols rule and reports -1 for both.
+        let (from_port, to_port) = if protocol == "-1" {
+            (-1, -1)
+        } else {
+            (from_port, to_port)
+        };
+        RuleKey {
+            egress,
+            protocol,
+            from_port,
+            to_port,
+            cidr: cidr.to_string(),
+        }
+    }
+
+    /// The rule as an IpPermission for Authorize/Revoke/UpdateSecurityGroupRuleDescriptions.
+    fn permission(&self, description: &str) -> IpPermission {
+        let mut range = IpRange::builder().cidr_ip(&self.cidr);
+        if !description.is_empty() {
+            range = range.description(description);
+        }
+        let mut p = IpPermission::builder()
+            .ip_protocol(&self.protocol)
+            .ip_ranges(range.build());
+        if self.protocol != "-1" {
+            p = p.from_port(self.from_port).to_port(self.to_port);
+        }
+        p.build()
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} {} {}-{} {}",
+            if self.egress { "egress" } else { "ingress" },
+            self.protocol,
+            self.from_port,
+            self.to_port,
+            self.cidr
+        )
+    }
+}
+
+/// The rules the spec asks for in one direction, with their descriptions
+/// (one per CIDR; the first description of a repeated rule wins).
+pub(super) fn desired_rules(egress: bool, rules: &[RuleSpec]) -> BTreeMap<RuleKey, String> {
+    let mut out = BTreeMap::new();
+    for rule in rules {
+        for cidr in &rule.cidr_blocks {
+            out.entry(RuleKey::new(
+                egress,
+                &rule.protocol,
+                rule.from_port,
+                rule.to_port,
+                cidr,
+            ))
+            .or_insert_with(|| rule.description.clone());
+        }
+    }
+    out
+}
+
+/// A live rule's key, when it is an IPv4 CIDR rule (the only kind a spec can hold).
+fn live_key(rule: &SecurityGroupRule) -> Option<RuleKey> {
+    Some(RuleKey::new(
+        rule.is_egress()?,
+        rule.ip_protocol()?,
+        rule.from_port().unwrap_or(-1),
+        rule.to_port().unwrap_or(-1),
+        rule.cidr_ipv4()?,
+    ))
+}
+
+/// What must change to make the live rules of one direction the desired ones.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct RuleDiff {
+    /// Rules to authorize, with their descriptions.
+    pub(super) authorize: Vec<(RuleKey, String)>,
+    /// Rules whose description must change, with the new one.
+    pub(super) describe: Vec<(RuleKey, String)>,
+    /// Ids of live rules to revoke (every rule the spec does not have, IPv6,
+    /// prefix-list and group-reference rules included).
+    pub(super) revoke: Vec<String>,
+}
+
+pub(super) fn diff_rules(
+    egress: bool,
+    desired: &BTreeMap<RuleKey, String>,
+    live: &[SecurityGroupRule],
+) -> RuleDiff {
+    let mut diff = RuleDiff::default();
+    let mut seen = BTreeMap::new();
+    for rule in live.iter().filter(|r| r.is_egress() == Some(egress)) {
+        match live_key(rule).filter(|k| desired.contains_key(k)) {
+            Some(key) => {
+                seen.insert(key, rule.description().unwrap_or_default().to_string());
+            }
+            None => diff
+                .revoke
+                .extend(rule.security_group_rule_id().map(str::to_string)),
+        }
+    }
+    for (key, description) in desired {
+        match seen.get(key) {
+            None => diff.authorize.push((key.clone(), description.clone())),
+            Some(live) if live != description => {
+                diff.describe.push((key.clone(), description.clone()))
+            }
+            Some(_) => {}
+        }
+    }
+    diff
+}
+
+/// Every rule of the group (both directions).
+async fn live_rules(ec2: &Client, group_id: &str) -> Result<Vec<SecurityGroupRule>, ProviderError> {
+    ec2.describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(group_id).build())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| classify(&format!("DescribeSecurityGroupRules {group_id}"), e))
+}
+
+/// Authorizes `rules` in one call; when one of them exists already (a retry, or a
+/// CIDR AWS stored in another spelling), one call per rule, each tolerating that.
+async fn authorize(
+    ec2: &Client,
+    group_id: &str,
+    egress: bool,
+    rules: &[(RuleKey, String)],
+) -> Result<(), ProviderError> {
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let send = |perms: Vec<IpPermission>| async move {
+        let what = format!(
+            "AuthorizeSecurityGroup{} {group_id}",
+            if egress { "Egress" } else { "Ingress" }
+        );
+        let res = if egress {
+            ec2.authorize_security_group_egress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(perms))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| (error_code(&e).map(str::to_string), classify(&what, e)))
+        } else {
+            ec2.authorize_security_group_ingress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(perms))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| (error_code(&e).map(str::to_string), classify(&what, e)))
+        };
+        match res {
+            Err((Some(code), _)) if code == "InvalidPermission.Duplicate" => Ok(false),
+            Err((_, e)) => Err(e),
+            Ok(()) => Ok(true),
+        }
+    };
+    let all = rules.iter().map(|(k, d)| k.permission(d)).collect();
+    if send(all).await? || rules.len() == 1 {
+        return Ok(());
+    }
+    for (key, description) in rules {
+        send(vec![key.permission(description)]).await?;
+    }
+    Ok(())
+}
+
+/// Revokes the rules `ids` in one call; when one is gone already, one call per
+/// rule, each tolerating that.
+async fn revoke(
+    ec2: &Client,
+    group_id: &str,
+    egress: bool,
+    ids: &[String],
+) -> Result<(), ProviderError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let send = |ids: Vec<String>| async move {
+        let what = format!(
+            "RevokeSecurityGroup{} {group_id} {ids:?}",
+            if egress { "Egress" } else { "Ingress" }
+        );
+        if egress {
+            ec2.revoke_security_group_egress()
+                .group_id(group_id)
+                .set_security_group_rule_ids(Some(ids))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(&what, e))
+        } else {
+            ec2.revoke_security_group_ingress()
+                .group_id(group_id)
+                .set_security_group_rule_ids(Some(ids))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(&what, e))
+        }
+    };
+    match send(ids.to_vec()).await {
+        Err(e) if e.class == ErrorClass::NotFound && ids.len() > 1 => {
+            for id in ids {
+                gone_is_ok(send(vec![id.clone()]).await)?;
+            }
+            Ok(())
+        }
+        other => gone_is_ok(other),
+    }
+}
+
+/// Sets (or, with an empty description, removes) the descriptions of existing rules.
+async fn update_descriptions(
+    ec2: &Client,
+    group_id: &str,
+    egress: bool,
+    rules: &[(RuleKey, String)],
+) -> Result<(), ProviderError> {
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let perms: Vec<IpPermission> = rules.iter().map(|(k, d)| k.permission(d)).collect();
+    if egress {
+        ec2.update_security_group_rule_descriptions_egress()
+            .group_id(group_id)
+            .set_ip_permissions(Some(perms))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                classify(
+                    &format!("UpdateSecurityGroupRuleDescriptionsEgress {group_id}"),
+                    e,
+                )
+            })
+    } else {
+        ec2.update_security_group_rule_descriptions_ingress()
+            .group_id(group_id)
+            .set_ip_permissions(Some(perms))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                classify(
+                    &format!("UpdateSecurityGroupRuleDescriptionsIngress {group_id}"),
+                    e,
+                )
+            })
+    }
+}
+
+/// Makes the group's rules of the directions asked for exactly the spec's:
+/// authorize what is missing first (so a changed rule never leaves a gap), then
+/// fix descriptions, then revoke what the spec does not have.
+async fn reconcile_rules(
+    ec2: &Client,
+    group_id: &str,
+    spec: &SecurityGroupSpec,
+    ingress: bool,
+    egress: bool,
+) -> Result<(), ProviderError> {
+    if !ingress && !egress {
+        return Ok(());
+    }
+    let live = live_rules(ec2, group_id).await?;
+    for (is_egress, wanted, rules) in [
+        (false, ingress, &spec.ingress),
+        (true, egress, &spec.egress),
+    ] {
+        if !wanted {
+            continue;
+        }
+        let diff = diff_rules(is_egress, &desired_rules(is_egress, rules), &live);
+        if !diff.authorize.is_empty() || !diff.revoke.is_empty() {
+            tracing::debug!(
+                group = group_id,
+                authorize = ?diff.authorize.iter().map(|(k, _)| k.describe()).collect::<Vec<_>>(),
+                revoke = ?diff.revoke,
+                "security group rules"
+            );
+        }
+        authorize(ec2, group_id, is_egress, &diff.authorize).await?;
+        update_descriptions(ec2, group_id, is_egress, &diff.describe).await?;
+        revoke(ec2, group_id, is_egress, &diff.revoke).await?;
+    }
+    Ok(())
+}
+
+fn group_outputs(region: &str, group: &SecurityGroup) -> Result<Outputs, ProviderError> {
+    let id = required(group.group_id(), "security group id")?;
+    let arn = match group.security_group_arn() {
+        Some(arn) => arn.to_string(),
+        None => arn(
+            region,
+            required(group.owner_id(), "security group owner id")?,
+            "security-group",
+            id,
+        ),
+    };
+    Ok(outputs([("id", id.to_string()), ("arn", arn)]))
+}
+
+pub(super) async fn find_security_group(
+    ec2: &Client,
+    r: &ResolvedResource,
+) -> Result<Option<Outputs>, ProviderError> {
+    let found: Vec<SecurityGroup> = ec2
+        .describe_security_groups()
+        .set_filters(Some(owner_filters(r)))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| classify("DescribeSecurityGroups", e))?;
+    pick_one(r, found, |g| g.group_id().unwrap_or_default(), |g| g.tags())
+        .map(|g| group_outputs(&r.region, &g))
+        .transpose()
+}
+
+/// Describes one group; NotFound while it is not visible yet (or gone).
+async fn describe_group(ec2: &Client, id: &str) -> Result<SecurityGroup, ProviderError> {
+    let out = ec2
+        .describe_security_groups()
+        .group_ids(id)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DescribeSecurityGroups {id}"), e))?;
+    out.security_groups().first().cloned().ok_or_else(|| {
+        ProviderError::new(
+            ErrorClass::NotFound,
+            format!("security group {id} is not visible"),
+        )
+    })
+}
+
+pub(super) async fn create_security_group(
+    ec2: &Client,
+    r: &ResolvedResource,
+) -> Result<Outputs, ProviderError> {
+    let spec: SecurityGroupSpec = r.spec()?;
+    let vpc_id = input(r, "vpc_id", &spec.vpc_id)?;
+    // The VPC was made a moment ago: it may not be visible yet.
+    let created = settle("CreateSecurityGroup", || async {
+        let res = ec2
+            .create_security_group()
+            .group_name(&spec.name)
+            .description(&spec.description)
+            .vpc_id(vpc_id)
+            .tag_specifications(tag_specification(ResourceType::SecurityGroup, r))
+            .send()
+            .await;
+        res.map_err(|e| {
+            let mut err = classify(&format!("CreateSecurityGroup {}", spec.name), e);
+            if err.class == ErrorClass::AlreadyExists {
+                // `find` looked for our ownership tags first and saw none.
+                err.message.push_str(&format!(
+                    " (a security group named `{}` exists in {vpc_id} without this resource's ownership tags: it belongs to someone else)",
+                    spec.name
+                ));
+            }
+            err
+        })
+    })
+    .await?;
+    let id = required(created.group_id(), "CreateSecurityGroup group id")?.to_string();
+    // A new group may not be visible at once; once it is, it carries AWS's
+    // default egress rule, which the reconcile below revokes unless the spec has it.
+    let group = settle(&format!("security group {id} to be visible"), || {
+        describe_group(ec2, &id)
+    })
+    .await?;
+    let out = group_outputs(&r.region, &group)?;
+    reconcile_rules(ec2, &id, &spec, true, true).await?;
+    Ok(out)
+}
+
+pub(super) async fn update_security_group(
+    ec2: &Client,
+    prior: &ResourceState,
+    r: &ResolvedResource,
+    wants: Wants<'_>,
+) -> Result<(), ProviderError> {
+    let spec: SecurityGroupSpec = r.spec()?;
+    let id = output(Kind::SecurityGroup, &prior.outputs, "id")?;
+    reconcile_rules(
+        ec2,
+        id,
+        &spec,
+        wants.field("ingress"),
+        wants.field("egress"),
+    )
+    .await?;
+    update_tags(ec2, id, prior, r, wants).await
+}
+
+pub(super) async fn delete_security_group(
+    ec2: &Client,
+    out: &Outputs,
+) -> Result<(), ProviderError> {
+    let id = output(Kind::SecurityGroup, out, "id")?;
+    // DependencyViolation (network interfaces of deleted services linger for a
+    // while, or another group's rule still references this one) is Retryable.
+    let res = ec2.delete_security_group().group_id(id).send().await;
+    gone_is_ok(
+        res.map(|_| ())
+            .map_err(|e| classify(&format!("DeleteSecurityGroup {id}"), e)),
+    )
+}

@@ -38,3 +38,13 @@ def kafka():
     from glinfra_localstack.kafka import KafkaProvider
 
     return _service(KafkaProvider())
+
+
+@aws_provider(api="ec2", name="glinfra")
+def ec2():
+    # LocalStack's own EC2 provider with one gap filled (see glinfra_localstack/ec2.py);
+    # selected with PROVIDER_OVERRIDE_EC2=glinfra, which localstack/up sets.
+    from glinfra_localstack.ec2 import GlinfraEc2Provider
+    from localstack.services.moto import MotoFallbackDispatcher
+
+    return Service.for_provider(GlinfraEc2Provider(), dispatch_table_factory=MotoFallbackDispatcher)

@@ -587,6 +587,7 @@ fn platform(
         let subnet_group = stack.add(
             "db-subnets",
             DbSubnetGroupSpec {
+                vpc_id: Some(vpc.id()),
                 name: format!("greenlang-{envname}-data"),
                 description: format!("GreenLang {envname} data subnets"),
                 subnet_ids: data.clone(),
@@ -686,6 +687,7 @@ fn platform(
     let cache_subnets = stack.add(
         "cache-subnets",
         CacheSubnetGroupSpec {
+            vpc_id: Some(vpc.id()),
             name: format!("greenlang-{envname}-cache"),
             description: format!("GreenLang {envname} data subnets"),
             subnet_ids: data.clone(),
@@ -723,7 +725,7 @@ fn platform(
             at_rest_encryption: true,
             kms_key_id: Some(key.clone()),
             transit_encryption: true,
-            automatic_failover: cache.replicas_per_shard > 0,
+            automatic_failover: true,
             multi_az: cache.replicas_per_shard > 0,
             snapshot_retention_days: cache.snapshot_retention_days,
             port: 6379,

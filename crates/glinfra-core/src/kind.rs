@@ -185,7 +185,7 @@ impl Kind {
             Kind::DbSubnetGroup => &["name", "arn"],
             Kind::DbParameterGroup => &["name", "arn"],
             Kind::DbInstance => &["identifier", "arn", "endpoint", "port"],
-            Kind::CacheSubnetGroup => &["name"],
+            Kind::CacheSubnetGroup => &["name", "vpc_id"],
             Kind::CacheParameterGroup => &["name"],
             Kind::ReplicationGroup => &["id", "arn", "configuration_endpoint"],
             Kind::MskConfiguration => &["arn", "latest_revision"],
@@ -241,7 +241,7 @@ impl Kind {
                 "capacity_type",
                 "disk_size",
             ],
-            Kind::DbSubnetGroup => &["name"],
+            Kind::DbSubnetGroup => &["name", "vpc_id"],
             Kind::DbParameterGroup => &["name", "family", "description"],
             Kind::DbInstance => &[
                 "identifier",
@@ -252,7 +252,7 @@ impl Kind {
                 "master_username",
                 "replicate_from",
             ],
-            Kind::CacheSubnetGroup => &["name"],
+            Kind::CacheSubnetGroup => &["name", "vpc_id"],
             Kind::CacheParameterGroup => &["name", "family", "description"],
             Kind::ReplicationGroup => &[
                 "id",

@@ -174,6 +174,7 @@ const SUBNET_GROUP_ARN: &str =
 
 fn subnet_spec() -> CacheSubnetGroupSpec {
     CacheSubnetGroupSpec {
+        vpc_id: None,
         name: "cache-subnets".into(),
         description: "Redis subnets".into(),
         subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],

@@ -9,6 +9,10 @@ use std::collections::BTreeMap;
 /// A cache subnet group.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CacheSubnetGroupSpec {
+    /// The VPC its subnets are in. Not sent to AWS: a subnet group cannot move
+    /// between VPCs, so a new VPC means a new group (forces replacement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<Input<String>>,
     /// Name. Forces replacement.
     pub name: String,
     /// Description (ModifyCacheSubnetGroup).
@@ -109,6 +113,12 @@ impl ResourceSpec for ReplicationGroupSpec {
             cx.error(
                 "automatic_failover",
                 "automatic failover and multi-AZ need at least one replica per shard",
+            );
+        }
+        if !self.automatic_failover {
+            cx.error(
+                "automatic_failover",
+                "a Redis replication group in cluster mode needs automatic failover (and so a replica per shard)",
             );
         }
         if self.multi_az && !self.automatic_failover {

@@ -9,6 +9,10 @@ use std::collections::BTreeMap;
 /// A DB subnet group.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DbSubnetGroupSpec {
+    /// The VPC its subnets are in. Not sent to AWS: a subnet group cannot move
+    /// between VPCs, so a new VPC means a new group (forces replacement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<Input<String>>,
     /// Name (lower case). Forces replacement.
     pub name: String,
     /// Description (ModifyDBSubnetGroup).

@@ -31,6 +31,7 @@ const ARN: &str = "arn:aws:rds:eu-west-1:111122223333:subgrp:greenlang-prod-data
 
 fn spec() -> DbSubnetGroupSpec {
     DbSubnetGroupSpec {
+        vpc_id: None,
         name: NAME.into(),
         description: "GreenLang prod data subnets".into(),
         subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],

@@ -1,0 +1,31 @@
+"""EC2: LocalStack's own provider, with one behaviour of AWS that its moto lacks.
+
+Deleting a NAT gateway releases its elastic IP's association (AWS API reference,
+DeleteNatGateway: "Deleting a public NAT gateway disassociates its Elastic IP
+address, but does not release the address from your account"). moto marks the
+gateway deleted and leaves the address associated, so a new NAT gateway with the
+same address fails with Resource.AlreadyAssociated. Everything else is LocalStack's.
+"""
+
+from localstack.aws.api import RequestContext, handler
+from localstack.services.ec2.provider import Ec2Provider
+from localstack.services.moto import call_moto
+
+
+class GlinfraEc2Provider(Ec2Provider):
+    @handler("DeleteNatGateway", expand=False)
+    def delete_nat_gateway(self, context: RequestContext, request: dict):
+        from moto.ec2.models import ec2_backends
+
+        response = call_moto(context)
+        backend = ec2_backends[context.account_id][context.region]
+        gateway = backend.nat_gateways.get(request.get("NatGatewayId"))
+        if gateway is not None:
+            for address_set in getattr(gateway, "address_set", []) or []:
+                allocation = address_set.get("allocationId")
+                for eip in backend.address_by_allocation([allocation]) if allocation else []:
+                    eip.eni = None
+                    eip.instance = None
+                    eip.association_id = None
+                address_set["associationId"] = None
+        return response

@@ -474,9 +474,58 @@ async fn apply_reads_back_then_replans_empty_then_destroys_everything() {
         first.0.as_secs_f64(), first.1 .0, first.1 .1, second.0.as_secs_f64(), second.1 .0 - before.0
     );
 
-    // Destroy leaves nothing carrying the stack's tag.
+    // Destroy leaves nothing carrying the stack's tag. Its order is checked by the
+    // services themselves: the emulator, like AWS, refuses to delete a cluster with
+    // node groups or a source with live replicas in the way.
     run.destroy(&stack).await;
     assert_eq!(ec2_leftovers(&ec2, &stack).await, Vec::<String>::new());
+    let envname = &env.stack.environment;
+    let eks = aws_sdk_eks::Client::new(&config);
+    assert!(
+        eks.describe_cluster()
+            .name(format!("greenlang-{envname}"))
+            .send()
+            .await
+            .is_err(),
+        "EKS cluster gone"
+    );
+    let rds = aws_sdk_rds::Client::new(&config);
+    assert!(
+        rds.describe_db_instances()
+            .db_instance_identifier(format!("greenlang-{envname}-primary"))
+            .send()
+            .await
+            .is_err(),
+        "RDS primary gone"
+    );
+    let eu = in_region(&config, "eu-west-1", aws_sdk_rds::Client::new);
+    assert!(
+        eu.describe_db_instances()
+            .db_instance_identifier(format!("greenlang-{envname}-replica-eu-west-1"))
+            .send()
+            .await
+            .is_err(),
+        "RDS replica gone"
+    );
+    let ec = aws_sdk_elasticache::Client::new(&config);
+    assert!(
+        ec.describe_replication_groups()
+            .replication_group_id(format!("greenlang-{envname}"))
+            .send()
+            .await
+            .is_err(),
+        "Redis gone"
+    );
+    let kafka = aws_sdk_kafka::Client::new(&config);
+    assert!(
+        kafka
+            .describe_cluster_v2()
+            .cluster_arn(&out["kafka.arn"])
+            .send()
+            .await
+            .is_err(),
+        "MSK gone"
+    );
     for bucket in [&packs, &audit, &backups] {
         assert!(
             s3.head_bucket().bucket(bucket).send().await.is_err(),

@@ -53,14 +53,6 @@ const POLL: Duration = if cfg!(test) {
     Duration::from_secs(5)
 };
 
-/// Pause after a ModifyDBInstance before the first poll: RDS may still report
-/// `available` for a few seconds before the modification starts.
-const SETTLE: Duration = if cfg!(test) {
-    Duration::from_millis(1)
-} else {
-    Duration::from_secs(30)
-};
-
 /// Error codes meaning "the instance is busy (modifying, backing up, ...): try again".
 const BUSY: &[&str] = &["InvalidDBInstanceState", "InvalidDBInstanceStateFault"];
 
@@ -174,8 +166,27 @@ enum Stage<'a> {
     Create,
     /// Before a modification: a state in which ModifyDBInstance is accepted.
     BeforeModify,
-    /// After a modification of these spec fields: available, with none of them pending.
-    AfterModify(&'a [&'a str]),
+    /// After a modification of these spec fields: available, none of them pending,
+    /// and each showing the wanted value (RDS may report `available` with nothing
+    /// pending for a moment before a modification starts, so both are checked).
+    AfterModify(&'a [&'a str], &'a DbInstanceSpec),
+}
+
+/// True when the live instance shows the wanted value of every field in `fields`
+/// that a modification workflow changes.
+fn reflects(db: &DbInstance, spec: &DbInstanceSpec, fields: &[&str]) -> bool {
+    fields.iter().all(|f| match *f {
+        "instance_class" => db.db_instance_class() == Some(spec.instance_class.as_str()),
+        "allocated_storage" => db.allocated_storage().unwrap_or(0) >= spec.allocated_storage,
+        "iops" => spec.iops.is_none() || db.iops() == spec.iops,
+        "storage_type" => db.storage_type() == Some(spec.storage_type.as_str()),
+        "multi_az" => db.multi_az() == Some(spec.multi_az),
+        "backup_retention_days" => db.backup_retention_period() == Some(spec.backup_retention_days),
+        "engine_version" => db.engine_version().is_some_and(|v| {
+            v == spec.engine_version || v.starts_with(&format!("{}.", spec.engine_version))
+        }),
+        _ => true,
+    })
 }
 
 /// True when `db`'s pending modified values still include one of `fields`.
@@ -205,7 +216,7 @@ async fn wait_usable(
     let what = match stage {
         Stage::Create => format!("RDS instance `{id}` creation"),
         Stage::BeforeModify => format!("RDS instance `{id}` before modifying it"),
-        Stage::AfterModify(_) => format!("RDS instance `{id}` modification"),
+        Stage::AfterModify(..) => format!("RDS instance `{id}` modification"),
     };
     until(&what, DEADLINE, POLL, || async {
         let Some(db) = describe(rds, id).await? else {
@@ -226,8 +237,10 @@ async fn wait_usable(
             }
             // Storage optimization runs for hours after a storage change, while the
             // instance serves normally.
-            Stage::AfterModify(fields) => {
-                matches!(s, "available" | "storage-optimization") && !pending(&db, fields)
+            Stage::AfterModify(fields, spec) => {
+                matches!(s, "available" | "storage-optimization")
+                    && !pending(&db, fields)
+                    && reflects(&db, spec, fields)
             }
         };
         if done {
@@ -634,15 +647,7 @@ async fn modify_to(
             "the instance is busy",
         ));
     }
-    // Deletion protection and the maintenance window change at once; anything else
-    // starts a workflow that may take a moment to show.
-    if fields
-        .iter()
-        .any(|f| !matches!(*f, "deletion_protection" | "maintenance_window"))
-    {
-        tokio::time::sleep(SETTLE).await;
-    }
-    wait_usable(rds, &id, Stage::AfterModify(&fields)).await
+    wait_usable(rds, &id, Stage::AfterModify(&fields, spec)).await
 }
 
 /// `<identifier>-final-<yyyymmddhhmmss>` for the time `secs` (seconds since the epoch).

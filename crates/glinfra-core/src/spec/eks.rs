@@ -14,6 +14,24 @@ pub const LOG_TYPES: &[&str] = &[
     "controllerManager",
     "scheduler",
 ];
+/// EC2 instance families glinfra accepts for node groups.
+pub const INSTANCE_FAMILIES: &[&str] = &[
+    "m5", "m6i", "m6a", "m6g", "m7i", "m7g", "c5", "c6i", "c6a", "c6g", "c7i", "c7g", "r5", "r6i",
+    "r6g", "r7i", "t3", "t3a", "t4g", "g4dn", "g5", "g6", "p4d", "p5", "inf2",
+];
+/// EC2 instance sizes.
+pub const INSTANCE_SIZES: &[&str] = &[
+    "nano", "micro", "small", "medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge",
+    "12xlarge", "16xlarge", "24xlarge", "32xlarge", "48xlarge", "metal",
+];
+
+/// True when `instance_type` is `<known family>.<known size>`.
+pub fn is_known_instance_type(instance_type: &str) -> bool {
+    instance_type.split_once('.').is_some_and(|(family, size)| {
+        INSTANCE_FAMILIES.contains(&family) && INSTANCE_SIZES.contains(&size)
+    })
+}
+
 /// Taint effects EKS accepts (API spelling).
 pub const TAINT_EFFECTS: &[&str] = &["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"];
 
@@ -159,6 +177,11 @@ impl ResourceSpec for EksNodeGroupSpec {
         }
         if self.instance_types.is_empty() {
             cx.error("instance_types", "at least one instance type is needed");
+        }
+        for t in &self.instance_types {
+            if !is_known_instance_type(t) {
+                cx.error("instance_types", format!("unknown EC2 instance type `{t}`"));
+            }
         }
         for (i, t) in self.taints.iter().enumerate() {
             if !TAINT_EFFECTS.contains(&t.effect.as_str()) {

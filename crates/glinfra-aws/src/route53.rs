@@ -1740,15 +1740,16 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(out, Some(health_check_outputs("hc-11")));
-        let asked = asked.lock().unwrap();
-        assert_eq!(asked.len(), 2);
-        assert_eq!(asked[0].resource_ids().len(), 10);
-        assert_eq!(
-            asked[0].resource_type(),
-            Some(&TagResourceType::Healthcheck)
-        );
-        assert_eq!(asked[1].resource_ids(), ["hc-10", "hc-11"]);
-        drop(asked);
+        {
+            let asked = asked.lock().unwrap();
+            assert_eq!(asked.len(), 2);
+            assert_eq!(asked[0].resource_ids().len(), 10);
+            assert_eq!(
+                asked[0].resource_type(),
+                Some(&TagResourceType::Healthcheck)
+            );
+            assert_eq!(asked[1].resource_ids(), ["hc-10", "hc-11"]);
+        }
 
         // Only another stack's check: nothing is ours.
         let mut r = hc_resource(hc_props("HTTPS", "/"));

@@ -144,8 +144,11 @@ fn owner_filter_pairs(logical: &str) -> Vec<(String, Vec<String>)> {
     ]
 }
 
-/// `(protocol, from, to, cidr, description)` of every range of `perms`.
-fn perm_rows(perms: &[IpPermission]) -> Vec<(String, Option<i32>, Option<i32>, String, String)> {
+/// `(protocol, from, to, cidr, description)` of one permission range.
+type PermRow = (String, Option<i32>, Option<i32>, String, String);
+
+/// The rows of every range of `perms`.
+fn perm_rows(perms: &[IpPermission]) -> Vec<PermRow> {
     perms
         .iter()
         .flat_map(|p| {

@@ -101,9 +101,7 @@ pub(super) fn parse_properties(text: &str) -> BTreeMap<String, String> {
         if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
             continue;
         }
-        let end = line
-            .find(|c: char| matches!(c, '=' | ':' | ' ' | '\t'))
-            .unwrap_or(line.len());
+        let end = line.find(['=', ':', ' ', '\t']).unwrap_or(line.len());
         let (key, rest) = line.split_at(end);
         let rest = rest.trim_start();
         let rest = rest

@@ -1,10 +1,13 @@
 //! SDK clients, one per service and region, built once from the standard configuration.
 
 use crate::metrics::ApiCallCounter;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_types::region::Region;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Clients by (service, region), type-erased.
 type ClientCache = HashMap<(&'static str, String), Box<dyn std::any::Any + Send + Sync>>;
@@ -77,102 +80,79 @@ impl Clients {
         client
     }
 
+    /// A client of service `name` for `region`, built once with [`client_config`].
+    fn client<C: Clone + Send + Sync + 'static>(
+        &self,
+        name: &'static str,
+        region: &str,
+        build: impl FnOnce(&SdkConfig) -> C,
+    ) -> C {
+        self.cached(name, region, |c, _| build(&client_config(c)))
+    }
+}
+
+/// The one retry layer is the executor's (see ARCHITECTURE.md): the SDK does not
+/// retry, so a throttled or failed call reaches the executor at once, which backs
+/// off with jitter, reports the retry, and repeats the whole idempotent operation.
+/// Timeouts are explicit: a connection that cannot be made in 5 s, or an attempt
+/// that takes over 60 s, fails as a transient error.
+fn client_config(base: &SdkConfig) -> SdkConfig {
+    base.to_builder()
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(60))
+                .build(),
+        )
+        .build()
+}
+
+/// Declares the accessor of each service's client: regional ones take the region;
+/// global ones are signed for us-east-1.
+macro_rules! clients {
+    ($($(#[$doc:meta])* $name:ident => $sdk:ident, $scope:ident;)*) => {
+        impl Clients {
+            $( clients!(@one $(#[$doc])* $name, $sdk, $scope); )*
+        }
+    };
+    (@one $(#[$doc:meta])* $name:ident, $sdk:ident, regional) => {
+        $(#[$doc])*
+        pub fn $name(&self, region: &str) -> $sdk::Client {
+            let counter = self.counter.clone();
+            self.client(stringify!($name), region, |c| {
+                $sdk::Client::from_conf($sdk::config::Builder::from(c).interceptor(counter).build())
+            })
+        }
+    };
+    (@one $(#[$doc:meta])* $name:ident, $sdk:ident, global) => {
+        $(#[$doc])*
+        pub fn $name(&self) -> $sdk::Client {
+            let counter = self.counter.clone();
+            self.client(stringify!($name), "us-east-1", |c| {
+                $sdk::Client::from_conf($sdk::config::Builder::from(c).interceptor(counter).build())
+            })
+        }
+    };
+}
+
+clients! {
     /// The EC2 client for `region`.
-    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        self.cached("ec2", region, |c, counter| {
-            aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(c)
-                    .interceptor(counter)
-                    .build(),
-            )
-        })
-    }
-
+    ec2 => aws_sdk_ec2, regional;
     /// The S3 client for `region`.
-    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        self.cached("s3", region, |c, counter| {
-            aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(c)
-                    .interceptor(counter)
-                    .build(),
-            )
-        })
-    }
-
+    s3 => aws_sdk_s3, regional;
     /// The Route 53 client (a global service, signed for us-east-1).
-    pub fn route53(&self) -> aws_sdk_route53::Client {
-        self.cached("route53", "us-east-1", |c, counter| {
-            aws_sdk_route53::Client::from_conf(
-                aws_sdk_route53::config::Builder::from(c)
-                    .interceptor(counter)
-                    .build(),
-            )
-        })
-    }
-
+    route53 => aws_sdk_route53, global;
     /// The IAM client (a global service, signed for us-east-1).
-    pub fn iam(&self) -> aws_sdk_iam::Client {
-        self.cached("iam", "us-east-1", |c, counter| {
-            aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(c)
-                    .interceptor(counter)
-                    .build(),
-            )
-        })
-    }
-
+    iam => aws_sdk_iam, global;
     /// The KMS client for `region`.
-    pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
-        self.cached("kms", region, |c, counter| {
-            aws_sdk_kms::Client::from_conf(
-                aws_sdk_kms::config::Builder::from(c)
-                    .interceptor(counter)
-                    .build(),
-            )
-        })
-    }
-
+    kms => aws_sdk_kms, regional;
     /// The EKS client for `region`.
-    pub fn eks(&self, region: &str) -> aws_sdk_eks::Client {
-        self.cached("eks", region, |c, counter| {
-            aws_sdk_eks::Client::from_conf(
-                aws_sdk_eks::config::Builder::from(c)
-                    .interceptor(counter)
-                    .build(),
-            )
-        })
-    }
-
+    eks => aws_sdk_eks, regional;
     /// The RDS client for `region`.
-    pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
-        self.cached("rds", region, |c, counter| {
-            aws_sdk_rds::Client::from_conf(
-                aws_sdk_rds::config::Builder::from(c)
-                    .interceptor(counter)
-                    .build(),
-            )
-        })
-    }
-
+    rds => aws_sdk_rds, regional;
     /// The ElastiCache client for `region`.
-    pub fn elasticache(&self, region: &str) -> aws_sdk_elasticache::Client {
-        self.cached("elasticache", region, |c, counter| {
-            aws_sdk_elasticache::Client::from_conf(
-                aws_sdk_elasticache::config::Builder::from(c)
-                    .interceptor(counter)
-                    .build(),
-            )
-        })
-    }
-
+    elasticache => aws_sdk_elasticache, regional;
     /// The MSK (Kafka) client for `region`.
-    pub fn kafka(&self, region: &str) -> aws_sdk_kafka::Client {
-        self.cached("kafka", region, |c, counter| {
-            aws_sdk_kafka::Client::from_conf(
-                aws_sdk_kafka::config::Builder::from(c)
-                    .interceptor(counter)
-                    .build(),
-            )
-        })
-    }
+    kafka => aws_sdk_kafka, regional;
 }

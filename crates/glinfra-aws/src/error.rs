@@ -89,6 +89,7 @@ where
                     aws_smithy_types::error::display::DisplayErrorContext(&err)
                 ),
             )
+            .operation(operation_of(what))
             .with_source(err)
         }
         SdkError::ServiceError(service) => {
@@ -99,6 +100,8 @@ where
                 classify_code(&code, status),
                 format!("{what}: {code}: {message}"),
             )
+            .operation(operation_of(what))
+            .code(code)
             .with_source(err)
         }
         _ => ProviderError::new(
@@ -110,6 +113,11 @@ where
         )
         .with_source(err),
     }
+}
+
+/// The API operation named at the start of `what` (`CreateVpc vpc-1` → `CreateVpc`).
+fn operation_of(what: &str) -> &str {
+    what.split_whitespace().next().unwrap_or(what)
 }
 
 fn service_status<R: std::fmt::Debug + 'static>(raw: &R) -> Option<u16> {

@@ -66,3 +66,60 @@ pub(crate) fn recorder<T: Clone + Send + 'static>() -> (
         true
     })
 }
+
+/// Asserts that every mock rule answered exactly one call.
+pub(crate) fn all_used(rules: &[Rule]) {
+    for (i, rule) in rules.iter().enumerate() {
+        assert_eq!(
+            rule.num_calls(),
+            1,
+            "rule #{i} was called {} times",
+            rule.num_calls()
+        );
+    }
+}
+
+/// The ownership tags of resource `id` of `stack`, with one more user tag.
+pub(crate) fn owner_tags(stack: &str, id: &str) -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::from([
+        (glinfra_core::TAG_STACK.to_string(), stack.to_string()),
+        (glinfra_core::TAG_LOGICAL_ID.to_string(), id.to_string()),
+        ("team".to_string(), "platform".to_string()),
+    ])
+}
+
+/// A resource of spec `spec` as a driver receives it.
+pub(crate) fn desired<S: glinfra_core::ResourceSpec>(
+    stack: &str,
+    id: &str,
+    region: &str,
+    spec: S,
+) -> crate::kit::Desired<S> {
+    let tags = if S::KIND.taggable() {
+        owner_tags(stack, id)
+    } else {
+        Default::default()
+    };
+    crate::kit::Desired {
+        stack: stack.into(),
+        id: id.into(),
+        region: region.into(),
+        spec,
+        tags,
+    }
+}
+
+/// A recorded resource with `outputs`, as `update` and `delete` receive it.
+pub(crate) fn recorded<S: glinfra_core::ResourceSpec>(
+    r: &crate::kit::Desired<S>,
+    outputs: S::Outputs,
+) -> crate::kit::Recorded<S> {
+    crate::kit::Recorded {
+        stack: r.stack.clone(),
+        id: r.id.clone(),
+        region: r.region.clone(),
+        spec: r.spec.clone(),
+        tags: r.tags.clone(),
+        outputs,
+    }
+}

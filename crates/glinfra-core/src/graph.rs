@@ -3,7 +3,7 @@
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::regions;
 use crate::stack::{Declaration, ResourceId, Stack};
-use crate::validate::{check_declaration, subnet_index};
+use crate::validate::subnet_index;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
@@ -54,17 +54,16 @@ impl ResourceGraph {
                             r.resource, r.output, r.resource
                         )),
                     )),
-                    Some(target) if !target.kind.outputs().contains(&r.output.as_str()) => problems
-                        .push(located(
-                            decl,
-                            Diagnostic::new(format!(
-                                "refers to output `{}` of `{}`, but a {} has only: {}",
-                                r.output,
-                                r.resource,
-                                target.kind,
-                                target.kind.outputs().join(", ")
-                            )),
+                    Some(target) if !target.kind.has_output(&r.output) => problems.push(located(
+                        decl,
+                        Diagnostic::new(format!(
+                            "refers to output `{}` of `{}`, but a {} has only: {}",
+                            r.output,
+                            r.resource,
+                            target.kind,
+                            target.kind.outputs().collect::<Vec<_>>().join(", ")
                         )),
+                    )),
                     Some(_) => {}
                 }
             }
@@ -84,7 +83,7 @@ impl ResourceGraph {
                     graph.update_edge(from, nodes[decl.id.as_str()], ());
                 }
             }
-            check_declaration(stack, decl, &mut problems, &subnets);
+            (decl.kind.info().check)(stack, decl, &mut problems, &subnets);
         }
         for scc in tarjan_scc(&graph) {
             let self_loop = scc.len() == 1 && graph.contains_edge(scc[0], scc[0]);

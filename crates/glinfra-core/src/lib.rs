@@ -4,6 +4,8 @@
 //! Nothing in this crate does IO or async work: it cannot fail for network
 //! reasons, and everything in it is tested without AWS.
 
+extern crate self as glinfra_core;
+
 pub mod diagnostics;
 pub mod graph;
 pub mod input;
@@ -17,13 +19,18 @@ pub mod stack;
 pub mod state;
 mod validate;
 
+pub use glinfra_derive::Resource;
+pub use validate::check_declaration;
+
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use graph::ResourceGraph;
 pub use input::{Input, OutputRef};
-pub use kind::{Kind, UpdateBehavior};
+pub use kind::{CheckFn, Kind, KindInfo, OutputInfo, UpdateBehavior};
 pub use plan::{Action, FieldChange, Plan, PlannedValue, Step};
 pub use schedule::{OpPhase, Operation, Schedule};
-pub use stack::{Declaration, Resource, ResourceId, ResourceOptions, ResourceSpec, Stack};
+pub use stack::{
+    Declaration, Declared, Resource, ResourceId, ResourceOptions, ResourceSpec, Stack,
+};
 pub use state::{PendingOperation, ResourceState, State};
 
 /// Tag key carrying the name of the stack that owns a resource.

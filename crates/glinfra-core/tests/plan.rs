@@ -93,7 +93,6 @@ fn simulate_apply(p: &Plan, mut state: State) -> State {
                     _ => decl
                         .kind
                         .outputs()
-                        .iter()
                         .map(|o| {
                             (
                                 o.to_string(),

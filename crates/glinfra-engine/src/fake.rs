@@ -192,7 +192,6 @@ impl Provider for FakeCloud {
             let outputs: Outputs = r
                 .kind
                 .outputs()
-                .iter()
                 .map(|o| (o.to_string(), Value::String(format!("fake-{o}-{n}"))))
                 .collect();
             let stack = r

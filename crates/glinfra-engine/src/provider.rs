@@ -35,13 +35,19 @@ impl ErrorClass {
     }
 }
 
-/// An error from a provider call, classified once.
+/// An error from a provider call, classified once, with its context.
 #[derive(Debug, thiserror::Error)]
 pub struct ProviderError {
     /// How it should be treated.
     pub class: ErrorClass,
-    /// What happened, including the service's error code.
+    /// What happened (for AWS errors: the operation, the service's code and message).
     pub message: String,
+    /// The API operation that failed (`CreateVpc`), when one did.
+    pub operation: Option<String>,
+    /// The service's error code (`InvalidVpcID.NotFound`), when it sent one.
+    pub code: Option<String>,
+    /// The logical id of the resource concerned, when known.
+    pub resource: Option<String>,
     /// The underlying error.
     #[source]
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
@@ -53,6 +59,9 @@ impl ProviderError {
         ProviderError {
             class,
             message: message.into(),
+            operation: None,
+            code: None,
+            resource: None,
             source: None,
         }
     }
@@ -61,6 +70,36 @@ impl ProviderError {
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Box::new(source));
         self
+    }
+
+    /// Names the API operation that failed.
+    pub fn operation(mut self, operation: impl Into<String>) -> Self {
+        self.operation = Some(operation.into());
+        self
+    }
+
+    /// Records the service's error code.
+    pub fn code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Names the resource concerned (kept if already set).
+    pub fn resource(mut self, id: impl Into<String>) -> Self {
+        self.resource.get_or_insert(id.into());
+        self
+    }
+
+    /// The same error with another class and a note on why (a busy state that passes).
+    pub fn reclassified(mut self, class: ErrorClass, why: &str) -> Self {
+        self.class = class;
+        self.message = format!("{} ({why})", self.message);
+        self
+    }
+
+    /// True when the service's code is one of `codes`.
+    pub fn has_code(&self, codes: &[&str]) -> bool {
+        self.code.as_deref().is_some_and(|c| codes.contains(&c))
     }
 }
 

@@ -1,9 +1,9 @@
 //! EC2 networking: VPC, subnets, gateways, elastic IPs, route tables and routes.
 
 use crate::input::Input;
-use crate::kind::Kind;
 use crate::regions;
-use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use crate::stack::{ResourceSpec, SpecCheck};
+use crate::Resource;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
@@ -37,8 +37,10 @@ pub(crate) fn check_cidr(cx: &mut SpecCheck<'_>, field: &str, cidr: &str) -> Opt
 }
 
 /// A VPC.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:ec2/vpc", outputs(id: String, arn: String))]
 pub struct VpcSpec {
+    #[resource(replace)]
     /// Primary IPv4 CIDR block. Forces replacement.
     pub cidr_block: String,
     /// Whether the Amazon DNS server resolves names in the VPC.
@@ -59,26 +61,22 @@ impl VpcSpec {
 }
 
 impl ResourceSpec for VpcSpec {
-    const KIND: Kind = Kind::Vpc;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         check_cidr(cx, "cidr_block", &self.cidr_block);
     }
 }
 
-impl Resource<VpcSpec> {
-    /// The VPC id (`vpc-...`).
-    pub fn id(&self) -> Input<String> {
-        self.output("id")
-    }
-}
-
 /// A subnet of a VPC in one availability zone.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:ec2/subnet", outputs(id: String, arn: String))]
 pub struct SubnetSpec {
+    #[resource(replace)]
     /// The VPC. Forces replacement.
     pub vpc_id: Input<String>,
+    #[resource(replace)]
     /// IPv4 CIDR block, inside the VPC's. Forces replacement.
     pub cidr_block: String,
+    #[resource(replace)]
     /// Availability zone name (`us-east-1a`). Forces replacement.
     pub availability_zone: String,
     /// Whether instances launched here get a public IP.
@@ -102,7 +100,6 @@ impl SubnetSpec {
 }
 
 impl ResourceSpec for SubnetSpec {
-    const KIND: Kind = Kind::Subnet;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         let zones = regions::availability_zones(cx.region());
         if !zones.is_empty() && !zones.contains(&self.availability_zone) {
@@ -154,93 +151,58 @@ impl ResourceSpec for SubnetSpec {
     }
 }
 
-impl Resource<SubnetSpec> {
-    /// The subnet id (`subnet-...`).
-    pub fn id(&self) -> Input<String> {
-        self.output("id")
-    }
-}
-
 /// An internet gateway attached to a VPC.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:ec2/internet-gateway", outputs(id: String))]
 pub struct InternetGatewaySpec {
+    #[resource(replace)]
     /// The VPC it is attached to. Forces replacement.
     pub vpc_id: Input<String>,
 }
 
-impl ResourceSpec for InternetGatewaySpec {
-    const KIND: Kind = Kind::InternetGateway;
-}
-
-impl Resource<InternetGatewaySpec> {
-    /// The gateway id (`igw-...`).
-    pub fn id(&self) -> Input<String> {
-        self.output("id")
-    }
-}
+impl ResourceSpec for InternetGatewaySpec {}
 
 /// An elastic IP address in the VPC domain.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:ec2/elastic-ip", outputs(allocation_id: String, public_ip: String))]
 pub struct ElasticIpSpec {}
 
-impl ResourceSpec for ElasticIpSpec {
-    const KIND: Kind = Kind::ElasticIp;
-}
-
-impl Resource<ElasticIpSpec> {
-    /// The allocation id (`eipalloc-...`).
-    pub fn allocation_id(&self) -> Input<String> {
-        self.output("allocation_id")
-    }
-    /// The public address.
-    pub fn public_ip(&self) -> Input<String> {
-        self.output("public_ip")
-    }
-}
+impl ResourceSpec for ElasticIpSpec {}
 
 /// A public NAT gateway in a subnet, with an elastic IP.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:ec2/nat-gateway", outputs(id: String))]
 pub struct NatGatewaySpec {
+    #[resource(replace)]
     /// The (public) subnet it lives in. Forces replacement.
     pub subnet_id: Input<String>,
+    #[resource(replace)]
     /// The elastic IP allocation. Forces replacement.
     pub allocation_id: Input<String>,
 }
 
-impl ResourceSpec for NatGatewaySpec {
-    const KIND: Kind = Kind::NatGateway;
-}
-
-impl Resource<NatGatewaySpec> {
-    /// The NAT gateway id (`nat-...`).
-    pub fn id(&self) -> Input<String> {
-        self.output("id")
-    }
-}
+impl ResourceSpec for NatGatewaySpec {}
 
 /// A route table of a VPC.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:ec2/route-table", outputs(id: String))]
 pub struct RouteTableSpec {
+    #[resource(replace)]
     /// The VPC. Forces replacement.
     pub vpc_id: Input<String>,
 }
 
-impl ResourceSpec for RouteTableSpec {
-    const KIND: Kind = Kind::RouteTable;
-}
-
-impl Resource<RouteTableSpec> {
-    /// The route table id (`rtb-...`).
-    pub fn id(&self) -> Input<String> {
-        self.output("id")
-    }
-}
+impl ResourceSpec for RouteTableSpec {}
 
 /// One route: a destination and exactly one target.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:ec2/route", outputs(id: String))]
+#[resource(untagged)]
 pub struct RouteSpec {
+    #[resource(replace)]
     /// The route table. Forces replacement.
     pub route_table_id: Input<String>,
+    #[resource(replace)]
     /// The destination. Forces replacement.
     pub destination_cidr_block: String,
     /// Target: an internet gateway.
@@ -274,7 +236,6 @@ impl RouteSpec {
 }
 
 impl ResourceSpec for RouteSpec {
-    const KIND: Kind = Kind::Route;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if self.destination_cidr_block.parse::<Ipv4Net>().is_err() {
             cx.error(
@@ -295,17 +256,19 @@ impl ResourceSpec for RouteSpec {
 }
 
 /// The association of a subnet with a route table.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:ec2/route-table-association", outputs(id: String))]
+#[resource(untagged)]
 pub struct RouteTableAssociationSpec {
+    #[resource(replace)]
     /// The route table. Forces replacement.
     pub route_table_id: Input<String>,
+    #[resource(replace)]
     /// The subnet. Forces replacement.
     pub subnet_id: Input<String>,
 }
 
-impl ResourceSpec for RouteTableAssociationSpec {
-    const KIND: Kind = Kind::RouteTableAssociation;
-}
+impl ResourceSpec for RouteTableAssociationSpec {}
 
 /// One security group rule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -326,12 +289,16 @@ pub struct SecurityGroupRule {
 
 /// A security group. Nothing is open by default: with no egress rules, the
 /// default allow-all egress rule AWS adds is removed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:ec2/security-group", outputs(id: String, arn: String))]
 pub struct SecurityGroupSpec {
+    #[resource(replace)]
     /// The VPC. Forces replacement.
     pub vpc_id: Input<String>,
+    #[resource(replace)]
     /// Group name. Forces replacement.
     pub name: String,
+    #[resource(replace)]
     /// Description. Forces replacement (no API changes it).
     pub description: String,
     /// Ingress rules (Authorize/RevokeSecurityGroupIngress).
@@ -343,7 +310,6 @@ pub struct SecurityGroupSpec {
 }
 
 impl ResourceSpec for SecurityGroupSpec {
-    const KIND: Kind = Kind::SecurityGroup;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         for (dir, rules) in [("ingress", &self.ingress), ("egress", &self.egress)] {
             for (i, r) in rules.iter().enumerate() {
@@ -381,20 +347,17 @@ impl ResourceSpec for SecurityGroupSpec {
     }
 }
 
-impl Resource<SecurityGroupSpec> {
-    /// The group id (`sg-...`).
-    pub fn id(&self) -> Input<String> {
-        self.output("id")
-    }
-}
-
 /// A VPC endpoint: `Gateway` (S3, DynamoDB) on route tables, or `Interface` in subnets.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:ec2/vpc-endpoint", outputs(id: String))]
 pub struct VpcEndpointSpec {
+    #[resource(replace)]
     /// The VPC. Forces replacement.
     pub vpc_id: Input<String>,
+    #[resource(replace)]
     /// Service name (`com.amazonaws.us-east-1.s3`). Forces replacement.
     pub service_name: String,
+    #[resource(replace)]
     /// `Gateway` or `Interface`. Forces replacement.
     pub endpoint_type: String,
     /// Route tables of a gateway endpoint (ModifyVpcEndpoint).
@@ -412,7 +375,6 @@ pub struct VpcEndpointSpec {
 }
 
 impl ResourceSpec for VpcEndpointSpec {
-    const KIND: Kind = Kind::VpcEndpoint;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         match self.endpoint_type.as_str() {
             "Gateway" => {
@@ -441,12 +403,5 @@ impl ResourceSpec for VpcEndpointSpec {
                 ),
             );
         }
-    }
-}
-
-impl Resource<VpcEndpointSpec> {
-    /// The endpoint id (`vpce-...`).
-    pub fn id(&self) -> Input<String> {
-        self.output("id")
     }
 }

@@ -1,8 +1,8 @@
 //! EKS clusters and managed node groups.
 
 use crate::input::Input;
-use crate::kind::Kind;
-use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use crate::stack::{ResourceSpec, SpecCheck};
+use crate::Resource;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -36,16 +36,21 @@ pub fn is_known_instance_type(instance_type: &str) -> bool {
 pub const TAINT_EFFECTS: &[&str] = &["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"];
 
 /// An EKS cluster.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:eks/cluster", outputs(name: String, arn: String, endpoint: String))]
 pub struct EksClusterSpec {
+    #[resource(replace)]
     /// Cluster name. Forces replacement.
     pub name: String,
     /// Kubernetes version (`1.29`); UpdateClusterVersion raises it in place, one minor at a time.
     pub version: String,
+    #[resource(replace)]
     /// The cluster IAM role. Forces replacement.
     pub role_arn: Input<String>,
+    #[resource(replace)]
     /// Subnets for the control plane's network interfaces. Forces replacement.
     pub subnet_ids: Vec<Input<String>>,
+    #[resource(replace)]
     /// Extra security groups for the control plane. Forces replacement.
     #[serde(default)]
     pub security_group_ids: Vec<Input<String>>,
@@ -55,13 +60,13 @@ pub struct EksClusterSpec {
     pub endpoint_public_access: bool,
     /// Enabled control-plane log types (UpdateClusterConfig).
     pub enabled_log_types: Vec<String>,
+    #[resource(replace)]
     /// KMS key for envelope encryption of Kubernetes secrets. Forces replacement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets_kms_key_arn: Option<Input<String>>,
 }
 
 impl ResourceSpec for EksClusterSpec {
-    const KIND: Kind = Kind::EksCluster;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if self.name.is_empty() || self.name.len() > 100 {
             cx.error("name", "must be 1 to 100 characters");
@@ -89,17 +94,6 @@ impl ResourceSpec for EksClusterSpec {
     }
 }
 
-impl Resource<EksClusterSpec> {
-    /// The cluster name, once created (use it to order node groups after the cluster).
-    pub fn name(&self) -> Input<String> {
-        self.output("name")
-    }
-    /// The cluster ARN.
-    pub fn arn(&self) -> Input<String> {
-        self.output("arn")
-    }
-}
-
 /// A Kubernetes taint on a node group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Taint {
@@ -112,20 +106,28 @@ pub struct Taint {
 }
 
 /// An EKS managed node group.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:eks/node-group", outputs(name: String, arn: String))]
 pub struct EksNodeGroupSpec {
+    #[resource(replace)]
     /// The cluster (its `name` output). Forces replacement.
     pub cluster_name: Input<String>,
+    #[resource(replace)]
     /// Node group name. Forces replacement.
     pub name: String,
+    #[resource(replace)]
     /// The node IAM role. Forces replacement.
     pub node_role_arn: Input<String>,
+    #[resource(replace)]
     /// Subnets of the nodes. Forces replacement.
     pub subnet_ids: Vec<Input<String>>,
+    #[resource(replace)]
     /// Instance types. Forces replacement.
     pub instance_types: Vec<String>,
+    #[resource(replace)]
     /// `ON_DEMAND` or `SPOT`. Forces replacement.
     pub capacity_type: String,
+    #[resource(replace)]
     /// Root volume size in GiB. Forces replacement.
     pub disk_size: i32,
     /// Scaling minimum (UpdateNodegroupConfig).
@@ -143,7 +145,6 @@ pub struct EksNodeGroupSpec {
 }
 
 impl ResourceSpec for EksNodeGroupSpec {
-    const KIND: Kind = Kind::EksNodeGroup;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if !(self.min_size <= self.desired_size && self.desired_size <= self.max_size) {
             cx.error(
@@ -195,12 +196,5 @@ impl ResourceSpec for EksNodeGroupSpec {
                 );
             }
         }
-    }
-}
-
-impl Resource<EksNodeGroupSpec> {
-    /// The node group ARN.
-    pub fn arn(&self) -> Input<String> {
-        self.output("arn")
     }
 }

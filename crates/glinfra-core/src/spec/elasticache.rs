@@ -1,18 +1,21 @@
 //! ElastiCache for Redis: subnet groups, parameter groups and cluster-mode replication groups.
 
 use crate::input::Input;
-use crate::kind::Kind;
-use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use crate::stack::{ResourceSpec, SpecCheck};
+use crate::Resource;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A cache subnet group.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:elasticache/subnet-group", outputs(name: String, vpc_id: String))]
 pub struct CacheSubnetGroupSpec {
+    #[resource(replace)]
     /// The VPC its subnets are in. Not sent to AWS: a subnet group cannot move
     /// between VPCs, so a new VPC means a new group (forces replacement).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<Input<String>>,
+    #[resource(replace)]
     /// Name. Forces replacement.
     pub name: String,
     /// Description (ModifyCacheSubnetGroup).
@@ -21,44 +24,32 @@ pub struct CacheSubnetGroupSpec {
     pub subnet_ids: Vec<Input<String>>,
 }
 
-impl ResourceSpec for CacheSubnetGroupSpec {
-    const KIND: Kind = Kind::CacheSubnetGroup;
-}
-
-impl Resource<CacheSubnetGroupSpec> {
-    /// The group name.
-    pub fn name(&self) -> Input<String> {
-        self.output("name")
-    }
-}
+impl ResourceSpec for CacheSubnetGroupSpec {}
 
 /// A cache parameter group.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:elasticache/parameter-group", outputs(name: String))]
 pub struct CacheParameterGroupSpec {
+    #[resource(replace)]
     /// Name. Forces replacement.
     pub name: String,
+    #[resource(replace)]
     /// Family (`redis7`). Forces replacement.
     pub family: String,
+    #[resource(replace)]
     /// Description. Forces replacement.
     pub description: String,
     /// Parameters (ModifyCacheParameterGroup).
     pub parameters: BTreeMap<String, String>,
 }
 
-impl ResourceSpec for CacheParameterGroupSpec {
-    const KIND: Kind = Kind::CacheParameterGroup;
-}
-
-impl Resource<CacheParameterGroupSpec> {
-    /// The group name.
-    pub fn name(&self) -> Input<String> {
-        self.output("name")
-    }
-}
+impl ResourceSpec for CacheParameterGroupSpec {}
 
 /// A Redis replication group in cluster mode.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:elasticache/replication-group", outputs(id: String, arn: String, configuration_endpoint: String))]
 pub struct ReplicationGroupSpec {
+    #[resource(replace)]
     /// Id. Forces replacement.
     pub id: String,
     /// Description (ModifyReplicationGroup).
@@ -71,17 +62,21 @@ pub struct ReplicationGroupSpec {
     pub num_node_groups: i32,
     /// Replicas per shard (Increase/DecreaseReplicaCount).
     pub replicas_per_node_group: i32,
+    #[resource(replace)]
     /// The subnet group. Forces replacement.
     pub cache_subnet_group_name: Input<String>,
     /// The parameter group (ModifyReplicationGroup).
     pub cache_parameter_group_name: Input<String>,
     /// Security groups (ModifyReplicationGroup).
     pub security_group_ids: Vec<Input<String>>,
+    #[resource(replace)]
     /// Encryption at rest. Forces replacement.
     pub at_rest_encryption: bool,
+    #[resource(replace)]
     /// KMS key for encryption at rest. Forces replacement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<Input<String>>,
+    #[resource(replace)]
     /// TLS in transit. Forces replacement.
     pub transit_encryption: bool,
     /// Automatic failover (ModifyReplicationGroup).
@@ -90,12 +85,12 @@ pub struct ReplicationGroupSpec {
     pub multi_az: bool,
     /// Days of snapshots kept (ModifyReplicationGroup).
     pub snapshot_retention_days: i32,
+    #[resource(replace)]
     /// Port. Forces replacement.
     pub port: i32,
 }
 
 impl ResourceSpec for ReplicationGroupSpec {
-    const KIND: Kind = Kind::ReplicationGroup;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if !(1..=500).contains(&self.num_node_groups) {
             cx.error(
@@ -136,12 +131,5 @@ impl ResourceSpec for ReplicationGroupSpec {
                 format!("must be 0 to 35, got {}", self.snapshot_retention_days),
             );
         }
-    }
-}
-
-impl Resource<ReplicationGroupSpec> {
-    /// The configuration endpoint address.
-    pub fn configuration_endpoint(&self) -> Input<String> {
-        self.output("configuration_endpoint")
     }
 }

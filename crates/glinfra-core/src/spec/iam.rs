@@ -1,17 +1,19 @@
 //! IAM roles.
 
-use crate::input::Input;
-use crate::kind::Kind;
-use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use crate::stack::{ResourceSpec, SpecCheck};
+use crate::Resource;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// An IAM role with its trust policy, managed policies and inline policies.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:iam/role", outputs(arn: String, name: String))]
 pub struct IamRoleSpec {
+    #[resource(replace)]
     /// Role name. Forces replacement.
     pub name: String,
+    #[resource(replace)]
     /// Path. Forces replacement.
     #[serde(default = "default_path")]
     pub path: String,
@@ -54,7 +56,6 @@ impl IamRoleSpec {
 }
 
 impl ResourceSpec for IamRoleSpec {
-    const KIND: Kind = Kind::IamRole;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         let valid = !self.name.is_empty()
             && self.name.len() <= 64
@@ -80,12 +81,5 @@ impl ResourceSpec for IamRoleSpec {
         if !self.assume_role_policy.is_object() {
             cx.error("assume_role_policy", "must be a JSON policy document");
         }
-    }
-}
-
-impl Resource<IamRoleSpec> {
-    /// The role ARN.
-    pub fn arn(&self) -> Input<String> {
-        self.output("arn")
     }
 }

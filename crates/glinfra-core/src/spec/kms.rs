@@ -1,12 +1,12 @@
 //! KMS keys.
 
-use crate::input::Input;
-use crate::kind::Kind;
-use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use crate::stack::{ResourceSpec, SpecCheck};
+use crate::Resource;
 use serde::{Deserialize, Serialize};
 
 /// A symmetric encryption KMS key with an alias.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:kms/key", outputs(key_id: String, arn: String))]
 pub struct KmsKeySpec {
     /// Description (UpdateKeyDescription changes it in place).
     pub description: String,
@@ -31,7 +31,6 @@ impl KmsKeySpec {
 }
 
 impl ResourceSpec for KmsKeySpec {
-    const KIND: Kind = Kind::KmsKey;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if !(7..=30).contains(&self.deletion_window_days) {
             cx.error(
@@ -55,16 +54,5 @@ impl ResourceSpec for KmsKeySpec {
                 ),
             );
         }
-    }
-}
-
-impl Resource<KmsKeySpec> {
-    /// The key ARN.
-    pub fn arn(&self) -> Input<String> {
-        self.output("arn")
-    }
-    /// The key id.
-    pub fn key_id(&self) -> Input<String> {
-        self.output("key_id")
     }
 }

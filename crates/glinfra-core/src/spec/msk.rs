@@ -1,40 +1,33 @@
 //! Amazon MSK: configurations and provisioned clusters.
 
 use crate::input::Input;
-use crate::kind::Kind;
-use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use crate::stack::{ResourceSpec, SpecCheck};
+use crate::Resource;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// An MSK configuration (server properties).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:msk/configuration", outputs(arn: String, latest_revision: i64))]
+#[resource(untagged)]
 pub struct MskConfigurationSpec {
+    #[resource(replace)]
     /// Name. Forces replacement.
     pub name: String,
+    #[resource(replace)]
     /// Kafka versions it applies to. Forces replacement.
     pub kafka_versions: Vec<String>,
     /// Server properties (UpdateConfiguration makes a new revision).
     pub server_properties: BTreeMap<String, String>,
 }
 
-impl ResourceSpec for MskConfigurationSpec {
-    const KIND: Kind = Kind::MskConfiguration;
-}
-
-impl Resource<MskConfigurationSpec> {
-    /// The configuration ARN.
-    pub fn arn(&self) -> Input<String> {
-        self.output("arn")
-    }
-    /// The latest revision number, as a string.
-    pub fn latest_revision(&self) -> Input<String> {
-        self.output("latest_revision")
-    }
-}
+impl ResourceSpec for MskConfigurationSpec {}
 
 /// A provisioned MSK cluster with TLS in transit and KMS at rest.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:msk/cluster", outputs(arn: String, bootstrap_brokers_tls: String))]
 pub struct MskClusterSpec {
+    #[resource(replace)]
     /// Name. Forces replacement.
     pub name: String,
     /// Kafka version (UpdateClusterKafkaVersion).
@@ -43,8 +36,10 @@ pub struct MskClusterSpec {
     pub broker_count: i32,
     /// Broker instance type (UpdateBrokerType).
     pub instance_type: String,
+    #[resource(replace)]
     /// Client subnets, one per zone. Forces replacement.
     pub client_subnets: Vec<Input<String>>,
+    #[resource(replace)]
     /// Security groups. Forces replacement.
     pub security_groups: Vec<Input<String>>,
     /// EBS storage per broker in GiB (UpdateBrokerStorage, increase only).
@@ -53,14 +48,15 @@ pub struct MskClusterSpec {
     pub configuration_arn: Input<String>,
     /// The configuration revision (UpdateClusterConfiguration).
     pub configuration_revision: Input<String>,
+    #[resource(replace)]
     /// KMS key for encryption at rest. Forces replacement.
     pub kms_key_arn: Input<String>,
+    #[resource(replace)]
     /// `TLS`, `TLS_PLAINTEXT` or `PLAINTEXT` between clients and brokers. Forces replacement.
     pub client_broker_encryption: String,
 }
 
 impl ResourceSpec for MskClusterSpec {
-    const KIND: Kind = Kind::MskCluster;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         let subnets = self.client_subnets.len() as i32;
         if subnets < 2 {
@@ -98,12 +94,5 @@ impl ResourceSpec for MskClusterSpec {
                 ),
             );
         }
-    }
-}
-
-impl Resource<MskClusterSpec> {
-    /// The cluster ARN.
-    pub fn arn(&self) -> Input<String> {
-        self.output("arn")
     }
 }

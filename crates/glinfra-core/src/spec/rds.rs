@@ -1,18 +1,21 @@
 //! RDS: DB subnet groups, parameter groups and instances (primaries and read replicas).
 
 use crate::input::Input;
-use crate::kind::Kind;
-use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use crate::stack::{ResourceSpec, SpecCheck};
+use crate::Resource;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A DB subnet group.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:rds/db-subnet-group", outputs(name: String, arn: String))]
 pub struct DbSubnetGroupSpec {
+    #[resource(replace)]
     /// The VPC its subnets are in. Not sent to AWS: a subnet group cannot move
     /// between VPCs, so a new VPC means a new group (forces replacement).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<Input<String>>,
+    #[resource(replace)]
     /// Name (lower case). Forces replacement.
     pub name: String,
     /// Description (ModifyDBSubnetGroup).
@@ -22,7 +25,6 @@ pub struct DbSubnetGroupSpec {
 }
 
 impl ResourceSpec for DbSubnetGroupSpec {
-    const KIND: Kind = Kind::DbSubnetGroup;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if self.subnet_ids.len() < 2 {
             cx.error(
@@ -33,42 +35,33 @@ impl ResourceSpec for DbSubnetGroupSpec {
     }
 }
 
-impl Resource<DbSubnetGroupSpec> {
-    /// The group name.
-    pub fn name(&self) -> Input<String> {
-        self.output("name")
-    }
-}
-
 /// A DB parameter group.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:rds/db-parameter-group", outputs(name: String, arn: String))]
 pub struct DbParameterGroupSpec {
+    #[resource(replace)]
     /// Name. Forces replacement.
     pub name: String,
+    #[resource(replace)]
     /// Family (`postgres15`). Forces replacement.
     pub family: String,
+    #[resource(replace)]
     /// Description. Forces replacement (no API changes it).
     pub description: String,
     /// Parameters in the engine's own units (ModifyDBParameterGroup).
     pub parameters: BTreeMap<String, String>,
 }
 
-impl ResourceSpec for DbParameterGroupSpec {
-    const KIND: Kind = Kind::DbParameterGroup;
-}
-
-impl Resource<DbParameterGroupSpec> {
-    /// The group name.
-    pub fn name(&self) -> Input<String> {
-        self.output("name")
-    }
-}
+impl ResourceSpec for DbParameterGroupSpec {}
 
 /// A DB instance: a primary, or a read replica when `replicate_from` is set.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:rds/db-instance", outputs(identifier: String, arn: String, endpoint: String, port: i64))]
 pub struct DbInstanceSpec {
+    #[resource(replace)]
     /// Identifier. Forces replacement.
     pub identifier: String,
+    #[resource(replace)]
     /// Engine (`postgres`). Forces replacement.
     pub engine: String,
     /// Engine version (`15`, `15.5`) (ModifyDBInstance, upgrades only).
@@ -82,8 +75,10 @@ pub struct DbInstanceSpec {
     /// Provisioned IOPS for io1/io2/gp3 (ModifyDBInstance).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iops: Option<i32>,
+    #[resource(replace)]
     /// Encryption at rest. Forces replacement.
     pub storage_encrypted: bool,
+    #[resource(replace)]
     /// KMS key for storage encryption (of the instance's own region). Forces replacement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<Input<String>>,
@@ -95,6 +90,7 @@ pub struct DbInstanceSpec {
     pub maintenance_window: String,
     /// Deletion protection (ModifyDBInstance). Destroy turns it off first only if asked.
     pub deletion_protection: bool,
+    #[resource(replace)]
     /// The DB subnet group. Forces replacement. A cross-region read replica without
     /// one is placed in its region's default VPC (AWS's behaviour).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,12 +100,14 @@ pub struct DbInstanceSpec {
     pub parameter_group_name: Option<Input<String>>,
     /// VPC security groups (ModifyDBInstance).
     pub vpc_security_group_ids: Vec<Input<String>>,
+    #[resource(replace)]
     /// Master user name (primaries). Forces replacement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub master_username: Option<String>,
     /// Whether Secrets Manager manages the master password (no password in state or plans).
     #[serde(default)]
     pub manage_master_user_password: bool,
+    #[resource(replace)]
     /// For a read replica: the source instance's ARN. Forces replacement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicate_from: Option<Input<String>>,
@@ -135,7 +133,6 @@ pub fn is_known_instance_class(class: &str) -> bool {
 }
 
 impl ResourceSpec for DbInstanceSpec {
-    const KIND: Kind = Kind::DbInstance;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if !is_known_instance_class(&self.instance_class) {
             cx.error(
@@ -204,16 +201,5 @@ impl ResourceSpec for DbInstanceSpec {
                 }
             }
         }
-    }
-}
-
-impl Resource<DbInstanceSpec> {
-    /// The instance ARN (a replica's source).
-    pub fn arn(&self) -> Input<String> {
-        self.output("arn")
-    }
-    /// The endpoint address.
-    pub fn endpoint(&self) -> Input<String> {
-        self.output("endpoint")
     }
 }

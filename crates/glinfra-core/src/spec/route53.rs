@@ -1,16 +1,18 @@
 //! Route 53 hosted zones and record sets.
 
 use crate::input::Input;
-use crate::kind::Kind;
-use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use crate::stack::{ResourceSpec, SpecCheck};
+use crate::Resource;
 use serde::{Deserialize, Serialize};
 
 /// Record types glinfra accepts.
 pub const RECORD_TYPES: &[&str] = &["A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT"];
 
 /// A public hosted zone.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:route53/hosted-zone", outputs(zone_id: String, name_servers: Vec<String>))]
 pub struct HostedZoneSpec {
+    #[resource(replace)]
     /// The domain (`greenlang.ai`). Forces replacement.
     pub name: String,
     /// A comment.
@@ -39,7 +41,6 @@ fn domain_problem(name: &str) -> Option<String> {
 }
 
 impl ResourceSpec for HostedZoneSpec {
-    const KIND: Kind = Kind::HostedZone;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if let Some(p) = domain_problem(&self.name) {
             cx.error("name", p);
@@ -47,26 +48,25 @@ impl ResourceSpec for HostedZoneSpec {
     }
 }
 
-impl Resource<HostedZoneSpec> {
-    /// The hosted zone id (`Z...`).
-    pub fn zone_id(&self) -> Input<String> {
-        self.output("zone_id")
-    }
-}
-
 /// A record set in a hosted zone.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:route53/record-set", outputs(fqdn: String))]
+#[resource(untagged)]
 pub struct RecordSetSpec {
+    #[resource(replace)]
     /// The zone. Forces replacement.
     pub zone_id: Input<String>,
+    #[resource(replace)]
     /// Fully qualified name (`api.greenlang.ai`). Forces replacement.
     pub name: String,
+    #[resource(replace)]
     /// Record type. Forces replacement.
     pub record_type: String,
     /// Time to live in seconds.
     pub ttl: i64,
     /// Values.
     pub records: Vec<Input<String>>,
+    #[resource(replace)]
     /// Identifier among records with the same name and type (routing policies). Forces replacement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_identifier: Option<String>,
@@ -79,7 +79,6 @@ pub struct RecordSetSpec {
 }
 
 impl ResourceSpec for RecordSetSpec {
-    const KIND: Kind = Kind::RecordSet;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if let Some(p) = domain_problem(&self.name) {
             cx.error("name", p);
@@ -117,24 +116,20 @@ impl ResourceSpec for RecordSetSpec {
     }
 }
 
-impl Resource<RecordSetSpec> {
-    /// The fully qualified name.
-    pub fn fqdn(&self) -> Input<String> {
-        self.output("fqdn")
-    }
-}
-
 /// A Route 53 health check of an HTTPS endpoint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:route53/health-check", outputs(id: String))]
 pub struct HealthCheckSpec {
     /// Host name checked. In place (UpdateHealthCheck).
     pub fqdn: String,
     /// Port.
     pub port: i32,
+    #[resource(replace)]
     /// `HTTPS`, `HTTP` or `TCP`. Forces replacement.
     pub check_type: String,
     /// Path requested (HTTP/HTTPS).
     pub resource_path: String,
+    #[resource(replace)]
     /// Seconds between checks: 10 or 30. Forces replacement.
     pub request_interval: i32,
     /// Consecutive failures before unhealthy (1-10).
@@ -142,7 +137,6 @@ pub struct HealthCheckSpec {
 }
 
 impl ResourceSpec for HealthCheckSpec {
-    const KIND: Kind = Kind::HealthCheck;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if let Some(p) = domain_problem(&self.fqdn) {
             cx.error("fqdn", p);
@@ -168,12 +162,5 @@ impl ResourceSpec for HealthCheckSpec {
         if !(1..=65535).contains(&self.port) {
             cx.error("port", format!("must be 1 to 65535, got {}", self.port));
         }
-    }
-}
-
-impl Resource<HealthCheckSpec> {
-    /// The health check id.
-    pub fn id(&self) -> Input<String> {
-        self.output("id")
     }
 }

@@ -3,8 +3,8 @@
 
 use super::is_false;
 use crate::input::Input;
-use crate::kind::Kind;
-use crate::stack::{Resource, ResourceSpec, SpecCheck};
+use crate::stack::{ResourceSpec, SpecCheck};
+use crate::Resource;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -95,12 +95,15 @@ pub struct ReplicationRule {
 }
 
 /// An S3 bucket and its configuration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:s3/bucket", outputs(name: String, arn: String, region: String))]
 pub struct BucketSpec {
+    #[resource(replace)]
     /// Globally unique bucket name. Forces replacement.
     pub bucket: String,
     /// Whether versioning is enabled.
     pub versioning: bool,
+    #[resource(replace)]
     /// Whether object lock is enabled (at creation). Forces replacement.
     #[serde(default, skip_serializing_if = "is_false")]
     pub object_lock_enabled: bool,
@@ -201,7 +204,6 @@ pub fn bucket_name_problem(name: &str) -> Option<String> {
 }
 
 impl ResourceSpec for BucketSpec {
-    const KIND: Kind = Kind::Bucket;
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if let Some(problem) = bucket_name_problem(&self.bucket) {
             cx.error("bucket", problem);
@@ -319,16 +321,5 @@ impl ResourceSpec for BucketSpec {
                 cx.error("replication.rules", "replication needs at least one rule");
             }
         }
-    }
-}
-
-impl Resource<BucketSpec> {
-    /// The bucket ARN.
-    pub fn arn(&self) -> Input<String> {
-        self.output("arn")
-    }
-    /// The bucket name.
-    pub fn name(&self) -> Input<String> {
-        self.output("name")
     }
 }

@@ -1,0 +1,176 @@
+//! The [`Driver`] trait, one implementation per kind, and the registry that
+//! binds each kind to its driver: the one place a kind is registered.
+
+use crate::clients::Clients;
+use crate::kit::{Changed, Desired, Recorded};
+use async_trait::async_trait;
+use glinfra_core::{Declared, Kind, ResourceSpec, ResourceState};
+use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
+use std::collections::HashMap;
+
+/// The typed outputs of a driver's kind.
+pub(crate) type Out<D> = <<D as Driver>::Spec as Declared>::Outputs;
+
+/// How glinfra reaches one kind of AWS resource. Every method is idempotent: the
+/// executor calls it again after a retryable failure, and a killed run calls it
+/// again on the next run (`create` may meet what it made, `delete` what is gone).
+/// Drivers decide *how*, never *what*: they do not diff specs.
+///
+/// The batched read of the refresh design (every resource of the kind in a
+/// region carrying a stack's ownership tag, one paginated call) is one more
+/// method here, with a default for kinds that cannot list.
+#[async_trait]
+pub(crate) trait Driver: Send + Sync + 'static {
+    /// The spec of the kind this driver handles.
+    type Spec: ResourceSpec;
+
+    /// Looks for the resource carrying `r`'s ownership tags (or, for untagged
+    /// kinds, its natural key). Read-only. A same-named resource owned by someone
+    /// else is an AlreadyExists error, never adopted.
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &Desired<Self::Spec>,
+    ) -> Result<Option<Out<Self>>, ProviderError>;
+
+    /// Creates the resource, waits until it is usable, and returns its outputs.
+    async fn create(
+        &self,
+        c: &Clients,
+        r: &Desired<Self::Spec>,
+    ) -> Result<Out<Self>, ProviderError>;
+
+    /// Changes the fields in `changed` of the resource recorded as `prior` to match `r`.
+    async fn update(
+        &self,
+        c: &Clients,
+        prior: &Recorded<Self::Spec>,
+        r: &Desired<Self::Spec>,
+        changed: Changed<'_>,
+    ) -> Result<Out<Self>, ProviderError>;
+
+    /// Deletes the resource recorded as `prior` and waits until it is gone.
+    /// Gone already is success.
+    async fn delete(&self, c: &Clients, prior: &Recorded<Self::Spec>) -> Result<(), ProviderError>;
+}
+
+/// A driver with its types erased, as the provider holds it.
+#[async_trait]
+pub(crate) trait AnyDriver: Send + Sync {
+    fn kind(&self) -> Kind;
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &ResolvedResource,
+    ) -> Result<Option<Outputs>, ProviderError>;
+    async fn create(&self, c: &Clients, r: &ResolvedResource) -> Result<Outputs, ProviderError>;
+    async fn update(
+        &self,
+        c: &Clients,
+        prior: &ResourceState,
+        r: &ResolvedResource,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError>;
+    async fn delete(
+        &self,
+        c: &Clients,
+        id: &str,
+        prior: &ResourceState,
+    ) -> Result<(), ProviderError>;
+}
+
+fn to_outputs<O: serde::Serialize>(kind: Kind, outputs: &O) -> Result<Outputs, ProviderError> {
+    match serde_json::to_value(outputs) {
+        Ok(serde_json::Value::Object(map)) => Ok(map.into_iter().collect()),
+        _ => Err(ProviderError::new(
+            ErrorClass::Fatal,
+            format!("{kind}: outputs do not serialise to an object"),
+        )),
+    }
+}
+
+#[async_trait]
+impl<D: Driver> AnyDriver for D {
+    fn kind(&self) -> Kind {
+        <D::Spec as Declared>::KIND
+    }
+
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &ResolvedResource,
+    ) -> Result<Option<Outputs>, ProviderError> {
+        let desired = Desired::from_resolved(r)?;
+        let found = Driver::find(self, c, &desired)
+            .await
+            .map_err(|e| e.resource(&r.id))?;
+        found.map(|o| to_outputs(self.kind(), &o)).transpose()
+    }
+
+    async fn create(&self, c: &Clients, r: &ResolvedResource) -> Result<Outputs, ProviderError> {
+        let desired = Desired::from_resolved(r)?;
+        let out = Driver::create(self, c, &desired)
+            .await
+            .map_err(|e| e.resource(&r.id))?;
+        to_outputs(self.kind(), &out)
+    }
+
+    async fn update(
+        &self,
+        c: &Clients,
+        prior: &ResourceState,
+        r: &ResolvedResource,
+        changed: &[String],
+    ) -> Result<Outputs, ProviderError> {
+        let recorded = Recorded::from_state(&r.id, prior)?;
+        let desired = Desired::from_resolved(r)?;
+        let out = Driver::update(self, c, &recorded, &desired, Changed(changed))
+            .await
+            .map_err(|e| e.resource(&r.id))?;
+        to_outputs(self.kind(), &out)
+    }
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        id: &str,
+        prior: &ResourceState,
+    ) -> Result<(), ProviderError> {
+        let recorded = Recorded::<D::Spec>::from_state(id, prior)?;
+        Driver::delete(self, c, &recorded)
+            .await
+            .map_err(|e| e.resource(id))
+    }
+}
+
+/// Every kind's driver, by kind.
+pub(crate) struct Registry {
+    drivers: HashMap<Kind, Box<dyn AnyDriver>>,
+}
+
+impl Registry {
+    /// The registry of `drivers`; a kind registered twice is a bug, caught here.
+    pub fn of(drivers: Vec<Box<dyn AnyDriver>>) -> Registry {
+        let mut map = HashMap::new();
+        for d in drivers {
+            let kind = d.kind();
+            assert!(map.insert(kind, d).is_none(), "{kind} is registered twice");
+        }
+        Registry { drivers: map }
+    }
+
+    /// The driver of `kind`.
+    pub fn get(&self, kind: Kind) -> Result<&dyn AnyDriver, ProviderError> {
+        self.drivers.get(&kind).map(Box::as_ref).ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Fatal,
+                format!("no driver is registered for {kind}"),
+            )
+        })
+    }
+
+    /// The kinds that have a driver.
+    pub fn kinds(&self) -> impl Iterator<Item = Kind> + '_ {
+        self.drivers.keys().copied()
+    }
+}

@@ -1,0 +1,346 @@
+//! The driver kit: what every driver needs and nothing writes twice.
+//!
+//! - [`Desired`] / [`Recorded`]: a resource as the program wants it and as state
+//!   recorded it, with typed spec and outputs;
+//! - [`resolved`] and friends: spec inputs that must hold values by now;
+//! - ownership ([`owned`], [`ensure_owned`], [`pick_owned`]): the `glinfra:stack` and
+//!   `glinfra:logical-id` tags that make a find safe;
+//! - [`tags`]: conversion between tag maps and each SDK's tag type;
+//! - not-found handling ([`Absent`]): a Describe that finds nothing is `None`, a
+//!   delete of what is gone is success;
+//! - [`wait`]: one polling helper with a deadline, and [`wait::gone`].
+
+pub(crate) mod tags;
+pub(crate) mod wait;
+
+use glinfra_core::{Declared, Input, Kind, ResourceId, ResourceSpec, ResourceState};
+use glinfra_core::{TAG_LOGICAL_ID, TAG_STACK};
+use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
+use std::collections::BTreeMap;
+
+/// A resource as the program wants it: what `find`, `create` and `update` get.
+#[derive(Clone, Debug)]
+pub(crate) struct Desired<S> {
+    /// The stack that owns it.
+    pub stack: String,
+    /// Its logical id.
+    pub id: ResourceId,
+    /// Its region.
+    pub region: String,
+    /// The spec, every input resolved.
+    pub spec: S,
+    /// Every tag it must carry, ownership tags included (empty for untagged kinds).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A resource as state recorded it: what `update` and `delete` get as `prior`.
+#[derive(Clone, Debug)]
+pub(crate) struct Recorded<S: Declared> {
+    /// The stack that owns it.
+    pub stack: String,
+    /// Its logical id.
+    pub id: ResourceId,
+    /// Its region.
+    pub region: String,
+    /// The spec it was last applied from.
+    pub spec: S,
+    /// The tags it was last given.
+    pub tags: BTreeMap<String, String>,
+    /// Its outputs.
+    pub outputs: S::Outputs,
+}
+
+fn malformed(kind: Kind, id: &str, what: &str, e: serde_json::Error) -> ProviderError {
+    ProviderError::new(
+        ErrorClass::Invalid,
+        format!("{kind} `{id}`: malformed {what}: {e}"),
+    )
+    .resource(id)
+}
+
+impl<S: ResourceSpec> Desired<S> {
+    /// The typed view of `r`.
+    pub fn from_resolved(r: &ResolvedResource) -> Result<Self, ProviderError> {
+        Ok(Desired {
+            stack: r.stack.clone(),
+            id: r.id.clone(),
+            region: r.region.clone(),
+            spec: serde_json::from_value(r.props.clone())
+                .map_err(|e| malformed(S::KIND, &r.id, "spec", e))?,
+            tags: r.tags.clone(),
+        })
+    }
+
+    /// The tags to put on the resource: the declared ones, ownership tags always present.
+    pub fn owned_tags(&self) -> BTreeMap<String, String> {
+        let mut tags = self.tags.clone();
+        tags.entry(TAG_STACK.to_string())
+            .or_insert_with(|| self.stack.clone());
+        tags.entry(TAG_LOGICAL_ID.to_string())
+            .or_insert_with(|| self.id.clone());
+        tags
+    }
+
+    /// The same resource as `prior` records it, to find what an earlier run made.
+    pub fn of_recorded(prior: &Recorded<S>) -> Self {
+        Desired {
+            stack: prior.stack.clone(),
+            id: prior.id.clone(),
+            region: prior.region.clone(),
+            spec: prior.spec.clone(),
+            tags: prior.tags.clone(),
+        }
+    }
+}
+
+impl<S: ResourceSpec> Recorded<S> {
+    /// The typed view of a recorded resource `id`.
+    pub fn from_state(id: &str, prior: &ResourceState) -> Result<Self, ProviderError> {
+        Ok(Recorded {
+            stack: prior.tags.get(TAG_STACK).cloned().unwrap_or_default(),
+            id: id.to_string(),
+            region: prior.region.clone(),
+            spec: serde_json::from_value(prior.props.clone())
+                .map_err(|e| malformed(S::KIND, id, "recorded spec", e))?,
+            tags: prior.tags.clone(),
+            outputs: outputs_from(S::KIND, id, &prior.outputs)?,
+        })
+    }
+}
+
+/// Typed outputs from a recorded output map.
+pub(crate) fn outputs_from<O: serde::de::DeserializeOwned>(
+    kind: Kind,
+    id: &str,
+    outputs: &Outputs,
+) -> Result<O, ProviderError> {
+    let map: serde_json::Map<String, serde_json::Value> = outputs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    serde_json::from_value(serde_json::Value::Object(map))
+        .map_err(|e| malformed(kind, id, "recorded outputs", e))
+}
+
+/// The fields an update must change: those named, or every field when none are.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Changed<'a>(pub &'a [String]);
+
+impl Changed<'_> {
+    /// True when `field` must be changed.
+    pub fn has(&self, field: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|f| f == field)
+    }
+
+    /// True when any of `fields` must be changed.
+    pub fn any(&self, fields: &[&str]) -> bool {
+        fields.iter().any(|f| self.has(f))
+    }
+}
+
+fn unresolved(field: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorClass::Invalid,
+        format!("`{field}` is still an unresolved output reference"),
+    )
+}
+
+/// The value of an input that must be resolved by now.
+pub(crate) fn resolved<'a, T>(input: &'a Input<T>, field: &str) -> Result<&'a T, ProviderError> {
+    input.value().ok_or_else(|| unresolved(field))
+}
+
+/// The string value of an input that must be resolved by now.
+pub(crate) fn resolved_str<'a>(
+    input: &'a Input<String>,
+    field: &str,
+) -> Result<&'a str, ProviderError> {
+    resolved(input, field).map(String::as_str)
+}
+
+/// The value of an optional input, if given.
+pub(crate) fn resolved_opt(
+    input: Option<&Input<String>>,
+    field: &str,
+) -> Result<Option<String>, ProviderError> {
+    input
+        .map(|i| resolved_str(i, field).map(str::to_owned))
+        .transpose()
+}
+
+/// Every value of a list of inputs.
+pub(crate) fn resolved_all(
+    inputs: &[Input<String>],
+    field: &str,
+) -> Result<Vec<String>, ProviderError> {
+    inputs
+        .iter()
+        .map(|i| resolved_str(i, field).map(str::to_owned))
+        .collect()
+}
+
+/// True when `tags` are the ownership tags of resource `id` of `stack`.
+pub(crate) fn owned(tags: &BTreeMap<String, String>, stack: &str, id: &str) -> bool {
+    tags.get(TAG_STACK).map(String::as_str) == Some(stack)
+        && tags.get(TAG_LOGICAL_ID).map(String::as_str) == Some(id)
+}
+
+/// Who owns a resource, from its tags, for error messages.
+pub(crate) fn owner_of(tags: &BTreeMap<String, String>) -> String {
+    match (tags.get(TAG_STACK), tags.get(TAG_LOGICAL_ID)) {
+        (Some(s), Some(l)) => format!("stack `{s}`, resource `{l}`"),
+        _ => "nobody glinfra knows (it has no glinfra ownership tags)".into(),
+    }
+}
+
+/// `Ok` when `tags` make `what` (say, "EKS cluster `prod`") ours; otherwise the
+/// AlreadyExists error that says who owns it. A same-named resource that is not
+/// ours is never adopted.
+pub(crate) fn ensure_owned<S>(
+    what: &str,
+    tags: &BTreeMap<String, String>,
+    r: &Desired<S>,
+) -> Result<(), ProviderError> {
+    if owned(tags, &r.stack, &r.id) {
+        Ok(())
+    } else {
+        Err(ProviderError::new(
+            ErrorClass::AlreadyExists,
+            format!("{what} already exists and belongs to {}", owner_of(tags)),
+        )
+        .resource(&r.id))
+    }
+}
+
+/// Picks the one of `found` that carries `r`'s ownership tags. The tags are
+/// checked here as well as in any Describe filter, so a service that ignores a
+/// filter cannot make us adopt another stack's resource. More than one means
+/// something outside glinfra copied the tags: the lowest id is taken,
+/// deterministically, and the others are reported.
+pub(crate) fn pick_owned<T, S>(
+    r: &Desired<S>,
+    found: Vec<T>,
+    id_of: impl Fn(&T) -> &str,
+    tags_of: impl Fn(&T) -> BTreeMap<String, String>,
+) -> Option<T> {
+    let mut found: Vec<T> = found
+        .into_iter()
+        .filter(|x| owned(&tags_of(x), &r.stack, &r.id))
+        .collect();
+    if found.len() > 1 {
+        found.sort_by(|a, b| id_of(a).cmp(id_of(b)));
+        let ids: Vec<&str> = found.iter().map(&id_of).collect();
+        tracing::warn!(
+            resource = %r.id,
+            ?ids,
+            "several resources carry the same ownership tags; adopting the first"
+        );
+    }
+    found.into_iter().next()
+}
+
+/// Not-found handling, once: a Describe that finds nothing and a delete of what is gone.
+pub(crate) trait Absent<T> {
+    /// `Ok(None)` for a NotFound error, `Ok(Some(v))` for a value.
+    fn or_absent(self) -> Result<Option<T>, ProviderError>;
+    /// `Ok(())` for success or NotFound (deleting what is gone succeeds).
+    fn or_gone(self) -> Result<(), ProviderError>;
+}
+
+impl<T> Absent<T> for Result<T, ProviderError> {
+    fn or_absent(self) -> Result<Option<T>, ProviderError> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.class == ErrorClass::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn or_gone(self) -> Result<(), ProviderError> {
+        self.or_absent().map(|_| ())
+    }
+}
+
+/// A field the service always returns, or a Fatal error naming it.
+pub(crate) fn required<'a, T: ?Sized>(
+    value: Option<&'a T>,
+    what: &str,
+) -> Result<&'a T, ProviderError> {
+    value.ok_or_else(|| {
+        ProviderError::new(
+            ErrorClass::Fatal,
+            format!("{what}: the response lacks a field it always carries"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> Desired<()> {
+        Desired {
+            stack: "s".into(),
+            id: "vpc".into(),
+            region: "us-east-1".into(),
+            spec: (),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn tags(stack: &str, id: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (TAG_STACK.to_string(), stack.to_string()),
+            (TAG_LOGICAL_ID.to_string(), id.to_string()),
+        ])
+    }
+
+    #[test]
+    fn ownership_needs_both_tags_and_names_the_owner() {
+        let r = desired();
+        assert!(ensure_owned("VPC vpc-1", &tags("s", "vpc"), &r).is_ok());
+        let err = ensure_owned("VPC vpc-1", &tags("other", "vpc"), &r).unwrap_err();
+        assert_eq!(err.class, ErrorClass::AlreadyExists);
+        assert!(
+            err.to_string().contains("stack `other`, resource `vpc`"),
+            "{err}"
+        );
+        let err = ensure_owned("VPC vpc-1", &BTreeMap::new(), &r).unwrap_err();
+        assert!(
+            err.to_string().contains("no glinfra ownership tags"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pick_owned_filters_by_tags_and_takes_the_lowest_id() {
+        let r = desired();
+        let found = vec![
+            ("b", tags("s", "vpc")),
+            ("x", tags("s", "other")),
+            ("a", tags("s", "vpc")),
+        ];
+        let picked = pick_owned(&r, found, |x| x.0, |x| x.1.clone());
+        assert_eq!(picked.map(|x| x.0), Some("a"));
+    }
+
+    #[test]
+    fn not_found_is_absent_and_other_errors_pass() {
+        let nf: Result<u8, _> = Err(ProviderError::new(ErrorClass::NotFound, "gone"));
+        assert_eq!(nf.or_absent().unwrap(), None);
+        let nf: Result<u8, _> = Err(ProviderError::new(ErrorClass::NotFound, "gone"));
+        assert!(nf.or_gone().is_ok());
+        let bad: Result<u8, _> = Err(ProviderError::new(ErrorClass::Fatal, "no"));
+        assert!(bad.or_gone().is_err());
+        assert_eq!(Ok::<u8, ProviderError>(3).or_absent().unwrap(), Some(3));
+    }
+
+    #[test]
+    fn changed_with_no_names_means_every_field() {
+        let names = ["a".to_string()];
+        assert!(Changed(&[]).has("anything"));
+        assert!(Changed(&names).has("a"));
+        assert!(!Changed(&names).has("b"));
+        assert!(Changed(&names).any(&["b", "a"]));
+    }
+}

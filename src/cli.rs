@@ -185,7 +185,7 @@ async fn execute(args: &Args, stack: &Stack, graph: &ResourceGraph) -> Result<Ex
             calls.total,
             calls.mutating
         );
-        for o in report.outcomes.iter().filter(|o| o.status != "succeeded") {
+        for o in report.outcomes.iter().filter(|o| o.status != glinfra_engine::OpStatus::Succeeded) {
             println!(
                 "  {} {} ({:?}): {}",
                 o.status,

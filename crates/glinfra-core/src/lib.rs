@@ -26,12 +26,12 @@ pub use diagnostics::{Diagnostic, Diagnostics};
 pub use graph::ResourceGraph;
 pub use input::{Input, OutputRef};
 pub use kind::{CheckFn, Kind, KindInfo, OutputInfo, UpdateBehavior};
-pub use plan::{Action, FieldChange, Plan, PlannedValue, Step};
+pub use plan::{Action, FieldChange, Plan, Step};
 pub use schedule::{OpPhase, Operation, Schedule};
 pub use stack::{
     Declaration, Declared, Resource, ResourceId, ResourceOptions, ResourceSpec, Stack,
 };
-pub use state::{PendingOperation, ResourceState, State};
+pub use state::{Mutation, PendingOperation, ResourceState, State};
 
 /// Tag key carrying the name of the stack that owns a resource.
 pub const TAG_STACK: &str = "glinfra:stack";

@@ -15,7 +15,7 @@ use crate::graph::ResourceGraph;
 use crate::input::{contains_unknown, resolve_refs, unknown};
 use crate::kind::{Kind, UpdateBehavior};
 use crate::stack::{Declaration, ResourceId};
-use crate::state::{ResourceState, State};
+use crate::state::{Mutation, ResourceState, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -66,25 +66,35 @@ pub struct FieldChange {
     pub forces_replacement: bool,
 }
 
-/// The planned value of a field, for callers that prefer an enum.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PlannedValue {
-    /// Known now.
-    Known(Value),
-    /// Removed.
-    Absent,
-    /// Known only after apply.
-    Unknown,
+/// Why a step is planned when its field changes alone do not say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// A create that was interrupted before it was recorded is resumed.
+    ResumeCreate,
+    /// An update that was interrupted before it was recorded is resumed.
+    ResumeUpdate,
+    /// A replacement that was interrupted during its delete is resumed.
+    ResumeReplace,
+    /// The resource's kind changed.
+    KindChanged,
 }
 
-impl FieldChange {
-    /// The planned value.
-    pub fn planned(&self) -> PlannedValue {
-        match (&self.after, self.after_unknown) {
-            (_, true) => PlannedValue::Unknown,
-            (Some(v), false) => PlannedValue::Known(v.clone()),
-            (None, false) => PlannedValue::Absent,
+impl Reason {
+    /// What it means, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reason::ResumeCreate => "resuming a create interrupted before it was recorded; an existing resource carrying this stack's tags is adopted",
+            Reason::ResumeUpdate => "resuming an update interrupted before it was recorded",
+            Reason::ResumeReplace => "resuming a replacement interrupted during its delete",
+            Reason::KindChanged => "the resource kind changed",
         }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
     }
 }
 
@@ -103,7 +113,7 @@ pub struct Step {
     pub changes: Vec<FieldChange>,
     /// Why, when it is not plain from the changes (resuming after a crash, say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     /// The desired declaration (create, update, replace).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired: Option<Declaration>,
@@ -280,22 +290,22 @@ fn plan_existing(
     after: Map<String, Value>,
 ) -> Option<Step> {
     let before = fields(&prior.props, &prior.region, &prior.tags);
-    let step = |action, changes, reason: Option<&str>| Step {
+    let step = |action, changes, reason: Option<Reason>| Step {
         resource: decl.id.clone(),
         kind: decl.kind,
         region: decl.region.clone(),
         action,
         changes,
-        reason: reason.map(str::to_string),
+        reason,
         desired: Some(decl.clone()),
         prior: Some(prior.clone()),
     };
-    let pending = prior.pending.as_ref().map(|p| p.operation.as_str());
+    let pending = prior.pending.as_ref().map(|p| p.operation);
     if !prior.exists() {
         return Some(step(
             Action::Create,
             all_fields(&after, true),
-            Some("resuming a create interrupted before it was recorded; an existing resource carrying this stack's tags is adopted"),
+            Some(Reason::ResumeCreate),
         ));
     }
     if prior.kind != decl.kind {
@@ -304,15 +314,15 @@ fn plan_existing(
         return Some(step(
             Action::Replace,
             changes,
-            Some("the resource kind changed"),
+            Some(Reason::KindChanged),
         ));
     }
     let changes = diff_fields(decl.kind, &before, &after);
-    if pending == Some("delete") {
+    if pending == Some(Mutation::Delete) {
         return Some(step(
             Action::Replace,
             changes,
-            Some("resuming a replacement interrupted during its delete"),
+            Some(Reason::ResumeReplace),
         ));
     }
     if changes.iter().any(|c| c.forces_replacement) {
@@ -321,11 +331,11 @@ fn plan_existing(
     if !changes.is_empty() {
         return Some(step(Action::Update, changes, None));
     }
-    if pending == Some("update") {
+    if pending == Some(Mutation::Update) {
         return Some(step(
             Action::Update,
             changes,
-            Some("resuming an update interrupted before it was recorded"),
+            Some(Reason::ResumeUpdate),
         ));
     }
     None

@@ -11,13 +11,42 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The version of the state file format.
 pub const STATE_SCHEMA_VERSION: u32 = 1;
 
+/// A mutating call on a resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mutation {
+    /// Create (or adopt) it.
+    Create,
+    /// Update it in place.
+    Update,
+    /// Delete it.
+    Delete,
+}
+
+impl Mutation {
+    /// `create`, `update` or `delete`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mutation::Create => "create",
+            Mutation::Update => "update",
+            Mutation::Delete => "delete",
+        }
+    }
+}
+
+impl std::fmt::Display for Mutation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A mutating call that was started but whose end was not recorded.
 ///
 /// Written before the call and cleared after it, so a crash leaves evidence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingOperation {
-    /// `create`, `update` or `delete`.
-    pub operation: String,
+    /// Which call.
+    pub operation: Mutation,
     /// The run that started it.
     pub run_id: String,
     /// When it started (RFC 3339).

@@ -313,14 +313,15 @@ fn interrupted_create_is_planned_as_a_create_that_adopts() {
     let vpc = state.resources.get_mut("vpc").unwrap();
     vpc.outputs.clear();
     vpc.pending = Some(glinfra_core::PendingOperation {
-        operation: "create".into(),
+        operation: glinfra_core::Mutation::Create,
         run_id: "r1".into(),
         started_at: "t".into(),
     });
     let p = plan(&graph(&stack), &state);
     let step = p.step("vpc").unwrap();
     assert_eq!(step.action, Action::Create);
-    assert!(step.reason.as_deref().unwrap().contains("adopted"));
+    assert_eq!(step.reason, Some(glinfra_core::plan::Reason::ResumeCreate));
+    assert!(step.reason.unwrap().describe().contains("adopted"));
 }
 
 #[test]

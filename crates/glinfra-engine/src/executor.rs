@@ -11,7 +11,7 @@ use crate::provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedReso
 use crate::store::{StackLock, StoreError};
 use glinfra_core::input::resolve_refs;
 use glinfra_core::schedule::{OpPhase, Schedule};
-use glinfra_core::state::{ResourceState, State};
+use glinfra_core::state::{Mutation, ResourceState, State};
 use glinfra_core::{Plan, ResourceId, Step};
 use serde::Serialize;
 use serde_json::Value;
@@ -165,6 +165,28 @@ impl Observer for NoObserver {
     fn event(&self, _event: &Event) {}
 }
 
+/// How an operation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpStatus {
+    /// It did what it was to do.
+    Succeeded,
+    /// It failed (the error is in the outcome's detail).
+    Failed,
+    /// It did not run because something it waits for failed.
+    Skipped,
+}
+
+impl std::fmt::Display for OpStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OpStatus::Succeeded => "succeeded",
+            OpStatus::Failed => "failed",
+            OpStatus::Skipped => "skipped",
+        })
+    }
+}
+
 /// The outcome of one operation.
 #[derive(Clone, Debug, Serialize)]
 pub struct OpOutcome {
@@ -172,8 +194,8 @@ pub struct OpOutcome {
     pub resource: ResourceId,
     /// Phase.
     pub phase: OpPhase,
-    /// What happened: `succeeded`, `failed` or `skipped`.
-    pub status: &'static str,
+    /// How it ended.
+    pub status: OpStatus,
     /// The error or the blocking resource, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -195,20 +217,20 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
-    fn count(&self, status: &str) -> usize {
+    fn count(&self, status: OpStatus) -> usize {
         self.outcomes.iter().filter(|o| o.status == status).count()
     }
     /// Operations that succeeded.
     pub fn succeeded(&self) -> usize {
-        self.count("succeeded")
+        self.count(OpStatus::Succeeded)
     }
     /// Operations that failed.
     pub fn failed(&self) -> usize {
-        self.count("failed")
+        self.count(OpStatus::Failed)
     }
     /// Operations skipped because something they wait for failed.
     pub fn skipped(&self) -> usize {
-        self.count("skipped")
+        self.count(OpStatus::Skipped)
     }
     /// True when every operation succeeded.
     pub fn is_success(&self) -> bool {
@@ -217,7 +239,7 @@ impl ApplyReport {
 }
 
 /// A finished operation: its index, attempts made or the error with attempts, wall time.
-type Finished = (usize, Result<u32, (u32, ProviderError)>, Duration);
+type Finished = (usize, Result<u32, (u32, OpError)>, Duration);
 
 struct Shared {
     provider: Arc<dyn Provider>,
@@ -320,7 +342,7 @@ pub async fn apply(
                 outcomes.push(OpOutcome {
                     resource,
                     phase: op.phase,
-                    status: "succeeded",
+                    status: OpStatus::Succeeded,
                     detail: None,
                     attempts,
                     elapsed_ms: elapsed.as_millis() as u64,
@@ -333,11 +355,7 @@ pub async fn apply(
                 }
             }
             Err((attempts, error)) => {
-                if let Some(store) = error
-                    .source
-                    .as_ref()
-                    .and_then(|s| s.downcast_ref::<StoreError>())
-                {
+                if let OpError::Store(store) = &error {
                     store_error.get_or_insert(StoreError::Corrupt {
                         path: shared.lock.journal_path().to_path_buf(),
                         message: store.to_string(),
@@ -351,7 +369,7 @@ pub async fn apply(
                 outcomes.push(OpOutcome {
                     resource: resource.clone(),
                     phase: op.phase,
-                    status: "failed",
+                    status: OpStatus::Failed,
                     detail: Some(error.to_string()),
                     attempts,
                     elapsed_ms: elapsed.as_millis() as u64,
@@ -373,7 +391,7 @@ pub async fn apply(
                     outcomes.push(OpOutcome {
                         resource: skipped,
                         phase: dop.phase,
-                        status: "skipped",
+                        status: OpStatus::Skipped,
                         detail: Some(format!("`{resource}` failed")),
                         attempts: 0,
                         elapsed_ms: 0,
@@ -470,15 +488,21 @@ where
     }
 }
 
-fn store_failure(e: StoreError) -> ProviderError {
-    ProviderError::new(ErrorClass::Fatal, format!("state store: {e}")).with_source(e)
+/// Why an operation failed: the cloud refused, or the state store could not
+/// record (which stops the whole run: nothing more may be done unrecorded).
+#[derive(Debug, thiserror::Error)]
+enum OpError {
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error("state store: {0}")]
+    Store(#[from] StoreError),
 }
 
 async fn run_operation(
     shared: &Shared,
     step: &Step,
     phase: OpPhase,
-) -> Result<u32, (u32, ProviderError)> {
+) -> Result<u32, (u32, OpError)> {
     let mut attempts = 0;
     shared.observer.event(&Event::Started {
         resource: step.resource.clone(),
@@ -499,13 +523,13 @@ async fn run_operation(
 fn begin(
     shared: &Shared,
     resource: &ResolvedResource,
-    operation: &str,
+    operation: Mutation,
     deps: BTreeSet<ResourceId>,
-) -> Result<(), ProviderError> {
+) -> Result<(), OpError> {
     shared
         .record(JournalRecord::Begin {
             resource: resource.id.clone(),
-            operation: operation.to_string(),
+            operation,
             run_id: shared.options.run_id.clone(),
             at: Shared::now(),
             kind: resource.kind,
@@ -514,17 +538,17 @@ fn begin(
             tags: resource.tags.clone(),
             dependencies: deps,
         })
-        .map_err(store_failure)
+        .map_err(OpError::Store)
 }
 
-fn fail(shared: &Shared, resource: &str, operation: &str, error: ProviderError) -> ProviderError {
+fn fail(shared: &Shared, resource: &str, operation: Mutation, error: ProviderError) -> OpError {
     match shared.record(JournalRecord::Failed {
         resource: resource.to_string(),
-        operation: operation.to_string(),
+        operation,
         error: error.to_string(),
     }) {
-        Ok(()) => error,
-        Err(e) => store_failure(e),
+        Ok(()) => OpError::Provider(error),
+        Err(e) => OpError::Store(e),
     }
 }
 
@@ -533,7 +557,7 @@ fn recorded(
     resource: &ResolvedResource,
     deps: BTreeSet<ResourceId>,
     outputs: Outputs,
-) -> Result<(), ProviderError> {
+) -> Result<(), OpError> {
     shared
         .record(JournalRecord::Recorded {
             resource: resource.id.clone(),
@@ -547,7 +571,7 @@ fn recorded(
                 pending: None,
             },
         })
-        .map_err(store_failure)
+        .map_err(OpError::Store)
 }
 
 async fn create(
@@ -555,14 +579,14 @@ async fn create(
     step: &Step,
     phase: OpPhase,
     attempts: &mut u32,
-) -> Result<(), ProviderError> {
+) -> Result<(), OpError> {
     let resource = resolve(shared, step)?;
     let deps = step
         .desired
         .as_ref()
         .map(|d| d.dependencies())
         .unwrap_or_default();
-    begin(shared, &resource, "create", deps.clone())?;
+    begin(shared, &resource, Mutation::Create, deps.clone())?;
     let provider = shared.provider.clone();
     let adopted = AtomicBool::new(false);
     let result = with_retry(shared, &resource.id, phase, attempts, || {
@@ -623,7 +647,7 @@ async fn create(
     };
     match result {
         Ok(outputs) => recorded(shared, &resource, deps, outputs),
-        Err(e) => Err(fail(shared, &resource.id, "create", e)),
+        Err(e) => Err(fail(shared, &resource.id, Mutation::Create, e)),
     }
 }
 
@@ -637,7 +661,7 @@ fn current(shared: &Shared, id: &str) -> Option<ResourceState> {
         .cloned()
 }
 
-async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), ProviderError> {
+async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), OpError> {
     let resource = resolve(shared, step)?;
     let deps = step
         .desired
@@ -650,7 +674,7 @@ async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), 
             format!("`{}` is not in state", step.resource),
         )
     })?;
-    begin(shared, &resource, "update", deps.clone())?;
+    begin(shared, &resource, Mutation::Update, deps.clone())?;
     let changed = step.changed_fields();
     let provider = shared.provider.clone();
     let result = with_retry(shared, &resource.id, OpPhase::Update, attempts, || {
@@ -664,7 +688,7 @@ async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), 
             }
             recorded(shared, &resource, deps, outputs)
         }
-        Err(e) => Err(fail(shared, &resource.id, "update", e)),
+        Err(e) => Err(fail(shared, &resource.id, Mutation::Update, e)),
     }
 }
 
@@ -673,12 +697,12 @@ async fn delete(
     step: &Step,
     phase: OpPhase,
     attempts: &mut u32,
-) -> Result<(), ProviderError> {
+) -> Result<(), OpError> {
     let Some(mut prior) = current(shared, &step.resource) else {
         return Ok(());
     };
     let as_recorded = ResolvedResource::from_state(&shared.stack, &step.resource, &prior);
-    begin(shared, &as_recorded, "delete", prior.dependencies.clone())?;
+    begin(shared, &as_recorded, Mutation::Delete, prior.dependencies.clone())?;
     let provider = shared.provider.clone();
     if !prior.exists() {
         // Its create never got recorded: delete what carries its tags, if anything.
@@ -695,9 +719,9 @@ async fn delete(
                     .record(JournalRecord::Removed {
                         resource: step.resource.clone(),
                     })
-                    .map_err(store_failure)
+                    .map_err(OpError::Store)
             }
-            Err(e) => return Err(fail(shared, &step.resource, "delete", e)),
+            Err(e) => return Err(fail(shared, &step.resource, Mutation::Delete, e)),
         }
     }
     let prior = prior;
@@ -718,7 +742,7 @@ async fn delete(
             .record(JournalRecord::Removed {
                 resource: step.resource.clone(),
             })
-            .map_err(store_failure),
-        Err(e) => Err(fail(shared, &step.resource, "delete", e)),
+            .map_err(OpError::Store),
+        Err(e) => Err(fail(shared, &step.resource, Mutation::Delete, e)),
     }
 }

@@ -4,7 +4,7 @@
 //! exist; the matching end record (`Recorded`, `Removed` or `Failed`) after it.
 //! Replaying the journal over the last snapshot gives the state as of the crash.
 
-use glinfra_core::state::{PendingOperation, ResourceState, State};
+use glinfra_core::state::{Mutation, PendingOperation, ResourceState, State};
 use glinfra_core::{Kind, ResourceId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,8 +18,8 @@ pub enum JournalRecord {
     Begin {
         /// The resource.
         resource: ResourceId,
-        /// `create`, `update` or `delete`.
-        operation: String,
+        /// Which call.
+        operation: Mutation,
         /// The run.
         run_id: String,
         /// When.
@@ -51,8 +51,8 @@ pub enum JournalRecord {
     Failed {
         /// The resource.
         resource: ResourceId,
-        /// `create`, `update` or `delete`.
-        operation: String,
+        /// Which call.
+        operation: Mutation,
         /// The error.
         error: String,
     },
@@ -73,7 +73,7 @@ pub fn replay(state: &mut State, record: &JournalRecord) {
             dependencies,
         } => {
             let pending = PendingOperation {
-                operation: operation.clone(),
+                operation: *operation,
                 run_id: run_id.clone(),
                 started_at: at.clone(),
             };
@@ -115,7 +115,7 @@ pub fn replay(state: &mut State, record: &JournalRecord) {
             // A failed create may have left something behind: keep the placeholder
             // and its pending mark so the next run looks for it. Others are unchanged.
             if let Some(existing) = state.resources.get_mut(resource) {
-                if existing.exists() || operation != "create" {
+                if existing.exists() || *operation != Mutation::Create {
                     existing.pending = None;
                 }
             }

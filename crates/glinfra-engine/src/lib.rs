@@ -2,13 +2,15 @@
 //! every mutating call into a locked, atomically written state store.
 
 pub mod executor;
+/// The in-memory fake cloud, for tests (feature `test-util`).
+#[cfg(any(test, feature = "test-util"))]
 pub mod fake;
 pub mod journal;
 pub mod provider;
 pub mod store;
 
 pub use executor::{
-    apply, ApplyError, ApplyOptions, ApplyReport, Event, NoObserver, Observer, OpOutcome,
+    apply, ApplyError, ApplyOptions, ApplyReport, Event, NoObserver, Observer, OpOutcome, OpStatus,
     RetryPolicy,
 };
 pub use provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};

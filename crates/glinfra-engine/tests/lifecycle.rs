@@ -8,7 +8,7 @@ use glinfra_core::{Plan, ResourceGraph, Stack};
 use glinfra_engine::fake::{FakeCloud, FakeOp};
 use glinfra_engine::{
     apply, ApplyError, ApplyOptions, ApplyReport, ErrorClass, Event, LocalStateStore, Observer,
-    RetryPolicy, StackLock, StoreError,
+    OpStatus, RetryPolicy, StackLock, StoreError,
 };
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -154,7 +154,7 @@ async fn a_failure_stops_only_its_dependents() {
     let skipped: Vec<&str> = report
         .outcomes
         .iter()
-        .filter(|o| o.status == "skipped")
+        .filter(|o| o.status == OpStatus::Skipped)
         .map(|o| o.resource.as_str())
         .collect();
     assert_eq!(skipped, ["rta-0"]);
@@ -213,7 +213,7 @@ async fn a_run_killed_after_create_is_resumed_by_adoption_without_duplicates() {
     let lock = lock.expect("the killed run's lock is released");
     let state = lock.load().unwrap();
     let rec = &state.resources["subnet-1"];
-    assert!(!rec.exists() && rec.pending.as_ref().unwrap().operation == "create");
+    assert!(!rec.exists() && rec.pending.as_ref().unwrap().operation == glinfra_core::Mutation::Create);
     let p = world.plan(&lock, &stack());
     assert_eq!(
         p.step("subnet-1").unwrap().action,
@@ -274,7 +274,7 @@ async fn retries_give_up_after_the_policy_limit() {
         .iter()
         .find(|o| o.resource == "bucket")
         .unwrap();
-    assert_eq!((bucket.status, bucket.attempts), ("failed", 5));
+    assert_eq!((bucket.status, bucket.attempts), (OpStatus::Failed, 5));
 }
 
 #[tokio::test]

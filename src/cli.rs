@@ -1,8 +1,10 @@
 //! A ready-made command line for programs that declare a stack from an
 //! environment file: `plan`, `apply` (the default), `destroy`, `--json`, `--dot`, `--aws`.
 //!
-//! Without `--aws` it never touches a real account: it uses the emulator named by
-//! `AWS_ENDPOINT_URL`, or else starts the project's local emulator (`localstack/up`).
+//! Without `--aws` it never touches a real account: it uses the endpoint named by
+//! `AWS_ENDPOINT_URL` (an emulator), or else asks the program's `local` hook to
+//! provide one (the project's example starts its local emulator there). The
+//! library itself knows nothing about emulators.
 
 use crate::progress::Progress;
 use crate::session::Session;
@@ -10,7 +12,7 @@ use clap::{Parser, Subcommand};
 use glinfra_core::{render, Diagnostics, ResourceGraph, Stack};
 use glinfra_engine::ApplyOptions;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -52,43 +54,26 @@ pub enum Verb {
     Destroy,
 }
 
-/// Starts the local emulator with the project's `localstack/up` and takes its
-/// `export` lines into this process's environment.
-fn start_local_emulator() -> Result<(), String> {
-    let up = Path::new(env!("CARGO_MANIFEST_DIR")).join("localstack/up");
-    eprintln!(
-        "No AWS_ENDPOINT_URL set and no --aws: starting the local emulator ({})",
-        up.display()
-    );
-    let out = Command::new("bash")
-        .arg(&up)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", up.display()))?;
-    if !out.status.success() {
-        return Err(format!("{} failed ({})", up.display(), out.status));
-    }
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        if let Some((k, v)) = line
-            .trim()
-            .strip_prefix("export ")
-            .and_then(|kv| kv.split_once('='))
-        {
-            std::env::set_var(k, v.trim_matches(|c| c == '"' || c == '\''));
-        }
-    }
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        return Err(format!("{} printed no AWS_ENDPOINT_URL", up.display()));
-    }
-    Ok(())
-}
-
 /// Runs the command line for a program whose stack `declare` builds from an
 /// environment file (`default_env` when `--env` is not given). Returns the exit code:
 /// 0 on success, 1 when an operation failed, 2 on bad input (nothing sent to AWS).
 pub fn run(
     default_env: &str,
     declare: impl Fn(&Path) -> Result<(Stack, ResourceGraph), Diagnostics>,
+) -> ExitCode {
+    run_with(default_env, declare, None)
+}
+
+/// Provides an endpoint when neither `--aws` nor `AWS_ENDPOINT_URL` is given, by
+/// setting `AWS_ENDPOINT_URL` (and credentials) in this process's environment.
+pub type LocalEndpoint = fn() -> Result<(), String>;
+
+/// [`run`], with a hook that provides a local endpoint (say, starts an emulator)
+/// for runs that change something without `--aws` or `AWS_ENDPOINT_URL`.
+pub fn run_with(
+    default_env: &str,
+    declare: impl Fn(&Path) -> Result<(Stack, ResourceGraph), Diagnostics>,
+    local: Option<LocalEndpoint>,
 ) -> ExitCode {
     let args = Args::parse();
     let env_path = args
@@ -104,7 +89,7 @@ pub fn run(
         }
     };
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    match runtime.block_on(execute(&args, &stack, &graph)) {
+    match runtime.block_on(execute(&args, &stack, &graph, local)) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");
@@ -113,7 +98,12 @@ pub fn run(
     }
 }
 
-async fn execute(args: &Args, stack: &Stack, graph: &ResourceGraph) -> Result<ExitCode, String> {
+async fn execute(
+    args: &Args,
+    stack: &Stack,
+    graph: &ResourceGraph,
+    local: Option<LocalEndpoint>,
+) -> Result<ExitCode, String> {
     let verb = args.command.unwrap_or(Verb::Apply);
     let state_dir = args.state_dir.clone().unwrap_or_else(|| {
         PathBuf::from(if args.aws {
@@ -124,7 +114,13 @@ async fn execute(args: &Args, stack: &Stack, graph: &ResourceGraph) -> Result<Ex
     });
     let mutating = verb != Verb::Plan && !args.dot;
     if !args.aws && mutating && std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        start_local_emulator()?;
+        match local {
+            Some(provide) => provide()?,
+            None => return Err(
+                "no endpoint: set AWS_ENDPOINT_URL to an emulator, or pass --aws to use real AWS"
+                    .into(),
+            ),
+        }
     }
     let mut session = Session::aws(&state_dir).await;
     session.set_options(ApplyOptions {
@@ -185,7 +181,11 @@ async fn execute(args: &Args, stack: &Stack, graph: &ResourceGraph) -> Result<Ex
             calls.total,
             calls.mutating
         );
-        for o in report.outcomes.iter().filter(|o| o.status != glinfra_engine::OpStatus::Succeeded) {
+        for o in report
+            .outcomes
+            .iter()
+            .filter(|o| o.status != glinfra_engine::OpStatus::Succeeded)
+        {
             println!(
                 "  {} {} ({:?}): {}",
                 o.status,

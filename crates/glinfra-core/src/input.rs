@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 
 /// The JSON key that marks a reference to another resource's output.
 pub const OUTPUT_KEY: &str = "$output";
+/// The JSON key that marks a string formatted from literal parts and outputs.
+pub const FORMAT_KEY: &str = "$format";
 /// The JSON key that marks a value not known until apply.
 pub const UNKNOWN_KEY: &str = "$unknown";
 
@@ -30,8 +32,29 @@ pub enum Input<T> {
         #[serde(rename = "$output")]
         reference: OutputRef,
     },
+    /// A string made at apply time from literal text and outputs, in order
+    /// ([`Input::format`]).
+    Format {
+        /// The parts: literal strings and output references.
+        #[serde(rename = "$format")]
+        parts: Vec<FormatPart>,
+    },
     /// A value known now.
     Value(T),
+}
+
+/// One part of a formatted input: literal text or an output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FormatPart {
+    /// An output, as its value.
+    Output {
+        /// The referenced output.
+        #[serde(rename = "$output")]
+        reference: OutputRef,
+    },
+    /// Literal text.
+    Text(String),
 }
 
 impl<T> Input<T> {
@@ -49,15 +72,75 @@ impl<T> Input<T> {
     pub fn value(&self) -> Option<&T> {
         match self {
             Input::Value(v) => Some(v),
-            Input::Output { .. } => None,
+            Input::Output { .. } | Input::Format { .. } => None,
         }
     }
 
-    /// The referenced output, if this input is one.
+    /// The referenced output, if this input is exactly one.
     pub fn reference(&self) -> Option<&OutputRef> {
         match self {
             Input::Output { reference } => Some(reference),
-            Input::Value(_) => None,
+            Input::Value(_) | Input::Format { .. } => None,
+        }
+    }
+}
+
+impl<T: Serialize> Input<T> {
+    /// This input as a JSON value, to place inside a JSON document such as an IAM
+    /// policy: the engine resolves it there at apply time like any spec field.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("inputs serialise")
+    }
+}
+
+impl Input<String> {
+    /// A string made from `template` with each `{}` replaced by this input's value
+    /// at apply time: `bucket.arn().format("{}/*")`. Literal values are formatted
+    /// at once.
+    pub fn format(&self, template: &str) -> Input<String> {
+        Input::concat(
+            template
+                .split("{}")
+                .enumerate()
+                .flat_map(|(i, text)| {
+                    let value = (i > 0).then(|| self.clone());
+                    value
+                        .into_iter()
+                        .chain(std::iter::once(Input::Value(text.to_string())))
+                })
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// The concatenation of `parts`, resolved at apply time.
+    pub fn concat(parts: impl IntoIterator<Item = Input<String>>) -> Input<String> {
+        let mut out: Vec<FormatPart> = Vec::new();
+        let push_text = |out: &mut Vec<FormatPart>, text: &str| match out.last_mut() {
+            Some(FormatPart::Text(prev)) => prev.push_str(text),
+            _ if text.is_empty() => {}
+            _ => out.push(FormatPart::Text(text.to_string())),
+        };
+        for part in parts {
+            match part {
+                Input::Value(text) => push_text(&mut out, &text),
+                Input::Output { reference } => out.push(FormatPart::Output { reference }),
+                Input::Format { parts } => {
+                    for p in parts {
+                        match p {
+                            FormatPart::Text(text) => push_text(&mut out, &text),
+                            other => out.push(other),
+                        }
+                    }
+                }
+            }
+        }
+        match out.as_slice() {
+            [] => Input::Value(String::new()),
+            [FormatPart::Text(text)] => Input::Value(text.clone()),
+            [FormatPart::Output { reference }] => Input::Output {
+                reference: reference.clone(),
+            },
+            _ => Input::Format { parts: out },
         }
     }
 }
@@ -114,10 +197,26 @@ pub fn collect_refs(value: &Value, out: &mut BTreeSet<OutputRef>) {
     }
 }
 
-/// Replaces every output reference with what `lookup` returns for it.
+/// Replaces every output reference with what `lookup` returns for it, and every
+/// formatted string with its parts joined (unknown if any part is).
 pub fn resolve_refs(value: &Value, lookup: &mut impl FnMut(&OutputRef) -> Value) -> Value {
     if let Some(r) = as_output_ref(value) {
         return lookup(&r);
+    }
+    if let Some(Value::Array(parts)) = value
+        .as_object()
+        .filter(|m| m.len() == 1)
+        .and_then(|m| m.get(FORMAT_KEY))
+    {
+        let mut joined = String::new();
+        for part in parts {
+            match resolve_refs(part, lookup) {
+                Value::String(text) => joined.push_str(&text),
+                v if contains_unknown(&v) => return unknown(),
+                other => joined.push_str(&other.to_string()),
+            }
+        }
+        return Value::String(joined);
     }
     match value {
         Value::Object(m) => Value::Object(
@@ -148,6 +247,30 @@ mod tests {
         assert_eq!(as_output_ref(&json).unwrap().resource, "vpc");
         let literal: Input<String> = serde_json::from_value(json!("vpc-123")).unwrap();
         assert_eq!(literal.value().map(String::as_str), Some("vpc-123"));
+    }
+
+    #[test]
+    fn format_resolves_at_apply_time_and_literals_at_once() {
+        let arn: Input<String> = Input::output("bucket", "arn");
+        let objects = arn.format("{}/*");
+        let json = objects.to_json();
+        assert_eq!(
+            json,
+            json!({"$format": [{"$output": {"resource": "bucket", "output": "arn"}}, "/*"]})
+        );
+        let mut refs = BTreeSet::new();
+        collect_refs(&json!({"Resource": [json.clone()]}), &mut refs);
+        assert_eq!(refs.len(), 1);
+        let resolved = resolve_refs(&json, &mut |_| json!("arn:aws:s3:::b"));
+        assert_eq!(resolved, json!("arn:aws:s3:::b/*"));
+        assert!(contains_unknown(&resolve_refs(&json, &mut |_| unknown())));
+        assert_eq!(
+            Input::Value("a".to_string()).format("{}-b"),
+            Input::Value("a-b".into())
+        );
+        assert_eq!(arn.format("{}"), arn);
+        let back: Input<String> = serde_json::from_value(json).unwrap();
+        assert_eq!(back, objects);
     }
 
     #[test]

@@ -311,19 +311,11 @@ fn plan_existing(
     if prior.kind != decl.kind {
         let mut changes = diff_fields(decl.kind, &before, &after);
         changes.iter_mut().for_each(|c| c.forces_replacement = true);
-        return Some(step(
-            Action::Replace,
-            changes,
-            Some(Reason::KindChanged),
-        ));
+        return Some(step(Action::Replace, changes, Some(Reason::KindChanged)));
     }
     let changes = diff_fields(decl.kind, &before, &after);
     if pending == Some(Mutation::Delete) {
-        return Some(step(
-            Action::Replace,
-            changes,
-            Some(Reason::ResumeReplace),
-        ));
+        return Some(step(Action::Replace, changes, Some(Reason::ResumeReplace)));
     }
     if changes.iter().any(|c| c.forces_replacement) {
         return Some(step(Action::Replace, changes, None));
@@ -332,11 +324,7 @@ fn plan_existing(
         return Some(step(Action::Update, changes, None));
     }
     if pending == Some(Mutation::Update) {
-        return Some(step(
-            Action::Update,
-            changes,
-            Some(Reason::ResumeUpdate),
-        ));
+        return Some(step(Action::Update, changes, Some(Reason::ResumeUpdate)));
     }
     None
 }

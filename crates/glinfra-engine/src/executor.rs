@@ -702,7 +702,12 @@ async fn delete(
         return Ok(());
     };
     let as_recorded = ResolvedResource::from_state(&shared.stack, &step.resource, &prior);
-    begin(shared, &as_recorded, Mutation::Delete, prior.dependencies.clone())?;
+    begin(
+        shared,
+        &as_recorded,
+        Mutation::Delete,
+        prior.dependencies.clone(),
+    )?;
     let provider = shared.provider.clone();
     if !prior.exists() {
         // Its create never got recorded: delete what carries its tags, if anything.

@@ -213,7 +213,9 @@ async fn a_run_killed_after_create_is_resumed_by_adoption_without_duplicates() {
     let lock = lock.expect("the killed run's lock is released");
     let state = lock.load().unwrap();
     let rec = &state.resources["subnet-1"];
-    assert!(!rec.exists() && rec.pending.as_ref().unwrap().operation == glinfra_core::Mutation::Create);
+    assert!(
+        !rec.exists() && rec.pending.as_ref().unwrap().operation == glinfra_core::Mutation::Create
+    );
     let p = world.plan(&lock, &stack());
     assert_eq!(
         p.step("subnet-1").unwrap().action,

@@ -74,7 +74,11 @@ pub fn kinds_table() -> String {
             kind.type_name(),
             outputs.join(", "),
             replace.join(", "),
-            if info.taggable { "yes" } else { "no (found by its natural key)" }
+            if info.taggable {
+                "yes"
+            } else {
+                "no (found by its natural key)"
+            }
         ));
     }
     out
@@ -254,7 +258,11 @@ mod tests {
             .expect("README has a Resource kinds section");
         let mut listed = BTreeSet::new();
         for row in section.lines().filter(|l| l.starts_with("| `")) {
-            let first = row.trim_start_matches("| ").split(" |").next().unwrap_or("");
+            let first = row
+                .trim_start_matches("| ")
+                .split(" |")
+                .next()
+                .unwrap_or("");
             let mut service = String::new();
             for name in first.split(", ").map(|n| n.trim_matches('`')) {
                 if let Some((s, _)) = name.split_once('/') {
@@ -276,6 +284,11 @@ mod tests {
     fn the_kinds_table_shows_each_declaration() {
         let table = super::kinds_table();
         assert!(table.contains("aws:ec2/subnet\n  outputs: id: String, arn: String\n  forces replacement: region, vpc_id, cidr_block, availability_zone\n"), "{table}");
-        assert!(table.contains("aws:route53/hosted-zone\n  outputs: zone_id: String, name_servers: Vec<String>"), "{table}");
+        assert!(
+            table.contains(
+                "aws:route53/hosted-zone\n  outputs: zone_id: String, name_servers: Vec<String>"
+            ),
+            "{table}"
+        );
     }
 }

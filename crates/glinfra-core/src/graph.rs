@@ -27,6 +27,9 @@ impl ResourceGraph {
     /// resource on them), unknown regions, and each spec's own checks.
     pub fn build(stack: &Stack) -> Result<ResourceGraph, Diagnostics> {
         let mut problems: Vec<Diagnostic> = stack.duplicates.clone();
+        if let Some(problem) = crate::names::stack_name_problem(stack.name()) {
+            problems.push(Diagnostic::new(format!("stack name {problem}")).field("name"));
+        }
         let mut graph = DiGraph::new();
         let mut nodes: HashMap<&str, NodeIndex> = HashMap::new();
         for decl in stack.declarations() {

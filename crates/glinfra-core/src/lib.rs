@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod graph;
 pub mod input;
 pub mod kind;
+pub mod names;
 pub mod plan;
 pub mod regions;
 pub mod render;

@@ -517,3 +517,12 @@ proptest! {
         prop_assert_eq!(done, s.len());
     }
 }
+
+#[test]
+fn a_stack_name_that_is_not_an_identifier_is_refused_before_anything_else() {
+    let mut stack = Stack::new("../../evil", "us-east-1");
+    stack.add("vpc", VpcSpec::new("10.0.0.0/16"));
+    let err = ResourceGraph::build(&stack).unwrap_err().to_string();
+    assert!(err.contains("stack name `../../evil`"), "{err}");
+    assert!(err.contains("letters, digits and hyphens"), "{err}");
+}

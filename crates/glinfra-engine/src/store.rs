@@ -36,6 +36,12 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The stack name could not be a file name inside the state directory.
+    #[error("invalid stack name: {problem}")]
+    InvalidStackName {
+        /// What is wrong, and the rule.
+        problem: String,
+    },
     /// A state or journal file is not what glinfra wrote.
     #[error("state file {path} is unreadable: {message}")]
     Corrupt {
@@ -94,7 +100,12 @@ impl LocalStateStore {
     }
 
     /// Takes `stack`'s lock at once, or fails naming the holder.
+    /// A stack name that is not an identifier is refused before anything touches
+    /// the filesystem, so no name can reach a path outside the state directory.
     pub fn lock(&self, stack: &str) -> Result<StackLock, StoreError> {
+        if let Some(problem) = glinfra_core::names::stack_name_problem(stack) {
+            return Err(StoreError::InvalidStackName { problem });
+        }
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let path = self.dir.join(format!("{stack}.lock"));
         let mut file = OpenOptions::new()

@@ -378,3 +378,22 @@ async fn state_survives_a_torn_journal_line_and_is_written_atomically() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+/// A stack name that is a path is refused before any file is touched: nothing is
+/// written outside (or inside) the state directory.
+#[test]
+fn a_stack_name_that_is_a_path_never_reaches_the_filesystem() {
+    let root = tempfile::tempdir().unwrap();
+    let state = root.path().join("state");
+    let store = LocalStateStore::new(&state);
+    for name in ["../../evil", "../evil", "a/b", "/abs", ".."] {
+        let err = store.lock(name).unwrap_err();
+        assert!(
+            matches!(err, StoreError::InvalidStackName { .. }),
+            "{name}: {err}"
+        );
+    }
+    assert!(!state.exists(), "the state directory was created");
+    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+    assert!(store.lock("prod-us-east-1").is_ok());
+}

@@ -86,6 +86,9 @@ impl ResourceGraph {
                     graph.update_edge(from, nodes[decl.id.as_str()], ());
                 }
             }
+            for problem in crate::names::tag_problems(&decl.tags) {
+                problems.push(located(decl, Diagnostic::new(problem).field("tags")));
+            }
             (decl.kind.info().check)(stack, decl, &mut problems, &subnets);
         }
         for scc in tarjan_scc(&graph) {

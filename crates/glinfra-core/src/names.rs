@@ -26,8 +26,82 @@ pub fn stack_name_problem(name: &str) -> Option<String> {
     None
 }
 
+/// At most this many tags on one resource (EC2, S3, IAM, KMS, RDS, ElastiCache,
+/// EKS, MSK, CloudWatch Logs all document 50).
+pub const MAX_TAGS: usize = 50;
+
+/// The problems with a resource's tags, by AWS's common tagging rules
+/// ("Tagging AWS resources", Tag naming limits and requirements): at most 50
+/// tags; keys 1 to 128 and values 0 to 256 Unicode characters; letters, digits,
+/// spaces and `_ . : / = + - @`; keys may not start with the reserved `aws:`.
+pub fn tag_problems(tags: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    let mut out = Vec::new();
+    if tags.len() > MAX_TAGS {
+        out.push(format!(
+            "{} tags: AWS allows at most {MAX_TAGS} per resource (ownership tags included)",
+            tags.len()
+        ));
+    }
+    for (k, v) in tags {
+        let key_len = k.chars().count();
+        if key_len == 0 || key_len > 128 {
+            out.push(format!(
+                "tag key `{k}` has {key_len} characters: a key has 1 to 128"
+            ));
+        }
+        if v.chars().count() > 256 {
+            out.push(format!(
+                "tag `{k}`: the value has {} characters: a value has at most 256",
+                v.chars().count()
+            ));
+        }
+        if k.to_ascii_lowercase().starts_with("aws:") {
+            out.push(format!(
+                "tag key `{k}`: the `aws:` prefix is reserved for AWS"
+            ));
+        }
+        if let Some(c) = k.chars().chain(v.chars()).find(|c| !allowed(*c)) {
+            out.push(format!(
+                "tag `{k}`: `{c}` is not allowed (letters, digits, spaces and _ . : / = + - @)"
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn tags_follow_the_common_aws_rules() {
+        let ok = BTreeMap::from([
+            ("glinfra:stack".to_string(), "prod-us-east-1".to_string()),
+            ("team".into(), "a b_c.d/e=f+g-h@i".into()),
+        ]);
+        assert!(tag_problems(&ok).is_empty());
+        let cases = [
+            ("aws:owner", "x", "reserved"),
+            ("", "x", "1 to 128"),
+            (&"k".repeat(129) as &str, "x", "1 to 128"),
+            ("k", &"v".repeat(257) as &str, "at most 256"),
+            ("k", "a;b", "`;` is not allowed"),
+        ];
+        for (k, v, says) in cases {
+            let problems = tag_problems(&BTreeMap::from([(k.to_string(), v.to_string())]));
+            assert!(
+                problems.iter().any(|p| p.contains(says)),
+                "{k}={v}: {problems:?}"
+            );
+        }
+        let many: BTreeMap<String, String> =
+            (0..51).map(|i| (format!("k{i}"), "v".into())).collect();
+        assert!(tag_problems(&many)[0].contains("at most 50"));
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -102,8 +102,6 @@ mod tests {
         assert!(tag_problems(&many)[0].contains("at most 50"));
     }
 
-    use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn identifiers_pass_and_paths_do_not() {

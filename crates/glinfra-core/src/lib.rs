@@ -11,6 +11,7 @@ pub mod graph;
 pub mod input;
 pub mod kind;
 pub mod names;
+pub mod offers;
 pub mod plan;
 pub mod regions;
 pub mod render;

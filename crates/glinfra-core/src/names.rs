@@ -102,7 +102,6 @@ mod tests {
         assert!(tag_problems(&many)[0].contains("at most 50"));
     }
 
-
     #[test]
     fn identifiers_pass_and_paths_do_not() {
         for ok in ["a", "prod-us-east-1", "Dev2"] {

@@ -18,9 +18,9 @@ mod test_support;
 // mod ec2; // MIGRATING
 // mod eks; // MIGRATING
 // mod elasticache; // MIGRATING
-// mod iam; // MIGRATING
+mod iam;
 // mod kafka; // MIGRATING
-// mod kms; // MIGRATING
+mod kms;
 // mod rds; // MIGRATING
 // mod route53; // MIGRATING
 // mod s3; // MIGRATING

@@ -189,7 +189,7 @@ pub(crate) fn owned(tags: &BTreeMap<String, String>, stack: &str, id: &str) -> b
 pub(crate) fn owner_of(tags: &BTreeMap<String, String>) -> String {
     match (tags.get(TAG_STACK), tags.get(TAG_LOGICAL_ID)) {
         (Some(s), Some(l)) => format!("stack `{s}`, resource `{l}`"),
-        _ => "nobody glinfra knows (it has no glinfra ownership tags)".into(),
+        _ => "something not managed by glinfra (it has no glinfra ownership tags)".into(),
     }
 }
 

@@ -1,0 +1,8 @@
+//! IAM: one kind, the role ([`role`]). IAM is a global service: every call uses
+//! the one IAM client, whatever the resource's region.
+
+mod role;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use role::IamRoleDriver;

@@ -1,0 +1,226 @@
+//! The key driver: the create protocol, find by alias and by scan, alias moves, delete.
+
+use super::*;
+use crate::driver::Driver;
+use crate::kit::{tags, Changed};
+use crate::kms::KmsKeyDriver;
+use crate::test_support::{all_used, recorder};
+use aws_sdk_kms::operation::create_alias::{CreateAliasError, CreateAliasOutput};
+use aws_sdk_kms::operation::create_key::{CreateKeyInput, CreateKeyOutput};
+use aws_sdk_kms::operation::delete_alias::DeleteAliasOutput;
+use aws_sdk_kms::operation::enable_key_rotation::EnableKeyRotationOutput;
+use aws_sdk_kms::operation::list_aliases::ListAliasesOutput;
+use aws_sdk_kms::operation::list_keys::ListKeysOutput;
+use aws_sdk_kms::operation::schedule_key_deletion::{
+    ScheduleKeyDeletionInput, ScheduleKeyDeletionOutput,
+};
+use aws_sdk_kms::types::{AliasListEntry, KeyListEntry, KeySpec, KeyUsageType};
+use glinfra_engine::ErrorClass;
+
+#[tokio::test]
+async fn delete_removes_the_alias_and_schedules_deletion_with_the_window() {
+    let (scheduled, see) = recorder::<ScheduleKeyDeletionInput>();
+    let rules = [
+        describe_ok("k1", "k1", KeyState::Enabled),
+        describe_ok("alias/prod/data", "k1", KeyState::Enabled),
+        mock!(Client::delete_alias)
+            .match_requests(|r| r.alias_name() == Some("alias/prod/data"))
+            .then_output(|| DeleteAliasOutput::builder().build()),
+        mock!(Client::schedule_key_deletion)
+            .match_requests(see)
+            .then_output(|| ScheduleKeyDeletionOutput::builder().build()),
+    ];
+    let c = mock_kms(&rules.iter().collect::<Vec<_>>());
+
+    KmsKeyDriver.delete(&c, &state(spec())).await.unwrap();
+
+    let scheduled = scheduled.lock().unwrap();
+    assert_eq!(scheduled[0].key_id(), Some("k1"));
+    assert_eq!(scheduled[0].pending_window_in_days(), Some(10));
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn delete_of_a_key_pending_deletion_or_gone_is_success() {
+    let rules = [
+        describe_ok("k1", "k1", KeyState::PendingDeletion),
+        // The alias was re-pointed at another key: left alone.
+        describe_ok("alias/prod/data", "k2", KeyState::Enabled),
+        describe_missing("k1"),
+    ];
+    let c = mock_kms(&rules.iter().collect::<Vec<_>>());
+    KmsKeyDriver.delete(&c, &state(spec())).await.unwrap();
+    KmsKeyDriver.delete(&c, &state(spec())).await.unwrap();
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn create_makes_a_tagged_symmetric_key_with_rotation_then_the_alias() {
+    let (created, see) = recorder::<CreateKeyInput>();
+    let rules = [
+        describe_missing("alias/prod/data"),
+        mock!(Client::create_key)
+            .match_requests(see)
+            .then_output(|| {
+                CreateKeyOutput::builder()
+                    .key_metadata(key("k9", KeyState::Enabled))
+                    .build()
+            }),
+        mock!(Client::enable_key_rotation)
+            .match_requests(|r| r.key_id() == Some("k9"))
+            .then_output(|| EnableKeyRotationOutput::builder().build()),
+        mock!(Client::create_alias)
+            .match_requests(|r| {
+                r.alias_name() == Some("alias/prod/data") && r.target_key_id() == Some("k9")
+            })
+            .then_output(|| CreateAliasOutput::builder().build()),
+    ];
+    let c = mock_kms(&rules.iter().collect::<Vec<_>>());
+
+    let out = KmsKeyDriver.create(&c, &resource(spec())).await.unwrap();
+
+    assert_eq!(out.key_id, "k9");
+    assert_eq!(out.arn, format!("arn:aws:kms:{REGION}:111122223333:key/k9"));
+    let created = created.lock().unwrap();
+    assert_eq!(created[0].key_spec(), Some(&KeySpec::SymmetricDefault));
+    assert_eq!(created[0].key_usage(), Some(&KeyUsageType::EncryptDecrypt));
+    assert_eq!(created[0].description(), Some("data at rest"));
+    assert_eq!(tags::from_sdk(created[0].tags()), owner_tags());
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn create_deletes_its_new_key_when_the_alias_fails() {
+    let mut spec = spec();
+    spec.enable_key_rotation = false;
+    let rules = [
+        describe_missing("alias/prod/data"),
+        mock!(Client::create_key).then_output(|| {
+            CreateKeyOutput::builder()
+                .key_metadata(key("k9", KeyState::Enabled))
+                .build()
+        }),
+        mock!(Client::create_alias)
+            .then_error(|| CreateAliasError::generic(meta("KMSInternalException"))),
+        mock!(Client::schedule_key_deletion)
+            .match_requests(|r| r.key_id() == Some("k9") && r.pending_window_in_days() == Some(7))
+            .then_output(|| ScheduleKeyDeletionOutput::builder().build()),
+    ];
+    let c = mock_kms(&rules.iter().collect::<Vec<_>>());
+
+    let err = KmsKeyDriver.create(&c, &resource(spec)).await.unwrap_err();
+
+    assert!(err.message.contains("CreateAlias"), "{}", err.message);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn find_by_alias_adopts_only_our_key() {
+    let rules = [
+        describe_ok("alias/prod/data", "k1", KeyState::Enabled),
+        tags_rule("k1", OURS),
+        describe_ok("alias/prod/data", "k5", KeyState::Enabled),
+        tags_rule("k5", THEIRS),
+    ];
+    let c = mock_kms(&rules.iter().collect::<Vec<_>>());
+    let r = resource(spec());
+    assert_eq!(
+        KmsKeyDriver.find(&c, &r).await.unwrap(),
+        Some(outputs("k1"))
+    );
+    let err = KmsKeyDriver.find(&c, &r).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    assert!(err.message.contains("stack `staging`"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn find_falls_back_to_unaliased_keys_with_our_tags() {
+    let rules = [
+        describe_missing("alias/prod/data"),
+        mock!(Client::list_aliases).then_output(|| {
+            ListAliasesOutput::builder()
+                .aliases(
+                    AliasListEntry::builder()
+                        .alias_name("alias/aws/s3")
+                        .target_key_id("k-aws")
+                        .build(),
+                )
+                .aliases(
+                    AliasListEntry::builder()
+                        .alias_name("alias/other")
+                        .target_key_id("k1")
+                        .build(),
+                )
+                .truncated(false)
+                .build()
+        }),
+        mock!(Client::list_keys).then_output(|| {
+            ListKeysOutput::builder()
+                .keys(KeyListEntry::builder().key_id("k-aws").build())
+                .keys(KeyListEntry::builder().key_id("k1").build())
+                .keys(KeyListEntry::builder().key_id("k2").build())
+                .keys(KeyListEntry::builder().key_id("k3").build())
+                .keys(KeyListEntry::builder().key_id("k4").build())
+                .truncated(false)
+                .build()
+        }),
+        tags_rule("k2", THEIRS),
+        // Ours, but being deleted: not adopted.
+        tags_rule("k3", OURS),
+        describe_ok("k3", "k3", KeyState::PendingDeletion),
+        tags_rule("k4", OURS),
+        describe_ok("k4", "k4", KeyState::Enabled),
+    ];
+    let c = mock_kms(&rules.iter().collect::<Vec<_>>());
+
+    let out = KmsKeyDriver.find(&c, &resource(spec())).await.unwrap();
+
+    assert_eq!(out, Some(outputs("k4")));
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn update_moves_the_alias_new_first_then_old() {
+    let before = spec();
+    let mut after = spec();
+    after.alias = "prod/data-v2".into();
+    let rules = [
+        describe_missing("alias/prod/data-v2"),
+        mock!(Client::create_alias)
+            .match_requests(|r| {
+                r.alias_name() == Some("alias/prod/data-v2") && r.target_key_id() == Some("k1")
+            })
+            .then_output(|| CreateAliasOutput::builder().build()),
+        describe_ok("alias/prod/data", "k1", KeyState::Enabled),
+        mock!(Client::delete_alias)
+            .match_requests(|r| r.alias_name() == Some("alias/prod/data"))
+            .then_output(|| DeleteAliasOutput::builder().build()),
+    ];
+    let c = mock_kms(&rules.iter().collect::<Vec<_>>());
+
+    let prior = state(before);
+    let out = KmsKeyDriver
+        .update(&c, &prior, &resource(after), Changed(&["alias".into()]))
+        .await
+        .unwrap();
+
+    assert_eq!(out, prior.outputs);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn delete_of_a_key_scheduled_meanwhile_is_success() {
+    let rules = [
+        describe_ok("k1", "k1", KeyState::Enabled),
+        describe_missing("alias/prod/data"),
+        mock!(Client::schedule_key_deletion).then_error(|| {
+            aws_sdk_kms::operation::schedule_key_deletion::ScheduleKeyDeletionError::generic(meta(
+                "KMSInvalidStateException",
+            ))
+        }),
+        describe_ok("k1", "k1", KeyState::PendingDeletion),
+    ];
+    let c = mock_kms(&rules.iter().collect::<Vec<_>>());
+    KmsKeyDriver.delete(&c, &state(spec())).await.unwrap();
+    all_used(&rules);
+}

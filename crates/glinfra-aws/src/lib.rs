@@ -22,8 +22,8 @@ mod test_support;
 // mod kafka; // MIGRATING
 // mod kms; // MIGRATING
 // mod rds; // MIGRATING
-// mod route53; // MIGRATING
-// mod s3; // MIGRATING
+mod route53;
+mod s3;
 
 pub use clients::Clients;
 pub use error::classify;

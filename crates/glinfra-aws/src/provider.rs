@@ -12,6 +12,10 @@ use std::sync::Arc;
 fn drivers() -> Vec<Box<dyn AnyDriver>> {
     vec![
         // REGISTRY: one line per kind, grouped by service.
+        Box::new(crate::route53::HostedZoneDriver),
+        Box::new(crate::route53::RecordSetDriver),
+        Box::new(crate::route53::HealthCheckDriver),
+        Box::new(crate::s3::BucketDriver),
     ]
 }
 

@@ -22,8 +22,8 @@ mod iam;
 // mod kafka; // MIGRATING
 mod kms;
 // mod rds; // MIGRATING
-// mod route53; // MIGRATING
-// mod s3; // MIGRATING
+mod route53;
+mod s3;
 
 pub use clients::Clients;
 pub use error::classify;

@@ -14,6 +14,10 @@ fn drivers() -> Vec<Box<dyn AnyDriver>> {
         // REGISTRY: one line per kind, grouped by service.
         Box::new(crate::iam::IamRoleDriver),
         Box::new(crate::kms::KmsKeyDriver),
+        Box::new(crate::route53::HostedZoneDriver),
+        Box::new(crate::route53::RecordSetDriver),
+        Box::new(crate::route53::HealthCheckDriver),
+        Box::new(crate::s3::BucketDriver),
     ]
 }
 

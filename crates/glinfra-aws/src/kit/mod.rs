@@ -136,6 +136,12 @@ impl Changed<'_> {
     pub fn any(&self, fields: &[&str]) -> bool {
         fields.iter().any(|f| self.has(f))
     }
+
+    /// True when no field is named: the update converges everything, so live
+    /// state that no recorded field explains (a stray tag) is corrected too.
+    pub fn everything(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 fn unresolved(field: &str) -> ProviderError {
@@ -274,9 +280,25 @@ pub(crate) fn required<'a, T: ?Sized>(
     })
 }
 
+/// The error of an SDK builder that lacks a required field, as an Invalid error
+/// about `what`: `.build().map_err(build_error("record set"))`.
+pub(crate) fn build_error(
+    what: &str,
+) -> impl FnOnce(aws_smithy_types::error::operation::BuildError) -> ProviderError + '_ {
+    move |e| ProviderError::new(ErrorClass::Invalid, format!("{what}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_builder_error_is_invalid_and_names_what_was_built() {
+        let e = aws_smithy_types::error::operation::BuildError::missing_field("key", "no key");
+        let err = build_error("tag")(e);
+        assert_eq!(err.class, ErrorClass::Invalid);
+        assert!(err.message.starts_with("tag: "), "{}", err.message);
+    }
 
     fn desired() -> Desired<()> {
         Desired {
@@ -342,5 +364,7 @@ mod tests {
         assert!(Changed(&names).has("a"));
         assert!(!Changed(&names).has("b"));
         assert!(Changed(&names).any(&["b", "a"]));
+        assert!(Changed(&[]).everything());
+        assert!(!Changed(&names).everything());
     }
 }

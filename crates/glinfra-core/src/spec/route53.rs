@@ -4,9 +4,71 @@ use crate::input::Input;
 use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
-/// Record types glinfra accepts.
-pub const RECORD_TYPES: &[&str] = &["A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT"];
+/// The record types glinfra manages (serialised as Route 53 names them: `A`, `CNAME`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RecordType {
+    /// An IPv4 address.
+    A,
+    /// An IPv6 address.
+    Aaaa,
+    /// The certificate authorities allowed to issue for the name.
+    Caa,
+    /// An alias to another name (one value only).
+    Cname,
+    /// A mail exchanger.
+    Mx,
+    /// A name server.
+    Ns,
+    /// A reverse-lookup pointer.
+    Ptr,
+    /// A service locator.
+    Srv,
+    /// Text.
+    Txt,
+}
+
+impl RecordType {
+    /// The name Route 53 gives the type (`AAAA`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::A => "A",
+            RecordType::Aaaa => "AAAA",
+            RecordType::Caa => "CAA",
+            RecordType::Cname => "CNAME",
+            RecordType::Mx => "MX",
+            RecordType::Ns => "NS",
+            RecordType::Ptr => "PTR",
+            RecordType::Srv => "SRV",
+            RecordType::Txt => "TXT",
+        }
+    }
+}
+
+impl fmt::Display for RecordType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How Route 53 chooses among record sets of the same name and type, as
+/// [`RecordSetSpec::routing`] reads it from `set_identifier` and `latency_region`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Routing<'a> {
+    /// One record set answers for the name and type.
+    Simple,
+    /// Latency routing: this record set answers callers nearest `region`.
+    Latency {
+        /// Its identifier among the record sets of the same name and type.
+        set_identifier: &'a str,
+        /// The AWS region it answers for.
+        region: &'a str,
+    },
+    /// Only one of the two fields is given: no routing policy glinfra supports.
+    Incomplete,
+}
 
 /// A public hosted zone.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
@@ -61,7 +123,7 @@ pub struct RecordSetSpec {
     pub name: String,
     #[resource(replace)]
     /// Record type. Forces replacement.
-    pub record_type: String,
+    pub record_type: RecordType,
     /// Time to live in seconds.
     pub ttl: i64,
     /// Values.
@@ -78,20 +140,24 @@ pub struct RecordSetSpec {
     pub health_check_id: Option<Input<String>>,
 }
 
+impl RecordSetSpec {
+    /// The routing policy that `set_identifier` and `latency_region` make together.
+    pub fn routing(&self) -> Routing<'_> {
+        match (&self.set_identifier, &self.latency_region) {
+            (None, None) => Routing::Simple,
+            (Some(set_identifier), Some(region)) => Routing::Latency {
+                set_identifier,
+                region,
+            },
+            _ => Routing::Incomplete,
+        }
+    }
+}
+
 impl ResourceSpec for RecordSetSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if let Some(p) = domain_problem(&self.name) {
             cx.error("name", p);
-        }
-        if !RECORD_TYPES.contains(&self.record_type.as_str()) {
-            cx.error(
-                "record_type",
-                format!(
-                    "unknown record type `{}` (known: {})",
-                    self.record_type,
-                    RECORD_TYPES.join(", ")
-                ),
-            );
         }
         if !(0..=2_147_483_647).contains(&self.ttl) {
             cx.error("ttl", format!("must be 0 to 2147483647, got {}", self.ttl));
@@ -99,7 +165,7 @@ impl ResourceSpec for RecordSetSpec {
         if self.records.is_empty() {
             cx.error("records", "a record set needs at least one value");
         }
-        if self.latency_region.is_some() != self.set_identifier.is_some() {
+        if self.routing() == Routing::Incomplete {
             cx.error(
                 "set_identifier",
                 "latency routing needs both set_identifier and latency_region",
@@ -110,9 +176,43 @@ impl ResourceSpec for RecordSetSpec {
                 cx.error("latency_region", format!("unknown region `{r}`"));
             }
         }
-        if self.record_type == "CNAME" && self.records.len() > 1 {
+        if self.record_type == RecordType::Cname && self.records.len() > 1 {
             cx.error("records", "a CNAME record set takes exactly one value");
         }
+    }
+}
+
+/// How a health check probes its endpoint (serialised as Route 53 names it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HealthCheckType {
+    /// An HTTPS request whose status must be 2xx or 3xx.
+    Https,
+    /// An HTTP request whose status must be 2xx or 3xx.
+    Http,
+    /// A TCP connection (no path).
+    Tcp,
+}
+
+impl HealthCheckType {
+    /// The name Route 53 gives the type (`HTTPS`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthCheckType::Https => "HTTPS",
+            HealthCheckType::Http => "HTTP",
+            HealthCheckType::Tcp => "TCP",
+        }
+    }
+
+    /// True when the check requests a path (HTTP and HTTPS).
+    pub fn has_path(self) -> bool {
+        self != HealthCheckType::Tcp
+    }
+}
+
+impl fmt::Display for HealthCheckType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -126,7 +226,7 @@ pub struct HealthCheckSpec {
     pub port: i32,
     #[resource(replace)]
     /// `HTTPS`, `HTTP` or `TCP`. Forces replacement.
-    pub check_type: String,
+    pub check_type: HealthCheckType,
     /// Path requested (HTTP/HTTPS).
     pub resource_path: String,
     #[resource(replace)]
@@ -140,12 +240,6 @@ impl ResourceSpec for HealthCheckSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if let Some(p) = domain_problem(&self.fqdn) {
             cx.error("fqdn", p);
-        }
-        if !matches!(self.check_type.as_str(), "HTTPS" | "HTTP" | "TCP") {
-            cx.error(
-                "check_type",
-                format!("must be HTTPS, HTTP or TCP, got `{}`", self.check_type),
-            );
         }
         if !matches!(self.request_interval, 10 | 30) {
             cx.error(

@@ -7,16 +7,96 @@ use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::fmt;
 
-/// Storage classes a lifecycle transition may move objects to.
-pub const TRANSITION_STORAGE_CLASSES: &[&str] = &[
-    "STANDARD_IA",
-    "ONEZONE_IA",
-    "INTELLIGENT_TIERING",
-    "GLACIER_IR",
-    "GLACIER",
-    "DEEP_ARCHIVE",
-];
+/// Declares a closed set of S3 names: the enum (serialised as S3 names each
+/// value), `as_str` and `Display`.
+macro_rules! s3_names {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant,)*
+        }
+
+        impl $name {
+            /// The name S3 gives it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+    };
+}
+
+s3_names! {
+    /// The storage classes a lifecycle transition may move objects to.
+    TransitionStorageClass {
+        /// Standard-Infrequent Access (at least 30 days after creation).
+        StandardIa = "STANDARD_IA",
+        /// One Zone-Infrequent Access (at least 30 days after creation).
+        OnezoneIa = "ONEZONE_IA",
+        /// Intelligent-Tiering.
+        IntelligentTiering = "INTELLIGENT_TIERING",
+        /// Glacier Instant Retrieval.
+        GlacierIr = "GLACIER_IR",
+        /// Glacier Flexible Retrieval.
+        Glacier = "GLACIER",
+        /// Glacier Deep Archive.
+        DeepArchive = "DEEP_ARCHIVE",
+    }
+}
+
+impl TransitionStorageClass {
+    /// The fewest days after creation S3 accepts for a transition to this class,
+    /// when S3 sets a minimum beyond a positive number.
+    pub fn min_days(self) -> Option<i32> {
+        match self {
+            TransitionStorageClass::StandardIa | TransitionStorageClass::OnezoneIa => Some(30),
+            _ => None,
+        }
+    }
+}
+
+s3_names! {
+    /// The storage classes replicas may be stored in.
+    ReplicaStorageClass {
+        /// Standard.
+        Standard = "STANDARD",
+        /// Reduced redundancy.
+        ReducedRedundancy = "REDUCED_REDUNDANCY",
+        /// Standard-Infrequent Access.
+        StandardIa = "STANDARD_IA",
+        /// One Zone-Infrequent Access.
+        OnezoneIa = "ONEZONE_IA",
+        /// Intelligent-Tiering.
+        IntelligentTiering = "INTELLIGENT_TIERING",
+        /// Glacier Instant Retrieval.
+        GlacierIr = "GLACIER_IR",
+        /// Glacier Flexible Retrieval.
+        Glacier = "GLACIER",
+        /// Glacier Deep Archive.
+        DeepArchive = "DEEP_ARCHIVE",
+    }
+}
+
+s3_names! {
+    /// How object-lock retention protects object versions.
+    ObjectLockMode {
+        /// No user, the root user included, can delete or overwrite a locked version.
+        Compliance = "COMPLIANCE",
+        /// Users with `s3:BypassGovernanceRetention` can delete locked versions.
+        Governance = "GOVERNANCE",
+    }
+}
 
 /// A lifecycle transition: after `days`, move current versions to `storage_class`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,7 +104,7 @@ pub struct Transition {
     /// Days after creation.
     pub days: i32,
     /// Target storage class (`STANDARD_IA`, `GLACIER`, ...).
-    pub storage_class: String,
+    pub storage_class: TransitionStorageClass,
 }
 
 /// One lifecycle rule.
@@ -60,7 +140,7 @@ pub struct BucketEncryption {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectLockRetention {
     /// `COMPLIANCE` or `GOVERNANCE`.
-    pub mode: String,
+    pub mode: ObjectLockMode,
     /// Retention period in days.
     pub days: i32,
 }
@@ -88,7 +168,7 @@ pub struct ReplicationRule {
     pub destination_bucket_arn: Input<String>,
     /// Storage class of replicas, if not the source's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storage_class: Option<String>,
+    pub storage_class: Option<ReplicaStorageClass>,
     /// KMS key in the destination region used to encrypt replicas.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica_kms_key_arn: Option<Input<String>>,
@@ -233,21 +313,11 @@ impl ResourceSpec for BucketSpec {
                         format!("must be positive, got {}", t.days),
                     );
                 }
-                if !TRANSITION_STORAGE_CLASSES.contains(&t.storage_class.as_str()) {
-                    cx.error(
-                        &format!("{field}.storage_class"),
-                        format!(
-                            "unknown storage class `{}` (known: {})",
-                            t.storage_class,
-                            TRANSITION_STORAGE_CLASSES.join(", ")
-                        ),
-                    );
-                }
-                if matches!(t.storage_class.as_str(), "STANDARD_IA" | "ONEZONE_IA") && t.days < 30 {
+                if let Some(min) = t.storage_class.min_days().filter(|min| t.days < *min) {
                     cx.error(
                         &format!("{field}.days"),
                         format!(
-                            "S3 requires at least 30 days before {}, got {}",
+                            "S3 requires at least {min} days before {}, got {}",
                             t.storage_class, t.days
                         ),
                     );
@@ -301,12 +371,6 @@ impl ResourceSpec for BucketSpec {
                 cx.error(
                     "object_lock_retention.days",
                     format!("must be positive, got {}", r.days),
-                );
-            }
-            if !matches!(r.mode.as_str(), "COMPLIANCE" | "GOVERNANCE") {
-                cx.error(
-                    "object_lock_retention.mode",
-                    format!("must be COMPLIANCE or GOVERNANCE, got `{}`", r.mode),
                 );
             }
         }

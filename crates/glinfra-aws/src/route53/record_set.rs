@@ -1,0 +1,248 @@
+//! Record sets: ChangeResourceRecordSets with UPSERT to create and update, with
+//! DELETE to delete, each change waited out until INSYNC.
+//!
+//! A record set has no id of its own: its natural key is (zone, name, type, set
+//! identifier), and it takes no tags. UPSERT writes the whole record set, so
+//! creating and updating are the same idempotent call. DELETE must name the
+//! record set exactly as it is (values, TTL, routing), so it is built from the
+//! recorded spec; Route 53 answers a DELETE of a missing record set with an
+//! InvalidChangeBatch saying it "was not found", which is success here.
+
+use super::{bare_id, normalise, wait_insync};
+use crate::clients::Clients;
+use crate::driver::Driver;
+use crate::error::classify;
+use crate::kit::{build_error, resolved_opt, resolved_str, Absent, Changed, Desired, Recorded};
+use async_trait::async_trait;
+use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, ResourceRecordSetRegion,
+    RrType,
+};
+use aws_sdk_route53::Client;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use glinfra_core::spec::route53::{RecordSetOutputs, RecordSetSpec, RecordType};
+use glinfra_engine::{ErrorClass, ProviderError};
+
+/// The driver of `aws:route53/record-set`.
+pub(crate) struct RecordSetDriver;
+
+/// The outputs of a record set: its name without the trailing dot.
+pub(super) fn record_outputs(spec: &RecordSetSpec) -> RecordSetOutputs {
+    RecordSetOutputs {
+        fqdn: spec.name.trim_end_matches('.').to_string(),
+    }
+}
+
+/// The Route 53 type of `t`.
+fn rr_type(t: RecordType) -> RrType {
+    match t {
+        RecordType::A => RrType::A,
+        RecordType::Aaaa => RrType::Aaaa,
+        RecordType::Caa => RrType::Caa,
+        RecordType::Cname => RrType::Cname,
+        RecordType::Mx => RrType::Mx,
+        RecordType::Ns => RrType::Ns,
+        RecordType::Ptr => RrType::Ptr,
+        RecordType::Srv => RrType::Srv,
+        RecordType::Txt => RrType::Txt,
+    }
+}
+
+/// The record set `spec` describes, as Route 53 takes it.
+pub(super) fn record_set(spec: &RecordSetSpec) -> Result<ResourceRecordSet, ProviderError> {
+    let records = spec
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            ResourceRecord::builder()
+                .value(resolved_str(v, &format!("records[{i}]"))?)
+                .build()
+                .map_err(build_error("resource record"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    ResourceRecordSet::builder()
+        .name(&spec.name)
+        .r#type(rr_type(spec.record_type))
+        .ttl(spec.ttl)
+        .set_resource_records(Some(records))
+        .set_set_identifier(spec.set_identifier.clone())
+        // Latency routing: the region this record answers for.
+        .set_region(
+            spec.latency_region
+                .as_deref()
+                .map(ResourceRecordSetRegion::from),
+        )
+        .set_health_check_id(resolved_opt(
+            spec.health_check_id.as_ref(),
+            "health_check_id",
+        )?)
+        .build()
+        .map_err(build_error("record set"))
+}
+
+/// Submits one change and returns its change id. A DELETE of a record set that
+/// is not there is a NotFound error (Route 53 reports it as an invalid batch).
+async fn change_record(
+    r53: &Client,
+    zone_id: &str,
+    action: ChangeAction,
+    set: ResourceRecordSet,
+) -> Result<String, ProviderError> {
+    let batch = ChangeBatch::builder()
+        .changes(
+            Change::builder()
+                .action(action)
+                .resource_record_set(set)
+                .build()
+                .map_err(build_error("change"))?,
+        )
+        .build()
+        .map_err(build_error("change batch"))?;
+    match r53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .change_info()
+            .map(|c| c.id().to_string())
+            .unwrap_or_default()),
+        Err(e) => {
+            // The batch's messages are in the modelled error only: read them first.
+            let mut text: Vec<String> = e.message().map(str::to_owned).into_iter().collect();
+            if let Some(ChangeResourceRecordSetsError::InvalidChangeBatch(icb)) =
+                e.as_service_error()
+            {
+                text.extend(icb.messages().iter().cloned());
+                text.extend(icb.message().map(str::to_owned));
+            }
+            let missing = text
+                .iter()
+                .any(|m| m.to_ascii_lowercase().contains("but it was not found"));
+            let err = classify(&format!("ChangeResourceRecordSets {zone_id}"), e);
+            Err(if missing && err.class == ErrorClass::Invalid {
+                err.reclassified(ErrorClass::NotFound, "the record set is not there")
+            } else {
+                err
+            })
+        }
+    }
+}
+
+/// The zone id of `spec`, without its `/hostedzone/` prefix.
+fn zone_of(spec: &RecordSetSpec) -> Result<String, ProviderError> {
+    Ok(bare_id(resolved_str(&spec.zone_id, "zone_id")?).to_string())
+}
+
+/// Writes the record set with UPSERT and waits until the change is INSYNC.
+async fn upsert(c: &Clients, spec: &RecordSetSpec) -> Result<RecordSetOutputs, ProviderError> {
+    let r53 = c.route53();
+    let zone_id = zone_of(spec)?;
+    let change = change_record(&r53, &zone_id, ChangeAction::Upsert, record_set(spec)?).await?;
+    if !change.is_empty() {
+        wait_insync(&r53, &change).await?;
+    }
+    Ok(record_outputs(spec))
+}
+
+#[async_trait]
+impl Driver for RecordSetDriver {
+    type Spec = RecordSetSpec;
+
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &Desired<RecordSetSpec>,
+    ) -> Result<Option<RecordSetOutputs>, ProviderError> {
+        let spec = &r.spec;
+        let r53 = c.route53();
+        let zone_id = zone_of(spec)?;
+        let name = normalise(&spec.name);
+        let rtype = rr_type(spec.record_type);
+        let mut start_name = Some(name.clone());
+        let mut start_type = Some(rtype.clone());
+        let mut start_id = spec.set_identifier.clone();
+        loop {
+            let page = r53
+                .list_resource_record_sets()
+                .hosted_zone_id(&zone_id)
+                .set_start_record_name(start_name.take())
+                .set_start_record_type(start_type.take())
+                .set_start_record_identifier(start_id.take())
+                .send()
+                .await
+                .map_err(|e| classify(&format!("ListResourceRecordSets {zone_id}"), e))
+                .or_absent()?;
+            // No zone: it is gone, and its records with it.
+            let Some(page) = page else {
+                return Ok(None);
+            };
+            let sets = page.resource_record_sets();
+            if sets.iter().any(|s| {
+                normalise(s.name()) == name
+                    && *s.r#type() == rtype
+                    && s.set_identifier() == spec.set_identifier.as_deref()
+            }) {
+                return Ok(Some(record_outputs(spec)));
+            }
+            // Record sets come in (name, type) order from the start point: once a
+            // page ends past ours, it is not there.
+            let last_matches = sets
+                .last()
+                .is_some_and(|s| normalise(s.name()) == name && *s.r#type() == rtype);
+            if !page.is_truncated() || !last_matches {
+                return Ok(None);
+            }
+            start_name = page.next_record_name().map(str::to_owned);
+            start_type = page.next_record_type().cloned();
+            start_id = page.next_record_identifier().map(str::to_owned);
+        }
+    }
+
+    async fn create(
+        &self,
+        c: &Clients,
+        r: &Desired<RecordSetSpec>,
+    ) -> Result<RecordSetOutputs, ProviderError> {
+        upsert(c, &r.spec).await
+    }
+
+    /// Only the TTL, values, latency region and health check change in place:
+    /// UPSERT writes them all.
+    async fn update(
+        &self,
+        c: &Clients,
+        _prior: &Recorded<RecordSetSpec>,
+        r: &Desired<RecordSetSpec>,
+        _changed: Changed<'_>,
+    ) -> Result<RecordSetOutputs, ProviderError> {
+        upsert(c, &r.spec).await
+    }
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        prior: &Recorded<RecordSetSpec>,
+    ) -> Result<(), ProviderError> {
+        let r53 = c.route53();
+        let zone_id = zone_of(&prior.spec)?;
+        // DELETE must name the record exactly as it is: the recorded values. A
+        // record set or zone already gone is success.
+        let change = change_record(
+            &r53,
+            &zone_id,
+            ChangeAction::Delete,
+            record_set(&prior.spec)?,
+        )
+        .await
+        .or_absent()?;
+        match change.filter(|id| !id.is_empty()) {
+            Some(change) => wait_insync(&r53, &change).await,
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Hosted zones: adoption by tags or CallerReference, create, delete.
+
+use super::{added, change_info, insync, mock_route53, resolved, tag_set, REGION};
+use crate::driver::Driver;
+use crate::kit::{Desired, Recorded};
+use crate::route53::hosted_zone::{caller_reference, caller_reference_prefix};
+use crate::route53::HostedZoneDriver;
+use crate::test_support::{desired, meta, recorded, recorder};
+use aws_sdk_route53::operation::change_tags_for_resource::{
+    ChangeTagsForResourceInput, ChangeTagsForResourceOutput,
+};
+use aws_sdk_route53::operation::create_hosted_zone::{
+    CreateHostedZoneInput, CreateHostedZoneOutput,
+};
+use aws_sdk_route53::operation::delete_hosted_zone::DeleteHostedZoneError;
+use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneOutput;
+use aws_sdk_route53::operation::list_hosted_zones_by_name::ListHostedZonesByNameOutput;
+use aws_sdk_route53::operation::list_tags_for_resources::{
+    ListTagsForResourcesInput, ListTagsForResourcesOutput,
+};
+use aws_sdk_route53::types::{ChangeStatus, DelegationSet, HostedZone, TagResourceType};
+use aws_sdk_route53::Client;
+use aws_smithy_mocks::mock;
+use glinfra_core::spec::route53::{HostedZoneOutputs, HostedZoneSpec};
+use glinfra_core::{Declared, ResourceState, TAG_LOGICAL_ID, TAG_STACK};
+use glinfra_engine::ErrorClass;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+fn owner_tags() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (TAG_STACK.to_string(), "prod".to_string()),
+        (TAG_LOGICAL_ID.to_string(), "zone".to_string()),
+    ])
+}
+
+fn zone_resource() -> Desired<HostedZoneSpec> {
+    let spec = HostedZoneSpec {
+        name: "greenlang.ai".into(),
+        comment: "public zone".into(),
+    };
+    let mut r = desired("prod", "zone", REGION, spec);
+    r.tags = owner_tags();
+    r
+}
+
+fn zone_state() -> Recorded<HostedZoneSpec> {
+    recorded(
+        &zone_resource(),
+        HostedZoneOutputs {
+            zone_id: "Z111".into(),
+            name_servers: vec![],
+        },
+    )
+}
+
+fn zone(id: &str, name: &str, caller_reference: &str) -> HostedZone {
+    HostedZone::builder()
+        .id(format!("/hostedzone/{id}"))
+        .name(name)
+        .caller_reference(caller_reference)
+        .build()
+        .unwrap()
+}
+
+fn delegation() -> DelegationSet {
+    DelegationSet::builder()
+        .name_servers("ns-1.awsdns-01.org")
+        .name_servers("ns-2.awsdns-02.net")
+        .build()
+        .unwrap()
+}
+
+fn name_servers() -> Vec<String> {
+    vec!["ns-1.awsdns-01.org".into(), "ns-2.awsdns-02.net".into()]
+}
+
+#[test]
+fn caller_references_are_unique_but_share_a_prefix() {
+    let a = caller_reference("prod", "zone");
+    let b = caller_reference("prod", "zone");
+    assert_ne!(a, b);
+    assert!(a.starts_with("glinfra/prod/zone/"), "{a}");
+    let long = "x".repeat(120);
+    let c = caller_reference(&long, "zone");
+    assert!(c.len() <= 128, "{}", c.len());
+    assert!(c.starts_with(&caller_reference_prefix(&long, "zone")));
+}
+
+#[test]
+fn zone_outputs_keep_their_recorded_json_shape() {
+    let state = ResourceState {
+        kind: HostedZoneSpec::KIND,
+        region: REGION.into(),
+        props: json!({"name": "greenlang.ai", "comment": ""}),
+        tags: owner_tags(),
+        outputs: [
+            ("zone_id".to_string(), json!("Z111")),
+            ("name_servers".to_string(), json!(["ns-1.awsdns-01.org"])),
+        ]
+        .into_iter()
+        .collect(),
+        dependencies: Default::default(),
+        pending: None,
+    };
+    let prior = Recorded::<HostedZoneSpec>::from_state("zone", &state).unwrap();
+    assert_eq!(prior.outputs.name_servers, ["ns-1.awsdns-01.org"]);
+    assert_eq!(
+        serde_json::to_value(&prior.outputs).unwrap(),
+        json!({"zone_id": "Z111", "name_servers": ["ns-1.awsdns-01.org"]})
+    );
+}
+
+#[tokio::test]
+async fn zone_find_matches_by_ownership_tags_among_zones_of_the_same_name() {
+    let (asked, see) = recorder::<ListTagsForResourcesInput>();
+    let rules = [
+        mock!(Client::list_hosted_zones_by_name)
+            .match_requests(|r| r.dns_name() == Some("greenlang.ai."))
+            .then_output(|| {
+                ListHostedZonesByNameOutput::builder()
+                    .hosted_zones(zone("ZOTHER", "greenlang.ai.", "console-1"))
+                    .hosted_zones(zone("ZOURS", "greenlang.ai.", "terraform-2"))
+                    .hosted_zones(zone("ZNEXT", "greenlang.com.", "x"))
+                    .is_truncated(false)
+                    .max_items(100)
+                    .build()
+                    .unwrap()
+            }),
+        mock!(Client::list_tags_for_resources)
+            .match_requests(see)
+            .then_output(|| {
+                ListTagsForResourcesOutput::builder()
+                    .resource_tag_sets(tag_set(
+                        "ZOTHER",
+                        &[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "zone")],
+                    ))
+                    .resource_tag_sets(tag_set(
+                        "ZOURS",
+                        &[(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "zone")],
+                    ))
+                    .build()
+                    .unwrap()
+            }),
+        mock!(Client::get_hosted_zone)
+            .match_requests(|r| r.id() == Some("ZOURS"))
+            .then_output(|| {
+                GetHostedZoneOutput::builder()
+                    .delegation_set(delegation())
+                    .build()
+            }),
+    ];
+    let c = mock_route53(&rules.iter().collect::<Vec<_>>());
+
+    let out = HostedZoneDriver
+        .find(&c, &zone_resource())
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(out.zone_id, "ZOURS");
+    assert_eq!(out.name_servers, name_servers());
+    assert_eq!(asked.lock().unwrap()[0].resource_ids(), ["ZOTHER", "ZOURS"]);
+}
+
+#[tokio::test]
+async fn zone_find_recognises_an_untagged_zone_by_its_caller_reference() {
+    let rules = [
+        mock!(Client::list_hosted_zones_by_name).then_output(|| {
+            ListHostedZonesByNameOutput::builder()
+                .hosted_zones(zone(
+                    "ZNEW",
+                    "greenlang.ai.",
+                    "glinfra/prod/zone/18c0ffee-42",
+                ))
+                .is_truncated(false)
+                .max_items(100)
+                .build()
+                .unwrap()
+        }),
+        mock!(Client::get_hosted_zone)
+            .match_requests(|r| r.id() == Some("ZNEW"))
+            .then_output(|| {
+                GetHostedZoneOutput::builder()
+                    .delegation_set(delegation())
+                    .build()
+            }),
+    ];
+    let c = mock_route53(&rules.iter().collect::<Vec<_>>());
+    let out = HostedZoneDriver
+        .find(&c, &zone_resource())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.zone_id, "ZNEW");
+}
+
+#[tokio::test]
+async fn zone_find_ignores_zones_of_others() {
+    let rules = [
+        mock!(Client::list_hosted_zones_by_name).then_output(|| {
+            ListHostedZonesByNameOutput::builder()
+                .hosted_zones(zone("ZOTHER", "greenlang.ai.", "glinfra/staging/zone/1"))
+                .is_truncated(false)
+                .max_items(100)
+                .build()
+                .unwrap()
+        }),
+        mock!(Client::list_tags_for_resources).then_output(|| {
+            ListTagsForResourcesOutput::builder()
+                .resource_tag_sets(tag_set(
+                    "ZOTHER",
+                    &[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "zone")],
+                ))
+                .build()
+                .unwrap()
+        }),
+    ];
+    let c = mock_route53(&rules.iter().collect::<Vec<_>>());
+    assert_eq!(
+        HostedZoneDriver.find(&c, &zone_resource()).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn zone_create_tags_the_zone_and_waits_for_the_change() {
+    let (created, see_created) = recorder::<CreateHostedZoneInput>();
+    let (tagged, see_tagged) = recorder::<ChangeTagsForResourceInput>();
+    let rules = [
+        mock!(Client::create_hosted_zone)
+            .match_requests(see_created)
+            .then_output(|| {
+                CreateHostedZoneOutput::builder()
+                    .hosted_zone(zone("ZNEW", "greenlang.ai.", "glinfra/prod/zone/1"))
+                    .change_info(change_info(ChangeStatus::Pending))
+                    .delegation_set(delegation())
+                    .location("https://route53.amazonaws.com/2013-04-01/hostedzone/ZNEW")
+                    .build()
+                    .unwrap()
+            }),
+        mock!(Client::change_tags_for_resource)
+            .match_requests(see_tagged)
+            .then_output(|| ChangeTagsForResourceOutput::builder().build()),
+        insync(),
+    ];
+    let c = mock_route53(&rules.iter().collect::<Vec<_>>());
+
+    // Through the erased driver, as the provider calls it: the outputs recorded.
+    let out = crate::driver::AnyDriver::create(&HostedZoneDriver, &c, &resolved(&zone_resource()))
+        .await
+        .unwrap();
+
+    assert_eq!(out["zone_id"], json!("ZNEW"));
+    assert_eq!(
+        out["name_servers"],
+        json!(["ns-1.awsdns-01.org", "ns-2.awsdns-02.net"])
+    );
+    let created = created.lock().unwrap();
+    assert_eq!(created[0].name(), Some("greenlang.ai"));
+    assert!(created[0]
+        .caller_reference()
+        .unwrap()
+        .starts_with("glinfra/prod/zone/"));
+    let config = created[0].hosted_zone_config().unwrap();
+    assert_eq!(config.comment(), Some("public zone"));
+    assert!(!config.private_zone());
+    let tagged = tagged.lock().unwrap();
+    assert_eq!(tagged[0].resource_id(), Some("ZNEW"));
+    assert_eq!(
+        tagged[0].resource_type(),
+        Some(&TagResourceType::Hostedzone)
+    );
+    assert_eq!(added(tagged[0].add_tags()), owner_tags());
+    assert!(rules.iter().all(|r| r.num_calls() == 1));
+}
+
+#[tokio::test]
+async fn zone_delete_with_foreign_records_is_fatal_and_a_missing_zone_is_success() {
+    let rules = [
+        mock!(Client::delete_hosted_zone)
+            .match_requests(|r| r.id() == Some("Z111"))
+            .then_error(|| DeleteHostedZoneError::generic(meta("HostedZoneNotEmpty"))),
+        mock!(Client::delete_hosted_zone)
+            .then_error(|| DeleteHostedZoneError::generic(meta("NoSuchHostedZone"))),
+    ];
+    let c = mock_route53(&rules.iter().collect::<Vec<_>>());
+
+    let err = HostedZoneDriver
+        .delete(&c, &zone_state())
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Fatal);
+    assert!(err.message.contains("does not manage"), "{}", err.message);
+
+    HostedZoneDriver.delete(&c, &zone_state()).await.unwrap();
+}

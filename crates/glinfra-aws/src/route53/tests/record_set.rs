@@ -1,0 +1,309 @@
+//! Record sets: UPSERT and DELETE shapes, latency routing, find by natural key.
+
+use super::{change_info, insync, mock_any, mock_route53, REGION};
+use crate::driver::Driver;
+use crate::kit::{Desired, Recorded};
+use crate::route53::record_set::{record_outputs, record_set};
+use crate::route53::RecordSetDriver;
+use crate::test_support::{desired, recorded, recorder};
+use aws_sdk_route53::operation::change_resource_record_sets::{
+    ChangeResourceRecordSetsError, ChangeResourceRecordSetsInput, ChangeResourceRecordSetsOutput,
+};
+use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
+use aws_sdk_route53::types::error::InvalidChangeBatch;
+use aws_sdk_route53::types::{
+    ChangeAction, ChangeStatus, ResourceRecord, ResourceRecordSet, ResourceRecordSetRegion, RrType,
+};
+use aws_sdk_route53::Client;
+use aws_smithy_mocks::mock;
+use aws_smithy_types::error::ErrorMetadata;
+use glinfra_core::spec::route53::{RecordSetSpec, RecordType, Routing};
+use glinfra_engine::ErrorClass;
+use serde_json::json;
+
+fn record_spec() -> RecordSetSpec {
+    serde_json::from_value(json!({
+        "zone_id": "/hostedzone/Z111",
+        "name": "api.greenlang.ai",
+        "record_type": "A",
+        "ttl": 300,
+        "records": ["192.0.2.10", "192.0.2.11"],
+        "set_identifier": "blue"
+    }))
+    .unwrap()
+}
+
+fn record_resource(spec: &RecordSetSpec) -> Desired<RecordSetSpec> {
+    desired("prod", "api", REGION, spec.clone())
+}
+
+fn record_state(spec: &RecordSetSpec) -> Recorded<RecordSetSpec> {
+    recorded(&record_resource(spec), record_outputs(spec))
+}
+
+fn rrset(name: &str, rtype: RrType, id: Option<&str>) -> ResourceRecordSet {
+    ResourceRecordSet::builder()
+        .name(name)
+        .r#type(rtype)
+        .ttl(60)
+        .set_set_identifier(id.map(str::to_owned))
+        .resource_records(
+            ResourceRecord::builder()
+                .value("192.0.2.1")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn record_types_keep_their_route53_names() {
+    let spec = record_spec();
+    assert_eq!(spec.record_type, RecordType::A);
+    assert_eq!(
+        serde_json::to_value(&spec).unwrap()["record_type"],
+        json!("A")
+    );
+    for (t, name) in [(RecordType::Aaaa, "AAAA"), (RecordType::Cname, "CNAME")] {
+        assert_eq!(serde_json::to_value(t).unwrap(), json!(name));
+        assert_eq!(t.as_str(), name);
+    }
+    assert!(serde_json::from_value::<RecordType>(json!("A6")).is_err());
+    assert_eq!(record_spec().routing(), Routing::Incomplete);
+    assert_eq!(
+        latency_record_spec().routing(),
+        Routing::Latency {
+            set_identifier: "use1",
+            region: "us-east-1"
+        }
+    );
+}
+
+#[tokio::test]
+async fn record_upsert_sends_the_values_ttl_and_set_identifier() {
+    let spec = record_spec();
+    let (seen, see) = recorder::<ChangeResourceRecordSetsInput>();
+    let rules = [
+        mock!(Client::change_resource_record_sets)
+            .match_requests(see)
+            .then_output(|| {
+                ChangeResourceRecordSetsOutput::builder()
+                    .change_info(change_info(ChangeStatus::Pending))
+                    .build()
+            }),
+        insync(),
+    ];
+    let c = mock_route53(&rules.iter().collect::<Vec<_>>());
+
+    let out = RecordSetDriver
+        .create(&c, &record_resource(&spec))
+        .await
+        .unwrap();
+
+    assert_eq!(out.fqdn, "api.greenlang.ai");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].hosted_zone_id(), Some("Z111"));
+    let change = &seen[0].change_batch().unwrap().changes()[0];
+    assert_eq!(change.action(), &ChangeAction::Upsert);
+    let set = change.resource_record_set().unwrap();
+    assert_eq!(set.name(), "api.greenlang.ai");
+    assert_eq!(set.r#type(), &RrType::A);
+    assert_eq!(set.ttl(), Some(300));
+    assert_eq!(set.set_identifier(), Some("blue"));
+    let values: Vec<&str> = set.resource_records().iter().map(|r| r.value()).collect();
+    assert_eq!(values, ["192.0.2.10", "192.0.2.11"]);
+}
+
+#[tokio::test]
+async fn record_delete_sends_the_recorded_values() {
+    let spec = record_spec();
+    let (seen, see) = recorder::<ChangeResourceRecordSetsInput>();
+    let rules = [
+        mock!(Client::change_resource_record_sets)
+            .match_requests(see)
+            .then_output(|| {
+                ChangeResourceRecordSetsOutput::builder()
+                    .change_info(change_info(ChangeStatus::Pending))
+                    .build()
+            }),
+        insync(),
+    ];
+    let c = mock_route53(&rules.iter().collect::<Vec<_>>());
+
+    RecordSetDriver
+        .delete(&c, &record_state(&spec))
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap();
+    let change = &seen[0].change_batch().unwrap().changes()[0];
+    assert_eq!(change.action(), &ChangeAction::Delete);
+    assert_eq!(
+        change.resource_record_set().unwrap(),
+        &record_set(&spec).unwrap()
+    );
+    assert!(rules.iter().all(|r| r.num_calls() == 1));
+}
+
+#[tokio::test]
+async fn record_delete_of_a_missing_record_is_success() {
+    let rule = mock!(Client::change_resource_record_sets).then_error(|| {
+        ChangeResourceRecordSetsError::InvalidChangeBatch(
+            InvalidChangeBatch::builder()
+                .messages("Tried to delete resource record set [name='api.greenlang.ai.', type='A', set-identifier='blue'] but it was not found")
+                .meta(ErrorMetadata::builder().code("InvalidChangeBatch").build())
+                .build(),
+        )
+    });
+    let c = mock_route53(&[&rule]);
+    RecordSetDriver
+        .delete(&c, &record_state(&record_spec()))
+        .await
+        .unwrap();
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn record_delete_with_other_batch_errors_fails() {
+    let rule = mock!(Client::change_resource_record_sets).then_error(|| {
+        ChangeResourceRecordSetsError::InvalidChangeBatch(
+            InvalidChangeBatch::builder()
+                .messages("Tried to delete resource record set [name='api.greenlang.ai.', type='A'] but the values provided do not match the current values")
+                .meta(ErrorMetadata::builder().code("InvalidChangeBatch").build())
+                .build(),
+        )
+    });
+    let c = mock_route53(&[&rule]);
+    let err = RecordSetDriver
+        .delete(&c, &record_state(&record_spec()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Invalid);
+}
+
+#[tokio::test]
+async fn record_find_matches_name_type_and_set_identifier_exactly() {
+    let spec = record_spec();
+    let rules = [
+        mock!(Client::list_resource_record_sets)
+            .match_requests(|r| {
+                r.hosted_zone_id() == Some("Z111")
+                    && r.start_record_name() == Some("api.greenlang.ai.")
+                    && r.start_record_type() == Some(&RrType::A)
+                    && r.start_record_identifier() == Some("blue")
+            })
+            .then_output(|| {
+                ListResourceRecordSetsOutput::builder()
+                    .resource_record_sets(rrset("API.greenlang.ai.", RrType::A, Some("blue")))
+                    .is_truncated(false)
+                    .max_items(100)
+                    .build()
+                    .unwrap()
+            }),
+        // Only a neighbour: not found.
+        mock!(Client::list_resource_record_sets).then_output(|| {
+            ListResourceRecordSetsOutput::builder()
+                .resource_record_sets(rrset("api.greenlang.ai.", RrType::A, Some("green")))
+                .resource_record_sets(rrset("apx.greenlang.ai.", RrType::A, None))
+                .is_truncated(true)
+                .next_record_name("apy.greenlang.ai.")
+                .max_items(2)
+                .build()
+                .unwrap()
+        }),
+    ];
+    let c = mock_route53(&rules.iter().collect::<Vec<_>>());
+    let r = record_resource(&spec);
+
+    assert_eq!(
+        RecordSetDriver.find(&c, &r).await.unwrap(),
+        Some(record_outputs(&spec))
+    );
+    assert_eq!(RecordSetDriver.find(&c, &r).await.unwrap(), None);
+}
+
+// ------------------------------------------------------------ latency routing
+
+fn latency_record_spec() -> RecordSetSpec {
+    serde_json::from_value(json!({
+        "zone_id": "Z111",
+        "name": "api.greenlang.ai",
+        "record_type": "A",
+        "ttl": 60,
+        "records": ["192.0.2.10"],
+        "set_identifier": "use1",
+        "latency_region": "us-east-1",
+        "health_check_id": "hc-1"
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn record_upsert_and_delete_carry_the_latency_region_and_health_check() {
+    let spec = latency_record_spec();
+    let (seen, see) = recorder::<ChangeResourceRecordSetsInput>();
+    let rules = [
+        mock!(Client::change_resource_record_sets)
+            .match_requests(see)
+            .then_output(|| {
+                ChangeResourceRecordSetsOutput::builder()
+                    .change_info(change_info(ChangeStatus::Insync))
+                    .build()
+            }),
+        insync(),
+    ];
+    let c = mock_any(&rules.iter().collect::<Vec<_>>());
+
+    RecordSetDriver
+        .create(&c, &record_resource(&spec))
+        .await
+        .unwrap();
+    RecordSetDriver
+        .delete(&c, &record_state(&spec))
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap();
+    for (req, action) in seen
+        .iter()
+        .zip([ChangeAction::Upsert, ChangeAction::Delete])
+    {
+        let change = &req.change_batch().unwrap().changes()[0];
+        assert_eq!(change.action(), &action);
+        let set = change.resource_record_set().unwrap();
+        assert_eq!(set.set_identifier(), Some("use1"));
+        assert_eq!(set.region(), Some(&ResourceRecordSetRegion::UsEast1));
+        assert_eq!(set.health_check_id(), Some("hc-1"));
+    }
+    assert_eq!(seen.len(), 2);
+}
+
+#[tokio::test]
+async fn record_find_matches_a_latency_record_by_its_set_identifier() {
+    let spec = latency_record_spec();
+    let rule = mock!(Client::list_resource_record_sets)
+        .match_requests(|r| r.start_record_identifier() == Some("use1"))
+        .then_output(|| {
+            let mut other = rrset("api.greenlang.ai.", RrType::A, Some("euw1"));
+            other.region = Some(ResourceRecordSetRegion::EuWest1);
+            let mut ours = rrset("api.greenlang.ai.", RrType::A, Some("use1"));
+            ours.region = Some(ResourceRecordSetRegion::UsEast1);
+            ours.health_check_id = Some("hc-1".into());
+            ListResourceRecordSetsOutput::builder()
+                .resource_record_sets(other)
+                .resource_record_sets(ours)
+                .is_truncated(false)
+                .max_items(100)
+                .build()
+                .unwrap()
+        });
+    let c = mock_any(&[&rule]);
+    assert_eq!(
+        RecordSetDriver
+            .find(&c, &record_resource(&spec))
+            .await
+            .unwrap(),
+        Some(record_outputs(&spec))
+    );
+}

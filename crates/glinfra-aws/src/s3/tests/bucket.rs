@@ -1,0 +1,648 @@
+//! The bucket driver: create, update of each sub-configuration, find, delete.
+
+use super::{
+    bucket_tags, full_spec, lifecycle_rules, mock_s3, replication_spec, resource, state, KEY_ARN,
+    REGION,
+};
+use crate::driver::Driver;
+use crate::kit::Changed;
+use crate::s3::bucket::outputs;
+use crate::s3::configuration::{encryption, public_access_block, tagging};
+use crate::s3::BucketDriver;
+use crate::test_support::{meta, recorder};
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::operation::create_bucket::{CreateBucketError, CreateBucketOutput};
+use aws_sdk_s3::operation::delete_bucket::{DeleteBucketError, DeleteBucketOutput};
+use aws_sdk_s3::operation::delete_bucket_encryption::DeleteBucketEncryptionOutput;
+use aws_sdk_s3::operation::delete_bucket_lifecycle::{
+    DeleteBucketLifecycleError, DeleteBucketLifecycleOutput,
+};
+use aws_sdk_s3::operation::delete_bucket_policy::DeleteBucketPolicyOutput;
+use aws_sdk_s3::operation::delete_bucket_replication::DeleteBucketReplicationOutput;
+use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
+use aws_sdk_s3::operation::get_bucket_tagging::{GetBucketTaggingError, GetBucketTaggingOutput};
+use aws_sdk_s3::operation::head_bucket::HeadBucketError;
+use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
+use aws_sdk_s3::operation::put_bucket_encryption::{
+    PutBucketEncryptionInput, PutBucketEncryptionOutput,
+};
+use aws_sdk_s3::operation::put_bucket_lifecycle_configuration::{
+    PutBucketLifecycleConfigurationInput, PutBucketLifecycleConfigurationOutput,
+};
+use aws_sdk_s3::operation::put_bucket_policy::PutBucketPolicyOutput;
+use aws_sdk_s3::operation::put_bucket_replication::{
+    PutBucketReplicationInput, PutBucketReplicationOutput,
+};
+use aws_sdk_s3::operation::put_bucket_tagging::{PutBucketTaggingInput, PutBucketTaggingOutput};
+use aws_sdk_s3::operation::put_bucket_versioning::PutBucketVersioningOutput;
+use aws_sdk_s3::operation::put_object_lock_configuration::PutObjectLockConfigurationOutput;
+use aws_sdk_s3::operation::put_public_access_block::PutPublicAccessBlockOutput;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, DeleteMarkerEntry,
+    DeleteMarkerReplicationStatus, ExpirationStatus, ObjectLockEnabled, ObjectLockRetentionMode,
+    ObjectVersion, ReplicationRuleStatus, ServerSideEncryption, SseKmsEncryptedObjectsStatus,
+    StorageClass, TransitionStorageClass,
+};
+use aws_sdk_s3::Client;
+use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, RuleMode};
+use glinfra_core::spec::s3::{BucketEncryption, BucketSpec};
+use glinfra_core::{Input, TAG_LOGICAL_ID, TAG_STACK};
+use glinfra_engine::ErrorClass;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[test]
+fn closed_sets_keep_their_s3_names() {
+    let spec = serde_json::to_value(full_spec()).unwrap();
+    assert_eq!(spec["object_lock_retention"]["mode"], json!("GOVERNANCE"));
+    assert_eq!(
+        spec["lifecycle_rules"][0]["transitions"],
+        json!([{"days": 30, "storage_class": "STANDARD_IA"}, {"days": 90, "storage_class": "GLACIER"}])
+    );
+    assert_eq!(
+        spec["replication"]["rules"][0]["storage_class"],
+        json!("STANDARD_IA")
+    );
+    assert!(serde_json::from_value::<BucketSpec>(json!({
+        "bucket": "b", "versioning": false, "block_public_access": true,
+        "lifecycle_rules": [{"id": "r", "transitions": [{"days": 30, "storage_class": "STANDARD-IA"}]}]
+    }))
+    .is_err());
+}
+
+#[tokio::test]
+async fn create_makes_the_bucket_then_applies_every_configuration_in_order() {
+    let spec = full_spec();
+    let (created, see_create) = recorder();
+    let (tagged, see_tags) = recorder::<PutBucketTaggingInput>();
+    let rules = [
+        mock!(Client::create_bucket)
+            .match_requests(see_create)
+            .then_output(|| CreateBucketOutput::builder().build()),
+        mock!(Client::get_bucket_tagging)
+            .then_error(|| GetBucketTaggingError::generic(meta("NoSuchTagSet"))),
+        mock!(Client::put_bucket_tagging)
+            .match_requests(see_tags)
+            .then_output(|| PutBucketTaggingOutput::builder().build()),
+        mock!(Client::put_bucket_versioning)
+            .match_requests(|r| {
+                r.versioning_configuration().and_then(|v| v.status())
+                    == Some(&BucketVersioningStatus::Enabled)
+            })
+            .then_output(|| PutBucketVersioningOutput::builder().build()),
+        mock!(Client::put_public_access_block)
+            .match_requests(|r| {
+                r.public_access_block_configuration() == Some(&public_access_block())
+            })
+            .then_output(|| PutPublicAccessBlockOutput::builder().build()),
+        mock!(Client::put_bucket_encryption)
+            .then_output(|| PutBucketEncryptionOutput::builder().build()),
+        mock!(Client::put_bucket_lifecycle_configuration)
+            .then_output(|| PutBucketLifecycleConfigurationOutput::builder().build()),
+        mock!(Client::put_bucket_policy)
+            .match_requests(|r| {
+                r.policy()
+                    .map(|p| serde_json::from_str::<Value>(p).unwrap())
+                    == Some(BucketSpec::ssl_only_policy("gl-prod-logs"))
+            })
+            .then_output(|| PutBucketPolicyOutput::builder().build()),
+        mock!(Client::put_object_lock_configuration)
+            .match_requests(|r| {
+                let conf = r.object_lock_configuration().unwrap();
+                let retention = conf.rule().and_then(|r| r.default_retention()).unwrap();
+                conf.object_lock_enabled() == Some(&ObjectLockEnabled::Enabled)
+                    && retention.mode() == Some(&ObjectLockRetentionMode::Governance)
+                    && retention.days() == Some(30)
+            })
+            .then_output(|| PutObjectLockConfigurationOutput::builder().build()),
+        mock!(Client::put_bucket_replication)
+            .then_output(|| PutBucketReplicationOutput::builder().build()),
+    ];
+    let c = mock_s3(RuleMode::Sequential, &rules.iter().collect::<Vec<_>>());
+
+    let out = BucketDriver.create(&c, &resource(&spec)).await.unwrap();
+
+    assert_eq!(out, outputs("gl-prod-logs", REGION));
+    assert_eq!(out.arn, "arn:aws:s3:::gl-prod-logs");
+    let created: Vec<aws_sdk_s3::operation::create_bucket::CreateBucketInput> =
+        created.lock().unwrap().clone();
+    assert_eq!(created[0].bucket(), Some("gl-prod-logs"));
+    assert_eq!(
+        created[0]
+            .create_bucket_configuration()
+            .and_then(|c| c.location_constraint()),
+        Some(&BucketLocationConstraint::EuWest1)
+    );
+    assert_eq!(created[0].object_lock_enabled_for_bucket(), Some(true));
+    let tags: BTreeMap<String, String> = tagged.lock().unwrap()[0]
+        .tagging()
+        .unwrap()
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    assert_eq!(tags, bucket_tags());
+    assert!(rules.iter().all(|r| r.num_calls() == 1));
+}
+
+#[tokio::test]
+async fn create_in_us_east_1_sends_no_location_constraint_and_skips_absent_configuration() {
+    let spec = BucketSpec::new("gl-plain");
+    let (created, see_create) =
+        recorder::<aws_sdk_s3::operation::create_bucket::CreateBucketInput>();
+    let rules = [
+        mock!(Client::create_bucket)
+            .match_requests(see_create)
+            .then_output(|| CreateBucketOutput::builder().build()),
+        mock!(Client::get_bucket_tagging)
+            .then_error(|| GetBucketTaggingError::generic(meta("NoSuchTagSet"))),
+        mock!(Client::put_bucket_tagging).then_output(|| PutBucketTaggingOutput::builder().build()),
+        // Versioning off on a new bucket: nothing to send. Public access block: on.
+        mock!(Client::put_public_access_block)
+            .then_output(|| PutPublicAccessBlockOutput::builder().build()),
+    ];
+    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
+    for rule in &rules {
+        interceptor = interceptor.with_rule(rule);
+    }
+    let c = mock_s3(RuleMode::Sequential, &[]);
+    c.insert(
+        "s3",
+        "us-east-1",
+        Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
+                .http_client(create_mock_http_client())
+                .interceptor(interceptor)
+                .build(),
+        ),
+    );
+    let mut r = resource(&spec);
+    r.region = "us-east-1".into();
+
+    let out = BucketDriver.create(&c, &r).await.unwrap();
+
+    assert_eq!(out.region, "us-east-1");
+    assert_eq!(
+        created.lock().unwrap()[0].create_bucket_configuration(),
+        None
+    );
+    assert_eq!(
+        created.lock().unwrap()[0].object_lock_enabled_for_bucket(),
+        None
+    );
+    assert!(rules.iter().all(|r| r.num_calls() == 1));
+}
+
+#[tokio::test]
+async fn create_continues_configuring_a_bucket_already_owned_by_this_account() {
+    let spec = BucketSpec::new("gl-prod-logs");
+    let create_rule = mock!(Client::create_bucket)
+        .then_error(|| CreateBucketError::generic(meta("BucketAlreadyOwnedByYou")));
+    let tags = mock!(Client::get_bucket_tagging).then_output(|| {
+        GetBucketTaggingOutput::builder()
+            .set_tag_set(Some(tagging(&bucket_tags()).unwrap().tag_set().to_vec()))
+            .build()
+            .unwrap()
+    });
+    let put_tags =
+        mock!(Client::put_bucket_tagging).then_output(|| PutBucketTaggingOutput::builder().build());
+    // Not a fresh bucket: configuration the spec lacks is removed.
+    let del_rep = mock!(Client::delete_bucket_replication)
+        .then_output(|| DeleteBucketReplicationOutput::builder().build());
+    let versioning = mock!(Client::put_bucket_versioning)
+        .match_requests(|r| {
+            r.versioning_configuration().and_then(|v| v.status())
+                == Some(&BucketVersioningStatus::Suspended)
+        })
+        .then_output(|| PutBucketVersioningOutput::builder().build());
+    let pab = mock!(Client::put_public_access_block)
+        .then_output(|| PutPublicAccessBlockOutput::builder().build());
+    let del_enc = mock!(Client::delete_bucket_encryption)
+        .then_output(|| DeleteBucketEncryptionOutput::builder().build());
+    let del_lc = mock!(Client::delete_bucket_lifecycle)
+        .then_output(|| DeleteBucketLifecycleOutput::builder().build());
+    let del_pol = mock!(Client::delete_bucket_policy)
+        .then_output(|| DeleteBucketPolicyOutput::builder().build());
+    let rules = [
+        &create_rule,
+        &tags,
+        &put_tags,
+        &del_rep,
+        &versioning,
+        &pab,
+        &del_enc,
+        &del_lc,
+        &del_pol,
+    ];
+    let c = mock_s3(RuleMode::Sequential, &rules);
+
+    let out = BucketDriver.create(&c, &resource(&spec)).await.unwrap();
+
+    assert_eq!(out.name, "gl-prod-logs");
+    assert!(rules.iter().all(|r| r.num_calls() == 1));
+}
+
+#[tokio::test]
+async fn create_refuses_a_bucket_name_taken_by_another_account() {
+    let rule = mock!(Client::create_bucket)
+        .then_error(|| CreateBucketError::generic(meta("BucketAlreadyExists")));
+    let c = mock_s3(RuleMode::Sequential, &[&rule]);
+    let err = BucketDriver
+        .create(&c, &resource(&BucketSpec::new("gl-taken")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    assert!(
+        err.message.contains("another AWS account"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
+async fn lifecycle_rules_map_days_storage_classes_and_prefixes() {
+    let mut spec = BucketSpec::new("gl-prod-logs");
+    spec.lifecycle_rules = lifecycle_rules();
+    let (seen, see) = recorder::<PutBucketLifecycleConfigurationInput>();
+    let rule = mock!(Client::put_bucket_lifecycle_configuration)
+        .match_requests(see)
+        .then_output(|| PutBucketLifecycleConfigurationOutput::builder().build());
+    let c = mock_s3(RuleMode::Sequential, &[&rule]);
+
+    BucketDriver
+        .update(
+            &c,
+            &state(&spec),
+            &resource(&spec),
+            Changed(&["lifecycle_rules".into()]),
+        )
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap();
+    let rules = seen[0].lifecycle_configuration().unwrap().rules();
+    assert_eq!(rules.len(), 2);
+    let archive = &rules[0];
+    assert_eq!(archive.id(), Some("archive"));
+    assert_eq!(archive.status(), &ExpirationStatus::Enabled);
+    assert_eq!(archive.filter().and_then(|f| f.prefix()), Some("logs/"));
+    let transitions: Vec<(Option<i32>, Option<&TransitionStorageClass>)> = archive
+        .transitions()
+        .iter()
+        .map(|t| (t.days(), t.storage_class()))
+        .collect();
+    assert_eq!(
+        transitions,
+        vec![
+            (Some(30), Some(&TransitionStorageClass::StandardIa)),
+            (Some(90), Some(&TransitionStorageClass::Glacier)),
+        ]
+    );
+    assert_eq!(archive.expiration().and_then(|e| e.days()), Some(365));
+    assert_eq!(
+        archive
+            .noncurrent_version_expiration()
+            .and_then(|e| e.noncurrent_days()),
+        Some(60)
+    );
+    let tmp = &rules[1];
+    assert_eq!(tmp.id(), Some("tmp"));
+    assert_eq!(tmp.filter().and_then(|f| f.prefix()), Some(""));
+    assert!(tmp.transitions().is_empty());
+    assert_eq!(tmp.expiration().and_then(|e| e.days()), Some(7));
+    assert!(tmp.noncurrent_version_expiration().is_none());
+}
+
+#[tokio::test]
+async fn encryption_uses_aws_kms_with_the_key_arn_and_bucket_key() {
+    let mut spec = BucketSpec::new("gl-prod-logs");
+    spec.encryption = Some(BucketEncryption {
+        kms_key_arn: Some(Input::Value(KEY_ARN.into())),
+        bucket_key_enabled: true,
+    });
+    let (seen, see) = recorder::<PutBucketEncryptionInput>();
+    let rule = mock!(Client::put_bucket_encryption)
+        .match_requests(see)
+        .then_output(|| PutBucketEncryptionOutput::builder().build());
+    let c = mock_s3(RuleMode::Sequential, &[&rule]);
+
+    BucketDriver
+        .update(
+            &c,
+            &state(&spec),
+            &resource(&spec),
+            Changed(&["encryption".into()]),
+        )
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap();
+    let rules = seen[0]
+        .server_side_encryption_configuration()
+        .unwrap()
+        .rules();
+    assert_eq!(rules.len(), 1);
+    let default = rules[0].apply_server_side_encryption_by_default().unwrap();
+    assert_eq!(default.sse_algorithm(), &ServerSideEncryption::AwsKms);
+    assert_eq!(default.kms_master_key_id(), Some(KEY_ARN));
+    assert_eq!(rules[0].bucket_key_enabled(), Some(true));
+}
+
+#[test]
+fn encryption_without_a_key_uses_the_aws_managed_key() {
+    let conf = encryption(&BucketEncryption {
+        kms_key_arn: None,
+        bucket_key_enabled: false,
+    })
+    .unwrap();
+    let default = conf.rules()[0]
+        .apply_server_side_encryption_by_default()
+        .unwrap();
+    assert_eq!(default.sse_algorithm(), &ServerSideEncryption::AwsKms);
+    assert_eq!(default.kms_master_key_id(), None);
+}
+
+#[tokio::test]
+async fn replication_carries_role_rules_destinations_and_replica_encryption() {
+    let mut spec = BucketSpec::new("gl-prod-logs");
+    spec.versioning = true;
+    spec.replication = Some(replication_spec());
+    let (seen, see) = recorder::<PutBucketReplicationInput>();
+    let rule = mock!(Client::put_bucket_replication)
+        .match_requests(see)
+        .then_output(|| PutBucketReplicationOutput::builder().build());
+    let c = mock_s3(RuleMode::Sequential, &[&rule]);
+
+    BucketDriver
+        .update(
+            &c,
+            &state(&spec),
+            &resource(&spec),
+            Changed(&["replication".into()]),
+        )
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap();
+    let conf = seen[0].replication_configuration().unwrap();
+    assert_eq!(conf.role(), "arn:aws:iam::111122223333:role/replicator");
+    let rules = conf.rules();
+    assert_eq!(rules.len(), 2);
+    let dr = &rules[0];
+    assert_eq!(dr.id(), Some("to-dr"));
+    assert_eq!(dr.priority(), Some(10));
+    assert_eq!(dr.status(), &ReplicationRuleStatus::Enabled);
+    assert_eq!(dr.filter().and_then(|f| f.prefix()), Some("logs/"));
+    assert_eq!(
+        dr.delete_marker_replication().and_then(|d| d.status()),
+        Some(&DeleteMarkerReplicationStatus::Disabled)
+    );
+    let dest = dr.destination().unwrap();
+    assert_eq!(dest.bucket(), "arn:aws:s3:::gl-prod-logs-dr");
+    assert_eq!(dest.storage_class(), Some(&StorageClass::StandardIa));
+    assert_eq!(
+        dest.encryption_configuration()
+            .and_then(|e| e.replica_kms_key_id()),
+        Some("arn:aws:kms:eu-central-1:111122223333:key/replica")
+    );
+    assert_eq!(
+        dr.source_selection_criteria()
+            .and_then(|s| s.sse_kms_encrypted_objects())
+            .map(|s| s.status()),
+        Some(&SseKmsEncryptedObjectsStatus::Enabled)
+    );
+    let all = &rules[1];
+    assert_eq!(all.priority(), Some(1));
+    assert_eq!(all.filter().and_then(|f| f.prefix()), Some(""));
+    assert_eq!(
+        all.destination().unwrap().bucket(),
+        "arn:aws:s3:::gl-prod-logs-copy"
+    );
+    assert_eq!(all.destination().unwrap().storage_class(), None);
+    assert!(all
+        .destination()
+        .unwrap()
+        .encryption_configuration()
+        .is_none());
+    assert!(all.source_selection_criteria().is_none());
+}
+
+#[tokio::test]
+async fn update_touches_only_the_changed_fields() {
+    let mut spec = full_spec();
+    spec.versioning = true;
+    let rule = mock!(Client::put_bucket_versioning)
+        .then_output(|| PutBucketVersioningOutput::builder().build());
+    // Any other call would find no rule and fail the test.
+    let c = mock_s3(RuleMode::Sequential, &[&rule]);
+    BucketDriver
+        .update(
+            &c,
+            &state(&spec),
+            &resource(&spec),
+            Changed(&["versioning".into(), "force_destroy".into()]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn update_deletes_removed_configurations() {
+    let before = full_spec();
+    let mut after = full_spec();
+    after.lifecycle_rules.clear();
+    after.policy = None;
+    after.replication = None;
+    after.encryption = None;
+    let rules = [
+        mock!(Client::delete_bucket_replication)
+            .match_requests(|r| r.bucket() == Some("gl-prod-logs"))
+            .then_output(|| DeleteBucketReplicationOutput::builder().build()),
+        mock!(Client::delete_bucket_encryption)
+            .then_output(|| DeleteBucketEncryptionOutput::builder().build()),
+        // Already gone: still success.
+        mock!(Client::delete_bucket_lifecycle).then_error(|| {
+            DeleteBucketLifecycleError::generic(meta("NoSuchLifecycleConfiguration"))
+        }),
+        mock!(Client::delete_bucket_policy)
+            .then_output(|| DeleteBucketPolicyOutput::builder().build()),
+    ];
+    let c = mock_s3(RuleMode::Sequential, &rules.iter().collect::<Vec<_>>());
+    let changed: Vec<String> = ["encryption", "lifecycle_rules", "policy", "replication"]
+        .map(String::from)
+        .to_vec();
+
+    BucketDriver
+        .update(&c, &state(&before), &resource(&after), Changed(&changed))
+        .await
+        .unwrap();
+
+    assert!(rules.iter().all(|r| r.num_calls() == 1));
+}
+
+fn version(key: &str, id: &str) -> ObjectVersion {
+    ObjectVersion::builder().key(key).version_id(id).build()
+}
+
+#[tokio::test]
+async fn force_destroy_deletes_every_version_and_marker_before_the_bucket() {
+    let mut spec = BucketSpec::new("gl-prod-logs");
+    spec.versioning = true;
+    spec.force_destroy = true;
+    let (deleted, see_deleted) =
+        recorder::<aws_sdk_s3::operation::delete_objects::DeleteObjectsInput>();
+    let see_deleted = Arc::new(see_deleted);
+    let see_again = see_deleted.clone();
+    let rules = [
+        mock!(Client::list_object_versions)
+            .match_requests(|r| r.key_marker().is_none())
+            .then_output(|| {
+                ListObjectVersionsOutput::builder()
+                    .versions(version("a.log", "v1"))
+                    .versions(version("a.log", "v2"))
+                    .delete_markers(
+                        DeleteMarkerEntry::builder()
+                            .key("b.log")
+                            .version_id("m1")
+                            .build(),
+                    )
+                    .is_truncated(true)
+                    .next_key_marker("b.log")
+                    .next_version_id_marker("m1")
+                    .build()
+            }),
+        mock!(Client::delete_objects)
+            .match_requests(move |r| see_deleted(r))
+            .then_output(|| DeleteObjectsOutput::builder().build()),
+        mock!(Client::list_object_versions)
+            .match_requests(|r| {
+                r.key_marker() == Some("b.log") && r.version_id_marker() == Some("m1")
+            })
+            .then_output(|| {
+                ListObjectVersionsOutput::builder()
+                    .versions(version("c.log", "v9"))
+                    .is_truncated(false)
+                    .build()
+            }),
+        mock!(Client::delete_objects)
+            .match_requests(move |r| see_again(r))
+            .then_output(|| DeleteObjectsOutput::builder().build()),
+        mock!(Client::delete_bucket)
+            .match_requests(|r| r.bucket() == Some("gl-prod-logs"))
+            .then_output(|| DeleteBucketOutput::builder().build()),
+        mock!(Client::head_bucket).then_error(|| {
+            HeadBucketError::NotFound(
+                aws_sdk_s3::types::error::NotFound::builder()
+                    .meta(meta("NotFound"))
+                    .build(),
+            )
+        }),
+    ];
+    let c = mock_s3(RuleMode::Sequential, &rules.iter().collect::<Vec<_>>());
+
+    BucketDriver.delete(&c, &state(&spec)).await.unwrap();
+
+    assert!(rules.iter().all(|r| r.num_calls() == 1));
+    let batches: Vec<Vec<(String, Option<String>)>> = deleted
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            d.delete()
+                .unwrap()
+                .objects()
+                .iter()
+                .map(|o| (o.key().to_string(), o.version_id().map(str::to_owned)))
+                .collect()
+        })
+        .collect();
+    let v = |k: &str, id: &str| (k.to_string(), Some(id.to_string()));
+    assert_eq!(
+        batches,
+        vec![
+            vec![v("a.log", "v1"), v("a.log", "v2"), v("b.log", "m1")],
+            vec![v("c.log", "v9")]
+        ]
+    );
+}
+
+#[tokio::test]
+async fn delete_of_a_bucket_already_gone_is_success() {
+    let rule = mock!(Client::delete_bucket)
+        .then_error(|| DeleteBucketError::generic(meta("NoSuchBucket")));
+    let c = mock_s3(RuleMode::Sequential, &[&rule]);
+    BucketDriver
+        .delete(&c, &state(&BucketSpec::new("gl-prod-logs")))
+        .await
+        .unwrap();
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn delete_of_a_non_empty_bucket_without_force_destroy_says_why() {
+    let rule = mock!(Client::delete_bucket)
+        .then_error(|| DeleteBucketError::generic(meta("BucketNotEmpty")));
+    let c = mock_s3(RuleMode::Sequential, &[&rule]);
+    let err = BucketDriver
+        .delete(&c, &state(&BucketSpec::new("gl-prod-logs")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Fatal);
+    assert!(err.message.contains("force_destroy"), "{}", err.message);
+}
+
+fn tagging_output(tags: &[(&str, &str)]) -> GetBucketTaggingOutput {
+    let tags: BTreeMap<String, String> = tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    GetBucketTaggingOutput::builder()
+        .set_tag_set(Some(tagging(&tags).unwrap().tag_set().to_vec()))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn find_adopts_only_a_bucket_with_our_tags_or_no_tags() {
+    let spec = BucketSpec::new("gl-prod-logs");
+    let rules = [
+        mock!(Client::get_bucket_tagging).then_output(|| {
+            tagging_output(&[(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "logs"), ("team", "x")])
+        }),
+        mock!(Client::get_bucket_tagging)
+            .then_error(|| GetBucketTaggingError::generic(meta("NoSuchTagSet"))),
+        mock!(Client::get_bucket_tagging)
+            .then_error(|| GetBucketTaggingError::generic(meta("NoSuchBucket"))),
+        mock!(Client::get_bucket_tagging)
+            .then_output(|| tagging_output(&[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "logs")])),
+        mock!(Client::get_bucket_tagging).then_output(|| tagging_output(&[("owner", "someone")])),
+        mock!(Client::get_bucket_tagging)
+            .then_error(|| GetBucketTaggingError::generic(meta("AccessDenied"))),
+    ];
+    let c = mock_s3(RuleMode::Sequential, &rules.iter().collect::<Vec<_>>());
+    let r = resource(&spec);
+
+    assert_eq!(
+        BucketDriver.find(&c, &r).await.unwrap(),
+        Some(outputs("gl-prod-logs", REGION))
+    );
+    assert_eq!(
+        BucketDriver.find(&c, &r).await.unwrap(),
+        Some(outputs("gl-prod-logs", REGION))
+    );
+    assert_eq!(BucketDriver.find(&c, &r).await.unwrap(), None);
+    for expected in [
+        "stack `staging`",
+        "no glinfra ownership tags",
+        "another AWS account",
+    ] {
+        let err = BucketDriver.find(&c, &r).await.unwrap_err();
+        assert_eq!(err.class, ErrorClass::AlreadyExists);
+        assert!(err.message.contains(expected), "{}", err.message);
+    }
+}

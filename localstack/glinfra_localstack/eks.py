@@ -5,19 +5,28 @@ no update tracking):
 
 * UpdateClusterConfig (logging, endpoint access / VPC config, access config, upgrade
   policy, zonal shift, network configs), UpdateClusterVersion, UpdateNodegroupConfig
-  (scaling, labels, taints, update config), UpdateNodegroupVersion: applied to moto's
-  cluster and node group objects at once, each returning an ``update`` whose id
-  DescribeUpdate and ListUpdates know (status ``Successful``);
+  (scaling, labels, taints, update config), UpdateNodegroupVersion: each returns an
+  ``update`` whose id DescribeUpdate and ListUpdates know. As on AWS the update is
+  asynchronous: it is ``InProgress`` and the cluster (or node group) ``UPDATING`` for
+  ``GLINFRA_EMULATOR_EKS_UPDATE_SECONDS`` (default 1); then the change is applied to
+  moto's objects, the update is ``Successful`` and the resource ``ACTIVE`` again. A
+  second update meanwhile is refused (ResourceInUseException, 409), and moto refuses
+  CreateNodegroup on a cluster that is not ACTIVE (InvalidRequestException).
+* UpdateClusterVersion is refused while a node group is not at the cluster's version
+  (InvalidRequestException); CreateNodegroup creates node groups at the cluster's version
+  (moto: 1.19) and refuses another one (InvalidParameterException).
 * CreateNodegroup and UpdateNodegroupConfig validate taint effects and scaling sizes
-  (moto accepts an invalid taint effect).
+  (moto accepts an invalid taint effect); release versions must belong to the Kubernetes
+  version.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from localstack.aws.api import RequestContext
@@ -26,7 +35,9 @@ from glinfra_localstack.base import (
     AwsError,
     GapFillProvider,
     RegionStores,
+    env_seconds,
     forward_to_moto,
+    forward_with,
     new_id,
     now,
     operation,
@@ -36,8 +47,22 @@ TAINT_EFFECTS = ("NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE")
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 
 
+def update_seconds() -> float:
+    """How long an update stays InProgress (read by the emulator process)."""
+    return env_seconds("GLINFRA_EMULATOR_EKS_UPDATE_SECONDS", 1.0)
+
+
 def invalid_parameter(message: str) -> AwsError:
     return AwsError("InvalidParameterException", message, 400)
+
+
+def invalid_request(message: str) -> AwsError:
+    # "The request is invalid given the state of the cluster."
+    return AwsError("InvalidRequestException", message, 400)
+
+
+def in_use(message: str) -> AwsError:
+    return AwsError("ResourceInUseException", message, 409)
 
 
 def not_found(message: str) -> AwsError:
@@ -52,8 +77,10 @@ class Update:
     created: datetime
     cluster: str
     nodegroup: str | None = None
-    status: str = "Successful"
+    status: str = "InProgress"
     errors: list = field(default_factory=list)
+    done_at: datetime | None = None
+    apply: Callable[[], None] | None = None
 
     def view(self) -> dict:
         return {
@@ -117,6 +144,18 @@ def _check_scaling(scaling: dict | None) -> None:
 class EksProvider(GapFillProvider):
     service = "eks"
 
+    def _wrap(self, op_name: str, handler):
+        inner = super()._wrap(op_name, handler)
+
+        def run(context: RequestContext, request: dict) -> Any:
+            # updates complete lazily: before any EKS call (also those moto answers)
+            with self.lock:
+                self._advance(context)
+            return inner(context, request)
+
+        run.__name__ = f"eks_{op_name}"
+        return run
+
     def _backend(self, context: RequestContext):
         from moto.eks.models import eks_backends
 
@@ -135,9 +174,71 @@ class EksProvider(GapFillProvider):
             raise not_found(f"No node group found for name: {nodegroup_name}.")
         return cluster, nodegroup
 
-    def _record(self, context: RequestContext, cluster: str, kind: str, params: list[dict], nodegroup: str | None = None) -> dict:
-        update = Update(new_id(), kind, params, now(), cluster, nodegroup)
+    # ------------------------------------------------------------------ update lifecycle
+    def _advance(self, context: RequestContext) -> None:
+        """Completes the updates whose time has come: applies the change, marks the update
+        Successful and the cluster or node group ACTIVE again."""
+        store = stores(context)
+        t = now()
+        due = [u for u in store.updates.values() if u.status == "InProgress" and u.done_at and u.done_at <= t]
+        if not due:
+            return
+        clusters = self._backend(context).clusters
+        for update in sorted(due, key=lambda u: u.done_at):
+            update.status = "Successful"
+            cluster = clusters.get(update.cluster)
+            if cluster is None:
+                continue
+            target = cluster.nodegroups.get(update.nodegroup) if update.nodegroup else cluster
+            if target is None:
+                continue
+            if update.apply is not None:
+                update.apply()
+            if getattr(target, "status", None) == "UPDATING":
+                target.status = "ACTIVE"
+
+    def _running(self, context: RequestContext, cluster: str, nodegroup: str | None = None) -> Update | None:
+        for update in stores(context).updates.values():
+            if update.status == "InProgress" and update.cluster == cluster and update.nodegroup == nodegroup:
+                return update
+        return None
+
+    def _check_cluster_idle(self, context: RequestContext, cluster, update_type: str) -> None:
+        running = self._running(context, cluster.name)
+        if running is not None:
+            raise in_use(
+                f"Cannot {update_type} because cluster {cluster.name} currently has update {running.id} in progress"
+            )
+        if getattr(cluster, "status", "ACTIVE") != "ACTIVE":
+            raise invalid_request(f"Cluster '{cluster.name}' is not in ACTIVE status")
+
+    def _check_nodegroup_idle(self, context: RequestContext, cluster, nodegroup) -> None:
+        running = self._running(context, cluster.name, nodegroup.nodegroup_name)
+        if running is not None or getattr(nodegroup, "status", "ACTIVE") not in ("ACTIVE", "DEGRADED"):
+            raise in_use("Nodegroup cannot be updated as it is currently not in Active State")
+
+    def _record(
+        self,
+        context: RequestContext,
+        cluster,
+        kind: str,
+        params: list[dict],
+        apply: Callable[[], None],
+        nodegroup=None,
+    ) -> dict:
+        created = now()
+        update = Update(
+            id=new_id(),
+            type=kind,
+            params=params,
+            created=created,
+            cluster=cluster.name,
+            nodegroup=nodegroup.nodegroup_name if nodegroup is not None else None,
+            done_at=created + timedelta(seconds=update_seconds()),
+            apply=apply,
+        )
         stores(context).updates[update.id] = update
+        (nodegroup if nodegroup is not None else cluster).status = "UPDATING"
         return {"update": update.view()}
 
     # ------------------------------------------------------------------ creation checks
@@ -145,7 +246,25 @@ class EksProvider(GapFillProvider):
     def create_nodegroup(self, context: RequestContext, request: dict):
         _check_taints(request.get("taints"))
         _check_scaling(request.get("scalingConfig"))
-        return forward_to_moto(context)
+        cluster = self._backend(context).clusters.get(request.get("clusterName") or "")
+        if cluster is None:
+            return forward_to_moto(context)  # moto's ResourceNotFoundException
+        version = request.get("version")
+        if version is not None and version != cluster.version:
+            # "By default, the Kubernetes version of the cluster is used, and this is the
+            # only accepted specified value." (CreateNodegroup, version)
+            raise invalid_parameter(
+                f"Requested Nodegroup Kubernetes Version {version} is invalid. "
+                f"Allowed Kubernetes version is {cluster.version}"
+            )
+        release = request.get("releaseVersion")
+        if release is not None:
+            _check_release(release, cluster.version)
+        params = dict(request)
+        params["version"] = cluster.version
+        if release is None and not request.get("launchTemplate"):
+            params["releaseVersion"] = _release_of(cluster.version)
+        return forward_with(context, params)
 
     # ------------------------------------------------------------------ cluster updates
     @operation("UpdateClusterConfig")
@@ -186,16 +305,19 @@ class EksProvider(GapFillProvider):
             "remoteNetworkConfig": ("RemoteNetworkConfigUpdate", "RemoteNetworkConfig", "remote_network_config"),
         }
         update_type, param_type, attr = mapping[kind]
+        self._check_cluster_idle(context, cluster, update_type)
         current = copy.deepcopy(getattr(cluster, attr, None) or {})
         if isinstance(current, dict) and isinstance(value, dict):
             current.update(copy.deepcopy(value))
         else:
             current = copy.deepcopy(value)
-        setattr(cluster, attr, current)
         param_value = value.get("authenticationMode") if kind == "accessConfig" else value
-        return self._record(context, cluster.name, update_type, [_param(param_type, param_value)])
+        return self._record(
+            context, cluster, update_type, [_param(param_type, param_value)], lambda: setattr(cluster, attr, current)
+        )
 
     def _update_logging(self, context: RequestContext, cluster, logging: dict) -> dict:
+        self._check_cluster_idle(context, cluster, "LoggingUpdate")
         enabled: set[str] = set()
         for setup in (cluster.logging or {}).get("clusterLogging", []):
             if setup.get("enabled"):
@@ -217,8 +339,14 @@ class EksProvider(GapFillProvider):
             setups.append({"types": [t for t in LOG_TYPES if t in enabled], "enabled": True})
         if disabled:
             setups.append({"types": disabled, "enabled": False})
-        cluster.logging = {"clusterLogging": setups}
-        return self._record(context, cluster.name, "LoggingUpdate", [_param("ClusterLogging", cluster.logging["clusterLogging"])])
+        new_logging = {"clusterLogging": setups}
+        return self._record(
+            context,
+            cluster,
+            "LoggingUpdate",
+            [_param("ClusterLogging", setups)],
+            lambda: setattr(cluster, "logging", new_logging),
+        )
 
     def _update_vpc(self, context: RequestContext, cluster, vpc: dict) -> dict:
         config = copy.deepcopy(cluster.resources_vpc_config or {})
@@ -228,30 +356,35 @@ class EksProvider(GapFillProvider):
         has_network = any(k in vpc for k in network_keys)
         if has_endpoint and has_network:
             raise invalid_parameter("Only one type of update can be allowed.")
+        self._check_cluster_idle(context, cluster, "VpcConfigUpdate" if has_network else "EndpointAccessUpdate")
         public = vpc.get("endpointPublicAccess", config.get("endpointPublicAccess", True))
         private = vpc.get("endpointPrivateAccess", config.get("endpointPrivateAccess", False))
         if not public and not private:
             raise invalid_parameter("Cluster must have either public or private API endpoint access enabled.")
         config.update(copy.deepcopy(vpc))
-        cluster.resources_vpc_config = config
+
+        def apply() -> None:
+            cluster.resources_vpc_config = config
+
         if has_network:
             params = []
             if "subnetIds" in vpc:
                 params.append(_param("Subnets", vpc["subnetIds"]))
             if "securityGroupIds" in vpc:
                 params.append(_param("SecurityGroups", vpc["securityGroupIds"]))
-            return self._record(context, cluster.name, "VpcConfigUpdate", params)
+            return self._record(context, cluster, "VpcConfigUpdate", params, apply)
         params = [
             _param("EndpointPublicAccess", "true" if public else "false"),
             _param("EndpointPrivateAccess", "true" if private else "false"),
         ]
         if "publicAccessCidrs" in vpc:
             params.append(_param("PublicAccessCidrs", vpc["publicAccessCidrs"]))
-        return self._record(context, cluster.name, "EndpointAccessUpdate", params)
+        return self._record(context, cluster, "EndpointAccessUpdate", params, apply)
 
     @operation("UpdateClusterVersion")
     def update_cluster_version(self, context: RequestContext, request: dict) -> dict:
         cluster = self._cluster(context, request.get("name"))
+        self._check_cluster_idle(context, cluster, "VersionUpdate")
         target = request.get("version") or ""
         current = _minor(cluster.version)
         wanted = _minor(target)
@@ -259,19 +392,36 @@ class EksProvider(GapFillProvider):
             raise invalid_parameter(f"The cluster is already at version {cluster.version}.")
         if wanted != (current[0], current[1] + 1):
             raise invalid_parameter(f"Unsupported Kubernetes minor version update from {cluster.version} to {target}")
-        cluster.version = target
-        cluster.platformVersion = "eks.1"
+        # "If your cluster has managed node groups attached to it, all of your node groups'
+        # Kubernetes versions must match the cluster's Kubernetes version in order to update
+        # the cluster to a new Kubernetes version." (UpdateClusterVersion)
+        lagging = sorted(
+            name for name, ng in cluster.nodegroups.items() if _minor(ng.version) != current
+        )
+        if lagging:
+            raise invalid_request(
+                f"Nodegroups {','.join(lagging)} must be updated to match cluster version "
+                f"{cluster.version} before updating cluster version"
+            )
+        platform = "eks.1"
+
+        def apply() -> None:
+            cluster.version = target
+            cluster.platformVersion = platform
+
         return self._record(
             context,
-            cluster.name,
+            cluster,
             "VersionUpdate",
-            [_param("Version", target), _param("PlatformVersion", cluster.platformVersion)],
+            [_param("Version", target), _param("PlatformVersion", platform)],
+            apply,
         )
 
     # ------------------------------------------------------------------ node group updates
     @operation("UpdateNodegroupConfig")
     def update_nodegroup_config(self, context: RequestContext, request: dict) -> dict:
         cluster, nodegroup = self._nodegroup(context, request.get("clusterName"), request.get("nodegroupName"))
+        self._check_nodegroup_idle(context, cluster, nodegroup)
         params: list[dict] = []
         labels = request.get("labels")
         taints = request.get("taints")
@@ -332,20 +482,24 @@ class EksProvider(GapFillProvider):
                     params.append(_param(kind, str(update_config[key])))
         if repair is not None:
             params.append(_param("NodeRepairEnabled", "true" if repair.get("enabled") else "false"))
-        # all checks passed: apply
-        nodegroup.labels = new_labels
-        nodegroup.taints = new_taints
-        nodegroup.scaling_config = new_scaling
-        if update_config is not None:
-            nodegroup.update_config = {k: v for k, v in update_config.items() if v is not None}
-        if repair is not None:
-            nodegroup.node_repair_config = copy.deepcopy(repair)
-        nodegroup.modified_at = now()
-        return self._record(context, cluster.name, "ConfigUpdate", params, nodegroup.nodegroup_name)
+
+        # all checks passed: applied when the update completes
+        def apply() -> None:
+            nodegroup.labels = new_labels
+            nodegroup.taints = new_taints
+            nodegroup.scaling_config = new_scaling
+            if update_config is not None:
+                nodegroup.update_config = {k: v for k, v in update_config.items() if v is not None}
+            if repair is not None:
+                nodegroup.node_repair_config = copy.deepcopy(repair)
+            nodegroup.modified_at = now()
+
+        return self._record(context, cluster, "ConfigUpdate", params, apply, nodegroup)
 
     @operation("UpdateNodegroupVersion")
     def update_nodegroup_version(self, context: RequestContext, request: dict) -> dict:
         cluster, nodegroup = self._nodegroup(context, request.get("clusterName"), request.get("nodegroupName"))
+        self._check_nodegroup_idle(context, cluster, nodegroup)
         version = request.get("version") or cluster.version
         if _minor(version) > _minor(cluster.version):
             raise invalid_parameter(
@@ -353,23 +507,32 @@ class EksProvider(GapFillProvider):
             )
         if _minor(version) < _minor(nodegroup.version):
             raise invalid_parameter(f"Requested Nodegroup Kubernetes Version {version} is older than the current version {nodegroup.version}.")
-        release = request.get("releaseVersion") or f"{version}.0-{now():%Y%m%d}"
+        release = request.get("releaseVersion")
+        if release is not None:
+            _check_release(release, version)
+        else:
+            release = _release_of(version)
         launch_template = request.get("launchTemplate")
         if launch_template is not None and not nodegroup.launch_template:
             raise invalid_parameter("The node group was not created with a launch template.")
         params = [_param("Version", version), _param("ReleaseVersion", release)]
+        new_lt = None
         if launch_template is not None:
-            lt = dict(nodegroup.launch_template)
-            lt.update({k: v for k, v in launch_template.items() if v is not None})
-            nodegroup.launch_template = lt
+            new_lt = dict(nodegroup.launch_template)
+            new_lt.update({k: v for k, v in launch_template.items() if v is not None})
             if launch_template.get("name"):
                 params.append(_param("LaunchTemplateName", launch_template["name"]))
             if launch_template.get("version"):
                 params.append(_param("LaunchTemplateVersion", launch_template["version"]))
-        nodegroup.version = version
-        nodegroup.release_version = release
-        nodegroup.modified_at = now()
-        return self._record(context, cluster.name, "VersionUpdate", params, nodegroup.nodegroup_name)
+
+        def apply() -> None:
+            if new_lt is not None:
+                nodegroup.launch_template = new_lt
+            nodegroup.version = version
+            nodegroup.release_version = release
+            nodegroup.modified_at = now()
+
+        return self._record(context, cluster, "VersionUpdate", params, apply, nodegroup)
 
     # ------------------------------------------------------------------ update queries
     @operation("DescribeUpdate")
@@ -410,3 +573,13 @@ class EksProvider(GapFillProvider):
             for uid in [u.id for u in store.updates.values() if u.cluster == request.get("name")]:
                 del store.updates[uid]
         return response
+
+
+def _release_of(version: str) -> str:
+    """An AMI release version of a Kubernetes version, shaped like AWS's (1.29.0-20240110)."""
+    return f"{version}.0-{now():%Y%m%d}"
+
+
+def _check_release(release: str, version: str) -> None:
+    if not release.startswith(f"{version}."):
+        raise invalid_parameter(f"Requested release version {release} is not valid for kubernetes version {version}.")

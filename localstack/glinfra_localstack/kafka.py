@@ -17,7 +17,21 @@ Lifecycle (times from the environment of the emulator process, in seconds):
   is applied, the cluster's CurrentVersion changes, the cluster is ACTIVE again and
   the operation UPDATE_COMPLETE.
 * DeleteCluster: DELETING, then gone (NotFoundException) after
-  ``GLINFRA_EMULATOR_MSK_DELETE_SECONDS`` (default: the create time).
+  ``GLINFRA_EMULATOR_MSK_DELETE_SECONDS`` (default: the create time). A second
+  DeleteCluster meanwhile is refused ("You can't delete cluster in DELETING state.").
+* FAILED paths, injected with the cluster tag ``glinfra:emulator:fail`` (comma-separated
+  CREATE, DELETE, UPDATE or an operation type such as UPDATE_BROKER_STORAGE): a create or
+  delete that fails leaves the cluster FAILED with a StateInfo (it can then only be
+  deleted); an update that fails ends UPDATE_FAILED with an ErrorInfo, nothing applied,
+  the cluster ACTIVE at its old CurrentVersion. Each injection fires once; setting the tag
+  again (TagResource) re-arms it.
+
+Validation as documented by AWS: known Kafka versions, no downgrade and no ZooKeeper to
+KRaft upgrade, configurations compatible with the cluster's Kafka version, known broker
+sizes and the broker-size changes AWS allows, 2 or 3 existing client subnets of one VPC in
+distinct Availability Zones (Express brokers: 3), a storage cool-down of
+``GLINFRA_EMULATOR_MSK_STORAGE_COOLDOWN_SECONDS`` (default 21600, AWS's six hours) after
+every storage scaling event.
 """
 
 from __future__ import annotations
@@ -44,6 +58,27 @@ from glinfra_localstack.base import (
 
 DEFAULT_KAFKA_VERSION = "3.5.1"
 NAME_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z-]{0,63}$")
+FAIL_TAG = "glinfra:emulator:fail"
+
+# Supported Apache Kafka versions (Amazon MSK Developer Guide, "Supported Apache Kafka
+# versions"; KRaft versions carry the .kraft suffix, "KRaft mode"; 4.x is KRaft only).
+KAFKA_VERSIONS = (
+    "1.1.1", "2.1.0", "2.2.1", "2.3.1", "2.4.1", "2.4.1.1", "2.5.1",
+    "2.6.0", "2.6.1", "2.6.2", "2.6.3", "2.7.0", "2.7.1", "2.7.2",
+    "2.8.0", "2.8.1", "2.8.2.tiered", "3.1.1", "3.2.0", "3.3.1", "3.3.2", "3.4.0", "3.5.1", "3.6.0",
+    "3.7.x", "3.7.x.kraft", "3.8.x", "3.8.x.kraft", "3.9.x", "3.9.x.kraft", "4.0.x.kraft", "4.1.x.kraft",
+)  # fmt: skip
+
+# Broker sizes (Amazon MSK Developer Guide, "Amazon MSK broker sizes").
+_SIZES_M5 = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge")
+_SIZES_M7G = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
+STANDARD_TYPES = (
+    {"kafka.t3.small"} | {f"kafka.m5.{s}" for s in _SIZES_M5} | {f"kafka.m7g.{s}" for s in _SIZES_M7G}
+)
+EXPRESS_TYPES = {f"express.m7g.{s}" for s in _SIZES_M7G}
+# Standard broker-size changes ("Update the Amazon MSK cluster broker size"): from M5 or T3
+# to M7g, T3 to M5, M7g to M5, and sizes within M5 and M7g; never down to T3.
+BROKER_FAMILY_CHANGES = {("t3", "m5"), ("t3", "m7g"), ("m5", "m7g"), ("m7g", "m5"), ("m5", "m5"), ("m7g", "m7g")}
 
 
 def create_seconds() -> float:
@@ -56,6 +91,10 @@ def update_seconds() -> float:
 
 def delete_seconds() -> float:
     return env_seconds("GLINFRA_EMULATOR_MSK_DELETE_SECONDS", create_seconds())
+
+
+def storage_cooldown_seconds() -> float:
+    return env_seconds("GLINFRA_EMULATOR_MSK_STORAGE_COOLDOWN_SECONDS", 6 * 3600.0)
 
 
 def bad_request(message: str, parameter: str | None = None) -> AwsError:
@@ -120,6 +159,7 @@ class Operation:
     apply: dict  # changes to the provisioned settings once done
     state: str = "PENDING"
     end: datetime | None = None
+    error: dict | None = None  # ErrorInfo of a failed operation
 
 
 @dataclass
@@ -137,6 +177,9 @@ class Cluster:
     state_until: datetime | None = None
     active_operation: str | None = None
     operations: list[str] = field(default_factory=list)
+    state_info: dict | None = None  # StateInfo of a FAILED cluster
+    last_storage_scaling: datetime | None = None
+    injected: set[str] = field(default_factory=set)  # failures already injected
 
 
 class KafkaStore:
@@ -166,14 +209,43 @@ class KafkaProvider(GapFillProvider):
             if op.state == "PENDING":
                 op.state = "UPDATE_IN_PROGRESS"
             if op.state == "UPDATE_IN_PROGRESS" and t >= op.done_at:
+                op.end = op.done_at
                 cluster = store.clusters.get(op.cluster_arn)
+                if cluster is not None and self._inject(store, cluster, op.type):
+                    op.state = "UPDATE_FAILED"
+                    op.error = {
+                        "ErrorCode": "InjectedFailure",
+                        "ErrorString": f"The {op.type} operation failed (injected by the tag {FAIL_TAG}).",
+                    }
+                    if cluster.active_operation != op.arn:  # e.g. deleted meanwhile
+                        continue
+                    cluster.state_until = None
+                    cluster.active_operation = None
+                    if op.type == "CREATE":
+                        cluster.state = "FAILED"
+                        cluster.state_info = {
+                            "Code": "InjectedFailure",
+                            "Message": f"Cluster creation failed (injected by the tag {FAIL_TAG}).",
+                        }
+                    else:  # rolled back: nothing applied, the old CurrentVersion stays
+                        cluster.state = "ACTIVE"
+                    continue
                 if cluster is not None and op.type != "CREATE":
                     _apply_changes(cluster, op.apply)
                     cluster.current_version = cluster_version()
+                    if op.type == "UPDATE_BROKER_STORAGE" and "VolumeSize" in op.apply.get("ebs", {}):
+                        cluster.last_storage_scaling = op.done_at
                 op.state = "UPDATE_COMPLETE"
-                op.end = op.done_at
         for arn, cluster in list(store.clusters.items()):
             if cluster.state_until is None or t < cluster.state_until:
+                continue
+            if cluster.state == "DELETING" and self._inject(store, cluster, "DELETE"):
+                cluster.state = "FAILED"
+                cluster.state_until = None
+                cluster.state_info = {
+                    "Code": "InjectedFailure",
+                    "Message": f"Cluster deletion failed (injected by the tag {FAIL_TAG}).",
+                }
                 continue
             if cluster.state == "DELETING":
                 del store.clusters[arn]
@@ -185,6 +257,16 @@ class KafkaProvider(GapFillProvider):
                 cluster.state = "ACTIVE"
                 cluster.state_until = None
                 cluster.active_operation = None
+
+    def _inject(self, store: KafkaStore, cluster: Cluster, what: str) -> bool:
+        """Whether the cluster's tag glinfra:emulator:fail asks for ``what`` (CREATE, DELETE or
+        an operation type; UPDATE matches every update) to fail, once."""
+        wanted = {v.strip().upper() for v in store.tags.get(cluster.arn, {}).get(FAIL_TAG, "").split(",") if v.strip()}
+        for token in (what, "UPDATE" if what.startswith("UPDATE_") else None):
+            if token and token in wanted and token not in cluster.injected:
+                cluster.injected.add(token)
+                return True
+        return False
 
     def _cluster(self, store: KafkaStore, arn: str) -> Cluster:
         cluster = store.clusters.get(arn)
@@ -198,7 +280,7 @@ class KafkaProvider(GapFillProvider):
             raise not_found(f"The requested resource could not be found: configuration {arn} does not exist.")
         return config
 
-    def _check_configuration_info(self, store: KafkaStore, info: dict | None) -> None:
+    def _check_configuration_info(self, store: KafkaStore, info: dict | None, kafka_version: str | None = None) -> None:
         if not info:
             return
         config = store.configurations.get(info.get("Arn", ""))
@@ -207,6 +289,14 @@ class KafkaProvider(GapFillProvider):
         if config.revision(int(info.get("Revision", 0))) is None:
             raise bad_request(
                 f"The specified configuration revision {info.get('Revision')} does not exist for {config.arn}.",
+                "configurationInfo",
+            )
+        # CreateConfiguration KafkaVersions: "The versions of Apache Kafka with which you can
+        # use this MSK configuration." (none listed: any version)
+        if kafka_version and config.kafka_versions and kafka_version not in config.kafka_versions:
+            raise bad_request(
+                f"The configuration {config.arn} supports Apache Kafka versions {', '.join(config.kafka_versions)}, "
+                f"not {kafka_version}.",
                 "configurationInfo",
             )
 
@@ -224,7 +314,7 @@ class KafkaProvider(GapFillProvider):
             raise conflict(f"A cluster with the name {name} already exists.")
         if provisioned is not None:
             provisioned = _normalise_provisioned(context, provisioned)
-            self._check_configuration_info(store, provisioned.get("ConfigurationInfo"))
+            self._check_configuration_info(store, provisioned.get("ConfigurationInfo"), provisioned["KafkaVersion"])
         cluster_uuid = f"{new_id()}-{random.randint(1, 25)}"
         arn = f"arn:aws:kafka:{context.region}:{context.account_id}:cluster/{name}/{cluster_uuid}"
         created = now()
@@ -317,6 +407,8 @@ class KafkaProvider(GapFillProvider):
         }
         if cluster.active_operation:
             info["ActiveOperationArn"] = cluster.active_operation
+        if cluster.state_info:
+            info["StateInfo"] = dict(cluster.state_info)
         if cluster.provisioned is not None:
             info.update(_provisioned_view(cluster))
         return info
@@ -333,6 +425,8 @@ class KafkaProvider(GapFillProvider):
         }
         if cluster.active_operation:
             info["ActiveOperationArn"] = cluster.active_operation
+        if cluster.state_info:
+            info["StateInfo"] = dict(cluster.state_info)
         if cluster.provisioned is not None:
             info["Provisioned"] = _provisioned_view(cluster)
         if cluster.serverless is not None:
@@ -388,9 +482,12 @@ class KafkaProvider(GapFillProvider):
                 f"The version {version} does not match the current version {cluster.current_version} of the cluster.",
                 "currentVersion",
             )
-        if cluster.state != "DELETING":
-            cluster.state = "DELETING"
-            cluster.state_until = now() + timedelta(seconds=delete_seconds())
+        if cluster.state == "DELETING":
+            # "DELETING: ... You also can't perform Amazon MSK API operations on it."
+            raise bad_request("You can't delete cluster in DELETING state.")
+        cluster.state = "DELETING"
+        cluster.state_until = now() + timedelta(seconds=delete_seconds())
+        cluster.active_operation = None
         return {"ClusterArn": cluster.arn, "State": cluster.state}
 
     @operation("GetBootstrapBrokers")
@@ -398,9 +495,7 @@ class KafkaProvider(GapFillProvider):
         store = self._store(context)
         cluster = self._cluster(store, request["ClusterArn"])
         if cluster.state in ("CREATING", "DELETING", "FAILED"):
-            raise bad_request(
-                f"The cluster is in the {cluster.state} state; bootstrap brokers are available once it is ACTIVE."
-            )
+            raise bad_request(f"You can't get bootstrap broker nodes for a cluster in {cluster.state} state.")
         return _bootstrap_brokers(context, cluster)
 
     # ------------------------------------------------------------------ updates
@@ -469,6 +564,9 @@ class KafkaProvider(GapFillProvider):
     def update_broker_storage(self, context: RequestContext, request: dict) -> dict:
         store = self._store(context)
         cluster = self._cluster(store, request["ClusterArn"])
+        if _is_express(_instance_type(cluster)):
+            # Express brokers: "Storage Management: Fully MSK managed"
+            raise bad_request("Express brokers don't support updating broker storage.", "targetBrokerEBSVolumeInfo")
         volumes = request.get("TargetBrokerEBSVolumeInfo") or []
         if not volumes:
             raise bad_request("TargetBrokerEBSVolumeInfo must name at least one volume.", "targetBrokerEBSVolumeInfo")
@@ -492,6 +590,16 @@ class KafkaProvider(GapFillProvider):
                 ebs["ProvisionedThroughput"] = volume["ProvisionedThroughput"]
         if not ebs:
             raise bad_request("Specify VolumeSizeGB or ProvisionedThroughput.", "targetBrokerEBSVolumeInfo")
+        last = cluster.last_storage_scaling
+        if "VolumeSize" in ebs and last is not None:
+            ready = last + timedelta(seconds=storage_cooldown_seconds())
+            if now() < ready:
+                # "Storage scaling has a cool-down period of at least six hours between events."
+                raise bad_request(
+                    f"The broker storage was scaled at {last:%Y-%m-%dT%H:%M:%SZ}; it can be scaled again after the "
+                    f"cool-down period, at {ready:%Y-%m-%dT%H:%M:%SZ}.",
+                    "targetBrokerEBSVolumeInfo",
+                )
         return self._start_update(
             context, request, "UPDATE_BROKER_STORAGE", {"BrokerEBSVolumeInfo": volumes}, {"ebs": ebs}
         )
@@ -499,12 +607,12 @@ class KafkaProvider(GapFillProvider):
     @operation("UpdateBrokerType")
     def update_broker_type(self, context: RequestContext, request: dict) -> dict:
         instance_type = request.get("TargetInstanceType") or ""
-        if not instance_type.startswith("kafka.") and not instance_type.startswith("express."):
-            raise bad_request(f"Unsupported broker instance type {instance_type}.", "targetInstanceType")
         store = self._store(context)
         cluster = self._cluster(store, request["ClusterArn"])
-        if (cluster.provisioned or {}).get("BrokerNodeGroupInfo", {}).get("InstanceType") == instance_type:
+        current = _instance_type(cluster)
+        if current == instance_type:
             raise bad_request("The target instance type is the same as the current one.", "targetInstanceType")
+        _check_broker_type_change(current, instance_type, (cluster.provisioned or {}).get("KafkaVersion") or "")
         return self._start_update(
             context, request, "UPDATE_BROKER_TYPE", {"InstanceType": instance_type}, {"InstanceType": instance_type}
         )
@@ -512,11 +620,11 @@ class KafkaProvider(GapFillProvider):
     @operation("UpdateClusterConfiguration")
     def update_cluster_configuration(self, context: RequestContext, request: dict) -> dict:
         store = self._store(context)
-        self._cluster(store, request["ClusterArn"])
+        cluster = self._cluster(store, request["ClusterArn"])
         info = request.get("ConfigurationInfo") or {}
         if info.get("Arn") not in store.configurations:
             raise not_found(f"The requested resource could not be found: configuration {info.get('Arn')} does not exist.")
-        self._check_configuration_info(store, info)
+        self._check_configuration_info(store, info, (cluster.provisioned or {}).get("KafkaVersion"))
         info = {"Arn": info["Arn"], "Revision": int(info["Revision"])}
         return self._start_update(
             context,
@@ -531,16 +639,50 @@ class KafkaProvider(GapFillProvider):
         store = self._store(context)
         cluster = self._cluster(store, request["ClusterArn"])
         target = request.get("TargetKafkaVersion") or ""
-        if target == (cluster.provisioned or {}).get("KafkaVersion"):
+        current = (cluster.provisioned or {}).get("KafkaVersion") or ""
+        if target == current:
             raise bad_request("The target Kafka version is the same as the current one.", "targetKafkaVersion")
+        _check_kafka_version(target, "targetKafkaVersion")
+        if current in KAFKA_VERSIONS and target not in _upgrade_targets(current):
+            if _version_key(target) <= _version_key(current):
+                # "You can't downgrade an existing MSK cluster to an older version of Apache Kafka."
+                raise bad_request(
+                    f"You can't downgrade the cluster from Apache Kafka {current} to {target}.", "targetKafkaVersion"
+                )
+            # "You can't upgrade an existing MSK cluster from a ZooKeeper-based Apache Kafka
+            # version to a newer version that uses or requires KRaft mode."
+            raise bad_request(
+                f"Apache Kafka {target} is not compatible with the cluster's version {current}: the metadata mode "
+                "(ZooKeeper or KRaft) of a cluster can't change.",
+                "targetKafkaVersion",
+            )
+        if _is_m7g(_instance_type(cluster)) and not _m7g_supports(target):
+            raise bad_request(f"M7g brokers don't support Apache Kafka {target}.", "targetKafkaVersion")
         changes: dict[str, Any] = {"KafkaVersion": target}
         if request.get("ConfigurationInfo"):
-            self._check_configuration_info(store, request["ConfigurationInfo"])
+            self._check_configuration_info(store, request["ConfigurationInfo"], target)
             changes["ConfigurationInfo"] = {
                 "Arn": request["ConfigurationInfo"]["Arn"],
                 "Revision": int(request["ConfigurationInfo"]["Revision"]),
             }
         return self._start_update(context, request, "UPDATE_CLUSTER_KAFKA_VERSION", dict(changes), changes)
+
+    @operation("GetCompatibleKafkaVersions")
+    def get_compatible_kafka_versions(self, context: RequestContext, request: dict) -> dict:
+        store = self._store(context)
+        arn = request.get("ClusterArn")
+        if arn:
+            cluster = self._cluster(store, arn)
+            if cluster.provisioned is None:
+                raise bad_request("This operation is supported for provisioned clusters only.")
+            sources = [cluster.provisioned.get("KafkaVersion") or DEFAULT_KAFKA_VERSION]
+        else:
+            sources = list(KAFKA_VERSIONS)
+        return {
+            "CompatibleKafkaVersions": [
+                {"SourceVersion": v, "TargetVersions": _upgrade_targets(v)} for v in sources if _upgrade_targets(v) or arn
+            ]
+        }
 
     # ------------------------------------------------------------------ operations
     def _operation_info(self, op: Operation) -> dict:
@@ -551,7 +693,7 @@ class KafkaProvider(GapFillProvider):
             "OperationState": op.state,
             "OperationType": op.type,
             "OperationSteps": [
-                {"StepInfo": {"StepStatus": "COMPLETE" if op.state == "UPDATE_COMPLETE" else "IN_PROGRESS"},
+                {"StepInfo": {"StepStatus": {"UPDATE_COMPLETE": "COMPLETE", "UPDATE_FAILED": "FAILED"}.get(op.state, "IN_PROGRESS")},
                  "StepName": "INITIALIZE_UPDATE"},
             ],
         }
@@ -561,6 +703,8 @@ class KafkaProvider(GapFillProvider):
             info["TargetClusterInfo"] = copy.deepcopy(op.target)
         if op.end:
             info["EndTime"] = op.end
+        if op.error:
+            info["ErrorInfo"] = dict(op.error)
         return info
 
     @operation("ListClusterOperations")
@@ -597,6 +741,8 @@ class KafkaProvider(GapFillProvider):
         if any(c.name == name for c in store.configurations.values()):
             raise conflict(f"A configuration with the name {name} already exists.")
         properties = _properties(request.get("ServerProperties"))
+        for version in request.get("KafkaVersions") or []:
+            _check_kafka_version(version, "kafkaVersions")
         created = now()
         config = Configuration(
             arn=f"arn:aws:kafka:{context.region}:{context.account_id}:configuration/{name}/{new_id()}-{random.randint(1, 25)}",
@@ -710,6 +856,9 @@ class KafkaProvider(GapFillProvider):
         store = self._store(context)
         self._taggable(store, request["ResourceArn"])
         store.tags.setdefault(request["ResourceArn"], {}).update(request.get("Tags") or {})
+        cluster = store.clusters.get(request["ResourceArn"])
+        if cluster is not None and FAIL_TAG in (request.get("Tags") or {}):
+            cluster.injected.clear()  # setting the tag again re-arms the failure injection
         return {}
 
     @operation("UntagResource")
@@ -769,26 +918,34 @@ def _normalise_provisioned(context: RequestContext, provisioned: dict) -> dict:
     if not bngi:
         raise bad_request("BrokerNodeGroupInfo is required.", "brokerNodeGroupInfo")
     subnets = bngi.get("ClientSubnets") or []
-    if len(subnets) < 2:
-        raise bad_request("Specify at least two client subnets.", "clientSubnets")
     instance_type = bngi.get("InstanceType") or ""
-    if not (instance_type.startswith("kafka.") or instance_type.startswith("express.")):
+    if instance_type not in STANDARD_TYPES and instance_type not in EXPRESS_TYPES:
         raise bad_request(f"Unsupported broker instance type {instance_type}.", "instanceType")
+    express = _is_express(instance_type)
+    version = p.get("KafkaVersion")
+    if not version:
+        raise bad_request("KafkaVersion is required.", "kafkaVersion")
+    _check_kafka_version(version, "kafkaVersion")
+    if express and _version_key(version) < (3, 6):
+        raise bad_request(f"Express brokers need Apache Kafka 3.6 or later, not {version}.", "kafkaVersion")
+    if _is_m7g(instance_type) and not _m7g_supports(version):
+        raise bad_request(f"M7g brokers need Apache Kafka 2.8.2.tiered or 3.3.2 and later, not {version}.", "instanceType")
+    _check_client_subnets(context, subnets, express)
     brokers = p.get("NumberOfBrokerNodes")
     if brokers is None:
         raise bad_request("NumberOfBrokerNodes is required.", "numberOfBrokerNodes")
     brokers = int(brokers)
     if brokers % len(subnets):
+        # "Amazon MSK distributes the broker nodes evenly over the subnets that you specify."
         raise bad_request(
             "The number of broker nodes must be a multiple of Availability Zones in the Client Subnets parameter.",
             "numberOfBrokerNodes",
         )
-    if not p.get("KafkaVersion"):
-        raise bad_request("KafkaVersion is required.", "kafkaVersion")
     p["NumberOfBrokerNodes"] = brokers
     bngi.setdefault("BrokerAZDistribution", "DEFAULT")
-    storage = bngi.setdefault("StorageInfo", {}).setdefault("EbsStorageInfo", {})
-    storage.setdefault("VolumeSize", 1000)
+    if not express:  # Express brokers' storage is managed by MSK
+        storage = bngi.setdefault("StorageInfo", {}).setdefault("EbsStorageInfo", {})
+        storage.setdefault("VolumeSize", 1000)
     bngi.setdefault("ConnectivityInfo", {"PublicAccess": {"Type": "DISABLED"}})
     if not bngi.get("ZoneIds"):
         bngi.pop("ZoneIds", None)
@@ -918,3 +1075,107 @@ def _bootstrap_brokers(context: RequestContext, cluster: Cluster) -> dict:
         if (sasl.get("Iam") or {}).get("Enabled"):
             result["BootstrapBrokerStringSaslIam"] = _hosts(cluster, "b", shown, 9098)
     return result
+
+
+def _version_key(version: str) -> tuple:
+    """Orders Kafka versions: 3.7.x after 3.7.0, 2.8.2.tiered as 2.8.2."""
+    parts = []
+    for part in version.split("."):
+        if part.isdigit():
+            parts.append(int(part))
+        elif part == "x":
+            parts.append(10**6)
+    return tuple(parts)
+
+
+def _is_kraft(version: str) -> bool:
+    return version.endswith(".kraft") or _version_key(version) >= (4,)
+
+
+def _check_kafka_version(version: str, parameter: str) -> None:
+    if version not in KAFKA_VERSIONS:
+        raise bad_request(f"Unsupported Apache Kafka version {version}.", parameter)
+
+
+def _upgrade_targets(version: str) -> list[str]:
+    """The versions a cluster at ``version`` can be updated to: newer ones in the same
+    metadata mode (no downgrades; no ZooKeeper to KRaft)."""
+    if version not in KAFKA_VERSIONS:
+        return []
+    return [
+        v
+        for v in KAFKA_VERSIONS
+        if _version_key(v) > _version_key(version) and _is_kraft(v) == _is_kraft(version)
+    ]
+
+
+def _instance_type(cluster: Cluster) -> str:
+    return ((cluster.provisioned or {}).get("BrokerNodeGroupInfo") or {}).get("InstanceType") or ""
+
+
+def _is_express(instance_type: str) -> bool:
+    return instance_type.startswith("express.")
+
+
+def _is_m7g(instance_type: str) -> bool:
+    return ".m7g." in instance_type
+
+
+def _m7g_supports(version: str) -> bool:
+    # "Amazon MSK supports M7g brokers on MSK Provisioned clusters running Kafka versions
+    # 2.8.2 and 3.3.2 and later." (Amazon MSK broker sizes)
+    return version == "2.8.2.tiered" or _version_key(version) >= (3, 3, 2)
+
+
+def _family(instance_type: str) -> str:
+    return instance_type.split(".")[1] if instance_type.count(".") >= 2 else ""
+
+
+def _check_broker_type_change(current: str, target: str, kafka_version: str) -> None:
+    if target not in STANDARD_TYPES and target not in EXPRESS_TYPES:
+        raise bad_request(f"Unsupported broker instance type {target}.", "targetInstanceType")
+    if _is_express(current) != _is_express(target):
+        # "You can't change an MSK Provisioned cluster from the Standard broker type to the
+        # Express broker type" (and back): a new cluster is needed.
+        raise bad_request(
+            f"You can't change the broker type of the cluster from {current} to {target}: "
+            "Standard and Express brokers can't be switched.",
+            "targetInstanceType",
+        )
+    if not _is_express(target) and (_family(current), _family(target)) not in BROKER_FAMILY_CHANGES:
+        raise bad_request(f"You can't update the broker size from {current} to {target}.", "targetInstanceType")
+    if _is_m7g(target) and kafka_version and not _m7g_supports(kafka_version):
+        raise bad_request(f"M7g brokers don't support Apache Kafka {kafka_version}.", "targetInstanceType")
+
+
+def _check_client_subnets(context: RequestContext, subnets: list[str], express: bool) -> None:
+    """Client subnets: "For Standard brokers in the US West (N. California) Region, you need two subnets in
+    two different Availability Zones. In all other Regions ... either two or three subnets.
+    Your subnets must all be in different Availability Zones. For Express brokers, you need
+    three subnets in three different Availability Zones." (Create an MSK Provisioned cluster)"""
+    if express and len(subnets) != 3:
+        raise bad_request("Express brokers need three client subnets in three Availability Zones.", "clientSubnets")
+    if context.region == "us-west-1" and len(subnets) != 2:
+        raise bad_request("Specify exactly two client subnets in this Region.", "clientSubnets")
+    if not 2 <= len(subnets) <= 3:
+        raise bad_request("Specify two or three client subnets, in distinct Availability Zones.", "clientSubnets")
+    from moto.ec2.models import ec2_backends
+
+    ec2 = ec2_backends[context.account_id][context.region]
+    zones: list[str] = []
+    vpcs: set[str] = set()
+    for subnet_id in subnets:
+        try:
+            subnet = ec2.get_subnet(subnet_id)
+        except Exception:
+            raise bad_request(f"The subnet {subnet_id} does not exist.", "clientSubnets")
+        zone_id = getattr(subnet, "availability_zone_id", "")
+        if zone_id == "use1-az3":
+            # "Client subnets can't occupy the Availability Zone with ID use1-az3."
+            raise bad_request(f"The subnet {subnet_id} is in the Availability Zone use1-az3, which MSK doesn't support.", "clientSubnets")
+        zones.append(subnet.availability_zone)
+        vpcs.add(subnet.vpc_id)
+    if len(vpcs) > 1:
+        raise bad_request("The client subnets must all be in the same VPC.", "clientSubnets")
+    if len(set(zones)) != len(zones):
+        raise bad_request("The client subnets must all be in different Availability Zones.", "clientSubnets")

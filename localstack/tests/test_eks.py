@@ -1,16 +1,20 @@
-"""EKS gap fills: cluster and node group updates that DescribeUpdate knows, validation of
-taints and scaling sizes."""
+"""EKS gap fills: cluster and node group updates that DescribeUpdate knows (asynchronous,
+one at a time, as on AWS), node group versions, validation of taints and scaling sizes."""
 
 import json
+import os
+import time
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import error_of
+from conftest import error_of, wait_for
 
 pytestmark = pytest.mark.glinfra_provider
 
 ROLE = "arn:aws:iam::000000000000:role/glinfra-eks"
+UPDATE_SECONDS = float(os.environ.get("GLINFRA_EMULATOR_EKS_UPDATE_SECONDS") or 1)
+SLACK = 5.0  # generous upper bound for a loaded 2-core machine
 
 
 @pytest.fixture
@@ -45,14 +49,25 @@ def nodegroup(eks, cluster, network):
     return "system"
 
 
-def assert_known_update(eks, cluster, update, nodegroup=None):
-    assert update["status"] == "Successful"
+def wait_update(eks, cluster, update, nodegroup=None):
+    """Waits until DescribeUpdate reports the update Successful; returns it."""
     kwargs = {"nodegroupName": nodegroup} if nodegroup else {}
-    described = eks.describe_update(name=cluster, updateId=update["id"], **kwargs)["update"]
-    assert described["id"] == update["id"]
-    assert described["status"] == "Successful"
-    assert described["type"] == update["type"]
+
+    def done():
+        described = eks.describe_update(name=cluster, updateId=update["id"], **kwargs)["update"]
+        return described if described["status"] == "Successful" else None
+
+    return wait_for(done, timeout=UPDATE_SECONDS + SLACK)
+
+
+def assert_known_update(eks, cluster, update, nodegroup=None):
+    assert update["status"] == "InProgress"  # updates are asynchronous
+    kwargs = {"nodegroupName": nodegroup} if nodegroup else {}
     assert update["id"] in eks.list_updates(name=cluster, **kwargs)["updateIds"]
+    described = wait_update(eks, cluster, update, nodegroup)
+    assert described["id"] == update["id"]
+    assert described["type"] == update["type"]
+    assert described["errors"] == []
 
 
 def params_of(update):
@@ -94,6 +109,7 @@ def test_update_cluster_version(eks, cluster):
     assert params_of(update)["Version"] == "1.30"
     assert_known_update(eks, cluster, update)
     assert eks.describe_cluster(name=cluster)["cluster"]["version"] == "1.30"
+    assert eks.describe_cluster(name=cluster)["cluster"]["status"] == "ACTIVE"
     with pytest.raises(ClientError) as excinfo:  # one minor version at a time
         eks.update_cluster_version(name=cluster, version="1.32")
     assert error_of(excinfo) == ("InvalidParameterException", 400)
@@ -163,7 +179,7 @@ def test_create_nodegroup_rejects_an_invalid_taint_effect(eks, cluster, network)
 
 
 def test_update_nodegroup_version(eks, cluster, nodegroup):
-    eks.update_cluster_version(name=cluster, version="1.30")
+    wait_update(eks, cluster, eks.update_cluster_version(name=cluster, version="1.30")["update"])
     update = eks.update_nodegroup_version(clusterName=cluster, nodegroupName=nodegroup)["update"]
     assert update["type"] == "VersionUpdate"
     assert params_of(update)["Version"] == "1.30"
@@ -184,3 +200,146 @@ def test_describe_update_unknown_id(eks, cluster, nodegroup):
     with pytest.raises(ClientError) as excinfo:  # a node group update is not a cluster update
         eks.describe_update(name=cluster, updateId=update["id"])
     assert error_of(excinfo) == ("ResourceNotFoundException", 404)
+
+
+# ---------------------------------------------------------------- busy states
+def test_cluster_update_is_in_progress_and_a_second_one_is_refused(eks, cluster):
+    """AWS API reference, UpdateClusterConfig / UpdateClusterVersion
+    (https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateClusterConfig.html):
+    "Cluster updates are asynchronous ... During an update, the cluster status moves to
+    UPDATING ... When the update is complete (either Failed or Successful), the cluster status
+    moves to Active." A second update meanwhile is ResourceInUseException (HTTP 409, "Cannot
+    <UpdateType> because cluster <name> currently has update <id> in progress", as AWS answers).
+    """
+    started = time.monotonic()
+    update = eks.update_cluster_config(
+        name=cluster, logging={"clusterLogging": [{"types": ["api"], "enabled": True}]}
+    )["update"]
+    assert update["status"] == "InProgress"
+    described = eks.describe_cluster(name=cluster)["cluster"]
+    assert described["status"] == "UPDATING"
+    enabled = {t for s in described["logging"]["clusterLogging"] if s["enabled"] for t in s["types"]}
+    assert "api" not in enabled  # applied when the update completes
+
+    for second in (
+        lambda: eks.update_cluster_config(name=cluster, logging={"clusterLogging": [{"types": ["audit"], "enabled": True}]}),
+        lambda: eks.update_cluster_config(name=cluster, resourcesVpcConfig={"endpointPrivateAccess": True}),
+        lambda: eks.update_cluster_version(name=cluster, version="1.30"),
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            second()
+        assert error_of(excinfo) == ("ResourceInUseException", 409)
+        assert update["id"] in excinfo.value.response["Error"]["Message"]
+
+    wait_update(eks, cluster, update)
+    assert time.monotonic() - started >= UPDATE_SECONDS - 0.3
+    described = eks.describe_cluster(name=cluster)["cluster"]
+    assert described["status"] == "ACTIVE"
+    enabled = {t for s in described["logging"]["clusterLogging"] if s["enabled"] for t in s["types"]}
+    assert "api" in enabled
+    # the neighbour case: once the first update is done, the next one is accepted
+    second = eks.update_cluster_config(name=cluster, logging={"clusterLogging": [{"types": ["audit"], "enabled": True}]})
+    assert second["update"]["status"] == "InProgress"
+    wait_update(eks, cluster, second["update"])
+
+
+def test_nodegroup_update_is_in_progress_and_a_second_one_is_refused(eks, cluster, nodegroup):
+    """AWS API reference, UpdateNodegroupConfig
+    (https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateNodegroupConfig.html): the
+    update is tracked with DescribeUpdate; while it runs the node group is UPDATING and another
+    update is ResourceInUseException (409; AWS: "Nodegroup cannot be updated as it is currently
+    not in Active State")."""
+    update = eks.update_nodegroup_config(
+        clusterName=cluster, nodegroupName=nodegroup, scalingConfig={"minSize": 3, "maxSize": 6, "desiredSize": 4}
+    )["update"]
+    assert update["status"] == "InProgress"
+    ng = eks.describe_nodegroup(clusterName=cluster, nodegroupName=nodegroup)["nodegroup"]
+    assert ng["status"] == "UPDATING"
+    assert ng["scalingConfig"]["maxSize"] == 5  # not yet applied
+    with pytest.raises(ClientError) as excinfo:
+        eks.update_nodegroup_config(clusterName=cluster, nodegroupName=nodegroup, labels={"addOrUpdateLabels": {"a": "b"}})
+    assert error_of(excinfo) == ("ResourceInUseException", 409)
+    with pytest.raises(ClientError) as excinfo:
+        eks.update_nodegroup_version(clusterName=cluster, nodegroupName=nodegroup)
+    assert error_of(excinfo) == ("ResourceInUseException", 409)
+
+    wait_update(eks, cluster, update, nodegroup)
+    ng = eks.describe_nodegroup(clusterName=cluster, nodegroupName=nodegroup)["nodegroup"]
+    assert ng["status"] == "ACTIVE"
+    assert ng["scalingConfig"] == {"minSize": 3, "maxSize": 6, "desiredSize": 4}
+    # the neighbour case: accepted once the node group is ACTIVE again
+    second = eks.update_nodegroup_config(clusterName=cluster, nodegroupName=nodegroup, labels={"addOrUpdateLabels": {"a": "b"}})
+    wait_update(eks, cluster, second["update"], nodegroup)
+    assert eks.describe_nodegroup(clusterName=cluster, nodegroupName=nodegroup)["nodegroup"]["labels"]["a"] == "b"
+
+
+def test_create_nodegroup_on_an_updating_cluster_is_an_invalid_request(eks, cluster, network):
+    """AWS API reference, CreateNodegroup
+    (https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html), errors:
+    InvalidRequestException, "The request is invalid given the state of the cluster" (AWS
+    answers "Cluster '<name>' is not in ACTIVE status" while an update runs)."""
+    update = eks.update_cluster_config(name=cluster, logging={"clusterLogging": [{"types": ["api"], "enabled": True}]})["update"]
+    spec = dict(clusterName=cluster, nodegroupName="late", nodeRole=ROLE, subnets=network["subnets"])
+    with pytest.raises(ClientError) as excinfo:
+        eks.create_nodegroup(**spec)
+    assert error_of(excinfo) == ("InvalidRequestException", 400)
+    wait_update(eks, cluster, update)
+    assert eks.create_nodegroup(**spec)["nodegroup"]["nodegroupName"] == "late"
+
+
+# ---------------------------------------------------------------- versions
+def test_nodegroups_are_created_at_the_cluster_version(eks, cluster, network):
+    """AWS API reference, CreateNodegroup, request parameter version
+    (https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html): "By
+    default, the Kubernetes version of the cluster is used, and this is the only accepted
+    specified value." Another value is InvalidParameterException (400)."""
+    spec = dict(clusterName=cluster, nodeRole=ROLE, subnets=network["subnets"])
+    ng = eks.create_nodegroup(nodegroupName="default", **spec)["nodegroup"]
+    assert ng["version"] == "1.29"  # the cluster's (moto alone: 1.19)
+    assert ng["releaseVersion"].startswith("1.29.")
+    with pytest.raises(ClientError) as excinfo:
+        eks.create_nodegroup(nodegroupName="older", version="1.28", **spec)
+    assert error_of(excinfo) == ("InvalidParameterException", 400)
+    with pytest.raises(ClientError) as excinfo:  # a release of another Kubernetes version
+        eks.create_nodegroup(nodegroupName="release", releaseVersion="1.30.0-20240110", **spec)
+    assert error_of(excinfo) == ("InvalidParameterException", 400)
+    # the neighbour cases: the cluster's version named explicitly, a release of it
+    assert eks.create_nodegroup(nodegroupName="explicit", version="1.29", **spec)["nodegroup"]["version"] == "1.29"
+    ng = eks.create_nodegroup(nodegroupName="release", releaseVersion="1.29.3-20240531", **spec)["nodegroup"]
+    assert ng["releaseVersion"] == "1.29.3-20240531"
+
+
+def test_update_cluster_version_is_refused_while_a_nodegroup_lags(eks, cluster, nodegroup):
+    """AWS API reference, UpdateClusterVersion
+    (https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateClusterVersion.html): "If
+    your cluster has managed node groups attached to it, all of your node groups' Kubernetes
+    versions must match the cluster's Kubernetes version in order to update the cluster to a
+    new Kubernetes version." AWS answers "Nodegroups <names> must be updated to match cluster
+    version <v> before updating cluster version" (HTTP 400, InvalidRequestException)."""
+    # node group at the cluster's version: accepted
+    wait_update(eks, cluster, eks.update_cluster_version(name=cluster, version="1.30")["update"])
+    # the node group (1.29) now lags the cluster (1.30): refused
+    with pytest.raises(ClientError) as excinfo:
+        eks.update_cluster_version(name=cluster, version="1.31")
+    assert error_of(excinfo) == ("InvalidRequestException", 400)
+    assert nodegroup in excinfo.value.response["Error"]["Message"]
+    assert eks.describe_cluster(name=cluster)["cluster"]["status"] == "ACTIVE"
+    # once the node group is updated, the cluster may move on
+    ng_update = eks.update_nodegroup_version(clusterName=cluster, nodegroupName=nodegroup)["update"]
+    wait_update(eks, cluster, ng_update, nodegroup)
+    update = eks.update_cluster_version(name=cluster, version="1.31")["update"]
+    wait_update(eks, cluster, update)
+    assert eks.describe_cluster(name=cluster)["cluster"]["version"] == "1.31"
+
+
+def test_update_nodegroup_version_release_must_match_the_version(eks, cluster, nodegroup):
+    """AWS API reference, UpdateNodegroupVersion, releaseVersion
+    (https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateNodegroupVersion.html): the
+    AMI release version of the requested Kubernetes version; AWS answers "Requested release
+    version <r> is not valid for kubernetes version <v>" (InvalidParameterException, 400)."""
+    with pytest.raises(ClientError) as excinfo:
+        eks.update_nodegroup_version(clusterName=cluster, nodegroupName=nodegroup, releaseVersion="1.31.3-20250103")
+    assert error_of(excinfo) == ("InvalidParameterException", 400)
+    update = eks.update_nodegroup_version(clusterName=cluster, nodegroupName=nodegroup, releaseVersion="1.29.15-20250103")
+    wait_update(eks, cluster, update["update"], nodegroup)
+    assert eks.describe_nodegroup(clusterName=cluster, nodegroupName=nodegroup)["nodegroup"]["releaseVersion"] == "1.29.15-20250103"

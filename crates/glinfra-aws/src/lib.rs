@@ -17,11 +17,11 @@ mod test_support;
 
 // mod ec2; // MIGRATING
 // mod eks; // MIGRATING
-// mod elasticache; // MIGRATING
+mod elasticache;
 // mod iam; // MIGRATING
 // mod kafka; // MIGRATING
 // mod kms; // MIGRATING
-// mod rds; // MIGRATING
+mod rds;
 // mod route53; // MIGRATING
 // mod s3; // MIGRATING
 

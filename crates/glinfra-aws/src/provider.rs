@@ -12,6 +12,12 @@ use std::sync::Arc;
 fn drivers() -> Vec<Box<dyn AnyDriver>> {
     vec![
         // REGISTRY: one line per kind, grouped by service.
+        Box::new(crate::rds::DbSubnetGroupDriver),
+        Box::new(crate::rds::DbParameterGroupDriver),
+        Box::new(crate::rds::DbInstanceDriver),
+        Box::new(crate::elasticache::CacheSubnetGroupDriver),
+        Box::new(crate::elasticache::CacheParameterGroupDriver),
+        Box::new(crate::elasticache::ReplicationGroupDriver),
     ]
 }
 

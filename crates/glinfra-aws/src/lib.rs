@@ -17,11 +17,11 @@ mod test_support;
 
 // mod ec2; // MIGRATING
 // mod eks; // MIGRATING
-// mod elasticache; // MIGRATING
+mod elasticache;
 mod iam;
 // mod kafka; // MIGRATING
 mod kms;
-// mod rds; // MIGRATING
+mod rds;
 mod route53;
 mod s3;
 

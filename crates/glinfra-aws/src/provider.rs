@@ -18,6 +18,12 @@ fn drivers() -> Vec<Box<dyn AnyDriver>> {
         Box::new(crate::route53::RecordSetDriver),
         Box::new(crate::route53::HealthCheckDriver),
         Box::new(crate::s3::BucketDriver),
+        Box::new(crate::rds::DbSubnetGroupDriver),
+        Box::new(crate::rds::DbParameterGroupDriver),
+        Box::new(crate::rds::DbInstanceDriver),
+        Box::new(crate::elasticache::CacheSubnetGroupDriver),
+        Box::new(crate::elasticache::CacheParameterGroupDriver),
+        Box::new(crate::elasticache::ReplicationGroupDriver),
     ]
 }
 

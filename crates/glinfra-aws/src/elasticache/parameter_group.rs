@@ -1,37 +1,50 @@
 //! Cache parameter groups: CreateCacheParameterGroup (family, description, tags),
 //! ModifyCacheParameterGroup for the parameters (at most 20 per call, as AWS allows),
 //! ResetCacheParameterGroup for parameters no longer set, DeleteCacheParameterGroup.
+//!
+//! What a group sets now is read from the group itself (its parameters of Source
+//! `user`) when everything is reconciled (after an adoption or a resumed run), and
+//! taken from the recorded spec otherwise. A group still used by a replication group
+//! on its way out cannot be deleted yet: Retryable.
 
-use super::{
-    absent, adopted_state, check_owner, classify_busy, ec_tags, gone_ok, output, sync_tags, Wants,
-};
+use crate::clients::Clients;
+use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::tags::{self, ensure_ours};
+use crate::kit::{
+    create_or_existing, parameter_changes, required, Absent, Changed, Desired, Made, Recorded,
+};
+use async_trait::async_trait;
 use aws_sdk_elasticache::types::{CacheParameterGroup, ParameterNameValue};
 use aws_sdk_elasticache::Client;
-use glinfra_core::spec::elasticache::CacheParameterGroupSpec;
-use glinfra_core::ResourceState;
-use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
-use serde_json::Value;
+use glinfra_core::spec::elasticache::{CacheParameterGroupOutputs, CacheParameterGroupSpec};
+use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::BTreeMap;
 
-const WHAT: &str = "cache parameter group";
-
-/// ModifyCacheParameterGroup takes at most this many parameters per call.
+/// ModifyCacheParameterGroup and ResetCacheParameterGroup take at most this many
+/// parameters per call.
 const BATCH: usize = 20;
 
-fn outputs(name: &str) -> Outputs {
-    Outputs::from([("name".to_string(), Value::String(name.to_string()))])
+/// The driver of `aws:elasticache/parameter-group`.
+pub(crate) struct CacheParameterGroupDriver;
+
+fn what(name: &str) -> String {
+    format!("ElastiCache cache parameter group `{name}`")
+}
+
+fn arn_of(group: &CacheParameterGroup) -> Result<&str, ProviderError> {
+    required(group.arn(), "CacheParameterGroup ARN")
 }
 
 /// The parameter group named `name`, if there is one.
 async fn describe(ec: &Client, name: &str) -> Result<Option<CacheParameterGroup>, ProviderError> {
-    let found = absent(
-        ec.describe_cache_parameter_groups()
-            .cache_parameter_group_name(name)
-            .send()
-            .await
-            .map_err(|e| classify(&format!("DescribeCacheParameterGroups {name}"), e)),
-    )?;
+    let found = ec
+        .describe_cache_parameter_groups()
+        .cache_parameter_group_name(name)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DescribeCacheParameterGroups {name}"), e))
+        .or_absent()?;
     Ok(found.and_then(|out| {
         out.cache_parameter_groups()
             .iter()
@@ -40,128 +53,152 @@ async fn describe(ec: &Client, name: &str) -> Result<Option<CacheParameterGroup>
     }))
 }
 
-fn arn_of<'a>(group: &'a CacheParameterGroup, name: &str) -> Result<&'a str, ProviderError> {
-    group.arn().ok_or_else(|| {
-        ProviderError::new(
-            ErrorClass::Fatal,
-            format!("DescribeCacheParameterGroups {name}: the group has no ARN"),
-        )
-    })
-}
-
-pub(super) async fn find(
+/// The group `r` names when it is `r`'s (an AlreadyExists error when it is someone else's).
+async fn lookup(
     ec: &Client,
-    r: &ResolvedResource,
-) -> Result<Option<Outputs>, ProviderError> {
-    let spec: CacheParameterGroupSpec = r.spec()?;
-    let Some(group) = describe(ec, &spec.name).await? else {
+    r: &Desired<CacheParameterGroupSpec>,
+) -> Result<Option<CacheParameterGroup>, ProviderError> {
+    let name = &r.spec.name;
+    let Some(group) = describe(ec, name).await? else {
         return Ok(None);
     };
-    let tags = super::list_tags(ec, arn_of(&group, &spec.name)?, &[]).await?;
-    check_owner(WHAT, &spec.name, &tags, r)?;
-    Ok(Some(outputs(&spec.name)))
+    ensure_ours(ec, &what(name), arn_of(&group)?, r).await?;
+    Ok(Some(group))
 }
 
-pub(super) async fn create(ec: &Client, r: &ResolvedResource) -> Result<Outputs, ProviderError> {
-    let spec: CacheParameterGroupSpec = r.spec()?;
-    let name = spec.name.as_str();
-    let created = ec
-        .create_cache_parameter_group()
-        .cache_parameter_group_name(name)
-        .cache_parameter_group_family(&spec.family)
-        .description(&spec.description)
-        .set_tags(Some(ec_tags(&r.tags)))
-        .send()
-        .await;
-    match created {
-        Ok(_) => {
-            let set: Vec<(&String, &String)> = spec.parameters.iter().collect();
-            apply(ec, name, &set, &[]).await?;
-            Ok(outputs(name))
-        }
-        Err(e) => {
-            let err = classify(&format!("CreateCacheParameterGroup {name}"), e);
-            if err.class != ErrorClass::AlreadyExists {
-                return Err(err);
-            }
-            let Some(found) = find(ec, r).await? else {
-                return Err(ProviderError::new(
-                    ErrorClass::Retryable,
-                    format!("{WHAT} `{name}` was reported to exist, then not found"),
-                )
-                .with_source(err));
-            };
-            update(ec, &adopted_state(r, found), r, Wants::ALL).await
-        }
-    }
-}
+#[async_trait]
+impl Driver for CacheParameterGroupDriver {
+    type Spec = CacheParameterGroupSpec;
 
-pub(super) async fn update(
-    ec: &Client,
-    prior: &ResourceState,
-    r: &ResolvedResource,
-    wants: Wants<'_>,
-) -> Result<Outputs, ProviderError> {
-    let spec: CacheParameterGroupSpec = r.spec()?;
-    let name = spec.name.as_str();
-    if wants.field("parameters") {
-        // What is set now: read from the group itself when everything is reconciled
-        // (after an adoption or a resumed run), else the recorded spec's parameters.
-        let before: BTreeMap<String, String> = if wants.everything() {
-            user_parameters(ec, name).await?
-        } else {
-            serde_json::from_value::<CacheParameterGroupSpec>(prior.props.clone())
-                .map(|p| p.parameters)
-                .unwrap_or_default()
-        };
-        let set: Vec<(&String, &String)> = spec
-            .parameters
-            .iter()
-            .filter(|(k, v)| before.get(*k) != Some(*v))
-            .collect();
-        let reset: Vec<&String> = before
-            .keys()
-            .filter(|k| !spec.parameters.contains_key(*k))
-            .collect();
-        apply(ec, name, &set, &reset).await?;
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &Desired<CacheParameterGroupSpec>,
+    ) -> Result<Option<CacheParameterGroupOutputs>, ProviderError> {
+        let found = lookup(&c.elasticache(&r.region), r).await?;
+        Ok(found.map(|_| CacheParameterGroupOutputs {
+            name: r.spec.name.clone(),
+        }))
     }
-    if wants.field("tags") {
-        let group = describe(ec, name).await?.ok_or_else(|| {
-            ProviderError::new(ErrorClass::NotFound, format!("{WHAT} `{name}` not found"))
-        })?;
-        sync_tags(
-            ec,
-            arn_of(&group, name)?,
-            &r.tags,
-            &prior.tags,
-            wants.everything(),
+
+    async fn create(
+        &self,
+        c: &Clients,
+        r: &Desired<CacheParameterGroupSpec>,
+    ) -> Result<CacheParameterGroupOutputs, ProviderError> {
+        let ec = c.elasticache(&r.region);
+        let name = &r.spec.name;
+        let sent = ec
+            .create_cache_parameter_group()
+            .cache_parameter_group_name(name)
+            .cache_parameter_group_family(&r.spec.family)
+            .description(&r.spec.description)
+            .set_tags(Some(tags::to_sdk(&r.owned_tags())?))
+            .send();
+        let made = create_or_existing(
+            &what(name),
+            async {
+                sent.await
+                    .map_err(|e| classify(&format!("CreateCacheParameterGroup {name}"), e))
+            },
+            || lookup(&ec, r),
         )
         .await?;
+        let out = CacheParameterGroupOutputs { name: name.clone() };
+        match made {
+            Made::Created(_) => {
+                apply(&ec, name, &r.spec.parameters, &[]).await?;
+                Ok(out)
+            }
+            // An earlier attempt made it: brought in line with the spec.
+            Made::Existing(_) => {
+                let prior = Recorded::adopted(r, out);
+                self.update(c, &prior, r, Changed::ALL).await
+            }
+        }
     }
-    Ok(outputs(name))
+
+    async fn update(
+        &self,
+        c: &Clients,
+        prior: &Recorded<CacheParameterGroupSpec>,
+        r: &Desired<CacheParameterGroupSpec>,
+        changed: Changed<'_>,
+    ) -> Result<CacheParameterGroupOutputs, ProviderError> {
+        let ec = c.elasticache(&r.region);
+        let name = &prior.outputs.name;
+        if changed.has("parameters") {
+            let current = if changed.everything() {
+                user_parameters(&ec, name).await?
+            } else {
+                prior.spec.parameters.clone()
+            };
+            let (set, reset) = parameter_changes(&current, &r.spec.parameters);
+            apply(&ec, name, &set, &reset).await?;
+        }
+        if changed.has("tags") {
+            let group = describe(&ec, name).await?.ok_or_else(|| {
+                ProviderError::new(ErrorClass::NotFound, format!("{} not found", what(name)))
+            })?;
+            let want = r.owned_tags();
+            tags::sync(
+                &ec,
+                arn_of(&group)?,
+                &want,
+                &prior.tags,
+                changed.everything(),
+            )
+            .await?;
+        }
+        Ok(prior.outputs.clone())
+    }
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        prior: &Recorded<CacheParameterGroupSpec>,
+    ) -> Result<(), ProviderError> {
+        let name = &prior.outputs.name;
+        c.elasticache(&prior.region)
+            .delete_cache_parameter_group()
+            .cache_parameter_group_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                let err = classify(&format!("DeleteCacheParameterGroup {name}"), e);
+                if err.has_code(&["InvalidCacheParameterGroupState"]) {
+                    err.reclassified(
+                        ErrorClass::Retryable,
+                        "a replication group still uses it; it is being deleted first",
+                    )
+                } else {
+                    err
+                }
+            })
+            .or_gone()
+    }
 }
 
 /// Sets `set` and resets `reset` to their defaults, in batches of [`BATCH`].
 async fn apply(
     ec: &Client,
     name: &str,
-    set: &[(&String, &String)],
-    reset: &[&String],
+    set: &BTreeMap<String, String>,
+    reset: &[String],
 ) -> Result<(), ProviderError> {
+    let set: Vec<ParameterNameValue> = set
+        .iter()
+        .map(|(k, v)| {
+            ParameterNameValue::builder()
+                .parameter_name(k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect();
     for batch in set.chunks(BATCH) {
         ec.modify_cache_parameter_group()
             .cache_parameter_group_name(name)
-            .set_parameter_name_values(Some(
-                batch
-                    .iter()
-                    .map(|(k, v)| {
-                        ParameterNameValue::builder()
-                            .parameter_name(*k)
-                            .parameter_value(*v)
-                            .build()
-                    })
-                    .collect(),
-            ))
+            .set_parameter_name_values(Some(batch.to_vec()))
             .send()
             .await
             .map_err(|e| classify(&format!("ModifyCacheParameterGroup {name}"), e))?;
@@ -173,7 +210,7 @@ async fn apply(
             .set_parameter_name_values(Some(
                 batch
                     .iter()
-                    .map(|k| ParameterNameValue::builder().parameter_name(*k).build())
+                    .map(|k| ParameterNameValue::builder().parameter_name(k).build())
                     .collect(),
             ))
             .send()
@@ -210,26 +247,4 @@ async fn user_parameters(
             _ => return Ok(params),
         }
     }
-}
-
-pub(super) async fn delete(
-    ec: &Client,
-    prior: &ResourceState,
-    outputs: &Outputs,
-) -> Result<(), ProviderError> {
-    let name = output(prior.kind, outputs, "name")?;
-    // A group still used by a replication group on its way out is Retryable.
-    gone_ok(
-        ec.delete_cache_parameter_group()
-            .cache_parameter_group_name(name)
-            .send()
-            .await
-            .map_err(|e| {
-                classify_busy(
-                    &format!("DeleteCacheParameterGroup {name}"),
-                    e,
-                    &["InvalidCacheParameterGroupState"],
-                )
-            }),
-    )
 }

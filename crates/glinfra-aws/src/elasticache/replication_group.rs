@@ -18,22 +18,24 @@
 //! - delete: DeleteReplicationGroup, with a final snapshot `<id>-final-<UTC time>`
 //!   when the recorded spec keeps snapshots (retention > 0), then a wait until gone.
 
-use super::{
-    absent, adopted_state, check_owner, classify_busy, code_of, ec_tags, output, sync_tags, value,
-    values, Wants, POLL,
-};
+use super::unless_busy;
+use crate::clients::Clients;
+use crate::driver::Driver;
 use crate::error::classify;
-use crate::wait::{until, Poll};
+use crate::kit::tags::{self, ensure_ours};
+use crate::kit::wait::{self, Poll, POLL};
+use crate::kit::{
+    required, resolved_all, resolved_opt, resolved_str, Absent, Changed, Desired, Recorded,
+};
+use async_trait::async_trait;
 use aws_sdk_elasticache::types::{
     AutomaticFailoverStatus, CacheCluster, ClusterMode, MultiAzStatus, ReplicationGroup,
 };
 use aws_sdk_elasticache::Client;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
-use glinfra_core::spec::elasticache::ReplicationGroupSpec;
-use glinfra_core::ResourceState;
-use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
-use serde_json::Value;
+use glinfra_core::spec::elasticache::{ReplicationGroupOutputs, ReplicationGroupSpec};
+use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
@@ -42,8 +44,8 @@ const WHAT: &str = "replication group";
 /// How long a replication group may take to be created, modified or deleted.
 const DEADLINE: Duration = Duration::from_secs(90 * 60);
 
-/// Codes meaning the group (or one of its clusters) is busy with another change.
-const BUSY: &[&str] = &["InvalidReplicationGroupState", "InvalidCacheClusterState"];
+/// The driver of `aws:elasticache/replication-group`.
+pub(crate) struct ReplicationGroupDriver;
 
 /// Statuses a replication group passes through on its way to a settled one.
 const TRANSITIONAL: &[&str] = &["creating", "modifying", "snapshotting", "deleting"];
@@ -57,13 +59,13 @@ fn status(rg: &ReplicationGroup) -> &str {
 
 /// The replication group `id`, if there is one.
 async fn describe(ec: &Client, id: &str) -> Result<Option<ReplicationGroup>, ProviderError> {
-    let found = absent(
-        ec.describe_replication_groups()
-            .replication_group_id(id)
-            .send()
-            .await
-            .map_err(|e| classify(&format!("DescribeReplicationGroups {id}"), e)),
-    )?;
+    let found = ec
+        .describe_replication_groups()
+        .replication_group_id(id)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DescribeReplicationGroups {id}"), e))
+        .or_absent()?;
     Ok(found.and_then(|out| {
         out.replication_groups()
             .iter()
@@ -75,7 +77,7 @@ async fn describe(ec: &Client, id: &str) -> Result<Option<ReplicationGroup>, Pro
 /// The group once it is in no transitional state; `None` once it is gone (a group
 /// being deleted is waited out).
 async fn settle(ec: &Client, id: &str) -> Result<Option<ReplicationGroup>, ProviderError> {
-    until(
+    wait::until(
         &format!("ElastiCache {WHAT} `{id}` to settle"),
         DEADLINE,
         POLL,
@@ -99,7 +101,7 @@ async fn wait_available(
     id: &str,
     just_created: bool,
 ) -> Result<ReplicationGroup, ProviderError> {
-    until(
+    wait::until(
         &format!("ElastiCache {WHAT} `{id}` to become available"),
         DEADLINE,
         POLL,
@@ -158,33 +160,17 @@ fn in_progress(rg: &ReplicationGroup) -> Option<String> {
 
 /// Waits until the group is gone.
 async fn wait_gone(ec: &Client, id: &str) -> Result<(), ProviderError> {
-    until(
-        &format!("ElastiCache {WHAT} `{id}` to be deleted"),
-        DEADLINE,
-        POLL,
-        move || async move {
-            Ok(match describe(ec, id).await? {
-                None => Poll::Ready(()),
-                Some(rg) => Poll::Pending(status(&rg).to_string()),
-            })
-        },
-    )
+    wait::gone(&format!("ElastiCache {WHAT} `{id}`"), DEADLINE, || async {
+        Ok(describe(ec, id).await?.map(|rg| status(&rg).to_string()))
+    })
     .await
 }
 
 fn arn_of(rg: &ReplicationGroup) -> Result<&str, ProviderError> {
-    rg.arn().ok_or_else(|| {
-        ProviderError::new(
-            ErrorClass::Fatal,
-            format!(
-                "DescribeReplicationGroups {}: the group has no ARN",
-                rg.replication_group_id().unwrap_or("?")
-            ),
-        )
-    })
+    required(rg.arn(), "ReplicationGroup ARN")
 }
 
-fn rg_outputs(rg: &ReplicationGroup) -> Result<Outputs, ProviderError> {
+fn rg_outputs(rg: &ReplicationGroup) -> Result<ReplicationGroupOutputs, ProviderError> {
     let id = rg.replication_group_id().unwrap_or_default();
     let endpoint = rg
         .configuration_endpoint()
@@ -195,73 +181,25 @@ fn rg_outputs(rg: &ReplicationGroup) -> Result<Outputs, ProviderError> {
                 format!("ElastiCache {WHAT} `{id}` has no configuration endpoint (is cluster mode enabled?)"),
             )
         })?;
-    Ok(Outputs::from([
-        ("id".to_string(), Value::String(id.to_string())),
-        ("arn".to_string(), Value::String(arn_of(rg)?.to_string())),
-        (
-            "configuration_endpoint".to_string(),
-            Value::String(endpoint.to_string()),
-        ),
-    ]))
+    Ok(ReplicationGroupOutputs {
+        id: id.to_string(),
+        arn: arn_of(rg)?.to_string(),
+        configuration_endpoint: endpoint.to_string(),
+    })
 }
 
 /// Ok when the (available) group carries `r`'s ownership tags.
 async fn check_ours(
     ec: &Client,
     rg: &ReplicationGroup,
-    r: &ResolvedResource,
+    r: &Desired<ReplicationGroupSpec>,
 ) -> Result<(), ProviderError> {
-    let tags = super::list_tags(ec, arn_of(rg)?, BUSY).await?;
-    check_owner(
-        WHAT,
-        rg.replication_group_id().unwrap_or_default(),
-        &tags,
-        r,
-    )
+    let id = rg.replication_group_id().unwrap_or_default();
+    ensure_ours(ec, &format!("ElastiCache {WHAT} `{id}`"), arn_of(rg)?, r).await
 }
 
-pub(super) async fn find(
-    ec: &Client,
-    r: &ResolvedResource,
-) -> Result<Option<Outputs>, ProviderError> {
-    let spec: ReplicationGroupSpec = r.spec()?;
-    match settle(ec, &spec.id).await? {
-        None => Ok(None),
-        // A failed creation is not adopted (create deletes it when it is ours).
-        Some(rg) if status(&rg) == CREATE_FAILED => Ok(None),
-        Some(rg) => {
-            check_ours(ec, &rg, r).await?;
-            rg_outputs(&rg).map(Some)
-        }
-    }
-}
-
-/// Like [`find`], but also finds our group whose creation failed; only its `id`
-/// output is given (all a delete needs).
-pub(super) async fn find_to_delete(
-    ec: &Client,
-    r: &ResolvedResource,
-) -> Result<Option<Outputs>, ProviderError> {
-    let spec: ReplicationGroupSpec = r.spec()?;
-    let Some(rg) = settle(ec, &spec.id).await? else {
-        return Ok(None);
-    };
-    check_ours(ec, &rg, r).await?;
-    Ok(Some(Outputs::from([(
-        "id".to_string(),
-        Value::String(spec.id.clone()),
-    )])))
-}
-
-async fn send_create(
-    ec: &Client,
-    r: &ResolvedResource,
-    spec: &ReplicationGroupSpec,
-) -> Result<(), ProviderError> {
-    let kms_key_id = match &spec.kms_key_id {
-        Some(key) => Some(value(r, "kms_key_id", key)?.to_string()),
-        None => None,
-    };
+async fn send_create(ec: &Client, r: &Desired<ReplicationGroupSpec>) -> Result<(), ProviderError> {
+    let spec = &r.spec;
     ec.create_replication_group()
         .replication_group_id(&spec.id)
         .replication_group_description(&spec.description)
@@ -271,61 +209,30 @@ async fn send_create(
         .cluster_mode(ClusterMode::Enabled)
         .num_node_groups(spec.num_node_groups)
         .replicas_per_node_group(spec.replicas_per_node_group)
-        .cache_subnet_group_name(value(
-            r,
-            "cache_subnet_group_name",
+        .cache_subnet_group_name(resolved_str(
             &spec.cache_subnet_group_name,
+            "cache_subnet_group_name",
         )?)
-        .cache_parameter_group_name(value(
-            r,
-            "cache_parameter_group_name",
+        .cache_parameter_group_name(resolved_str(
             &spec.cache_parameter_group_name,
+            "cache_parameter_group_name",
         )?)
-        .set_security_group_ids(Some(values(
-            r,
-            "security_group_ids",
+        .set_security_group_ids(Some(resolved_all(
             &spec.security_group_ids,
+            "security_group_ids",
         )?))
         .at_rest_encryption_enabled(spec.at_rest_encryption)
-        .set_kms_key_id(kms_key_id)
+        .set_kms_key_id(resolved_opt(spec.kms_key_id.as_ref(), "kms_key_id")?)
         .transit_encryption_enabled(spec.transit_encryption)
         .automatic_failover_enabled(spec.automatic_failover)
         .multi_az_enabled(spec.multi_az)
         .snapshot_retention_limit(spec.snapshot_retention_days)
         .port(spec.port)
-        .set_tags(Some(ec_tags(&r.tags)))
+        .set_tags(Some(tags::to_sdk(&r.owned_tags())?))
         .send()
         .await
         .map_err(|e| classify(&format!("CreateReplicationGroup {}", spec.id), e))?;
     Ok(())
-}
-
-pub(super) async fn create(ec: &Client, r: &ResolvedResource) -> Result<Outputs, ProviderError> {
-    let spec: ReplicationGroupSpec = r.spec()?;
-    let id = spec.id.as_str();
-    if let Err(err) = send_create(ec, r, &spec).await {
-        if err.class != ErrorClass::AlreadyExists {
-            return Err(err);
-        }
-        // An earlier attempt made it, or someone else did.
-        match settle(ec, id).await? {
-            // It was being deleted, and now is gone.
-            None => send_create(ec, r, &spec).await?,
-            Some(rg) if status(&rg) == CREATE_FAILED => {
-                // Ours, failed: delete it and try again. (Someone else's: AlreadyExists.)
-                check_ours(ec, &rg, r).await?;
-                delete_now(ec, id, None).await?;
-                send_create(ec, r, &spec).await?;
-            }
-            Some(rg) => {
-                check_ours(ec, &rg, r).await?;
-                let found = rg_outputs(&rg)?;
-                return update(ec, &adopted_state(r, found), r, Wants::ALL).await;
-            }
-        }
-    }
-    let rg = wait_available(ec, id, true).await?;
-    rg_outputs(&rg)
 }
 
 /// Replicas per shard, as the group reports its members (primary first).
@@ -351,52 +258,14 @@ async fn member(ec: &Client, rg: &ReplicationGroup) -> Result<Option<CacheCluste
     let Some(cluster_id) = rg.member_clusters().first() else {
         return Ok(None);
     };
-    let found = absent(
-        ec.describe_cache_clusters()
-            .cache_cluster_id(cluster_id)
-            .send()
-            .await
-            .map_err(|e| classify(&format!("DescribeCacheClusters {cluster_id}"), e)),
-    )?;
+    let found = ec
+        .describe_cache_clusters()
+        .cache_cluster_id(cluster_id)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DescribeCacheClusters {cluster_id}"), e))
+        .or_absent()?;
     Ok(found.and_then(|out| out.cache_clusters().first().cloned()))
-}
-
-pub(super) async fn update(
-    ec: &Client,
-    prior: &ResourceState,
-    r: &ResolvedResource,
-    wants: Wants<'_>,
-) -> Result<Outputs, ProviderError> {
-    let spec: ReplicationGroupSpec = r.spec()?;
-    let id = spec.id.as_str();
-    // An earlier change (ours, interrupted, or a maintenance action) may still run.
-    let mut rg = wait_available(ec, id, false).await?;
-
-    if wants.field("num_node_groups") && rg.node_groups().len() as i32 != spec.num_node_groups {
-        reshard(ec, &rg, spec.num_node_groups).await?;
-        rg = wait_available(ec, id, false).await?;
-    }
-
-    let replicas = wants.field("replicas_per_node_group");
-    let wanted = spec.replicas_per_node_group;
-    if replicas && replica_counts(&rg).iter().any(|&n| n < wanted) {
-        change_replicas(ec, id, wanted, true).await?;
-        rg = wait_available(ec, id, false).await?;
-    }
-
-    if modify(ec, r, &spec, &rg, wants).await? {
-        rg = wait_available(ec, id, false).await?;
-    }
-
-    if replicas && replica_counts(&rg).iter().any(|&n| n > wanted) {
-        change_replicas(ec, id, wanted, false).await?;
-        rg = wait_available(ec, id, false).await?;
-    }
-
-    if wants.field("tags") {
-        sync_tags(ec, arn_of(&rg)?, &r.tags, &prior.tags, wants.everything()).await?;
-    }
-    rg_outputs(&rg)
 }
 
 /// ModifyReplicationGroupShardConfiguration to `target` shards; a decrease removes
@@ -470,10 +339,10 @@ where
         + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    match sent {
+    match sent.map_err(|e| classify(what, e)) {
         Ok(_) => Ok(()),
-        Err(e) if code_of(&e).as_deref() == Some("NoOperationFault") => Ok(()),
-        Err(e) => Err(classify_busy(what, e, BUSY)),
+        Err(e) if e.has_code(&["NoOperationFault"]) => Ok(()),
+        Err(e) => Err(unless_busy(e)),
     }
 }
 
@@ -481,10 +350,9 @@ where
 /// the spec; false when there were none.
 async fn modify(
     ec: &Client,
-    r: &ResolvedResource,
     spec: &ReplicationGroupSpec,
     rg: &ReplicationGroup,
-    wants: Wants<'_>,
+    changed: Changed<'_>,
 ) -> Result<bool, ProviderError> {
     let id = spec.id.as_str();
     let mut call = ec
@@ -493,11 +361,11 @@ async fn modify(
         .apply_immediately(true);
     let mut any = false;
 
-    if wants.field("description") && rg.description() != Some(spec.description.as_str()) {
+    if changed.has("description") && rg.description() != Some(spec.description.as_str()) {
         call = call.replication_group_description(&spec.description);
         any = true;
     }
-    if wants.field("node_type") && rg.cache_node_type() != Some(spec.node_type.as_str()) {
+    if changed.has("node_type") && rg.cache_node_type() != Some(spec.node_type.as_str()) {
         call = call.cache_node_type(&spec.node_type);
         any = true;
     }
@@ -506,13 +374,13 @@ async fn modify(
         "cache_parameter_group_name",
         "security_group_ids",
     ];
-    let cluster = if per_cluster.iter().any(|f| wants.field(f)) {
+    let cluster = if changed.any(&per_cluster) {
         member(ec, rg).await?
     } else {
         None
     };
     // What a member cluster does not report (or no member could be read) is sent.
-    if wants.field("engine_version")
+    if changed.has("engine_version")
         && !cluster
             .as_ref()
             .and_then(|c| c.engine_version())
@@ -521,11 +389,10 @@ async fn modify(
         call = call.engine_version(&spec.engine_version);
         any = true;
     }
-    if wants.field("cache_parameter_group_name") {
-        let wanted = value(
-            r,
-            "cache_parameter_group_name",
+    if changed.has("cache_parameter_group_name") {
+        let wanted = resolved_str(
             &spec.cache_parameter_group_name,
+            "cache_parameter_group_name",
         )?;
         let current = cluster
             .as_ref()
@@ -536,8 +403,8 @@ async fn modify(
             any = true;
         }
     }
-    if wants.field("security_group_ids") {
-        let wanted = values(r, "security_group_ids", &spec.security_group_ids)?;
+    if changed.has("security_group_ids") {
+        let wanted = resolved_all(&spec.security_group_ids, "security_group_ids")?;
         let current: BTreeSet<&str> = cluster
             .as_ref()
             .map(|c| {
@@ -552,7 +419,7 @@ async fn modify(
             any = true;
         }
     }
-    if wants.field("automatic_failover") {
+    if changed.has("automatic_failover") {
         let current = matches!(
             rg.automatic_failover(),
             Some(AutomaticFailoverStatus::Enabled | AutomaticFailoverStatus::Enabling)
@@ -562,14 +429,14 @@ async fn modify(
             any = true;
         }
     }
-    if wants.field("multi_az") {
+    if changed.has("multi_az") {
         let current = matches!(rg.multi_az(), Some(MultiAzStatus::Enabled));
         if current != spec.multi_az {
             call = call.multi_az_enabled(spec.multi_az);
             any = true;
         }
     }
-    if wants.field("snapshot_retention_days")
+    if changed.has("snapshot_retention_days")
         && rg.snapshot_retention_limit().unwrap_or(0) != spec.snapshot_retention_days
     {
         call = call.snapshot_retention_limit(spec.snapshot_retention_days);
@@ -581,15 +448,14 @@ async fn modify(
     match call.send().await {
         Ok(_) => Ok(true),
         Err(e) => {
-            let code = code_of(&e);
-            let err = classify_busy(&format!("ModifyReplicationGroup {id}"), e, BUSY);
+            let err = classify(&format!("ModifyReplicationGroup {id}"), e);
             // Already as asked (changed meanwhile): nothing to wait for.
-            if code.as_deref() == Some("InvalidParameterCombination")
+            if err.has_code(&["InvalidParameterCombination"])
                 && err.message.contains("No modifications were requested")
             {
                 return Ok(false);
             }
-            Err(err)
+            Err(unless_busy(err))
         }
     }
 }
@@ -614,31 +480,123 @@ async fn delete_now(ec: &Client, id: &str, snapshot: Option<String>) -> Result<(
         .set_final_snapshot_identifier(snapshot)
         .send()
         .await
-        .map_err(|e| classify_busy(&format!("DeleteReplicationGroup {id}"), e, BUSY));
-    if absent(sent)?.is_none() {
+        .map_err(|e| unless_busy(classify(&format!("DeleteReplicationGroup {id}"), e)))
+        .or_absent()?;
+    if sent.is_none() {
         return Ok(());
     }
     wait_gone(ec, id).await
 }
 
-pub(super) async fn delete(
-    ec: &Client,
-    prior: &ResourceState,
-    outputs: &Outputs,
-) -> Result<(), ProviderError> {
-    let id = output(prior.kind, outputs, "id")?;
-    // Wait out a change in progress (AWS refuses to delete a group that is not
-    // available); a group already being deleted is waited for until gone.
-    let Some(rg) = settle(ec, id).await? else {
-        return Ok(());
-    };
-    let retention = prior
-        .props
-        .get("snapshot_retention_days")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    // A group whose creation failed has nothing to snapshot.
-    let snapshot = (retention > 0 && status(&rg) != CREATE_FAILED)
-        .then(|| final_snapshot_name(id, SystemTime::now()));
-    delete_now(ec, id, snapshot).await
+#[async_trait]
+impl Driver for ReplicationGroupDriver {
+    type Spec = ReplicationGroupSpec;
+
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &Desired<ReplicationGroupSpec>,
+    ) -> Result<Option<ReplicationGroupOutputs>, ProviderError> {
+        let ec = c.elasticache(&r.region);
+        match settle(&ec, &r.spec.id).await? {
+            None => Ok(None),
+            // A failed creation is not adopted (create deletes it when it is ours).
+            Some(rg) if status(&rg) == CREATE_FAILED => Ok(None),
+            Some(rg) => {
+                check_ours(&ec, &rg, r).await?;
+                rg_outputs(&rg).map(Some)
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        c: &Clients,
+        r: &Desired<ReplicationGroupSpec>,
+    ) -> Result<ReplicationGroupOutputs, ProviderError> {
+        let ec = c.elasticache(&r.region);
+        let id = r.spec.id.as_str();
+        if let Err(err) = send_create(&ec, r).await {
+            if err.class != ErrorClass::AlreadyExists {
+                return Err(err);
+            }
+            // An earlier attempt made it, or someone else did.
+            match settle(&ec, id).await? {
+                // It was being deleted, and now is gone.
+                None => send_create(&ec, r).await?,
+                Some(rg) if status(&rg) == CREATE_FAILED => {
+                    // Ours, failed: delete it and try again. (Someone else's: AlreadyExists.)
+                    check_ours(&ec, &rg, r).await?;
+                    delete_now(&ec, id, None).await?;
+                    send_create(&ec, r).await?;
+                }
+                Some(rg) => {
+                    check_ours(&ec, &rg, r).await?;
+                    let prior = Recorded::adopted(r, rg_outputs(&rg)?);
+                    return self.update(c, &prior, r, Changed::ALL).await;
+                }
+            }
+        }
+        let rg = wait_available(&ec, id, true).await?;
+        rg_outputs(&rg)
+    }
+
+    async fn update(
+        &self,
+        c: &Clients,
+        prior: &Recorded<ReplicationGroupSpec>,
+        r: &Desired<ReplicationGroupSpec>,
+        changed: Changed<'_>,
+    ) -> Result<ReplicationGroupOutputs, ProviderError> {
+        let ec = c.elasticache(&r.region);
+        let spec = &r.spec;
+        let id = prior.outputs.id.as_str();
+        // An earlier change (ours, interrupted, or a maintenance action) may still run.
+        let mut rg = wait_available(&ec, id, false).await?;
+
+        if changed.has("num_node_groups") && rg.node_groups().len() as i32 != spec.num_node_groups {
+            reshard(&ec, &rg, spec.num_node_groups).await?;
+            rg = wait_available(&ec, id, false).await?;
+        }
+
+        let replicas = changed.has("replicas_per_node_group");
+        let wanted = spec.replicas_per_node_group;
+        if replicas && replica_counts(&rg).iter().any(|&n| n < wanted) {
+            change_replicas(&ec, id, wanted, true).await?;
+            rg = wait_available(&ec, id, false).await?;
+        }
+
+        if modify(&ec, spec, &rg, changed).await? {
+            rg = wait_available(&ec, id, false).await?;
+        }
+
+        if replicas && replica_counts(&rg).iter().any(|&n| n > wanted) {
+            change_replicas(&ec, id, wanted, false).await?;
+            rg = wait_available(&ec, id, false).await?;
+        }
+
+        if changed.has("tags") {
+            let want = r.owned_tags();
+            tags::sync(&ec, arn_of(&rg)?, &want, &prior.tags, changed.everything()).await?;
+        }
+        rg_outputs(&rg)
+    }
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        prior: &Recorded<ReplicationGroupSpec>,
+    ) -> Result<(), ProviderError> {
+        let ec = c.elasticache(&prior.region);
+        let id = prior.outputs.id.as_str();
+        // Wait out a change in progress (AWS refuses to delete a group that is not
+        // available); a group already being deleted is waited for until gone.
+        let Some(rg) = settle(&ec, id).await? else {
+            return Ok(());
+        };
+        // A group whose creation failed has nothing to snapshot.
+        let snapshot = (prior.spec.snapshot_retention_days > 0 && status(&rg) != CREATE_FAILED)
+            .then(|| final_snapshot_name(id, SystemTime::now()));
+        delete_now(&ec, id, snapshot).await
+    }
 }

@@ -3,9 +3,14 @@
 //! - [`Desired`] / [`Recorded`]: a resource as the program wants it and as state
 //!   recorded it, with typed spec and outputs;
 //! - [`resolved`] and friends: spec inputs that must hold values by now;
+//! - [`Changed`]: the fields an update must change ([`Changed::ALL`] after an
+//!   adoption, with [`Recorded::adopted`]);
+//! - [`create_or_existing`]: a create that meets what an earlier attempt made;
+//! - [`parameter_changes`]: what to set and reset in a parameter group;
 //! - ownership ([`owned`], [`ensure_owned`], [`pick_owned`]): the `glinfra:stack` and
 //!   `glinfra:logical-id` tags that make a find safe;
-//! - [`tags`]: conversion between tag maps and each SDK's tag type;
+//! - [`tags`]: conversion between tag maps and each SDK's tag type, and
+//!   reconciling a resource's tags through a service's [`tags::Tagging`] calls;
 //! - not-found handling ([`Absent`]): a Describe that finds nothing is `None`, a
 //!   delete of what is gone is success;
 //! - [`wait`]: one polling helper with a deadline, and [`wait::gone`].
@@ -17,6 +22,7 @@ use glinfra_core::{Declared, Input, Kind, ResourceId, ResourceSpec, ResourceStat
 use glinfra_core::{TAG_LOGICAL_ID, TAG_STACK};
 use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
 use std::collections::BTreeMap;
+use std::future::Future;
 
 /// A resource as the program wants it: what `find`, `create` and `update` get.
 #[derive(Clone, Debug)]
@@ -108,6 +114,22 @@ impl<S: ResourceSpec> Recorded<S> {
     }
 }
 
+impl<S: Declared + Clone> Recorded<S> {
+    /// The state an update starts from after a create met `r`'s resource, made by an
+    /// earlier attempt, with `outputs`: recorded as `r` wants it, so that an update of
+    /// [`Changed::ALL`] brings the resource in line by reading what it is.
+    pub fn adopted(r: &Desired<S>, outputs: S::Outputs) -> Self {
+        Recorded {
+            stack: r.stack.clone(),
+            id: r.id.clone(),
+            region: r.region.clone(),
+            spec: r.spec.clone(),
+            tags: r.tags.clone(),
+            outputs,
+        }
+    }
+}
+
 /// Typed outputs from a recorded output map.
 pub(crate) fn outputs_from<O: serde::de::DeserializeOwned>(
     kind: Kind,
@@ -127,6 +149,15 @@ pub(crate) fn outputs_from<O: serde::de::DeserializeOwned>(
 pub(crate) struct Changed<'a>(pub &'a [String]);
 
 impl Changed<'_> {
+    /// Every field: what an update after an adoption asks for.
+    pub const ALL: Changed<'static> = Changed(&[]);
+
+    /// True when every field must be changed (none is named): the whole resource is
+    /// reconciled, so what it carries now must be read rather than assumed.
+    pub fn everything(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// True when `field` must be changed.
     pub fn has(&self, field: &str) -> bool {
         self.0.is_empty() || self.0.iter().any(|f| f == field)
@@ -267,6 +298,52 @@ impl<T> Absent<T> for Result<T, ProviderError> {
     }
 }
 
+/// What a create met: the resource it made, or the one an earlier attempt made.
+#[derive(Debug)]
+pub(crate) enum Made<C, F> {
+    /// Made by this call (the create's answer).
+    Created(C),
+    /// There already and ours (what the lookup found): to be brought in line.
+    Existing(F),
+}
+
+/// Runs `create`; when it answers AlreadyExists, `lookup` decides: what it finds is
+/// ours ([`Made::Existing`]; `lookup` returns the AlreadyExists error naming the
+/// owner of anyone else's), and nothing at all (gone meanwhile) is a Retryable error
+/// naming `what`. This is how a create made again after a lost answer or a killed run
+/// converges instead of failing.
+pub(crate) async fn create_or_existing<C, F, Fut>(
+    what: &str,
+    create: impl Future<Output = Result<C, ProviderError>>,
+    lookup: impl FnOnce() -> Fut,
+) -> Result<Made<C, F>, ProviderError>
+where
+    Fut: Future<Output = Result<Option<F>, ProviderError>>,
+{
+    match create.await {
+        Ok(made) => Ok(Made::Created(made)),
+        Err(e) if e.class == ErrorClass::AlreadyExists => match lookup().await? {
+            Some(found) => Ok(Made::Existing(found)),
+            None => Err(ProviderError::new(
+                ErrorClass::Retryable,
+                format!("{what} was reported to exist, then not found"),
+            )
+            .with_source(e)),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// The changes that bring a parameter group (RDS, ElastiCache) from `current`, the
+/// parameters it sets now, to `want`: parameters to set (new or with another value)
+/// and names to reset to their default. The arithmetic of [`tags::delta`].
+pub(crate) fn parameter_changes(
+    current: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    tags::delta(current, want)
+}
+
 /// A field the service always returns, or a Fatal error naming it.
 pub(crate) fn required<'a, T: ?Sized>(
     value: Option<&'a T>,
@@ -357,9 +434,49 @@ mod tests {
         assert_eq!(Ok::<u8, ProviderError>(3).or_absent().unwrap(), Some(3));
     }
 
+    #[tokio::test]
+    async fn create_or_existing_adopts_ours_and_retries_what_vanished() {
+        let exists = || async { Err::<u8, _>(ProviderError::new(ErrorClass::AlreadyExists, "x")) };
+        let made = create_or_existing("g", async { Ok::<u8, _>(1) }, || async {
+            Ok::<Option<u8>, _>(None)
+        })
+        .await
+        .unwrap();
+        assert!(matches!(made, Made::Created(1)));
+        let made = create_or_existing("g", exists(), || async { Ok(Some("found")) })
+            .await
+            .unwrap();
+        assert!(matches!(made, Made::Existing("found")));
+        let err = create_or_existing("group `g`", exists(), || async { Ok(None::<u8>) })
+            .await
+            .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Retryable);
+        assert!(err.message.contains("group `g` was reported"), "{err}");
+        let err = create_or_existing("g", exists(), || async {
+            Err::<Option<u8>, _>(ProviderError::new(ErrorClass::AlreadyExists, "theirs"))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.message, "theirs");
+    }
+
+    #[test]
+    fn parameter_changes_set_differing_values_and_reset_the_rest() {
+        let current = BTreeMap::from([
+            ("a".to_string(), "1".to_string()),
+            ("b".into(), "2".into()),
+            ("c".into(), "3".into()),
+        ]);
+        let want = BTreeMap::from([("a".to_string(), "1".to_string()), ("b".into(), "9".into())]);
+        let (set, reset) = parameter_changes(&current, &want);
+        assert_eq!(set, BTreeMap::from([("b".to_string(), "9".to_string())]));
+        assert_eq!(reset, ["c"]);
+    }
+
     #[test]
     fn changed_with_no_names_means_every_field() {
         let names = ["a".to_string()];
+        assert!(Changed::ALL.everything() && !Changed(&names).everything());
         assert!(Changed(&[]).has("anything"));
         assert!(Changed(&names).has("a"));
         assert!(!Changed(&names).has("b"));

@@ -1,5 +1,7 @@
 //! Tags: one conversion between a tag map and each SDK's tag type.
 
+use super::{ensure_owned, Desired};
+use async_trait::async_trait;
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::{BTreeMap, HashMap};
 
@@ -98,9 +100,188 @@ pub(crate) fn delta(
     (set, remove)
 }
 
+/// A service's calls that read and change the tags of one resource, named by ARN
+/// (RDS, ElastiCache, EKS, MSK) or id: implemented once per service client, so that
+/// the reconciling below is written once.
+#[async_trait]
+pub(crate) trait Tagging: Sync {
+    /// The tags `resource` carries now.
+    async fn list(&self, resource: &str) -> Result<BTreeMap<String, String>, ProviderError>;
+    /// Sets `tags` (added, or values replaced) on `resource`.
+    async fn set(
+        &self,
+        resource: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), ProviderError>;
+    /// Removes the tags `keys` from `resource`.
+    async fn remove(&self, resource: &str, keys: &[String]) -> Result<(), ProviderError>;
+}
+
+/// Implements [`Tagging`] for the client `$client` of a service that tags by ARN with
+/// ListTagsForResource, AddTagsToResource and RemoveTagsFromResource (`ResourceName`,
+/// `TagList`, `TagKeys`: RDS, ElastiCache). `$busy` maps every classified error (say,
+/// to make a service's "busy" codes Retryable).
+macro_rules! arn_tagging {
+    ($client:ty, $busy:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::kit::tags::Tagging for $client {
+            async fn list(
+                &self,
+                arn: &str,
+            ) -> Result<std::collections::BTreeMap<String, String>, glinfra_engine::ProviderError>
+            {
+                let out = self
+                    .list_tags_for_resource()
+                    .resource_name(arn)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        $busy($crate::error::classify(
+                            &format!("ListTagsForResource {arn}"),
+                            e,
+                        ))
+                    })?;
+                Ok($crate::kit::tags::from_sdk(out.tag_list()))
+            }
+
+            async fn set(
+                &self,
+                arn: &str,
+                tags: &std::collections::BTreeMap<String, String>,
+            ) -> Result<(), glinfra_engine::ProviderError> {
+                self.add_tags_to_resource()
+                    .resource_name(arn)
+                    .set_tags(Some($crate::kit::tags::to_sdk(tags)?))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        $busy($crate::error::classify(
+                            &format!("AddTagsToResource {arn}"),
+                            e,
+                        ))
+                    })?;
+                Ok(())
+            }
+
+            async fn remove(
+                &self,
+                arn: &str,
+                keys: &[String],
+            ) -> Result<(), glinfra_engine::ProviderError> {
+                self.remove_tags_from_resource()
+                    .resource_name(arn)
+                    .set_tag_keys(Some(keys.to_vec()))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        $busy($crate::error::classify(
+                            &format!("RemoveTagsFromResource {arn}"),
+                            e,
+                        ))
+                    })?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use arn_tagging;
+
+/// What brings a resource's tags to `want`: tags to set and keys to remove. With its
+/// `live` tags known, only missing or different tags are set and every other key is
+/// removed; without, every wanted tag is set and the keys of `prior` (the tags it was
+/// last given) no longer wanted are removed. `aws:` keys are AWS's own and are never
+/// removed.
+pub(crate) fn reconcile(
+    want: &BTreeMap<String, String>,
+    prior: &BTreeMap<String, String>,
+    live: Option<&BTreeMap<String, String>>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let (set, mut remove) = match live {
+        Some(live) => delta(live, want),
+        None => (
+            want.clone(),
+            prior
+                .keys()
+                .filter(|k| !want.contains_key(*k))
+                .cloned()
+                .collect(),
+        ),
+    };
+    remove.retain(|k| !k.starts_with("aws:"));
+    (set, remove)
+}
+
+/// Brings the tags of `resource` to `want` (see [`reconcile`]), reading its live
+/// tags first when `full` (a whole-resource reconcile), else trusting `prior`.
+pub(crate) async fn sync<T: Tagging + ?Sized>(
+    api: &T,
+    resource: &str,
+    want: &BTreeMap<String, String>,
+    prior: &BTreeMap<String, String>,
+    full: bool,
+) -> Result<(), ProviderError> {
+    let live = if full {
+        Some(api.list(resource).await?)
+    } else {
+        None
+    };
+    sync_known(api, resource, want, prior, live.as_ref()).await
+}
+
+/// [`sync`] with the live tags already read (say, from a Describe), or unknown.
+pub(crate) async fn sync_known<T: Tagging + ?Sized>(
+    api: &T,
+    resource: &str,
+    want: &BTreeMap<String, String>,
+    prior: &BTreeMap<String, String>,
+    live: Option<&BTreeMap<String, String>>,
+) -> Result<(), ProviderError> {
+    let (set, remove) = reconcile(want, prior, live);
+    if !set.is_empty() {
+        api.set(resource, &set).await?;
+    }
+    if !remove.is_empty() {
+        api.remove(resource, &remove).await?;
+    }
+    Ok(())
+}
+
+/// `Ok` when the tags of `resource`, read through `api`, make `what` (say, "DB
+/// subnet group `data`") `r`'s; otherwise the AlreadyExists error of
+/// [`ensure_owned`](super::ensure_owned).
+pub(crate) async fn ensure_ours<T: Tagging + ?Sized, S>(
+    api: &T,
+    what: &str,
+    resource: &str,
+    r: &Desired<S>,
+) -> Result<(), ProviderError> {
+    ensure_owned(what, &api.list(resource).await?, r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reconcile_trusts_live_tags_when_known_and_the_record_otherwise() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let want = map(&[("a", "1"), ("b", "2")]);
+        let prior = map(&[("a", "1"), ("old", "x")]);
+        let live = map(&[("a", "1"), ("b", "0"), ("stray", "y"), ("aws:cf", "z")]);
+        assert_eq!(
+            reconcile(&want, &prior, Some(&live)),
+            (map(&[("b", "2")]), vec!["stray".to_string()])
+        );
+        assert_eq!(
+            reconcile(&want, &prior, None),
+            (want.clone(), vec!["old".to_string()])
+        );
+    }
 
     #[test]
     fn round_trips_through_every_sdk_shape() {

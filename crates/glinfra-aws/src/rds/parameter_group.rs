@@ -11,18 +11,18 @@
 //!
 //! A parameter group has no lifecycle states: usable once created.
 
-use super::{
-    absent_ok, check_owner, desired_tags, list_tags, output, outputs, prior_spec, rds_tags,
-    required, resource_from_state, retryable_if, sync_tags, Wants,
-};
+use crate::clients::Clients;
+use crate::driver::Driver;
 use crate::error::classify;
-use crate::wait::{until, Poll};
+use crate::kit::tags::{self, ensure_ours};
+use crate::kit::{
+    create_or_existing, parameter_changes, required, wait, Absent, Changed, Desired, Made, Recorded,
+};
+use async_trait::async_trait;
 use aws_sdk_rds::types::{ApplyMethod, DbParameterGroup, Parameter};
 use aws_sdk_rds::Client;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use glinfra_core::spec::rds::DbParameterGroupSpec;
-use glinfra_core::{Kind, ResourceState};
-use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
+use glinfra_core::spec::rds::{DbParameterGroupOutputs, DbParameterGroupSpec};
+use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -32,150 +32,152 @@ const BATCH: usize = 20;
 /// How long a deleted group may stay visible.
 const GONE_DEADLINE: Duration = Duration::from_secs(5 * 60);
 
-const POLL: Duration = if cfg!(test) {
-    Duration::from_millis(1)
-} else {
-    Duration::from_secs(1)
-};
+/// The driver of `aws:rds/db-parameter-group`.
+pub(crate) struct DbParameterGroupDriver;
 
-fn group_outputs(g: &DbParameterGroup) -> Result<Outputs, ProviderError> {
-    let name = required(g.db_parameter_group_name(), "DBParameterGroup name")?;
-    let arn = required(g.db_parameter_group_arn(), "DBParameterGroup ARN")?;
-    Ok(outputs([
-        ("name", name.to_string()),
-        ("arn", arn.to_string()),
-    ]))
+fn outputs(g: &DbParameterGroup) -> Result<DbParameterGroupOutputs, ProviderError> {
+    Ok(DbParameterGroupOutputs {
+        name: required(g.db_parameter_group_name(), "DBParameterGroup name")?.to_string(),
+        arn: required(g.db_parameter_group_arn(), "DBParameterGroup ARN")?.to_string(),
+    })
 }
 
 /// The group named `name`, if there is one.
 async fn describe(rds: &Client, name: &str) -> Result<Option<DbParameterGroup>, ProviderError> {
-    let out = absent_ok(
-        rds.describe_db_parameter_groups()
-            .db_parameter_group_name(name)
-            .send()
-            .await
-            .map_err(|e| classify(&format!("DescribeDBParameterGroups {name}"), e)),
-    )?;
+    let out = rds
+        .describe_db_parameter_groups()
+        .db_parameter_group_name(name)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DescribeDBParameterGroups {name}"), e))
+        .or_absent()?;
     Ok(out.and_then(|o| o.db_parameter_groups().first().cloned()))
 }
 
-/// The group named in the spec when it is `r`'s (an AlreadyExists error when it is
-/// someone else's).
+/// The group `r` names when it is `r`'s (an AlreadyExists error when it is someone else's).
 async fn lookup(
     rds: &Client,
-    r: &ResolvedResource,
-    spec: &DbParameterGroupSpec,
+    r: &Desired<DbParameterGroupSpec>,
 ) -> Result<Option<DbParameterGroup>, ProviderError> {
-    let Some(group) = describe(rds, &spec.name).await? else {
+    let name = &r.spec.name;
+    let Some(group) = describe(rds, name).await? else {
         return Ok(None);
     };
     let arn = required(group.db_parameter_group_arn(), "DBParameterGroup ARN")?;
-    let tags = list_tags(rds, arn).await?;
-    check_owner(r, &format!("DB parameter group `{}`", spec.name), &tags)?;
+    ensure_ours(rds, &format!("DB parameter group `{name}`"), arn, r).await?;
     Ok(Some(group))
 }
 
-pub(super) async fn find(
-    rds: &Client,
-    r: &ResolvedResource,
-) -> Result<Option<Outputs>, ProviderError> {
-    let spec: DbParameterGroupSpec = r.spec()?;
-    match lookup(rds, r, &spec).await? {
-        Some(group) => Ok(Some(group_outputs(&group)?)),
-        None => Ok(None),
-    }
-}
+#[async_trait]
+impl Driver for DbParameterGroupDriver {
+    type Spec = DbParameterGroupSpec;
 
-pub(super) async fn create(rds: &Client, r: &ResolvedResource) -> Result<Outputs, ProviderError> {
-    let spec: DbParameterGroupSpec = r.spec()?;
-    let created = rds
-        .create_db_parameter_group()
-        .db_parameter_group_name(&spec.name)
-        .db_parameter_group_family(&spec.family)
-        .description(&spec.description)
-        .set_tags(Some(rds_tags(&desired_tags(r))))
-        .send()
-        .await;
-    match created {
-        Ok(out) => {
-            let group = out.db_parameter_group().ok_or_else(|| {
-                ProviderError::new(
-                    ErrorClass::Fatal,
-                    format!("CreateDBParameterGroup {}: no group returned", spec.name),
-                )
-            })?;
-            let outputs = group_outputs(group)?;
-            let name = output(Kind::DbParameterGroup, &outputs, "name")?;
-            apply_parameters(rds, name, &spec.parameters, &BTreeSet::new()).await?;
-            Ok(outputs)
-        }
-        Err(e) => {
-            let err = classify(&format!("CreateDBParameterGroup {}", spec.name), e);
-            if err.class != ErrorClass::AlreadyExists {
-                return Err(err);
-            }
-            // Made by an earlier attempt (adopted and brought in line) or by someone
-            // else (the AlreadyExists error naming the owner).
-            let Some(group) = lookup(rds, r, &spec).await? else {
-                return Err(ProviderError::new(
-                    ErrorClass::Retryable,
-                    format!(
-                        "DB parameter group `{}` was reported to exist, then not found",
-                        spec.name
-                    ),
-                )
-                .with_source(err));
-            };
-            let outputs = group_outputs(&group)?;
-            let name = output(Kind::DbParameterGroup, &outputs, "name")?;
-            apply_parameters(rds, name, &spec.parameters, &BTreeSet::new()).await?;
-            let arn = output(Kind::DbParameterGroup, &outputs, "arn")?;
-            let current = list_tags(rds, arn).await?;
-            sync_tags(rds, arn, r, &BTreeMap::new(), Some(&current)).await?;
-            Ok(outputs)
-        }
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &Desired<DbParameterGroupSpec>,
+    ) -> Result<Option<DbParameterGroupOutputs>, ProviderError> {
+        lookup(&c.rds(&r.region), r)
+            .await?
+            .as_ref()
+            .map(outputs)
+            .transpose()
     }
-}
 
-pub(super) async fn update(
-    rds: &Client,
-    prior: &ResourceState,
-    r: &ResolvedResource,
-    wants: Wants<'_>,
-) -> Result<Outputs, ProviderError> {
-    let spec: DbParameterGroupSpec = r.spec()?;
-    let mut out = prior.outputs.clone();
-    if !out.contains_key("arn") {
-        let group = describe(rds, &spec.name).await?.ok_or_else(|| {
-            ProviderError::new(
-                ErrorClass::NotFound,
-                format!("DB parameter group `{}` not found", spec.name),
-            )
-        })?;
-        out = group_outputs(&group)?;
-    }
-    if wants.field("parameters") {
-        let before: BTreeSet<String> = prior_spec::<DbParameterGroupSpec>(&r.id, prior)
-            .map(|p| p.parameters.into_keys().collect())
-            .unwrap_or_default();
-        apply_parameters(
-            rds,
-            output(r.kind, &out, "name")?,
-            &spec.parameters,
-            &before,
+    async fn create(
+        &self,
+        c: &Clients,
+        r: &Desired<DbParameterGroupSpec>,
+    ) -> Result<DbParameterGroupOutputs, ProviderError> {
+        let rds = c.rds(&r.region);
+        let name = &r.spec.name;
+        let sent = rds
+            .create_db_parameter_group()
+            .db_parameter_group_name(name)
+            .db_parameter_group_family(&r.spec.family)
+            .description(&r.spec.description)
+            .set_tags(Some(tags::to_sdk(&r.owned_tags())?))
+            .send();
+        let made = create_or_existing(
+            &format!("DB parameter group `{name}`"),
+            async {
+                sent.await
+                    .map_err(|e| classify(&format!("CreateDBParameterGroup {name}"), e))
+            },
+            || lookup(&rds, r),
         )
         .await?;
+        match made {
+            Made::Created(out) => {
+                let out = outputs(required(
+                    out.db_parameter_group(),
+                    &format!("CreateDBParameterGroup {name}"),
+                )?)?;
+                apply_parameters(&rds, &out.name, &r.spec.parameters, &BTreeSet::new()).await?;
+                Ok(out)
+            }
+            // Made by an earlier attempt: brought in line.
+            Made::Existing(group) => {
+                let prior = Recorded::adopted(r, outputs(&group)?);
+                self.update(c, &prior, r, Changed::ALL).await
+            }
+        }
     }
-    if wants.field("tags") {
-        let arn = output(r.kind, &out, "arn")?.to_string();
-        let current = if wants.everything() {
-            Some(list_tags(rds, &arn).await?)
-        } else {
-            None
-        };
-        sync_tags(rds, &arn, r, &prior.tags, current.as_ref()).await?;
+
+    async fn update(
+        &self,
+        c: &Clients,
+        prior: &Recorded<DbParameterGroupSpec>,
+        r: &Desired<DbParameterGroupSpec>,
+        changed: Changed<'_>,
+    ) -> Result<DbParameterGroupOutputs, ProviderError> {
+        let rds = c.rds(&r.region);
+        if changed.has("parameters") {
+            let before: BTreeSet<String> = prior.spec.parameters.keys().cloned().collect();
+            apply_parameters(&rds, &prior.outputs.name, &r.spec.parameters, &before).await?;
+        }
+        if changed.has("tags") {
+            let arn = &prior.outputs.arn;
+            let want = r.owned_tags();
+            tags::sync(&rds, arn, &want, &prior.tags, changed.everything()).await?;
+        }
+        Ok(prior.outputs.clone())
     }
-    Ok(out)
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        prior: &Recorded<DbParameterGroupSpec>,
+    ) -> Result<(), ProviderError> {
+        let rds = c.rds(&prior.region);
+        let name = &prior.outputs.name;
+        let deleted = rds
+            .delete_db_parameter_group()
+            .db_parameter_group_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                let err = classify(&format!("DeleteDBParameterGroup {name}"), e);
+                if err.has_code(&["InvalidDBParameterGroupState"]) {
+                    err.reclassified(
+                        ErrorClass::Retryable,
+                        "instances still use it; they are being deleted or moved first",
+                    )
+                } else {
+                    err
+                }
+            })
+            .or_absent()?;
+        if deleted.is_none() {
+            return Ok(());
+        }
+        wait::gone(
+            &format!("DB parameter group `{name}`"),
+            GONE_DEADLINE,
+            || async { Ok(describe(&rds, name).await?.map(|_| "present".to_string())) },
+        )
+        .await
+    }
 }
 
 /// One parameter as DescribeDBParameters reports it.
@@ -225,22 +227,28 @@ fn apply_method(live: Option<&Live>) -> ApplyMethod {
     }
 }
 
-/// Sets the parameters of `desired` whose value differs from the group's, and resets
-/// the ones the group sets (or `before` named) that `desired` no longer names.
+/// Sets the parameters of `want` whose value differs from the group's, and resets
+/// the ones the group sets (or `before` named) that `want` no longer names.
 async fn apply_parameters(
     rds: &Client,
     name: &str,
-    desired: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
     before: &BTreeSet<String>,
 ) -> Result<(), ProviderError> {
     let live = parameters(rds, name).await?;
-    let set: Vec<Parameter> = desired
+    // What the group sets now: the values a user set, and what the spec set before
+    // (whatever the listing now says of its source) when the spec no longer names it.
+    let current: BTreeMap<String, String> = live
         .iter()
-        .filter(|(k, v)| {
-            !live.get(*k).is_some_and(|l| {
-                l.source.as_deref() == Some("user") && l.value.as_deref() == Some(v.as_str())
-            })
+        .filter_map(|(k, l)| match l.source.as_deref() {
+            Some("user") => Some((k.clone(), l.value.clone().unwrap_or_default())),
+            _ if before.contains(k) && !want.contains_key(k) => Some((k.clone(), String::new())),
+            _ => None,
         })
+        .collect();
+    let (set, reset) = parameter_changes(&current, want);
+    let set: Vec<Parameter> = set
+        .iter()
         .map(|(k, v)| {
             Parameter::builder()
                 .parameter_name(k)
@@ -249,16 +257,12 @@ async fn apply_parameters(
                 .build()
         })
         .collect();
-    let reset: Vec<Parameter> = live
+    let reset: Vec<Parameter> = reset
         .iter()
-        .filter(|(k, l)| {
-            !desired.contains_key(*k)
-                && (l.source.as_deref() == Some("user") || before.contains(*k))
-        })
-        .map(|(k, l)| {
+        .map(|k| {
             Parameter::builder()
                 .parameter_name(k)
-                .apply_method(apply_method(Some(l)))
+                .apply_method(apply_method(live.get(k)))
                 .build()
         })
         .collect();
@@ -280,57 +284,4 @@ async fn apply_parameters(
             .map_err(|e| classify(&format!("ResetDBParameterGroup {name}"), e))?;
     }
     Ok(())
-}
-
-pub(super) async fn delete(
-    rds: &Client,
-    id: &str,
-    prior: &ResourceState,
-) -> Result<(), ProviderError> {
-    let name = match prior.outputs.get("name").and_then(|v| v.as_str()) {
-        Some(name) => name.to_string(),
-        None => {
-            let r = resource_from_state(id, prior)?;
-            let spec: DbParameterGroupSpec = prior_spec(id, prior)?;
-            match lookup(rds, &r, &spec).await {
-                Ok(Some(group)) => {
-                    required(group.db_parameter_group_name(), "DBParameterGroup name")?.to_string()
-                }
-                Ok(None) => return Ok(()),
-                // A same-named group of someone else's: ours was never made.
-                Err(e) if e.class == ErrorClass::AlreadyExists => return Ok(()),
-                Err(e) => return Err(e),
-            }
-        }
-    };
-    if let Err(e) = rds
-        .delete_db_parameter_group()
-        .db_parameter_group_name(&name)
-        .send()
-        .await
-    {
-        let code = e.code().map(str::to_owned);
-        let err = classify(&format!("DeleteDBParameterGroup {name}"), e);
-        if err.class == ErrorClass::NotFound {
-            return Ok(());
-        }
-        return Err(retryable_if(
-            err,
-            code.as_deref(),
-            &["InvalidDBParameterGroupState"],
-            "instances still use it; they are being deleted or moved first",
-        ));
-    }
-    until(
-        &format!("DB parameter group `{name}` deletion"),
-        GONE_DEADLINE,
-        POLL,
-        || async {
-            Ok(match describe(rds, &name).await? {
-                None => Poll::Ready(()),
-                Some(_) => Poll::Pending("present".to_string()),
-            })
-        },
-    )
-    .await
 }

@@ -63,7 +63,7 @@ pub struct DbInstanceSpec {
     pub identifier: String,
     #[resource(replace)]
     /// Engine (`postgres`). Forces replacement.
-    pub engine: String,
+    pub engine: DbEngine,
     /// Engine version (`15`, `15.5`) (ModifyDBInstance, upgrades only).
     pub engine_version: String,
     /// Instance class (`db.r6g.2xlarge`) (ModifyDBInstance).
@@ -71,7 +71,7 @@ pub struct DbInstanceSpec {
     /// Storage in GiB (ModifyDBInstance, growth only). Ignored for replicas' creation.
     pub allocated_storage: i32,
     /// `gp3`, `io1`, `io2`... (ModifyDBInstance).
-    pub storage_type: String,
+    pub storage_type: StorageType,
     /// Provisioned IOPS for io1/io2/gp3 (ModifyDBInstance).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iops: Option<i32>,
@@ -113,6 +113,107 @@ pub struct DbInstanceSpec {
     pub replicate_from: Option<Input<String>>,
 }
 
+/// The engine of a DB instance (`Engine` of CreateDBInstance). Aurora engines are
+/// not here: their instances belong to a DB cluster, which this kind does not make;
+/// nor are RDS Custom engines (they need an instance profile this kind does not take).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DbEngine {
+    /// `postgres`.
+    Postgres,
+    /// `mysql`.
+    Mysql,
+    /// `mariadb`.
+    Mariadb,
+    /// `oracle-ee`.
+    OracleEe,
+    /// `oracle-ee-cdb`.
+    OracleEeCdb,
+    /// `oracle-se2`.
+    OracleSe2,
+    /// `oracle-se2-cdb`.
+    OracleSe2Cdb,
+    /// `sqlserver-ee`.
+    SqlserverEe,
+    /// `sqlserver-se`.
+    SqlserverSe,
+    /// `sqlserver-ex`.
+    SqlserverEx,
+    /// `sqlserver-web`.
+    SqlserverWeb,
+    /// `db2-ae`.
+    Db2Ae,
+    /// `db2-se`.
+    Db2Se,
+}
+
+impl DbEngine {
+    /// The engine's name in the RDS API (`postgres`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DbEngine::Postgres => "postgres",
+            DbEngine::Mysql => "mysql",
+            DbEngine::Mariadb => "mariadb",
+            DbEngine::OracleEe => "oracle-ee",
+            DbEngine::OracleEeCdb => "oracle-ee-cdb",
+            DbEngine::OracleSe2 => "oracle-se2",
+            DbEngine::OracleSe2Cdb => "oracle-se2-cdb",
+            DbEngine::SqlserverEe => "sqlserver-ee",
+            DbEngine::SqlserverSe => "sqlserver-se",
+            DbEngine::SqlserverEx => "sqlserver-ex",
+            DbEngine::SqlserverWeb => "sqlserver-web",
+            DbEngine::Db2Ae => "db2-ae",
+            DbEngine::Db2Se => "db2-se",
+        }
+    }
+}
+
+impl std::fmt::Display for DbEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The storage of a DB instance (`StorageType` of CreateDBInstance).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageType {
+    /// General purpose SSD, `gp2`.
+    Gp2,
+    /// General purpose SSD with settable IOPS, `gp3`.
+    Gp3,
+    /// Provisioned IOPS SSD, `io1`.
+    Io1,
+    /// Provisioned IOPS SSD, `io2`.
+    Io2,
+    /// Magnetic, `standard`.
+    Standard,
+}
+
+impl StorageType {
+    /// The type's name in the RDS API (`gp3`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StorageType::Gp2 => "gp2",
+            StorageType::Gp3 => "gp3",
+            StorageType::Io1 => "io1",
+            StorageType::Io2 => "io2",
+            StorageType::Standard => "standard",
+        }
+    }
+
+    /// True for the provisioned-IOPS types (`io1`, `io2`), which need `iops`.
+    pub fn provisioned_iops(&self) -> bool {
+        matches!(self, StorageType::Io1 | StorageType::Io2)
+    }
+}
+
+impl std::fmt::Display for StorageType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Instance classes glinfra accepts (the r6g/r6i/m6g/m6i/t4g families).
 pub fn is_known_instance_class(class: &str) -> bool {
     let Some(rest) = class.strip_prefix("db.") else {
@@ -140,44 +241,38 @@ impl ResourceSpec for DbInstanceSpec {
                 format!("unknown DB instance class `{}`", self.instance_class),
             );
         }
-        match self.storage_type.as_str() {
-            "io1" | "io2" => {
-                if !(100..=65536).contains(&self.allocated_storage) {
-                    cx.error(
-                        "allocated_storage",
-                        format!(
-                            "{} storage takes 100 to 65536 GiB, got {}",
-                            self.storage_type, self.allocated_storage
-                        ),
-                    );
-                }
-                match self.iops {
-                    None => cx.error(
-                        "iops",
-                        format!("{} storage needs provisioned IOPS", self.storage_type),
+        if self.storage_type.provisioned_iops() {
+            if !(100..=65536).contains(&self.allocated_storage) {
+                cx.error(
+                    "allocated_storage",
+                    format!(
+                        "{} storage takes 100 to 65536 GiB, got {}",
+                        self.storage_type, self.allocated_storage
                     ),
-                    Some(iops) if !(1000..=256_000).contains(&iops) => {
-                        cx.error("iops", format!("must be 1000 to 256000, got {iops}"))
-                    }
-                    Some(iops) if iops > self.allocated_storage * 1000 => cx.error(
-                        "iops",
-                        format!(
-                            "at most 1000 IOPS per GiB: {iops} for {} GiB",
-                            self.allocated_storage
-                        ),
+                );
+            }
+            match self.iops {
+                None => cx.error(
+                    "iops",
+                    format!("{} storage needs provisioned IOPS", self.storage_type),
+                ),
+                Some(iops) if !(1000..=256_000).contains(&iops) => {
+                    cx.error("iops", format!("must be 1000 to 256000, got {iops}"))
+                }
+                Some(iops) if iops > self.allocated_storage * 1000 => cx.error(
+                    "iops",
+                    format!(
+                        "at most 1000 IOPS per GiB: {iops} for {} GiB",
+                        self.allocated_storage
                     ),
-                    _ => {}
-                }
+                ),
+                _ => {}
             }
-            "gp2" | "gp3" | "standard" => {
-                if !(20..=65536).contains(&self.allocated_storage) {
-                    cx.error(
-                        "allocated_storage",
-                        format!("must be 20 to 65536 GiB, got {}", self.allocated_storage),
-                    );
-                }
-            }
-            other => cx.error("storage_type", format!("unknown storage type `{other}`")),
+        } else if !(20..=65536).contains(&self.allocated_storage) {
+            cx.error(
+                "allocated_storage",
+                format!("must be 20 to 65536 GiB, got {}", self.allocated_storage),
+            );
         }
         if !(0..=35).contains(&self.backup_retention_days) {
             cx.error(
@@ -201,5 +296,46 @@ impl ResourceSpec for DbInstanceSpec {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_sets_serialise_as_the_rds_api_names() {
+        for t in [
+            StorageType::Gp2,
+            StorageType::Gp3,
+            StorageType::Io1,
+            StorageType::Io2,
+            StorageType::Standard,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&t).unwrap(),
+                format!("\"{}\"", t.as_str())
+            );
+        }
+        for e in [
+            DbEngine::Postgres,
+            DbEngine::Mysql,
+            DbEngine::Mariadb,
+            DbEngine::OracleEe,
+            DbEngine::OracleEeCdb,
+            DbEngine::OracleSe2,
+            DbEngine::OracleSe2Cdb,
+            DbEngine::SqlserverEe,
+            DbEngine::SqlserverSe,
+            DbEngine::SqlserverEx,
+            DbEngine::SqlserverWeb,
+            DbEngine::Db2Ae,
+            DbEngine::Db2Se,
+        ] {
+            let json = format!("\"{}\"", e.as_str());
+            assert_eq!(serde_json::to_string(&e).unwrap(), json);
+            assert_eq!(serde_json::from_str::<DbEngine>(&json).unwrap(), e);
+        }
+        assert!(serde_json::from_str::<StorageType>("\"gp4\"").is_err());
     }
 }

@@ -1,7 +1,9 @@
 use super::*;
+use crate::driver::Driver;
+use crate::kit::Changed;
 use crate::rds::instance::{final_snapshot_id, major, upgrade_to};
-use crate::rds::{create, delete, find, update};
-use crate::test_support::{meta, recorder};
+use crate::rds::DbInstanceDriver;
+use crate::test_support::{all_used, meta, recorder};
 use aws_sdk_rds::operation::add_tags_to_resource::{
     AddTagsToResourceInput, AddTagsToResourceOutput,
 };
@@ -25,7 +27,7 @@ use aws_sdk_rds::types::{
 };
 use aws_sdk_rds::Client;
 use aws_smithy_mocks::mock;
-use glinfra_core::spec::rds::DbInstanceSpec;
+use glinfra_core::spec::rds::{DbEngine, DbInstanceOutputs, DbInstanceSpec, StorageType};
 use glinfra_engine::ErrorClass;
 use std::collections::BTreeSet;
 
@@ -43,23 +45,25 @@ fn address(id: &str) -> String {
     format!("{id}.c1a2b3.{REGION}.rds.amazonaws.com")
 }
 
-fn instance_outputs(id: &str) -> Outputs {
-    outputs(&[
-        ("identifier", id),
-        ("arn", &arn(id)),
-        ("endpoint", &address(id)),
-        ("port", "5432"),
-    ])
+const DRIVER: DbInstanceDriver = DbInstanceDriver;
+
+fn instance_outputs(id: &str) -> DbInstanceOutputs {
+    DbInstanceOutputs {
+        identifier: id.into(),
+        arn: arn(id),
+        endpoint: address(id),
+        port: 5432,
+    }
 }
 
 fn primary() -> DbInstanceSpec {
     DbInstanceSpec {
         identifier: PRIMARY.into(),
-        engine: "postgres".into(),
+        engine: DbEngine::Postgres,
         engine_version: "16.3".into(),
         instance_class: "db.r6g.2xlarge".into(),
         allocated_storage: 500,
-        storage_type: "gp3".into(),
+        storage_type: StorageType::Gp3,
         iops: Some(12000),
         storage_encrypted: true,
         kms_key_id: Some(PRIMARY_KEY.into()),
@@ -103,17 +107,12 @@ fn logical(spec: &DbInstanceSpec) -> &'static str {
     }
 }
 
-fn r(spec: &DbInstanceSpec) -> ResolvedResource {
-    resource(Kind::DbInstance, logical(spec), spec)
+fn r(spec: &DbInstanceSpec) -> Desired<DbInstanceSpec> {
+    resource(logical(spec), spec)
 }
 
-fn recorded(spec: &DbInstanceSpec) -> ResourceState {
-    state(
-        Kind::DbInstance,
-        logical(spec),
-        spec,
-        instance_outputs(&spec.identifier),
-    )
+fn recorded(spec: &DbInstanceSpec) -> Recorded<DbInstanceSpec> {
+    state(logical(spec), spec, instance_outputs(&spec.identifier))
 }
 
 /// The instance as RDS would describe it once made from `spec`, in `status`.
@@ -127,11 +126,11 @@ fn live_builder(spec: &DbInstanceSpec, status: &str) -> DbInstanceBuilder {
         .db_instance_identifier(id)
         .db_instance_arn(arn(id))
         .db_instance_status(status)
-        .engine(&spec.engine)
+        .engine(spec.engine.as_str())
         .engine_version(&spec.engine_version)
         .db_instance_class(&spec.instance_class)
         .allocated_storage(spec.allocated_storage)
-        .storage_type(&spec.storage_type)
+        .storage_type(spec.storage_type.as_str())
         .set_iops(spec.iops)
         .multi_az(spec.multi_az)
         .backup_retention_period(spec.backup_retention_days)
@@ -243,7 +242,7 @@ async fn create_primary_maps_every_field_sends_no_password_and_waits_until_avail
     ];
     let c = mock_rds(&rules);
 
-    let out = create(&c, &r(&spec)).await.unwrap();
+    let out = DRIVER.create(&c, &r(&spec)).await.unwrap();
 
     assert_eq!(out, instance_outputs(PRIMARY));
     let seen = seen.lock().unwrap();
@@ -293,7 +292,7 @@ async fn create_cross_region_replica_names_the_source_arn_and_a_key_of_its_own_r
     // The client of the replica's region (REGION) is the only one there is.
     let c = mock_rds(&rules);
 
-    let out = create(&c, &r(&spec)).await.unwrap();
+    let out = DRIVER.create(&c, &r(&spec)).await.unwrap();
 
     assert_eq!(out, instance_outputs(REPLICA));
     let seen = seen.lock().unwrap();
@@ -339,7 +338,7 @@ async fn create_same_region_replica_passes_its_groups_then_sets_what_the_replica
     ];
     let c = mock_rds(&rules);
 
-    create(&c, &r(&spec)).await.unwrap();
+    DRIVER.create(&c, &r(&spec)).await.unwrap();
 
     let created = created.lock().unwrap();
     assert_eq!(
@@ -371,7 +370,7 @@ async fn cross_region_replica_in_the_china_partition_is_refused_before_any_call(
     spec.replicate_from =
         Some("arn:aws-cn:rds:cn-north-1:111122223333:db:greenlang-prod-primary".into());
     let c = mock_rds(&[]);
-    let err = create(&c, &r(&spec)).await.unwrap_err();
+    let err = DRIVER.create(&c, &r(&spec)).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Invalid);
     assert!(err.message.contains("presigned"), "{}", err.message);
 }
@@ -385,7 +384,7 @@ async fn create_fails_at_once_when_the_instance_fails() {
         describe(live(&spec, "incompatible-parameters")),
     ];
     let c = mock_rds(&rules);
-    let err = create(&c, &r(&spec)).await.unwrap_err();
+    let err = DRIVER.create(&c, &r(&spec)).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Fatal);
     assert!(
         err.message.contains("incompatible-parameters"),
@@ -411,8 +410,11 @@ async fn find_adopts_only_our_instance() {
     let c = mock_rds(&rules);
     let r = r(&spec);
 
-    assert_eq!(find(&c, &r).await.unwrap(), Some(instance_outputs(PRIMARY)));
-    let err = find(&c, &r).await.unwrap_err();
+    assert_eq!(
+        DRIVER.find(&c, &r).await.unwrap(),
+        Some(instance_outputs(PRIMARY))
+    );
+    let err = DRIVER.find(&c, &r).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::AlreadyExists);
     assert!(
         err.message
@@ -421,7 +423,7 @@ async fn find_adopts_only_our_instance() {
         err.message
     );
     assert!(err.message.contains("stack `staging`"), "{}", err.message);
-    assert_eq!(find(&c, &r).await.unwrap(), None);
+    assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
     all_used(&rules);
 }
 
@@ -437,8 +439,8 @@ async fn find_waits_out_a_deleting_instance_and_refuses_a_failed_one() {
     let c = mock_rds(&rules);
     let r = r(&spec);
 
-    assert_eq!(find(&c, &r).await.unwrap(), None);
-    let err = find(&c, &r).await.unwrap_err();
+    assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
+    let err = DRIVER.find(&c, &r).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Fatal);
     assert!(err.message.contains("`failed`"), "{}", err.message);
     all_used(&rules);
@@ -454,7 +456,7 @@ async fn find_of_an_instance_still_creating_waits_for_its_endpoint() {
     ];
     let c = mock_rds(&rules);
     assert_eq!(
-        find(&c, &r(&spec)).await.unwrap(),
+        DRIVER.find(&c, &r(&spec)).await.unwrap(),
         Some(instance_outputs(REPLICA))
     );
     all_used(&rules);
@@ -476,7 +478,13 @@ async fn update_one(
         describe(live(&after, "available")),
     ];
     let c = mock_rds(&rules);
-    let out = update(&c, &recorded(&before), &r(&after), &[field.to_string()])
+    let out = DRIVER
+        .update(
+            &c,
+            &recorded(&before),
+            &r(&after),
+            Changed(&[field.to_string()]),
+        )
         .await
         .unwrap();
     assert_eq!(out, instance_outputs(&after.identifier));
@@ -516,7 +524,7 @@ async fn update_of_each_in_place_field_sends_exactly_that_field_applied_immediat
         ),
         (
             "storage_type",
-            |s| s.storage_type = "io2".into(),
+            |s| s.storage_type = StorageType::Io2,
             &["storage_type", "iops"],
         ),
         ("multi_az", |s| s.multi_az = false, &["multi_az"]),
@@ -611,7 +619,10 @@ async fn full_update_of_a_matching_instance_sends_nothing() {
     let rules = [describe(live(&as_is, "available"))];
     let c = mock_rds(&rules);
 
-    let out = update(&c, &recorded(&spec), &r(&spec), &[]).await.unwrap();
+    let out = DRIVER
+        .update(&c, &recorded(&spec), &r(&spec), Changed::ALL)
+        .await
+        .unwrap();
 
     assert_eq!(out, instance_outputs(PRIMARY));
     all_used(&rules);
@@ -651,7 +662,10 @@ async fn full_update_sends_every_differing_field_in_one_call_and_reconciles_tags
     ];
     let c = mock_rds(&rules);
 
-    update(&c, &recorded(&spec), &r(&spec), &[]).await.unwrap();
+    DRIVER
+        .update(&c, &recorded(&spec), &r(&spec), Changed::ALL)
+        .await
+        .unwrap();
 
     assert_eq!(
         sent_fields(&modified.lock().unwrap()[0]),
@@ -661,7 +675,7 @@ async fn full_update_sends_every_differing_field_in_one_call_and_reconciles_tags
     assert_eq!(added[0].resource_name(), Some(arn(PRIMARY).as_str()));
     assert_eq!(
         tag_map(added[0].tags()),
-        BTreeMap::from([("team".to_string(), "data".to_string())])
+        BTreeMap::from([("team".to_string(), "platform".to_string())])
     );
     assert_eq!(removed.lock().unwrap()[0].tag_keys(), ["stray"]);
     all_used(&rules);
@@ -689,14 +703,15 @@ async fn update_waits_for_a_busy_instance_and_for_its_pending_change() {
         describe(live(&after, "available")),
     ];
     let c = mock_rds(&rules);
-    update(
-        &c,
-        &recorded(&before),
-        &r(&after),
-        &["instance_class".into()],
-    )
-    .await
-    .unwrap();
+    DRIVER
+        .update(
+            &c,
+            &recorded(&before),
+            &r(&after),
+            Changed(&["instance_class".into()]),
+        )
+        .await
+        .unwrap();
     all_used(&rules);
 }
 
@@ -714,7 +729,13 @@ async fn update_of_a_busy_instance_is_retryable() {
         }),
     ];
     let c = mock_rds(&rules);
-    let err = update(&c, &recorded(&before), &r(&after), &["multi_az".into()])
+    let err = DRIVER
+        .update(
+            &c,
+            &recorded(&before),
+            &r(&after),
+            Changed(&["multi_az".into()]),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.class, ErrorClass::Retryable);
@@ -741,8 +762,8 @@ async fn delete_of_a_gone_instance_is_success() {
             .then_error(|| DeleteDBInstanceError::generic(meta("DBInstanceNotFound"))),
     ];
     let c = mock_rds(&rules);
-    delete(&c, "db-primary", &recorded(&spec)).await.unwrap();
-    delete(&c, "db-primary", &recorded(&spec)).await.unwrap();
+    DRIVER.delete(&c, &recorded(&spec)).await.unwrap();
+    DRIVER.delete(&c, &recorded(&spec)).await.unwrap();
     all_used(&rules);
 }
 
@@ -766,7 +787,7 @@ async fn delete_lifts_deletion_protection_when_the_spec_says_false_and_keeps_a_f
     ];
     let c = mock_rds(&rules);
 
-    delete(&c, "db-primary", &recorded(&spec)).await.unwrap();
+    DRIVER.delete(&c, &recorded(&spec)).await.unwrap();
 
     let modified = modified.lock().unwrap();
     assert_eq!(
@@ -795,9 +816,7 @@ async fn delete_lifts_deletion_protection_when_the_spec_says_false_and_keeps_a_f
 async fn delete_of_a_protected_instance_whose_spec_keeps_protection_fails_naming_the_field() {
     let rules = [describe(live(&primary(), "available"))];
     let c = mock_rds(&rules);
-    let err = delete(&c, "db-primary", &recorded(&primary()))
-        .await
-        .unwrap_err();
+    let err = DRIVER.delete(&c, &recorded(&primary())).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Fatal);
     assert!(
         err.message.contains("`deletion_protection`"),
@@ -825,10 +844,8 @@ async fn delete_of_a_replica_or_a_primary_without_backups_skips_the_final_snapsh
     ];
     let c = mock_rds(&rules);
 
-    delete(&c, "db-replica", &recorded(&replica)).await.unwrap();
-    delete(&c, "db-primary", &recorded(&no_backups))
-        .await
-        .unwrap();
+    DRIVER.delete(&c, &recorded(&replica)).await.unwrap();
+    DRIVER.delete(&c, &recorded(&no_backups)).await.unwrap();
 
     let first = first.lock().unwrap();
     let second = second.lock().unwrap();
@@ -852,9 +869,7 @@ async fn delete_of_a_busy_instance_is_retryable() {
             .then_error(|| DeleteDBInstanceError::generic(meta("InvalidDBInstanceState"))),
     ];
     let c = mock_rds(&rules);
-    let err = delete(&c, "db-primary", &recorded(&spec))
-        .await
-        .unwrap_err();
+    let err = DRIVER.delete(&c, &recorded(&spec)).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Retryable);
     assert!(
         err.message.contains("InvalidDBInstanceState"),
@@ -872,17 +887,16 @@ async fn delete_of_an_instance_already_deleting_waits_until_it_is_gone() {
         describe_missing(PRIMARY),
     ];
     let c = mock_rds(&rules);
-    delete(&c, "db-primary", &recorded(&primary()))
-        .await
-        .unwrap();
+    DRIVER.delete(&c, &recorded(&primary())).await.unwrap();
     all_used(&rules);
 }
 
+/// A create cut short before its outputs were recorded: the executor finds what
+/// carries our tags and deletes it from the outputs found; someone else's same-named
+/// instance is never ours to delete.
 #[tokio::test]
-async fn delete_without_outputs_deletes_only_what_carries_our_tags() {
+async fn an_unrecorded_instance_is_deleted_only_when_it_carries_our_tags() {
     let spec = cross_region_replica();
-    let mut prior = recorded(&spec);
-    prior.outputs.clear();
     let foreign = live_builder(&spec, "available")
         .set_tag_list(Some(theirs("db-replica")))
         .build();
@@ -892,15 +906,21 @@ async fn delete_without_outputs_deletes_only_what_carries_our_tags() {
         describe(live(&spec, "available")),
         delete_ok(|r| r.db_instance_identifier() == Some(REPLICA)),
         describe_missing(REPLICA),
-        // Someone else's: left alone.
+        // Someone else's: not ours to delete.
         describe(foreign),
         // Nothing at all.
         describe_missing(REPLICA),
     ];
     let c = mock_rds(&rules);
-    delete(&c, "db-replica", &prior).await.unwrap();
-    delete(&c, "db-replica", &prior).await.unwrap();
-    delete(&c, "db-replica", &prior).await.unwrap();
+    let r = r(&spec);
+    let found = DRIVER.find(&c, &r).await.unwrap().unwrap();
+    DRIVER
+        .delete(&c, &crate::test_support::recorded(&r, found))
+        .await
+        .unwrap();
+    let err = DRIVER.find(&c, &r).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
     all_used(&rules);
 }
 

@@ -9,64 +9,36 @@ mod parameter_group;
 mod subnet_group;
 
 use crate::clients::Clients;
+use crate::kit::{Desired, Recorded};
 use crate::test_support::mock_clients;
 use aws_sdk_rds::types::Tag;
 use aws_smithy_mocks::{Rule, RuleMode};
-use glinfra_core::{Kind, ResourceState, TAG_LOGICAL_ID, TAG_STACK};
-use glinfra_engine::{Outputs, ResolvedResource};
-use serde::Serialize;
-use serde_json::Value;
+use glinfra_core::{ResourceSpec, TAG_LOGICAL_ID, TAG_STACK};
 use std::collections::BTreeMap;
 
 /// The region of every resource under test (a replica's own region).
 const REGION: &str = "eu-west-1";
 const ACCOUNT: &str = "111122223333";
+const STACK: &str = "prod";
 
 fn mock_rds(rules: &[Rule]) -> Clients {
     let rules: Vec<&Rule> = rules.iter().collect();
     mock_clients!(aws_sdk_rds, "rds", REGION, RuleMode::Sequential, &rules)
 }
 
-fn all_used(rules: &[Rule]) {
-    for (i, rule) in rules.iter().enumerate() {
-        assert_eq!(
-            rule.num_calls(),
-            1,
-            "rule #{i} was called {} times",
-            rule.num_calls()
-        );
-    }
-}
-
+/// The tags resource `logical` of the stack under test carries.
 fn owner_tags(logical: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (TAG_STACK.to_string(), "prod".to_string()),
-        (TAG_LOGICAL_ID.to_string(), logical.to_string()),
-        ("team".to_string(), "data".to_string()),
-    ])
+    crate::test_support::owner_tags(STACK, logical)
 }
 
-fn resource<S: Serialize>(kind: Kind, logical: &str, spec: &S) -> ResolvedResource {
-    ResolvedResource {
-        stack: "prod".into(),
-        id: logical.into(),
-        kind,
-        region: REGION.into(),
-        props: serde_json::to_value(spec).unwrap(),
-        tags: owner_tags(logical),
-    }
+/// Resource `logical` of the stack under test, as its driver receives it.
+fn resource<S: ResourceSpec>(logical: &str, spec: &S) -> Desired<S> {
+    crate::test_support::desired(STACK, logical, REGION, spec.clone())
 }
 
-fn state<S: Serialize>(kind: Kind, logical: &str, spec: &S, outputs: Outputs) -> ResourceState {
-    ResourceState {
-        kind,
-        region: REGION.into(),
-        props: serde_json::to_value(spec).unwrap(),
-        tags: owner_tags(logical),
-        outputs,
-        dependencies: Default::default(),
-        pending: None,
-    }
+/// Resource `logical` as state recorded it, with `outputs`.
+fn state<S: ResourceSpec>(logical: &str, spec: &S, outputs: S::Outputs) -> Recorded<S> {
+    crate::test_support::recorded(&resource(logical, spec), outputs)
 }
 
 fn tag_list(pairs: &[(&str, &str)]) -> Vec<Tag> {
@@ -84,19 +56,12 @@ fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
 
 fn ours(logical: &'static str) -> Vec<Tag> {
     tag_list(&[
-        (TAG_STACK, "prod"),
+        (TAG_STACK, STACK),
         (TAG_LOGICAL_ID, logical),
-        ("team", "data"),
+        ("team", "platform"),
     ])
 }
 
 fn theirs(logical: &'static str) -> Vec<Tag> {
     tag_list(&[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, logical)])
-}
-
-fn outputs(pairs: &[(&str, &str)]) -> Outputs {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
-        .collect()
 }

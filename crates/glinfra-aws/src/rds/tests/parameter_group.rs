@@ -1,6 +1,8 @@
 use super::*;
-use crate::rds::{create, delete, find, update};
-use crate::test_support::{meta, recorder};
+use crate::driver::Driver;
+use crate::kit::Changed;
+use crate::rds::DbParameterGroupDriver;
+use crate::test_support::{all_used, meta, recorder};
 use aws_sdk_rds::operation::create_db_parameter_group::{
     CreateDbParameterGroupInput, CreateDbParameterGroupOutput,
 };
@@ -21,7 +23,7 @@ use aws_sdk_rds::operation::reset_db_parameter_group::{
 use aws_sdk_rds::types::{ApplyMethod, DbParameterGroup, Parameter};
 use aws_sdk_rds::Client;
 use aws_smithy_mocks::mock;
-use glinfra_core::spec::rds::DbParameterGroupSpec;
+use glinfra_core::spec::rds::{DbParameterGroupOutputs, DbParameterGroupSpec};
 use glinfra_engine::ErrorClass;
 
 const NAME: &str = "greenlang-prod-postgres16";
@@ -39,17 +41,21 @@ fn spec(parameters: &[(&str, &str)]) -> DbParameterGroupSpec {
     }
 }
 
-fn r(spec: &DbParameterGroupSpec) -> ResolvedResource {
-    resource(Kind::DbParameterGroup, "db-params", spec)
+const DRIVER: DbParameterGroupDriver = DbParameterGroupDriver;
+
+fn r(spec: &DbParameterGroupSpec) -> Desired<DbParameterGroupSpec> {
+    resource("db-params", spec)
 }
 
-fn recorded(spec: &DbParameterGroupSpec) -> ResourceState {
-    state(
-        Kind::DbParameterGroup,
-        "db-params",
-        spec,
-        outputs(&[("name", NAME), ("arn", ARN)]),
-    )
+fn group_outputs() -> DbParameterGroupOutputs {
+    DbParameterGroupOutputs {
+        name: NAME.into(),
+        arn: ARN.into(),
+    }
+}
+
+fn recorded(spec: &DbParameterGroupSpec) -> Recorded<DbParameterGroupSpec> {
+    state("db-params", spec, group_outputs())
 }
 
 fn group() -> DbParameterGroup {
@@ -147,9 +153,9 @@ async fn create_sets_parameters_in_batches_of_20_with_the_apply_method_of_each()
     ];
     let c = mock_rds(&rules);
 
-    let out = create(&c, &r(&spec)).await.unwrap();
+    let out = DRIVER.create(&c, &r(&spec)).await.unwrap();
 
-    assert_eq!(out, outputs(&[("name", NAME), ("arn", ARN)]));
+    assert_eq!(out, group_outputs());
     let created = created.lock().unwrap();
     assert_eq!(created[0].db_parameter_group_name(), Some(NAME));
     assert_eq!(created[0].db_parameter_group_family(), Some("postgres16"));
@@ -214,7 +220,13 @@ async fn update_sends_only_changed_values_and_resets_removed_parameters() {
     ];
     let c = mock_rds(&rules);
 
-    let out = update(&c, &recorded(&before), &r(&after), &["parameters".into()])
+    let out = DRIVER
+        .update(
+            &c,
+            &recorded(&before),
+            &r(&after),
+            Changed(&["parameters".into()]),
+        )
         .await
         .unwrap();
 
@@ -254,7 +266,8 @@ async fn update_with_nothing_to_change_sends_no_parameter_call() {
         None,
     )];
     let c = mock_rds(&rules);
-    update(&c, &recorded(&s), &r(&s), &["parameters".into()])
+    DRIVER
+        .update(&c, &recorded(&s), &r(&s), Changed(&["parameters".into()]))
         .await
         .unwrap();
     all_used(&rules);
@@ -292,14 +305,11 @@ async fn find_adopts_only_our_group() {
     let c = mock_rds(&rules);
     let r = r(&spec(&[]));
 
-    assert_eq!(
-        find(&c, &r).await.unwrap(),
-        Some(outputs(&[("name", NAME), ("arn", ARN)]))
-    );
-    let err = find(&c, &r).await.unwrap_err();
+    assert_eq!(DRIVER.find(&c, &r).await.unwrap(), Some(group_outputs()));
+    let err = DRIVER.find(&c, &r).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::AlreadyExists);
     assert!(err.message.contains("stack `staging`"), "{}", err.message);
-    assert_eq!(find(&c, &r).await.unwrap(), None);
+    assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
     all_used(&rules);
 }
 
@@ -326,14 +336,14 @@ async fn delete_in_use_is_retryable_gone_is_success_and_it_waits_until_gone() {
     let c = mock_rds(&rules);
     let prior = recorded(&spec(&[]));
 
-    let err = delete(&c, "db-params", &prior).await.unwrap_err();
+    let err = DRIVER.delete(&c, &prior).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Retryable);
     assert!(
         err.message.contains("InvalidDBParameterGroupState"),
         "{}",
         err.message
     );
-    delete(&c, "db-params", &prior).await.unwrap();
-    delete(&c, "db-params", &prior).await.unwrap();
+    DRIVER.delete(&c, &prior).await.unwrap();
+    DRIVER.delete(&c, &prior).await.unwrap();
     all_used(&rules);
 }

@@ -1,6 +1,8 @@
 use super::*;
-use crate::rds::{create, delete, find, update};
-use crate::test_support::{meta, recorder};
+use crate::driver::Driver;
+use crate::kit::Changed;
+use crate::rds::DbSubnetGroupDriver;
+use crate::test_support::{all_used, meta, recorder};
 use aws_sdk_rds::operation::add_tags_to_resource::{
     AddTagsToResourceInput, AddTagsToResourceOutput,
 };
@@ -23,7 +25,7 @@ use aws_sdk_rds::operation::remove_tags_from_resource::{
 use aws_sdk_rds::types::{DbSubnetGroup, Subnet};
 use aws_sdk_rds::Client;
 use aws_smithy_mocks::mock;
-use glinfra_core::spec::rds::DbSubnetGroupSpec;
+use glinfra_core::spec::rds::{DbSubnetGroupOutputs, DbSubnetGroupSpec};
 use glinfra_engine::ErrorClass;
 
 const NAME: &str = "greenlang-prod-data";
@@ -38,17 +40,21 @@ fn spec() -> DbSubnetGroupSpec {
     }
 }
 
-fn r(spec: &DbSubnetGroupSpec) -> ResolvedResource {
-    resource(Kind::DbSubnetGroup, "db-subnets", spec)
+const DRIVER: DbSubnetGroupDriver = DbSubnetGroupDriver;
+
+fn r(spec: &DbSubnetGroupSpec) -> Desired<DbSubnetGroupSpec> {
+    resource("db-subnets", spec)
 }
 
-fn recorded(spec: &DbSubnetGroupSpec) -> ResourceState {
-    state(
-        Kind::DbSubnetGroup,
-        "db-subnets",
-        spec,
-        outputs(&[("name", NAME), ("arn", ARN)]),
-    )
+fn group_outputs() -> DbSubnetGroupOutputs {
+    DbSubnetGroupOutputs {
+        name: NAME.into(),
+        arn: ARN.into(),
+    }
+}
+
+fn recorded(spec: &DbSubnetGroupSpec) -> Recorded<DbSubnetGroupSpec> {
+    state("db-subnets", spec, group_outputs())
 }
 
 fn group() -> DbSubnetGroup {
@@ -100,9 +106,9 @@ async fn create_passes_name_description_subnets_and_every_tag() {
         })];
     let c = mock_rds(&rules);
 
-    let out = create(&c, &r(&spec())).await.unwrap();
+    let out = DRIVER.create(&c, &r(&spec())).await.unwrap();
 
-    assert_eq!(out, outputs(&[("name", NAME), ("arn", ARN)]));
+    assert_eq!(out, group_outputs());
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0].db_subnet_group_name(), Some(NAME));
     assert_eq!(
@@ -124,7 +130,7 @@ async fn create_meeting_a_foreign_group_fails_naming_its_owner() {
     ];
     let c = mock_rds(&rules);
 
-    let err = create(&c, &r(&spec())).await.unwrap_err();
+    let err = DRIVER.create(&c, &r(&spec())).await.unwrap_err();
 
     assert_eq!(err.class, ErrorClass::AlreadyExists);
     assert!(err.message.contains("stack `staging`"), "{}", err.message);
@@ -145,11 +151,8 @@ async fn find_adopts_only_our_group() {
     let c = mock_rds(&rules);
     let r = r(&spec());
 
-    assert_eq!(
-        find(&c, &r).await.unwrap(),
-        Some(outputs(&[("name", NAME), ("arn", ARN)]))
-    );
-    let err = find(&c, &r).await.unwrap_err();
+    assert_eq!(DRIVER.find(&c, &r).await.unwrap(), Some(group_outputs()));
+    let err = DRIVER.find(&c, &r).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::AlreadyExists);
     assert!(
         err.message
@@ -157,14 +160,14 @@ async fn find_adopts_only_our_group() {
         "{}",
         err.message
     );
-    let err = find(&c, &r).await.unwrap_err();
+    let err = DRIVER.find(&c, &r).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::AlreadyExists);
     assert!(
-        err.message.contains("not managed by glinfra"),
+        err.message.contains("no glinfra ownership tags"),
         "{}",
         err.message
     );
-    assert_eq!(find(&c, &r).await.unwrap(), None);
+    assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
     all_used(&rules);
 }
 
@@ -183,7 +186,13 @@ async fn update_of_description_or_subnets_sends_modify_with_both() {
         })];
     let c = mock_rds(&rules);
 
-    let out = update(&c, &recorded(&spec()), &r(&after), &["subnet_ids".into()])
+    let out = DRIVER
+        .update(
+            &c,
+            &recorded(&spec()),
+            &r(&after),
+            Changed(&["subnet_ids".into()]),
+        )
         .await
         .unwrap();
 
@@ -211,7 +220,8 @@ async fn update_of_tags_adds_the_wanted_and_removes_the_recorded_ones_no_longer_
     ];
     let c = mock_rds(&rules);
 
-    update(&c, &prior, &r(&spec()), &["tags".into()])
+    DRIVER
+        .update(&c, &prior, &r(&spec()), Changed(&["tags".into()]))
         .await
         .unwrap();
 
@@ -249,13 +259,14 @@ async fn full_update_modifies_and_reconciles_tags_against_the_live_ones() {
     ];
     let c = mock_rds(&rules);
 
-    update(&c, &recorded(&spec()), &r(&spec()), &[])
+    DRIVER
+        .update(&c, &recorded(&spec()), &r(&spec()), Changed::ALL)
         .await
         .unwrap();
 
     assert_eq!(
         tag_map(added.lock().unwrap()[0].tags()),
-        BTreeMap::from([("team".to_string(), "data".to_string())])
+        BTreeMap::from([("team".to_string(), "platform".to_string())])
     );
     assert_eq!(removed.lock().unwrap()[0].tag_keys(), ["stray"]);
     all_used(&rules);
@@ -267,7 +278,7 @@ async fn delete_of_a_gone_group_is_success() {
         .match_requests(|r| r.db_subnet_group_name() == Some(NAME))
         .then_error(|| DeleteDBSubnetGroupError::generic(meta("DBSubnetGroupNotFoundFault")))];
     let c = mock_rds(&rules);
-    delete(&c, "db-subnets", &recorded(&spec())).await.unwrap();
+    DRIVER.delete(&c, &recorded(&spec())).await.unwrap();
     all_used(&rules);
 }
 
@@ -276,9 +287,7 @@ async fn delete_while_instances_use_the_group_is_retryable() {
     let rules = [mock!(Client::delete_db_subnet_group)
         .then_error(|| DeleteDBSubnetGroupError::generic(meta("InvalidDBSubnetGroupStateFault")))];
     let c = mock_rds(&rules);
-    let err = delete(&c, "db-subnets", &recorded(&spec()))
-        .await
-        .unwrap_err();
+    let err = DRIVER.delete(&c, &recorded(&spec())).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Retryable);
     assert!(
         err.message.contains("InvalidDBSubnetGroupStateFault"),
@@ -297,31 +306,38 @@ async fn delete_waits_until_the_group_is_gone() {
         describe_missing(),
     ];
     let c = mock_rds(&rules);
-    delete(&c, "db-subnets", &recorded(&spec())).await.unwrap();
+    DRIVER.delete(&c, &recorded(&spec())).await.unwrap();
     all_used(&rules);
 }
 
+/// A create cut short before its outputs were recorded: the executor finds what
+/// carries our tags and deletes it from the outputs found; someone else's same-named
+/// group is never ours to delete.
 #[tokio::test]
-async fn delete_without_outputs_deletes_only_what_carries_our_tags() {
-    let mut prior = recorded(&spec());
-    prior.outputs.clear();
+async fn an_unrecorded_group_is_deleted_only_when_it_carries_our_tags() {
     let rules = [
-        // Ours: deleted.
+        // Ours: found, then deleted.
         describe_ok(),
         tags_rule(ours("db-subnets")),
         mock!(Client::delete_db_subnet_group)
             .match_requests(|r| r.db_subnet_group_name() == Some(NAME))
             .then_output(|| DeleteDbSubnetGroupOutput::builder().build()),
         describe_missing(),
-        // Someone else's: left alone.
+        // Someone else's: not ours to delete.
         describe_ok(),
         tags_rule(theirs("db-subnets")),
-        // Nothing: done.
+        // Nothing: nothing to delete.
         describe_missing(),
     ];
     let c = mock_rds(&rules);
-    delete(&c, "db-subnets", &prior).await.unwrap();
-    delete(&c, "db-subnets", &prior).await.unwrap();
-    delete(&c, "db-subnets", &prior).await.unwrap();
+    let r = r(&spec());
+    let found = DRIVER.find(&c, &r).await.unwrap().unwrap();
+    DRIVER
+        .delete(&c, &crate::test_support::recorded(&r, found))
+        .await
+        .unwrap();
+    let err = DRIVER.find(&c, &r).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
     all_used(&rules);
 }

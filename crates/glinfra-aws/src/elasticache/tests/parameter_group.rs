@@ -1,0 +1,280 @@
+//! Cache parameter groups.
+
+use super::*;
+use crate::elasticache::CacheParameterGroupDriver;
+use aws_sdk_elasticache::operation::create_cache_parameter_group::{
+    CreateCacheParameterGroupInput, CreateCacheParameterGroupOutput,
+};
+use aws_sdk_elasticache::operation::delete_cache_parameter_group::{
+    DeleteCacheParameterGroupError, DeleteCacheParameterGroupOutput,
+};
+use aws_sdk_elasticache::operation::describe_cache_parameter_groups::{
+    DescribeCacheParameterGroupsError, DescribeCacheParameterGroupsOutput,
+};
+use aws_sdk_elasticache::operation::describe_cache_parameters::DescribeCacheParametersOutput;
+use aws_sdk_elasticache::operation::modify_cache_parameter_group::{
+    ModifyCacheParameterGroupInput, ModifyCacheParameterGroupOutput,
+};
+use aws_sdk_elasticache::operation::reset_cache_parameter_group::{
+    ResetCacheParameterGroupInput, ResetCacheParameterGroupOutput,
+};
+use aws_sdk_elasticache::types::{CacheParameterGroup, Parameter};
+use glinfra_core::spec::elasticache::{CacheParameterGroupOutputs, CacheParameterGroupSpec};
+use std::sync::{Arc, Mutex};
+
+const DRIVER: CacheParameterGroupDriver = CacheParameterGroupDriver;
+
+const PARAMETER_GROUP_ARN: &str =
+    "arn:aws:elasticache:us-east-1:123456789012:parametergroup:redis7-tuned";
+
+fn parameter_spec(parameters: &[(&str, &str)]) -> CacheParameterGroupSpec {
+    CacheParameterGroupSpec {
+        name: "redis7-tuned".into(),
+        family: "redis7".into(),
+        description: "tuned".into(),
+        parameters: parameters
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+fn parameter_resource(spec: &CacheParameterGroupSpec) -> Desired<CacheParameterGroupSpec> {
+    resource("params", spec)
+}
+
+fn name_outputs(name: &str) -> CacheParameterGroupOutputs {
+    CacheParameterGroupOutputs { name: name.into() }
+}
+
+fn describe_parameter_group_rule() -> Rule {
+    mock!(Client::describe_cache_parameter_groups)
+        .match_requests(|r| r.cache_parameter_group_name() == Some("redis7-tuned"))
+        .then_output(|| {
+            DescribeCacheParameterGroupsOutput::builder()
+                .cache_parameter_groups(
+                    CacheParameterGroup::builder()
+                        .cache_parameter_group_name("redis7-tuned")
+                        .cache_parameter_group_family("redis7")
+                        .arn(PARAMETER_GROUP_ARN)
+                        .build(),
+                )
+                .build()
+        })
+}
+
+fn pairs(values: &[aws_sdk_elasticache::types::ParameterNameValue]) -> Vec<(String, String)> {
+    values
+        .iter()
+        .map(|p| {
+            (
+                p.parameter_name().unwrap_or_default().to_string(),
+                p.parameter_value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn parameter_group_create_sends_family_description_tags_then_parameters_in_batches_of_20() {
+    let names: Vec<String> = (0..25).map(|i| format!("p{i:02}")).collect();
+    let params: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
+    let spec = parameter_spec(&params);
+    let (created, see_created) = recorder::<CreateCacheParameterGroupInput>();
+    let modified = Arc::new(Mutex::new(Vec::<ModifyCacheParameterGroupInput>::new()));
+    let modify_rule = || {
+        mock!(Client::modify_cache_parameter_group)
+            .match_requests(record(&modified))
+            .then_output(|| ModifyCacheParameterGroupOutput::builder().build())
+    };
+    let rules = [
+        mock!(Client::create_cache_parameter_group)
+            .match_requests(see_created)
+            .then_output(|| CreateCacheParameterGroupOutput::builder().build()),
+        modify_rule(),
+        modify_rule(),
+    ];
+    let c = clients(&rules);
+
+    let out = DRIVER.create(&c, &parameter_resource(&spec)).await.unwrap();
+
+    assert_eq!(out, name_outputs("redis7-tuned"));
+    let created = created.lock().unwrap();
+    assert_eq!(
+        created[0].cache_parameter_group_name(),
+        Some("redis7-tuned")
+    );
+    assert_eq!(created[0].cache_parameter_group_family(), Some("redis7"));
+    assert_eq!(created[0].description(), Some("tuned"));
+    assert_eq!(tags::from_sdk(created[0].tags()), owner_tags("params"));
+    let modified = modified.lock().unwrap();
+    assert_eq!(modified.len(), 2);
+    assert_eq!(modified[0].parameter_name_values().len(), 20);
+    assert_eq!(modified[1].parameter_name_values().len(), 5);
+    let sent: BTreeMap<String, String> = modified
+        .iter()
+        .flat_map(|m| pairs(m.parameter_name_values()))
+        .collect();
+    assert_eq!(sent, spec.parameters);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn parameter_group_update_sets_changed_and_resets_removed_parameters() {
+    let before = parameter_spec(&[("a", "1"), ("b", "2"), ("c", "3")]);
+    let after = parameter_spec(&[("a", "1"), ("b", "9"), ("d", "4")]);
+    let (modified, see_modified) = recorder::<ModifyCacheParameterGroupInput>();
+    let (reset, see_reset) = recorder::<ResetCacheParameterGroupInput>();
+    let rules = [
+        mock!(Client::modify_cache_parameter_group)
+            .match_requests(see_modified)
+            .then_output(|| ModifyCacheParameterGroupOutput::builder().build()),
+        mock!(Client::reset_cache_parameter_group)
+            .match_requests(see_reset)
+            .then_output(|| ResetCacheParameterGroupOutput::builder().build()),
+    ];
+    let c = clients(&rules);
+    let prior = recorded(&parameter_resource(&before), name_outputs("redis7-tuned"));
+
+    let out = DRIVER
+        .update(
+            &c,
+            &prior,
+            &parameter_resource(&after),
+            Changed(&changed(&["parameters"])),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(out, name_outputs("redis7-tuned"));
+    assert_eq!(
+        pairs(modified.lock().unwrap()[0].parameter_name_values()),
+        [("b".into(), "9".into()), ("d".into(), "4".into())]
+    );
+    let reset = reset.lock().unwrap();
+    assert_eq!(reset[0].cache_parameter_group_name(), Some("redis7-tuned"));
+    assert_eq!(reset[0].reset_all_parameters(), Some(false));
+    assert_eq!(
+        pairs(reset[0].parameter_name_values()),
+        [("c".into(), "".into())]
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn parameter_group_full_update_reads_the_user_parameters_and_tags_of_the_group() {
+    let spec = parameter_spec(&[("a", "1"), ("b", "2")]);
+    let param = |name: &str, value: &str| {
+        Parameter::builder()
+            .parameter_name(name)
+            .parameter_value(value)
+            .source("user")
+            .build()
+    };
+    let (modified, see_modified) = recorder::<ModifyCacheParameterGroupInput>();
+    let (reset, see_reset) = recorder::<ResetCacheParameterGroupInput>();
+    let rules = [
+        mock!(Client::describe_cache_parameters)
+            .match_requests(|r| {
+                r.cache_parameter_group_name() == Some("redis7-tuned")
+                    && r.source() == Some("user")
+                    && r.marker().is_none()
+            })
+            .then_output(move || {
+                DescribeCacheParametersOutput::builder()
+                    .parameters(param("a", "1"))
+                    .marker("page-2")
+                    .build()
+            }),
+        mock!(Client::describe_cache_parameters)
+            .match_requests(|r| r.marker() == Some("page-2"))
+            .then_output(move || {
+                DescribeCacheParametersOutput::builder()
+                    .parameters(param("x", "yes"))
+                    .build()
+            }),
+        mock!(Client::modify_cache_parameter_group)
+            .match_requests(see_modified)
+            .then_output(|| ModifyCacheParameterGroupOutput::builder().build()),
+        mock!(Client::reset_cache_parameter_group)
+            .match_requests(see_reset)
+            .then_output(|| ResetCacheParameterGroupOutput::builder().build()),
+        describe_parameter_group_rule(),
+        // Tags already in line: nothing is set or removed.
+        list_tags_rule(PARAMETER_GROUP_ARN, ours("params")),
+    ];
+    let c = clients(&rules);
+    let r = parameter_resource(&spec);
+
+    DRIVER
+        .update(
+            &c,
+            &recorded(&r, name_outputs("redis7-tuned")),
+            &r,
+            Changed::ALL,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        pairs(modified.lock().unwrap()[0].parameter_name_values()),
+        [("b".into(), "2".into())]
+    );
+    assert_eq!(
+        pairs(reset.lock().unwrap()[0].parameter_name_values()),
+        [("x".into(), "".into())]
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn parameter_group_find_rejects_a_foreign_group() {
+    let rules = [
+        mock!(Client::describe_cache_parameter_groups).then_error(|| {
+            DescribeCacheParameterGroupsError::generic(meta("CacheParameterGroupNotFound"))
+        }),
+        describe_parameter_group_rule(),
+        list_tags_rule(PARAMETER_GROUP_ARN, ours("params")),
+        describe_parameter_group_rule(),
+        list_tags_rule(PARAMETER_GROUP_ARN, vec![]),
+    ];
+    let c = clients(&rules);
+    let r = parameter_resource(&parameter_spec(&[]));
+
+    assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
+    assert_eq!(
+        DRIVER.find(&c, &r).await.unwrap(),
+        Some(name_outputs("redis7-tuned"))
+    );
+    let err = DRIVER.find(&c, &r).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    assert!(err.message.contains("redis7-tuned"), "{}", err.message);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn parameter_group_delete_in_use_is_retryable_and_gone_is_success() {
+    let rules = [
+        mock!(Client::delete_cache_parameter_group)
+            .match_requests(|r| r.cache_parameter_group_name() == Some("redis7-tuned"))
+            .then_error(|| {
+                DeleteCacheParameterGroupError::generic(meta("InvalidCacheParameterGroupState"))
+            }),
+        mock!(Client::delete_cache_parameter_group).then_error(|| {
+            DeleteCacheParameterGroupError::generic(meta("CacheParameterGroupNotFound"))
+        }),
+        mock!(Client::delete_cache_parameter_group)
+            .then_output(|| DeleteCacheParameterGroupOutput::builder().build()),
+    ];
+    let c = clients(&rules);
+    let prior = recorded(
+        &parameter_resource(&parameter_spec(&[])),
+        name_outputs("redis7-tuned"),
+    );
+
+    let err = DRIVER.delete(&c, &prior).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::Retryable);
+    DRIVER.delete(&c, &prior).await.unwrap();
+    DRIVER.delete(&c, &prior).await.unwrap();
+    all_used(&rules);
+}

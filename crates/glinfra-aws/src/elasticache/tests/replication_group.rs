@@ -1,0 +1,775 @@
+//! Redis replication groups in cluster mode.
+
+use super::*;
+use crate::elasticache::ReplicationGroupDriver;
+use aws_sdk_elasticache::operation::add_tags_to_resource::{
+    AddTagsToResourceInput, AddTagsToResourceOutput,
+};
+use aws_sdk_elasticache::operation::create_replication_group::{
+    CreateReplicationGroupError, CreateReplicationGroupInput, CreateReplicationGroupOutput,
+};
+use aws_sdk_elasticache::operation::decrease_replica_count::{
+    DecreaseReplicaCountInput, DecreaseReplicaCountOutput,
+};
+use aws_sdk_elasticache::operation::delete_replication_group::{
+    DeleteReplicationGroupInput, DeleteReplicationGroupOutput,
+};
+use aws_sdk_elasticache::operation::describe_cache_clusters::DescribeCacheClustersOutput;
+use aws_sdk_elasticache::operation::describe_replication_groups::{
+    DescribeReplicationGroupsError, DescribeReplicationGroupsOutput,
+};
+use aws_sdk_elasticache::operation::increase_replica_count::{
+    IncreaseReplicaCountInput, IncreaseReplicaCountOutput,
+};
+use aws_sdk_elasticache::operation::modify_replication_group::{
+    ModifyReplicationGroupInput, ModifyReplicationGroupOutput,
+};
+use aws_sdk_elasticache::operation::modify_replication_group_shard_configuration::{
+    ModifyReplicationGroupShardConfigurationError, ModifyReplicationGroupShardConfigurationInput,
+    ModifyReplicationGroupShardConfigurationOutput,
+};
+use aws_sdk_elasticache::operation::remove_tags_from_resource::RemoveTagsFromResourceOutput;
+use aws_sdk_elasticache::types::{
+    AutomaticFailoverStatus, CacheCluster, CacheParameterGroupStatus, ClusterMode, Endpoint,
+    MultiAzStatus, NodeGroup, NodeGroupMember, ReplicationGroup, SecurityGroupMembership,
+};
+use glinfra_core::spec::elasticache::{ReplicationGroupOutputs, ReplicationGroupSpec};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const DRIVER: ReplicationGroupDriver = ReplicationGroupDriver;
+
+const RG_ID: &str = "sessions";
+const RG_ARN: &str = "arn:aws:elasticache:us-east-1:123456789012:replicationgroup:sessions";
+const RG_ENDPOINT: &str = "clustercfg.sessions.abc123.use1.cache.amazonaws.com";
+
+fn rg_spec() -> ReplicationGroupSpec {
+    ReplicationGroupSpec {
+        id: RG_ID.into(),
+        description: "session store".into(),
+        engine_version: "7.0".into(),
+        node_type: "cache.r6g.large".into(),
+        num_node_groups: 2,
+        replicas_per_node_group: 1,
+        cache_subnet_group_name: "cache-subnets".into(),
+        cache_parameter_group_name: "redis7-tuned".into(),
+        security_group_ids: vec!["sg-1".into(), "sg-2".into()],
+        at_rest_encryption: true,
+        kms_key_id: Some("arn:aws:kms:us-east-1:123456789012:key/k".into()),
+        transit_encryption: true,
+        automatic_failover: true,
+        multi_az: true,
+        snapshot_retention_days: 0,
+        port: 6380,
+    }
+}
+
+fn rg_resource(spec: &ReplicationGroupSpec) -> Desired<ReplicationGroupSpec> {
+    resource("cache", spec)
+}
+
+fn rg_outputs_expected() -> ReplicationGroupOutputs {
+    ReplicationGroupOutputs {
+        id: RG_ID.into(),
+        arn: RG_ARN.into(),
+        configuration_endpoint: RG_ENDPOINT.into(),
+    }
+}
+
+/// A group as AWS reports it, in line with [`rg_spec`] but for the shape given.
+fn rg(status: &str, shards: usize, replicas: usize) -> ReplicationGroup {
+    let spec = rg_spec();
+    let mut b = ReplicationGroup::builder()
+        .replication_group_id(RG_ID)
+        .status(status)
+        .arn(RG_ARN)
+        .description(spec.description)
+        .cache_node_type(spec.node_type)
+        .cluster_enabled(true)
+        .cluster_mode(ClusterMode::Enabled)
+        .automatic_failover(AutomaticFailoverStatus::Enabled)
+        .multi_az(MultiAzStatus::Enabled)
+        .snapshot_retention_limit(0)
+        .configuration_endpoint(Endpoint::builder().address(RG_ENDPOINT).port(6380).build());
+    for shard in 1..=shards {
+        let mut ng = NodeGroup::builder()
+            .node_group_id(format!("{shard:04}"))
+            .status("available");
+        for member in 1..=replicas + 1 {
+            let cluster = format!("{RG_ID}-{shard:04}-{member:03}");
+            b = b.member_clusters(cluster.clone());
+            ng =
+                ng.node_group_members(NodeGroupMember::builder().cache_cluster_id(cluster).build());
+        }
+        b = b.node_groups(ng.build());
+    }
+    b.build()
+}
+
+fn describe_rg_rule(group: ReplicationGroup) -> Rule {
+    mock!(Client::describe_replication_groups)
+        .match_requests(|r| r.replication_group_id() == Some(RG_ID))
+        .then_output(move || {
+            DescribeReplicationGroupsOutput::builder()
+                .replication_groups(group.clone())
+                .build()
+        })
+}
+
+fn rg_not_found_rule() -> Rule {
+    mock!(Client::describe_replication_groups)
+        .match_requests(|r| r.replication_group_id() == Some(RG_ID))
+        .then_error(|| {
+            DescribeReplicationGroupsError::generic(meta("ReplicationGroupNotFoundFault"))
+        })
+}
+
+/// A member cache cluster reporting `version`, `parameter_group` and `security_groups`.
+fn member_rule(version: &str, parameter_group: &str, security_groups: &[&str]) -> Rule {
+    let cluster = CacheCluster::builder()
+        .cache_cluster_id(format!("{RG_ID}-0001-001"))
+        .engine_version(version)
+        .cache_parameter_group(
+            CacheParameterGroupStatus::builder()
+                .cache_parameter_group_name(parameter_group)
+                .parameter_apply_status("in-sync")
+                .build(),
+        )
+        .set_security_groups(Some(
+            security_groups
+                .iter()
+                .map(|g| {
+                    SecurityGroupMembership::builder()
+                        .security_group_id(*g)
+                        .status("active")
+                        .build()
+                })
+                .collect(),
+        ))
+        .build();
+    mock!(Client::describe_cache_clusters)
+        .match_requests(|r| r.cache_cluster_id() == Some("sessions-0001-001"))
+        .then_output(move || {
+            DescribeCacheClustersOutput::builder()
+                .cache_clusters(cluster.clone())
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn replication_group_create_maps_every_field_and_waits_until_available() {
+    let (seen, see) = recorder::<CreateReplicationGroupInput>();
+    let rules = [
+        mock!(Client::create_replication_group)
+            .match_requests(see)
+            .then_output(|| CreateReplicationGroupOutput::builder().build()),
+        // Not visible at first, then creating, then available.
+        rg_not_found_rule(),
+        describe_rg_rule(rg("creating", 2, 1)),
+        describe_rg_rule(rg("creating", 2, 1)),
+        describe_rg_rule(rg("available", 2, 1)),
+    ];
+    let c = clients(&rules);
+
+    let out = DRIVER.create(&c, &rg_resource(&rg_spec())).await.unwrap();
+
+    assert_eq!(out, rg_outputs_expected());
+    let seen = seen.lock().unwrap();
+    let req = &seen[0];
+    assert_eq!(req.replication_group_id(), Some(RG_ID));
+    assert_eq!(req.replication_group_description(), Some("session store"));
+    assert_eq!(req.engine(), Some("redis"));
+    assert_eq!(req.engine_version(), Some("7.0"));
+    assert_eq!(req.cache_node_type(), Some("cache.r6g.large"));
+    assert_eq!(req.cluster_mode(), Some(&ClusterMode::Enabled));
+    assert_eq!(req.num_node_groups(), Some(2));
+    assert_eq!(req.replicas_per_node_group(), Some(1));
+    assert_eq!(req.cache_subnet_group_name(), Some("cache-subnets"));
+    assert_eq!(req.cache_parameter_group_name(), Some("redis7-tuned"));
+    assert_eq!(req.security_group_ids(), ["sg-1", "sg-2"]);
+    assert_eq!(req.at_rest_encryption_enabled(), Some(true));
+    assert_eq!(
+        req.kms_key_id(),
+        Some("arn:aws:kms:us-east-1:123456789012:key/k")
+    );
+    assert_eq!(req.transit_encryption_enabled(), Some(true));
+    assert_eq!(req.automatic_failover_enabled(), Some(true));
+    assert_eq!(req.multi_az_enabled(), Some(true));
+    assert_eq!(req.snapshot_retention_limit(), Some(0));
+    assert_eq!(req.port(), Some(6380));
+    assert_eq!(tags::from_sdk(req.tags()), owner_tags("cache"));
+    // Nothing else: no cluster-mode-disabled sizing, no auth token.
+    assert!(req.num_cache_clusters().is_none() && req.auth_token().is_none());
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_create_failure_while_creating_is_fatal_and_named() {
+    let rules = [
+        mock!(Client::create_replication_group)
+            .then_output(|| CreateReplicationGroupOutput::builder().build()),
+        describe_rg_rule(rg("creating", 2, 1)),
+        describe_rg_rule(rg("create-failed", 2, 1)),
+    ];
+    let c = clients(&rules);
+    let err = DRIVER
+        .create(&c, &rg_resource(&rg_spec()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Fatal);
+    assert!(err.message.contains("create-failed"), "{}", err.message);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_create_replaces_our_own_failed_creation() {
+    let (deleted, see_deleted) = recorder::<DeleteReplicationGroupInput>();
+    let rules = [
+        mock!(Client::create_replication_group).then_error(|| {
+            CreateReplicationGroupError::generic(meta("ReplicationGroupAlreadyExists"))
+        }),
+        describe_rg_rule(rg("create-failed", 2, 1)),
+        list_tags_rule(RG_ARN, ours("cache")),
+        mock!(Client::delete_replication_group)
+            .match_requests(see_deleted)
+            .then_output(|| DeleteReplicationGroupOutput::builder().build()),
+        describe_rg_rule(rg("deleting", 2, 1)),
+        rg_not_found_rule(),
+        mock!(Client::create_replication_group)
+            .match_requests(|r| r.replication_group_id() == Some(RG_ID))
+            .then_output(|| CreateReplicationGroupOutput::builder().build()),
+        describe_rg_rule(rg("creating", 2, 1)),
+        describe_rg_rule(rg("available", 2, 1)),
+    ];
+    let c = clients(&rules);
+
+    let out = DRIVER.create(&c, &rg_resource(&rg_spec())).await.unwrap();
+
+    assert_eq!(out, rg_outputs_expected());
+    // Nothing to snapshot in a failed group.
+    assert_eq!(deleted.lock().unwrap()[0].final_snapshot_identifier(), None);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_create_meeting_a_foreign_group_is_already_exists() {
+    let rules = [
+        mock!(Client::create_replication_group).then_error(|| {
+            CreateReplicationGroupError::generic(meta("ReplicationGroupAlreadyExists"))
+        }),
+        describe_rg_rule(rg("available", 2, 1)),
+        list_tags_rule(RG_ARN, vec![]),
+    ];
+    let c = clients(&rules);
+    let err = DRIVER
+        .create(&c, &rg_resource(&rg_spec()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    assert!(err.message.contains("`sessions`"), "{}", err.message);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_modification_refused_while_busy_is_retryable() {
+    let mut after = rg_spec();
+    after.description = "new".into();
+    let rules = [
+        describe_rg_rule(rg("available", 2, 1)),
+        mock!(Client::modify_replication_group).then_error(|| {
+            aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupError::generic(
+                meta("InvalidReplicationGroupState"),
+            )
+        }),
+    ];
+    let c = clients(&rules);
+    let err = DRIVER
+        .update(
+            &c,
+            &recorded(&rg_resource(&rg_spec()), rg_outputs_expected()),
+            &rg_resource(&after),
+            Changed(&changed(&["description"])),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Retryable);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_find_adopts_only_ours_and_waits_out_transitions() {
+    let rules = [
+        // 1: nothing.
+        rg_not_found_rule(),
+        // 2: still creating, then available and ours.
+        describe_rg_rule(rg("creating", 2, 1)),
+        describe_rg_rule(rg("available", 2, 1)),
+        list_tags_rule(RG_ARN, ours("cache")),
+        // 3: someone else's.
+        describe_rg_rule(rg("available", 2, 1)),
+        list_tags_rule(
+            RG_ARN,
+            tags(&[(TAG_STACK, "other"), (TAG_LOGICAL_ID, "cache")]),
+        ),
+        // 4: being deleted: waited out until gone.
+        describe_rg_rule(rg("deleting", 2, 1)),
+        describe_rg_rule(rg("deleting", 2, 1)),
+        rg_not_found_rule(),
+        // 5: a failed creation is not adopted.
+        describe_rg_rule(rg("create-failed", 2, 1)),
+    ];
+    let c = clients(&rules);
+    let r = rg_resource(&rg_spec());
+
+    assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
+    assert_eq!(
+        DRIVER.find(&c, &r).await.unwrap(),
+        Some(rg_outputs_expected())
+    );
+    let err = DRIVER.find(&c, &r).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    assert!(err.message.contains("stack `other`"), "{}", err.message);
+    assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
+    assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_create_meeting_our_group_adopts_it_and_reconciles_every_field() {
+    // The group found has one replica per shard too few and an old description;
+    // everything else is in line (the member reports a patch release of 7.0).
+    let mut found = rg("available", 2, 0);
+    found.description = Some("old".into());
+    found.automatic_failover = Some(AutomaticFailoverStatus::Enabled);
+    let (modified, see_modified) = recorder::<ModifyReplicationGroupInput>();
+    let (increased, see_increased) = recorder::<IncreaseReplicaCountInput>();
+    let rules = [
+        mock!(Client::create_replication_group).then_error(|| {
+            CreateReplicationGroupError::generic(meta("ReplicationGroupAlreadyExists"))
+        }),
+        describe_rg_rule(found.clone()),
+        list_tags_rule(RG_ARN, ours("cache")),
+        // The full update.
+        describe_rg_rule(found.clone()),
+        mock!(Client::increase_replica_count)
+            .match_requests(see_increased)
+            .then_output(|| IncreaseReplicaCountOutput::builder().build()),
+        describe_rg_rule({
+            let mut g = rg("available", 2, 1);
+            g.description = Some("old".into());
+            g
+        }),
+        member_rule("7.0.7", "redis7-tuned", &["sg-2", "sg-1"]),
+        mock!(Client::modify_replication_group)
+            .match_requests(see_modified)
+            .then_output(|| ModifyReplicationGroupOutput::builder().build()),
+        describe_rg_rule(rg("available", 2, 1)),
+        list_tags_rule(RG_ARN, ours("cache")),
+    ];
+    let c = clients(&rules);
+
+    let out = DRIVER.create(&c, &rg_resource(&rg_spec())).await.unwrap();
+
+    assert_eq!(out, rg_outputs_expected());
+    let increased = increased.lock().unwrap();
+    assert_eq!(increased[0].new_replica_count(), Some(1));
+    assert_eq!(increased[0].apply_immediately(), Some(true));
+    let modified = modified.lock().unwrap();
+    let m = &modified[0];
+    assert_eq!(m.replication_group_description(), Some("session store"));
+    assert_eq!(m.apply_immediately(), Some(true));
+    // Only what differs is sent.
+    assert!(m.engine_version().is_none());
+    assert!(m.cache_node_type().is_none());
+    assert!(m.cache_parameter_group_name().is_none());
+    assert!(m.security_group_ids.is_none());
+    assert!(m.automatic_failover_enabled().is_none());
+    assert!(m.multi_az_enabled().is_none());
+    assert!(m.snapshot_retention_limit().is_none());
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_full_update_of_a_group_in_line_makes_no_mutating_call() {
+    let rules = [
+        describe_rg_rule(rg("available", 2, 1)),
+        member_rule("7.0.7", "redis7-tuned", &["sg-1", "sg-2"]),
+        list_tags_rule(RG_ARN, ours("cache")),
+    ];
+    let c = clients(&rules);
+    let r = rg_resource(&rg_spec());
+
+    let out = DRIVER
+        .update(&c, &recorded(&r, rg_outputs_expected()), &r, Changed::ALL)
+        .await
+        .unwrap();
+
+    assert_eq!(out, rg_outputs_expected());
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_update_sends_each_modifiable_field_in_one_modify_call() {
+    let before = rg_spec();
+    let mut after = rg_spec();
+    after.description = "new description".into();
+    after.node_type = "cache.r6g.xlarge".into();
+    after.engine_version = "7.1".into();
+    after.cache_parameter_group_name = "redis7-other".into();
+    after.security_group_ids = vec!["sg-3".into()];
+    after.snapshot_retention_days = 7;
+    let (seen, see) = recorder::<ModifyReplicationGroupInput>();
+    let rules = [
+        // A change still in progress is waited for first.
+        describe_rg_rule(rg("modifying", 2, 1)),
+        describe_rg_rule(rg("available", 2, 1)),
+        member_rule("7.0.7", "redis7-tuned", &["sg-1", "sg-2"]),
+        mock!(Client::modify_replication_group)
+            .match_requests(see)
+            .then_output(|| ModifyReplicationGroupOutput::builder().build()),
+        describe_rg_rule(rg("modifying", 2, 1)),
+        describe_rg_rule(rg("available", 2, 1)),
+    ];
+    let c = clients(&rules);
+    let fields = changed(&[
+        "description",
+        "node_type",
+        "engine_version",
+        "cache_parameter_group_name",
+        "security_group_ids",
+        "snapshot_retention_days",
+    ]);
+
+    let out = DRIVER
+        .update(
+            &c,
+            &recorded(&rg_resource(&before), rg_outputs_expected()),
+            &rg_resource(&after),
+            Changed(&fields),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(out, rg_outputs_expected());
+    let seen = seen.lock().unwrap();
+    let m = &seen[0];
+    assert_eq!(m.replication_group_id(), Some(RG_ID));
+    assert_eq!(m.apply_immediately(), Some(true));
+    assert_eq!(m.replication_group_description(), Some("new description"));
+    assert_eq!(m.cache_node_type(), Some("cache.r6g.xlarge"));
+    assert_eq!(m.engine_version(), Some("7.1"));
+    assert_eq!(m.cache_parameter_group_name(), Some("redis7-other"));
+    assert_eq!(m.security_group_ids(), ["sg-3"]);
+    assert_eq!(m.snapshot_retention_limit(), Some(7));
+    // Fields not named are not sent.
+    assert!(m.automatic_failover_enabled().is_none() && m.multi_az_enabled().is_none());
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_turning_failover_off_precedes_removing_the_last_replicas() {
+    let mut after = rg_spec();
+    after.replicas_per_node_group = 0;
+    after.automatic_failover = false;
+    after.multi_az = false;
+    let (modified, see_modified) = recorder::<ModifyReplicationGroupInput>();
+    let (decreased, see_decreased) = recorder::<DecreaseReplicaCountInput>();
+    let rules = [
+        describe_rg_rule(rg("available", 2, 1)),
+        mock!(Client::modify_replication_group)
+            .match_requests(see_modified)
+            .then_output(|| ModifyReplicationGroupOutput::builder().build()),
+        describe_rg_rule(rg("available", 2, 1)),
+        mock!(Client::decrease_replica_count)
+            .match_requests(see_decreased)
+            .then_output(|| DecreaseReplicaCountOutput::builder().build()),
+        describe_rg_rule(rg("modifying", 2, 0)),
+        describe_rg_rule(rg("available", 2, 0)),
+    ];
+    let c = clients(&rules);
+
+    DRIVER
+        .update(
+            &c,
+            &recorded(&rg_resource(&rg_spec()), rg_outputs_expected()),
+            &rg_resource(&after),
+            Changed(&changed(&[
+                "replicas_per_node_group",
+                "automatic_failover",
+                "multi_az",
+            ])),
+        )
+        .await
+        .unwrap();
+
+    let modified = modified.lock().unwrap();
+    assert_eq!(modified[0].automatic_failover_enabled(), Some(false));
+    assert_eq!(modified[0].multi_az_enabled(), Some(false));
+    let decreased = decreased.lock().unwrap();
+    assert_eq!(decreased[0].replication_group_id(), Some(RG_ID));
+    assert_eq!(decreased[0].new_replica_count(), Some(0));
+    assert_eq!(decreased[0].apply_immediately(), Some(true));
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_shard_increase_and_decrease() {
+    let seen = Arc::new(Mutex::new(Vec::<
+        ModifyReplicationGroupShardConfigurationInput,
+    >::new()));
+    let shard_rule = || {
+        mock!(Client::modify_replication_group_shard_configuration)
+            .match_requests(record(&seen))
+            .then_output(|| ModifyReplicationGroupShardConfigurationOutput::builder().build())
+    };
+    let rules = [
+        // 2 -> 3 shards.
+        describe_rg_rule(rg("available", 2, 1)),
+        shard_rule(),
+        describe_rg_rule(rg("modifying", 3, 1)),
+        describe_rg_rule(rg("available", 3, 1)),
+        // 3 -> 1 shard: the highest-numbered are removed.
+        describe_rg_rule(rg("available", 3, 1)),
+        shard_rule(),
+        describe_rg_rule(rg("available", 1, 1)),
+    ];
+    let c = clients(&rules);
+    let prior = recorded(&rg_resource(&rg_spec()), rg_outputs_expected());
+    let fields = changed(&["num_node_groups"]);
+
+    let mut three = rg_spec();
+    three.num_node_groups = 3;
+    DRIVER
+        .update(&c, &prior, &rg_resource(&three), Changed(&fields))
+        .await
+        .unwrap();
+    let mut one = rg_spec();
+    one.num_node_groups = 1;
+    DRIVER
+        .update(&c, &prior, &rg_resource(&one), Changed(&fields))
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].replication_group_id(), Some(RG_ID));
+    assert_eq!(seen[0].node_group_count(), Some(3));
+    assert_eq!(seen[0].apply_immediately(), Some(true));
+    assert!(seen[0].node_groups_to_remove.is_none());
+    assert_eq!(seen[1].node_group_count(), Some(1));
+    assert_eq!(seen[1].node_groups_to_remove(), ["0002", "0003"]);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_shard_change_already_made_counts_as_done() {
+    let rules = [
+        describe_rg_rule(rg("available", 2, 1)),
+        mock!(Client::modify_replication_group_shard_configuration).then_error(|| {
+            ModifyReplicationGroupShardConfigurationError::generic(meta("NoOperationFault"))
+        }),
+        describe_rg_rule(rg("available", 3, 1)),
+    ];
+    let c = clients(&rules);
+    let mut three = rg_spec();
+    three.num_node_groups = 3;
+    DRIVER
+        .update(
+            &c,
+            &recorded(&rg_resource(&rg_spec()), rg_outputs_expected()),
+            &rg_resource(&three),
+            Changed(&changed(&["num_node_groups"])),
+        )
+        .await
+        .unwrap();
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_tags_are_synced_on_its_arn() {
+    let mut prior = recorded(&rg_resource(&rg_spec()), rg_outputs_expected());
+    prior.tags.insert("old".into(), "1".into());
+    let (added, see_added) = recorder::<AddTagsToResourceInput>();
+    let rules = [
+        describe_rg_rule(rg("available", 2, 1)),
+        mock!(Client::add_tags_to_resource)
+            .match_requests(see_added)
+            .then_output(|| AddTagsToResourceOutput::builder().build()),
+        mock!(Client::remove_tags_from_resource)
+            .match_requests(|r| r.resource_name() == Some(RG_ARN) && r.tag_keys() == ["old"])
+            .then_output(|| RemoveTagsFromResourceOutput::builder().build()),
+    ];
+    let c = clients(&rules);
+
+    DRIVER
+        .update(
+            &c,
+            &prior,
+            &rg_resource(&rg_spec()),
+            Changed(&changed(&["tags"])),
+        )
+        .await
+        .unwrap();
+
+    let added = added.lock().unwrap();
+    assert_eq!(added[0].resource_name(), Some(RG_ARN));
+    assert_eq!(tags::from_sdk(added[0].tags()), owner_tags("cache"));
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_delete_waits_until_gone_without_a_snapshot_when_none_are_kept() {
+    let (seen, see) = recorder::<DeleteReplicationGroupInput>();
+    let rules = [
+        describe_rg_rule(rg("available", 2, 1)),
+        mock!(Client::delete_replication_group)
+            .match_requests(see)
+            .then_output(|| DeleteReplicationGroupOutput::builder().build()),
+        describe_rg_rule(rg("deleting", 2, 1)),
+        describe_rg_rule(rg("deleting", 2, 1)),
+        rg_not_found_rule(),
+    ];
+    let c = clients(&rules);
+    let prior = recorded(&rg_resource(&rg_spec()), rg_outputs_expected());
+
+    DRIVER.delete(&c, &prior).await.unwrap();
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].replication_group_id(), Some(RG_ID));
+    assert_eq!(seen[0].final_snapshot_identifier(), None);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_delete_takes_a_final_snapshot_when_snapshots_are_kept() {
+    let mut spec = rg_spec();
+    spec.snapshot_retention_days = 7;
+    let (seen, see) = recorder::<DeleteReplicationGroupInput>();
+    let rules = [
+        describe_rg_rule(rg("available", 2, 1)),
+        mock!(Client::delete_replication_group)
+            .match_requests(see)
+            .then_output(|| DeleteReplicationGroupOutput::builder().build()),
+        rg_not_found_rule(),
+    ];
+    let c = clients(&rules);
+
+    DRIVER
+        .delete(&c, &recorded(&rg_resource(&spec), rg_outputs_expected()))
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap();
+    let name = seen[0].final_snapshot_identifier().unwrap();
+    let stamp = name.strip_prefix("sessions-final-").unwrap();
+    assert!(
+        stamp.len() == 14 && stamp.chars().all(|c| c.is_ascii_digit()),
+        "{name}"
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_delete_of_a_group_gone_or_going_is_success() {
+    let rules = [
+        rg_not_found_rule(),
+        // Already being deleted (a retried delete): waited for, no second delete call.
+        describe_rg_rule(rg("deleting", 2, 1)),
+        rg_not_found_rule(),
+    ];
+    let c = clients(&rules);
+    let prior = recorded(&rg_resource(&rg_spec()), rg_outputs_expected());
+
+    DRIVER.delete(&c, &prior).await.unwrap();
+    DRIVER.delete(&c, &prior).await.unwrap();
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_wait_covers_shards_and_resharding_still_in_progress() {
+    let mut shard_busy = rg("available", 2, 1);
+    shard_busy.node_groups.as_mut().unwrap()[1].status = Some("modifying".into());
+    let resharding = ReplicationGroup::builder()
+        .pending_modified_values(
+            aws_sdk_elasticache::types::ReplicationGroupPendingModifiedValues::builder()
+                .resharding(
+                    aws_sdk_elasticache::types::ReshardingStatus::builder()
+                        .slot_migration(
+                            aws_sdk_elasticache::types::SlotMigration::builder()
+                                .progress_percentage(40.0)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    let mut resharding_rg = rg("available", 3, 1);
+    resharding_rg.pending_modified_values = resharding.pending_modified_values;
+    let rules = [
+        describe_rg_rule(rg("available", 2, 1)),
+        mock!(Client::modify_replication_group_shard_configuration)
+            .then_output(|| ModifyReplicationGroupShardConfigurationOutput::builder().build()),
+        describe_rg_rule(shard_busy),
+        describe_rg_rule(resharding_rg),
+        describe_rg_rule(rg("available", 3, 1)),
+    ];
+    let c = clients(&rules);
+    let mut three = rg_spec();
+    three.num_node_groups = 3;
+    DRIVER
+        .update(
+            &c,
+            &recorded(&rg_resource(&rg_spec()), rg_outputs_expected()),
+            &rg_resource(&three),
+            Changed(&changed(&["num_node_groups"])),
+        )
+        .await
+        .unwrap();
+    all_used(&rules);
+}
+
+/// A group whose creation failed keeps no snapshots: there is nothing to snapshot.
+#[tokio::test]
+async fn replication_group_delete_of_our_failed_creation_takes_no_final_snapshot() {
+    let mut spec = rg_spec();
+    spec.snapshot_retention_days = 7;
+    let (seen, see) = recorder::<DeleteReplicationGroupInput>();
+    let rules = [
+        // Settled: failed, so deleted without a snapshot, then waited for.
+        describe_rg_rule(rg("create-failed", 2, 1)),
+        mock!(Client::delete_replication_group)
+            .match_requests(see)
+            .then_output(|| DeleteReplicationGroupOutput::builder().build()),
+        rg_not_found_rule(),
+    ];
+    let c = clients(&rules);
+
+    DRIVER
+        .delete(&c, &recorded(&rg_resource(&spec), rg_outputs_expected()))
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].replication_group_id(), Some(RG_ID));
+    assert_eq!(seen[0].final_snapshot_identifier(), None);
+    all_used(&rules);
+}
+
+#[test]
+fn final_snapshot_names_carry_the_utc_time() {
+    let t = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    assert_eq!(
+        crate::elasticache::replication_group::final_snapshot_name("sessions", t),
+        "sessions-final-20231114221320"
+    );
+}
+
+#[test]
+fn engine_versions_match_their_patch_releases() {
+    use crate::elasticache::replication_group::version_matches;
+    assert!(version_matches("7.0", "7.0"));
+    assert!(version_matches("7.0.7", "7.0"));
+    assert!(version_matches("6.2.6", "6.x"));
+    assert!(!version_matches("7.1.0", "7.0"));
+    assert!(!version_matches("7.10.1", "7.1"));
+}

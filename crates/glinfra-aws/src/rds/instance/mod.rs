@@ -1,0 +1,525 @@
+//! DB instances: primaries (CreateDBInstance) and read replicas
+//! (CreateDBInstanceReadReplica), in place changes by ModifyDBInstance, tags on the
+//! instance ARN, DeleteDBInstance.
+//!
+//! - A primary's master password is never seen: `ManageMasterUserPassword=true`
+//!   makes RDS keep it in Secrets Manager, and no password is ever sent.
+//! - A replica names its source by ARN, so the source may be in another region;
+//!   every call goes to the replica's own region. An encrypted cross-region replica
+//!   takes a KMS key of its own region (`kms_key_id`). The Rust SDK has no
+//!   `SourceRegion` parameter that would presign a `PreSignedUrl`, and AWS only
+//!   reads that URL in the GovCloud and China partitions, so a cross-region replica
+//!   there is refused with a clear error instead of failing inside AWS.
+//! - Updates compare each wanted field with what DescribeDBInstances reports and
+//!   send one ModifyDBInstance (`ApplyImmediately=true`) with exactly the fields that
+//!   differ; storage is never shrunk and the engine never downgraded (AWS refuses
+//!   both, and autoscaling or automatic minor upgrades may have moved past the
+//!   spec). A major engine upgrade carries `AllowMajorVersionUpgrade`. Changing the
+//!   parameter group takes effect at the next reboot (as in RDS itself); glinfra
+//!   does not reboot instances.
+//! - Deletion protection is lifted before a delete only when the spec being
+//!   destroyed says `deletion_protection: false`; otherwise the delete fails, so
+//!   that the protection means something. Primaries leave a final snapshot
+//!   (`<identifier>-final-<timestamp>`) unless their backups are disabled; replicas
+//!   never do (DeleteDBInstance takes no final snapshot of a read replica).
+//!   Automated backups are kept.
+
+use crate::clients::Clients;
+use crate::driver::Driver;
+use crate::error::classify;
+use crate::kit::tags::{self, Tagging};
+use crate::kit::wait::{self, Poll, POLL};
+use crate::kit::{
+    create_or_existing, ensure_owned, required, resolved, resolved_all, resolved_opt, Absent,
+    Changed, Desired, Made, Recorded,
+};
+use async_trait::async_trait;
+use aws_sdk_rds::types::DbInstance;
+use aws_sdk_rds::Client;
+use aws_smithy_types::date_time::Format;
+use aws_smithy_types::DateTime;
+use glinfra_core::spec::rds::{DbInstanceOutputs, DbInstanceSpec};
+use glinfra_engine::{ErrorClass, ProviderError};
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+mod modify;
+
+#[cfg(test)]
+pub(super) use modify::{major, upgrade_to};
+use modify::{modify_to, pending, reflects};
+
+/// How long an instance may take to become available, to apply a modification, or
+/// to go away (RDS routinely needs tens of minutes for each).
+const DEADLINE: Duration = Duration::from_secs(90 * 60);
+
+/// Error codes meaning "the instance is busy (modifying, backing up, ...): try again".
+const BUSY: &[&str] = &["InvalidDBInstanceState", "InvalidDBInstanceStateFault"];
+
+/// The driver of `aws:rds/db-instance`.
+pub(crate) struct DbInstanceDriver;
+
+/// `err`, Retryable when its code says the instance is busy with another change.
+fn unless_busy(err: ProviderError) -> ProviderError {
+    if err.has_code(BUSY) {
+        err.reclassified(ErrorClass::Retryable, "the instance is busy")
+    } else {
+        err
+    }
+}
+
+fn status(db: &DbInstance) -> &str {
+    db.db_instance_status().unwrap_or("unknown")
+}
+
+/// States that never become `available` without someone's intervention.
+fn is_failed(status: &str) -> bool {
+    status == "failed"
+        || status == "restore-error"
+        || status.starts_with("incompatible-")
+        || status.starts_with("inaccessible-encryption-credentials")
+}
+
+fn instance_outputs(db: &DbInstance) -> Result<DbInstanceOutputs, ProviderError> {
+    let id = required(db.db_instance_identifier(), "DBInstance identifier")?;
+    let arn = required(db.db_instance_arn(), "DBInstance ARN")?;
+    let endpoint = db.endpoint().ok_or_else(|| {
+        ProviderError::new(
+            ErrorClass::Retryable,
+            format!(
+                "RDS instance `{id}` has no endpoint yet (state `{}`)",
+                status(db)
+            ),
+        )
+    })?;
+    let address = required(endpoint.address(), "DBInstance endpoint address")?;
+    let port = endpoint.port().ok_or_else(|| {
+        ProviderError::new(
+            ErrorClass::Fatal,
+            format!("RDS instance `{id}`: the endpoint has no port"),
+        )
+    })?;
+    Ok(DbInstanceOutputs {
+        identifier: id.to_string(),
+        arn: arn.to_string(),
+        endpoint: address.to_string(),
+        port: i64::from(port),
+    })
+}
+
+/// The instance `id`, if there is one.
+async fn describe(rds: &Client, id: &str) -> Result<Option<DbInstance>, ProviderError> {
+    let out = rds
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DescribeDBInstances {id}"), e))
+        .or_absent()?;
+    Ok(out.and_then(|o| o.db_instances().first().cloned()))
+}
+
+/// The instance's tags: its `TagList`, or ListTagsForResource when that is empty.
+async fn instance_tags(
+    rds: &Client,
+    db: &DbInstance,
+) -> Result<BTreeMap<String, String>, ProviderError> {
+    if !db.tag_list().is_empty() {
+        return Ok(tags::from_sdk(db.tag_list()));
+    }
+    rds.list(required(db.db_instance_arn(), "DBInstance ARN")?)
+        .await
+}
+
+/// The instance `id` when it is `r`'s (an AlreadyExists error when it is someone else's).
+async fn lookup(
+    rds: &Client,
+    r: &Desired<DbInstanceSpec>,
+    id: &str,
+) -> Result<Option<DbInstance>, ProviderError> {
+    let Some(db) = describe(rds, id).await? else {
+        return Ok(None);
+    };
+    let tags = instance_tags(rds, &db).await?;
+    ensure_owned(&format!("RDS instance `{id}`"), &tags, r)?;
+    Ok(Some(db))
+}
+
+/// What a wait is for: which states count as done.
+#[derive(Clone, Copy)]
+enum Stage<'a> {
+    /// After a create: available (the instance may not be visible at first).
+    Create,
+    /// Before a modification: a state in which ModifyDBInstance is accepted.
+    BeforeModify,
+    /// After a modification of these spec fields: available, none of them pending,
+    /// and each showing the wanted value (RDS may report `available` with nothing
+    /// pending for a moment before a modification starts, so both are checked).
+    AfterModify(&'a [&'a str], &'a DbInstanceSpec),
+}
+
+/// Waits until the instance `id` is usable for `stage`; fails at once in a state
+/// that cannot get there by itself.
+async fn wait_usable(
+    rds: &Client,
+    id: &str,
+    stage: Stage<'_>,
+) -> Result<DbInstance, ProviderError> {
+    let what = match stage {
+        Stage::Create => format!("RDS instance `{id}` creation"),
+        Stage::BeforeModify => format!("RDS instance `{id}` before modifying it"),
+        Stage::AfterModify(..) => format!("RDS instance `{id}` modification"),
+    };
+    wait::until(&what, DEADLINE, POLL, || async {
+        let Some(db) = describe(rds, id).await? else {
+            if let Stage::Create = stage {
+                return Ok(Poll::Pending("not visible yet".into()));
+            }
+            return Err(ProviderError::new(
+                ErrorClass::NotFound,
+                format!("{what}: the instance is gone"),
+            ));
+        };
+        let s = status(&db);
+        let done = match stage {
+            Stage::Create => s == "available",
+            // Storage can be added to a full instance: that is how it is repaired.
+            Stage::BeforeModify => {
+                matches!(s, "available" | "storage-optimization" | "storage-full")
+            }
+            // Storage optimization runs for hours after a storage change, while the
+            // instance serves normally.
+            Stage::AfterModify(fields, spec) => {
+                matches!(s, "available" | "storage-optimization")
+                    && !pending(&db, fields)
+                    && reflects(&db, spec, fields)
+            }
+        };
+        if done {
+            return Ok(Poll::Ready(db));
+        }
+        if is_failed(s) || matches!(s, "stopped" | "stopping" | "deleting") {
+            return Err(ProviderError::new(
+                ErrorClass::Fatal,
+                format!("{what}: the instance is `{s}` and will not become available by itself"),
+            ));
+        }
+        Ok(Poll::Pending(s.to_string()))
+    })
+    .await
+}
+
+/// Waits until the instance `id` is gone.
+async fn wait_gone(rds: &Client, id: &str) -> Result<(), ProviderError> {
+    wait::gone(&format!("RDS instance `{id}`"), DEADLINE, || async {
+        Ok(describe(rds, id).await?.map(|db| status(&db).to_string()))
+    })
+    .await
+}
+
+/// The region and partition of an ARN (`arn:<partition>:rds:<region>:...`).
+fn arn_region(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.split(':');
+    (parts.next()? == "arn").then_some(())?;
+    let partition = parts.next()?;
+    let _service = parts.next()?;
+    let region = parts.next()?;
+    Some((partition, region))
+}
+
+async fn create_primary(rds: &Client, r: &Desired<DbInstanceSpec>) -> Result<(), ProviderError> {
+    let spec = &r.spec;
+    let master = spec.master_username.as_deref().ok_or_else(|| {
+        ProviderError::new(
+            ErrorClass::Invalid,
+            format!(
+                "RDS instance `{}`: a primary needs `master_username`",
+                spec.identifier
+            ),
+        )
+    })?;
+    if spec.db_subnet_group_name.is_none() {
+        return Err(ProviderError::new(
+            ErrorClass::Invalid,
+            format!(
+                "RDS instance `{}`: a primary needs `db_subnet_group_name`",
+                spec.identifier
+            ),
+        ));
+    }
+    let parameter_group = resolved_opt(spec.parameter_group_name.as_ref(), "parameter_group_name")?;
+    let kms_key = resolved_opt(spec.kms_key_id.as_ref(), "kms_key_id")?;
+    let subnet_group = resolved_opt(spec.db_subnet_group_name.as_ref(), "db_subnet_group_name")?;
+    rds.create_db_instance()
+        .db_instance_identifier(&spec.identifier)
+        .engine(spec.engine.as_str())
+        .engine_version(&spec.engine_version)
+        .db_instance_class(&spec.instance_class)
+        .allocated_storage(spec.allocated_storage)
+        .storage_type(spec.storage_type.as_str())
+        .set_iops(spec.iops)
+        .storage_encrypted(spec.storage_encrypted)
+        .set_kms_key_id(kms_key)
+        .multi_az(spec.multi_az)
+        .backup_retention_period(spec.backup_retention_days)
+        .preferred_maintenance_window(&spec.maintenance_window)
+        .deletion_protection(spec.deletion_protection)
+        .set_db_subnet_group_name(subnet_group)
+        .set_db_parameter_group_name(parameter_group)
+        .set_vpc_security_group_ids(security_groups(spec)?)
+        .master_username(master)
+        // RDS generates the password and keeps it in Secrets Manager: none is ever sent.
+        .manage_master_user_password(true)
+        .publicly_accessible(false)
+        .copy_tags_to_snapshot(true)
+        .set_tags(Some(tags::to_sdk(&r.owned_tags())?))
+        .send()
+        .await
+        .map_err(|e| classify(&format!("CreateDBInstance {}", spec.identifier), e))?;
+    Ok(())
+}
+
+async fn create_replica(
+    rds: &Client,
+    r: &Desired<DbInstanceSpec>,
+    source: &str,
+) -> Result<(), ProviderError> {
+    let spec = &r.spec;
+    if let Some((partition, region)) = arn_region(source) {
+        if region != r.region && matches!(partition, "aws-cn" | "aws-us-gov") {
+            return Err(ProviderError::new(
+                ErrorClass::Invalid,
+                format!(
+                    "RDS instance `{}`: a cross-region read replica in the `{partition}` partition needs a presigned URL, which glinfra does not generate",
+                    spec.identifier
+                ),
+            ));
+        }
+    }
+    let parameter_group = resolved_opt(spec.parameter_group_name.as_ref(), "parameter_group_name")?;
+    let kms_key = resolved_opt(spec.kms_key_id.as_ref(), "kms_key_id")?;
+    let subnet_group = resolved_opt(spec.db_subnet_group_name.as_ref(), "db_subnet_group_name")?;
+    rds.create_db_instance_read_replica()
+        .db_instance_identifier(&spec.identifier)
+        // An ARN, so that the source may live in another region.
+        .source_db_instance_identifier(source)
+        .db_instance_class(&spec.instance_class)
+        .storage_type(spec.storage_type.as_str())
+        .set_iops(spec.iops)
+        // A KMS key of the replica's own region (needed when the source is encrypted
+        // and in another region).
+        .set_kms_key_id(kms_key)
+        .multi_az(spec.multi_az)
+        .deletion_protection(spec.deletion_protection)
+        // Without one, a cross-region replica goes to its region's default VPC.
+        .set_db_subnet_group_name(subnet_group)
+        .set_db_parameter_group_name(parameter_group)
+        .set_vpc_security_group_ids(security_groups(spec)?)
+        .publicly_accessible(false)
+        .copy_tags_to_snapshot(true)
+        .set_tags(Some(tags::to_sdk(&r.owned_tags())?))
+        .send()
+        .await
+        .map_err(|e| {
+            classify(
+                &format!("CreateDBInstanceReadReplica {}", spec.identifier),
+                e,
+            )
+        })?;
+    Ok(())
+}
+
+/// The spec's security groups; None (RDS's default group of the VPC) when it names none.
+fn security_groups(spec: &DbInstanceSpec) -> Result<Option<Vec<String>>, ProviderError> {
+    let ids = resolved_all(&spec.vpc_security_group_ids, "vpc_security_group_ids")?;
+    Ok((!ids.is_empty()).then_some(ids))
+}
+
+/// The fields CreateDBInstanceReadReplica cannot set, brought in line once the
+/// replica is available.
+const REPLICA_AFTER_CREATE: &[&str] = &["backup_retention_days", "maintenance_window"];
+
+/// `<identifier>-final-<yyyymmddhhmmss>` for the time `secs` (seconds since the epoch).
+pub(super) fn final_snapshot_id(identifier: &str, secs: i64) -> String {
+    let stamp: String = DateTime::from_secs(secs)
+        .fmt(Format::DateTime)
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    format!("{identifier}-final-{stamp}")
+}
+
+/// The final snapshot a delete of `db` leaves: none for a replica (DeleteDBInstance
+/// takes none of one) or an instance without backups, else `<identifier>-final-<now>`.
+fn final_snapshot(db: &DbInstance, spec: &DbInstanceSpec, identifier: &str) -> Option<String> {
+    let replica =
+        db.read_replica_source_db_instance_identifier().is_some() || spec.replicate_from.is_some();
+    let backups_off = db.backup_retention_period() == Some(0);
+    (!replica && !backups_off).then(|| {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        final_snapshot_id(identifier, now)
+    })
+}
+
+#[async_trait]
+impl Driver for DbInstanceDriver {
+    type Spec = DbInstanceSpec;
+
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &Desired<DbInstanceSpec>,
+    ) -> Result<Option<DbInstanceOutputs>, ProviderError> {
+        let rds = c.rds(&r.region);
+        let id = r.spec.identifier.as_str();
+        let Some(db) = lookup(&rds, r, id).await? else {
+            return Ok(None);
+        };
+        match status(&db) {
+            "deleting" => {
+                wait_gone(&rds, id).await?;
+                Ok(None)
+            }
+            s if is_failed(s) => Err(ProviderError::new(
+                ErrorClass::Fatal,
+                format!(
+                    "RDS instance `{id}` exists (ours) in state `{s}`: it is not adopted; delete it, then apply again"
+                ),
+            )),
+            // A stopped or busy instance already has its endpoint.
+            _ if db.endpoint().is_some() => instance_outputs(&db).map(Some),
+            // Still being created: its endpoint is known once it is available.
+            _ => instance_outputs(&wait_usable(&rds, id, Stage::Create).await?).map(Some),
+        }
+    }
+
+    async fn create(
+        &self,
+        c: &Clients,
+        r: &Desired<DbInstanceSpec>,
+    ) -> Result<DbInstanceOutputs, ProviderError> {
+        let rds = c.rds(&r.region);
+        let spec = &r.spec;
+        let id = spec.identifier.as_str();
+        let sent = async {
+            match &spec.replicate_from {
+                None => create_primary(&rds, r).await,
+                Some(source) => create_replica(&rds, r, resolved(source, "replicate_from")?).await,
+            }
+        };
+        // Made by an earlier attempt (adopted and brought in line below) or by someone
+        // else (the AlreadyExists error naming the owner); one being deleted is not.
+        let made = create_or_existing(&format!("RDS instance `{id}`"), sent, || async {
+            Ok(lookup(&rds, r, id)
+                .await?
+                .filter(|db| status(db) != "deleting"))
+        })
+        .await?;
+        let db = wait_usable(&rds, id, Stage::Create).await?;
+        let db = match made {
+            Made::Existing(_) => {
+                let db = modify_to(&rds, spec, db, Changed::ALL).await?;
+                let live = instance_tags(&rds, &db).await?;
+                let arn = required(db.db_instance_arn(), "DBInstance ARN")?;
+                let want = r.owned_tags();
+                tags::sync_known(&rds, arn, &want, &BTreeMap::new(), Some(&live)).await?;
+                db
+            }
+            Made::Created(()) if spec.replicate_from.is_some() => {
+                let fields: Vec<String> =
+                    REPLICA_AFTER_CREATE.iter().map(|f| f.to_string()).collect();
+                modify_to(&rds, spec, db, Changed(&fields)).await?
+            }
+            Made::Created(()) => db,
+        };
+        instance_outputs(&db)
+    }
+
+    async fn update(
+        &self,
+        c: &Clients,
+        prior: &Recorded<DbInstanceSpec>,
+        r: &Desired<DbInstanceSpec>,
+        changed: Changed<'_>,
+    ) -> Result<DbInstanceOutputs, ProviderError> {
+        let rds = c.rds(&r.region);
+        let id = prior.outputs.identifier.as_str();
+        let db = wait_usable(&rds, id, Stage::BeforeModify).await?;
+        let db = modify_to(&rds, &r.spec, db, changed).await?;
+        if changed.has("tags") {
+            let live = if changed.everything() {
+                Some(instance_tags(&rds, &db).await?)
+            } else {
+                None
+            };
+            let arn = required(db.db_instance_arn(), "DBInstance ARN")?;
+            let want = r.owned_tags();
+            tags::sync_known(&rds, arn, &want, &prior.tags, live.as_ref()).await?;
+        }
+        instance_outputs(&db)
+    }
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        prior: &Recorded<DbInstanceSpec>,
+    ) -> Result<(), ProviderError> {
+        let rds = c.rds(&prior.region);
+        let spec = &prior.spec;
+        let identifier = prior.outputs.identifier.as_str();
+        let Some(db) = describe(&rds, identifier).await? else {
+            return Ok(());
+        };
+        if status(&db) == "deleting" {
+            return wait_gone(&rds, identifier).await;
+        }
+
+        if db.deletion_protection() == Some(true) {
+            if spec.deletion_protection {
+                return Err(ProviderError::new(
+                    ErrorClass::Fatal,
+                    format!(
+                        "RDS instance `{identifier}` has deletion protection on, and its spec says `deletion_protection: true`: set `deletion_protection` to false and apply that change before destroying it"
+                    ),
+                ));
+            }
+            let lifted = rds
+                .modify_db_instance()
+                .db_instance_identifier(identifier)
+                .deletion_protection(false)
+                .apply_immediately(true)
+                .send()
+                .await
+                .map_err(|e| {
+                    unless_busy(classify(
+                        &format!("ModifyDBInstance {identifier} (deletion_protection)"),
+                        e,
+                    ))
+                })
+                .or_absent()?;
+            if lifted.is_none() {
+                return Ok(());
+            }
+        }
+
+        let snapshot = final_snapshot(&db, spec, identifier);
+        let deleted = rds
+            .delete_db_instance()
+            .db_instance_identifier(identifier)
+            .delete_automated_backups(false)
+            .skip_final_snapshot(snapshot.is_none())
+            .set_final_db_snapshot_identifier(snapshot)
+            .send()
+            .await
+            .map_err(|e| unless_busy(classify(&format!("DeleteDBInstance {identifier}"), e)))
+            .or_absent()?;
+        if deleted.is_none() {
+            return Ok(());
+        }
+        wait_gone(&rds, identifier).await
+    }
+}

@@ -12,6 +12,16 @@ use std::sync::Arc;
 fn drivers() -> Vec<Box<dyn AnyDriver>> {
     vec![
         // REGISTRY: one line per kind, grouped by service.
+        Box::new(crate::ec2::VpcDriver),
+        Box::new(crate::ec2::SubnetDriver),
+        Box::new(crate::ec2::InternetGatewayDriver),
+        Box::new(crate::ec2::ElasticIpDriver),
+        Box::new(crate::ec2::NatGatewayDriver),
+        Box::new(crate::ec2::RouteTableDriver),
+        Box::new(crate::ec2::RouteDriver),
+        Box::new(crate::ec2::RouteTableAssociationDriver),
+        Box::new(crate::ec2::SecurityGroupDriver),
+        Box::new(crate::ec2::VpcEndpointDriver),
     ]
 }
 

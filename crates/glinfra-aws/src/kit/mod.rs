@@ -8,7 +8,8 @@
 //! - [`tags`]: conversion between tag maps and each SDK's tag type;
 //! - not-found handling ([`Absent`]): a Describe that finds nothing is `None`, a
 //!   delete of what is gone is success;
-//! - [`wait`]: one polling helper with a deadline, and [`wait::gone`].
+//! - [`wait`]: one polling helper with a deadline, [`wait::gone`], and
+//!   [`wait::settle`] for calls that name something not visible yet.
 
 pub(crate) mod tags;
 pub(crate) mod wait;
@@ -136,6 +137,12 @@ impl Changed<'_> {
     pub fn any(&self, fields: &[&str]) -> bool {
         fields.iter().any(|f| self.has(f))
     }
+
+    /// True when no field is named: a full reconcile (after an adoption or an
+    /// interrupted update), which also finishes what a create cut short left undone.
+    pub fn everything(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 fn unresolved(field: &str) -> ProviderError {
@@ -261,6 +268,21 @@ impl<T> Absent<T> for Result<T, ProviderError> {
     }
 }
 
+/// The AWS partition of `region`, for building ARNs (`aws`, `aws-cn`, `aws-us-gov`, ...).
+pub(crate) fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
 /// A field the service always returns, or a Fatal error naming it.
 pub(crate) fn required<'a, T: ?Sized>(
     value: Option<&'a T>,
@@ -342,5 +364,16 @@ mod tests {
         assert!(Changed(&names).has("a"));
         assert!(!Changed(&names).has("b"));
         assert!(Changed(&names).any(&["b", "a"]));
+        assert!(Changed(&[]).everything());
+        assert!(!Changed(&names).everything());
+    }
+
+    #[test]
+    fn partitions_of_regions() {
+        assert_eq!(partition("us-east-1"), "aws");
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition("us-iso-east-1"), "aws-iso");
+        assert_eq!(partition("us-isob-east-1"), "aws-iso-b");
     }
 }

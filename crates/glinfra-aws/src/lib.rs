@@ -15,7 +15,7 @@ mod provider;
 #[cfg(test)]
 mod test_support;
 
-// mod ec2; // MIGRATING
+mod ec2;
 // mod eks; // MIGRATING
 mod elasticache;
 mod iam;

@@ -24,6 +24,16 @@ fn drivers() -> Vec<Box<dyn AnyDriver>> {
         Box::new(crate::elasticache::CacheSubnetGroupDriver),
         Box::new(crate::elasticache::CacheParameterGroupDriver),
         Box::new(crate::elasticache::ReplicationGroupDriver),
+        Box::new(crate::ec2::VpcDriver),
+        Box::new(crate::ec2::SubnetDriver),
+        Box::new(crate::ec2::InternetGatewayDriver),
+        Box::new(crate::ec2::ElasticIpDriver),
+        Box::new(crate::ec2::NatGatewayDriver),
+        Box::new(crate::ec2::RouteTableDriver),
+        Box::new(crate::ec2::RouteDriver),
+        Box::new(crate::ec2::RouteTableAssociationDriver),
+        Box::new(crate::ec2::SecurityGroupDriver),
+        Box::new(crate::ec2::VpcEndpointDriver),
     ]
 }
 

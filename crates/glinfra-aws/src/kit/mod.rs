@@ -13,7 +13,8 @@
 //!   reconciling a resource's tags through a service's [`tags::Tagging`] calls;
 //! - not-found handling ([`Absent`]): a Describe that finds nothing is `None`, a
 //!   delete of what is gone is success;
-//! - [`wait`]: one polling helper with a deadline, and [`wait::gone`].
+//! - [`wait`]: one polling helper with a deadline, [`wait::gone`], and
+//!   [`wait::settle`] for calls that name something not visible yet.
 
 pub(crate) mod tags;
 pub(crate) mod wait;
@@ -344,6 +345,21 @@ pub(crate) fn parameter_changes(
     tags::delta(current, want)
 }
 
+/// The AWS partition of `region`, for building ARNs (`aws`, `aws-cn`, `aws-us-gov`, ...).
+pub(crate) fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
 /// A field the service always returns, or a Fatal error naming it.
 pub(crate) fn required<'a, T: ?Sized>(
     value: Option<&'a T>,
@@ -483,5 +499,14 @@ mod tests {
         assert!(Changed(&names).any(&["b", "a"]));
         assert!(Changed(&[]).everything());
         assert!(!Changed(&names).everything());
+    }
+
+    #[test]
+    fn partitions_of_regions() {
+        assert_eq!(partition("us-east-1"), "aws");
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition("us-iso-east-1"), "aws-iso");
+        assert_eq!(partition("us-isob-east-1"), "aws-iso-b");
     }
 }

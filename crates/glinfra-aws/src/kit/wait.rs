@@ -86,6 +86,35 @@ where
     .await
 }
 
+/// Runs `op` until it does not fail with NotFound, for up to `deadline`.
+///
+/// Eventually consistent services (EC2, IAM) can answer NotFound for a resource
+/// created a moment ago (this create's own, or a dependency just made) in the
+/// next call that names it. Only calls that make nothing when they fail NotFound
+/// may go through here. Any other error ends it at once, retryable ones included:
+/// a create that timed out may have made something, which the executor's retry
+/// finds before it creates again.
+pub async fn settle<T, F, Fut>(
+    what: &str,
+    deadline: Duration,
+    mut op: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    until(what, deadline, POLL, || {
+        let attempt = op();
+        async move {
+            Ok(match attempt.await {
+                Err(e) if e.class == ErrorClass::NotFound => Poll::Pending(e.message),
+                outcome => Poll::Ready(outcome),
+            })
+        }
+    })
+    .await?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +161,42 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[tokio::test]
+    async fn settle_retries_not_found_only() {
+        let calls = AtomicU32::new(0);
+        let v = settle("x", Duration::from_secs(5), || async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 => Err(ProviderError::new(ErrorClass::NotFound, "not visible")),
+                _ => Ok(4),
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!((v, calls.load(Ordering::SeqCst)), (4, 2));
+        let err = settle::<(), _, _>("x", Duration::from_secs(5), || async {
+            Err(ProviderError::new(ErrorClass::AlreadyExists, "taken"))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.class, ErrorClass::AlreadyExists);
+        let calls = AtomicU32::new(0);
+        let err = settle::<(), _, _>("x", Duration::from_secs(5), || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(ProviderError::new(ErrorClass::Retryable, "timed out"))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(
+            (err.class, calls.load(Ordering::SeqCst)),
+            (ErrorClass::Retryable, 1)
+        );
+        let err = settle::<(), _, _>("x", Duration::ZERO, || async {
+            Err(ProviderError::new(ErrorClass::NotFound, "not visible"))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Retryable);
     }
 }

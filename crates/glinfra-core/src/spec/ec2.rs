@@ -270,11 +270,38 @@ pub struct RouteTableAssociationSpec {
 
 impl ResourceSpec for RouteTableAssociationSpec {}
 
+/// The protocol of a security group rule, spelt as AWS's `IpProtocol` takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpProtocol {
+    /// `tcp`.
+    Tcp,
+    /// `udp`.
+    Udp,
+    /// `icmp`.
+    Icmp,
+    /// `-1`: every protocol, every port.
+    #[serde(rename = "-1")]
+    All,
+}
+
+impl IpProtocol {
+    /// The value AWS takes: `tcp`, `udp`, `icmp` or `-1`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpProtocol::Tcp => "tcp",
+            IpProtocol::Udp => "udp",
+            IpProtocol::Icmp => "icmp",
+            IpProtocol::All => "-1",
+        }
+    }
+}
+
 /// One security group rule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SecurityGroupRule {
     /// `tcp`, `udp`, `icmp` or `-1` (all).
-    pub protocol: String,
+    pub protocol: IpProtocol,
     /// First port.
     pub from_port: i32,
     /// Last port.
@@ -314,13 +341,7 @@ impl ResourceSpec for SecurityGroupSpec {
         for (dir, rules) in [("ingress", &self.ingress), ("egress", &self.egress)] {
             for (i, r) in rules.iter().enumerate() {
                 let at = format!("{dir}[{i}]");
-                if !matches!(r.protocol.as_str(), "tcp" | "udp" | "icmp" | "-1") {
-                    cx.error(
-                        &format!("{at}.protocol"),
-                        format!("must be tcp, udp, icmp or -1, got `{}`", r.protocol),
-                    );
-                }
-                if r.protocol != "-1"
+                if r.protocol != IpProtocol::All
                     && (r.from_port > r.to_port || r.from_port < 0 || r.to_port > 65535)
                 {
                     cx.error(
@@ -347,6 +368,25 @@ impl ResourceSpec for SecurityGroupSpec {
     }
 }
 
+/// The type of a VPC endpoint, spelt as AWS's `VpcEndpointType` takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum VpcEndpointType {
+    /// `Gateway`: S3 or DynamoDB, reached through route tables.
+    Gateway,
+    /// `Interface`: PrivateLink network interfaces in subnets.
+    Interface,
+}
+
+impl VpcEndpointType {
+    /// The value AWS takes: `Gateway` or `Interface`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VpcEndpointType::Gateway => "Gateway",
+            VpcEndpointType::Interface => "Interface",
+        }
+    }
+}
+
 /// A VPC endpoint: `Gateway` (S3, DynamoDB) on route tables, or `Interface` in subnets.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:ec2/vpc-endpoint", outputs(id: String))]
@@ -359,7 +399,7 @@ pub struct VpcEndpointSpec {
     pub service_name: String,
     #[resource(replace)]
     /// `Gateway` or `Interface`. Forces replacement.
-    pub endpoint_type: String,
+    pub endpoint_type: VpcEndpointType,
     /// Route tables of a gateway endpoint (ModifyVpcEndpoint).
     #[serde(default)]
     pub route_table_ids: Vec<Input<String>>,
@@ -376,21 +416,17 @@ pub struct VpcEndpointSpec {
 
 impl ResourceSpec for VpcEndpointSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
-        match self.endpoint_type.as_str() {
-            "Gateway" => {
+        match self.endpoint_type {
+            VpcEndpointType::Gateway => {
                 if self.route_table_ids.is_empty() {
                     cx.error("route_table_ids", "a gateway endpoint needs route tables");
                 }
             }
-            "Interface" => {
+            VpcEndpointType::Interface => {
                 if self.subnet_ids.is_empty() {
                     cx.error("subnet_ids", "an interface endpoint needs subnets");
                 }
             }
-            other => cx.error(
-                "endpoint_type",
-                format!("must be Gateway or Interface, got `{other}`"),
-            ),
         }
         let prefix = format!("com.amazonaws.{}.", cx.region());
         if !self.service_name.starts_with(&prefix) {

@@ -6,27 +6,35 @@
 //! DescribeSecurityGroupRules reports it): a rule is identified by direction,
 //! protocol, port range and IPv4 CIDR; its description is updated in place.
 
-use super::{
-    arn, error_code, gone_is_ok, input, output, outputs, owner_filters, pick_one, required, settle,
-    tag_specification, update_tags, Wants,
-};
+use super::{arn, filter, owner_filters, settle, tag_specification, update_tags};
+use crate::clients::Clients;
+use crate::driver::Driver;
 use crate::error::classify;
-use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, ResourceType, SecurityGroup, SecurityGroupRule,
-};
+use crate::kit::{self, required, resolved_str, tags, Absent, Changed, Desired, Recorded};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, SecurityGroupRule};
 use aws_sdk_ec2::Client;
-use glinfra_core::spec::ec2::{SecurityGroupRule as RuleSpec, SecurityGroupSpec};
-use glinfra_core::{Kind, ResourceState};
-use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
+use glinfra_core::spec::ec2::{
+    SecurityGroupOutputs, SecurityGroupRule as RuleSpec, SecurityGroupSpec,
+};
+use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::BTreeMap;
+
+/// The driver of `aws:ec2/security-group`.
+pub(crate) struct SecurityGroupDriver;
 
 /// The identity of one rule: direction, protocol, port range and IPv4 CIDR.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct RuleKey {
+    /// An egress rule (else ingress).
     pub(super) egress: bool,
+    /// `tcp`, `udp`, `icmp`, `-1`, or a protocol number AWS reports.
     pub(super) protocol: String,
+    /// First port (`-1` for all protocols).
     pub(super) from_port: i32,
+    /// Last port (`-1` for all protocols).
     pub(super) to_port: i32,
+    /// The IPv4 CIDR.
     pub(super) cidr: String,
 }
 
@@ -94,7 +102,7 @@ pub(super) fn desired_rules(egress: bool, rules: &[RuleSpec]) -> BTreeMap<RuleKe
         for cidr in &rule.cidr_blocks {
             out.entry(RuleKey::new(
                 egress,
-                &rule.protocol,
+                rule.protocol.as_str(),
                 rule.from_port,
                 rule.to_port,
                 cidr,
@@ -128,6 +136,7 @@ pub(super) struct RuleDiff {
     pub(super) revoke: Vec<String>,
 }
 
+/// What turns the `live` rules of one direction into the `desired` ones.
 pub(super) fn diff_rules(
     egress: bool,
     desired: &BTreeMap<RuleKey, String>,
@@ -160,7 +169,7 @@ pub(super) fn diff_rules(
 /// Every rule of the group (both directions).
 async fn live_rules(ec2: &Client, group_id: &str) -> Result<Vec<SecurityGroupRule>, ProviderError> {
     ec2.describe_security_group_rules()
-        .filters(Filter::builder().name("group-id").values(group_id).build())
+        .filters(filter("group-id", group_id))
         .into_paginator()
         .items()
         .send()
@@ -192,7 +201,7 @@ async fn authorize(
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| (error_code(&e).map(str::to_string), classify(&what, e)))
+                .map_err(|e| classify(&what, e))
         } else {
             ec2.authorize_security_group_ingress()
                 .group_id(group_id)
@@ -200,11 +209,11 @@ async fn authorize(
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| (error_code(&e).map(str::to_string), classify(&what, e)))
+                .map_err(|e| classify(&what, e))
         };
         match res {
-            Err((Some(code), _)) if code == "InvalidPermission.Duplicate" => Ok(false),
-            Err((_, e)) => Err(e),
+            Err(e) if e.has_code(&["InvalidPermission.Duplicate"]) => Ok(false),
+            Err(e) => Err(e),
             Ok(()) => Ok(true),
         }
     };
@@ -255,11 +264,11 @@ async fn revoke(
     match send(ids.to_vec()).await {
         Err(e) if e.class == ErrorClass::NotFound && ids.len() > 1 => {
             for id in ids {
-                gone_is_ok(send(vec![id.clone()]).await)?;
+                send(vec![id.clone()]).await.or_gone()?;
             }
             Ok(())
         }
-        other => gone_is_ok(other),
+        other => other.or_gone(),
     }
 }
 
@@ -340,7 +349,7 @@ async fn reconcile_rules(
     Ok(())
 }
 
-fn group_outputs(region: &str, group: &SecurityGroup) -> Result<Outputs, ProviderError> {
+fn outputs(region: &str, group: &SecurityGroup) -> Result<SecurityGroupOutputs, ProviderError> {
     let id = required(group.group_id(), "security group id")?;
     let arn = match group.security_group_arn() {
         Some(arn) => arn.to_string(),
@@ -351,25 +360,10 @@ fn group_outputs(region: &str, group: &SecurityGroup) -> Result<Outputs, Provide
             id,
         ),
     };
-    Ok(outputs([("id", id.to_string()), ("arn", arn)]))
-}
-
-pub(super) async fn find_security_group(
-    ec2: &Client,
-    r: &ResolvedResource,
-) -> Result<Option<Outputs>, ProviderError> {
-    let found: Vec<SecurityGroup> = ec2
-        .describe_security_groups()
-        .set_filters(Some(owner_filters(r)))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| classify("DescribeSecurityGroups", e))?;
-    pick_one(r, found, |g| g.group_id().unwrap_or_default(), |g| g.tags())
-        .map(|g| group_outputs(&r.region, &g))
-        .transpose()
+    Ok(SecurityGroupOutputs {
+        id: id.to_string(),
+        arn,
+    })
 }
 
 /// Describes one group; NotFound while it is not visible yet (or gone).
@@ -388,76 +382,109 @@ async fn describe_group(ec2: &Client, id: &str) -> Result<SecurityGroup, Provide
     })
 }
 
-pub(super) async fn create_security_group(
-    ec2: &Client,
-    r: &ResolvedResource,
-) -> Result<Outputs, ProviderError> {
-    let spec: SecurityGroupSpec = r.spec()?;
-    let vpc_id = input(r, "vpc_id", &spec.vpc_id)?;
-    // The VPC was made a moment ago: it may not be visible yet.
-    let created = settle("CreateSecurityGroup", || async {
-        let res = ec2
-            .create_security_group()
-            .group_name(&spec.name)
-            .description(&spec.description)
-            .vpc_id(vpc_id)
-            .tag_specifications(tag_specification(ResourceType::SecurityGroup, r))
+#[async_trait]
+impl Driver for SecurityGroupDriver {
+    type Spec = SecurityGroupSpec;
+
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &Desired<SecurityGroupSpec>,
+    ) -> Result<Option<SecurityGroupOutputs>, ProviderError> {
+        let found: Vec<SecurityGroup> = c
+            .ec2(&r.region)
+            .describe_security_groups()
+            .set_filters(Some(owner_filters(r)))
+            .into_paginator()
+            .items()
             .send()
-            .await;
-        res.map_err(|e| {
-            let mut err = classify(&format!("CreateSecurityGroup {}", spec.name), e);
-            if err.class == ErrorClass::AlreadyExists {
+            .try_collect()
+            .await
+            .map_err(|e| classify("DescribeSecurityGroups", e))?;
+        kit::pick_owned(
+            r,
+            found,
+            |g| g.group_id().unwrap_or_default(),
+            |g| tags::from_sdk(g.tags()),
+        )
+        .map(|g| outputs(&r.region, &g))
+        .transpose()
+    }
+
+    async fn create(
+        &self,
+        c: &Clients,
+        r: &Desired<SecurityGroupSpec>,
+    ) -> Result<SecurityGroupOutputs, ProviderError> {
+        let ec2 = &c.ec2(&r.region);
+        let spec = &r.spec;
+        let vpc_id = resolved_str(&spec.vpc_id, "vpc_id")?;
+        let tags = &tag_specification(ResourceType::SecurityGroup, r)?;
+        // The VPC was made a moment ago: it may not be visible yet.
+        let created = settle("CreateSecurityGroup", || async move {
+            let res = ec2
+                .create_security_group()
+                .group_name(&spec.name)
+                .description(&spec.description)
+                .vpc_id(vpc_id)
+                .tag_specifications(tags.clone())
+                .send()
+                .await;
+            res.map_err(|e| {
+                let err = classify(&format!("CreateSecurityGroup {}", spec.name), e);
+                if err.class != ErrorClass::AlreadyExists {
+                    return err;
+                }
                 // `find` looked for our ownership tags first and saw none.
-                err.message.push_str(&format!(
-                    " (a security group named `{}` exists in {vpc_id} without this resource's ownership tags: it belongs to someone else)",
+                let why = format!(
+                    "a security group named `{}` exists in {vpc_id} without this resource's ownership tags: it belongs to someone else",
                     spec.name
-                ));
-            }
-            err
+                );
+                err.reclassified(ErrorClass::AlreadyExists, &why)
+            })
         })
-    })
-    .await?;
-    let id = required(created.group_id(), "CreateSecurityGroup group id")?.to_string();
-    // A new group may not be visible at once; once it is, it carries AWS's
-    // default egress rule, which the reconcile below revokes unless the spec has it.
-    let group = settle(&format!("security group {id} to be visible"), || {
-        describe_group(ec2, &id)
-    })
-    .await?;
-    let out = group_outputs(&r.region, &group)?;
-    reconcile_rules(ec2, &id, &spec, true, true).await?;
-    Ok(out)
-}
+        .await?;
+        let id = required(created.group_id(), "CreateSecurityGroup group id")?;
+        // A new group may not be visible at once; once it is, it carries AWS's
+        // default egress rule, which the reconcile below revokes unless the spec has it.
+        let group = settle(&format!("security group {id} to be visible"), || {
+            describe_group(ec2, id)
+        })
+        .await?;
+        let out = outputs(&r.region, &group)?;
+        reconcile_rules(ec2, id, spec, true, true).await?;
+        Ok(out)
+    }
 
-pub(super) async fn update_security_group(
-    ec2: &Client,
-    prior: &ResourceState,
-    r: &ResolvedResource,
-    wants: Wants<'_>,
-) -> Result<(), ProviderError> {
-    let spec: SecurityGroupSpec = r.spec()?;
-    let id = output(Kind::SecurityGroup, &prior.outputs, "id")?;
-    reconcile_rules(
-        ec2,
-        id,
-        &spec,
-        wants.field("ingress"),
-        wants.field("egress"),
-    )
-    .await?;
-    update_tags(ec2, id, prior, r, wants).await
-}
+    async fn update(
+        &self,
+        c: &Clients,
+        prior: &Recorded<SecurityGroupSpec>,
+        r: &Desired<SecurityGroupSpec>,
+        changed: Changed<'_>,
+    ) -> Result<SecurityGroupOutputs, ProviderError> {
+        let ec2 = c.ec2(&r.region);
+        let id = &prior.outputs.id;
+        let (ingress, egress) = (changed.has("ingress"), changed.has("egress"));
+        reconcile_rules(&ec2, id, &r.spec, ingress, egress).await?;
+        update_tags(&ec2, id, prior, r, changed).await?;
+        Ok(prior.outputs.clone())
+    }
 
-pub(super) async fn delete_security_group(
-    ec2: &Client,
-    out: &Outputs,
-) -> Result<(), ProviderError> {
-    let id = output(Kind::SecurityGroup, out, "id")?;
-    // DependencyViolation (network interfaces of deleted services linger for a
-    // while, or another group's rule still references this one) is Retryable.
-    let res = ec2.delete_security_group().group_id(id).send().await;
-    gone_is_ok(
-        res.map(|_| ())
-            .map_err(|e| classify(&format!("DeleteSecurityGroup {id}"), e)),
-    )
+    async fn delete(
+        &self,
+        c: &Clients,
+        prior: &Recorded<SecurityGroupSpec>,
+    ) -> Result<(), ProviderError> {
+        let id = &prior.outputs.id;
+        // DependencyViolation (network interfaces of deleted services linger for a
+        // while, or another group's rule still references this one) is Retryable.
+        c.ec2(&prior.region)
+            .delete_security_group()
+            .group_id(id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DeleteSecurityGroup {id}"), e))
+            .or_gone()
+    }
 }

@@ -1,0 +1,180 @@
+//! Internet gateways: created tagged, then attached to their VPC. A VPC has at
+//! most one internet gateway, and a gateway is attached to at most one VPC.
+
+use super::{owner_filters, settle, tag_specification, update_tags};
+use crate::clients::Clients;
+use crate::driver::Driver;
+use crate::error::classify;
+use crate::kit::{self, required, resolved_str, tags, Absent, Changed, Desired, Recorded};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttachmentStatus, InternetGateway, ResourceType};
+use aws_sdk_ec2::Client;
+use glinfra_core::spec::ec2::{InternetGatewayOutputs, InternetGatewaySpec};
+use glinfra_engine::{ErrorClass, ProviderError};
+
+/// The driver of `aws:ec2/internet-gateway`.
+pub(crate) struct InternetGatewayDriver;
+
+/// The VPCs `igw` is attached to (or attaching to).
+async fn attached_vpcs(ec2: &Client, igw: &str) -> Result<Vec<String>, ProviderError> {
+    let out = ec2
+        .describe_internet_gateways()
+        .internet_gateway_ids(igw)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DescribeInternetGateways {igw}"), e))?;
+    Ok(out
+        .internet_gateways()
+        .iter()
+        .flat_map(|g| g.attachments())
+        // AWS reports an attached internet gateway as `available`, which the SDK's
+        // enum does not name: anything but detached or detaching counts as attached.
+        .filter(|a| {
+            !matches!(
+                a.state(),
+                Some(AttachmentStatus::Detached | AttachmentStatus::Detaching)
+            )
+        })
+        .filter_map(|a| a.vpc_id().map(str::to_string))
+        .collect())
+}
+
+/// Attaches `igw` to `vpc`; already attached to that VPC is success.
+async fn attach(ec2: &Client, igw: &str, vpc: &str) -> Result<(), ProviderError> {
+    let res = ec2
+        .attach_internet_gateway()
+        .internet_gateway_id(igw)
+        .vpc_id(vpc)
+        .send()
+        .await;
+    let Err(err) = res else { return Ok(()) };
+    let err = classify(&format!("AttachInternetGateway {igw} to {vpc}"), err);
+    if !err.has_code(&["Resource.AlreadyAssociated"]) {
+        return Err(err);
+    }
+    if attached_vpcs(ec2, igw).await?.iter().any(|v| v == vpc) {
+        return Ok(());
+    }
+    // Either the gateway is attached elsewhere or the VPC has another gateway:
+    // nothing glinfra can adopt, and retrying will not change it.
+    Err(err.reclassified(
+        ErrorClass::Invalid,
+        "the gateway is attached to another VPC, or the VPC already has another internet gateway",
+    ))
+}
+
+#[async_trait]
+impl Driver for InternetGatewayDriver {
+    type Spec = InternetGatewaySpec;
+
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &Desired<InternetGatewaySpec>,
+    ) -> Result<Option<InternetGatewayOutputs>, ProviderError> {
+        let found: Vec<InternetGateway> = c
+            .ec2(&r.region)
+            .describe_internet_gateways()
+            .set_filters(Some(owner_filters(r)))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("DescribeInternetGateways", e))?;
+        Ok(kit::pick_owned(
+            r,
+            found,
+            |g| g.internet_gateway_id().unwrap_or_default(),
+            |g| tags::from_sdk(g.tags()),
+        )
+        .and_then(|g| {
+            g.internet_gateway_id()
+                .map(|id| InternetGatewayOutputs { id: id.to_string() })
+        }))
+    }
+
+    async fn create(
+        &self,
+        c: &Clients,
+        r: &Desired<InternetGatewaySpec>,
+    ) -> Result<InternetGatewayOutputs, ProviderError> {
+        let ec2 = c.ec2(&r.region);
+        let vpc_id = resolved_str(&r.spec.vpc_id, "vpc_id")?;
+        let created = ec2
+            .create_internet_gateway()
+            .tag_specifications(tag_specification(ResourceType::InternetGateway, r)?)
+            .send()
+            .await
+            .map_err(|e| classify("CreateInternetGateway", e))?;
+        let igw = required(
+            created
+                .internet_gateway()
+                .and_then(|g| g.internet_gateway_id()),
+            "CreateInternetGateway",
+        )?;
+        // A new gateway may not be visible to AttachInternetGateway at once.
+        settle(&format!("internet gateway {igw} to attach"), || {
+            attach(&ec2, igw, vpc_id)
+        })
+        .await?;
+        Ok(InternetGatewayOutputs {
+            id: igw.to_string(),
+        })
+    }
+
+    async fn update(
+        &self,
+        c: &Clients,
+        prior: &Recorded<InternetGatewaySpec>,
+        r: &Desired<InternetGatewaySpec>,
+        changed: Changed<'_>,
+    ) -> Result<InternetGatewayOutputs, ProviderError> {
+        let ec2 = c.ec2(&r.region);
+        let id = &prior.outputs.id;
+        if changed.everything() {
+            // A full reconcile (after adopting a gateway whose create was cut short)
+            // makes sure it is attached.
+            let vpc_id = resolved_str(&r.spec.vpc_id, "vpc_id")?;
+            if !attached_vpcs(&ec2, id).await?.iter().any(|v| v == vpc_id) {
+                attach(&ec2, id, vpc_id).await?;
+            }
+        }
+        update_tags(&ec2, id, prior, r, changed).await?;
+        Ok(prior.outputs.clone())
+    }
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        prior: &Recorded<InternetGatewaySpec>,
+    ) -> Result<(), ProviderError> {
+        let ec2 = c.ec2(&prior.region);
+        let id = &prior.outputs.id;
+        // Detach from every VPC it is attached to (the recorded VPC may be gone
+        // already); a gateway AWS does not know any more is attached to none.
+        let attached = attached_vpcs(&ec2, id).await.or_absent()?;
+        for vpc in attached.unwrap_or_default() {
+            let res = ec2
+                .detach_internet_gateway()
+                .internet_gateway_id(id)
+                .vpc_id(&vpc)
+                .send()
+                .await;
+            if let Err(err) = res {
+                let err = classify(&format!("DetachInternetGateway {id} from {vpc}"), err);
+                if err.has_code(&["Gateway.NotAttached"]) {
+                    continue;
+                }
+                // DependencyViolation (public addresses still mapped in the VPC) is Retryable.
+                Err::<(), _>(err).or_gone()?;
+            }
+        }
+        ec2.delete_internet_gateway()
+            .internet_gateway_id(id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DeleteInternetGateway {id}"), e))
+            .or_gone()
+    }
+}

@@ -1,0 +1,206 @@
+//! Public NAT gateways. A gateway is usable once `available`; one that failed
+//! stays visible as `failed` for a while (AWS cleans it up) and is never adopted.
+
+use super::{owner_filters, settle, tag_specification, update_tags};
+use crate::clients::Clients;
+use crate::driver::Driver;
+use crate::error::classify;
+use crate::kit::wait::{self, Poll};
+use crate::kit::{self, required, resolved_str, tags, Absent, Changed, Desired, Recorded};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{NatGateway, NatGatewayState, ResourceType};
+use aws_sdk_ec2::Client;
+use glinfra_core::spec::ec2::{NatGatewayOutputs, NatGatewaySpec};
+use glinfra_engine::{ErrorClass, ProviderError};
+use std::time::Duration;
+
+/// How long a NAT gateway may take to become `available` or `deleted`.
+const NAT_DEADLINE: Duration = Duration::from_secs(10 * 60);
+
+/// The driver of `aws:ec2/nat-gateway`.
+pub(crate) struct NatGatewayDriver;
+
+/// Describes one NAT gateway; `None` when AWS does not know it (yet, or any more).
+async fn describe(ec2: &Client, id: &str) -> Result<Option<NatGateway>, ProviderError> {
+    let out = ec2
+        .describe_nat_gateways()
+        .nat_gateway_ids(id)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DescribeNatGateways {id}"), e))
+        .or_absent()?;
+    Ok(out.and_then(|o| o.nat_gateways().first().cloned()))
+}
+
+async fn wait_available(ec2: &Client, id: &str) -> Result<(), ProviderError> {
+    // A failed gateway ends the wait with `Ready(Err(..))`, even when the failure
+    // is retryable: the wait polls through retryable errors, but this gateway will
+    // never become available; a new create will.
+    wait::until(
+        &format!("NAT gateway {id} to become available"),
+        NAT_DEADLINE,
+        wait::POLL,
+        || async {
+            let Some(nat) = describe(ec2, id).await? else {
+                // Eventual consistency: a new gateway may not be visible at once.
+                return Ok(Poll::Pending("not visible yet".into()));
+            };
+            match nat.state() {
+                Some(NatGatewayState::Available) => Ok(Poll::Ready(Ok(()))),
+                Some(NatGatewayState::Failed) => {
+                    let code = nat.failure_code().unwrap_or("unknown");
+                    // Gateway.NotAttached: the VPC's internet gateway was not attached yet
+                    // (created concurrently); a new try finds it attached. The failed
+                    // gateway is skipped by find and cleaned up by AWS.
+                    let class = if code == "Gateway.NotAttached" {
+                        ErrorClass::Retryable
+                    } else {
+                        ErrorClass::Fatal
+                    };
+                    Ok(Poll::Ready(Err(ProviderError::new(
+                        class,
+                        format!(
+                            "NAT gateway {id} failed: {code}: {}",
+                            nat.failure_message().unwrap_or("")
+                        ),
+                    ))))
+                }
+                Some(state @ (NatGatewayState::Deleting | NatGatewayState::Deleted)) => {
+                    Err(ProviderError::new(
+                        ErrorClass::Fatal,
+                        format!(
+                            "NAT gateway {id} is {} while waiting for it to become available",
+                            state.as_str()
+                        ),
+                    ))
+                }
+                Some(state) => Ok(Poll::Pending(state.as_str().to_string())),
+                None => Ok(Poll::Pending("no state".into())),
+            }
+        },
+    )
+    .await?
+}
+
+#[async_trait]
+impl Driver for NatGatewayDriver {
+    type Spec = NatGatewaySpec;
+
+    /// Looks the NAT gateway up by tags, skipping deleted, deleting and failed ones.
+    /// A gateway still `pending` is waited for until it is available, so that what
+    /// is adopted is usable, as what `create` returns is.
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &Desired<NatGatewaySpec>,
+    ) -> Result<Option<NatGatewayOutputs>, ProviderError> {
+        let ec2 = c.ec2(&r.region);
+        let found: Vec<NatGateway> = ec2
+            .describe_nat_gateways()
+            .set_filter(Some(owner_filters(r)))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("DescribeNatGateways", e))?;
+        let live = found
+            .into_iter()
+            .filter(|n| {
+                !matches!(
+                    n.state(),
+                    Some(
+                        NatGatewayState::Deleted
+                            | NatGatewayState::Deleting
+                            | NatGatewayState::Failed
+                    )
+                )
+            })
+            .collect();
+        // The tags are checked again here: LocalStack ignores the tag filters of
+        // DescribeNatGateways.
+        let Some(nat) = kit::pick_owned(
+            r,
+            live,
+            |n| n.nat_gateway_id().unwrap_or_default(),
+            |n| tags::from_sdk(n.tags()),
+        ) else {
+            return Ok(None);
+        };
+        let id = required(nat.nat_gateway_id(), "NAT gateway id")?;
+        if nat.state() != Some(&NatGatewayState::Available) {
+            wait_available(&ec2, id).await?;
+        }
+        Ok(Some(NatGatewayOutputs { id: id.to_string() }))
+    }
+
+    async fn create(
+        &self,
+        c: &Clients,
+        r: &Desired<NatGatewaySpec>,
+    ) -> Result<NatGatewayOutputs, ProviderError> {
+        let ec2 = c.ec2(&r.region);
+        let subnet_id = resolved_str(&r.spec.subnet_id, "subnet_id")?;
+        let allocation_id = resolved_str(&r.spec.allocation_id, "allocation_id")?;
+        let (client, tags) = (&ec2, &tag_specification(ResourceType::Natgateway, r)?);
+        // The subnet and address were made a moment ago: they may not be visible yet.
+        let created = settle("CreateNatGateway", || async move {
+            client
+                .create_nat_gateway()
+                .subnet_id(subnet_id)
+                .allocation_id(allocation_id)
+                .tag_specifications(tags.clone())
+                .send()
+                .await
+                .map_err(|e| classify("CreateNatGateway", e))
+        })
+        .await?;
+        let nat = required(created.nat_gateway(), "CreateNatGateway")?;
+        let id = required(nat.nat_gateway_id(), "CreateNatGateway id")?;
+        if nat.state() != Some(&NatGatewayState::Available) {
+            wait_available(&ec2, id).await?;
+        }
+        Ok(NatGatewayOutputs { id: id.to_string() })
+    }
+
+    async fn update(
+        &self,
+        c: &Clients,
+        prior: &Recorded<NatGatewaySpec>,
+        r: &Desired<NatGatewaySpec>,
+        changed: Changed<'_>,
+    ) -> Result<NatGatewayOutputs, ProviderError> {
+        let ec2 = c.ec2(&r.region);
+        let id = &prior.outputs.id;
+        if changed.everything() {
+            // A full reconcile (after adopting a gateway whose create was cut short)
+            // waits for it to be usable.
+            wait_available(&ec2, id).await?;
+        }
+        update_tags(&ec2, id, prior, r, changed).await?;
+        Ok(prior.outputs.clone())
+    }
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        prior: &Recorded<NatGatewaySpec>,
+    ) -> Result<(), ProviderError> {
+        let ec2 = c.ec2(&prior.region);
+        let id = &prior.outputs.id;
+        ec2.delete_nat_gateway()
+            .nat_gateway_id(id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DeleteNatGateway {id}"), e))
+            .or_gone()?;
+        wait::gone(&format!("NAT gateway {id}"), NAT_DEADLINE, || async {
+            Ok(describe(&ec2, id).await?.and_then(|nat| match nat.state() {
+                Some(NatGatewayState::Deleted) => None,
+                Some(state) => Some(state.as_str().to_string()),
+                None => Some("no state".into()),
+            }))
+        })
+        .await
+    }
+}

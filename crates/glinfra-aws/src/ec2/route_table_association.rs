@@ -1,0 +1,129 @@
+//! Route table associations: a subnet bound to a route table. Untaggable, found
+//! by natural key (table and subnet). A subnet associated with another table
+//! fails `Resource.AlreadyAssociated`.
+
+use super::route_table::describe_table;
+use super::{settle, SETTLE_DEADLINE};
+use crate::clients::Clients;
+use crate::driver::Driver;
+use crate::error::classify;
+use crate::kit::wait::{self, Poll};
+use crate::kit::{required, resolved_str, Absent, Changed, Desired, Recorded};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{RouteTableAssociation, RouteTableAssociationStateCode as Code};
+use aws_sdk_ec2::Client;
+use glinfra_core::spec::ec2::{RouteTableAssociationOutputs, RouteTableAssociationSpec};
+use glinfra_engine::{ErrorClass, ProviderError};
+
+/// The driver of `aws:ec2/route-table-association`.
+pub(crate) struct RouteTableAssociationDriver;
+
+fn is_live(a: &RouteTableAssociation) -> bool {
+    !matches!(
+        a.association_state().and_then(|s| s.state()),
+        Some(Code::Disassociated | Code::Disassociating | Code::Failed)
+    )
+}
+
+async fn wait_associated(ec2: &Client, table: &str, id: &str) -> Result<(), ProviderError> {
+    wait::until(
+        &format!("association {id} to become associated"),
+        SETTLE_DEADLINE,
+        wait::POLL,
+        || async {
+            let tables = describe_table(ec2, table).await?;
+            let state = tables
+                .iter()
+                .flat_map(|t| t.associations())
+                .find(|a| a.route_table_association_id() == Some(id))
+                .and_then(|a| a.association_state())
+                .and_then(|s| s.state().cloned());
+            match state {
+                Some(Code::Associated) => Ok(Poll::Ready(())),
+                Some(Code::Associating) | None => Ok(Poll::Pending("associating".into())),
+                Some(other) => Err(ProviderError::new(
+                    ErrorClass::Fatal,
+                    format!("association {id} of {table} is {}", other.as_str()),
+                )),
+            }
+        },
+    )
+    .await
+}
+
+#[async_trait]
+impl Driver for RouteTableAssociationDriver {
+    type Spec = RouteTableAssociationSpec;
+
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &Desired<RouteTableAssociationSpec>,
+    ) -> Result<Option<RouteTableAssociationOutputs>, ProviderError> {
+        let table = resolved_str(&r.spec.route_table_id, "route_table_id")?;
+        let subnet = resolved_str(&r.spec.subnet_id, "subnet_id")?;
+        let tables = describe_table(&c.ec2(&r.region), table).await?;
+        Ok(tables
+            .iter()
+            .flat_map(|t| t.associations())
+            .filter(|a| is_live(a))
+            .find(|a| a.subnet_id() == Some(subnet))
+            .and_then(|a| a.route_table_association_id())
+            .map(|id| RouteTableAssociationOutputs { id: id.to_string() }))
+    }
+
+    async fn create(
+        &self,
+        c: &Clients,
+        r: &Desired<RouteTableAssociationSpec>,
+    ) -> Result<RouteTableAssociationOutputs, ProviderError> {
+        let ec2 = &c.ec2(&r.region);
+        let table = resolved_str(&r.spec.route_table_id, "route_table_id")?;
+        let subnet = resolved_str(&r.spec.subnet_id, "subnet_id")?;
+        // The table and subnet were made a moment ago: they may not be visible yet.
+        let created = settle("AssociateRouteTable", || async move {
+            ec2.associate_route_table()
+                .route_table_id(table)
+                .subnet_id(subnet)
+                .send()
+                .await
+                .map_err(|e| classify(&format!("AssociateRouteTable {table} {subnet}"), e))
+        })
+        .await?;
+        let id = required(
+            created.association_id(),
+            "AssociateRouteTable association id",
+        )?;
+        if created.association_state().and_then(|s| s.state()) == Some(&Code::Associating) {
+            wait_associated(ec2, table, id).await?;
+        }
+        Ok(RouteTableAssociationOutputs { id: id.to_string() })
+    }
+
+    /// Both fields of an association force replacement: nothing changes in place.
+    async fn update(
+        &self,
+        _c: &Clients,
+        prior: &Recorded<RouteTableAssociationSpec>,
+        _r: &Desired<RouteTableAssociationSpec>,
+        _changed: Changed<'_>,
+    ) -> Result<RouteTableAssociationOutputs, ProviderError> {
+        Ok(prior.outputs.clone())
+    }
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        prior: &Recorded<RouteTableAssociationSpec>,
+    ) -> Result<(), ProviderError> {
+        let id = &prior.outputs.id;
+        // InvalidAssociationID.NotFound: already gone.
+        c.ec2(&prior.region)
+            .disassociate_route_table()
+            .association_id(id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DisassociateRouteTable {id}"), e))
+            .or_gone()
+    }
+}

@@ -1,0 +1,161 @@
+//! Internet gateway: tagged create then attach, attach conflicts, detach then delete.
+
+use super::*;
+use crate::driver::Driver;
+use crate::ec2::InternetGatewayDriver;
+use crate::test_support::{meta, recorded, recorder};
+use aws_sdk_ec2::operation::attach_internet_gateway::{
+    AttachInternetGatewayError, AttachInternetGatewayOutput,
+};
+use aws_sdk_ec2::operation::create_internet_gateway::CreateInternetGatewayOutput;
+use aws_sdk_ec2::operation::delete_internet_gateway::DeleteInternetGatewayOutput;
+use aws_sdk_ec2::operation::describe_internet_gateways::DescribeInternetGatewaysOutput;
+use aws_sdk_ec2::operation::detach_internet_gateway::{
+    DetachInternetGatewayInput, DetachInternetGatewayOutput,
+};
+use aws_sdk_ec2::types::{
+    AttachmentStatus, InternetGateway, InternetGatewayAttachment, ResourceType,
+};
+use aws_sdk_ec2::Client;
+use aws_smithy_mocks::mock;
+use glinfra_core::spec::ec2::{InternetGatewayOutputs, InternetGatewaySpec};
+use glinfra_engine::ErrorClass;
+use serde_json::json;
+
+fn igw_resource(vpc: &str) -> Desired<InternetGatewaySpec> {
+    resource("igw", json!({ "vpc_id": vpc }))
+}
+
+fn igw_outputs(id: &str) -> InternetGatewayOutputs {
+    InternetGatewayOutputs { id: id.into() }
+}
+
+fn igw_attached(vpc: &str) -> InternetGateway {
+    InternetGateway::builder()
+        .internet_gateway_id("igw-1")
+        .attachments(
+            InternetGatewayAttachment::builder()
+                .vpc_id(vpc)
+                // What AWS reports for an attached internet gateway.
+                .state(AttachmentStatus::from("available"))
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn create_internet_gateway_tags_it_and_attaches_it() {
+    let log = Log::default();
+    let (l1, l2) = (log.clone(), log.clone());
+    let create = mock!(Client::create_internet_gateway)
+        .match_requests(|req| {
+            req.tag_specifications()[0].resource_type() == Some(&ResourceType::InternetGateway)
+                && tag_map(req.tag_specifications())["glinfra:logical-id"] == "igw"
+        })
+        .then_output(move || {
+            l1.add("CreateInternetGateway");
+            CreateInternetGatewayOutput::builder()
+                .internet_gateway(
+                    InternetGateway::builder()
+                        .internet_gateway_id("igw-1")
+                        .build(),
+                )
+                .build()
+        });
+    let attach = mock!(Client::attach_internet_gateway)
+        .match_requests(|req| {
+            req.internet_gateway_id() == Some("igw-1") && req.vpc_id() == Some("vpc-1")
+        })
+        .then_output(move || {
+            l2.add("AttachInternetGateway");
+            AttachInternetGatewayOutput::builder().build()
+        });
+    let c = clients(&[&create, &attach]);
+
+    let out = InternetGatewayDriver
+        .create(&c, &igw_resource("vpc-1"))
+        .await
+        .unwrap();
+
+    assert_eq!(out, igw_outputs("igw-1"));
+    assert_eq!(
+        log.ops(),
+        ["CreateInternetGateway", "AttachInternetGateway"]
+    );
+}
+
+#[tokio::test]
+async fn attach_already_attached_to_that_vpc_is_fine_and_to_another_is_not() {
+    let create = mock!(Client::create_internet_gateway).then_output(|| {
+        CreateInternetGatewayOutput::builder()
+            .internet_gateway(
+                InternetGateway::builder()
+                    .internet_gateway_id("igw-1")
+                    .build(),
+            )
+            .build()
+    });
+    let attach = mock!(Client::attach_internet_gateway)
+        .then_error(|| AttachInternetGatewayError::generic(meta("Resource.AlreadyAssociated")));
+    let describe = mock!(Client::describe_internet_gateways)
+        .match_requests(|req| req.internet_gateway_ids() == ["igw-1"])
+        .then_output(|| {
+            DescribeInternetGatewaysOutput::builder()
+                .internet_gateways(igw_attached("vpc-1"))
+                .build()
+        });
+    let c = clients(&[&create, &attach, &describe]);
+
+    assert_eq!(
+        InternetGatewayDriver
+            .create(&c, &igw_resource("vpc-1"))
+            .await
+            .unwrap(),
+        igw_outputs("igw-1")
+    );
+
+    let err = InternetGatewayDriver
+        .create(&c, &igw_resource("vpc-2"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Invalid, "{err}");
+}
+
+#[tokio::test]
+async fn delete_internet_gateway_detaches_then_deletes() {
+    let log = Log::default();
+    let (detached, see_detached) = recorder::<DetachInternetGatewayInput>();
+    let (l1, l2) = (log.clone(), log.clone());
+    let describe = mock!(Client::describe_internet_gateways).then_output(|| {
+        DescribeInternetGatewaysOutput::builder()
+            .internet_gateways(igw_attached("vpc-1"))
+            .build()
+    });
+    let detach = mock!(Client::detach_internet_gateway)
+        .match_requests(see_detached)
+        .then_output(move || {
+            l1.add("DetachInternetGateway");
+            DetachInternetGatewayOutput::builder().build()
+        });
+    let delete = mock!(Client::delete_internet_gateway)
+        .match_requests(|req| req.internet_gateway_id() == Some("igw-1"))
+        .then_output(move || {
+            l2.add("DeleteInternetGateway");
+            DeleteInternetGatewayOutput::builder().build()
+        });
+    let c = clients(&[&describe, &detach, &delete]);
+    let r = igw_resource("vpc-1");
+
+    InternetGatewayDriver
+        .delete(&c, &recorded(&r, igw_outputs("igw-1")))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        log.ops(),
+        ["DetachInternetGateway", "DeleteInternetGateway"]
+    );
+    let d = &detached.lock().unwrap()[0];
+    assert_eq!(d.internet_gateway_id(), Some("igw-1"));
+    assert_eq!(d.vpc_id(), Some("vpc-1"));
+}

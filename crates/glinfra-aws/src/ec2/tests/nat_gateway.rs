@@ -1,0 +1,202 @@
+//! NAT gateway: find by tags (re-checked: LocalStack ignores the filters), waits
+//! through pending, failure codes, delete waits until deleted.
+
+use super::*;
+use crate::driver::Driver;
+use crate::ec2::NatGatewayDriver;
+use crate::test_support::{meta, recorded, recorder};
+use aws_sdk_ec2::operation::create_nat_gateway::{CreateNatGatewayInput, CreateNatGatewayOutput};
+use aws_sdk_ec2::operation::delete_nat_gateway::DeleteNatGatewayOutput;
+use aws_sdk_ec2::operation::describe_nat_gateways::{
+    DescribeNatGatewaysError, DescribeNatGatewaysInput, DescribeNatGatewaysOutput,
+};
+use aws_sdk_ec2::types::{NatGateway, NatGatewayState, ResourceType};
+use aws_sdk_ec2::Client;
+use aws_smithy_mocks::mock;
+use glinfra_core::spec::ec2::{NatGatewayOutputs, NatGatewaySpec};
+use glinfra_engine::ErrorClass;
+use serde_json::json;
+
+/// A NAT gateway carrying the ownership tags of the `nat` resource.
+fn nat(id: &str, state: NatGatewayState) -> NatGateway {
+    NatGateway::builder()
+        .nat_gateway_id(id)
+        .state(state)
+        .set_tags(Some(owner_tags(STACK, "nat")))
+        .build()
+}
+
+fn nat_resource() -> Desired<NatGatewaySpec> {
+    resource(
+        "nat",
+        json!({"subnet_id": "subnet-1", "allocation_id": "eipalloc-1"}),
+    )
+}
+
+fn nat_outputs(id: &str) -> NatGatewayOutputs {
+    NatGatewayOutputs { id: id.into() }
+}
+
+#[tokio::test]
+async fn find_nat_gateway_filters_on_tags_and_skips_deleted_and_failed_ones() {
+    let (seen, see) = recorder::<DescribeNatGatewaysInput>();
+    let describe = mock!(Client::describe_nat_gateways)
+        .match_requests(see)
+        .then_output(|| {
+            DescribeNatGatewaysOutput::builder()
+                .nat_gateways(nat("nat-0old", NatGatewayState::Deleted))
+                .nat_gateways(nat("nat-1del", NatGatewayState::Deleting))
+                .nat_gateways(nat("nat-2bad", NatGatewayState::Failed))
+                .nat_gateways(nat("nat-live", NatGatewayState::Available))
+                // A service that ignores the tag filters returns other stacks' gateways too.
+                .nat_gateways(
+                    NatGateway::builder()
+                        .nat_gateway_id("nat-0other")
+                        .state(NatGatewayState::Available)
+                        .set_tags(Some(owner_tags("another-stack", "nat")))
+                        .build(),
+                )
+                .build()
+        });
+    let c = clients(&[&describe]);
+
+    let found = NatGatewayDriver.find(&c, &nat_resource()).await.unwrap();
+
+    assert_eq!(found, Some(nat_outputs("nat-live")));
+    assert_eq!(
+        filter_pairs(seen.lock().unwrap()[0].filter()),
+        owner_filter_pairs("nat")
+    );
+}
+
+#[tokio::test]
+async fn find_nat_gateway_with_only_a_deleted_one_finds_nothing() {
+    let describe = mock!(Client::describe_nat_gateways).then_output(|| {
+        DescribeNatGatewaysOutput::builder()
+            .nat_gateways(nat("nat-0old", NatGatewayState::Deleted))
+            .build()
+    });
+    let c = clients(&[&describe]);
+    assert_eq!(
+        NatGatewayDriver.find(&c, &nat_resource()).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn create_nat_gateway_waits_through_pending_to_available() {
+    let (created, see) = recorder::<CreateNatGatewayInput>();
+    let create = mock!(Client::create_nat_gateway)
+        .match_requests(see)
+        .then_output(|| {
+            CreateNatGatewayOutput::builder()
+                .nat_gateway(nat("nat-1", NatGatewayState::Pending))
+                .build()
+        });
+    let describe = mock!(Client::describe_nat_gateways)
+        .match_requests(|req| req.nat_gateway_ids() == ["nat-1"])
+        .sequence()
+        .error(|| DescribeNatGatewaysError::generic(meta("NatGatewayNotFound")))
+        .output(|| {
+            DescribeNatGatewaysOutput::builder()
+                .nat_gateways(nat("nat-1", NatGatewayState::Pending))
+                .build()
+        })
+        .output(|| {
+            DescribeNatGatewaysOutput::builder()
+                .nat_gateways(nat("nat-1", NatGatewayState::Available))
+                .build()
+        })
+        .build();
+    let c = clients(&[&create, &describe]);
+    let r = nat_resource();
+
+    let out = NatGatewayDriver.create(&c, &r).await.unwrap();
+
+    assert_eq!(out, nat_outputs("nat-1"));
+    assert_eq!(describe.num_calls(), 3);
+    let req = &created.lock().unwrap()[0];
+    assert_eq!(req.subnet_id(), Some("subnet-1"));
+    assert_eq!(req.allocation_id(), Some("eipalloc-1"));
+    assert_eq!(
+        req.tag_specifications()[0].resource_type(),
+        Some(&ResourceType::Natgateway)
+    );
+    assert_eq!(tag_map(req.tag_specifications()), r.tags);
+}
+
+#[tokio::test]
+async fn a_failed_nat_gateway_is_reported_with_its_failure_code() {
+    let failed = |code: &'static str| {
+        move || {
+            DescribeNatGatewaysOutput::builder()
+                .nat_gateways(
+                    NatGateway::builder()
+                        .nat_gateway_id("nat-1")
+                        .state(NatGatewayState::Failed)
+                        .failure_code(code)
+                        .failure_message("mocked failure")
+                        .build(),
+                )
+                .build()
+        }
+    };
+    let create = mock!(Client::create_nat_gateway).then_output(|| {
+        CreateNatGatewayOutput::builder()
+            .nat_gateway(nat("nat-1", NatGatewayState::Pending))
+            .build()
+    });
+    let describe = mock!(Client::describe_nat_gateways)
+        .sequence()
+        .output(failed("Gateway.NotAttached"))
+        .output(failed("InsufficientFreeAddressesInSubnet"))
+        .build();
+    let c = clients(&[&create, &describe]);
+
+    // The VPC's internet gateway was not attached yet: another try can succeed.
+    let err = NatGatewayDriver
+        .create(&c, &nat_resource())
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Retryable, "{err}");
+    assert!(err.message.contains("Gateway.NotAttached"), "{err}");
+    let err = NatGatewayDriver
+        .create(&c, &nat_resource())
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Fatal, "{err}");
+    assert!(
+        err.message.contains("InsufficientFreeAddressesInSubnet"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn delete_nat_gateway_waits_until_deleted() {
+    let delete = mock!(Client::delete_nat_gateway)
+        .match_requests(|req| req.nat_gateway_id() == Some("nat-1"))
+        .then_output(|| {
+            DeleteNatGatewayOutput::builder()
+                .nat_gateway_id("nat-1")
+                .build()
+        });
+    let describe = mock!(Client::describe_nat_gateways)
+        .sequence()
+        .output(|| {
+            DescribeNatGatewaysOutput::builder()
+                .nat_gateways(nat("nat-1", NatGatewayState::Deleting))
+                .build()
+        })
+        .output(|| {
+            DescribeNatGatewaysOutput::builder()
+                .nat_gateways(nat("nat-1", NatGatewayState::Deleted))
+                .build()
+        })
+        .build();
+    let c = clients(&[&delete, &describe]);
+    NatGatewayDriver
+        .delete(&c, &recorded(&nat_resource(), nat_outputs("nat-1")))
+        .await
+        .unwrap();
+    assert_eq!(describe.num_calls(), 2);
+}

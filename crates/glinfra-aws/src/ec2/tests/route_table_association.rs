@@ -1,0 +1,112 @@
+//! Route table association: associate, find by table and subnet, disassociate.
+
+use super::*;
+use crate::driver::Driver;
+use crate::ec2::RouteTableAssociationDriver;
+use crate::test_support::{meta, recorded};
+use aws_sdk_ec2::operation::associate_route_table::AssociateRouteTableOutput;
+use aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput;
+use aws_sdk_ec2::operation::disassociate_route_table::DisassociateRouteTableError;
+use aws_sdk_ec2::types::{
+    RouteTable, RouteTableAssociation, RouteTableAssociationState, RouteTableAssociationStateCode,
+};
+use aws_sdk_ec2::Client;
+use aws_smithy_mocks::mock;
+use glinfra_core::spec::ec2::{RouteTableAssociationOutputs, RouteTableAssociationSpec};
+use serde_json::json;
+
+fn association_resource() -> Desired<RouteTableAssociationSpec> {
+    resource(
+        "private-a-routes",
+        json!({"route_table_id": "rtb-1", "subnet_id": "subnet-1"}),
+    )
+}
+
+fn association_outputs(id: &str) -> RouteTableAssociationOutputs {
+    RouteTableAssociationOutputs { id: id.into() }
+}
+
+#[tokio::test]
+async fn associate_route_table_returns_the_association_id() {
+    let associate = mock!(Client::associate_route_table)
+        .match_requests(|req| {
+            req.route_table_id() == Some("rtb-1") && req.subnet_id() == Some("subnet-1")
+        })
+        .then_output(|| {
+            AssociateRouteTableOutput::builder()
+                .association_id("rtbassoc-1")
+                .association_state(
+                    RouteTableAssociationState::builder()
+                        .state(RouteTableAssociationStateCode::Associated)
+                        .build(),
+                )
+                .build()
+        });
+    let c = clients(&[&associate]);
+    assert_eq!(
+        RouteTableAssociationDriver
+            .create(&c, &association_resource())
+            .await
+            .unwrap(),
+        association_outputs("rtbassoc-1")
+    );
+}
+
+#[tokio::test]
+async fn find_association_by_table_and_subnet() {
+    let association = |id: &str, subnet: &str, state| {
+        RouteTableAssociation::builder()
+            .route_table_association_id(id)
+            .route_table_id("rtb-1")
+            .subnet_id(subnet)
+            .association_state(RouteTableAssociationState::builder().state(state).build())
+            .build()
+    };
+    let table = RouteTable::builder()
+        .route_table_id("rtb-1")
+        .associations(association(
+            "rtbassoc-old",
+            "subnet-1",
+            RouteTableAssociationStateCode::Disassociated,
+        ))
+        .associations(association(
+            "rtbassoc-b",
+            "subnet-2",
+            RouteTableAssociationStateCode::Associated,
+        ))
+        .associations(association(
+            "rtbassoc-a",
+            "subnet-1",
+            RouteTableAssociationStateCode::Associated,
+        ))
+        .build();
+    let describe = mock!(Client::describe_route_tables).then_output(move || {
+        DescribeRouteTablesOutput::builder()
+            .route_tables(table.clone())
+            .build()
+    });
+    let c = clients(&[&describe]);
+    assert_eq!(
+        RouteTableAssociationDriver
+            .find(&c, &association_resource())
+            .await
+            .unwrap(),
+        Some(association_outputs("rtbassoc-a"))
+    );
+}
+
+#[tokio::test]
+async fn disassociate_already_gone_succeeds() {
+    let disassociate = mock!(Client::disassociate_route_table)
+        .match_requests(|req| req.association_id() == Some("rtbassoc-1"))
+        .then_error(|| DisassociateRouteTableError::generic(meta("InvalidAssociationID.NotFound")));
+    let c = clients(&[&disassociate]);
+    RouteTableAssociationDriver
+        .delete(
+            &c,
+            &recorded(&association_resource(), association_outputs("rtbassoc-1")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(disassociate.num_calls(), 1);
+}

@@ -1,0 +1,366 @@
+//! VPC endpoints: `Gateway` endpoints (S3, DynamoDB) on route tables, `Interface`
+//! endpoints (PrivateLink) in subnets.
+//!
+//! States are compared as lower-case strings: AWS reports them in camelCase
+//! (`available`, `pendingAcceptance`) while the SDK's `State` enum expects
+//! PascalCase, so every real value arrives as `State::Unknown`
+//! (awslabs/aws-sdk-rust#619).
+
+use super::{owner_filters, settle, tag_specification, update_tags};
+use crate::clients::Clients;
+use crate::driver::Driver;
+use crate::error::{classify, classify_code};
+use crate::kit::wait::{self, Poll};
+use crate::kit::{
+    self, required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded,
+};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{ResourceType, VpcEndpoint};
+use aws_sdk_ec2::Client;
+use glinfra_core::spec::ec2::{VpcEndpointOutputs, VpcEndpointSpec, VpcEndpointType};
+use glinfra_engine::{ErrorClass, ProviderError};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// The driver of `aws:ec2/vpc-endpoint`.
+pub(crate) struct VpcEndpointDriver;
+
+/// How long an endpoint may take to become `available` or to go away. Gateway
+/// endpoints are available at once; interface endpoints take minutes.
+const ENDPOINT_DEADLINE: Duration = Duration::from_secs(10 * 60);
+
+/// The endpoint's state, lower-cased (`available`, `pending`, `pendingacceptance`, ...).
+fn state(e: &VpcEndpoint) -> String {
+    e.state()
+        .map(|s| s.as_str().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// States of an endpoint that will never be usable again.
+fn is_dead(state: &str) -> bool {
+    matches!(state, "deleted" | "failed" | "rejected" | "expired")
+}
+
+/// Describes one endpoint; `None` when AWS does not know it (yet, or any more).
+async fn describe(ec2: &Client, id: &str) -> Result<Option<VpcEndpoint>, ProviderError> {
+    let out = ec2
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(id)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DescribeVpcEndpoints {id}"), e))
+        .or_absent()?;
+    Ok(out.and_then(|o| {
+        o.vpc_endpoints()
+            .iter()
+            .find(|e| e.vpc_endpoint_id() == Some(id))
+            .cloned()
+    }))
+}
+
+async fn wait_available(ec2: &Client, id: &str) -> Result<(), ProviderError> {
+    wait::until(
+        &format!("VPC endpoint {id} to become available"),
+        ENDPOINT_DEADLINE,
+        wait::POLL,
+        || async {
+            let Some(endpoint) = describe(ec2, id).await? else {
+                // Eventual consistency: a new endpoint may not be visible at once.
+                return Ok(Poll::Pending("not visible yet".into()));
+            };
+            let state = state(&endpoint);
+            match state.as_str() {
+                "available" => Ok(Poll::Ready(())),
+                "failed" | "rejected" | "expired" | "deleting" | "deleted" => {
+                    let reason = endpoint
+                        .last_error()
+                        .map(|e| {
+                            format!(
+                                ": {}: {}",
+                                e.code().unwrap_or("unknown"),
+                                e.message().unwrap_or("")
+                            )
+                        })
+                        .or_else(|| endpoint.failure_reason().map(|f| format!(": {f}")))
+                        .unwrap_or_default();
+                    Err(ProviderError::new(
+                        ErrorClass::Fatal,
+                        format!("VPC endpoint {id} is {state} while waiting for it to become available{reason}"),
+                    ))
+                }
+                // pending, pendingacceptance (a service that accepts connections by
+                // hand), partial, or a state not known yet.
+                "" => Ok(Poll::Pending("no state".into())),
+                other => Ok(Poll::Pending(other.to_string())),
+            }
+        },
+    )
+    .await
+}
+
+async fn wait_gone(ec2: &Client, id: &str) -> Result<(), ProviderError> {
+    wait::gone(&format!("VPC endpoint {id}"), ENDPOINT_DEADLINE, || async {
+        Ok(describe(ec2, id)
+            .await?
+            .map(|e| state(&e))
+            .filter(|s| s != "deleted"))
+    })
+    .await
+}
+
+/// `(add, remove)` that turn `live` into `desired`, both sorted.
+pub(super) fn add_remove(live: &[String], desired: &[String]) -> (Vec<String>, Vec<String>) {
+    let live: BTreeSet<&String> = live.iter().collect();
+    let desired: BTreeSet<&String> = desired.iter().collect();
+    (
+        desired.difference(&live).map(|s| s.to_string()).collect(),
+        live.difference(&desired).map(|s| s.to_string()).collect(),
+    )
+}
+
+/// Brings route tables (gateway), or subnets, security groups and private DNS
+/// (interface), to the spec, compared with what the endpoint has now (so that a
+/// full reconcile after adoption, or after an interrupted update, also converges).
+/// An interface spec without security groups leaves the groups alone: AWS gave the
+/// endpoint the VPC's default group and an interface endpoint needs one.
+async fn modify(
+    ec2: &Client,
+    id: &str,
+    spec: &VpcEndpointSpec,
+    changed: Changed<'_>,
+) -> Result<(), ProviderError> {
+    let gateway = spec.endpoint_type == VpcEndpointType::Gateway;
+    let route_tables = gateway && changed.has("route_table_ids");
+    let subnets = !gateway && changed.has("subnet_ids");
+    let groups =
+        !gateway && changed.has("security_group_ids") && !spec.security_group_ids.is_empty();
+    let dns = !gateway && changed.has("private_dns_enabled");
+    if !(route_tables || subnets || groups || dns) {
+        return Ok(());
+    }
+    let live = describe(ec2, id).await?.ok_or_else(|| {
+        ProviderError::new(
+            ErrorClass::NotFound,
+            format!("VPC endpoint {id} does not exist any more"),
+        )
+    })?;
+    let mut req = ec2.modify_vpc_endpoint().vpc_endpoint_id(id);
+    let mut changes = Vec::new();
+    if route_tables {
+        let desired = resolved_all(&spec.route_table_ids, "route_table_ids")?;
+        let (add, remove) = add_remove(live.route_table_ids(), &desired);
+        if !add.is_empty() || !remove.is_empty() {
+            changes.push("route tables");
+            req = req
+                .set_add_route_table_ids((!add.is_empty()).then_some(add))
+                .set_remove_route_table_ids((!remove.is_empty()).then_some(remove));
+        }
+    }
+    if subnets {
+        let desired = resolved_all(&spec.subnet_ids, "subnet_ids")?;
+        let (add, remove) = add_remove(live.subnet_ids(), &desired);
+        if !add.is_empty() || !remove.is_empty() {
+            changes.push("subnets");
+            req = req
+                .set_add_subnet_ids((!add.is_empty()).then_some(add))
+                .set_remove_subnet_ids((!remove.is_empty()).then_some(remove));
+        }
+    }
+    if groups {
+        let desired = resolved_all(&spec.security_group_ids, "security_group_ids")?;
+        let live_groups: Vec<String> = live
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect();
+        let (add, remove) = add_remove(&live_groups, &desired);
+        if !add.is_empty() || !remove.is_empty() {
+            changes.push("security groups");
+            req = req
+                .set_add_security_group_ids((!add.is_empty()).then_some(add))
+                .set_remove_security_group_ids((!remove.is_empty()).then_some(remove));
+        }
+    }
+    if dns && live.private_dns_enabled() != Some(spec.private_dns_enabled) {
+        changes.push("private DNS");
+        req = req.private_dns_enabled(spec.private_dns_enabled);
+    }
+    if !changes.is_empty() {
+        req.send().await.map_err(|e| {
+            classify(
+                &format!("ModifyVpcEndpoint {id} ({})", changes.join(", ")),
+                e,
+            )
+        })?;
+        wait_available(ec2, id).await?;
+    } else if changed.everything() && state(&live) != "available" {
+        // A full reconcile (after adopting an endpoint whose create was cut
+        // short) waits for it to be usable.
+        wait_available(ec2, id).await?;
+    }
+    Ok(())
+}
+
+/// Sends DeleteVpcEndpoints for `id`, reading its list of unsuccessful items.
+async fn delete_endpoint(ec2: &Client, id: &str) -> Result<(), ProviderError> {
+    match ec2.delete_vpc_endpoints().vpc_endpoint_ids(id).send().await {
+        Ok(res) => {
+            for item in res.unsuccessful() {
+                if item.resource_id().is_some_and(|r| r != id) {
+                    continue;
+                }
+                let code = item.error().and_then(|e| e.code()).unwrap_or("Unknown");
+                let message = item.error().and_then(|e| e.message()).unwrap_or("");
+                let class = classify_code(code, None);
+                // NotFound for this endpoint: it is gone already.
+                if class != ErrorClass::NotFound {
+                    return Err(ProviderError::new(
+                        class,
+                        format!("DeleteVpcEndpoints {id}: {code}: {message}"),
+                    )
+                    .operation("DeleteVpcEndpoints")
+                    .code(code));
+                }
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let err = classify(&format!("DeleteVpcEndpoints {id}"), e);
+            let about_endpoint = err
+                .code
+                .as_deref()
+                .is_some_and(|c| c.starts_with("InvalidVpcEndpoint"));
+            if err.class == ErrorClass::NotFound && !about_endpoint {
+                // Something else was not found (a route of the endpoint, say): the
+                // endpoint itself still exists, so this is no success.
+                return Err(err.reclassified(ErrorClass::Fatal, "the endpoint itself exists"));
+            }
+            Err::<(), _>(err).or_gone()
+        }
+    }
+}
+
+#[async_trait]
+impl Driver for VpcEndpointDriver {
+    type Spec = VpcEndpointSpec;
+
+    /// Looks the endpoint up by its ownership tags, skipping deleted, failed,
+    /// rejected and expired ones. One still `deleting` (and nothing else) is waited
+    /// for until it is gone, then `None`. One still pending is waited for until it
+    /// is available, so that what is adopted is usable, as what `create` returns is.
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &Desired<VpcEndpointSpec>,
+    ) -> Result<Option<VpcEndpointOutputs>, ProviderError> {
+        let ec2 = c.ec2(&r.region);
+        let found: Vec<VpcEndpoint> = ec2
+            .describe_vpc_endpoints()
+            .set_filters(Some(owner_filters(r)))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("DescribeVpcEndpoints", e))?;
+        let (deleting, live): (Vec<VpcEndpoint>, Vec<VpcEndpoint>) = found
+            .into_iter()
+            .filter(|e| !is_dead(&state(e)))
+            .partition(|e| state(e) == "deleting");
+        let id_of = |e: &VpcEndpoint| e.vpc_endpoint_id().unwrap_or_default().to_string();
+        if let Some(endpoint) = kit::pick_owned(
+            r,
+            live,
+            |e| e.vpc_endpoint_id().unwrap_or_default(),
+            |e| tags::from_sdk(e.tags()),
+        ) {
+            let id = required(endpoint.vpc_endpoint_id(), "VPC endpoint id")?;
+            if state(&endpoint) != "available" {
+                wait_available(&ec2, id).await?;
+            }
+            return Ok(Some(VpcEndpointOutputs { id: id.to_string() }));
+        }
+        if let Some(going) = kit::pick_owned(
+            r,
+            deleting,
+            |e| e.vpc_endpoint_id().unwrap_or_default(),
+            |e| tags::from_sdk(e.tags()),
+        ) {
+            wait_gone(&ec2, &id_of(&going)).await?;
+        }
+        Ok(None)
+    }
+
+    async fn create(
+        &self,
+        c: &Clients,
+        r: &Desired<VpcEndpointSpec>,
+    ) -> Result<VpcEndpointOutputs, ProviderError> {
+        let ec2 = &c.ec2(&r.region);
+        let spec = &r.spec;
+        let vpc_id = resolved_str(&spec.vpc_id, "vpc_id")?;
+        let route_tables = &resolved_all(&spec.route_table_ids, "route_table_ids")?;
+        let subnets = &resolved_all(&spec.subnet_ids, "subnet_ids")?;
+        let groups = &resolved_all(&spec.security_group_ids, "security_group_ids")?;
+        let tags = &tag_specification(ResourceType::VpcEndpoint, r)?;
+        let service = spec.service_name.as_str();
+        // The VPC, route tables, subnets or groups were made a moment ago: they may
+        // not be visible yet.
+        let created = settle("CreateVpcEndpoint", || async move {
+            let req = ec2
+                .create_vpc_endpoint()
+                .vpc_id(vpc_id)
+                .service_name(service)
+                .vpc_endpoint_type(spec.endpoint_type.as_str().into())
+                .tag_specifications(tags.clone());
+            let req = match spec.endpoint_type {
+                VpcEndpointType::Gateway => req.set_route_table_ids(Some(route_tables.clone())),
+                VpcEndpointType::Interface => req
+                    .set_subnet_ids(Some(subnets.clone()))
+                    // Without groups, AWS uses the VPC's default security group.
+                    .set_security_group_ids((!groups.is_empty()).then(|| groups.clone()))
+                    .private_dns_enabled(spec.private_dns_enabled),
+            };
+            req.send()
+                .await
+                .map_err(|e| classify(&format!("CreateVpcEndpoint {service}"), e))
+        })
+        .await?;
+        let endpoint = required(created.vpc_endpoint(), "CreateVpcEndpoint")?;
+        let id = required(endpoint.vpc_endpoint_id(), "CreateVpcEndpoint id")?;
+        if state(endpoint) != "available" {
+            wait_available(ec2, id).await?;
+        }
+        Ok(VpcEndpointOutputs { id: id.to_string() })
+    }
+
+    async fn update(
+        &self,
+        c: &Clients,
+        prior: &Recorded<VpcEndpointSpec>,
+        r: &Desired<VpcEndpointSpec>,
+        changed: Changed<'_>,
+    ) -> Result<VpcEndpointOutputs, ProviderError> {
+        let ec2 = c.ec2(&r.region);
+        let id = &prior.outputs.id;
+        modify(&ec2, id, &r.spec, changed).await?;
+        update_tags(&ec2, id, prior, r, changed).await?;
+        Ok(prior.outputs.clone())
+    }
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        prior: &Recorded<VpcEndpointSpec>,
+    ) -> Result<(), ProviderError> {
+        let ec2 = c.ec2(&prior.region);
+        let id = &prior.outputs.id;
+        match describe(&ec2, id).await?.map(|e| state(&e)).as_deref() {
+            None | Some("deleted") => return Ok(()),
+            Some("deleting") => return wait_gone(&ec2, id).await,
+            Some(_) => {}
+        }
+        delete_endpoint(&ec2, id).await?;
+        wait_gone(&ec2, id).await
+    }
+}

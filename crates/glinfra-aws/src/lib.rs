@@ -16,10 +16,10 @@ mod provider;
 mod test_support;
 
 // mod ec2; // MIGRATING
-// mod eks; // MIGRATING
+mod eks;
 // mod elasticache; // MIGRATING
 // mod iam; // MIGRATING
-// mod kafka; // MIGRATING
+mod kafka;
 // mod kms; // MIGRATING
 // mod rds; // MIGRATING
 // mod route53; // MIGRATING

@@ -12,6 +12,10 @@ use std::sync::Arc;
 fn drivers() -> Vec<Box<dyn AnyDriver>> {
     vec![
         // REGISTRY: one line per kind, grouped by service.
+        Box::new(crate::eks::EksClusterDriver),
+        Box::new(crate::eks::EksNodeGroupDriver),
+        Box::new(crate::kafka::MskConfigurationDriver),
+        Box::new(crate::kafka::MskClusterDriver),
     ]
 }
 

@@ -98,6 +98,26 @@ pub(crate) fn delta(
     (set, remove)
 }
 
+/// Like [`delta`], but sparing tags that others put on the resource: the keys to
+/// remove are those recorded before (`prior`) or, when reconciling everything
+/// (`full`), every live key; a key starting with `aws:` belongs to AWS and is never
+/// removed (AWS refuses to).
+pub(crate) fn reconcile(
+    live: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
+    prior: &BTreeMap<String, String>,
+    full: bool,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let (set, _) = delta(live, want);
+    let remove = live
+        .keys()
+        .filter(|k| !want.contains_key(*k) && !k.starts_with("aws:"))
+        .filter(|k| full || prior.contains_key(*k))
+        .cloned()
+        .collect();
+    (set, remove)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +147,23 @@ mod tests {
         let (set, remove) = delta(&live, &want);
         assert_eq!(set, want);
         assert_eq!(remove, vec!["old".to_string()]);
+    }
+
+    #[test]
+    fn reconcile_removes_only_recorded_keys_unless_full_and_never_aws_ones() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let live = map(&[("mine", "1"), ("theirs", "2"), ("aws:x", "3")]);
+        let want = map(&[("new", "4")]);
+        let prior = map(&[("mine", "1"), ("aws:x", "3")]);
+        let (set, remove) = reconcile(&live, &want, &prior, false);
+        assert_eq!(set, want);
+        assert_eq!(remove, vec!["mine".to_string()]);
+        let (_, remove) = reconcile(&live, &want, &prior, true);
+        assert_eq!(remove, vec!["mine".to_string(), "theirs".to_string()]);
     }
 }

@@ -16,10 +16,10 @@ mod provider;
 mod test_support;
 
 mod ec2;
-// mod eks; // MIGRATING
+mod eks;
 mod elasticache;
 mod iam;
-// mod kafka; // MIGRATING
+mod kafka;
 mod kms;
 mod rds;
 mod route53;

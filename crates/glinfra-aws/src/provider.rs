@@ -11,19 +11,7 @@ use std::sync::Arc;
 /// Every kind's driver. Adding a kind adds one line here.
 fn drivers() -> Vec<Box<dyn AnyDriver>> {
     vec![
-        // REGISTRY: one line per kind, grouped by service.
-        Box::new(crate::iam::IamRoleDriver),
-        Box::new(crate::kms::KmsKeyDriver),
-        Box::new(crate::route53::HostedZoneDriver),
-        Box::new(crate::route53::RecordSetDriver),
-        Box::new(crate::route53::HealthCheckDriver),
-        Box::new(crate::s3::BucketDriver),
-        Box::new(crate::rds::DbSubnetGroupDriver),
-        Box::new(crate::rds::DbParameterGroupDriver),
-        Box::new(crate::rds::DbInstanceDriver),
-        Box::new(crate::elasticache::CacheSubnetGroupDriver),
-        Box::new(crate::elasticache::CacheParameterGroupDriver),
-        Box::new(crate::elasticache::ReplicationGroupDriver),
+        // One line per kind, grouped by service.
         Box::new(crate::ec2::VpcDriver),
         Box::new(crate::ec2::SubnetDriver),
         Box::new(crate::ec2::InternetGatewayDriver),
@@ -34,6 +22,22 @@ fn drivers() -> Vec<Box<dyn AnyDriver>> {
         Box::new(crate::ec2::RouteTableAssociationDriver),
         Box::new(crate::ec2::SecurityGroupDriver),
         Box::new(crate::ec2::VpcEndpointDriver),
+        Box::new(crate::s3::BucketDriver),
+        Box::new(crate::route53::HostedZoneDriver),
+        Box::new(crate::route53::RecordSetDriver),
+        Box::new(crate::route53::HealthCheckDriver),
+        Box::new(crate::iam::IamRoleDriver),
+        Box::new(crate::kms::KmsKeyDriver),
+        Box::new(crate::eks::EksClusterDriver),
+        Box::new(crate::eks::EksNodeGroupDriver),
+        Box::new(crate::rds::DbSubnetGroupDriver),
+        Box::new(crate::rds::DbParameterGroupDriver),
+        Box::new(crate::rds::DbInstanceDriver),
+        Box::new(crate::elasticache::CacheSubnetGroupDriver),
+        Box::new(crate::elasticache::CacheParameterGroupDriver),
+        Box::new(crate::elasticache::ReplicationGroupDriver),
+        Box::new(crate::kafka::MskConfigurationDriver),
+        Box::new(crate::kafka::MskClusterDriver),
     ]
 }
 

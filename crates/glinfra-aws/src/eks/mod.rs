@@ -1,4 +1,5 @@
-//! The EKS drivers: clusters ([`cluster`]) and managed node groups ([`nodegroup`]).
+//! The EKS drivers: clusters ([`EksClusterDriver`]) and managed node groups
+//! ([`EksNodeGroupDriver`]).
 //!
 //! Names are deterministic, so `find` describes by name and adopts only what
 //! carries our ownership tags. EKS applies every change as an asynchronous
@@ -6,26 +7,21 @@
 //! resource is waited for until it is `ACTIVE` again.
 
 mod cluster;
-mod nodegroup;
+mod node_group;
 #[cfg(test)]
 mod tests;
 
-use crate::clients::Clients;
+pub(crate) use cluster::EksClusterDriver;
+pub(crate) use node_group::EksNodeGroupDriver;
+
 use crate::error::classify;
-use crate::wait::{self, Poll};
+use crate::kit::tags;
+use crate::kit::wait::{self, Poll, POLL};
 use aws_sdk_eks::types::{Update, UpdateStatus};
 use aws_sdk_eks::Client;
-use glinfra_core::{Input, Kind, ResourceState, TAG_LOGICAL_ID, TAG_STACK};
-use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use glinfra_engine::{ErrorClass, ProviderError};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
-
-/// First poll interval of every wait (it grows to 10 s in [`crate::wait::until`]).
-const POLL: Duration = if cfg!(test) {
-    Duration::from_millis(1)
-} else {
-    Duration::from_secs(5)
-};
 
 /// How long a cluster may take to become ACTIVE after its create, or to go after its delete.
 const CLUSTER_DEADLINE: Duration = Duration::from_secs(30 * 60);
@@ -40,132 +36,15 @@ const UPDATE_DEADLINE: Duration = Duration::from_secs(60 * 60);
 /// The AWS error code of a name already taken (and of a resource busy with another change).
 const IN_USE: &str = "ResourceInUseException";
 
-pub(crate) async fn find(
-    c: &Clients,
-    r: &ResolvedResource,
-) -> Result<Option<Outputs>, ProviderError> {
-    match r.kind {
-        Kind::EksCluster => cluster::find(c, r).await,
-        Kind::EksNodeGroup => nodegroup::find(c, r).await,
-        other => Err(wrong_kind(other)),
-    }
-}
-
-pub(crate) async fn create(c: &Clients, r: &ResolvedResource) -> Result<Outputs, ProviderError> {
-    match r.kind {
-        Kind::EksCluster => cluster::create(c, r).await,
-        Kind::EksNodeGroup => nodegroup::create(c, r).await,
-        other => Err(wrong_kind(other)),
-    }
-}
-
-pub(crate) async fn update(
-    c: &Clients,
-    prior: &ResourceState,
-    r: &ResolvedResource,
-    changed: &[String],
-) -> Result<Outputs, ProviderError> {
-    match r.kind {
-        Kind::EksCluster => cluster::update(c, prior, r, changed).await,
-        Kind::EksNodeGroup => nodegroup::update(c, prior, r, changed).await,
-        other => Err(wrong_kind(other)),
-    }
-}
-
-pub(crate) async fn delete(
-    c: &Clients,
-    id: &str,
-    prior: &ResourceState,
-) -> Result<(), ProviderError> {
-    match prior.kind {
-        Kind::EksCluster => cluster::delete(c, id, prior).await,
-        Kind::EksNodeGroup => nodegroup::delete(c, id, prior).await,
-        other => Err(wrong_kind(other)),
-    }
-}
-
-fn wrong_kind(kind: Kind) -> ProviderError {
-    ProviderError::new(
-        ErrorClass::Fatal,
-        format!("the EKS driver does not handle {kind}"),
-    )
-}
-
-/// The value of a resolved input.
-fn resolved<'a>(input: &'a Input<String>, field: &str) -> Result<&'a str, ProviderError> {
-    input.value().map(String::as_str).ok_or_else(|| {
-        ProviderError::new(
-            ErrorClass::Invalid,
-            format!("{field} is an output reference that was not resolved"),
-        )
-    })
-}
-
-fn resolved_all(inputs: &[Input<String>], field: &str) -> Result<Vec<String>, ProviderError> {
-    inputs
-        .iter()
-        .map(|i| resolved(i, field).map(str::to_owned))
-        .collect()
-}
-
-/// `Ok(None)` for a NotFound error, the error itself otherwise.
-fn none_if_missing<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Ok when `tags` carry `r`'s ownership tags; an AlreadyExists error naming the owner otherwise.
-fn check_owner(
-    what: &str,
-    tags: Option<&HashMap<String, String>>,
-    r: &ResolvedResource,
-) -> Result<(), ProviderError> {
-    let tag = |k: &str| tags.and_then(|t| t.get(k)).map(String::as_str);
-    let (stack, logical) = (tag(TAG_STACK), tag(TAG_LOGICAL_ID));
-    if stack == Some(r.stack.as_str()) && logical == Some(r.id.as_str()) {
-        return Ok(());
-    }
-    let owner = match (stack, logical) {
-        (Some(s), Some(l)) => format!("stack `{s}`, resource `{l}`"),
-        _ => "something not managed by glinfra (it has no glinfra ownership tags)".into(),
-    };
-    Err(ProviderError::new(
-        ErrorClass::AlreadyExists,
-        format!("{what} already exists and belongs to {owner}"),
-    ))
-}
-
-/// The resource as recorded, for looking up one whose create was not recorded.
-fn from_state(id: &str, prior: &ResourceState) -> Result<ResolvedResource, ProviderError> {
-    let stack = prior.tags.get(TAG_STACK).ok_or_else(|| {
-        ProviderError::new(
-            ErrorClass::Fatal,
-            format!(
-                "{} `{id}`: no outputs and no `{TAG_STACK}` tag recorded",
-                prior.kind
-            ),
-        )
-    })?;
-    Ok(ResolvedResource::from_state(stack, id, prior))
-}
-
-/// Looks up what an interrupted create may have made, for its delete: `None` when
-/// nothing of ours exists (a same-named resource of someone else's is left alone).
-async fn find_for_delete(
-    c: &Clients,
-    id: &str,
-    prior: &ResourceState,
-) -> Result<Option<Outputs>, ProviderError> {
-    let r = from_state(id, prior)?;
-    match find(c, &r).await {
-        Err(e) if e.class == ErrorClass::AlreadyExists => {
-            tracing::warn!(resource = %id, "nothing of ours to delete: {}", e.message);
-            Ok(None)
-        }
-        other => other,
+/// Health issues (code, message) as a suffix for a message: empty when there are none.
+fn issues<'a>(list: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> String {
+    let issues: Vec<String> = list
+        .map(|(code, message)| format!("{}: {}", code.unwrap_or("issue"), message.unwrap_or("")))
+        .collect();
+    if issues.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", issues.join("; "))
     }
 }
 
@@ -231,68 +110,33 @@ async fn wait_update(
     .await
 }
 
-/// What a tag reconciliation sends: tags to set, and keys to remove.
-#[derive(Debug, Default, PartialEq)]
-struct TagChanges {
-    set: HashMap<String, String>,
-    remove: Vec<String>,
-}
-
-/// The tag changes that bring `live` to `desired`. Keys are removed when the prior
-/// state had them or, in a full reconciliation, whenever the resource has them;
-/// `aws:` keys are AWS's own and never touched.
-fn tag_changes(
+/// Brings the tags of the resource `arn` from `live` to `want` with TagResource /
+/// UntagResource, removing only keys recorded in `prior` unless `full`
+/// ([`tags::reconcile`]).
+async fn sync_tags(
+    eks: &Client,
+    arn: &str,
     live: Option<&HashMap<String, String>>,
-    desired: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
     prior: &BTreeMap<String, String>,
     full: bool,
-) -> TagChanges {
-    let empty = HashMap::new();
-    let live = live.unwrap_or(&empty);
-    let set = desired
-        .iter()
-        .filter(|(k, v)| live.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut candidates: BTreeSet<&String> = prior.keys().collect();
-    if full {
-        candidates.extend(live.keys());
-    }
-    let remove = candidates
-        .into_iter()
-        .filter(|k| !desired.contains_key(*k) && live.contains_key(*k) && !k.starts_with("aws:"))
-        .cloned()
-        .collect();
-    TagChanges { set, remove }
-}
-
-/// Applies `changes` to the resource `arn` with TagResource / UntagResource.
-async fn apply_tags(eks: &Client, arn: &str, changes: TagChanges) -> Result<(), ProviderError> {
-    if !changes.set.is_empty() {
+) -> Result<(), ProviderError> {
+    let (set, remove) = tags::reconcile(want, prior, Some(&tags::from_map(live)), full);
+    if !set.is_empty() {
         eks.tag_resource()
             .resource_arn(arn)
-            .set_tags(Some(changes.set))
+            .set_tags(Some(tags::to_map(&set)))
             .send()
             .await
             .map_err(|e| classify(&format!("TagResource {arn}"), e))?;
     }
-    if !changes.remove.is_empty() {
+    if !remove.is_empty() {
         eks.untag_resource()
             .resource_arn(arn)
-            .set_tag_keys(Some(changes.remove))
+            .set_tag_keys(Some(remove))
             .send()
             .await
             .map_err(|e| classify(&format!("UntagResource {arn}"), e))?;
     }
     Ok(())
-}
-
-/// `r.tags` as the SDK takes them.
-fn sdk_tags(tags: &BTreeMap<String, String>) -> HashMap<String, String> {
-    tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-/// True when `changed` names `field`, or is empty (everything is reconciled).
-fn wants(changed: &[String], field: &str) -> bool {
-    changed.is_empty() || changed.iter().any(|c| c == field)
 }

@@ -168,12 +168,6 @@ impl Changed<'_> {
     pub fn any(&self, fields: &[&str]) -> bool {
         fields.iter().any(|f| self.has(f))
     }
-
-    /// True when no field is named: the update converges everything, so live
-    /// state that no recorded field explains (a stray tag) is corrected too.
-    pub fn everything(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 fn unresolved(field: &str) -> ProviderError {

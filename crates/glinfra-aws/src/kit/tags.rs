@@ -186,29 +186,34 @@ macro_rules! arn_tagging {
 }
 pub(crate) use arn_tagging;
 
-/// What brings a resource's tags to `want`: tags to set and keys to remove. With its
-/// `live` tags known, only missing or different tags are set and every other key is
-/// removed; without, every wanted tag is set and the keys of `prior` (the tags it was
-/// last given) no longer wanted are removed. `aws:` keys are AWS's own and are never
-/// removed.
+/// What brings a resource's tags to `want`: tags to set and keys to remove.
+///
+/// With its `live` tags known, only missing or different tags are set; keys to
+/// remove are, on a `full` reconcile (after an adoption), every live key not wanted,
+/// and otherwise only the keys of `prior` (the tags it was last given) that are
+/// still there, so tags others put on the resource are spared. Without `live`, every
+/// wanted tag is set and the keys of `prior` no longer wanted are removed. `aws:`
+/// keys are AWS's own and are never removed (AWS refuses to).
 pub(crate) fn reconcile(
     want: &BTreeMap<String, String>,
     prior: &BTreeMap<String, String>,
     live: Option<&BTreeMap<String, String>>,
+    full: bool,
 ) -> (BTreeMap<String, String>, Vec<String>) {
-    let (set, mut remove) = match live {
-        Some(live) => delta(live, want),
-        None => (
-            want.clone(),
-            prior
+    let unwanted = |k: &&String| !want.contains_key(*k) && !k.starts_with("aws:");
+    match live {
+        Some(live) => {
+            let (set, _) = delta(live, want);
+            let remove = live
                 .keys()
-                .filter(|k| !want.contains_key(*k))
+                .filter(unwanted)
+                .filter(|k| full || prior.contains_key(*k))
                 .cloned()
-                .collect(),
-        ),
-    };
-    remove.retain(|k| !k.starts_with("aws:"));
-    (set, remove)
+                .collect();
+            (set, remove)
+        }
+        None => (want.clone(), prior.keys().filter(unwanted).cloned().collect()),
+    }
 }
 
 /// Brings the tags of `resource` to `want` (see [`reconcile`]), reading its live
@@ -236,7 +241,7 @@ pub(crate) async fn sync_known<T: Tagging + ?Sized>(
     prior: &BTreeMap<String, String>,
     live: Option<&BTreeMap<String, String>>,
 ) -> Result<(), ProviderError> {
-    let (set, remove) = reconcile(want, prior, live);
+    let (set, remove) = reconcile(want, prior, live, live.is_some());
     if !set.is_empty() {
         api.set(resource, &set).await?;
     }
@@ -274,11 +279,11 @@ mod tests {
         let prior = map(&[("a", "1"), ("old", "x")]);
         let live = map(&[("a", "1"), ("b", "0"), ("stray", "y"), ("aws:cf", "z")]);
         assert_eq!(
-            reconcile(&want, &prior, Some(&live)),
+            reconcile(&want, &prior, Some(&live), true),
             (map(&[("b", "2")]), vec!["stray".to_string()])
         );
         assert_eq!(
-            reconcile(&want, &prior, None),
+            reconcile(&want, &prior, None, false),
             (want.clone(), vec!["old".to_string()])
         );
     }
@@ -308,5 +313,23 @@ mod tests {
         let (set, remove) = delta(&live, &want);
         assert_eq!(set, want);
         assert_eq!(remove, vec!["old".to_string()]);
+    }
+
+    #[test]
+    fn reconcile_removes_only_recorded_keys_unless_full_and_never_aws_ones() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let live = map(&[("mine", "1"), ("theirs", "2"), ("aws:x", "3")]);
+        let want = map(&[("new", "4")]);
+        let prior = map(&[("mine", "1"), ("aws:x", "3")]);
+        let (set, remove) = reconcile(&want, &prior, Some(&live), false);
+        assert_eq!(set, want);
+        assert_eq!(remove, vec!["mine".to_string()]);
+        let (_, remove) = reconcile(&want, &prior, Some(&live), true);
+        assert_eq!(remove, vec!["mine".to_string(), "theirs".to_string()]);
     }
 }

@@ -6,14 +6,97 @@ use crate::Resource;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Control-plane log types EKS knows.
-pub const LOG_TYPES: &[&str] = &[
-    "api",
-    "audit",
-    "authenticator",
-    "controllerManager",
-    "scheduler",
-];
+/// A closed set of AWS API values as a Rust enum: each variant serialises as its
+/// API spelling (so JSON is the string AWS uses), with `ALL`, `as_str`, `Display`,
+/// `FromStr` (an error naming the known values) and comparison with a `&str`.
+macro_rules! closed_set {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $what:literal {
+            $( $(#[$vdoc:meta])* $variant:ident = $api:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $( $(#[$vdoc])* #[serde(rename = $api)] $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in the API's order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The API spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $api,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                $name::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
+                    let known: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                    format!(concat!("unknown ", $what, " `{}` (known: {})"), s, known.join(", "))
+                })
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+pub(crate) use closed_set;
+
+closed_set! {
+    /// A control-plane log type (EKS API spelling).
+    LogType, "log type" {
+        /// The Kubernetes API server.
+        Api = "api",
+        /// The audit log.
+        Audit = "audit",
+        /// The authenticator.
+        Authenticator = "authenticator",
+        /// The controller manager.
+        ControllerManager = "controllerManager",
+        /// The scheduler.
+        Scheduler = "scheduler",
+    }
+}
+
+closed_set! {
+    /// How a node group's instances are bought.
+    CapacityType, "capacity type" {
+        /// On-Demand instances.
+        OnDemand = "ON_DEMAND",
+        /// Spot instances.
+        Spot = "SPOT",
+    }
+}
+
+closed_set! {
+    /// The effect of a Kubernetes taint (EKS API spelling).
+    TaintEffect, "taint effect" {
+        /// Kubernetes `NoSchedule`.
+        NoSchedule = "NO_SCHEDULE",
+        /// Kubernetes `NoExecute`.
+        NoExecute = "NO_EXECUTE",
+        /// Kubernetes `PreferNoSchedule`.
+        PreferNoSchedule = "PREFER_NO_SCHEDULE",
+    }
+}
+
 /// EC2 instance families glinfra accepts for node groups.
 pub const INSTANCE_FAMILIES: &[&str] = &[
     "m5", "m6i", "m6a", "m6g", "m7i", "m7g", "c5", "c6i", "c6a", "c6g", "c7i", "c7g", "r5", "r6i",
@@ -31,9 +114,6 @@ pub fn is_known_instance_type(instance_type: &str) -> bool {
         INSTANCE_FAMILIES.contains(&family) && INSTANCE_SIZES.contains(&size)
     })
 }
-
-/// Taint effects EKS accepts (API spelling).
-pub const TAINT_EFFECTS: &[&str] = &["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"];
 
 /// An EKS cluster.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
@@ -59,7 +139,7 @@ pub struct EksClusterSpec {
     /// Public API endpoint (UpdateClusterConfig).
     pub endpoint_public_access: bool,
     /// Enabled control-plane log types (UpdateClusterConfig).
-    pub enabled_log_types: Vec<String>,
+    pub enabled_log_types: Vec<LogType>,
     #[resource(replace)]
     /// KMS key for envelope encryption of Kubernetes secrets. Forces replacement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,14 +150,6 @@ impl ResourceSpec for EksClusterSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if self.name.is_empty() || self.name.len() > 100 {
             cx.error("name", "must be 1 to 100 characters");
-        }
-        for t in &self.enabled_log_types {
-            if !LOG_TYPES.contains(&t.as_str()) {
-                cx.error(
-                    "enabled_log_types",
-                    format!("unknown log type `{t}` (known: {})", LOG_TYPES.join(", ")),
-                );
-            }
         }
         if self.subnet_ids.len() < 2 {
             cx.error(
@@ -102,7 +174,7 @@ pub struct Taint {
     /// Value.
     pub value: String,
     /// `NO_SCHEDULE`, `NO_EXECUTE` or `PREFER_NO_SCHEDULE`.
-    pub effect: String,
+    pub effect: TaintEffect,
 }
 
 /// An EKS managed node group.
@@ -126,7 +198,7 @@ pub struct EksNodeGroupSpec {
     pub instance_types: Vec<String>,
     #[resource(replace)]
     /// `ON_DEMAND` or `SPOT`. Forces replacement.
-    pub capacity_type: String,
+    pub capacity_type: CapacityType,
     #[resource(replace)]
     /// Root volume size in GiB. Forces replacement.
     pub disk_size: i32,
@@ -164,12 +236,6 @@ impl ResourceSpec for EksNodeGroupSpec {
                 ),
             );
         }
-        if !matches!(self.capacity_type.as_str(), "ON_DEMAND" | "SPOT") {
-            cx.error(
-                "capacity_type",
-                format!("must be ON_DEMAND or SPOT, got `{}`", self.capacity_type),
-            );
-        }
         if !(1..=16384).contains(&self.disk_size) {
             cx.error(
                 "disk_size",
@@ -184,17 +250,34 @@ impl ResourceSpec for EksNodeGroupSpec {
                 cx.error("instance_types", format!("unknown EC2 instance type `{t}`"));
             }
         }
-        for (i, t) in self.taints.iter().enumerate() {
-            if !TAINT_EFFECTS.contains(&t.effect.as_str()) {
-                cx.error(
-                    &format!("taints[{i}].effect"),
-                    format!(
-                        "unknown taint effect `{}` (known: {})",
-                        t.effect,
-                        TAINT_EFFECTS.join(", ")
-                    ),
-                );
-            }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn closed_sets_serialise_as_the_api_strings() {
+        assert_eq!(json!(CapacityType::OnDemand), json!("ON_DEMAND"));
+        assert_eq!(json!(CapacityType::Spot), json!("SPOT"));
+        assert_eq!(
+            json!(TaintEffect::PreferNoSchedule),
+            json!("PREFER_NO_SCHEDULE")
+        );
+        assert_eq!(
+            json!(LogType::ControllerManager),
+            json!("controllerManager")
+        );
+        for t in LogType::ALL {
+            let back: LogType = serde_json::from_value(json!(t.as_str())).unwrap();
+            assert_eq!(back, *t);
+            assert_eq!(t.as_str().parse::<LogType>(), Ok(*t));
         }
+        assert_eq!(TaintEffect::NoExecute, "NO_EXECUTE");
+        let err = "NoSchedule".parse::<TaintEffect>().unwrap_err();
+        assert!(err.contains("unknown taint effect `NoSchedule`"), "{err}");
+        assert!(serde_json::from_value::<CapacityType>(json!("RESERVED")).is_err());
     }
 }

@@ -1,10 +1,23 @@
 //! Amazon MSK: configurations and provisioned clusters.
 
+use super::eks::closed_set;
 use crate::input::Input;
 use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
+
+closed_set! {
+    /// How clients and brokers talk (MSK `EncryptionInTransit.ClientBroker`).
+    ClientBrokerEncryption, "client-broker encryption" {
+        /// TLS only.
+        Tls = "TLS",
+        /// TLS and plaintext.
+        TlsPlaintext = "TLS_PLAINTEXT",
+        /// Plaintext only.
+        Plaintext = "PLAINTEXT",
+    }
+}
 
 /// An MSK configuration (server properties).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
@@ -46,14 +59,37 @@ pub struct MskClusterSpec {
     pub volume_size_gb: i32,
     /// The configuration ARN (UpdateClusterConfiguration).
     pub configuration_arn: Input<String>,
-    /// The configuration revision (UpdateClusterConfiguration).
-    pub configuration_revision: Input<String>,
+    /// The configuration revision (UpdateClusterConfiguration): the configuration's
+    /// `latest_revision` output, or a revision number.
+    #[serde(deserialize_with = "revision_input")]
+    pub configuration_revision: Input<i64>,
     #[resource(replace)]
     /// KMS key for encryption at rest. Forces replacement.
     pub kms_key_arn: Input<String>,
     #[resource(replace)]
     /// `TLS`, `TLS_PLAINTEXT` or `PLAINTEXT` between clients and brokers. Forces replacement.
-    pub client_broker_encryption: String,
+    pub client_broker_encryption: ClientBrokerEncryption,
+}
+
+/// `configuration_revision` from JSON: a number or an output reference. A string of
+/// digits is read as its number: states recorded before the revision was typed hold
+/// it as a string, and so do the configurations' `latest_revision` outputs recorded
+/// then, which resolve into this field.
+fn revision_input<'de, D: Deserializer<'de>>(d: D) -> Result<Input<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Revision {
+        Input(Input<i64>),
+        Text(String),
+    }
+    match Revision::deserialize(d)? {
+        Revision::Input(input) => Ok(input),
+        Revision::Text(text) => text.trim().parse().map(Input::Value).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "configuration_revision must be a revision number, got `{text}`"
+            ))
+        }),
+    }
 }
 
 impl ResourceSpec for MskClusterSpec {
@@ -82,17 +118,41 @@ impl ResourceSpec for MskClusterSpec {
                 format!("must be 1 to 16384 GiB, got {}", self.volume_size_gb),
             );
         }
-        if !matches!(
-            self.client_broker_encryption.as_str(),
-            "TLS" | "TLS_PLAINTEXT" | "PLAINTEXT"
-        ) {
-            cx.error(
-                "client_broker_encryption",
-                format!(
-                    "must be TLS, TLS_PLAINTEXT or PLAINTEXT, got `{}`",
-                    self.client_broker_encryption
-                ),
-            );
+        if let Some(revision) = self.configuration_revision.value() {
+            if *revision < 1 {
+                cx.error(
+                    "configuration_revision",
+                    format!("must be a revision number (1 or more), got {revision}"),
+                );
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn encryption_serialises_as_the_api_string_and_revisions_read_old_strings() {
+        assert_eq!(
+            json!(ClientBrokerEncryption::TlsPlaintext),
+            json!("TLS_PLAINTEXT")
+        );
+        assert_eq!(
+            serde_json::from_value::<ClientBrokerEncryption>(json!("PLAINTEXT")).unwrap(),
+            ClientBrokerEncryption::Plaintext
+        );
+        let read = |v| revision_input(v).map_err(|e: serde_json::Error| e.to_string());
+        assert_eq!(read(json!(3)), Ok(Input::Value(3)));
+        assert_eq!(read(json!("3")), Ok(Input::Value(3)));
+        let reference = json!({"$output": {"resource": "conf", "output": "latest_revision"}});
+        assert_eq!(
+            read(reference),
+            Ok(Input::output("conf", "latest_revision"))
+        );
+        let err = read(json!("latest")).unwrap_err();
+        assert!(err.contains("configuration_revision"), "{err}");
     }
 }

@@ -1,0 +1,436 @@
+//! The EKS managed node group driver.
+//!
+//! In place (UpdateNodegroupConfig, one call for all of them): the scaling sizes,
+//! Kubernetes labels (addOrUpdateLabels / removeLabels) and taints
+//! (addOrUpdateTaints / removeTaints), computed against what DescribeNodegroup
+//! reports, so an adopted group is brought fully in line; tags with
+//! TagResource / UntagResource.
+
+use super::{issues, sync_tags, wait_update, IN_USE, NODEGROUP_DEADLINE, UPDATE_DEADLINE};
+use crate::clients::Clients;
+use crate::driver::Driver;
+use crate::error::classify;
+use crate::kit::wait::{self, Poll, POLL};
+use crate::kit::{
+    ensure_owned, required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded,
+};
+use async_trait::async_trait;
+use aws_sdk_eks::types::{
+    CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Taint as SdkTaint,
+    TaintEffect as SdkTaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
+};
+use aws_sdk_eks::Client;
+use glinfra_core::spec::eks::{
+    CapacityType, EksNodeGroupOutputs, EksNodeGroupSpec, Taint, TaintEffect,
+};
+use glinfra_engine::{ErrorClass, ProviderError};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+/// The driver of `aws:eks/node-group`.
+pub(crate) struct EksNodeGroupDriver;
+
+/// The node group's outputs: `name`, `arn`.
+fn outputs(ng: &Nodegroup) -> Result<EksNodeGroupOutputs, ProviderError> {
+    Ok(EksNodeGroupOutputs {
+        name: required(ng.nodegroup_name(), "EKS node group name")?.to_string(),
+        arn: required(ng.nodegroup_arn(), "EKS node group arn")?.to_string(),
+    })
+}
+
+/// The node group `name` of `cluster`, if there is one (none when the cluster is gone).
+async fn describe(
+    eks: &Client,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<Nodegroup>, ProviderError> {
+    let out = eks
+        .describe_nodegroup()
+        .cluster_name(cluster)
+        .nodegroup_name(name)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DescribeNodegroup {cluster}/{name}"), e))
+        .or_absent()?;
+    Ok(out.and_then(|o| o.nodegroup().cloned()))
+}
+
+/// The node group's health issues, as a suffix for a message.
+fn health(ng: &Nodegroup) -> String {
+    let list = ng.health().map(|h| h.issues()).unwrap_or_default();
+    issues(
+        list.iter()
+            .map(|i| (i.code().map(|c| c.as_str()), i.message())),
+    )
+}
+
+fn status_of(ng: &Nodegroup) -> &str {
+    ng.status().map(|s| s.as_str()).unwrap_or("no status")
+}
+
+/// Waits until the node group is ACTIVE. DEGRADED (running, with health issues) counts
+/// as usable when `degraded_ok`, with a warning; the failed states are errors naming
+/// the health issues.
+async fn wait_active(
+    eks: &Client,
+    cluster: &str,
+    name: &str,
+    deadline: Duration,
+    degraded_ok: bool,
+) -> Result<Nodegroup, ProviderError> {
+    wait::until(
+        &format!("EKS node group `{cluster}/{name}` to be ACTIVE"),
+        deadline,
+        POLL,
+        || async {
+            let Some(ng) = describe(eks, cluster, name).await? else {
+                return Ok(Poll::Pending("not found".into()));
+            };
+            Ok(match ng.status() {
+                Some(NodegroupStatus::Active) => Poll::Ready(Ok(ng)),
+                Some(NodegroupStatus::Degraded) if degraded_ok => {
+                    tracing::warn!(cluster = %cluster, nodegroup = %name, "EKS node group is DEGRADED{}", health(&ng));
+                    Poll::Ready(Ok(ng))
+                }
+                Some(
+                    s @ (NodegroupStatus::Degraded
+                    | NodegroupStatus::CreateFailed
+                    | NodegroupStatus::DeleteFailed),
+                ) => {
+                    return Err(ProviderError::new(
+                        ErrorClass::Fatal,
+                        format!(
+                            "EKS node group `{cluster}/{name}` is {}{}",
+                            s.as_str(),
+                            health(&ng)
+                        ),
+                    ))
+                }
+                // Retryable, but it ends this wait: the executor tries the call again.
+                Some(NodegroupStatus::Deleting) => Poll::Ready(Err(ProviderError::new(
+                    ErrorClass::Retryable,
+                    format!("EKS node group `{cluster}/{name}` is being deleted"),
+                ))),
+                _ => Poll::Pending(status_of(&ng).to_string()),
+            })
+        },
+    )
+    .await?
+}
+
+/// Waits until DescribeNodegroup no longer finds the node group; DELETE_FAILED is an error.
+async fn wait_gone(eks: &Client, cluster: &str, name: &str) -> Result<(), ProviderError> {
+    wait::gone(
+        &format!("EKS node group `{cluster}/{name}`"),
+        NODEGROUP_DEADLINE,
+        || async {
+            match describe(eks, cluster, name).await? {
+                None => Ok(None),
+                Some(ng) if ng.status() == Some(&NodegroupStatus::DeleteFailed) => {
+                    Err(ProviderError::new(
+                        ErrorClass::Fatal,
+                        format!(
+                            "EKS node group `{cluster}/{name}` is DELETE_FAILED{}",
+                            health(&ng)
+                        ),
+                    ))
+                }
+                Some(ng) => Ok(Some(status_of(&ng).to_string())),
+            }
+        },
+    )
+    .await
+}
+
+/// Deletes the node group and waits until it is gone; gone already is success.
+async fn remove(eks: &Client, cluster: &str, name: &str) -> Result<(), ProviderError> {
+    let deleted = eks
+        .delete_nodegroup()
+        .cluster_name(cluster)
+        .nodegroup_name(name)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DeleteNodegroup {cluster}/{name}"), e));
+    if let Err(err) = deleted {
+        if err.class == ErrorClass::NotFound {
+            return Ok(());
+        }
+        // Already being deleted (an earlier attempt): waited for; anything else is the error.
+        match describe(eks, cluster, name).await? {
+            None => return Ok(()),
+            Some(ng) if ng.status() == Some(&NodegroupStatus::Deleting) => {}
+            Some(_) => return Err(err),
+        }
+    }
+    wait_gone(eks, cluster, name).await
+}
+
+fn scaling(spec: &EksNodeGroupSpec) -> NodegroupScalingConfig {
+    NodegroupScalingConfig::builder()
+        .min_size(spec.min_size)
+        .max_size(spec.max_size)
+        .desired_size(spec.desired_size)
+        .build()
+}
+
+/// The API's capacity type of `t`.
+fn sdk_capacity(t: CapacityType) -> CapacityTypes {
+    match t {
+        CapacityType::OnDemand => CapacityTypes::OnDemand,
+        CapacityType::Spot => CapacityTypes::Spot,
+    }
+}
+
+/// The API's taint effect of `e`.
+fn sdk_effect(e: TaintEffect) -> SdkTaintEffect {
+    match e {
+        TaintEffect::NoSchedule => SdkTaintEffect::NoSchedule,
+        TaintEffect::NoExecute => SdkTaintEffect::NoExecute,
+        TaintEffect::PreferNoSchedule => SdkTaintEffect::PreferNoSchedule,
+    }
+}
+
+/// A taint as the API takes it (an empty value is left out).
+fn sdk_taint(t: &Taint) -> SdkTaint {
+    SdkTaint::builder()
+        .key(&t.key)
+        .set_value((!t.value.is_empty()).then(|| t.value.clone()))
+        .effect(sdk_effect(t.effect))
+        .build()
+}
+
+fn same_taint(live: &SdkTaint, t: &Taint) -> bool {
+    live.key() == Some(t.key.as_str())
+        && live.value().unwrap_or_default() == t.value
+        && live.effect() == Some(&sdk_effect(t.effect))
+}
+
+/// The label changes from `live` to `desired`, or `None` when there are none.
+fn labels_payload(
+    live: Option<&HashMap<String, String>>,
+    desired: &BTreeMap<String, String>,
+) -> Option<UpdateLabelsPayload> {
+    let empty = HashMap::new();
+    let live = live.unwrap_or(&empty);
+    let add: HashMap<String, String> = desired
+        .iter()
+        .filter(|(k, v)| live.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove: Vec<String> = live
+        .keys()
+        .filter(|k| !desired.contains_key(*k))
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if add.is_empty() && remove.is_empty() {
+        return None;
+    }
+    Some(
+        UpdateLabelsPayload::builder()
+            .set_add_or_update_labels((!add.is_empty()).then_some(add))
+            .set_remove_labels((!remove.is_empty()).then_some(remove))
+            .build(),
+    )
+}
+
+/// The taint changes from `live` to `desired`, or `None` when there are none. A taint
+/// is added (or updated) unless the group has it exactly; a taint of the group is
+/// removed when no desired taint has its key (a changed value or effect is an update).
+fn taints_payload(live: &[SdkTaint], desired: &[Taint]) -> Option<UpdateTaintsPayload> {
+    let add: Vec<SdkTaint> = desired
+        .iter()
+        .filter(|t| !live.iter().any(|l| same_taint(l, t)))
+        .map(sdk_taint)
+        .collect();
+    let remove: Vec<SdkTaint> = live
+        .iter()
+        .filter(|l| !desired.iter().any(|t| l.key() == Some(t.key.as_str())))
+        .cloned()
+        .collect();
+    if add.is_empty() && remove.is_empty() {
+        return None;
+    }
+    Some(
+        UpdateTaintsPayload::builder()
+            .set_add_or_update_taints((!add.is_empty()).then_some(add))
+            .set_remove_taints((!remove.is_empty()).then_some(remove))
+            .build(),
+    )
+}
+
+#[async_trait]
+impl Driver for EksNodeGroupDriver {
+    type Spec = EksNodeGroupSpec;
+
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &Desired<EksNodeGroupSpec>,
+    ) -> Result<Option<EksNodeGroupOutputs>, ProviderError> {
+        let eks = c.eks(&r.region);
+        let cluster = resolved_str(&r.spec.cluster_name, "cluster_name")?;
+        let name = r.spec.name.as_str();
+        let Some(ng) = describe(&eks, cluster, name).await? else {
+            return Ok(None);
+        };
+        let what = format!("EKS node group `{cluster}/{name}`");
+        ensure_owned(&what, &tags::from_map(ng.tags()), r)?;
+        match ng.status() {
+            Some(NodegroupStatus::Active | NodegroupStatus::Degraded) => outputs(&ng).map(Some),
+            Some(NodegroupStatus::Deleting) => {
+                wait_gone(&eks, cluster, name).await?;
+                Ok(None)
+            }
+            Some(s @ (NodegroupStatus::CreateFailed | NodegroupStatus::DeleteFailed)) => {
+                tracing::warn!(cluster = %cluster, nodegroup = %name, "not adopting our EKS node group: it is {}{}", s.as_str(), health(&ng));
+                Ok(None)
+            }
+            // CREATING, UPDATING: usable soon.
+            _ => outputs(&wait_active(&eks, cluster, name, NODEGROUP_DEADLINE, true).await?)
+                .map(Some),
+        }
+    }
+
+    async fn create(
+        &self,
+        c: &Clients,
+        r: &Desired<EksNodeGroupSpec>,
+    ) -> Result<EksNodeGroupOutputs, ProviderError> {
+        let spec = &r.spec;
+        let eks = c.eks(&r.region);
+        let cluster = resolved_str(&spec.cluster_name, "cluster_name")?;
+        let name = spec.name.as_str();
+        let node_role = resolved_str(&spec.node_role_arn, "node_role_arn")?;
+        let subnets = resolved_all(&spec.subnet_ids, "subnet_ids")?;
+        let labels = tags::to_map(&spec.labels);
+        let taints: Vec<SdkTaint> = spec.taints.iter().map(sdk_taint).collect();
+        let tags = tags::to_map(&r.owned_tags());
+        // At most: a failed or deleting node group of ours holding the name is cleared, then one more try.
+        for _ in 0..3 {
+            let sent = eks
+                .create_nodegroup()
+                .cluster_name(cluster)
+                .nodegroup_name(name)
+                .node_role(node_role)
+                .set_subnets(Some(subnets.clone()))
+                .set_instance_types(Some(spec.instance_types.clone()))
+                .capacity_type(sdk_capacity(spec.capacity_type))
+                .disk_size(spec.disk_size)
+                .scaling_config(scaling(spec))
+                .set_labels((!labels.is_empty()).then(|| labels.clone()))
+                .set_taints((!taints.is_empty()).then(|| taints.clone()))
+                .set_tags(Some(tags.clone()))
+                .send()
+                .await
+                .map_err(|e| classify(&format!("CreateNodegroup {cluster}/{name}"), e));
+            let err = match sent {
+                Ok(_) => {
+                    let ng = wait_active(&eks, cluster, name, NODEGROUP_DEADLINE, false).await?;
+                    return outputs(&ng);
+                }
+                Err(err) if err.has_code(&[IN_USE]) => err,
+                Err(err) => return Err(err),
+            };
+            // The name is taken (or the cluster is busy with an update, then nothing is found
+            // and the Retryable error stands).
+            let Some(ng) = describe(&eks, cluster, name).await? else {
+                return Err(err);
+            };
+            let what = format!("EKS node group `{cluster}/{name}`");
+            ensure_owned(&what, &tags::from_map(ng.tags()), r)?;
+            match ng.status() {
+                Some(NodegroupStatus::CreateFailed | NodegroupStatus::DeleteFailed) => {
+                    tracing::warn!(cluster = %cluster, nodegroup = %name, "deleting our failed EKS node group to create it again{}", health(&ng));
+                    remove(&eks, cluster, name).await?;
+                }
+                Some(NodegroupStatus::Deleting) => wait_gone(&eks, cluster, name).await?,
+                _ => {
+                    let ng = wait_active(&eks, cluster, name, NODEGROUP_DEADLINE, false).await?;
+                    return outputs(&ng);
+                }
+            }
+        }
+        Err(ProviderError::new(
+            ErrorClass::Retryable,
+            format!("EKS node group name `{cluster}/{name}` is still taken"),
+        ))
+    }
+
+    async fn update(
+        &self,
+        c: &Clients,
+        prior: &Recorded<EksNodeGroupSpec>,
+        r: &Desired<EksNodeGroupSpec>,
+        changed: Changed<'_>,
+    ) -> Result<EksNodeGroupOutputs, ProviderError> {
+        let spec = &r.spec;
+        let eks = c.eks(&r.region);
+        let cluster = resolved_str(&spec.cluster_name, "cluster_name")?;
+        let name = spec.name.as_str();
+        let mut ng = describe(&eks, cluster, name).await?.ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::NotFound,
+                format!("EKS node group `{cluster}/{name}` not found"),
+            )
+        })?;
+        if !matches!(
+            ng.status(),
+            Some(NodegroupStatus::Active | NodegroupStatus::Degraded)
+        ) {
+            // EKS takes one update at a time: let a running one finish first.
+            ng = wait_active(&eks, cluster, name, UPDATE_DEADLINE, true).await?;
+        }
+
+        if changed.has("tags") {
+            let arn = required(ng.nodegroup_arn(), "EKS node group arn")?.to_string();
+            let full = changed.0.is_empty();
+            sync_tags(&eks, &arn, ng.tags(), &r.owned_tags(), &prior.tags, full).await?;
+        }
+
+        let scaling_update = changed
+            .any(&["min_size", "max_size", "desired_size"])
+            .then(|| scaling(spec))
+            .filter(|want| {
+                let live = ng.scaling_config();
+                live.map(|l| (l.min_size(), l.max_size(), l.desired_size()))
+                    != Some((want.min_size(), want.max_size(), want.desired_size()))
+            });
+        let labels_update = changed
+            .has("labels")
+            .then(|| labels_payload(ng.labels(), &spec.labels))
+            .flatten();
+        let taints_update = changed
+            .has("taints")
+            .then(|| taints_payload(ng.taints(), &spec.taints))
+            .flatten();
+
+        if scaling_update.is_some() || labels_update.is_some() || taints_update.is_some() {
+            let out = eks
+                .update_nodegroup_config()
+                .cluster_name(cluster)
+                .nodegroup_name(name)
+                .set_scaling_config(scaling_update)
+                .set_labels(labels_update)
+                .set_taints(taints_update)
+                .send()
+                .await
+                .map_err(|e| classify(&format!("UpdateNodegroupConfig {cluster}/{name}"), e))?;
+            let what = format!("configuration of EKS node group `{cluster}/{name}`");
+            wait_update(&eks, cluster, Some(name), out.update(), &what).await?;
+            ng = wait_active(&eks, cluster, name, UPDATE_DEADLINE, true).await?;
+        }
+
+        outputs(&ng)
+    }
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        prior: &Recorded<EksNodeGroupSpec>,
+    ) -> Result<(), ProviderError> {
+        let cluster = resolved_str(&prior.spec.cluster_name, "cluster_name")?;
+        remove(&c.eks(&prior.region), cluster, &prior.outputs.name).await
+    }
+}

@@ -1,0 +1,461 @@
+//! SDK-mock tests of the EKS node group driver.
+
+use super::*;
+use crate::driver::Driver;
+use crate::eks::EksNodeGroupDriver;
+use crate::kit::Changed;
+use crate::test_support::{all_used, meta, recorder};
+use aws_sdk_eks::operation::create_nodegroup::{CreateNodegroupInput, CreateNodegroupOutput};
+use aws_sdk_eks::operation::delete_nodegroup::{DeleteNodegroupError, DeleteNodegroupOutput};
+use aws_sdk_eks::operation::describe_nodegroup::{DescribeNodegroupError, DescribeNodegroupOutput};
+use aws_sdk_eks::operation::tag_resource::TagResourceOutput;
+use aws_sdk_eks::operation::untag_resource::UntagResourceOutput;
+use aws_sdk_eks::operation::update_nodegroup_config::{
+    UpdateNodegroupConfigInput, UpdateNodegroupConfigOutput,
+};
+use aws_sdk_eks::types::{
+    CapacityTypes, Issue, Nodegroup, NodegroupHealth, NodegroupIssueCode, NodegroupScalingConfig,
+    NodegroupStatus, Taint as SdkTaint, TaintEffect,
+};
+use glinfra_core::spec::eks::{
+    CapacityType, EksNodeGroupOutputs, EksNodeGroupSpec, Taint, TaintEffect as SpecTaintEffect,
+};
+use glinfra_engine::ErrorClass;
+
+fn nodegroup_spec() -> EksNodeGroupSpec {
+    EksNodeGroupSpec {
+        cluster_name: v(CLUSTER),
+        name: NODEGROUP.into(),
+        node_role_arn: v("arn:aws:iam::111122223333:role/eks-node"),
+        subnet_ids: vec![v("subnet-a"), v("subnet-b")],
+        instance_types: vec!["m6i.large".into(), "m5.large".into()],
+        capacity_type: CapacityType::Spot,
+        disk_size: 50,
+        min_size: 1,
+        max_size: 5,
+        desired_size: 2,
+        labels: BTreeMap::from([("role".to_string(), "api".to_string())]),
+        taints: vec![Taint {
+            key: "dedicated".into(),
+            value: "api".into(),
+            effect: SpecTaintEffect::NoSchedule,
+        }],
+    }
+}
+
+fn nodegroup_resource(spec: &EksNodeGroupSpec) -> Desired<EksNodeGroupSpec> {
+    resource("workers", spec)
+}
+
+fn nodegroup_outputs() -> EksNodeGroupOutputs {
+    EksNodeGroupOutputs {
+        name: NODEGROUP.into(),
+        arn: NODEGROUP_ARN.into(),
+    }
+}
+
+fn nodegroup_state(spec: &EksNodeGroupSpec) -> Recorded<EksNodeGroupSpec> {
+    state("workers", spec, nodegroup_outputs())
+}
+
+fn sdk_taint(key: &str, value: Option<&str>, effect: TaintEffect) -> SdkTaint {
+    SdkTaint::builder()
+        .key(key)
+        .set_value(value.map(str::to_owned))
+        .effect(effect)
+        .build()
+}
+
+/// A node group as DescribeNodegroup reports it: `nodegroup_spec()`'s settings.
+fn nodegroup(status: NodegroupStatus, tags: &[(&str, &str)]) -> Nodegroup {
+    Nodegroup::builder()
+        .nodegroup_name(NODEGROUP)
+        .nodegroup_arn(NODEGROUP_ARN)
+        .cluster_name(CLUSTER)
+        .status(status)
+        .set_tags(Some(tag_map(tags)))
+        .scaling_config(
+            NodegroupScalingConfig::builder()
+                .min_size(1)
+                .max_size(5)
+                .desired_size(2)
+                .build(),
+        )
+        .set_labels(Some(tag_map(&[("role", "api")])))
+        .taints(sdk_taint("dedicated", Some("api"), TaintEffect::NoSchedule))
+        .build()
+}
+
+fn describe_nodegroup(ng: Nodegroup) -> Rule {
+    mock!(aws_sdk_eks::Client::describe_nodegroup)
+        .match_requests(|r| {
+            r.cluster_name() == Some(CLUSTER) && r.nodegroup_name() == Some(NODEGROUP)
+        })
+        .then_output(move || {
+            DescribeNodegroupOutput::builder()
+                .nodegroup(ng.clone())
+                .build()
+        })
+}
+
+fn nodegroup_missing() -> Rule {
+    mock!(aws_sdk_eks::Client::describe_nodegroup)
+        .match_requests(|r| {
+            r.cluster_name() == Some(CLUSTER) && r.nodegroup_name() == Some(NODEGROUP)
+        })
+        .then_error(|| DescribeNodegroupError::generic(meta("ResourceNotFoundException")))
+}
+
+#[tokio::test]
+async fn nodegroup_create_maps_every_field_and_waits_until_active() {
+    let (created, see) = recorder::<CreateNodegroupInput>();
+    let rules = vec![
+        mock!(aws_sdk_eks::Client::create_nodegroup)
+            .match_requests(see)
+            .then_output(|| CreateNodegroupOutput::builder().build()),
+        describe_nodegroup(nodegroup(NodegroupStatus::Creating, OURS_NODEGROUP)),
+        describe_nodegroup(nodegroup(NodegroupStatus::Active, OURS_NODEGROUP)),
+    ];
+    let c = mock_eks(&rules);
+
+    let out = EksNodeGroupDriver
+        .create(&c, &nodegroup_resource(&nodegroup_spec()))
+        .await
+        .unwrap();
+
+    assert_eq!(out, nodegroup_outputs());
+    all_used(&rules);
+    let created = created.lock().unwrap();
+    let req = &created[0];
+    assert_eq!(req.cluster_name(), Some(CLUSTER));
+    assert_eq!(req.nodegroup_name(), Some(NODEGROUP));
+    assert_eq!(
+        req.node_role(),
+        Some("arn:aws:iam::111122223333:role/eks-node")
+    );
+    assert_eq!(req.subnets(), ["subnet-a", "subnet-b"]);
+    assert_eq!(req.instance_types(), ["m6i.large", "m5.large"]);
+    assert_eq!(req.capacity_type(), Some(&CapacityTypes::Spot));
+    assert_eq!(req.disk_size(), Some(50));
+    let scaling = req.scaling_config().unwrap();
+    assert_eq!(
+        (
+            scaling.min_size(),
+            scaling.max_size(),
+            scaling.desired_size()
+        ),
+        (Some(1), Some(5), Some(2))
+    );
+    assert_eq!(req.labels(), Some(&tag_map(&[("role", "api")])));
+    assert_eq!(
+        req.taints(),
+        [sdk_taint("dedicated", Some("api"), TaintEffect::NoSchedule)]
+    );
+    let tags: BTreeMap<String, String> = req
+        .tags()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(tags, owner_tags("workers"));
+}
+
+#[tokio::test]
+async fn nodegroup_create_fails_with_the_health_issues_when_the_group_fails() {
+    let mut failed = nodegroup(NodegroupStatus::CreateFailed, OURS_NODEGROUP);
+    failed.health = Some(
+        NodegroupHealth::builder()
+            .issues(
+                Issue::builder()
+                    .code(NodegroupIssueCode::NodeCreationFailure)
+                    .message("Instances failed to join the kubernetes cluster")
+                    .build(),
+            )
+            .build(),
+    );
+    let rules = vec![
+        mock!(aws_sdk_eks::Client::create_nodegroup)
+            .then_output(|| CreateNodegroupOutput::builder().build()),
+        describe_nodegroup(failed),
+    ];
+    let c = mock_eks(&rules);
+    let err = EksNodeGroupDriver
+        .create(&c, &nodegroup_resource(&nodegroup_spec()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Fatal);
+    assert!(err.message.contains("CREATE_FAILED"), "{}", err.message);
+    assert!(err.message.contains("failed to join"), "{}", err.message);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn nodegroup_find_adopts_only_our_group() {
+    let theirs: &[(&str, &str)] = &[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "workers")];
+    let rules = vec![
+        nodegroup_missing(),
+        describe_nodegroup(nodegroup(NodegroupStatus::Active, OURS_NODEGROUP)),
+        describe_nodegroup(nodegroup(NodegroupStatus::Active, theirs)),
+        describe_nodegroup(nodegroup(NodegroupStatus::CreateFailed, OURS_NODEGROUP)),
+        describe_nodegroup(nodegroup(NodegroupStatus::Deleting, OURS_NODEGROUP)),
+        nodegroup_missing(),
+    ];
+    let c = mock_eks(&rules);
+    let r = nodegroup_resource(&nodegroup_spec());
+
+    assert_eq!(EksNodeGroupDriver.find(&c, &r).await.unwrap(), None);
+    assert_eq!(
+        EksNodeGroupDriver.find(&c, &r).await.unwrap(),
+        Some(nodegroup_outputs())
+    );
+    let err = EksNodeGroupDriver.find(&c, &r).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    assert!(
+        err.message.contains("EKS node group `prod/workers`"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("stack `staging`"), "{}", err.message);
+    assert_eq!(EksNodeGroupDriver.find(&c, &r).await.unwrap(), None);
+    assert_eq!(EksNodeGroupDriver.find(&c, &r).await.unwrap(), None);
+    all_used(&rules);
+}
+
+fn update_nodegroup_config(
+    see: impl Fn(&UpdateNodegroupConfigInput) -> bool + Send + Sync + 'static,
+) -> Rule {
+    mock!(aws_sdk_eks::Client::update_nodegroup_config)
+        .match_requests(move |r| {
+            r.cluster_name() == Some(CLUSTER) && r.nodegroup_name() == Some(NODEGROUP) && see(r)
+        })
+        .then_output(|| {
+            UpdateNodegroupConfigOutput::builder()
+                .update(an_update("n1", UpdateStatus::InProgress))
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn nodegroup_full_reconcile_sends_scaling_labels_and_taints_in_one_update() {
+    let mut live = nodegroup(NodegroupStatus::Active, OURS_NODEGROUP);
+    live.scaling_config = Some(
+        NodegroupScalingConfig::builder()
+            .min_size(1)
+            .max_size(3)
+            .desired_size(1)
+            .build(),
+    );
+    live.labels = Some(tag_map(&[("role", "web"), ("old", "x"), ("zone", "a")]));
+    live.taints = Some(vec![
+        sdk_taint("dedicated", Some("api"), TaintEffect::NoExecute),
+        sdk_taint("legacy", None, TaintEffect::PreferNoSchedule),
+        sdk_taint("keep", Some("1"), TaintEffect::NoSchedule),
+    ]);
+    let mut spec = nodegroup_spec();
+    spec.labels.insert("zone".into(), "a".into());
+    spec.labels.insert("tier".into(), "backend".into());
+    spec.taints.push(Taint {
+        key: "keep".into(),
+        value: "1".into(),
+        effect: SpecTaintEffect::NoSchedule,
+    });
+    let (asked, see) = recorder::<UpdateNodegroupConfigInput>();
+    let rules = vec![
+        describe_nodegroup(live),
+        update_nodegroup_config(see),
+        describe_update(Some(NODEGROUP), "n1", UpdateStatus::InProgress),
+        describe_update(Some(NODEGROUP), "n1", UpdateStatus::Successful),
+        describe_nodegroup(nodegroup(NodegroupStatus::Updating, OURS_NODEGROUP)),
+        describe_nodegroup(nodegroup(NodegroupStatus::Active, OURS_NODEGROUP)),
+    ];
+    let c = mock_eks(&rules);
+
+    let out = EksNodeGroupDriver
+        .update(
+            &c,
+            &nodegroup_state(&nodegroup_spec()),
+            &nodegroup_resource(&spec),
+            Changed(&[]),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(out, nodegroup_outputs());
+    all_used(&rules);
+    let asked = asked.lock().unwrap();
+    let req = &asked[0];
+    let scaling = req.scaling_config().unwrap();
+    assert_eq!(
+        (
+            scaling.min_size(),
+            scaling.max_size(),
+            scaling.desired_size()
+        ),
+        (Some(1), Some(5), Some(2))
+    );
+    let labels = req.labels().unwrap();
+    assert_eq!(
+        labels.add_or_update_labels(),
+        Some(&tag_map(&[("role", "api"), ("tier", "backend")]))
+    );
+    assert_eq!(labels.remove_labels(), ["old"]);
+    let taints = req.taints().unwrap();
+    assert_eq!(
+        taints.add_or_update_taints(),
+        [sdk_taint("dedicated", Some("api"), TaintEffect::NoSchedule)]
+    );
+    assert_eq!(
+        taints.remove_taints(),
+        [sdk_taint("legacy", None, TaintEffect::PreferNoSchedule)]
+    );
+}
+
+#[tokio::test]
+async fn nodegroup_update_changes_only_the_named_fields() {
+    let mut live = nodegroup(NodegroupStatus::Active, OURS_NODEGROUP);
+    live.scaling_config = Some(
+        NodegroupScalingConfig::builder()
+            .min_size(0)
+            .max_size(9)
+            .desired_size(0)
+            .build(),
+    );
+    live.taints = Some(vec![]);
+    let mut spec = nodegroup_spec();
+    spec.labels.clear();
+    let (asked, see) = recorder::<UpdateNodegroupConfigInput>();
+    let rules = vec![
+        describe_nodegroup(live),
+        update_nodegroup_config(see),
+        describe_update(Some(NODEGROUP), "n1", UpdateStatus::Successful),
+        describe_nodegroup(nodegroup(NodegroupStatus::Active, OURS_NODEGROUP)),
+    ];
+    let c = mock_eks(&rules);
+
+    EksNodeGroupDriver
+        .update(
+            &c,
+            &nodegroup_state(&nodegroup_spec()),
+            &nodegroup_resource(&spec),
+            Changed(&["labels".into()]),
+        )
+        .await
+        .unwrap();
+
+    all_used(&rules);
+    let asked = asked.lock().unwrap();
+    assert!(asked[0].scaling_config().is_none());
+    assert!(asked[0].taints().is_none());
+    let labels = asked[0].labels().unwrap();
+    assert_eq!(labels.add_or_update_labels(), None);
+    assert_eq!(labels.remove_labels(), ["role"]);
+}
+
+#[tokio::test]
+async fn nodegroup_update_sends_nothing_when_the_group_matches_and_waits_for_a_running_update() {
+    let rules = vec![
+        describe_nodegroup(nodegroup(NodegroupStatus::Updating, OURS_NODEGROUP)),
+        describe_nodegroup(nodegroup(NodegroupStatus::Active, OURS_NODEGROUP)),
+    ];
+    let c = mock_eks(&rules);
+    let spec = nodegroup_spec();
+    let out = EksNodeGroupDriver
+        .update(
+            &c,
+            &nodegroup_state(&spec),
+            &nodegroup_resource(&spec),
+            Changed(&[]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, nodegroup_outputs());
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn nodegroup_tags_are_set_and_removed_on_the_group() {
+    let mut r = nodegroup_resource(&nodegroup_spec());
+    r.tags.insert("team".into(), "data".into());
+    let mut state = nodegroup_state(&nodegroup_spec());
+    state.tags.insert("old".into(), "x".into());
+    let mut live_tags = OURS_NODEGROUP.to_vec();
+    live_tags.push(("old", "x"));
+    let rules = vec![
+        describe_nodegroup(nodegroup(NodegroupStatus::Active, &live_tags)),
+        mock!(aws_sdk_eks::Client::tag_resource)
+            .match_requests(|r| {
+                r.resource_arn() == Some(NODEGROUP_ARN)
+                    && r.tags() == Some(&tag_map(&[("team", "data")]))
+            })
+            .then_output(|| TagResourceOutput::builder().build()),
+        mock!(aws_sdk_eks::Client::untag_resource)
+            .match_requests(|r| r.resource_arn() == Some(NODEGROUP_ARN) && r.tag_keys() == ["old"])
+            .then_output(|| UntagResourceOutput::builder().build()),
+    ];
+    let c = mock_eks(&rules);
+    EksNodeGroupDriver
+        .update(&c, &state, &r, Changed(&["tags".into()]))
+        .await
+        .unwrap();
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn nodegroup_delete_of_a_gone_group_succeeds_and_a_delete_waits_until_gone() {
+    let rules = vec![
+        mock!(aws_sdk_eks::Client::delete_nodegroup)
+            .then_error(|| DeleteNodegroupError::generic(meta("ResourceNotFoundException"))),
+        mock!(aws_sdk_eks::Client::delete_nodegroup)
+            .match_requests(|r| {
+                r.cluster_name() == Some(CLUSTER) && r.nodegroup_name() == Some(NODEGROUP)
+            })
+            .then_output(|| DeleteNodegroupOutput::builder().build()),
+        describe_nodegroup(nodegroup(NodegroupStatus::Deleting, OURS_NODEGROUP)),
+        describe_nodegroup(nodegroup(NodegroupStatus::Deleting, OURS_NODEGROUP)),
+        nodegroup_missing(),
+    ];
+    let c = mock_eks(&rules);
+    let state = nodegroup_state(&nodegroup_spec());
+    EksNodeGroupDriver.delete(&c, &state).await.unwrap();
+    EksNodeGroupDriver.delete(&c, &state).await.unwrap();
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn nodegroup_delete_failed_is_an_error() {
+    let rules = vec![
+        mock!(aws_sdk_eks::Client::delete_nodegroup)
+            .then_output(|| DeleteNodegroupOutput::builder().build()),
+        describe_nodegroup(nodegroup(NodegroupStatus::DeleteFailed, OURS_NODEGROUP)),
+    ];
+    let c = mock_eks(&rules);
+    let err = EksNodeGroupDriver
+        .delete(&c, &nodegroup_state(&nodegroup_spec()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Fatal);
+    assert!(err.message.contains("DELETE_FAILED"), "{}", err.message);
+    all_used(&rules);
+}
+
+/// What the executor does for a create whose end was not recorded: `find`, then
+/// `delete` what it found, recorded with the found outputs.
+#[tokio::test]
+async fn nodegroup_delete_without_outputs_uses_find() {
+    let rules = vec![
+        nodegroup_missing(),
+        describe_nodegroup(nodegroup(NodegroupStatus::Active, OURS_NODEGROUP)),
+        mock!(aws_sdk_eks::Client::delete_nodegroup)
+            .then_output(|| DeleteNodegroupOutput::builder().build()),
+        nodegroup_missing(),
+    ];
+    let c = mock_eks(&rules);
+    let r = nodegroup_resource(&nodegroup_spec());
+    assert_eq!(EksNodeGroupDriver.find(&c, &r).await.unwrap(), None);
+    let found = EksNodeGroupDriver.find(&c, &r).await.unwrap().unwrap();
+    EksNodeGroupDriver
+        .delete(&c, &recorded(&r, found))
+        .await
+        .unwrap();
+    all_used(&rules);
+}

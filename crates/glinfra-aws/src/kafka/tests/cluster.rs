@@ -1,0 +1,879 @@
+//! SDK-mock tests of the MSK cluster driver.
+
+use super::{mock_kafka, REGION};
+use crate::driver::Driver;
+use crate::kafka::MskClusterDriver;
+use crate::kit::{Changed, Desired, Recorded};
+use crate::test_support::{all_used, desired, meta, recorded, recorder};
+use aws_sdk_kafka::operation::create_cluster_v2::{CreateClusterV2Input, CreateClusterV2Output};
+use aws_sdk_kafka::operation::delete_cluster::{
+    DeleteClusterError, DeleteClusterInput, DeleteClusterOutput,
+};
+use aws_sdk_kafka::operation::describe_cluster_operation::DescribeClusterOperationOutput;
+use aws_sdk_kafka::operation::describe_cluster_v2::{
+    DescribeClusterV2Error, DescribeClusterV2Output,
+};
+use aws_sdk_kafka::operation::get_bootstrap_brokers::GetBootstrapBrokersOutput;
+use aws_sdk_kafka::operation::list_clusters_v2::ListClustersV2Output;
+use aws_sdk_kafka::operation::tag_resource::{TagResourceInput, TagResourceOutput};
+use aws_sdk_kafka::operation::untag_resource::{UntagResourceInput, UntagResourceOutput};
+use aws_sdk_kafka::operation::update_broker_count::{
+    UpdateBrokerCountInput, UpdateBrokerCountOutput,
+};
+use aws_sdk_kafka::operation::update_broker_storage::{
+    UpdateBrokerStorageInput, UpdateBrokerStorageOutput,
+};
+use aws_sdk_kafka::operation::update_broker_type::{UpdateBrokerTypeInput, UpdateBrokerTypeOutput};
+use aws_sdk_kafka::operation::update_cluster_configuration::{
+    UpdateClusterConfigurationInput, UpdateClusterConfigurationOutput,
+};
+use aws_sdk_kafka::operation::update_cluster_kafka_version::{
+    UpdateClusterKafkaVersionInput, UpdateClusterKafkaVersionOutput,
+};
+use aws_sdk_kafka::types::{
+    BrokerNodeGroupInfo, BrokerSoftwareInfo, ClientBroker, Cluster, ClusterOperationInfo,
+    ClusterState, EbsStorageInfo, ErrorInfo, Provisioned, StateInfo, StorageInfo,
+};
+use aws_sdk_kafka::Client;
+use aws_smithy_mocks::{mock, Rule};
+use glinfra_core::spec::msk::{ClientBrokerEncryption, MskClusterOutputs, MskClusterSpec};
+use glinfra_core::{Declared, Input, TAG_LOGICAL_ID, TAG_STACK};
+use glinfra_engine::{ErrorClass, ResolvedResource};
+use std::collections::{BTreeMap, HashMap};
+
+const ARN: &str = "arn:aws:kafka:eu-west-1:111122223333:cluster/prod-events/uuid-1";
+const CONF: &str = "arn:aws:kafka:eu-west-1:111122223333:configuration/prod-kafka/abc-1";
+const KMS: &str = "arn:aws:kms:eu-west-1:111122223333:key/k1";
+const BROKERS: &str = "b-1.prod-events.x.c2.kafka.eu-west-1.amazonaws.com:9094,b-2.prod-events.x.c2.kafka.eu-west-1.amazonaws.com:9094";
+
+const OURS: &[(&str, &str)] = &[
+    (TAG_STACK, "prod"),
+    (TAG_LOGICAL_ID, "events"),
+    ("team", "data"),
+];
+const THEIRS: &[(&str, &str)] = &[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "events")];
+
+fn spec() -> MskClusterSpec {
+    MskClusterSpec {
+        name: "prod-events".into(),
+        kafka_version: "3.6.0".into(),
+        broker_count: 3,
+        instance_type: "kafka.m5.large".into(),
+        client_subnets: vec!["subnet-a".into(), "subnet-b".into(), "subnet-c".into()],
+        security_groups: vec![Input::Value("sg-1".into())],
+        volume_size_gb: 100,
+        configuration_arn: CONF.into(),
+        configuration_revision: 1.into(),
+        kms_key_arn: KMS.into(),
+        client_broker_encryption: ClientBrokerEncryption::Tls,
+    }
+}
+
+fn tag_map(tags: &[(&str, &str)]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn resource(spec: &MskClusterSpec) -> Desired<MskClusterSpec> {
+    let mut r = desired("prod", "events", REGION, spec.clone());
+    r.tags = tag_map(OURS);
+    r
+}
+
+fn state(
+    spec: &MskClusterSpec,
+    outputs: MskClusterOutputs,
+    tags: &[(&str, &str)],
+) -> Recorded<MskClusterSpec> {
+    let mut prior = recorded(&resource(spec), outputs);
+    prior.tags = tag_map(tags);
+    prior
+}
+
+fn outputs(arn: &str, bootstrap_brokers_tls: &str) -> MskClusterOutputs {
+    MskClusterOutputs {
+        arn: arn.into(),
+        bootstrap_brokers_tls: bootstrap_brokers_tls.into(),
+    }
+}
+
+/// A cluster as DescribeClusterV2 reports it.
+#[derive(Clone)]
+struct View {
+    arn: &'static str,
+    name: &'static str,
+    state: ClusterState,
+    version: &'static str,
+    kafka: &'static str,
+    count: i32,
+    instance_type: &'static str,
+    volume: i32,
+    revision: i64,
+    tags: &'static [(&'static str, &'static str)],
+}
+
+impl View {
+    /// Our cluster, matching `spec()`.
+    fn ours(state: ClusterState, version: &'static str) -> View {
+        View {
+            arn: ARN,
+            name: "prod-events",
+            state,
+            version,
+            kafka: "3.6.0",
+            count: 3,
+            instance_type: "kafka.m5.large",
+            volume: 100,
+            revision: 1,
+            tags: OURS,
+        }
+    }
+
+    fn build(&self) -> Cluster {
+        Cluster::builder()
+            .cluster_arn(self.arn)
+            .cluster_name(self.name)
+            .state(self.state.clone())
+            .current_version(self.version)
+            .set_tags(Some(
+                self.tags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ))
+            .set_state_info((self.state == ClusterState::Failed).then(|| {
+                StateInfo::builder()
+                    .code("InsufficientCapacity")
+                    .message("no capacity")
+                    .build()
+            }))
+            .provisioned(
+                Provisioned::builder()
+                    .number_of_broker_nodes(self.count)
+                    .current_broker_software_info(
+                        BrokerSoftwareInfo::builder()
+                            .kafka_version(self.kafka)
+                            .configuration_arn(CONF)
+                            .configuration_revision(self.revision)
+                            .build(),
+                    )
+                    .broker_node_group_info(
+                        BrokerNodeGroupInfo::builder()
+                            .instance_type(self.instance_type)
+                            .client_subnets("subnet-a")
+                            .storage_info(
+                                StorageInfo::builder()
+                                    .ebs_storage_info(
+                                        EbsStorageInfo::builder().volume_size(self.volume).build(),
+                                    )
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    }
+}
+
+fn describe_rule(view: View) -> Rule {
+    let arn = view.arn;
+    mock!(Client::describe_cluster_v2)
+        .match_requests(move |r| r.cluster_arn() == Some(arn))
+        .then_output(move || {
+            DescribeClusterV2Output::builder()
+                .cluster_info(view.build())
+                .build()
+        })
+}
+
+fn describe_missing() -> Rule {
+    mock!(Client::describe_cluster_v2)
+        .match_requests(|r| r.cluster_arn() == Some(ARN))
+        .then_error(|| DescribeClusterV2Error::generic(meta("NotFoundException")))
+}
+
+fn list_rule(views: Vec<View>) -> Rule {
+    mock!(Client::list_clusters_v2)
+        .match_requests(|r| r.cluster_name_filter() == Some("prod-events"))
+        .then_output(move || {
+            ListClustersV2Output::builder()
+                .set_cluster_info_list(Some(views.iter().map(View::build).collect()))
+                .build()
+        })
+}
+
+fn bootstrap_rule() -> Rule {
+    mock!(Client::get_bootstrap_brokers)
+        .match_requests(|r| r.cluster_arn() == Some(ARN))
+        .then_output(|| {
+            GetBootstrapBrokersOutput::builder()
+                .bootstrap_broker_string_tls(BROKERS)
+                .build()
+        })
+}
+
+fn ours_with(state: ClusterState, version: &'static str, f: impl FnOnce(&mut View)) -> View {
+    let mut v = View::ours(state, version);
+    f(&mut v);
+    v
+}
+
+#[tokio::test]
+async fn create_sends_every_field_and_waits_for_active() {
+    let (seen, see) = recorder::<CreateClusterV2Input>();
+    let rules = [
+        list_rule(vec![]),
+        mock!(Client::create_cluster_v2)
+            .match_requests(see)
+            .then_output(|| {
+                CreateClusterV2Output::builder()
+                    .cluster_arn(ARN)
+                    .cluster_name("prod-events")
+                    .state(ClusterState::Creating)
+                    .build()
+            }),
+        describe_rule(View::ours(ClusterState::Creating, "v1")),
+        describe_rule(View::ours(ClusterState::Creating, "v1")),
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        bootstrap_rule(),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+
+    let out = MskClusterDriver
+        .create(&c, &resource(&spec()))
+        .await
+        .unwrap();
+
+    assert_eq!(out, outputs(ARN, BROKERS));
+    let seen = seen.lock().unwrap();
+    let req = &seen[0];
+    assert_eq!(req.cluster_name(), Some("prod-events"));
+    let tags: BTreeMap<String, String> = req
+        .tags()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(tags, tag_map(OURS));
+    assert!(req.serverless().is_none());
+    let p = req.provisioned().unwrap();
+    assert_eq!(p.kafka_version(), Some("3.6.0"));
+    assert_eq!(p.number_of_broker_nodes(), Some(3));
+    let nodes = p.broker_node_group_info().unwrap();
+    assert_eq!(nodes.instance_type(), Some("kafka.m5.large"));
+    assert_eq!(nodes.client_subnets(), ["subnet-a", "subnet-b", "subnet-c"]);
+    assert_eq!(nodes.security_groups(), ["sg-1"]);
+    assert_eq!(
+        nodes
+            .storage_info()
+            .and_then(|s| s.ebs_storage_info())
+            .and_then(|e| e.volume_size()),
+        Some(100)
+    );
+    let conf = p.configuration_info().unwrap();
+    assert_eq!(conf.arn(), Some(CONF));
+    assert_eq!(conf.revision(), Some(1));
+    let enc = p.encryption_info().unwrap();
+    assert_eq!(
+        enc.encryption_at_rest()
+            .and_then(|e| e.data_volume_kms_key_id()),
+        Some(KMS)
+    );
+    let transit = enc.encryption_in_transit().unwrap();
+    assert_eq!(transit.client_broker(), Some(&ClientBroker::Tls));
+    assert_eq!(transit.in_cluster(), Some(true));
+    all_used(&rules);
+}
+
+/// The revision is typed (`Input<i64>`): a spec whose JSON holds anything but a
+/// revision number (or a string of digits, from older states) is rejected as the
+/// spec is read, before any call.
+#[tokio::test]
+async fn create_rejects_a_revision_that_is_not_a_number_before_any_call() {
+    let mut props = serde_json::to_value(spec()).unwrap();
+    props["configuration_revision"] = "latest".into();
+    let r = ResolvedResource {
+        stack: "prod".into(),
+        id: "events".into(),
+        kind: MskClusterSpec::KIND,
+        region: REGION.into(),
+        props,
+        tags: tag_map(OURS),
+    };
+    let c = mock_kafka(&[]);
+    let err = crate::driver::AnyDriver::create(&MskClusterDriver, &c, &r)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Invalid);
+    assert!(
+        err.message.contains("configuration_revision"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
+async fn create_fails_when_the_cluster_fails() {
+    let rules = [
+        list_rule(vec![]),
+        mock!(Client::create_cluster_v2)
+            .then_output(|| CreateClusterV2Output::builder().cluster_arn(ARN).build()),
+        describe_rule(View::ours(ClusterState::Creating, "v1")),
+        describe_rule(View::ours(ClusterState::Failed, "v1")),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+
+    let err = MskClusterDriver
+        .create(&c, &resource(&spec()))
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.class, ErrorClass::Fatal);
+    assert!(
+        err.message.contains("InsufficientCapacity"),
+        "{}",
+        err.message
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn create_resumes_our_cluster_from_an_earlier_attempt() {
+    let rules = [
+        list_rule(vec![View::ours(ClusterState::Creating, "v1")]),
+        describe_rule(View::ours(ClusterState::Creating, "v1")),
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        // Reconciled (everything in line: no update call).
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        bootstrap_rule(),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+
+    let out = MskClusterDriver
+        .create(&c, &resource(&spec()))
+        .await
+        .unwrap();
+
+    assert_eq!(out, outputs(ARN, BROKERS));
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn create_replaces_our_failed_cluster_and_refuses_a_foreign_one() {
+    let foreign = ours_with(ClusterState::Active, "v1", |v| v.tags = THEIRS);
+    let rules = [
+        list_rule(vec![View::ours(ClusterState::Failed, "v1")]),
+        describe_rule(View::ours(ClusterState::Failed, "v1")),
+        describe_rule(View::ours(ClusterState::Failed, "v1")),
+        mock!(Client::delete_cluster)
+            .match_requests(|r| r.cluster_arn() == Some(ARN))
+            .then_output(|| DeleteClusterOutput::builder().build()),
+        describe_missing(),
+        mock!(Client::create_cluster_v2)
+            .then_output(|| CreateClusterV2Output::builder().cluster_arn(ARN).build()),
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        bootstrap_rule(),
+        list_rule(vec![foreign.clone()]),
+        describe_rule(foreign),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+
+    let out = MskClusterDriver
+        .create(&c, &resource(&spec()))
+        .await
+        .unwrap();
+    assert_eq!(out, outputs(ARN, BROKERS));
+
+    let err = MskClusterDriver
+        .create(&c, &resource(&spec()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    assert!(err.message.contains("stack `staging`"), "{}", err.message);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn find_adopts_only_our_cluster_of_that_exact_name() {
+    let longer = View {
+        arn: "arn:aws:kafka:eu-west-1:111122223333:cluster/prod-events-2/uuid-2",
+        name: "prod-events-2",
+        ..View::ours(ClusterState::Active, "v1")
+    };
+    let foreign = ours_with(ClusterState::Active, "v1", |v| v.tags = THEIRS);
+    let rules = [
+        list_rule(vec![longer, View::ours(ClusterState::Active, "v1")]),
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        bootstrap_rule(),
+        list_rule(vec![foreign.clone()]),
+        describe_rule(foreign),
+        list_rule(vec![]),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let r = resource(&spec());
+
+    assert_eq!(
+        MskClusterDriver.find(&c, &r).await.unwrap(),
+        Some(outputs(ARN, BROKERS))
+    );
+    let err = MskClusterDriver.find(&c, &r).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    assert!(err.message.contains("stack `staging`"), "{}", err.message);
+    assert_eq!(MskClusterDriver.find(&c, &r).await.unwrap(), None);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn find_waits_out_deleting_and_creating_clusters_and_skips_failed_ones() {
+    let rules = [
+        list_rule(vec![View::ours(ClusterState::Deleting, "v1")]),
+        describe_rule(View::ours(ClusterState::Deleting, "v1")),
+        describe_rule(View::ours(ClusterState::Deleting, "v1")),
+        describe_missing(),
+        list_rule(vec![View::ours(ClusterState::Failed, "v1")]),
+        describe_rule(View::ours(ClusterState::Failed, "v1")),
+        list_rule(vec![View::ours(ClusterState::Creating, "v1")]),
+        describe_rule(View::ours(ClusterState::Creating, "v1")),
+        describe_rule(View::ours(ClusterState::Creating, "v1")),
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        bootstrap_rule(),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let r = resource(&spec());
+
+    assert_eq!(MskClusterDriver.find(&c, &r).await.unwrap(), None);
+    assert_eq!(MskClusterDriver.find(&c, &r).await.unwrap(), None);
+    assert_eq!(
+        MskClusterDriver.find(&c, &r).await.unwrap(),
+        Some(outputs(ARN, BROKERS))
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn update_reconciles_every_field_one_operation_at_a_time() {
+    let mut want = spec();
+    want.kafka_version = "3.7.x".into();
+    want.configuration_revision = 2.into();
+    want.instance_type = "kafka.m5.xlarge".into();
+    want.broker_count = 6;
+    want.volume_size_gb = 200;
+    let before = ours_with(ClusterState::Active, "v1", |v| {
+        v.kafka = "3.6.0";
+        v.tags = &[
+            (TAG_STACK, "prod"),
+            (TAG_LOGICAL_ID, "events"),
+            ("old", "x"),
+        ];
+    });
+    let v2 = View {
+        version: "v2",
+        kafka: "3.7.x",
+        revision: 2,
+        ..before.clone()
+    };
+    let v3 = View {
+        version: "v3",
+        instance_type: "kafka.m5.xlarge",
+        ..v2.clone()
+    };
+    let v4 = View {
+        version: "v4",
+        count: 6,
+        ..v3.clone()
+    };
+    let v5 = View {
+        version: "v5",
+        volume: 200,
+        ..v4.clone()
+    };
+    let (tagged, see_tag) = recorder::<TagResourceInput>();
+    let (untagged, see_untag) = recorder::<UntagResourceInput>();
+    let (upgraded, see_upgrade) = recorder::<UpdateClusterKafkaVersionInput>();
+    let (retyped, see_type) = recorder::<UpdateBrokerTypeInput>();
+    let (grown, see_count) = recorder::<UpdateBrokerCountInput>();
+    let (stored, see_storage) = recorder::<UpdateBrokerStorageInput>();
+    let rules = [
+        describe_rule(before.clone()),
+        mock!(Client::tag_resource)
+            .match_requests(see_tag)
+            .then_output(|| TagResourceOutput::builder().build()),
+        mock!(Client::untag_resource)
+            .match_requests(see_untag)
+            .then_output(|| UntagResourceOutput::builder().build()),
+        mock!(Client::update_cluster_kafka_version)
+            .match_requests(see_upgrade)
+            .then_output(|| {
+                UpdateClusterKafkaVersionOutput::builder()
+                    .cluster_operation_arn("op-1")
+                    .build()
+            }),
+        describe_rule(View {
+            state: ClusterState::Updating,
+            ..before.clone()
+        }),
+        describe_rule(v2),
+        mock!(Client::update_broker_type)
+            .match_requests(see_type)
+            .then_output(|| UpdateBrokerTypeOutput::builder().build()),
+        describe_rule(v3),
+        mock!(Client::update_broker_count)
+            .match_requests(see_count)
+            .then_output(|| UpdateBrokerCountOutput::builder().build()),
+        describe_rule(v4),
+        mock!(Client::update_broker_storage)
+            .match_requests(see_storage)
+            .then_output(|| UpdateBrokerStorageOutput::builder().build()),
+        describe_rule(v5),
+        bootstrap_rule(),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let prior = state(&spec(), outputs(ARN, "old-brokers"), OURS);
+
+    let out = MskClusterDriver
+        .update(&c, &prior, &resource(&want), Changed(&[]))
+        .await
+        .unwrap();
+
+    assert_eq!(out, outputs(ARN, BROKERS));
+    all_used(&rules);
+    let tagged = tagged.lock().unwrap();
+    assert_eq!(tagged[0].resource_arn(), Some(ARN));
+    assert_eq!(
+        tagged[0].tags(),
+        Some(&HashMap::from([("team".to_string(), "data".to_string())]))
+    );
+    assert_eq!(untagged.lock().unwrap()[0].tag_keys(), ["old"]);
+    let upgraded = upgraded.lock().unwrap();
+    assert_eq!(upgraded[0].cluster_arn(), Some(ARN));
+    assert_eq!(upgraded[0].current_version(), Some("v1"));
+    assert_eq!(upgraded[0].target_kafka_version(), Some("3.7.x"));
+    let conf = upgraded[0].configuration_info().unwrap();
+    assert_eq!((conf.arn(), conf.revision()), (Some(CONF), Some(2)));
+    let retyped = retyped.lock().unwrap();
+    assert_eq!(retyped[0].current_version(), Some("v2"));
+    assert_eq!(retyped[0].target_instance_type(), Some("kafka.m5.xlarge"));
+    let grown = grown.lock().unwrap();
+    assert_eq!(grown[0].current_version(), Some("v3"));
+    assert_eq!(grown[0].target_number_of_broker_nodes(), Some(6));
+    let stored = stored.lock().unwrap();
+    assert_eq!(stored[0].current_version(), Some("v4"));
+    let volume = &stored[0].target_broker_ebs_volume_info()[0];
+    assert_eq!(volume.kafka_broker_node_id(), Some("All"));
+    assert_eq!(volume.volume_size_gb(), Some(200));
+}
+
+#[tokio::test]
+async fn update_of_the_configuration_sends_update_cluster_configuration() {
+    let mut want = spec();
+    want.configuration_revision = 2.into();
+    let (seen, see) = recorder::<UpdateClusterConfigurationInput>();
+    let rules = [
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        mock!(Client::update_cluster_configuration)
+            .match_requests(see)
+            .then_output(|| UpdateClusterConfigurationOutput::builder().build()),
+        describe_rule(ours_with(ClusterState::Active, "v2", |v| v.revision = 2)),
+        bootstrap_rule(),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
+
+    MskClusterDriver
+        .update(
+            &c,
+            &prior,
+            &resource(&want),
+            Changed(&["configuration_revision".into()]),
+        )
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].cluster_arn(), Some(ARN));
+    assert_eq!(seen[0].current_version(), Some("v1"));
+    let conf = seen[0].configuration_info().unwrap();
+    assert_eq!((conf.arn(), conf.revision()), (Some(CONF), Some(2)));
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn update_of_the_kafka_version_alone_keeps_the_configuration() {
+    let mut want = spec();
+    want.kafka_version = "3.7.x".into();
+    let (seen, see) = recorder::<UpdateClusterKafkaVersionInput>();
+    let rules = [
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        mock!(Client::update_cluster_kafka_version)
+            .match_requests(see)
+            .then_output(|| UpdateClusterKafkaVersionOutput::builder().build()),
+        describe_rule(ours_with(ClusterState::Active, "v2", |v| v.kafka = "3.7.x")),
+        bootstrap_rule(),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
+
+    MskClusterDriver
+        .update(
+            &c,
+            &prior,
+            &resource(&want),
+            Changed(&["kafka_version".into()]),
+        )
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].target_kafka_version(), Some("3.7.x"));
+    assert!(seen[0].configuration_info().is_none());
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn update_waits_for_a_running_operation_before_its_own() {
+    let mut want = spec();
+    want.broker_count = 6;
+    let (seen, see) = recorder::<UpdateBrokerCountInput>();
+    let rules = [
+        describe_rule(View::ours(ClusterState::Updating, "v1")),
+        describe_rule(View::ours(ClusterState::Updating, "v1")),
+        describe_rule(View::ours(ClusterState::Active, "v2")),
+        mock!(Client::update_broker_count)
+            .match_requests(see)
+            .then_output(|| UpdateBrokerCountOutput::builder().build()),
+        describe_rule(View::ours(ClusterState::Updating, "v2")),
+        describe_rule(ours_with(ClusterState::Active, "v3", |v| v.count = 6)),
+        bootstrap_rule(),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
+
+    MskClusterDriver
+        .update(
+            &c,
+            &prior,
+            &resource(&want),
+            Changed(&["broker_count".into()]),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(seen.lock().unwrap()[0].current_version(), Some("v2"));
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn update_refuses_to_shrink_brokers_or_storage_naming_the_field() {
+    let mut fewer = spec();
+    fewer.broker_count = 3;
+    let mut smaller = spec();
+    smaller.volume_size_gb = 50;
+    let rules = [
+        describe_rule(ours_with(ClusterState::Active, "v1", |v| v.count = 6)),
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
+
+    let err = MskClusterDriver
+        .update(
+            &c,
+            &prior,
+            &resource(&fewer),
+            Changed(&["broker_count".into()]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Invalid);
+    assert!(err.message.contains("broker_count"), "{}", err.message);
+
+    let err = MskClusterDriver
+        .update(
+            &c,
+            &prior,
+            &resource(&smaller),
+            Changed(&["volume_size_gb".into()]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Invalid);
+    assert!(err.message.contains("volume_size_gb"), "{}", err.message);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn update_with_everything_in_line_makes_no_change() {
+    let rules = [describe_rule(View::ours(ClusterState::Active, "v1"))];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
+
+    let out = MskClusterDriver
+        .update(&c, &prior, &resource(&spec()), Changed(&[]))
+        .await
+        .unwrap();
+
+    assert_eq!(out, prior.outputs);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn update_of_tags_removes_only_the_tags_we_set_before() {
+    let rules = [
+        describe_rule(ours_with(ClusterState::Active, "v1", |v| {
+            v.tags = &[
+                (TAG_STACK, "prod"),
+                (TAG_LOGICAL_ID, "events"),
+                ("team", "data"),
+                ("old", "x"),
+                ("added-elsewhere", "y"),
+            ]
+        })),
+        mock!(Client::untag_resource)
+            .match_requests(|r| r.resource_arn() == Some(ARN) && r.tag_keys() == ["old"])
+            .then_output(|| UntagResourceOutput::builder().build()),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let mut prior_tags = OURS.to_vec();
+    prior_tags.push(("old", "x"));
+    let prior = state(&spec(), outputs(ARN, BROKERS), &prior_tags);
+
+    let out = MskClusterDriver
+        .update(&c, &prior, &resource(&spec()), Changed(&["tags".into()]))
+        .await
+        .unwrap();
+
+    assert_eq!(out, prior.outputs);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn update_reports_an_operation_that_failed() {
+    let mut want = spec();
+    want.instance_type = "kafka.m5.xlarge".into();
+    let rules = [
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        mock!(Client::update_broker_type).then_output(|| {
+            UpdateBrokerTypeOutput::builder()
+                .cluster_operation_arn("op-1")
+                .build()
+        }),
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        mock!(Client::describe_cluster_operation)
+            .match_requests(|r| r.cluster_operation_arn() == Some("op-1"))
+            .then_output(|| {
+                DescribeClusterOperationOutput::builder()
+                    .cluster_operation_info(
+                        ClusterOperationInfo::builder()
+                            .operation_state("UPDATE_FAILED")
+                            .error_info(
+                                ErrorInfo::builder()
+                                    .error_code("InsufficientCapacity")
+                                    .error_string("no m5.xlarge")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            }),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
+
+    let err = MskClusterDriver
+        .update(
+            &c,
+            &prior,
+            &resource(&want),
+            Changed(&["instance_type".into()]),
+        )
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.class, ErrorClass::Fatal);
+    assert!(
+        err.message
+            .contains("UpdateBrokerType failed: InsufficientCapacity"),
+        "{}",
+        err.message
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn delete_waits_for_a_running_operation_then_until_gone() {
+    let (seen, see) = recorder::<DeleteClusterInput>();
+    let rules = [
+        describe_rule(View::ours(ClusterState::Updating, "v1")),
+        describe_rule(View::ours(ClusterState::Active, "v2")),
+        mock!(Client::delete_cluster)
+            .match_requests(see)
+            .then_output(|| {
+                DeleteClusterOutput::builder()
+                    .cluster_arn(ARN)
+                    .state(ClusterState::Deleting)
+                    .build()
+            }),
+        describe_rule(View::ours(ClusterState::Deleting, "v2")),
+        describe_rule(View::ours(ClusterState::Deleting, "v2")),
+        describe_missing(),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+
+    MskClusterDriver
+        .delete(&c, &state(&spec(), outputs(ARN, BROKERS), OURS))
+        .await
+        .unwrap();
+
+    assert_eq!(seen.lock().unwrap()[0].cluster_arn(), Some(ARN));
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn delete_of_a_gone_cluster_succeeds() {
+    let rules = [
+        describe_missing(),
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        mock!(Client::delete_cluster)
+            .then_error(|| DeleteClusterError::generic(meta("NotFoundException"))),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
+
+    MskClusterDriver.delete(&c, &prior).await.unwrap();
+    MskClusterDriver.delete(&c, &prior).await.unwrap();
+    all_used(&rules);
+}
+
+/// What the executor does for a create whose end was not recorded: `find` (which
+/// waits for a cluster still being created), then `delete` what it found,
+/// recorded with the found outputs; someone else's cluster is never found.
+#[tokio::test]
+async fn delete_without_outputs_deletes_only_our_cluster_of_that_name() {
+    let foreign = ours_with(ClusterState::Active, "v1", |v| v.tags = THEIRS);
+    let rules = [
+        list_rule(vec![View::ours(ClusterState::Creating, "v1")]),
+        describe_rule(View::ours(ClusterState::Creating, "v1")),
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        bootstrap_rule(),
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        mock!(Client::delete_cluster)
+            .match_requests(|r| r.cluster_arn() == Some(ARN))
+            .then_output(|| DeleteClusterOutput::builder().build()),
+        describe_missing(),
+        list_rule(vec![foreign.clone()]),
+        describe_rule(foreign),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let r = resource(&spec());
+
+    let found = MskClusterDriver.find(&c, &r).await.unwrap().unwrap();
+    MskClusterDriver
+        .delete(&c, &recorded(&r, found))
+        .await
+        .unwrap();
+    let err = MskClusterDriver.find(&c, &r).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::AlreadyExists);
+    all_used(&rules);
+}

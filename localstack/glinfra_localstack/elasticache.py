@@ -16,12 +16,22 @@ Gap fills on top of LocalStack's bundled moto:
   it in "deleting" forever).
 
 Changes apply at once (ApplyImmediately=false is accepted but not deferred).
+
+Busy states and AWS's validation (issue 7): replication groups are `creating` for
+GLINFRA_EMULATOR_ELASTICACHE_CREATE_SECONDS and `modifying` for
+GLINFRA_EMULATOR_ELASTICACHE_MODIFY_SECONDS after each change; meanwhile changes, deletion
+and tagging are InvalidReplicationGroupState. Engine versions come from a catalogue ("Cannot
+find version X for redis"), the parameter group's family must be the engine version's
+("Expected a parameter group of family redis7 but found one of family redis6.x"), versions
+are never downgraded, and replica and node counts keep to AWS's limits (5 replicas per shard,
+6 clusters without cluster mode, 90 shards / 90 nodes per cluster by default).
 """
 
 from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from localstack.aws.api import RequestContext
@@ -30,9 +40,11 @@ from glinfra_localstack.base import (
     AwsError,
     GapFillProvider,
     RegionStores,
+    env_seconds,
     forward_to_moto,
     forward_with,
     moto_render,
+    now,
     operation,
 )
 
@@ -122,6 +134,71 @@ def family_for(engine: str | None, version: str | None) -> str:
     return f"redis{'.'.join(version.split('.')[:2])}"
 
 
+# Engine versions ElastiCache offers (ElastiCache User Guide, "Supported engines and
+# versions"; DescribeCacheEngineVersions). Redis OSS 6 may be given as "6.x" (the latest 6).
+ENGINE_VERSIONS = {
+    "redis": [
+        "2.6.13", "2.8.6", "2.8.19", "2.8.21", "2.8.22", "2.8.23", "2.8.24", "3.2.4", "3.2.6", "3.2.10",
+        "4.0.10", "5.0.0", "5.0.3", "5.0.4", "5.0.5", "5.0.6", "6.0", "6.2", "6.x", "7.0", "7.1",
+    ],
+    "valkey": ["7.2", "8.0", "8.1", "8.2"],
+    "memcached": [
+        "1.4.5", "1.4.14", "1.4.24", "1.4.33", "1.4.34", "1.5.10", "1.5.16", "1.6.6", "1.6.12", "1.6.17", "1.6.22",
+    ],
+}
+DEFAULT_VERSIONS = {"redis": "7.1", "valkey": "8.0", "memcached": "1.6.22"}
+# default quotas (ElastiCache User Guide, "Quotas for ElastiCache"): shards and nodes per
+# cluster-mode-enabled cluster; replicas per shard; clusters of a cluster-mode-disabled group
+MAX_SHARDS = 90
+MAX_NODES = 90
+MAX_REPLICAS = 5
+MAX_CACHE_CLUSTERS = 6
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(99 if part == "x" else int(part) if part.isdigit() else 0 for part in version.split("."))
+
+
+def check_version(engine: str | None, version: str | None) -> str:
+    """The engine version to use (AWS's default when none is given); unknown versions are
+    refused as AWS does ("InvalidParameterCombination: Cannot find version 7.4 for redis")."""
+    engine = (engine or "redis").lower()
+    known = ENGINE_VERSIONS.get(engine)
+    if known is None:
+        raise invalid_value(f"Invalid value for Engine: {engine}. Valid values: redis, valkey, memcached.")
+    if not version:
+        return DEFAULT_VERSIONS[engine]
+    if version not in known:
+        raise AwsError("InvalidParameterCombination", f"Cannot find version {version} for {engine}", 400)
+    return version
+
+
+def family_mismatch(wanted: str, found: str) -> AwsError:
+    return AwsError(
+        "InvalidParameterCombination", f"Expected a parameter group of family {wanted} but found one of family {found}", 400
+    )
+
+
+def create_seconds() -> float:
+    return env_seconds("GLINFRA_EMULATOR_ELASTICACHE_CREATE_SECONDS", modify_seconds())
+
+
+def modify_seconds() -> float:
+    return env_seconds("GLINFRA_EMULATOR_ELASTICACHE_MODIFY_SECONDS", 1.0)
+
+
+@dataclass
+class Busy:
+    """A replication group's transitional status until `until`."""
+
+    status: str
+    until: datetime
+
+
+def not_available(message: str = "Replication group must be in available state to modify.") -> AwsError:
+    return AwsError("InvalidReplicationGroupState", message, 400)
+
+
 def invalid_value(message: str) -> AwsError:
     return AwsError("InvalidParameterValue", message, 400)
 
@@ -177,6 +254,7 @@ def _arn(account: str, region: str, name: str) -> str:
 class ElastiCacheStore:
     def __init__(self) -> None:
         self.groups: dict[str, ParameterGroup] | None = None
+        self.busy: dict[str, Busy] = {}  # replication group id -> transitional status
 
 
 stores = RegionStores(ElastiCacheStore)
@@ -210,6 +288,91 @@ def _check_allowed(param: Param, value: str) -> None:
 
 class ElastiCacheProvider(GapFillProvider):
     service = "elasticache"
+
+    # ------------------------------------------------------------------ busy states
+    def _wrap(self, op_name: str, handler):
+        """Every ElastiCache operation first moves replication groups along their busy states."""
+        inner = handler or (lambda context, request: forward_to_moto(context))
+
+        def advancing(context: RequestContext, request: dict):
+            self._advance()
+            result = inner(context, request)
+            if isinstance(result, dict):
+                self._decorate(context, result)
+            return result
+
+        return super()._wrap(op_name, advancing)
+
+    def _advance(self) -> None:
+        from moto.elasticache.models import elasticache_backends
+
+        t = now()
+        for (account, region), store in stores.items():
+            if not store.busy:
+                continue
+            backend = elasticache_backends[account][region]
+            for rg_id, busy in list(store.busy.items()):
+                rg = backend.replication_groups.get(rg_id)
+                if rg is None:
+                    del store.busy[rg_id]
+                    continue
+                status = busy.status if t < busy.until else "available"
+                if status == "available":
+                    del store.busy[rg_id]
+                self._set_status(backend, rg, status)
+
+    @staticmethod
+    def _set_status(backend, rg, status: str) -> None:
+        rg.status = status
+        for ng in rg.node_groups:
+            ng["status"] = status
+        for cid in rg.member_clusters:
+            cc = backend.cache_clusters.get(cid)
+            if cc is not None:
+                cc.cache_cluster_status = status
+
+    def _busy_for(self, context: RequestContext, rg, status: str, seconds: float) -> None:
+        stores(context).busy[rg.replication_group_id] = Busy(status, now() + timedelta(seconds=seconds))
+        self._set_status(self._backend(context), rg, status)
+
+    @staticmethod
+    def _require_available(rg, message: str = "Replication group must be in available state to modify.") -> None:
+        if rg.status != "available":
+            raise not_available(message)
+
+    def _decorate(self, context: RequestContext, result: dict) -> None:
+        groups = list(result.get("ReplicationGroups") or [])
+        if isinstance(result.get("ReplicationGroup"), dict):
+            groups.append(result["ReplicationGroup"])
+        for group in groups:
+            if group.get("Status") == "creating":
+                # no endpoints until the group has been created
+                group.pop("ConfigurationEndpoint", None)
+
+    def _check_family(self, group: ParameterGroup, engine: str | None, version: str) -> None:
+        wanted = family_for(engine, version)
+        if group.family != wanted:
+            raise family_mismatch(wanted, group.family)
+
+    @staticmethod
+    def _check_nodes(shards: int, replicas: list[int]) -> None:
+        """Default quotas of a cluster-mode-enabled group (NodeGroupsPerReplicationGroupQuotaExceeded,
+        NodeQuotaForClusterExceeded)."""
+        if shards > MAX_SHARDS:
+            raise AwsError(
+                "NodeGroupsPerReplicationGroupQuotaExceeded",
+                f"The request cannot be processed because it would exceed the maximum allowed number of node groups "
+                f"(shards) in a single replication group. The default maximum is {MAX_SHARDS}",
+                400,
+            )
+        nodes = sum(n + 1 for n in replicas)
+        if nodes > MAX_NODES:
+            raise AwsError(
+                "NodeQuotaForClusterExceeded",
+                f"The request cannot be processed because it would exceed the allowed number of cache nodes in a single "
+                f"cluster ({nodes} > {MAX_NODES}).",
+                400,
+            )
 
     # ------------------------------------------------------------------ helpers
     def _backend(self, context: RequestContext):
@@ -401,8 +564,17 @@ class ElastiCacheProvider(GapFillProvider):
         name = arn.rsplit(":parametergroup:", 1)[1]
         self._group(context, name)
 
+    def _check_taggable(self, context: RequestContext, arn: str | None) -> None:
+        """AWS tags a replication group only while it is available (ListTagsForResource,
+        AddTagsToResource, RemoveTagsFromResource: InvalidReplicationGroupState)."""
+        if arn and ":replicationgroup:" in arn:
+            rg = self._backend(context).replication_groups.get(arn.rsplit(":", 1)[1])
+            if rg is not None:
+                self._require_available(rg, "Cluster not in available state to perform tagging operations.")
+
     @operation("ListTagsForResource")
     def list_tags_for_resource(self, context: RequestContext, request: dict):
+        self._check_taggable(context, request.get("ResourceName"))
         if not self._is_group_arn(request.get("ResourceName")):
             return forward_to_moto(context)
         self._tag_target(context, request["ResourceName"])
@@ -410,6 +582,7 @@ class ElastiCacheProvider(GapFillProvider):
 
     @operation("AddTagsToResource")
     def add_tags_to_resource(self, context: RequestContext, request: dict):
+        self._check_taggable(context, request.get("ResourceName"))
         if not self._is_group_arn(request.get("ResourceName")):
             return forward_to_moto(context)
         self._tag_target(context, request["ResourceName"])
@@ -419,6 +592,7 @@ class ElastiCacheProvider(GapFillProvider):
 
     @operation("RemoveTagsFromResource")
     def remove_tags_from_resource(self, context: RequestContext, request: dict):
+        self._check_taggable(context, request.get("ResourceName"))
         if not self._is_group_arn(request.get("ResourceName")):
             return forward_to_moto(context)
         self._tag_target(context, request["ResourceName"])
@@ -511,6 +685,22 @@ class ElastiCacheProvider(GapFillProvider):
         group = self._resolve_group_for(context, params)
         if params.get("CacheSubnetGroupName"):
             self._subnet_group(context, params["CacheSubnetGroupName"])
+        engine = (params.get("Engine") or "redis").lower()
+        if engine == "memcached":
+            raise invalid_value("Replication groups are for Redis OSS and Valkey; memcached clusters are CreateCacheCluster's.")
+        params["EngineVersion"] = check_version(engine, params.get("EngineVersion"))
+        if group is not None:
+            self._check_family(group, engine, params["EngineVersion"])
+        replicas = params.get("ReplicasPerNodeGroup")
+        if replicas is not None and not 0 <= int(replicas) <= MAX_REPLICAS:
+            raise invalid_value(f"ReplicasPerNodeGroup must be between 0 and {MAX_REPLICAS}.")
+        for conf in params.get("NodeGroupConfiguration") or []:
+            if conf.get("ReplicaCount") is not None and not 0 <= int(conf["ReplicaCount"]) <= MAX_REPLICAS:
+                raise invalid_value(f"ReplicaCount must be between 0 and {MAX_REPLICAS}.")
+        if params.get("NumCacheClusters") is not None and not 1 <= int(params["NumCacheClusters"]) <= MAX_CACHE_CLUSTERS:
+            raise invalid_value(
+                f"NumCacheClusters must be between 1 and {MAX_CACHE_CLUSTERS} (1 primary plus up to {MAX_REPLICAS} replicas)."
+            )
         if params.get("MultiAZEnabled") and params.get("AutomaticFailoverEnabled") is False:
             raise invalid_combination("Multi-AZ requires automatic failover to be enabled.")
         if params.get("MultiAZEnabled") and "AutomaticFailoverEnabled" not in params:
@@ -548,11 +738,21 @@ class ElastiCacheProvider(GapFillProvider):
             if params.get("ClusterMode", "").lower() == "enabled" and family in CLUSTER_FAMILIES:
                 default += ".cluster.on"
             params["CacheParameterGroupName"] = default
+        if params.get("ClusterMode", "").lower() == "enabled":
+            confs = params.get("NodeGroupConfiguration") or []
+            shards = int(params.get("NumNodeGroups") or len(confs) or 1)
+            per_shard = int(params.get("ReplicasPerNodeGroup") or 0)
+            counts = [int(c["ReplicaCount"]) if c.get("ReplicaCount") is not None else per_shard for c in confs]
+            counts += [per_shard] * (shards - len(counts))
+            self._check_nodes(shards, counts)
         response = forward_with(context, params)
         if isinstance(response, dict):
             rg = self._backend(context).replication_groups.get(params["ReplicationGroupId"])
             if rg is not None:
                 self._register_members(context, rg)
+                self._busy_for(context, rg, "creating", create_seconds())
+                response = moto_render(context, {"ReplicationGroup": rg})
+                self._decorate(context, response)
         return response
 
     def _register_members(self, context: RequestContext, rg) -> None:
@@ -628,7 +828,29 @@ class ElastiCacheProvider(GapFillProvider):
     @operation("ModifyReplicationGroup")
     def modify_replication_group(self, context: RequestContext, request: dict) -> dict:
         rg = self._rg(context, request.get("ReplicationGroupId"))
+        self._require_available(rg)
         r = request
+        engine = (r.get("Engine") or rg.engine or "redis").lower()
+        version = rg.engine_version or DEFAULT_VERSIONS.get(engine, "7.1")
+        if r.get("EngineVersion"):
+            version = check_version(engine, r["EngineVersion"])
+            if version_key(version) < version_key(rg.engine_version or version):
+                raise invalid_combination(
+                    f"Cannot downgrade {engine} from version {rg.engine_version} to {version}: engine versions can only be upgraded."
+                )
+        wanted_family = family_for(engine, version)
+        if r.get("CacheParameterGroupName"):
+            self._check_family(self._group(context, r["CacheParameterGroupName"]), engine, version)
+        elif r.get("EngineVersion"):
+            current = self._groups(context).get(rg.cache_parameter_group_name or "")
+            if current is not None and current.family != wanted_family:
+                if not current.is_default:
+                    raise family_mismatch(wanted_family, current.family)
+                # a default group follows the engine version
+                default = f"default.{wanted_family}"
+                if current.cluster_enabled() and wanted_family in CLUSTER_FAMILIES:
+                    default += ".cluster.on"
+                r = dict(r, CacheParameterGroupName=default)
         failover = r.get("AutomaticFailoverEnabled")
         multi_az = r.get("MultiAZEnabled")
         new_failover = rg.automatic_failover == "enabled" if failover is None else bool(failover)
@@ -708,6 +930,7 @@ class ElastiCacheProvider(GapFillProvider):
                 [dict(c) for c in r["LogDeliveryConfigurations"] if c.get("Enabled", True)]
             )
         self._register_members(context, rg)
+        self._busy_for(context, rg, "modifying", modify_seconds())
         return moto_render(context, {"ReplicationGroup": rg})
 
     # shard and replica counts ----------------------------------------------------
@@ -761,6 +984,7 @@ class ElastiCacheProvider(GapFillProvider):
 
     def _replica_change(self, context: RequestContext, request: dict, increase: bool) -> dict:
         rg = self._rg(context, request.get("ReplicationGroupId"))
+        self._require_available(rg)
         counts = self._replica_counts(rg)
         ids = [ng["node_group_id"] for ng in rg.node_groups]
         new = list(counts)
@@ -791,15 +1015,18 @@ class ElastiCacheProvider(GapFillProvider):
                 raise invalid_value(
                     f"The new replica count must be {'greater' if increase else 'less'} than the current count ({old_count})."
                 )
-            if new_count > 5:
-                raise invalid_value("A node group can have at most 5 replicas.")
+            if new_count > MAX_REPLICAS:
+                raise invalid_value(f"A node group can have at most {MAX_REPLICAS} replicas.")
             if new_count < 0:
                 raise invalid_value("The replica count cannot be negative.")
         if new == counts:
             raise AwsError("NoOperationFault", "The requested replica count equals the current replica count.", 400)
         if not increase and min(new) < 1 and (rg.automatic_failover == "enabled" or rg.multi_az == "enabled"):
             raise invalid_combination("A replication group with automatic failover needs at least one replica per node group.")
+        if rg.cluster_mode == "enabled":
+            self._check_nodes(len(new), new)
         self._layout(context, rg, len(counts), new)
+        self._busy_for(context, rg, "modifying", modify_seconds())
         return moto_render(context, {"ReplicationGroup": rg})
 
     @operation("IncreaseReplicaCount")
@@ -813,6 +1040,7 @@ class ElastiCacheProvider(GapFillProvider):
     @operation("ModifyReplicationGroupShardConfiguration")
     def modify_replication_group_shard_configuration(self, context: RequestContext, request: dict) -> dict:
         rg = self._rg(context, request.get("ReplicationGroupId"))
+        self._require_available(rg)
         if rg.cluster_mode != "enabled":
             raise invalid_combination(
                 f"Replication group {rg.replication_group_id} has cluster mode {rg.cluster_mode}; resharding needs cluster mode enabled."
@@ -821,6 +1049,8 @@ class ElastiCacheProvider(GapFillProvider):
         counts = self._replica_counts(rg)
         if target < 1 or target > 500:
             raise invalid_value("NodeGroupCount must be between 1 and 500.")
+        if target > len(counts):
+            self._check_nodes(target, counts + [counts[0] if counts else 0] * (target - len(counts)))
         if target == len(counts):
             raise AwsError("NoOperationFault", "The requested node group count equals the current count.", 400)
         ids = [ng["node_group_id"] for ng in rg.node_groups]
@@ -840,12 +1070,14 @@ class ElastiCacheProvider(GapFillProvider):
         else:
             counts = counts + [counts[0] if counts else 0] * (target - len(counts))
         self._layout(context, rg, target, counts)
+        self._busy_for(context, rg, "modifying", modify_seconds())
         return moto_render(context, {"ReplicationGroup": rg})
 
     @operation("DeleteReplicationGroup")
     def delete_replication_group(self, context: RequestContext, request: dict):
         backend = self._backend(context)
         rg = self._rg(context, request.get("ReplicationGroupId"))
+        self._require_available(rg, f"Replication group {rg.replication_group_id} is not in available state; it can't be deleted now.")
         members = list(rg.member_clusters)
         response = forward_to_moto(context)
         if isinstance(response, dict):
@@ -858,6 +1090,7 @@ class ElastiCacheProvider(GapFillProvider):
                         continue
                     del backend.cache_clusters[cid]
             backend.tagging_service.delete_all_tags_for_resource(rg.arn)
+            stores(context).busy.pop(rg.replication_group_id, None)
         return response
 
     @operation("DeleteCacheCluster")
@@ -878,12 +1111,16 @@ class ElastiCacheProvider(GapFillProvider):
 
     @operation("CreateCacheCluster")
     def create_cache_cluster(self, context: RequestContext, request: dict):
+        if request.get("ReplicationGroupId"):
+            self._require_available(self._rg(context, request["ReplicationGroupId"]))
+        else:
+            version = check_version(request.get("Engine"), request.get("EngineVersion"))
+            if request.get("CacheParameterGroupName"):
+                self._check_family(self._group(context, request["CacheParameterGroupName"]), request.get("Engine"), version)
         if request.get("CacheParameterGroupName"):
             self._group(context, request["CacheParameterGroupName"])
         if request.get("CacheSubnetGroupName"):
             self._subnet_group(context, request["CacheSubnetGroupName"])
-        if request.get("ReplicationGroupId"):
-            self._rg(context, request["ReplicationGroupId"])
         response = forward_to_moto(context)
         if isinstance(response, dict):
             cc = self._backend(context).cache_clusters.get(request.get("CacheClusterId"))

@@ -12,10 +12,24 @@ Gap fills on top of LocalStack's bundled moto:
   default parameters: DescribeDBParameters lists them (Source engine-default / user),
   ModifyDBParameterGroup rejects unknown parameters (InvalidParameterValue) and the
   immediate apply method for static parameters (InvalidParameterCombination).
+* Busy states (issue 7): instances go through creating, modifying / upgrading and
+  storage-optimization, for GLINFRA_EMULATOR_RDS_{CREATE,MODIFY,STORAGE_OPTIMIZATION}_SECONDS;
+  ModifyDBInstance meanwhile is InvalidDBInstanceState, a storage change during
+  storage-optimization InvalidParameterCombination. Changes applied with ApplyImmediately
+  show in PendingModifiedValues while modifying and take effect when it ends; without it
+  they stay pending (there is no maintenance window here).
+* AWS's validation for PostgreSQL, MySQL and MariaDB: engine versions (a catalogue),
+  parameter group family against the engine version, storage sizes, gp3 IOPS/throughput
+  (only from 400 GiB), io1/io2 IOPS and IOPS-to-storage ratios, version upgrades
+  (no downgrade, AllowMajorVersionUpgrade), read replicas (existing identifier, a source
+  without backups or not available, replicas created with backups off, retention 0 on a
+  source of replicas, backups on a PostgreSQL replica before 14.1).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from localstack.aws.api import RequestContext
@@ -23,10 +37,13 @@ from localstack.aws.api import RequestContext
 from glinfra_localstack.base import (
     AwsError,
     GapFillProvider,
+    RegionStores,
+    env_seconds,
     forward_to_moto,
     forward_with,
     moto_render,
     new_id,
+    now,
     operation,
 )
 
@@ -64,6 +81,231 @@ def catalogue(family: str) -> list[tuple] | None:
     if family.startswith("mysql") or family.startswith("aurora-mysql") or family.startswith("mariadb"):
         return MYSQL_PARAMS
     return None
+
+
+# ---------------------------------------------------------------------- engine versions
+def _minors(major: str, first: int, last: int) -> list[str]:
+    return [f"{major}.{n}" for n in range(first, last + 1)]
+
+
+# Versions RDS has released for the engines glinfra provisions (RDS user guide: "Supported
+# PostgreSQL / MySQL / MariaDB versions"), oldest first within a major version. A major version
+# alone (PostgreSQL "15", MySQL "8.0", MariaDB "10.11") resolves to its newest minor version
+# here (AWS: to the default minor version of that major).
+ENGINE_VERSIONS: dict[str, dict[str, list[str]]] = {
+    "postgres": {
+        "9.6": _minors("9.6", 1, 24),
+        "10": _minors("10", 1, 23),
+        "11": _minors("11", 1, 22),
+        "12": _minors("12", 2, 22),
+        "13": _minors("13", 1, 21),
+        "14": _minors("14", 1, 18),
+        "15": _minors("15", 2, 13),
+        "16": _minors("16", 1, 9),
+        "17": _minors("17", 1, 5),
+    },
+    "mysql": {
+        "5.7": _minors("5.7", 37, 44),
+        "8.0": _minors("8.0", 28, 42),
+        "8.4": _minors("8.4", 3, 5),
+    },
+    "mariadb": {
+        "10.4": _minors("10.4", 25, 34),
+        "10.5": _minors("10.5", 16, 27),
+        "10.6": _minors("10.6", 10, 21),
+        "10.11": _minors("10.11", 4, 11),
+        "11.4": _minors("11.4", 3, 5),
+    },
+}
+# what RDS picks when EngineVersion is omitted
+DEFAULT_MAJOR = {"postgres": "17", "mysql": "8.0", "mariadb": "11.4"}
+
+
+def validated_engine(engine: str | None) -> str | None:
+    """The engine name when this package validates it (PostgreSQL, MySQL, MariaDB)."""
+    engine = (engine or "").lower()
+    return engine if engine in ENGINE_VERSIONS else None
+
+
+def major_of(engine: str, version: str) -> str:
+    parts = version.split(".")
+    if engine == "postgres" and parts[0].isdigit() and int(parts[0]) >= 10:
+        return parts[0]
+    return ".".join(parts[:2])
+
+
+def resolve_version(engine: str, version: str | None) -> str | None:
+    """The full version RDS runs for `version` (None: AWS answers "Cannot find version")."""
+    majors = ENGINE_VERSIONS[engine]
+    if not version:
+        return majors[DEFAULT_MAJOR[engine]][-1]
+    if version in majors:
+        return majors[version][-1]
+    major = major_of(engine, version)
+    if major in majors and version in majors[major]:
+        return version
+    return None
+
+
+def family_of(engine: str, version: str) -> str:
+    return f"{engine}{major_of(engine, version)}"
+
+
+def known_families() -> set[str]:
+    return {f"{engine}{major}" for engine, majors in ENGINE_VERSIONS.items() for major in majors}
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
+
+
+def no_version(engine: str, version: str) -> AwsError:
+    # e.g. "InvalidParameterCombination: Cannot find version 13.7 for postgres"
+    return AwsError("InvalidParameterCombination", f"Cannot find version {version} for {engine}", 400)
+
+
+def family_mismatch(group: str, family: str, wanted: str) -> AwsError:
+    return AwsError(
+        "InvalidParameterCombination",
+        f"The parameter group {group} with DBParameterGroupFamily {family} can't be used for this instance. "
+        f"Use a parameter group with DBParameterGroupFamily {wanted}.",
+        400,
+    )
+
+
+# ---------------------------------------------------------------------- storage
+# (storage type) -> (min GiB, max GiB) for PostgreSQL, MySQL and MariaDB (RDS user guide,
+# "Amazon RDS DB instance storage")
+STORAGE_SIZES = {"gp2": (20, 65536), "gp3": (20, 65536), "io1": (100, 65536), "io2": (100, 65536), "standard": (5, 3072)}
+# provisioned IOPS: (min IOPS, max IOPS, min IOPS/GiB, max IOPS/GiB)
+PIOPS = {"io1": (1000, 256000, 0.5, 50), "io2": (1000, 256000, 0.5, 1000)}
+GP3_THRESHOLD = 400  # GiB; below it gp3 runs at its baseline and takes no IOPS/throughput
+GP3_BASELINE = {False: (3000, 125), True: (12000, 500)}  # (IOPS, MiB/s) below / from the threshold
+GP3_IOPS = (12000, 64000)
+GP3_THROUGHPUT = (500, 4000)
+
+
+def combination(message: str) -> AwsError:
+    return AwsError("InvalidParameterCombination", message, 400)
+
+
+def check_storage(engine: str, storage_type: str, size: int, iops: int | None, throughput: int | None) -> None:
+    """AWS's storage rules for `engine` (validated engines only); raises AwsError."""
+    limits = STORAGE_SIZES.get(storage_type)
+    if limits is None:
+        raise AwsError("InvalidParameterValue", f"Invalid storage type: {storage_type}", 400)
+    if not limits[0] <= size <= limits[1]:
+        raise combination(f"Invalid storage size for engine name {engine} and storage type {storage_type}: {size}")
+    if storage_type in PIOPS:
+        low, high, low_ratio, high_ratio = PIOPS[storage_type]
+        if not iops:
+            raise combination(f"The storage type {storage_type} requires iops to be specified.")
+        if not low <= iops <= high:
+            raise combination(f"Invalid iops for engine name {engine} and storage type {storage_type}: {iops}")
+        ratio = iops / size
+        if not low_ratio <= ratio <= high_ratio:
+            raise combination(
+                f"Invalid iops to storage (GB) ratio for engine name {engine} and storage type {storage_type}: {ratio:.4f}"
+            )
+        if throughput:
+            raise combination(f"You can't specify storage throughput for storage type {storage_type}.")
+    elif storage_type == "gp3":
+        if size < GP3_THRESHOLD:
+            if iops or throughput:
+                raise combination(
+                    f"You can't specify IOPS or storage throughput for engine {engine} and a storage size less than {GP3_THRESHOLD}."
+                )
+        else:
+            if iops and not GP3_IOPS[0] <= iops <= GP3_IOPS[1]:
+                raise combination(f"Invalid iops for engine name {engine} and storage type gp3: {iops}")
+            if iops and iops / size > 500:
+                raise combination(f"Invalid iops to storage (GB) ratio for engine name {engine} and storage type gp3: {iops / size:.4f}")
+            if throughput and not GP3_THROUGHPUT[0] <= throughput <= GP3_THROUGHPUT[1]:
+                raise combination(f"Invalid storage throughput for engine name {engine} and storage type gp3: {throughput}")
+            if iops and throughput and throughput / iops > 0.25:
+                raise combination(
+                    f"The ratio of storage throughput to IOPS must be at most 0.25 for engine name {engine} and storage type gp3."
+                )
+    elif iops or throughput:
+        raise combination(f"You can't specify IOPS or storage throughput for storage type {storage_type}.")
+
+
+def normalise_storage(db) -> None:
+    """What DescribeDBInstances reports: gp3 at its baseline unless provisioned above it,
+    no IOPS/throughput for gp2 and magnetic storage."""
+    if db.storage_type == "gp3":
+        large = (db.allocated_storage or 0) >= GP3_THRESHOLD
+        base_iops, base_tp = GP3_BASELINE[large]
+        if not large or not db.iops or int(db.iops) < base_iops:
+            db.iops = base_iops
+        db.storage_throughput = base_tp if not large or not db.storage_throughput or db.storage_throughput < base_tp else db.storage_throughput
+    elif db.storage_type in ("gp2", "standard"):
+        db.iops = None
+        db.storage_throughput = None
+
+
+# ---------------------------------------------------------------------- busy states
+def create_seconds() -> float:
+    return env_seconds("GLINFRA_EMULATOR_RDS_CREATE_SECONDS", modify_seconds())
+
+
+def modify_seconds() -> float:
+    return env_seconds("GLINFRA_EMULATOR_RDS_MODIFY_SECONDS", 1.0)
+
+
+def storage_optimization_seconds() -> float:
+    return env_seconds("GLINFRA_EMULATOR_RDS_STORAGE_OPTIMIZATION_SECONDS", 2.0)
+
+
+def storage_cooldown_seconds() -> float:
+    """AWS: no further storage change "for either six (6) hours or until storage optimization
+    has completed on the instance, whichever is longer"; 21600 for AWS's six hours."""
+    return env_seconds("GLINFRA_EMULATOR_RDS_STORAGE_COOLDOWN_SECONDS", 0.0)
+
+
+# statuses in which ModifyDBInstance is accepted (storage changes only when available)
+MODIFIABLE = ("available", "storage-optimization")
+STORAGE_FIELDS = ("AllocatedStorage", "StorageType", "Iops", "StorageThroughput")
+# PendingModifiedValues members and the moto attributes they land in, in the order applied
+PENDING_FIELDS = {
+    "StorageType": "storage_type",
+    "AllocatedStorage": "allocated_storage",
+    "Iops": "iops",
+    "StorageThroughput": "storage_throughput",
+    "DBInstanceClass": "db_instance_class",
+    "MultiAZ": "multi_az",
+    "EngineVersion": "engine_version",
+    "BackupRetentionPeriod": "backup_retention_period",
+}
+
+
+@dataclass
+class Phase:
+    status: str
+    seconds: float
+    apply: dict[str, Any] = field(default_factory=dict)  # PendingModifiedValues, applied at the end
+
+
+@dataclass
+class Lifecycle:
+    phases: list[Phase] = field(default_factory=list)
+    since: datetime = field(default_factory=now)  # start of phases[0]
+    deferred: dict[str, Any] = field(default_factory=dict)  # ApplyImmediately=false: pending until a maintenance window
+    storage_changed: datetime | None = None  # the last storage modification (for the cool-down)
+
+    def pending(self) -> dict[str, Any]:
+        out = dict(self.deferred)
+        if self.phases and self.phases[0].apply:
+            out.update(self.phases[0].apply)
+        return out
+
+
+class RdsStore:
+    def __init__(self) -> None:
+        self.instances: dict[str, Lifecycle] = {}
+
+
+stores = RegionStores(RdsStore)
 
 
 class RdsProvider(GapFillProvider):
@@ -147,7 +389,8 @@ class RdsProvider(GapFillProvider):
         users = []
         for db in backend.databases.values():
             sg = getattr(db, "db_subnet_group", None)
-            sg_name = getattr(sg, "name", sg) if sg is not None else getattr(db, "db_subnet_group_name", None)
+            # (moto's db_subnet_group_name is a write-only property: reading it raises NotImplementedError)
+            sg_name = getattr(sg, "name", sg) if sg is not None else getattr(db, "_db_subnet_group_name", None)
             if sg_name and sg_name.lower() == name.lower():
                 users.append(db.db_instance_identifier)
         return users
@@ -165,6 +408,79 @@ class RdsProvider(GapFillProvider):
             )
         return forward_to_moto(context)
 
+    # ------------------------------------------------------------------ busy states
+    def _wrap(self, op_name: str, handler):
+        """Every RDS operation first moves the instances along their busy states, and every
+        DBInstance it answers with shows its pending changes (moto's are served too)."""
+        inner = handler or (lambda context, request: forward_to_moto(context))
+
+        def advancing(context: RequestContext, request: dict):
+            self._advance()
+            result = inner(context, request)
+            if isinstance(result, dict):
+                self._decorate(context, result)
+            return result
+
+        return super()._wrap(op_name, advancing)
+
+    def _advance(self) -> None:
+        from moto.rds.models import rds_backends
+
+        t = now()
+        for (account, region), store in stores.items():
+            backend = rds_backends[account][region]
+            for ident, life in list(store.instances.items()):
+                db = backend.databases.get(ident)
+                if db is None:
+                    del store.instances[ident]
+                    continue
+                while life.phases and t >= life.since + timedelta(seconds=life.phases[0].seconds):
+                    phase = life.phases.pop(0)
+                    life.since += timedelta(seconds=phase.seconds)
+                    if phase.apply:
+                        self._apply(backend, db, phase.apply)
+                db.status = life.phases[0].status if life.phases else "available"
+
+    @staticmethod
+    def _apply(backend, db, changes: dict[str, Any]) -> None:
+        for key, attr in PENDING_FIELDS.items():
+            if key in changes:
+                setattr(db, attr, changes[key])
+        if "EngineVersion" in changes and changes.get("_DefaultParameterGroup"):
+            # a default group follows the engine's major version (moto derives it from the version)
+            db.db_parameter_group_name = None
+        if any(k in changes for k in STORAGE_FIELDS):
+            normalise_storage(db)
+
+    def _lifecycle(self, context: RequestContext, ident: str) -> Lifecycle:
+        store = stores(context)
+        return store.instances.setdefault(ident, Lifecycle())
+
+    def _start(self, context: RequestContext, db, phases: list[Phase]) -> None:
+        life = self._lifecycle(context, db.db_instance_identifier)
+        life.phases = [p for p in phases]
+        life.since = now()
+        db.status = life.phases[0].status if life.phases else "available"
+
+    def _decorate(self, context: RequestContext, result: dict) -> None:
+        items = list(result.get("DBInstances") or [])
+        if isinstance(result.get("DBInstance"), dict):
+            items.append(result["DBInstance"])
+        store = stores(context)
+        for item in items:
+            life = store.instances.get((item.get("DBInstanceIdentifier") or "").lower())
+            if life is None:
+                continue
+            pending = {k: v for k, v in life.pending().items() if k in PENDING_FIELDS and v is not None}
+            if pending:
+                item["PendingModifiedValues"] = pending
+            if item.get("DBInstanceStatus") == "creating":
+                # AWS has no endpoint for an instance until it has been created
+                item.pop("Endpoint", None)
+
+    def _busy(self, db) -> AwsError:
+        return AwsError("InvalidDBInstanceState", "Database instance is not in available state.", 400)
+
     # ------------------------------------------------------------------ instances
     def _default_rds_key(self, account: str, region: str) -> str:
         key = (account, region)
@@ -173,49 +489,119 @@ class RdsProvider(GapFillProvider):
         return self._default_keys[key]
 
     def _fix_instance(self, context: RequestContext, identifier: str | None) -> None:
-        db = self._backend(context).databases.get(identifier or "")
+        db = self._backend(context).databases.get((identifier or "").lower())
         if db is None:
             return
         if getattr(db, "kms_key_id", None) == "default_kms_key_id":
             # moto's placeholder; AWS reports the ARN of the account's aws/rds key
             db.kms_key_id = self._default_rds_key(context.account_id, context.region) if db.storage_encrypted else None
 
+    def _check_family(self, context: RequestContext, group_name: str | None, engine: str, version: str) -> None:
+        if not group_name:
+            return
+        group = self._parameter_group(context, group_name)
+        wanted = family_of(engine, version)
+        if (group.family or "").lower() != wanted:
+            raise family_mismatch(group.name, group.family, wanted)
+
+    @staticmethod
+    def _check_retention(value: Any) -> None:
+        if value is not None and not 0 <= int(value) <= 35:
+            raise AwsError(
+                "InvalidParameterValue", f"Invalid backup retention period: {value}. It must be a value from 0 to 35.", 400
+            )
+
     @operation("CreateDBInstance")
     def create_db_instance(self, context: RequestContext, request: dict):
-        if request.get("DBSubnetGroupName"):
-            self._subnet_group(context, request["DBSubnetGroupName"])
-        if request.get("DBParameterGroupName"):
-            self._parameter_group(context, request["DBParameterGroupName"])
-        response = forward_to_moto(context)
+        params = dict(request)
+        if params.get("DBSubnetGroupName"):
+            self._subnet_group(context, params["DBSubnetGroupName"])
+        if params.get("DBParameterGroupName"):
+            self._parameter_group(context, params["DBParameterGroupName"])
+        engine = validated_engine(params.get("Engine"))
+        if engine:
+            version = resolve_version(engine, params.get("EngineVersion"))
+            if version is None:
+                raise no_version(engine, params["EngineVersion"])
+            params["EngineVersion"] = version
+            self._check_family(context, params.get("DBParameterGroupName"), engine, version)
+            storage_type = params.get("StorageType") or ("io1" if params.get("Iops") else "gp2")
+            if params.get("AllocatedStorage") is not None:
+                check_storage(
+                    engine, storage_type, int(params["AllocatedStorage"]), params.get("Iops"), params.get("StorageThroughput")
+                )
+            self._check_retention(params.get("BackupRetentionPeriod"))
+        response = forward_with(context, params)
         if isinstance(response, dict):
-            self._fix_instance(context, request.get("DBInstanceIdentifier"))
-            db = self._backend(context).databases.get(request.get("DBInstanceIdentifier"))
+            ident = params["DBInstanceIdentifier"].lower()
+            self._fix_instance(context, ident)
+            db = self._backend(context).databases.get(ident)
             if db is not None:
+                if engine:
+                    normalise_storage(db)
+                self._start(context, db, [Phase("creating", create_seconds())])
                 response = moto_render(context, {"DBInstance": db})
         return response
 
+    def _source(self, context: RequestContext, source: str):
+        """The source instance of a read replica (an identifier here or an ARN of any region)."""
+        from moto.rds.models import rds_backends
+
+        parts = source.split(":")
+        if source.startswith("arn:") and len(parts) >= 7:
+            return parts[3], rds_backends[context.account_id][parts[3]].databases.get(parts[-1].lower())
+        return context.region, self._backend(context).databases.get(source.lower())
+
     @operation("CreateDBInstanceReadReplica")
     def create_db_instance_read_replica(self, context: RequestContext, request: dict):
-        from moto.rds.models import DBParameterGroup, rds_backends
+        from moto.rds.models import DBParameterGroup
 
         params = dict(request)
+        ident = (params.get("DBInstanceIdentifier") or "").lower()
         source = params.get("SourceDBInstanceIdentifier") or ""
-        parts = source.split(":")
-        if source.startswith("arn:") and len(parts) >= 7 and parts[3] != context.region:
-            source_region, db_name = parts[3], parts[-1]
-            primary = rds_backends[context.account_id][source_region].databases.get(db_name)
-            if primary is None:
-                raise AwsError("DBInstanceNotFound", f"DBInstance {source} not found.", 404)
-            if primary.storage_encrypted and not params.get("KmsKeyId"):
-                raise AwsError(
-                    "InvalidParameterCombination",
-                    "For an encrypted cross-Region read replica, KmsKeyId must name a KMS key in the destination Region.",
-                    400,
-                )
-            target = self._backend(context)
-            if params.get("DBParameterGroupName"):
-                self._parameter_group(context, params["DBParameterGroupName"])
-            else:
+        target = self._backend(context)
+        if ident in target.databases:
+            # moto replaces the existing instance with the replica
+            raise AwsError("DBInstanceAlreadyExists", "DB instance already exists", 400)
+        source_region, primary = self._source(context, source)
+        if primary is None:
+            raise AwsError("DBInstanceNotFound", f"DBInstance {source} not found.", 404)
+        cross_region = source_region != context.region
+        if cross_region and primary.storage_encrypted and not params.get("KmsKeyId"):
+            raise AwsError(
+                "InvalidParameterCombination",
+                "For an encrypted cross-Region read replica, KmsKeyId must name a KMS key in the destination Region.",
+                400,
+            )
+        engine = validated_engine(primary.engine)
+        if params.get("DBParameterGroupName"):
+            self._parameter_group(context, params["DBParameterGroupName"])
+            if engine:
+                self._check_family(context, params["DBParameterGroupName"], engine, primary.engine_version)
+        if params.get("DBSubnetGroupName"):
+            self._subnet_group(context, params["DBSubnetGroupName"])
+        if engine:
+            storage_type = params.get("StorageType") or primary.storage_type
+            iops = params.get("Iops")
+            if iops is None and storage_type in PIOPS and primary.storage_type in PIOPS:
+                iops = primary.iops
+            size = int(params.get("AllocatedStorage") or primary.allocated_storage)
+            check_storage(engine, storage_type, size, iops, params.get("StorageThroughput"))
+        if primary.status not in MODIFIABLE:
+            raise AwsError(
+                "InvalidDBInstanceState",
+                f"DB instance {primary.db_instance_identifier} is not in available state.",
+                400,
+            )
+        if not primary.backup_retention_period:
+            raise AwsError(
+                "InvalidDBInstanceState",
+                "Automated backups are not enabled for this database instance. To enable automated backups, "
+                "use ModifyDBInstance to set the backup retention period to a non-zero value.",
+                400,
+            )
+        if cross_region:
+            if not params.get("DBParameterGroupName"):
                 # AWS uses the engine's default parameter group in the destination Region
                 family, name = primary.default_db_parameter_group_details()
                 if name not in target.db_parameter_groups:
@@ -227,15 +613,13 @@ class RdsProvider(GapFillProvider):
                         tags=[],
                     )
                 params["DBParameterGroupName"] = name
-            if params.get("DBSubnetGroupName"):
-                self._subnet_group(context, params["DBSubnetGroupName"])
             if not params.get("AvailabilityZone"):
                 # moto would report the source's AZ (in the source Region)
                 params["AvailabilityZone"] = f"{context.region}a"
         response = forward_with(context, params)
         if isinstance(response, dict):
-            self._fix_instance(context, params.get("DBInstanceIdentifier"))
-            replica = self._backend(context).databases.get(params.get("DBInstanceIdentifier"))
+            self._fix_instance(context, ident)
+            replica = target.databases.get(ident)
             if replica is not None:
                 # moto's replica is a shallow copy of the source: it inherits the source's deletion
                 # protection (AWS: the replica's own DeletionProtection, default false) and shares
@@ -244,17 +628,178 @@ class RdsProvider(GapFillProvider):
                 if getattr(replica, "manage_master_user_password", False):
                     replica.manage_master_user_password = False
                     replica.master_user_secret = None
+                # "RDS creates read replicas with backups disabled" (CreateDBInstanceReadReplica)
+                replica.backup_retention_period = 0
+                for key, attr in (("StorageType", "storage_type"), ("Iops", "iops"), ("AllocatedStorage", "allocated_storage")):
+                    if params.get(key) is not None:
+                        setattr(replica, attr, params[key])
+                if engine:
+                    normalise_storage(replica)
+                self._start(context, replica, [Phase("creating", create_seconds())])
                 response = moto_render(context, {"DBInstance": replica})
         return response
+
+    @operation("ModifyDBInstance")
+    def modify_db_instance(self, context: RequestContext, request: dict):
+        backend = self._backend(context)
+        ident = (request.get("DBInstanceIdentifier") or "").lower()
+        db = backend.databases.get(ident)
+        if db is None:
+            return forward_to_moto(context)  # moto's DBInstanceNotFound
+        r = request
+        engine = validated_engine(db.engine)
+        heavy: dict[str, Any] = {}  # changes that put the instance in modifying (PendingModifiedValues)
+        light = dict(r)  # what moto applies at once
+        for key in (*STORAGE_FIELDS, "DBInstanceClass", "MultiAZ", "EngineVersion", "BackupRetentionPeriod"):
+            light.pop(key, None)
+
+        # ---- validation (AWS checks the parameters before the instance's state)
+        current = {
+            "AllocatedStorage": db.allocated_storage,
+            "StorageType": db.storage_type,
+            "Iops": int(db.iops) if db.iops else None,
+            "StorageThroughput": db.storage_throughput,
+        }
+        storage = {k: r[k] for k in STORAGE_FIELDS if r.get(k) is not None and r[k] != current[k]}
+        given = any(r.get(k) is not None for k in STORAGE_FIELDS)
+        if given and engine:
+            size = int(r.get("AllocatedStorage") or db.allocated_storage)
+            if size < db.allocated_storage:
+                raise combination(
+                    f"Invalid storage size for engine name {engine}: {size}. The allocated storage can't be decreased "
+                    f"(currently {db.allocated_storage})."
+                )
+            if db.allocated_storage < size and size * 10 < db.allocated_storage * 11:
+                raise combination("The allocated storage must be increased by at least 10 percent.")
+            new_type = r.get("StorageType") or db.storage_type
+            if (
+                db.storage_type in PIOPS
+                and new_type in PIOPS
+                and ("AllocatedStorage" in storage or "Iops" in storage)
+                and (r.get("AllocatedStorage") is None or r.get("Iops") is None)
+            ):
+                raise combination(
+                    "You must specify both the storage size and iops when modifying the storage size or iops on a DB "
+                    "instance that has iops."
+                )
+            iops = r.get("Iops")
+            if iops is None and new_type in PIOPS and db.storage_type in PIOPS:
+                iops = current["Iops"]
+            check_storage(engine, new_type, size, iops, r.get("StorageThroughput"))
+            if storage and "StorageType" in storage and new_type not in PIOPS and r.get("Iops") is None:
+                storage["Iops"] = None  # the new type's baseline, set when applied
+            if storage and new_type != "gp3":
+                storage["StorageThroughput"] = None
+        heavy.update(storage)
+        major_upgrade = False
+        if r.get("EngineVersion"):
+            version = resolve_version(engine, r["EngineVersion"]) if engine else r["EngineVersion"]
+            if version is None:
+                raise no_version(engine, r["EngineVersion"])
+            if version != db.engine_version and not (engine and r["EngineVersion"] == major_of(engine, db.engine_version)):
+                if engine and version_key(version) < version_key(db.engine_version):
+                    raise combination(f"Cannot upgrade {engine} from {db.engine_version} to {version}")
+                if engine and major_of(engine, version) != major_of(engine, db.engine_version):
+                    major_upgrade = True
+                    if not r.get("AllowMajorVersionUpgrade"):
+                        raise combination(
+                            "The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version."
+                        )
+                heavy["EngineVersion"] = version
+        target_version = heavy.get("EngineVersion") or db.engine_version
+        if r.get("DBParameterGroupName"):
+            self._parameter_group(context, r["DBParameterGroupName"])
+            if engine:
+                self._check_family(context, r["DBParameterGroupName"], engine, target_version)
+        elif major_upgrade:
+            group = db.db_parameter_group_name
+            if group and not db.is_default_parameter_group(group):
+                raise combination(
+                    f"The current DB instance parameter group {group} is custom. You must explicitly specify a new DB "
+                    "instance parameter group, either default or custom, for the engine version upgrade."
+                )
+            heavy["_DefaultParameterGroup"] = True
+        if r.get("BackupRetentionPeriod") is not None:
+            retention = int(r["BackupRetentionPeriod"])
+            self._check_retention(retention)
+            if retention == 0 and db.replicas:
+                # ModifyDBInstance, BackupRetentionPeriod: "Can't be set to 0 if the DB instance is a
+                # source to read replicas."
+                raise combination("The backup retention period can't be set to 0 on a DB instance that is a source of read replicas.")
+            if retention > 0 and db.is_replica and engine == "postgres" and version_key(db.engine_version) < (14, 1):
+                raise AwsError("InvalidDBInstanceState", "DB Backups not supported on a read replica for engine postgres", 400)
+            if (retention == 0) != (not db.backup_retention_period):
+                heavy["BackupRetentionPeriod"] = retention  # an outage: applied like a modification
+            else:
+                light["BackupRetentionPeriod"] = retention
+        if r.get("DBInstanceClass") and r["DBInstanceClass"] != db.db_instance_class:
+            heavy["DBInstanceClass"] = r["DBInstanceClass"]
+        if r.get("MultiAZ") is not None and bool(r["MultiAZ"]) != bool(db.multi_az):
+            heavy["MultiAZ"] = bool(r["MultiAZ"])
+
+        # ---- state
+        if db.status not in MODIFIABLE:
+            raise self._busy(db)
+        if storage and db.status == "storage-optimization":
+            raise combination(
+                "You can't currently modify the storage of this DB instance because the previous storage change is being optimized."
+            )
+        life = self._lifecycle(context, ident)
+        if storage and life.storage_changed and now() < life.storage_changed + timedelta(seconds=storage_cooldown_seconds()):
+            raise combination(
+                "You can't currently modify the storage of this DB instance: the last storage modification was less than "
+                "six hours ago."
+            )
+
+        # ---- apply
+        if len(light) > 1:  # more than the identifier
+            response = forward_with(context, light)
+            if not isinstance(response, dict):
+                return response
+        immediate = bool(r.get("ApplyImmediately"))
+        quick = any(r.get(k) for k in ("DBParameterGroupName", "VpcSecurityGroupIds", "CACertificateIdentifier"))
+        if not immediate:
+            # applied in the next maintenance window (which this emulator never reaches)
+            life.deferred.update({k: v for k, v in heavy.items()})
+            heavy = {}
+        else:
+            heavy = {**life.deferred, **heavy}
+            life.deferred = {}
+        if heavy or quick:
+            remaining = []
+            if life.phases and life.phases[0].status == "storage-optimization":
+                left = (life.since + timedelta(seconds=life.phases[0].seconds) - now()).total_seconds()
+                remaining = [Phase("storage-optimization", max(0.0, left))]
+            phases = [Phase("upgrading" if "EngineVersion" in heavy else "modifying", modify_seconds(), heavy)]
+            if any(k in heavy for k in STORAGE_FIELDS):
+                phases.append(Phase("storage-optimization", storage_optimization_seconds()))
+                life.storage_changed = now()
+            else:
+                phases += remaining
+            self._start(context, db, phases)
+        return moto_render(context, {"DBInstance": db})
+
+    @operation("RebootDBInstance")
+    def reboot_db_instance(self, context: RequestContext, request: dict):
+        db = self._backend(context).databases.get((request.get("DBInstanceIdentifier") or "").lower())
+        if db is not None and db.status not in MODIFIABLE:
+            raise self._busy(db)
+        return forward_to_moto(context)
 
     @operation("DeleteDBInstance")
     def delete_db_instance(self, context: RequestContext, request: dict):
         from moto.rds.models import rds_backends
 
         backend = self._backend(context)
-        db = backend.databases.get(request.get("DBInstanceIdentifier") or "")
+        db = backend.databases.get((request.get("DBInstanceIdentifier") or "").lower())
         if db is None or db.deletion_protection:
             return forward_to_moto(context)  # moto's DBInstanceNotFound / InvalidParameterCombination
+        if not request.get("SkipFinalSnapshot") and db.status not in MODIFIABLE:
+            raise AwsError(
+                "InvalidDBInstanceState",
+                f"Instance {db.db_instance_identifier} is currently {db.status} - a final snapshot cannot be taken.",
+                400,
+            )
         if db.is_replica:
             # moto looks the source up again (failing once it is gone) and removes the replica
             # from it by identifier (failing for cross-Region replicas, listed by ARN)
@@ -278,7 +823,10 @@ class RdsProvider(GapFillProvider):
                     replica.is_replica = False
                     replica.source_db_instance_identifier = None
             db.replicas = []
-        return forward_to_moto(context)
+        response = forward_to_moto(context)
+        if isinstance(response, dict):
+            stores(context).instances.pop(db.db_instance_identifier, None)
+        return response
 
     # ------------------------------------------------------------------ parameter groups
     def _parameter_group(self, context: RequestContext, name: str):
@@ -287,6 +835,18 @@ class RdsProvider(GapFillProvider):
         if group is None:
             raise AwsError("DBParameterGroupNotFound", f"DBParameterGroup not found: {name}", 404)
         return group
+
+    @operation("CreateDBParameterGroup")
+    def create_db_parameter_group(self, context: RequestContext, request: dict):
+        family = (request.get("DBParameterGroupFamily") or "").lower()
+        if any(family.startswith(engine) for engine in ENGINE_VERSIONS) and family not in known_families():
+            # moto accepts any family
+            raise AwsError(
+                "InvalidParameterValue",
+                f"ParameterGroupFamily {request.get('DBParameterGroupFamily')} is not a valid parameter group family",
+                400,
+            )
+        return forward_to_moto(context)
 
     @operation("DeleteDBParameterGroup")
     def delete_db_parameter_group(self, context: RequestContext, request: dict):

@@ -1,10 +1,16 @@
 """ElastiCache gap fills: cache parameter groups, subnet group modify/delete, replication
-group settings and modifications, shard and replica counts."""
+group settings and modifications, shard and replica counts; busy states and AWS's validation
+(issue 7).
+
+Replication groups are `creating` for GLINFRA_EMULATOR_ELASTICACHE_CREATE_SECONDS and
+`modifying` for GLINFRA_EMULATOR_ELASTICACHE_MODIFY_SECONDS after each change (short
+defaults, about 1 s), as on AWS for minutes: the tests wait for `available` between changes,
+as a client on AWS must."""
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import error_of
+from conftest import error_of, wait_for
 
 
 
@@ -51,6 +57,16 @@ def subnet_group(ec, name, network):
         CacheSubnetGroupName=f"{name}-sn", CacheSubnetGroupDescription="data subnets", SubnetIds=network["subnets"][:2]
     )
     return f"{name}-sn"
+
+
+def wait_available(ec, rg_id, timeout=30):
+    """Waits until the replication group is `available`; returns it."""
+
+    def ready():
+        rg = ec.describe_replication_groups(ReplicationGroupId=rg_id)["ReplicationGroups"][0]
+        return rg if rg["Status"] == "available" else None
+
+    return wait_for(ready, timeout)
 
 
 def params_by_name(ec, group, **kwargs):
@@ -210,7 +226,9 @@ def test_subnet_group_in_use_cannot_be_deleted(ec, name, cluster_param_group, su
 # ---------------------------------------------------------------- replication groups
 def test_replication_group_keeps_and_reports_its_settings(ec, name, cluster_param_group, subnet_group):
     rg = create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
-    described = ec.describe_replication_groups(ReplicationGroupId=name)["ReplicationGroups"][0]
+    assert rg["Status"] == "creating" and "ConfigurationEndpoint" not in rg
+    described = wait_available(ec, name)
+    rg["ConfigurationEndpoint"] = described["ConfigurationEndpoint"]  # known once created
     for group in (rg, described):
         assert group["ClusterMode"] == "enabled"
         assert group["ClusterEnabled"] is True
@@ -268,6 +286,7 @@ def test_create_replication_group_errors(ec, name, param_group, subnet_group):
 
 def test_modify_replication_group(ec, name, cluster_param_group, subnet_group):
     create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    wait_available(ec, name)
     other = f"{name}-cpg2"
     ec.create_cache_parameter_group(CacheParameterGroupName=other, CacheParameterGroupFamily="redis7", Description="x")
     ec.modify_cache_parameter_group(
@@ -283,7 +302,8 @@ def test_modify_replication_group(ec, name, cluster_param_group, subnet_group):
         MultiAZEnabled=False,
         ApplyImmediately=True,
     )["ReplicationGroup"]
-    described = ec.describe_replication_groups(ReplicationGroupId=name)["ReplicationGroups"][0]
+    assert modified["Status"] == "modifying"
+    described = wait_available(ec, name)
     for group in (modified, described):
         assert group["Description"] == "changed"
         assert group["SnapshotRetentionLimit"] == 3
@@ -298,6 +318,7 @@ def test_modify_replication_group(ec, name, cluster_param_group, subnet_group):
 
 def test_modify_replication_group_errors(ec, name, cluster_param_group, subnet_group):
     create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    wait_available(ec, name)
     with pytest.raises(ClientError) as excinfo:  # cluster mode enabled needs automatic failover
         ec.modify_replication_group(ReplicationGroupId=name, AutomaticFailoverEnabled=False, MultiAZEnabled=False, ApplyImmediately=True)
     assert error_of(excinfo) == ("InvalidParameterCombination", 400)
@@ -320,6 +341,7 @@ def test_cluster_mode_disabled_to_compatible(ec, name, subnet_group):
         AutomaticFailoverEnabled=True,
     )["ReplicationGroup"]
     assert rg["ClusterMode"] == "disabled"
+    wait_available(ec, name)
     with pytest.raises(ClientError) as excinfo:  # disabled -> enabled must pass through compatible
         ec.modify_replication_group(ReplicationGroupId=name, ClusterMode="enabled", ApplyImmediately=True)
     assert error_of(excinfo) == ("InvalidParameterCombination", 400)
@@ -329,15 +351,18 @@ def test_cluster_mode_disabled_to_compatible(ec, name, subnet_group):
 
 def test_replica_counts(ec, name, cluster_param_group, subnet_group):
     create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    wait_available(ec, name)
     rg = ec.increase_replica_count(ReplicationGroupId=name, NewReplicaCount=2, ApplyImmediately=True)["ReplicationGroup"]
     assert [len(ng["NodeGroupMembers"]) for ng in rg["NodeGroups"]] == [3, 3, 3]
     assert len(rg["MemberClusters"]) == 9
+    wait_available(ec, name)
     rg = ec.decrease_replica_count(
         ReplicationGroupId=name, ReplicaConfiguration=[{"NodeGroupId": "0002", "NewReplicaCount": 1}], ApplyImmediately=True
     )["ReplicationGroup"]
     assert [len(ng["NodeGroupMembers"]) for ng in rg["NodeGroups"]] == [3, 2, 3]
     members = [c["CacheClusterId"] for c in all_cache_clusters(ec) if c.get("ReplicationGroupId") == name]
     assert sorted(members) == sorted(rg["MemberClusters"])
+    wait_available(ec, name)
     with pytest.raises(ClientError) as excinfo:
         ec.increase_replica_count(ReplicationGroupId=name, NewReplicaCount=1, ApplyImmediately=True)
     assert error_of(excinfo) == ("InvalidParameterValue", 400)
@@ -348,16 +373,19 @@ def test_replica_counts(ec, name, cluster_param_group, subnet_group):
 
 def test_shard_count(ec, name, cluster_param_group, subnet_group):
     create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    wait_available(ec, name)
     rg = ec.modify_replication_group_shard_configuration(ReplicationGroupId=name, NodeGroupCount=4, ApplyImmediately=True)[
         "ReplicationGroup"
     ]
     assert len(rg["NodeGroups"]) == 4
     slots = [ng["Slots"] for ng in rg["NodeGroups"]]
     assert slots[0].startswith("0-") and slots[-1].endswith("-16383")
+    wait_available(ec, name)
     rg = ec.modify_replication_group_shard_configuration(
         ReplicationGroupId=name, NodeGroupCount=2, NodeGroupsToRemove=["0003", "0004"], ApplyImmediately=True
     )["ReplicationGroup"]
     assert [ng["NodeGroupId"] for ng in rg["NodeGroups"]] == ["0001", "0002"]
+    wait_available(ec, name)
     with pytest.raises(ClientError) as excinfo:
         ec.modify_replication_group_shard_configuration(ReplicationGroupId=name, NodeGroupCount=2, ApplyImmediately=True)
     assert error_of(excinfo) == ("NoOperationFault", 400)
@@ -365,6 +393,7 @@ def test_shard_count(ec, name, cluster_param_group, subnet_group):
 
 def test_delete_replication_group_removes_it(ec, name, cluster_param_group, subnet_group):
     create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    wait_available(ec, name)
     deleted = ec.delete_replication_group(ReplicationGroupId=name)["ReplicationGroup"]
     assert deleted["Status"] == "deleting"
     with pytest.raises(ClientError) as excinfo:
@@ -374,3 +403,150 @@ def test_delete_replication_group_removes_it(ec, name, cluster_param_group, subn
     # and the groups it used can go now
     ec.delete_cache_subnet_group(CacheSubnetGroupName=subnet_group)
     ec.delete_cache_parameter_group(CacheParameterGroupName=cluster_param_group)
+
+
+# ---------------------------------------------------------------- issue 7: busy states
+def test_replication_group_busy_states(ec, name, cluster_param_group, subnet_group):
+    """ElastiCache User Guide, "Viewing a cluster's status": a replication group is `creating`,
+    then `available`, and `modifying` while a change is applied. ModifyReplicationGroup,
+    IncreaseReplicaCount, ModifyReplicationGroupShardConfiguration, DeleteReplicationGroup and
+    ListTagsForResource (API reference, Errors: InvalidReplicationGroupStateFault, HTTP 400, "The
+    requested replication group is not in the available state.") are refused meanwhile (AWS:
+    "Replication group must be in available state to modify.", "Cluster not in available state
+    to perform tagging operations.") and accepted once it is available."""
+    rg = create_cluster_mode_group(ec, name, cluster_param_group, subnet_group)
+    assert rg["Status"] == "creating"
+    members = [c for c in all_cache_clusters(ec) if c.get("ReplicationGroupId") == name]
+    assert {c["CacheClusterStatus"] for c in members} == {"creating"}
+    refused = [
+        lambda: ec.modify_replication_group(ReplicationGroupId=name, SnapshotRetentionLimit=3, ApplyImmediately=True),
+        lambda: ec.increase_replica_count(ReplicationGroupId=name, NewReplicaCount=2, ApplyImmediately=True),
+        lambda: ec.modify_replication_group_shard_configuration(ReplicationGroupId=name, NodeGroupCount=4, ApplyImmediately=True),
+        lambda: ec.delete_replication_group(ReplicationGroupId=name),
+        lambda: ec.list_tags_for_resource(ResourceName=rg["ARN"]),
+    ]
+    for call in refused:
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        assert error_of(excinfo) == ("InvalidReplicationGroupState", 400)
+    available = wait_available(ec, name)
+    assert available["ConfigurationEndpoint"]["Port"] == 6379
+    assert {c["CacheClusterStatus"] for c in all_cache_clusters(ec) if c.get("ReplicationGroupId") == name} == {"available"}
+    ec.list_tags_for_resource(ResourceName=rg["ARN"])
+
+    modified = ec.modify_replication_group(ReplicationGroupId=name, SnapshotRetentionLimit=3, ApplyImmediately=True)[
+        "ReplicationGroup"
+    ]
+    assert modified["Status"] == "modifying"
+    with pytest.raises(ClientError) as excinfo:
+        ec.increase_replica_count(ReplicationGroupId=name, NewReplicaCount=2, ApplyImmediately=True)
+    assert error_of(excinfo) == ("InvalidReplicationGroupState", 400)
+    assert "available state" in excinfo.value.response["Error"]["Message"]
+    wait_available(ec, name)
+    ec.increase_replica_count(ReplicationGroupId=name, NewReplicaCount=2, ApplyImmediately=True)
+    assert ec.describe_replication_groups(ReplicationGroupId=name)["ReplicationGroups"][0]["Status"] == "modifying"
+    wait_available(ec, name)
+    ec.delete_replication_group(ReplicationGroupId=name)
+
+
+# ---------------------------------------------------------------- issue 7: versions and families
+def test_engine_versions_and_parameter_group_families(ec, name, subnet_group):
+    """CreateReplicationGroup / ModifyReplicationGroup, EngineVersion and CacheParameterGroupName
+    (API reference; User Guide "Supported engines and versions", "Parameter group families"):
+    an unknown version is refused ("InvalidParameterCombination: Cannot find version 7.4 for
+    redis"); the parameter group's family must be the engine version's ("InvalidParameterCombination:
+    Expected a parameter group of family redis7 but found one of family redis6.x"); "6.x" is a
+    version of Redis OSS 6. A group is upgraded, never downgraded; on a major upgrade a custom
+    group of the old family must be replaced in the same call, a default group follows."""
+    base = dict(
+        ReplicationGroupDescription="versions", Engine="redis", CacheNodeType="cache.r6g.large",
+        CacheSubnetGroupName=subnet_group, NumCacheClusters=2, AutomaticFailoverEnabled=True,
+    )
+    with pytest.raises(ClientError) as excinfo:
+        ec.create_replication_group(ReplicationGroupId=name, EngineVersion="7.4", **base)
+    assert error_of(excinfo) == ("InvalidParameterCombination", 400)
+    assert excinfo.value.response["Error"]["Message"] == "Cannot find version 7.4 for redis"
+    ec.create_cache_parameter_group(CacheParameterGroupName=f"{name}-6", CacheParameterGroupFamily="redis6.x", Description="6")
+    ec.create_cache_parameter_group(CacheParameterGroupName=f"{name}-7", CacheParameterGroupFamily="redis7", Description="7")
+    ec.create_cache_parameter_group(CacheParameterGroupName=f"{name}-v", CacheParameterGroupFamily="valkey8", Description="v")
+    for version, group in (("7.1", f"{name}-6"), ("6.x", f"{name}-7"), ("7.1", f"{name}-v")):
+        with pytest.raises(ClientError) as excinfo:
+            ec.create_replication_group(ReplicationGroupId=name, EngineVersion=version, CacheParameterGroupName=group, **base)
+        assert error_of(excinfo) == ("InvalidParameterCombination", 400), (version, group)
+        assert excinfo.value.response["Error"]["Message"].startswith("Expected a parameter group of family")
+    ec.create_replication_group(ReplicationGroupId=name, EngineVersion="6.x", CacheParameterGroupName=f"{name}-6", **base)
+    wait_available(ec, name)
+    for changes in (
+        {"EngineVersion": "5.0.6"},  # a downgrade
+        {"EngineVersion": "7.1"},  # the custom redis6.x group cannot stay
+        {"EngineVersion": "7.1", "CacheParameterGroupName": f"{name}-6"},
+        {"EngineVersion": "7.9", "CacheParameterGroupName": f"{name}-7"},
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            ec.modify_replication_group(ReplicationGroupId=name, ApplyImmediately=True, **changes)
+        assert error_of(excinfo) == ("InvalidParameterCombination", 400), changes
+    ec.modify_replication_group(
+        ReplicationGroupId=name, EngineVersion="7.1", CacheParameterGroupName=f"{name}-7", ApplyImmediately=True
+    )
+    wait_available(ec, name)
+    member = [c for c in all_cache_clusters(ec) if c.get("ReplicationGroupId") == name][0]
+    assert member["EngineVersion"] == "7.1"
+    assert member["CacheParameterGroup"]["CacheParameterGroupName"] == f"{name}-7"
+
+    # a group on the default parameter group moves to the new family's default
+    ec.create_replication_group(ReplicationGroupId=f"{name}-d", EngineVersion="6.2", **base)
+    wait_available(ec, f"{name}-d")
+    ec.modify_replication_group(ReplicationGroupId=f"{name}-d", EngineVersion="7.0", ApplyImmediately=True)
+    member = [c for c in all_cache_clusters(ec) if c.get("ReplicationGroupId") == f"{name}-d"][0]
+    assert member["CacheParameterGroup"]["CacheParameterGroupName"] == "default.redis7"
+    # memcached clusters alike
+    with pytest.raises(ClientError) as excinfo:
+        ec.create_cache_cluster(CacheClusterId=f"{name}-m", Engine="memcached", EngineVersion="1.9.1", CacheNodeType="cache.t4g.micro", NumCacheNodes=1)
+    assert error_of(excinfo) == ("InvalidParameterCombination", 400)
+
+
+# ---------------------------------------------------------------- issue 7: replica and node limits
+def test_replica_and_node_limits(ec, name, cluster_param_group, subnet_group):
+    """CreateReplicationGroup (API reference): ReplicasPerNodeGroup "Valid values are 0 to 5";
+    "The maximum permitted value for NumCacheClusters is 6 (1 primary plus 5 replicas)" (both
+    InvalidParameterValue); NodeGroupsPerReplicationGroupQuotaExceeded: "would exceed the maximum
+    allowed number of node groups (shards) in a single replication group. The default maximum is
+    90"; User Guide, "Quotas for ElastiCache": 90 nodes per cluster by default
+    (NodeQuotaForClusterExceeded). IncreaseReplicaCount and
+    ModifyReplicationGroupShardConfiguration keep to the same limits."""
+    cluster = dict(
+        ReplicationGroupDescription="limits", Engine="redis", EngineVersion="7.1", CacheNodeType="cache.t4g.small",
+        CacheParameterGroupName=cluster_param_group, CacheSubnetGroupName=subnet_group, AutomaticFailoverEnabled=True,
+    )
+    for extra, code in (
+        ({"NumNodeGroups": 2, "ReplicasPerNodeGroup": 6}, "InvalidParameterValue"),
+        ({"NumNodeGroups": 91, "ReplicasPerNodeGroup": 0}, "NodeGroupsPerReplicationGroupQuotaExceeded"),
+        ({"NumNodeGroups": 46, "ReplicasPerNodeGroup": 1}, "NodeQuotaForClusterExceeded"),  # 92 nodes
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            ec.create_replication_group(ReplicationGroupId=name, **extra, **cluster)
+        assert error_of(excinfo) == (code, 400), extra
+    with pytest.raises(ClientError) as excinfo:
+        ec.create_replication_group(
+            ReplicationGroupId=name, ReplicationGroupDescription="7 clusters", Engine="redis", CacheNodeType="cache.t4g.small",
+            CacheSubnetGroupName=subnet_group, NumCacheClusters=7,
+        )
+    assert error_of(excinfo) == ("InvalidParameterValue", 400)
+    ec.create_replication_group(
+        ReplicationGroupId=f"{name}-6", ReplicationGroupDescription="6 clusters", Engine="redis",
+        CacheNodeType="cache.t4g.small", CacheSubnetGroupName=subnet_group, NumCacheClusters=6,
+    )
+    # 45 shards x (1 primary + 1 replica) = 90 nodes: the most a cluster holds by default
+    rg = ec.create_replication_group(ReplicationGroupId=name, NumNodeGroups=45, ReplicasPerNodeGroup=1, **cluster)["ReplicationGroup"]
+    assert len(rg["MemberClusters"]) == 90
+    wait_available(ec, name)
+    with pytest.raises(ClientError) as excinfo:
+        ec.increase_replica_count(ReplicationGroupId=name, NewReplicaCount=2, ApplyImmediately=True)
+    assert error_of(excinfo) == ("NodeQuotaForClusterExceeded", 400)
+    with pytest.raises(ClientError) as excinfo:
+        ec.modify_replication_group_shard_configuration(ReplicationGroupId=name, NodeGroupCount=46, ApplyImmediately=True)
+    assert error_of(excinfo) == ("NodeQuotaForClusterExceeded", 400)
+    with pytest.raises(ClientError) as excinfo:
+        ec.modify_replication_group_shard_configuration(ReplicationGroupId=name, NodeGroupCount=91, ApplyImmediately=True)
+    assert error_of(excinfo) == ("NodeGroupsPerReplicationGroupQuotaExceeded", 400)
+    ec.delete_replication_group(ReplicationGroupId=name)

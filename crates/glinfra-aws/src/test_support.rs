@@ -114,12 +114,5 @@ pub(crate) fn recorded<S: glinfra_core::ResourceSpec>(
     r: &crate::kit::Desired<S>,
     outputs: S::Outputs,
 ) -> crate::kit::Recorded<S> {
-    crate::kit::Recorded {
-        stack: r.stack.clone(),
-        id: r.id.clone(),
-        region: r.region.clone(),
-        spec: r.spec.clone(),
-        tags: r.tags.clone(),
-        outputs,
-    }
+    crate::kit::Recorded::adopted(r, outputs)
 }

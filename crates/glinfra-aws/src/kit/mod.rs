@@ -43,8 +43,6 @@ pub(crate) struct Desired<S> {
 /// A resource as state recorded it: what `update` and `delete` get as `prior`.
 #[derive(Clone, Debug)]
 pub(crate) struct Recorded<S: Declared> {
-    /// The stack that owns it.
-    pub stack: String,
     /// Its logical id.
     pub id: ResourceId,
     /// Its region.
@@ -87,24 +85,12 @@ impl<S: ResourceSpec> Desired<S> {
             .or_insert_with(|| self.id.clone());
         tags
     }
-
-    /// The same resource as `prior` records it, to find what an earlier run made.
-    pub fn of_recorded(prior: &Recorded<S>) -> Self {
-        Desired {
-            stack: prior.stack.clone(),
-            id: prior.id.clone(),
-            region: prior.region.clone(),
-            spec: prior.spec.clone(),
-            tags: prior.tags.clone(),
-        }
-    }
 }
 
 impl<S: ResourceSpec> Recorded<S> {
     /// The typed view of a recorded resource `id`.
     pub fn from_state(id: &str, prior: &ResourceState) -> Result<Self, ProviderError> {
         Ok(Recorded {
-            stack: prior.tags.get(TAG_STACK).cloned().unwrap_or_default(),
             id: id.to_string(),
             region: prior.region.clone(),
             spec: serde_json::from_value(prior.props.clone())
@@ -121,7 +107,6 @@ impl<S: Declared + Clone> Recorded<S> {
     /// [`Changed::ALL`] brings the resource in line by reading what it is.
     pub fn adopted(r: &Desired<S>, outputs: S::Outputs) -> Self {
         Recorded {
-            stack: r.stack.clone(),
             id: r.id.clone(),
             region: r.region.clone(),
             spec: r.spec.clone(),

@@ -212,7 +212,10 @@ pub(crate) fn reconcile(
                 .collect();
             (set, remove)
         }
-        None => (want.clone(), prior.keys().filter(unwanted).cloned().collect()),
+        None => (
+            want.clone(),
+            prior.keys().filter(unwanted).cloned().collect(),
+        ),
     }
 }
 

@@ -4,7 +4,7 @@ use expect_test::{expect, Expect};
 use glinfra_core::input::resolve_refs;
 use glinfra_core::plan::{plan, plan_destroy};
 use glinfra_core::spec::ec2::*;
-use glinfra_core::spec::s3::{BucketSpec, LifecycleRule, Transition};
+use glinfra_core::spec::s3::{BucketSpec, LifecycleRule, Transition, TransitionStorageClass};
 use glinfra_core::state::{ResourceState, State};
 use glinfra_core::{
     render, Action, OpPhase, Plan, ResourceGraph, ResourceOptions, Schedule, Stack,
@@ -58,7 +58,7 @@ fn network_with(
         prefix: String::new(),
         transitions: vec![Transition {
             days: 30,
-            storage_class: "STANDARD_IA".into(),
+            storage_class: TransitionStorageClass::StandardIa,
         }],
         expiration_days: Some(expiry),
         noncurrent_version_expiration_days: None,
@@ -418,11 +418,11 @@ fn bucket_rules_are_checked() {
         transitions: vec![
             Transition {
                 days: 90,
-                storage_class: "GLACIER".into(),
+                storage_class: TransitionStorageClass::Glacier,
             },
             Transition {
                 days: 0,
-                storage_class: "STANDARD_IA".into(),
+                storage_class: TransitionStorageClass::StandardIa,
             },
         ],
         expiration_days: Some(30),

@@ -714,7 +714,13 @@ async fn delete(
         let found = with_retry(shared, &step.resource, phase, attempts, || {
             let provider = provider.clone();
             let as_recorded = &as_recorded;
-            async move { provider.find(as_recorded).await }
+            async move {
+                match provider.find(as_recorded).await {
+                    // A same-named resource owned by someone else is not ours to delete.
+                    Err(e) if e.class == ErrorClass::AlreadyExists => Ok(None),
+                    other => other,
+                }
+            }
         })
         .await;
         match found {

@@ -397,3 +397,38 @@ fn a_stack_name_that_is_a_path_never_reaches_the_filesystem() {
     assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
     assert!(store.lock("prod-us-east-1").is_ok());
 }
+
+/// A destroy meets a create that was never recorded, and the only resource of
+/// that name belongs to someone else (the find answers AlreadyExists): nothing of
+/// ours exists, so the placeholder leaves state and nothing is deleted.
+#[tokio::test]
+async fn destroy_never_deletes_a_same_named_resource_of_someone_else() {
+    let world = World::new();
+    let lock = world.lock();
+    let mut stack = Stack::new("life", "us-east-1");
+    stack.add("vpc", VpcSpec::new("10.0.0.0/16"));
+    let decl = stack.get("vpc").unwrap().clone();
+    lock.append(&glinfra_engine::journal::JournalRecord::Begin {
+        resource: "vpc".into(),
+        operation: glinfra_core::Mutation::Create,
+        run_id: "killed".into(),
+        at: "t".into(),
+        kind: decl.kind,
+        region: decl.region.clone(),
+        props: decl.props.clone(),
+        tags: decl.tags.clone(),
+        dependencies: Default::default(),
+    })
+    .unwrap();
+    world
+        .cloud
+        .fail("vpc", FakeOp::Find, ErrorClass::AlreadyExists, 1);
+    let p = plan_destroy(&lock.load().unwrap());
+    let report = world.apply(lock, &p, Arc::new(Recorder::default())).await;
+    assert!(report.is_success(), "{report:?}");
+    assert!(!world.lock().load().unwrap().resources.contains_key("vpc"));
+    assert!(
+        !world.cloud.calls().iter().any(|(op, _)| *op == FakeOp::Delete),
+        "nothing was deleted"
+    );
+}

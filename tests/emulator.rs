@@ -105,8 +105,14 @@ impl Run {
         let mut out = BTreeMap::new();
         for (id, r) in &state.resources {
             for (k, v) in &r.outputs {
-                if let Value::String(s) = v {
-                    out.insert(format!("{id}.{k}"), s.clone());
+                match v {
+                    Value::String(s) => {
+                        out.insert(format!("{id}.{k}"), s.clone());
+                    }
+                    Value::Number(n) => {
+                        out.insert(format!("{id}.{k}"), n.to_string());
+                    }
+                    _ => {}
                 }
             }
         }

@@ -21,6 +21,7 @@ mod test_support;
 // mod iam; // MIGRATING
 // mod kafka; // MIGRATING
 // mod kms; // MIGRATING
+mod logs;
 // mod rds; // MIGRATING
 // mod route53; // MIGRATING
 // mod s3; // MIGRATING

@@ -12,6 +12,8 @@ use std::sync::Arc;
 fn drivers() -> Vec<Box<dyn AnyDriver>> {
     vec![
         // REGISTRY: one line per kind, grouped by service.
+        Box::new(crate::logs::LogGroupDriver),
+        Box::new(crate::logs::FlowLogDriver),
     ]
 }
 

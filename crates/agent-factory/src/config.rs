@@ -2,6 +2,7 @@
 //! explicitly. Unknown keys, missing keys and mistyped values are errors that
 //! name the file and the key.
 
+use glinfra_core::spec::ec2::FlowLogTraffic;
 use glinfra_core::Diagnostic;
 use serde::Deserialize;
 use std::path::Path;
@@ -30,6 +31,8 @@ pub struct Environment {
     pub kafka: KafkaConfig,
     /// The hosted zone and its latency-routed records; absent in stacks that do not own DNS.
     pub dns: Option<DnsConfig>,
+    /// VPC flow logs and the ports the security groups open.
+    pub security: SecurityConfig,
 }
 
 /// `[stack]`.
@@ -210,6 +213,10 @@ pub struct DatabaseConfig {
     pub maintenance_window: String,
     /// Deletion protection.
     pub deletion_protection: bool,
+    /// The primary's master user name (its password is managed by Secrets Manager).
+    pub master_username: String,
+    /// The parameter group family (`postgres15`): `postgres` and `engine_version`'s major version.
+    pub parameter_group_family: String,
     /// Read replicas.
     pub replicas: Vec<ReplicaConfig>,
     /// PostgreSQL settings in the seed's units (`16GB`, `256MB`, `0.9`, `500`).
@@ -240,6 +247,8 @@ pub struct CacheConfig {
     pub replicas_per_shard: i32,
     /// Days of snapshots.
     pub snapshot_retention_days: i32,
+    /// The parameter group family (`redis7`, `redis6.x`), of `engine_version`'s major version.
+    pub parameter_group_family: String,
     /// Parameters (`maxmemory-policy`, ...).
     pub parameters: std::collections::BTreeMap<String, String>,
 }
@@ -256,6 +265,8 @@ pub struct KafkaConfig {
     pub instance_type: String,
     /// Storage per broker in GiB.
     pub volume_size_gb: i32,
+    /// Encryption between clients and brokers: `TLS`, `TLS_PLAINTEXT` or `PLAINTEXT`.
+    pub client_broker_encryption: String,
     /// Server properties.
     pub server_properties: std::collections::BTreeMap<String, String>,
 }
@@ -272,6 +283,8 @@ pub struct DnsConfig {
     pub ttl: i64,
     /// Path the health checks request.
     pub health_check_path: String,
+    /// Port the health checks connect to (HTTPS).
+    pub health_check_port: i32,
     /// The regions served, each with its ingress host.
     pub regions: Vec<DnsRegionConfig>,
 }
@@ -284,6 +297,29 @@ pub struct DnsRegionConfig {
     pub region: String,
     /// The region's ingress host; records point at `<label>.<ingress>`.
     pub ingress: String,
+}
+
+/// `[security]` (seed 8.1, `infrastructure_security.network`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Whether every VPC has a flow log (`vpc_flow_logs: true`); false declares none.
+    pub vpc_flow_logs: bool,
+    /// Days the flow log groups keep records: a period CloudWatch Logs accepts
+    /// (1, 3, 5, 7, 14, 30, 60, 90, ..., 365, ..., 3653).
+    pub flow_log_retention_days: i32,
+    /// The traffic recorded: `ALL`, `ACCEPT` or `REJECT`.
+    pub flow_log_traffic: FlowLogTraffic,
+    /// Seconds over which flow records are aggregated: 60 or 600.
+    pub flow_log_max_aggregation_seconds: i32,
+    /// The port `sg-postgres` opens to the app subnets.
+    pub postgres_port: i32,
+    /// The port `sg-redis` opens to the app subnets, and the one Redis listens on.
+    pub redis_port: i32,
+    /// The port `sg-kafka` opens to the app subnets: MSK's TLS listener.
+    pub kafka_tls_port: i32,
+    /// The port `sg-endpoints` opens to the VPC: HTTPS to the interface endpoints.
+    pub https_port: i32,
 }
 
 /// Reads an environment file. Every error names the file (and, from the TOML

@@ -1,4 +1,4 @@
-//! The Agent Factory topology (infrastructure requirements 2.4, 3.1, 3.2, 3.4),
+//! The Agent Factory topology (infrastructure requirements 2.4, 3.1, 3.2, 3.4, 8.1),
 //! declared from an [`Environment`].
 
 use crate::config::{BucketConfig, Environment, NodePoolConfig};
@@ -35,7 +35,7 @@ fn zone_letter(zone: &str) -> String {
         .unwrap_or_default()
 }
 
-fn input_json(input: &Input<String>) -> serde_json::Value {
+pub(crate) fn input_json(input: &Input<String>) -> serde_json::Value {
     serde_json::to_value(input).expect("inputs serialise")
 }
 
@@ -94,6 +94,28 @@ fn check_shape(env: &Environment, file: Option<&str>) -> Vec<Diagnostic> {
             );
         }
     }
+    if let Some(db) = &env.database {
+        let want = format!("postgres{}", major_version(&db.engine_version));
+        if db.parameter_group_family != want {
+            err(
+                "database.parameter_group_family",
+                format!(
+                    "`{}` does not match engine_version `{}` (PostgreSQL's family is `{want}`)",
+                    db.parameter_group_family, db.engine_version
+                ),
+            );
+        }
+    }
+    let redis = format!("redis{}", major_version(&env.cache.engine_version));
+    if !env.cache.parameter_group_family.starts_with(&redis) {
+        err(
+            "cache.parameter_group_family",
+            format!(
+                "`{}` does not match engine_version `{}` (expected the `{redis}` family)",
+                env.cache.parameter_group_family, env.cache.engine_version
+            ),
+        );
+    }
     let mut seen = std::collections::BTreeSet::new();
     for b in &env.storage.buckets {
         if !seen.insert(&b.purpose) {
@@ -104,6 +126,11 @@ fn check_shape(env: &Environment, file: Option<&str>) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// The major version of an engine version (`15.5` → `15`, `7.0` → `7`, `15` → `15`).
+fn major_version(version: &str) -> &str {
+    version.split_once('.').map_or(version, |(major, _)| major)
 }
 
 fn lifecycle_rules(bucket: &BucketConfig) -> Vec<LifecycleRule> {
@@ -305,6 +332,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
     }
 
     platform(env, &mut stack, &vpc, &subnets, &private_route_tables)?;
+    crate::flow_logs::declare(env, &mut stack);
 
     // DNS (3.1, 3.4): the public zone, latency-routed entry points with health checks.
     if let Some(dns) = &env.dns {
@@ -324,7 +352,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
                     format!("health-{label}-{}", region.region),
                     HealthCheckSpec {
                         fqdn: target.clone(),
-                        port: 443,
+                        port: dns.health_check_port,
                         check_type: "HTTPS".into(),
                         resource_path: dns.health_check_path.clone(),
                         request_interval: 30,
@@ -454,31 +482,32 @@ fn platform(
             },
         )
     };
+    let ports = &env.security;
     let sg_postgres = group(
         stack,
         "sg-postgres",
-        5432,
+        ports.postgres_port,
         app_cidrs.clone(),
         "PostgreSQL from the app subnets",
     );
     let sg_redis = group(
         stack,
         "sg-redis",
-        6379,
+        ports.redis_port,
         app_cidrs.clone(),
         "Redis from the app subnets",
     );
     let sg_kafka = group(
         stack,
         "sg-kafka",
-        9094,
+        ports.kafka_tls_port,
         app_cidrs.clone(),
         "Kafka TLS from the app subnets",
     );
     let sg_endpoints = group(
         stack,
         "sg-endpoints",
-        443,
+        ports.https_port,
         vec![env.network.vpc_cidr.clone()],
         "HTTPS to the interface endpoints from the VPC",
     );
@@ -578,12 +607,8 @@ fn platform(
 
     // RDS PostgreSQL (2.2): primary and read replicas, secrets managed by AWS.
     if let Some(db) = &env.database {
-        let major = db
-            .engine_version
-            .split('.')
-            .next()
-            .unwrap_or("15")
-            .to_string();
+        let major = major_version(&db.engine_version);
+        let family = &db.parameter_group_family;
         let subnet_group = stack.add(
             "db-subnets",
             DbSubnetGroupSpec {
@@ -614,8 +639,8 @@ fn platform(
         let params = stack.add(
             "db-params",
             DbParameterGroupSpec {
-                name: format!("greenlang-{envname}-postgres{major}"),
-                family: format!("postgres{major}"),
+                name: format!("greenlang-{envname}-{family}"),
+                family: family.clone(),
                 description: format!("GreenLang {envname} PostgreSQL {major} settings"),
                 parameters,
             },
@@ -639,7 +664,7 @@ fn platform(
                 db_subnet_group_name: Some(subnet_group.name()),
                 parameter_group_name: Some(params.name()),
                 vpc_security_group_ids: vec![sg_postgres.id()],
-                master_username: Some("greenlang".into()),
+                master_username: Some(db.master_username.clone()),
                 manage_master_user_password: true,
                 replicate_from: None,
             },
@@ -695,17 +720,14 @@ fn platform(
     );
     let mut cache_parameters = cache.parameters.clone();
     cache_parameters.insert("cluster-enabled".into(), "yes".into());
-    let major = cache
-        .engine_version
-        .split('.')
-        .next()
-        .unwrap_or("7")
-        .to_string();
+    let major = major_version(&cache.engine_version);
+    let family = &cache.parameter_group_family;
     let cache_params = stack.add(
         "cache-params",
         CacheParameterGroupSpec {
-            name: format!("greenlang-{envname}-redis{major}"),
-            family: format!("redis{major}"),
+            // Parameter group names take letters, digits and hyphens only (`redis6.x`).
+            name: format!("greenlang-{envname}-{}", family.replace('.', "-")),
+            family: family.clone(),
             description: format!("GreenLang {envname} Redis {major} settings"),
             parameters: cache_parameters,
         },
@@ -728,7 +750,7 @@ fn platform(
             automatic_failover: true,
             multi_az: cache.replicas_per_shard > 0,
             snapshot_retention_days: cache.snapshot_retention_days,
-            port: 6379,
+            port: ports.redis_port,
         },
     );
     stack.export(
@@ -757,9 +779,12 @@ fn platform(
             security_groups: vec![sg_kafka.id()],
             volume_size_gb: kafka.volume_size_gb,
             configuration_arn: configuration.arn(),
-            configuration_revision: configuration.latest_revision(),
+            // The spec takes the revision as a string input while the configuration's
+            // output is an i64: the untyped reference keeps this compiling until
+            // they agree (then `configuration.latest_revision()`).
+            configuration_revision: configuration.output("latest_revision"),
             kms_key_arn: key,
-            client_broker_encryption: "TLS".into(),
+            client_broker_encryption: kafka.client_broker_encryption.clone(),
         },
     );
     stack.export("kafka_arn", msk.arn());

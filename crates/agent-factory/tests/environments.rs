@@ -1,12 +1,18 @@
 //! The five environments: each loads and validates with no AWS call, and the
 //! declared stack carries the seed's values.
 
-use glinfra_core::spec::ec2::SecurityGroupSpec;
+use glinfra_core::spec::ec2::{
+    FlowLogSpec, FlowLogTraffic, SecurityGroupSpec, VpcEndpointSpec, VpcSpec,
+};
 use glinfra_core::spec::eks::EksNodeGroupSpec;
-use glinfra_core::spec::elasticache::ReplicationGroupSpec;
+use glinfra_core::spec::elasticache::{CacheParameterGroupSpec, ReplicationGroupSpec};
+use glinfra_core::spec::iam::IamRoleSpec;
+use glinfra_core::spec::logs::LogGroupSpec;
 use glinfra_core::spec::msk::{MskClusterSpec, MskConfigurationSpec};
 use glinfra_core::spec::rds::{DbInstanceSpec, DbParameterGroupSpec};
-use glinfra_core::{Kind, Stack};
+use glinfra_core::spec::route53::{HealthCheckSpec, RecordSetSpec};
+use glinfra_core::{Declared, Input, Stack};
+use serde_json::json;
 use std::path::PathBuf;
 
 fn path(name: &str) -> PathBuf {
@@ -58,7 +64,7 @@ fn node_pools_follow_the_seed_and_spot_pools_split() {
     let groups: Vec<(String, EksNodeGroupSpec)> = s
         .declarations()
         .iter()
-        .filter(|d| d.kind == Kind::EksNodeGroup)
+        .filter(|d| d.kind == EksNodeGroupSpec::KIND)
         .map(|d| (d.id.clone(), d.spec().unwrap()))
         .collect();
     let sizes: Vec<(String, &str, &str, i32, i32, i32)> = groups
@@ -203,7 +209,7 @@ fn data_ports_open_only_to_the_app_subnets() {
     let endpoints: Vec<&str> = s
         .declarations()
         .iter()
-        .filter(|d| d.kind == Kind::VpcEndpoint)
+        .filter(|d| d.kind == VpcEndpointSpec::KIND)
         .map(|d| d.id.as_str())
         .collect();
     assert_eq!(
@@ -226,14 +232,14 @@ fn dns_is_latency_routed_over_three_regions_with_health_checks() {
     let records: Vec<&str> = s
         .declarations()
         .iter()
-        .filter(|d| d.kind == Kind::RecordSet)
+        .filter(|d| d.kind == RecordSetSpec::KIND)
         .map(|d| d.id.as_str())
         .collect();
     assert_eq!(records.len(), 6);
     assert_eq!(
         s.declarations()
             .iter()
-            .filter(|d| d.kind == Kind::HealthCheck)
+            .filter(|d| d.kind == HealthCheckSpec::KIND)
             .count(),
         6
     );
@@ -247,7 +253,7 @@ fn environments_do_not_share_names() {
         s.declarations()
             .iter()
             // Node group names live inside their (differently named) cluster.
-            .filter(|d| d.kind != Kind::EksNodeGroup)
+            .filter(|d| d.kind != EksNodeGroupSpec::KIND)
             .filter_map(|d| {
                 ["name", "bucket", "identifier", "id", "alias"]
                     .iter()
@@ -266,4 +272,266 @@ fn environments_do_not_share_names() {
         let shared: Vec<&String> = theirs.iter().filter(|n| prod.contains(n)).collect();
         assert!(shared.is_empty(), "{other} shares {shared:?} with prod");
     }
+}
+
+/// The five environments with the flow log retention each file gives.
+const RETENTIONS: [(&str, i32); 5] = [
+    ("prod-us-east-1", 365),
+    ("prod-eu-west-1", 365),
+    ("prod-ap-southeast-1", 365),
+    ("staging-us-east-1", 90),
+    ("dev-us-east-1", 30),
+];
+
+/// The text of an environment file.
+fn text(name: &str) -> String {
+    std::fs::read_to_string(path(name)).unwrap()
+}
+
+/// The stack of an environment file's text, or every problem found in it.
+fn stack_of(text: &str) -> Result<Stack, String> {
+    let env = greenlang_agent_factory::parse(text).map_err(|d| d.to_string())?;
+    greenlang_agent_factory::stack_for(&env)
+        .map(|(stack, _)| stack)
+        .map_err(|d| d.to_string())
+}
+
+/// Every declaration of kind `S`, with its logical id.
+fn all<S: glinfra_core::ResourceSpec>(stack: &Stack) -> Vec<(String, S)> {
+    stack
+        .declarations()
+        .iter()
+        .filter(|d| d.kind == S::KIND)
+        .map(|d| (d.id.clone(), d.spec().unwrap()))
+        .collect()
+}
+
+/// The logical id an output reference points at, checking the output's name.
+fn referenced(input: &Input<String>, output: &str) -> String {
+    let r = input.reference().expect("an output reference");
+    assert_eq!(r.output, output);
+    r.resource.clone()
+}
+
+#[test]
+fn every_vpc_has_one_flow_log_into_a_group_keeping_the_files_retention() {
+    for (name, days) in RETENTIONS {
+        let s = stack(name);
+        let envname = s.get("vpc").unwrap().tags["environment"].clone();
+        let vpcs = all::<VpcSpec>(&s);
+        let flows = all::<FlowLogSpec>(&s);
+        assert!(!vpcs.is_empty(), "{name}");
+        assert_eq!(flows.len(), vpcs.len(), "{name}: one flow log per VPC");
+        assert_eq!(all::<LogGroupSpec>(&s).len(), vpcs.len(), "{name}");
+        for (vpc, _) in &vpcs {
+            let on_vpc: Vec<&(String, FlowLogSpec)> = flows
+                .iter()
+                .filter(|(_, f)| referenced(&f.vpc_id, "id") == *vpc)
+                .collect();
+            assert_eq!(on_vpc.len(), 1, "{name}: flow logs of `{vpc}`");
+            let (id, flow) = on_vpc[0];
+            assert_eq!(id, &format!("flow-log-{vpc}"));
+            assert_eq!(flow.traffic_type, FlowLogTraffic::All);
+            assert_eq!(flow.max_aggregation_interval, 600);
+            let region = &s.get(vpc).unwrap().region;
+            assert_eq!(&s.get(id).unwrap().region, region);
+
+            let group_id = referenced(&flow.log_group_arn, "arn");
+            let group: LogGroupSpec = spec(&s, &group_id);
+            assert_eq!(group.retention_days, Some(days), "{name}");
+            assert_eq!(group.name, format!("/greenlang/{envname}/{vpc}-flow-logs"));
+            assert_eq!(&s.get(&group_id).unwrap().region, region);
+
+            let role: IamRoleSpec = spec(&s, &referenced(&flow.delivery_role_arn, "arn"));
+            assert_eq!(
+                role.assume_role_policy["Statement"][0]["Principal"]["Service"],
+                "vpc-flow-logs.amazonaws.com"
+            );
+            let statement = &role.inline_policies["deliver"]["Statement"][0];
+            assert_eq!(
+                statement["Action"],
+                json!([
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeLogStreams"
+                ])
+            );
+            assert_eq!(
+                statement["Resource"],
+                json!([
+                    {"$output": {"resource": group_id, "output": "arn"}},
+                    {"$output": {"resource": group_id, "output": "streams_arn"}}
+                ]),
+                "the group and its streams, nothing else"
+            );
+        }
+    }
+}
+
+#[test]
+fn vpc_flow_logs_false_declares_none() {
+    for (name, _) in RETENTIONS {
+        let on = stack_of(&text(name)).unwrap();
+        let off =
+            stack_of(&text(name).replace("vpc_flow_logs = true", "vpc_flow_logs = false")).unwrap();
+        assert!(all::<FlowLogSpec>(&off).is_empty(), "{name}");
+        assert!(all::<LogGroupSpec>(&off).is_empty(), "{name}");
+        // The log group, the delivery role and the flow log of the one VPC: nothing else.
+        let gone: Vec<&str> = on
+            .declarations()
+            .iter()
+            .filter(|d| off.get(&d.id).is_none())
+            .map(|d| d.id.as_str())
+            .collect();
+        assert_eq!(
+            gone,
+            ["logs-vpc-flow", "iam-vpc-flow-logs", "flow-log-vpc"],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn flow_log_settings_are_validated_naming_the_file_key_or_resource() {
+    let prod = text("prod-us-east-1");
+    let err = stack_of(&prod.replace("flow_log_traffic = \"ALL\"", "flow_log_traffic = \"all\""))
+        .unwrap_err();
+    assert!(
+        err.contains("unknown variant `all`") && err.contains("flow_log_traffic"),
+        "{err}"
+    );
+    let err = stack_of(&prod.replace("flow_log_retention_days = 365\n", "")).unwrap_err();
+    assert!(
+        err.contains("missing field `flow_log_retention_days`"),
+        "{err}"
+    );
+    let err = stack_of(&prod.replace(
+        "flow_log_retention_days = 365",
+        "flow_log_retention_days = 100",
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("resource `logs-vpc-flow`, field `retention_days`") && err.contains("not 100"),
+        "{err}"
+    );
+    let err = stack_of(&prod.replace(
+        "flow_log_max_aggregation_seconds = 600",
+        "flow_log_max_aggregation_seconds = 300",
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("resource `flow-log-vpc`, field `max_aggregation_interval`: must be 60 or 600 seconds, got 300"),
+        "{err}"
+    );
+    // A retention of one week and one-minute REJECT records are fine.
+    let s = stack_of(
+        &prod
+            .replace(
+                "flow_log_retention_days = 365",
+                "flow_log_retention_days = 7",
+            )
+            .replace(
+                "flow_log_traffic = \"ALL\"",
+                "flow_log_traffic = \"REJECT\"",
+            )
+            .replace(
+                "flow_log_max_aggregation_seconds = 600",
+                "flow_log_max_aggregation_seconds = 60",
+            ),
+    )
+    .unwrap();
+    let flow: FlowLogSpec = spec(&s, "flow-log-vpc");
+    assert_eq!(
+        (flow.traffic_type, flow.max_aggregation_interval),
+        (FlowLogTraffic::Reject, 60)
+    );
+    let group: LogGroupSpec = spec(&s, "logs-vpc-flow");
+    assert_eq!(group.retention_days, Some(7));
+}
+
+#[test]
+fn ports_user_families_and_encryption_come_from_the_file() {
+    let changed = text("prod-us-east-1")
+        .replace("postgres_port = 5432", "postgres_port = 5433")
+        .replace("redis_port = 6379", "redis_port = 6380")
+        .replace("kafka_tls_port = 9094", "kafka_tls_port = 9095")
+        .replace("https_port = 443", "https_port = 8443")
+        .replace("health_check_port = 443", "health_check_port = 444")
+        .replace(
+            "master_username = \"greenlang\"",
+            "master_username = \"factory\"",
+        )
+        .replace(
+            "client_broker_encryption = \"TLS\"",
+            "client_broker_encryption = \"TLS_PLAINTEXT\"",
+        )
+        .replace("engine_version = \"7.0\"", "engine_version = \"6.2\"")
+        .replace(
+            "parameter_group_family = \"redis7\"",
+            "parameter_group_family = \"redis6.x\"",
+        );
+    let s = stack_of(&changed).unwrap();
+    for (id, port) in [
+        ("sg-postgres", 5433),
+        ("sg-redis", 6380),
+        ("sg-kafka", 9095),
+        ("sg-endpoints", 8443),
+    ] {
+        let g: SecurityGroupSpec = spec(&s, id);
+        assert_eq!((g.ingress[0].from_port, g.ingress[0].to_port), (port, port));
+    }
+    let redis: ReplicationGroupSpec = spec(&s, "redis");
+    assert_eq!(redis.port, 6380);
+    let params: CacheParameterGroupSpec = spec(&s, "cache-params");
+    assert_eq!(
+        (params.family.as_str(), params.name.as_str()),
+        ("redis6.x", "greenlang-prod-redis6-x")
+    );
+    let primary: DbInstanceSpec = spec(&s, "db-primary");
+    assert_eq!(primary.master_username.as_deref(), Some("factory"));
+    let kafka: MskClusterSpec = spec(&s, "kafka");
+    assert_eq!(kafka.client_broker_encryption, "TLS_PLAINTEXT");
+    let check: HealthCheckSpec = spec(&s, "health-api-us-east-1");
+    assert_eq!(check.port, 444);
+
+    // The shipped values: the names of the seed.
+    let s = stack("prod-us-east-1");
+    let primary: DbInstanceSpec = spec(&s, "db-primary");
+    assert_eq!(primary.master_username.as_deref(), Some("greenlang"));
+    let params: DbParameterGroupSpec = spec(&s, "db-params");
+    assert_eq!(params.name, "greenlang-prod-postgres15");
+    let params: CacheParameterGroupSpec = spec(&s, "cache-params");
+    assert_eq!(
+        (params.family.as_str(), params.name.as_str()),
+        ("redis7", "greenlang-prod-redis7")
+    );
+    let kafka: MskClusterSpec = spec(&s, "kafka");
+    assert_eq!(kafka.client_broker_encryption, "TLS");
+    let check: HealthCheckSpec = spec(&s, "health-api-us-east-1");
+    assert_eq!(check.port, 443);
+}
+
+#[test]
+fn parameter_group_families_must_match_the_engine_versions() {
+    let err = stack_of(&text("prod-us-east-1").replace(
+        "parameter_group_family = \"postgres15\"",
+        "parameter_group_family = \"postgres14\"",
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("field `database.parameter_group_family`: `postgres14` does not match engine_version `15`"),
+        "{err}"
+    );
+    let err = stack_of(&text("dev-us-east-1").replace(
+        "parameter_group_family = \"redis7\"",
+        "parameter_group_family = \"redis6.x\"",
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains(
+            "field `cache.parameter_group_family`: `redis6.x` does not match engine_version `7.0`"
+        ),
+        "{err}"
+    );
 }

@@ -155,4 +155,6 @@ clients! {
     elasticache => aws_sdk_elasticache, regional;
     /// The MSK (Kafka) client for `region`.
     kafka => aws_sdk_kafka, regional;
+    /// The CloudWatch Logs client for `region`.
+    logs => aws_sdk_cloudwatchlogs, regional;
 }

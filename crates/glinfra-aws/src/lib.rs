@@ -21,6 +21,7 @@ mod elasticache;
 mod iam;
 mod kafka;
 mod kms;
+mod logs;
 mod rds;
 mod route53;
 mod s3;

@@ -38,6 +38,8 @@ fn drivers() -> Vec<Box<dyn AnyDriver>> {
         Box::new(crate::elasticache::ReplicationGroupDriver),
         Box::new(crate::kafka::MskConfigurationDriver),
         Box::new(crate::kafka::MskClusterDriver),
+        Box::new(crate::logs::LogGroupDriver),
+        Box::new(crate::logs::FlowLogDriver),
     ]
 }
 

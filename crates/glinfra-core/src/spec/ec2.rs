@@ -441,3 +441,117 @@ impl ResourceSpec for VpcEndpointSpec {
         }
     }
 }
+
+/// The traffic a flow log records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum FlowLogTraffic {
+    /// Accepted and rejected traffic.
+    All,
+    /// Accepted traffic only.
+    Accept,
+    /// Rejected traffic only.
+    Reject,
+}
+
+impl FlowLogTraffic {
+    /// The AWS spelling (`ALL`, `ACCEPT`, `REJECT`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowLogTraffic::All => "ALL",
+            FlowLogTraffic::Accept => "ACCEPT",
+            FlowLogTraffic::Reject => "REJECT",
+        }
+    }
+}
+
+/// The aggregation intervals, in seconds, that CreateFlowLogs accepts.
+pub const FLOW_LOG_INTERVALS: [i32; 2] = [60, 600];
+
+/// A VPC flow log delivered to a CloudWatch Logs log group.
+///
+/// AWS has no call that modifies a flow log: every field forces replacement, and
+/// only its tags change in place (CreateTags / DeleteTags on its `fl-` id).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:ec2/flow-log", outputs(id: String))]
+pub struct FlowLogSpec {
+    #[resource(replace)]
+    /// The VPC whose traffic is recorded. Forces replacement.
+    pub vpc_id: Input<String>,
+    #[resource(replace)]
+    /// `ALL`, `ACCEPT` or `REJECT`. Forces replacement.
+    pub traffic_type: FlowLogTraffic,
+    #[resource(replace)]
+    /// The destination log group's ARN (same region). Forces replacement.
+    pub log_group_arn: Input<String>,
+    #[resource(replace)]
+    /// The role the flow logs service assumes to write to the group (trusting
+    /// `vpc-flow-logs.amazonaws.com`). Forces replacement.
+    pub delivery_role_arn: Input<String>,
+    #[resource(replace)]
+    /// Seconds over which a flow record is aggregated: 60 or 600. Forces replacement.
+    pub max_aggregation_interval: i32,
+}
+
+impl FlowLogSpec {
+    /// A flow log of every packet of `vpc_id`, aggregated over 10 minutes (AWS's default).
+    pub fn all_traffic(
+        vpc_id: Input<String>,
+        log_group_arn: Input<String>,
+        delivery_role_arn: Input<String>,
+    ) -> Self {
+        FlowLogSpec {
+            vpc_id,
+            traffic_type: FlowLogTraffic::All,
+            log_group_arn,
+            delivery_role_arn,
+            max_aggregation_interval: 600,
+        }
+    }
+}
+
+impl ResourceSpec for FlowLogSpec {
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        if !FLOW_LOG_INTERVALS.contains(&self.max_aggregation_interval) {
+            cx.error(
+                "max_aggregation_interval",
+                format!(
+                    "must be 60 or 600 seconds, got {}",
+                    self.max_aggregation_interval
+                ),
+            );
+        }
+        // The VPC and the log group must be in the flow log's own region.
+        let region = cx.region().to_string();
+        let elsewhere: Vec<(&str, String, String)> = [
+            ("vpc_id", &self.vpc_id),
+            ("log_group_arn", &self.log_group_arn),
+        ]
+        .into_iter()
+        .filter_map(|(field, input)| {
+            let decl = cx.referenced(input)?;
+            (decl.region != region).then(|| (field, decl.id.clone(), decl.region.clone()))
+        })
+        .collect();
+        for (field, id, other) in elsewhere {
+            cx.error(
+                field,
+                format!("`{id}` is in {other}; a flow log in {region} needs it in {region}"),
+            );
+        }
+        if let Some(decl) = cx.referenced(&self.vpc_id) {
+            if decl.kind != <VpcSpec as crate::stack::Declared>::KIND {
+                let (id, kind) = (decl.id.clone(), decl.kind);
+                cx.error("vpc_id", format!("`{id}` ({kind}) is not a VPC"));
+            }
+        }
+        if let Input::Value(arn) = &self.log_group_arn {
+            if !arn.starts_with("arn:") || !arn.contains(":log-group:") {
+                cx.error(
+                    "log_group_arn",
+                    format!("`{arn}` is not a log group ARN (arn:aws:logs:<region>:<account>:log-group:<name>)"),
+                );
+            }
+        }
+    }
+}

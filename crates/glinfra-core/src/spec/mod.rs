@@ -8,6 +8,7 @@ pub mod eks;
 pub mod elasticache;
 pub mod iam;
 pub mod kms;
+pub mod logs;
 pub mod msk;
 pub mod rds;
 pub mod route53;
@@ -48,4 +49,6 @@ pub const ALL: &[Kind] = &[
     msk::MskConfigurationSpec::KIND,
     msk::MskClusterSpec::KIND,
     route53::HealthCheckSpec::KIND,
+    logs::LogGroupSpec::KIND,
+    ec2::FlowLogSpec::KIND,
 ];

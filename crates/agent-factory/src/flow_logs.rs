@@ -1,0 +1,72 @@
+//! VPC flow logs (infrastructure requirements 8.1, `vpc_flow_logs: true`): for every
+//! VPC the stack declares, a CloudWatch Logs group keeping the records for the
+//! environment's retention, the IAM role the flow logs service delivers through,
+//! and the flow log itself.
+
+use crate::config::Environment;
+use crate::topology::input_json;
+use glinfra_core::spec::ec2::{FlowLogSpec, VpcSpec};
+use glinfra_core::spec::iam::IamRoleSpec;
+use glinfra_core::spec::logs::LogGroupSpec;
+use glinfra_core::{Declared, Input, Stack};
+use serde_json::json;
+
+/// The principal that delivers flow logs.
+const FLOW_LOGS_SERVICE: &str = "vpc-flow-logs.amazonaws.com";
+
+/// Declares the flow logs of every VPC in `stack`, in the VPC's region, when the
+/// environment asks for them (`[security] vpc_flow_logs`).
+pub(crate) fn declare(env: &Environment, stack: &mut Stack) {
+    let security = &env.security;
+    if !security.vpc_flow_logs {
+        return;
+    }
+    let envname = &env.stack.environment;
+    let vpcs: Vec<(String, String)> = stack
+        .declarations()
+        .iter()
+        .filter(|d| d.kind == VpcSpec::KIND)
+        .map(|d| (d.id.clone(), d.region.clone()))
+        .collect();
+    for (vpc, region) in vpcs {
+        let name = format!("/greenlang/{envname}/{vpc}-flow-logs");
+        let group = stack.add_in(
+            &region,
+            format!("logs-{vpc}-flow"),
+            LogGroupSpec::new(&name, security.flow_log_retention_days),
+        );
+        let mut role = IamRoleSpec::for_service(
+            format!("greenlang-{envname}-{vpc}-flow-logs"),
+            FLOW_LOGS_SERVICE,
+        );
+        role.description = format!("Delivers the flow logs of `{vpc}` to {name}");
+        role.inline_policies.insert(
+            "deliver".into(),
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Action": [
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogGroups",
+                        "logs:DescribeLogStreams"
+                    ],
+                    "Resource": [input_json(&group.arn()), input_json(&group.streams_arn())]
+                }]
+            }),
+        );
+        let role = stack.add(format!("iam-{vpc}-flow-logs"), role);
+        stack.add_in(
+            &region,
+            format!("flow-log-{vpc}"),
+            FlowLogSpec {
+                vpc_id: Input::output(&vpc, "id"),
+                traffic_type: security.flow_log_traffic,
+                log_group_arn: group.arn(),
+                delivery_role_arn: role.arn(),
+                max_aggregation_interval: security.flow_log_max_aggregation_seconds,
+            },
+        );
+    }
+}

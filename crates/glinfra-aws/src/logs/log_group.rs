@@ -1,0 +1,270 @@
+//! CloudWatch Logs log groups: CreateLogGroup (with its tags and KMS key), then
+//! PutRetentionPolicy; DescribeLogGroups and ListTagsForResource to find one;
+//! PutRetentionPolicy / DeleteRetentionPolicy, AssociateKmsKey / DisassociateKmsKey
+//! and TagResource / UntagResource to change one; DeleteLogGroup.
+//!
+//! A log group has no lifecycle states: it is usable when CreateLogGroup returns
+//! and gone when DeleteLogGroup returns (checked by a Describe). Its name is its
+//! key in the account and region, so a find looks the name up and checks the
+//! ownership tags: a same-named group of someone else's is an AlreadyExists error,
+//! never adopted. DescribeLogGroups takes a name *prefix*, so its answers are
+//! filtered to the exact name.
+//!
+//! CreateLogGroup takes no retention: the group starts keeping events forever and
+//! PutRetentionPolicy sets the spec's period. A run that stops in between leaves a
+//! group that the next run finds, adopts, and brings in line.
+//!
+//! DescribeLogGroups returns two ARNs: `logGroupArn` (no suffix), which the tagging
+//! calls and CreateFlowLogs take, and `arn`, the same followed by `:*` (the group's
+//! streams, what IAM policies name). Both are outputs.
+//!
+//! The KMS key's policy must let `logs.<region>.amazonaws.com` use it, or
+//! CreateLogGroup and AssociateKmsKey fail.
+
+use super::logs_error;
+use crate::clients::Clients;
+use crate::driver::Driver;
+use crate::kit::{
+    self, ensure_owned, resolved_opt, tags, wait, Absent, Changed, Desired, Recorded,
+};
+use async_trait::async_trait;
+use aws_sdk_cloudwatchlogs::types::LogGroup;
+use aws_sdk_cloudwatchlogs::Client;
+use glinfra_core::spec::logs::{LogGroupOutputs, LogGroupSpec};
+use glinfra_engine::ProviderError;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How long a new group may take to show in DescribeLogGroups, and a deleted one to leave it.
+const DEADLINE: Duration = Duration::from_secs(2 * 60);
+
+/// The driver of `aws:logs/log-group`.
+pub(crate) struct LogGroupDriver;
+
+/// The group named `name`, if there is one.
+async fn describe(logs: &Client, name: &str) -> Result<Option<LogGroup>, ProviderError> {
+    let mut token: Option<String> = None;
+    loop {
+        let out = logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| logs_error(&format!("DescribeLogGroups {name}"), e))
+            .or_absent()?;
+        let Some(out) = out else {
+            return Ok(None);
+        };
+        if let Some(group) = out
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+        {
+            return Ok(Some(group.clone()));
+        }
+        match out.next_token() {
+            Some(next) => token = Some(next.to_string()),
+            None => return Ok(None),
+        }
+    }
+}
+
+fn outputs_of(group: &LogGroup) -> Result<LogGroupOutputs, ProviderError> {
+    let name = kit::required(group.log_group_name(), "LogGroup logGroupName")?;
+    let arn = match (group.log_group_arn(), group.arn()) {
+        (Some(arn), _) => arn,
+        (None, Some(streams)) => streams.strip_suffix(":*").unwrap_or(streams),
+        (None, None) => kit::required(None::<&str>, "LogGroup logGroupArn")?,
+    };
+    Ok(LogGroupOutputs {
+        name: name.to_string(),
+        arn: arn.to_string(),
+        streams_arn: format!("{arn}:*"),
+    })
+}
+
+/// The tags on the group of ARN `arn` (without `:*`).
+async fn list_tags(logs: &Client, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+    let out = logs
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| logs_error(&format!("ListTagsForResource {arn}"), e))?;
+    Ok(tags::from_map(out.tags()))
+}
+
+/// The group `r` names, when it is `r`'s (an AlreadyExists error when it is someone else's).
+async fn lookup(
+    logs: &Client,
+    r: &Desired<LogGroupSpec>,
+) -> Result<Option<LogGroupOutputs>, ProviderError> {
+    let Some(group) = describe(logs, &r.spec.name).await? else {
+        return Ok(None);
+    };
+    let out = outputs_of(&group)?;
+    let tags = list_tags(logs, &out.arn).await?;
+    ensure_owned(&format!("log group `{}`", r.spec.name), &tags, r)?;
+    Ok(Some(out))
+}
+
+/// PutRetentionPolicy with the spec's period, or DeleteRetentionPolicy when it has none.
+async fn set_retention(logs: &Client, spec: &LogGroupSpec) -> Result<(), ProviderError> {
+    let name = &spec.name;
+    match spec.retention_days {
+        Some(days) => {
+            logs.put_retention_policy()
+                .log_group_name(name)
+                .retention_in_days(days)
+                .send()
+                .await
+                .map_err(|e| logs_error(&format!("PutRetentionPolicy {name}"), e))?;
+        }
+        None => {
+            logs.delete_retention_policy()
+                .log_group_name(name)
+                .send()
+                .await
+                .map_err(|e| logs_error(&format!("DeleteRetentionPolicy {name}"), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// AssociateKmsKey with the spec's key, or DisassociateKmsKey when it names none
+/// and the group has one.
+async fn set_key(logs: &Client, spec: &LogGroupSpec) -> Result<(), ProviderError> {
+    let name = &spec.name;
+    match resolved_opt(spec.kms_key_arn.as_ref(), "kms_key_arn")? {
+        Some(key) => {
+            logs.associate_kms_key()
+                .log_group_name(name)
+                .kms_key_id(key)
+                .send()
+                .await
+                .map_err(|e| logs_error(&format!("AssociateKmsKey {name}"), e))?;
+        }
+        None => {
+            let live = describe(logs, name).await?;
+            if live.as_ref().and_then(LogGroup::kms_key_id).is_some() {
+                logs.disassociate_kms_key()
+                    .log_group_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| logs_error(&format!("DisassociateKmsKey {name}"), e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Brings the tags on the group of ARN `arn` to `want`.
+async fn sync_tags(
+    logs: &Client,
+    arn: &str,
+    want: &BTreeMap<String, String>,
+) -> Result<(), ProviderError> {
+    let live = list_tags(logs, arn).await?;
+    let (set, remove) = tags::delta(&live, want);
+    if !set.is_empty() {
+        logs.tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags::to_map(&set)))
+            .send()
+            .await
+            .map_err(|e| logs_error(&format!("TagResource {arn}"), e))?;
+    }
+    if !remove.is_empty() {
+        logs.untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|e| logs_error(&format!("UntagResource {arn}"), e))?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Driver for LogGroupDriver {
+    type Spec = LogGroupSpec;
+
+    async fn find(
+        &self,
+        c: &Clients,
+        r: &Desired<LogGroupSpec>,
+    ) -> Result<Option<LogGroupOutputs>, ProviderError> {
+        lookup(&c.logs(&r.region), r).await
+    }
+
+    async fn create(
+        &self,
+        c: &Clients,
+        r: &Desired<LogGroupSpec>,
+    ) -> Result<LogGroupOutputs, ProviderError> {
+        let logs = c.logs(&r.region);
+        let name = &r.spec.name;
+        logs.create_log_group()
+            .log_group_name(name)
+            .set_kms_key_id(resolved_opt(r.spec.kms_key_arn.as_ref(), "kms_key_arn")?)
+            .set_tags(Some(tags::to_map(&r.owned_tags())))
+            .send()
+            .await
+            .map_err(|e| logs_error(&format!("CreateLogGroup {name}"), e))?;
+        if r.spec.retention_days.is_some() {
+            set_retention(&logs, &r.spec).await?;
+        }
+        wait::until(
+            &format!("log group `{name}` creation"),
+            DEADLINE,
+            wait::POLL,
+            || async {
+                Ok(match describe(&logs, name).await? {
+                    Some(group) => wait::Poll::Ready(outputs_of(&group)?),
+                    None => wait::Poll::Pending("not listed yet".into()),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn update(
+        &self,
+        c: &Clients,
+        prior: &Recorded<LogGroupSpec>,
+        r: &Desired<LogGroupSpec>,
+        changed: Changed<'_>,
+    ) -> Result<LogGroupOutputs, ProviderError> {
+        let logs = c.logs(&r.region);
+        if changed.has("retention_days") {
+            set_retention(&logs, &r.spec).await?;
+        }
+        if changed.has("kms_key_arn") {
+            set_key(&logs, &r.spec).await?;
+        }
+        if changed.has("tags") {
+            sync_tags(&logs, &prior.outputs.arn, &r.owned_tags()).await?;
+        }
+        Ok(prior.outputs.clone())
+    }
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        prior: &Recorded<LogGroupSpec>,
+    ) -> Result<(), ProviderError> {
+        let logs = c.logs(&prior.region);
+        let name = &prior.outputs.name;
+        logs.delete_log_group()
+            .log_group_name(name)
+            .send()
+            .await
+            .map_err(|e| logs_error(&format!("DeleteLogGroup {name}"), e))
+            .or_gone()?;
+        wait::gone(&format!("log group `{name}`"), DEADLINE, || async {
+            Ok(describe(&logs, name).await?.map(|_| "present".to_string()))
+        })
+        .await
+    }
+}

@@ -1,0 +1,280 @@
+//! VPC flow logs against the emulator named by `AWS_ENDPOINT_URL` (started by
+//! `scripts/test`): a VPC, a log group, the delivery role and the flow log are
+//! applied through `glinfra::Session`, read back through the AWS SDK, changed in
+//! place (the group's retention), re-planned to no changes, and destroyed. Nothing
+//! here skips: without an endpoint, the test fails.
+
+use glinfra::engine::NoObserver;
+use glinfra::spec::ec2::{FlowLogSpec, FlowLogTraffic, VpcSpec};
+use glinfra::spec::iam::IamRoleSpec;
+use glinfra::spec::logs::LogGroupSpec;
+use glinfra::{ResourceGraph, Session, Stack};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const REGION: &str = "us-east-1";
+
+fn require_emulator() {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "this test needs an emulator: run it through scripts/test (it starts LocalStack and sets AWS_ENDPOINT_URL)"
+    );
+}
+
+/// A suffix that keeps this run's names apart from other runs on the same emulator.
+fn nonce() -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    format!(
+        "{:06x}",
+        (millis ^ u64::from(std::process::id()) << 20) & 0xff_ffff
+    )
+}
+
+/// The small stack: a VPC whose flow log goes to a group keeping `retention_days`.
+fn stack(name: &str, group_name: &str, role_name: &str, retention_days: i32) -> Stack {
+    let mut stack = Stack::new(name, REGION);
+    stack.tag("purpose", "flow-logs-it");
+    let vpc = stack.add("vpc", VpcSpec::new("10.80.0.0/16"));
+    let group = stack.add("logs", LogGroupSpec::new(group_name, retention_days));
+    let mut role = IamRoleSpec::for_service(role_name, "vpc-flow-logs.amazonaws.com");
+    role.inline_policies.insert(
+        "deliver".into(),
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeLogStreams"
+                ],
+                "Resource": [group.arn(), group.streams_arn()]
+            }]
+        }),
+    );
+    let role = stack.add("role", role);
+    stack.add(
+        "flow",
+        FlowLogSpec {
+            vpc_id: vpc.id(),
+            traffic_type: FlowLogTraffic::All,
+            log_group_arn: group.arn(),
+            delivery_role_arn: role.arn(),
+            max_aggregation_interval: 600,
+        },
+    );
+    stack
+}
+
+struct Run {
+    session: Session,
+    _dir: tempfile::TempDir,
+}
+
+impl Run {
+    async fn new() -> Run {
+        require_emulator();
+        let dir = tempfile::tempdir().unwrap();
+        Run {
+            session: Session::aws(dir.path()).await,
+            _dir: dir,
+        }
+    }
+
+    fn plan(&self, stack: &Stack) -> glinfra::Plan {
+        let graph = ResourceGraph::build(stack).unwrap();
+        let lock = self.session.lock(stack.name()).unwrap();
+        self.session.plan(&lock, &graph).unwrap()
+    }
+
+    /// Plans and applies `stack`; returns the plan.
+    async fn up(&self, stack: &Stack) -> glinfra::Plan {
+        let graph = ResourceGraph::build(stack).unwrap();
+        let lock = self.session.lock(stack.name()).unwrap();
+        let plan = self.session.plan(&lock, &graph).unwrap();
+        let report = self
+            .session
+            .apply(lock, &plan, Arc::new(NoObserver))
+            .await
+            .unwrap();
+        assert!(
+            report.is_success(),
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap()
+        );
+        plan
+    }
+
+    async fn destroy(&self, stack: &Stack) {
+        let lock = self.session.lock(stack.name()).unwrap();
+        let plan = self.session.plan_destroy(&lock).unwrap();
+        let report = self
+            .session
+            .apply(lock, &plan, Arc::new(NoObserver))
+            .await
+            .unwrap();
+        assert!(
+            report.is_success(),
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap()
+        );
+    }
+
+    /// Every string output recorded, as `resource.output`.
+    fn outputs(&self, stack: &Stack) -> BTreeMap<String, String> {
+        let lock = self.session.lock(stack.name()).unwrap();
+        let state = lock.load().unwrap();
+        let mut out = BTreeMap::new();
+        for (id, r) in &state.resources {
+            for (k, v) in &r.outputs {
+                if let Value::String(s) = v {
+                    out.insert(format!("{id}.{k}"), s.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+async fn sdk() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .load()
+        .await
+}
+
+/// The retention of the group named `name`, as CloudWatch Logs reports it.
+async fn retention(logs: &aws_sdk_cloudwatchlogs::Client, name: &str) -> Option<i32> {
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .send()
+        .await
+        .unwrap();
+    let group = groups
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+        .unwrap_or_else(|| panic!("log group {name} not found"));
+    group.retention_in_days()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flow_log_applies_reads_back_changes_retention_replans_empty_and_destroys() {
+    let nonce = nonce();
+    let name = format!("it-flow-{nonce}");
+    let group_name = format!("/glinfra-it/{name}/vpc-flow-logs");
+    let role_name = format!("glinfra-it-{nonce}-flow-logs");
+    let stack30 = stack(&name, &group_name, &role_name, 30);
+    let run = Run::new().await;
+
+    let plan = run.up(&stack30).await;
+    assert_eq!(plan.summary.create, 4);
+    let out = run.outputs(&stack30);
+    let (vpc_id, flow_id) = (&out["vpc.id"], &out["flow.id"]);
+    let (group_arn, role_arn) = (&out["logs.arn"], &out["role.arn"]);
+    assert!(flow_id.starts_with("fl-"), "{flow_id}");
+    assert_eq!(out["logs.name"], group_name);
+    assert_eq!(out["logs.streams_arn"], format!("{group_arn}:*"));
+    assert!(!group_arn.ends_with(":*"), "{group_arn}");
+
+    // The flow log and the group, read back through the AWS SDK.
+    let config = sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+    let flows = ec2
+        .describe_flow_logs()
+        .flow_log_ids(flow_id)
+        .send()
+        .await
+        .unwrap();
+    let flow = &flows.flow_logs()[0];
+    assert_eq!(flow.resource_id(), Some(vpc_id.as_str()));
+    assert_eq!(flow.traffic_type().map(|t| t.as_str()), Some("ALL"));
+    assert_eq!(
+        flow.log_destination_type().map(|t| t.as_str()),
+        Some("cloud-watch-logs")
+    );
+    assert_eq!(flow.log_destination(), Some(group_arn.as_str()));
+    assert_eq!(flow.deliver_logs_permission_arn(), Some(role_arn.as_str()));
+    assert_eq!(flow.max_aggregation_interval(), Some(600));
+    let flow_tags: BTreeMap<&str, &str> = flow
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?, t.value()?)))
+        .collect();
+    assert_eq!(flow_tags.get("glinfra:stack"), Some(&name.as_str()));
+    assert_eq!(flow_tags.get("glinfra:logical-id"), Some(&"flow"));
+    assert_eq!(flow_tags.get("purpose"), Some(&"flow-logs-it"));
+    assert_eq!(retention(&logs, &group_name).await, Some(30));
+    let group_tags = logs
+        .list_tags_for_resource()
+        .resource_arn(group_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        group_tags.tags().and_then(|t| t.get("glinfra:logical-id")),
+        Some(&"logs".to_string())
+    );
+    let role = iam.get_role().role_name(&role_name).send().await.unwrap();
+    assert!(
+        role.role()
+            .unwrap()
+            .assume_role_policy_document()
+            .unwrap_or_default()
+            .contains("vpc-flow-logs.amazonaws.com"),
+        "{role:?}"
+    );
+
+    // Nothing changed: nothing to do.
+    let plan = run.plan(&stack30);
+    assert!(plan.is_empty(), "{}", glinfra::render::text(&plan));
+
+    // The retention changes in place; the flow log is not touched.
+    let stack90 = stack(&name, &group_name, &role_name, 90);
+    let plan = run.up(&stack90).await;
+    assert_eq!(
+        (
+            plan.summary.update,
+            plan.summary.replace,
+            plan.summary.create
+        ),
+        (1, 0, 0),
+        "{}",
+        glinfra::render::text(&plan)
+    );
+    assert_eq!(retention(&logs, &group_name).await, Some(90));
+    assert_eq!(run.outputs(&stack90)["flow.id"], *flow_id);
+    let plan = run.plan(&stack90);
+    assert!(plan.is_empty(), "{}", glinfra::render::text(&plan));
+
+    // Destroy: the flow log, the group and the role are gone.
+    run.destroy(&stack90).await;
+    let flows = ec2
+        .describe_flow_logs()
+        .flow_log_ids(flow_id)
+        .send()
+        .await
+        .unwrap();
+    assert!(flows.flow_logs().is_empty(), "{flows:?}");
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group_name)
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.log_groups().is_empty(), "{groups:?}");
+    assert!(iam.get_role().role_name(&role_name).send().await.is_err());
+    let vpcs = ec2.describe_vpcs().vpc_ids(vpc_id).send().await;
+    assert!(
+        vpcs.map(|v| v.vpcs().is_empty()).unwrap_or(true),
+        "the VPC is gone"
+    );
+}

@@ -53,7 +53,7 @@ fn stack(name: &str, group_name: &str, role_name: &str, retention_days: i32) -> 
                     "logs:DescribeLogGroups",
                     "logs:DescribeLogStreams"
                 ],
-                "Resource": [group.arn(), group.streams_arn()]
+                "Resource": [group.arn(), group.arn().format("{}:*")]
             }]
         }),
     );
@@ -180,7 +180,6 @@ async fn flow_log_applies_reads_back_changes_retention_replans_empty_and_destroy
     let (group_arn, role_arn) = (&out["logs.arn"], &out["role.arn"]);
     assert!(flow_id.starts_with("fl-"), "{flow_id}");
     assert_eq!(out["logs.name"], group_name);
-    assert_eq!(out["logs.streams_arn"], format!("{group_arn}:*"));
     assert!(!group_arn.ends_with(":*"), "{group_arn}");
 
     // The flow log and the group, read back through the AWS SDK.

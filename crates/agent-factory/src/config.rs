@@ -3,6 +3,10 @@
 //! name the file and the key.
 
 use glinfra_core::spec::ec2::FlowLogTraffic;
+use glinfra_core::spec::eks::{LogType, TaintEffect};
+use glinfra_core::spec::msk::ClientBrokerEncryption;
+use glinfra_core::spec::rds::StorageType;
+use glinfra_core::spec::s3::{ObjectLockMode, TransitionStorageClass};
 use glinfra_core::Diagnostic;
 use serde::Deserialize;
 use std::path::Path;
@@ -117,8 +121,8 @@ pub struct LifecycleConfig {
 pub struct TransitionConfig {
     /// Days after creation.
     pub days: i32,
-    /// Storage class.
-    pub storage_class: String,
+    /// Storage class (`STANDARD_IA`, `GLACIER`, ...).
+    pub storage_class: TransitionStorageClass,
 }
 
 /// Object lock default retention.
@@ -126,7 +130,7 @@ pub struct TransitionConfig {
 #[serde(deny_unknown_fields)]
 pub struct ObjectLockConfig {
     /// `COMPLIANCE` or `GOVERNANCE`.
-    pub mode: String,
+    pub mode: ObjectLockMode,
     /// Days.
     pub days: i32,
 }
@@ -148,7 +152,7 @@ pub struct KubernetesConfig {
     /// Kubernetes version.
     pub version: String,
     /// Control-plane log types.
-    pub log_types: Vec<String>,
+    pub log_types: Vec<LogType>,
     /// Public API endpoint on.
     pub public_endpoint: bool,
     /// The node pools.
@@ -187,8 +191,29 @@ pub struct TaintConfig {
     pub key: String,
     /// Value.
     pub value: String,
-    /// `NoSchedule`, `NoExecute` or `PreferNoSchedule`.
-    pub effect: String,
+    /// `NoSchedule`, `NoExecute` or `PreferNoSchedule` (Kubernetes' spelling).
+    pub effect: KubernetesTaintEffect,
+}
+
+/// A taint effect as Kubernetes spells it (the environment file's spelling).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+pub enum KubernetesTaintEffect {
+    /// Pods without the toleration are not scheduled there.
+    NoSchedule,
+    /// Pods without the toleration are evicted.
+    NoExecute,
+    /// The scheduler avoids the node when it can.
+    PreferNoSchedule,
+}
+
+impl From<KubernetesTaintEffect> for TaintEffect {
+    fn from(k: KubernetesTaintEffect) -> TaintEffect {
+        match k {
+            KubernetesTaintEffect::NoSchedule => TaintEffect::NoSchedule,
+            KubernetesTaintEffect::NoExecute => TaintEffect::NoExecute,
+            KubernetesTaintEffect::PreferNoSchedule => TaintEffect::PreferNoSchedule,
+        }
+    }
 }
 
 /// `[database]` (seed 2.2).
@@ -200,7 +225,7 @@ pub struct DatabaseConfig {
     /// Primary instance class.
     pub instance_class: String,
     /// Storage type (`io2`).
-    pub storage_type: String,
+    pub storage_type: StorageType,
     /// Storage in GiB.
     pub allocated_storage_gb: i32,
     /// Provisioned IOPS.
@@ -266,7 +291,7 @@ pub struct KafkaConfig {
     /// Storage per broker in GiB.
     pub volume_size_gb: i32,
     /// Encryption between clients and brokers: `TLS`, `TLS_PLAINTEXT` or `PLAINTEXT`.
-    pub client_broker_encryption: String,
+    pub client_broker_encryption: ClientBrokerEncryption,
     /// Server properties.
     pub server_properties: std::collections::BTreeMap<String, String>,
 }

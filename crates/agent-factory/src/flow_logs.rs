@@ -4,7 +4,6 @@
 //! and the flow log itself.
 
 use crate::config::Environment;
-use crate::topology::input_json;
 use glinfra_core::spec::ec2::{FlowLogSpec, VpcSpec};
 use glinfra_core::spec::iam::IamRoleSpec;
 use glinfra_core::spec::logs::LogGroupSpec;
@@ -52,7 +51,7 @@ pub(crate) fn declare(env: &Environment, stack: &mut Stack) {
                         "logs:DescribeLogGroups",
                         "logs:DescribeLogStreams"
                     ],
-                    "Resource": [input_json(&group.arn()), input_json(&group.streams_arn())]
+                    "Resource": [group.arn().to_json(), group.arn().format("{}:*").to_json()]
                 }]
             }),
         );

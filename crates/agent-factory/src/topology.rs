@@ -4,18 +4,21 @@
 use crate::config::{BucketConfig, Environment, NodePoolConfig};
 use crate::postgres::to_parameter;
 use glinfra_core::spec::ec2::{
-    ElasticIpSpec, InternetGatewaySpec, NatGatewaySpec, RouteSpec, RouteTableAssociationSpec,
-    RouteTableSpec, SecurityGroupRule, SecurityGroupSpec, SubnetSpec, VpcEndpointSpec, VpcSpec,
+    ElasticIpSpec, InternetGatewaySpec, IpProtocol, NatGatewaySpec, RouteSpec,
+    RouteTableAssociationSpec, RouteTableSpec, SecurityGroupRule, SecurityGroupSpec, SubnetSpec,
+    VpcEndpointSpec, VpcEndpointType, VpcSpec,
 };
-use glinfra_core::spec::eks::{EksClusterSpec, EksNodeGroupSpec, Taint};
+use glinfra_core::spec::eks::{CapacityType, EksClusterSpec, EksNodeGroupSpec, Taint};
 use glinfra_core::spec::elasticache::{
     CacheParameterGroupSpec, CacheSubnetGroupSpec, ReplicationGroupSpec,
 };
 use glinfra_core::spec::iam::IamRoleSpec;
 use glinfra_core::spec::kms::KmsKeySpec;
 use glinfra_core::spec::msk::{MskClusterSpec, MskConfigurationSpec};
-use glinfra_core::spec::rds::{DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec};
-use glinfra_core::spec::route53::{HealthCheckSpec, HostedZoneSpec, RecordSetSpec};
+use glinfra_core::spec::rds::{DbEngine, DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec};
+use glinfra_core::spec::route53::{
+    HealthCheckSpec, HealthCheckType, HostedZoneSpec, RecordSetSpec, RecordType,
+};
 use glinfra_core::spec::s3::{
     BucketEncryption, BucketSpec, LifecycleRule, ObjectLockRetention, Replication, ReplicationRule,
     Transition,
@@ -33,10 +36,6 @@ fn zone_letter(zone: &str) -> String {
         .last()
         .map(|c| c.to_string())
         .unwrap_or_default()
-}
-
-pub(crate) fn input_json(input: &Input<String>) -> serde_json::Value {
-    serde_json::to_value(input).expect("inputs serialise")
 }
 
 /// The bucket name for `purpose` in `environment`: `greenlang-<purpose>-<environment>`.
@@ -145,7 +144,7 @@ fn lifecycle_rules(bucket: &BucketConfig) -> Vec<LifecycleRule> {
                 .iter()
                 .map(|t| Transition {
                     days: t.days,
-                    storage_class: t.storage_class.clone(),
+                    storage_class: t.storage_class,
                 })
                 .collect(),
             expiration_days: l.expiration_days,
@@ -286,7 +285,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
         if let Some(lock) = &bucket.object_lock {
             spec.object_lock_enabled = true;
             spec.object_lock_retention = Some(ObjectLockRetention {
-                mode: lock.mode.clone(),
+                mode: lock.mode,
                 days: lock.days,
             });
         }
@@ -308,8 +307,8 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
                         {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"], "Resource": [source_arn]},
                         {"Effect": "Allow", "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"], "Resource": [format!("{source_arn}/*")]},
                         {"Effect": "Allow", "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"], "Resource": [format!("{}/*", BucketSpec::arn_of(&replica_name))]},
-                        {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [input_json(&key.arn())]},
-                        {"Effect": "Allow", "Action": ["kms:Encrypt"], "Resource": [input_json(&replica_key.arn())]}
+                        {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [key.arn().to_json()]},
+                        {"Effect": "Allow", "Action": ["kms:Encrypt"], "Resource": [replica_key.arn().to_json()]}
                     ]
                 }),
             );
@@ -353,7 +352,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
                     HealthCheckSpec {
                         fqdn: target.clone(),
                         port: dns.health_check_port,
-                        check_type: "HTTPS".into(),
+                        check_type: HealthCheckType::Https,
                         resource_path: dns.health_check_path.clone(),
                         request_interval: 30,
                         failure_threshold: 3,
@@ -364,7 +363,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
                     RecordSetSpec {
                         zone_id: zone.zone_id(),
                         name: fqdn.clone(),
-                        record_type: "CNAME".into(),
+                        record_type: RecordType::Cname,
                         ttl: dns.ttl,
                         records: vec![Input::Value(target)],
                         set_identifier: Some(region.region.clone()),
@@ -378,25 +377,15 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
     Ok(stack)
 }
 
-/// The AWS taint effect for a Kubernetes one (`NoSchedule` → `NO_SCHEDULE`).
-fn taint_effect(kubernetes: &str) -> String {
-    match kubernetes {
-        "NoSchedule" => "NO_SCHEDULE".into(),
-        "NoExecute" => "NO_EXECUTE".into(),
-        "PreferNoSchedule" => "PREFER_NO_SCHEDULE".into(),
-        other => other.to_string(),
-    }
-}
-
 /// How a node pool is split between capacity types: `(suffix, capacity, min, max, desired)`.
 /// A pool with a spot percentage becomes a spot group and an on-demand group whose
 /// sizes split the pool's in that proportion (spot rounded to nearest).
-pub fn split_pool(pool: &NodePoolConfig) -> Vec<(&'static str, &'static str, i32, i32, i32)> {
+pub fn split_pool(pool: &NodePoolConfig) -> Vec<(&'static str, CapacityType, i32, i32, i32)> {
     let p = pool.spot_percentage;
     if p <= 0 {
         return vec![(
             "",
-            "ON_DEMAND",
+            CapacityType::OnDemand,
             pool.min_size,
             pool.max_size,
             pool.desired_size,
@@ -409,13 +398,13 @@ pub fn split_pool(pool: &NodePoolConfig) -> Vec<(&'static str, &'static str, i32
         share(pool.desired_size),
     );
     if p >= 100 {
-        return vec![("-spot", "SPOT", smin, smax, sdes)];
+        return vec![("-spot", CapacityType::Spot, smin, smax, sdes)];
     }
     vec![
-        ("-spot", "SPOT", smin, smax, sdes),
+        ("-spot", CapacityType::Spot, smin, smax, sdes),
         (
             "-ondemand",
-            "ON_DEMAND",
+            CapacityType::OnDemand,
             pool.min_size - smin,
             pool.max_size - smax,
             pool.desired_size - sdes,
@@ -472,7 +461,7 @@ fn platform(
                 name: format!("greenlang-{envname}-{}", id.trim_start_matches("sg-")),
                 description: format!("GreenLang {envname}: {what}"),
                 ingress: vec![SecurityGroupRule {
-                    protocol: "tcp".into(),
+                    protocol: IpProtocol::Tcp,
                     from_port: port,
                     to_port: port,
                     cidr_blocks: cidrs,
@@ -519,7 +508,7 @@ fn platform(
             VpcEndpointSpec {
                 vpc_id: vpc.id(),
                 service_name: format!("com.amazonaws.{region}.{service}"),
-                endpoint_type: "Gateway".into(),
+                endpoint_type: VpcEndpointType::Gateway,
                 route_table_ids: private_route_tables.to_vec(),
                 subnet_ids: Vec::new(),
                 security_group_ids: Vec::new(),
@@ -533,7 +522,7 @@ fn platform(
             VpcEndpointSpec {
                 vpc_id: vpc.id(),
                 service_name: format!("com.amazonaws.{region}.{service}"),
-                endpoint_type: "Interface".into(),
+                endpoint_type: VpcEndpointType::Interface,
                 route_table_ids: Vec::new(),
                 subnet_ids: app.clone(),
                 security_group_ids: vec![sg_endpoints.id()],
@@ -585,7 +574,7 @@ fn platform(
                     node_role_arn: node_role.arn(),
                     subnet_ids: app.clone(),
                     instance_types: vec![pool.instance_type.clone()],
-                    capacity_type: capacity.into(),
+                    capacity_type: capacity,
                     disk_size: pool.disk_size_gb,
                     min_size: min,
                     max_size: max,
@@ -597,7 +586,7 @@ fn platform(
                         .map(|t| Taint {
                             key: t.key.clone(),
                             value: t.value.clone(),
-                            effect: taint_effect(&t.effect),
+                            effect: t.effect.into(),
                         })
                         .collect(),
                 },
@@ -649,11 +638,11 @@ fn platform(
             "db-primary",
             DbInstanceSpec {
                 identifier: format!("greenlang-{envname}-primary"),
-                engine: "postgres".into(),
+                engine: DbEngine::Postgres,
                 engine_version: db.engine_version.clone(),
                 instance_class: db.instance_class.clone(),
                 allocated_storage: db.allocated_storage_gb,
-                storage_type: db.storage_type.clone(),
+                storage_type: db.storage_type,
                 iops: db.iops,
                 storage_encrypted: true,
                 kms_key_id: Some(key.clone()),
@@ -782,9 +771,9 @@ fn platform(
             // The spec takes the revision as a string input while the configuration's
             // output is an i64: the untyped reference keeps this compiling until
             // they agree (then `configuration.latest_revision()`).
-            configuration_revision: configuration.output("latest_revision"),
+            configuration_revision: configuration.latest_revision(),
             kms_key_arn: key,
-            client_broker_encryption: kafka.client_broker_encryption.clone(),
+            client_broker_encryption: kafka.client_broker_encryption,
         },
     );
     stack.export("kafka_arn", msk.arn());

@@ -361,7 +361,7 @@ fn every_vpc_has_one_flow_log_into_a_group_keeping_the_files_retention() {
                 statement["Resource"],
                 json!([
                     {"$output": {"resource": group_id, "output": "arn"}},
-                    {"$output": {"resource": group_id, "output": "streams_arn"}}
+                    {"$format": [{"$output": {"resource": group_id, "output": "arn"}}, ":*"]}
                 ]),
                 "the group and its streams, nothing else"
             );

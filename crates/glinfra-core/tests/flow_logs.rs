@@ -49,7 +49,7 @@ fn both_kinds_are_declared_and_listed() {
     assert!(LogGroupSpec::KIND.taggable() && FlowLogSpec::KIND.taggable());
     assert_eq!(
         LogGroupSpec::KIND.outputs().collect::<Vec<_>>(),
-        ["name", "arn", "streams_arn"]
+        ["name", "arn"]
     );
     assert_eq!(FlowLogSpec::KIND.outputs().collect::<Vec<_>>(), ["id"]);
 }

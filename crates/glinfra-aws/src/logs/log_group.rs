@@ -80,7 +80,6 @@ fn outputs_of(group: &LogGroup) -> Result<LogGroupOutputs, ProviderError> {
     Ok(LogGroupOutputs {
         name: name.to_string(),
         arn: arn.to_string(),
-        streams_arn: format!("{arn}:*"),
     })
 }
 

@@ -24,9 +24,7 @@ pub const RETENTION_DAYS: &[i32] = &[
         name: String,
         /// The log group's ARN, without the `:*` suffix (what CreateFlowLogs and
         /// the tagging calls take).
-        arn: String,
-        /// `arn` followed by `:*`: the group's log streams, for IAM policies.
-        streams_arn: String
+        arn: String
     )
 )]
 pub struct LogGroupSpec {

@@ -56,7 +56,6 @@ fn outputs() -> LogGroupOutputs {
     LogGroupOutputs {
         name: NAME.into(),
         arn: ARN.into(),
-        streams_arn: format!("{ARN}:*"),
     }
 }
 

@@ -428,7 +428,11 @@ async fn destroy_never_deletes_a_same_named_resource_of_someone_else() {
     assert!(report.is_success(), "{report:?}");
     assert!(!world.lock().load().unwrap().resources.contains_key("vpc"));
     assert!(
-        !world.cloud.calls().iter().any(|(op, _)| *op == FakeOp::Delete),
+        !world
+            .cloud
+            .calls()
+            .iter()
+            .any(|(op, _)| *op == FakeOp::Delete),
         "nothing was deleted"
     );
 }

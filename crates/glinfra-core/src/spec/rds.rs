@@ -233,6 +233,98 @@ pub fn is_known_instance_class(class: &str) -> bool {
         .contains(&size)
 }
 
+/// gp3 below this size (PostgreSQL, MySQL, MariaDB) runs at its baseline (3000 IOPS,
+/// 125 MiB/s) and takes no IOPS; from it, 12000 to 64000 IOPS may be provisioned.
+const GP3_THRESHOLD_GIB: i32 = 400;
+
+impl DbInstanceSpec {
+    /// AWS's storage rules ("Amazon RDS DB instance storage", RDS User Guide): sizes
+    /// per type, IOPS only where provisionable, within range and ratio to size.
+    fn check_storage(&self, cx: &mut SpecCheck<'_>) {
+        let (size, kind) = (self.allocated_storage, self.storage_type);
+        let (min, max) = match kind {
+            StorageType::Io1 | StorageType::Io2 => (100, 65536),
+            StorageType::Standard => (5, 3072),
+            StorageType::Gp2 | StorageType::Gp3 => (20, 65536),
+        };
+        if !(min..=max).contains(&size) {
+            cx.error(
+                "allocated_storage",
+                format!("{kind} storage takes {min} to {max} GiB, got {size}"),
+            );
+        }
+        match (kind, self.iops) {
+            (StorageType::Io1 | StorageType::Io2, None) => {
+                cx.error("iops", format!("{kind} storage needs provisioned IOPS"))
+            }
+            (StorageType::Io1 | StorageType::Io2, Some(iops)) => {
+                let max_ratio = if kind == StorageType::Io1 { 50 } else { 1000 };
+                if !(1000..=256_000).contains(&iops) {
+                    cx.error("iops", format!("{kind} takes 1000 to 256000 IOPS, got {iops}"));
+                } else if iops * 2 < size || iops > size * max_ratio {
+                    cx.error(
+                        "iops",
+                        format!("{kind} takes 0.5 to {max_ratio} IOPS per GiB: {iops} IOPS for {size} GiB"),
+                    );
+                }
+            }
+            (StorageType::Gp3, Some(iops)) if size < GP3_THRESHOLD_GIB => cx.error(
+                "iops",
+                format!(
+                    "gp3 under {GP3_THRESHOLD_GIB} GiB runs at its baseline of 3000 IOPS and takes no IOPS setting ({size} GiB with {iops} IOPS); remove `iops` or use {GP3_THRESHOLD_GIB} GiB or more"
+                ),
+            ),
+            (StorageType::Gp3, Some(iops)) if !(12_000..=64_000).contains(&iops) || iops > size * 500 => {
+                cx.error(
+                    "iops",
+                    format!("gp3 from {GP3_THRESHOLD_GIB} GiB takes 12000 to 64000 IOPS, at most 500 per GiB: {iops} for {size} GiB"),
+                )
+            }
+            (StorageType::Gp2 | StorageType::Standard, Some(_)) => {
+                cx.error("iops", format!("{kind} storage takes no IOPS setting"))
+            }
+            _ => {}
+        }
+    }
+
+    /// The engine version against what AWS offers, and the parameter group's family
+    /// against the version (`data/aws-offers.toml`).
+    fn check_version(&self, cx: &mut SpecCheck<'_>) {
+        let Some(offer) = crate::offers::offers().rds_engine(self.engine.as_str()) else {
+            return;
+        };
+        if !offer.offers(&self.engine_version) {
+            cx.error(
+                "engine_version",
+                crate::offers::not_offered(
+                    &format!("{} version", self.engine.as_str()),
+                    &self.engine_version,
+                    &offer.versions,
+                ),
+            );
+            return;
+        }
+        let group = self
+            .parameter_group_name
+            .as_ref()
+            .and_then(|g| cx.referenced(g))
+            .and_then(|d| d.spec::<DbParameterGroupSpec>().ok());
+        if let (Some(group), Some(family)) = (group, offer.family_of(&self.engine_version)) {
+            if group.family != family {
+                cx.error(
+                    "parameter_group_name",
+                    format!(
+                        "the parameter group has family `{}`, but {} {} needs `{family}`",
+                        group.family,
+                        self.engine.as_str(),
+                        self.engine_version
+                    ),
+                );
+            }
+        }
+    }
+}
+
 impl ResourceSpec for DbInstanceSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
         if !is_known_instance_class(&self.instance_class) {
@@ -241,39 +333,8 @@ impl ResourceSpec for DbInstanceSpec {
                 format!("unknown DB instance class `{}`", self.instance_class),
             );
         }
-        if self.storage_type.provisioned_iops() {
-            if !(100..=65536).contains(&self.allocated_storage) {
-                cx.error(
-                    "allocated_storage",
-                    format!(
-                        "{} storage takes 100 to 65536 GiB, got {}",
-                        self.storage_type, self.allocated_storage
-                    ),
-                );
-            }
-            match self.iops {
-                None => cx.error(
-                    "iops",
-                    format!("{} storage needs provisioned IOPS", self.storage_type),
-                ),
-                Some(iops) if !(1000..=256_000).contains(&iops) => {
-                    cx.error("iops", format!("must be 1000 to 256000, got {iops}"))
-                }
-                Some(iops) if iops > self.allocated_storage * 1000 => cx.error(
-                    "iops",
-                    format!(
-                        "at most 1000 IOPS per GiB: {iops} for {} GiB",
-                        self.allocated_storage
-                    ),
-                ),
-                _ => {}
-            }
-        } else if !(20..=65536).contains(&self.allocated_storage) {
-            cx.error(
-                "allocated_storage",
-                format!("must be 20 to 65536 GiB, got {}", self.allocated_storage),
-            );
-        }
+        self.check_storage(cx);
+        self.check_version(cx);
         if !(0..=35).contains(&self.backup_retention_days) {
             cx.error(
                 "backup_retention_days",

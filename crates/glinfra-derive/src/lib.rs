@@ -1,6 +1,6 @@
 //! `#[derive(Resource)]`: the one declaration of a resource kind.
 //!
-//! ```ignore
+//! ```text
 //! #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 //! #[resource(kind = "aws:ec2/vpc", outputs(id: String, arn: String))]
 //! pub struct VpcSpec {

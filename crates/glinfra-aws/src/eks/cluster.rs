@@ -5,6 +5,13 @@
 //! and control-plane logging (UpdateClusterConfig, one kind of change per call as
 //! EKS requires) and tags. Each field is compared with what DescribeCluster reports
 //! before anything is sent, because EKS rejects an update that changes nothing.
+//!
+//! EKS refuses to upgrade a cluster while any of its managed node groups is at an
+//! older Kubernetes version ("Update existing cluster to new Kubernetes version",
+//! EKS User Guide). Node groups follow their cluster's version (they declare none),
+//! so an upgrade goes cluster, then node groups, one minor version at a time: before
+//! each step, and after the last, every node group of the cluster that lags is
+//! brought to the cluster's version with UpdateNodegroupVersion.
 
 use super::{issues, sync_tags, wait_update, CLUSTER_DEADLINE, IN_USE, UPDATE_DEADLINE};
 use crate::clients::Clients;
@@ -180,6 +187,55 @@ fn enabled_log_types(cl: &Cluster) -> BTreeSet<String> {
         .filter(|s| s.enabled() == Some(true))
         .flat_map(|s| s.types().iter().map(|t| t.as_str().to_string()))
         .collect()
+}
+
+/// Brings every managed node group of cluster `name` that is at another
+/// Kubernetes version to `version` (UpdateNodegroupVersion, each waited for).
+async fn align_node_groups(eks: &Client, name: &str, version: &str) -> Result<(), ProviderError> {
+    let mut token: Option<String> = None;
+    let mut groups = Vec::new();
+    loop {
+        let page = eks
+            .list_nodegroups()
+            .cluster_name(name)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| classify(&format!("ListNodegroups {name}"), e))?;
+        groups.extend(page.nodegroups().iter().cloned());
+        match page.next_token() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    for group in groups {
+        let ng = eks
+            .describe_nodegroup()
+            .cluster_name(name)
+            .nodegroup_name(&group)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DescribeNodegroup {name}/{group}"), e))?;
+        if ng.nodegroup().and_then(|n| n.version()) == Some(version) {
+            continue;
+        }
+        let out = eks
+            .update_nodegroup_version()
+            .cluster_name(name)
+            .nodegroup_name(&group)
+            .version(version)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    &format!("UpdateNodegroupVersion {name}/{group} to {version}"),
+                    e,
+                )
+            })?;
+        let what = format!("EKS node group `{group}` of `{name}` version {version}");
+        wait_update(eks, name, Some(&group), out.update(), &what).await?;
+    }
+    Ok(())
 }
 
 /// The minor versions to pass through from `current` to `desired`, each one an update.
@@ -400,7 +456,11 @@ impl Driver for EksClusterDriver {
 
         if changed.has("version") {
             let current = cl.version().unwrap_or_default().to_string();
-            for step in version_steps(name, &current, &spec.version)? {
+            let steps = version_steps(name, &current, &spec.version)?;
+            if !steps.is_empty() {
+                align_node_groups(&eks, name, &current).await?;
+            }
+            for step in steps {
                 let out = eks
                     .update_cluster_version()
                     .name(name)
@@ -411,6 +471,7 @@ impl Driver for EksClusterDriver {
                 let what = format!("EKS cluster `{name}` version {step}");
                 wait_update(&eks, name, None, out.update(), &what).await?;
                 cl = wait_active(&eks, name, UPDATE_DEADLINE).await?;
+                align_node_groups(&eks, name, &step).await?;
             }
         }
 

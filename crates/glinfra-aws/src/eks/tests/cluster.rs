@@ -26,7 +26,7 @@ use aws_sdk_eks::types::{
 use glinfra_core::spec::eks::{EksClusterOutputs, EksClusterSpec, LogType};
 use glinfra_engine::ErrorClass;
 
-fn cluster_spec() -> EksClusterSpec {
+pub(super) fn cluster_spec() -> EksClusterSpec {
     EksClusterSpec {
         name: CLUSTER.into(),
         version: "1.29".into(),
@@ -40,11 +40,11 @@ fn cluster_spec() -> EksClusterSpec {
     }
 }
 
-fn cluster_resource(spec: &EksClusterSpec) -> Desired<EksClusterSpec> {
+pub(super) fn cluster_resource(spec: &EksClusterSpec) -> Desired<EksClusterSpec> {
     resource("cluster", spec)
 }
 
-fn cluster_outputs() -> EksClusterOutputs {
+pub(super) fn cluster_outputs() -> EksClusterOutputs {
     EksClusterOutputs {
         name: CLUSTER.into(),
         arn: CLUSTER_ARN.into(),
@@ -52,12 +52,12 @@ fn cluster_outputs() -> EksClusterOutputs {
     }
 }
 
-fn cluster_state(spec: &EksClusterSpec) -> Recorded<EksClusterSpec> {
+pub(super) fn cluster_state(spec: &EksClusterSpec) -> Recorded<EksClusterSpec> {
     state("cluster", spec, cluster_outputs())
 }
 
 /// A cluster as DescribeCluster reports it; `spec`'s settings, in `status`, at `version`.
-fn cluster(status: ClusterStatus, version: &str, tags: &[(&str, &str)]) -> Cluster {
+pub(super) fn cluster(status: ClusterStatus, version: &str, tags: &[(&str, &str)]) -> Cluster {
     let spec = cluster_spec();
     Cluster::builder()
         .name(CLUSTER)
@@ -88,7 +88,7 @@ fn logging(enabled: &[&str]) -> Logging {
         .build()
 }
 
-fn describe_cluster(cl: Cluster) -> Rule {
+pub(super) fn describe_cluster(cl: Cluster) -> Rule {
     mock!(aws_sdk_eks::Client::describe_cluster)
         .match_requests(|r| r.name() == Some(CLUSTER))
         .then_output(move || DescribeClusterOutput::builder().cluster(cl.clone()).build())
@@ -335,7 +335,7 @@ async fn cluster_find_waits_out_a_deleting_cluster_and_a_creating_one() {
     all_used(&rules);
 }
 
-fn update_version(
+pub(super) fn update_version(
     version: &'static str,
     id: &'static str,
     seen: impl Fn(&UpdateClusterVersionInput) -> bool + Send + Sync + 'static,
@@ -360,14 +360,17 @@ async fn cluster_version_is_raised_one_minor_version_per_update() {
     let (see1, see2) = (see.clone(), see.clone());
     let rules = vec![
         describe_cluster(cluster(ClusterStatus::Active, "1.28", OURS_CLUSTER)),
+        super::upgrade::no_node_groups(),
         update_version("1.29", "u1", move |r| see1(r)),
         describe_update(None, "u1", UpdateStatus::InProgress),
         describe_update(None, "u1", UpdateStatus::Successful),
         describe_cluster(cluster(ClusterStatus::Updating, "1.29", OURS_CLUSTER)),
         describe_cluster(cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER)),
+        super::upgrade::no_node_groups(),
         update_version("1.30", "u2", move |r| see2(r)),
         describe_update(None, "u2", UpdateStatus::Successful),
         describe_cluster(cluster(ClusterStatus::Active, "1.30", OURS_CLUSTER)),
+        super::upgrade::no_node_groups(),
     ];
     let c = mock_eks(&rules);
 

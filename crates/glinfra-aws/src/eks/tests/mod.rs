@@ -5,6 +5,7 @@
 
 mod cluster;
 mod node_group;
+mod upgrade;
 
 use crate::clients::Clients;
 use crate::kit::{Desired, Recorded};

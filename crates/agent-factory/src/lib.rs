@@ -4,6 +4,7 @@
 //! [`topology::build`] declares the stack from it. Both are pure: no AWS call.
 
 pub mod config;
+mod data_services;
 mod flow_logs;
 pub mod postgres;
 pub mod topology;

@@ -2,20 +2,15 @@
 //! declared from an [`Environment`].
 
 use crate::config::{BucketConfig, Environment, NodePoolConfig};
-use crate::postgres::to_parameter;
+use crate::data_services::{self, Placement};
 use glinfra_core::spec::ec2::{
     ElasticIpSpec, InternetGatewaySpec, IpProtocol, NatGatewaySpec, RouteSpec,
     RouteTableAssociationSpec, RouteTableSpec, SecurityGroupRule, SecurityGroupSpec, SubnetSpec,
     VpcEndpointSpec, VpcEndpointType, VpcSpec,
 };
 use glinfra_core::spec::eks::{CapacityType, EksClusterSpec, EksNodeGroupSpec, Taint};
-use glinfra_core::spec::elasticache::{
-    CacheParameterGroupSpec, CacheSubnetGroupSpec, ReplicationGroupSpec,
-};
 use glinfra_core::spec::iam::IamRoleSpec;
 use glinfra_core::spec::kms::KmsKeySpec;
-use glinfra_core::spec::msk::{MskClusterSpec, MskConfigurationSpec};
-use glinfra_core::spec::rds::{DbEngine, DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec};
 use glinfra_core::spec::route53::{
     HealthCheckSpec, HealthCheckType, HostedZoneSpec, RecordSetSpec, RecordType,
 };
@@ -25,7 +20,6 @@ use glinfra_core::spec::s3::{
 };
 use glinfra_core::{Diagnostic, Input, Resource, Stack};
 use serde_json::json;
-use std::collections::BTreeMap;
 
 /// The subnet tiers, in declaration order.
 pub const TIERS: [&str; 3] = ["public", "app", "data"];
@@ -128,7 +122,7 @@ fn check_shape(env: &Environment, file: Option<&str>) -> Vec<Diagnostic> {
 }
 
 /// The major version of an engine version (`15.5` → `15`, `7.0` → `7`, `15` → `15`).
-fn major_version(version: &str) -> &str {
+pub(crate) fn major_version(version: &str) -> &str {
     version.split_once('.').map_or(version, |(major, _)| major)
 }
 
@@ -413,7 +407,12 @@ pub fn split_pool(pool: &NodePoolConfig) -> Vec<(&'static str, CapacityType, i32
 }
 
 /// The ids of a region's data key, made once per region.
-fn data_key(stack: &mut Stack, env: &Environment, region: &str, rotation: bool) -> Input<String> {
+pub(crate) fn data_key(
+    stack: &mut Stack,
+    env: &Environment,
+    region: &str,
+    rotation: bool,
+) -> Input<String> {
     let envname = &env.stack.environment;
     let id = if region == env.stack.region {
         "kms-data".to_string()
@@ -594,193 +593,22 @@ fn platform(
         }
     }
 
-    // RDS PostgreSQL (2.2): primary and read replicas, secrets managed by AWS.
-    if let Some(db) = &env.database {
-        let major = major_version(&db.engine_version);
-        let family = &db.parameter_group_family;
-        let subnet_group = stack.add(
-            "db-subnets",
-            DbSubnetGroupSpec {
-                vpc_id: Some(vpc.id()),
-                name: format!("greenlang-{envname}-data"),
-                description: format!("GreenLang {envname} data subnets"),
-                subnet_ids: data.clone(),
-            },
-        );
-        let mut parameters = BTreeMap::new();
-        let mut problems = Vec::new();
-        for (name, value) in &db.parameters {
-            match to_parameter(name, value) {
-                Ok(v) => {
-                    parameters.insert(name.clone(), v);
-                }
-                Err(message) => {
-                    let mut d =
-                        Diagnostic::new(message).field(format!("database.parameters.{name}"));
-                    d.file = stack_origin(stack);
-                    problems.push(d);
-                }
-            }
-        }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        let params = stack.add(
-            "db-params",
-            DbParameterGroupSpec {
-                name: format!("greenlang-{envname}-{family}"),
-                family: family.clone(),
-                description: format!("GreenLang {envname} PostgreSQL {major} settings"),
-                parameters,
-            },
-        );
-        let primary = stack.add(
-            "db-primary",
-            DbInstanceSpec {
-                identifier: format!("greenlang-{envname}-primary"),
-                engine: DbEngine::Postgres,
-                engine_version: db.engine_version.clone(),
-                instance_class: db.instance_class.clone(),
-                allocated_storage: db.allocated_storage_gb,
-                storage_type: db.storage_type,
-                iops: db.iops,
-                storage_encrypted: true,
-                kms_key_id: Some(key.clone()),
-                multi_az: db.multi_az,
-                backup_retention_days: db.backup_retention_days,
-                maintenance_window: db.maintenance_window.clone(),
-                deletion_protection: db.deletion_protection,
-                db_subnet_group_name: Some(subnet_group.name()),
-                parameter_group_name: Some(params.name()),
-                vpc_security_group_ids: vec![sg_postgres.id()],
-                master_username: Some(db.master_username.clone()),
-                manage_master_user_password: true,
-                replicate_from: None,
-            },
-        );
-        stack.export("db_primary_endpoint", primary.endpoint());
-        for replica in &db.replicas {
-            let local = replica.region == region;
-            let replica_key = data_key(stack, env, &replica.region, rotation);
-            let mut spec = DbInstanceSpec {
-                identifier: format!("greenlang-{envname}-replica-{}", replica.region),
-                instance_class: replica.instance_class.clone(),
-                multi_az: false,
-                backup_retention_days: 0,
-                deletion_protection: false,
-                kms_key_id: Some(replica_key),
-                master_username: None,
-                manage_master_user_password: false,
-                replicate_from: Some(primary.arn()),
-                // A cross-region replica lives in its region's default VPC here: this
-                // stack has no network in that region (its own environment does).
-                db_subnet_group_name: local.then(|| subnet_group.name()),
-                parameter_group_name: local.then(|| params.name()),
-                vpc_security_group_ids: if local {
-                    vec![sg_postgres.id()]
-                } else {
-                    Vec::new()
-                },
-                ..stack
-                    .get("db-primary")
-                    .expect("declared above")
-                    .spec::<DbInstanceSpec>()
-                    .expect("a DbInstanceSpec")
-            };
-            spec.storage_encrypted = true;
-            stack.add_in(
-                &replica.region,
-                format!("db-replica-{}", replica.region),
-                spec,
-            );
-        }
-    }
-
-    // ElastiCache Redis (2.3): cluster mode, 3 shards x 1 replica, encrypted, failover.
-    let cache = &env.cache;
-    let cache_subnets = stack.add(
-        "cache-subnets",
-        CacheSubnetGroupSpec {
-            vpc_id: Some(vpc.id()),
-            name: format!("greenlang-{envname}-cache"),
-            description: format!("GreenLang {envname} data subnets"),
-            subnet_ids: data.clone(),
-        },
-    );
-    let mut cache_parameters = cache.parameters.clone();
-    cache_parameters.insert("cluster-enabled".into(), "yes".into());
-    let major = major_version(&cache.engine_version);
-    let family = &cache.parameter_group_family;
-    let cache_params = stack.add(
-        "cache-params",
-        CacheParameterGroupSpec {
-            // Parameter group names take letters, digits and hyphens only (`redis6.x`).
-            name: format!("greenlang-{envname}-{}", family.replace('.', "-")),
-            family: family.clone(),
-            description: format!("GreenLang {envname} Redis {major} settings"),
-            parameters: cache_parameters,
-        },
-    );
-    let redis = stack.add(
-        "redis",
-        ReplicationGroupSpec {
-            id: format!("greenlang-{envname}"),
-            description: format!("GreenLang {envname} cache"),
-            engine_version: cache.engine_version.clone(),
-            node_type: cache.node_type.clone(),
-            num_node_groups: cache.shards,
-            replicas_per_node_group: cache.replicas_per_shard,
-            cache_subnet_group_name: cache_subnets.name(),
-            cache_parameter_group_name: cache_params.name(),
-            security_group_ids: vec![sg_redis.id()],
-            at_rest_encryption: true,
-            kms_key_id: Some(key.clone()),
-            transit_encryption: true,
-            automatic_failover: true,
-            multi_az: cache.replicas_per_shard > 0,
-            snapshot_retention_days: cache.snapshot_retention_days,
-            port: ports.redis_port,
-        },
-    );
-    stack.export(
-        "redis_configuration_endpoint",
-        redis.configuration_endpoint(),
-    );
-
-    // MSK Kafka (2.6): configuration and cluster, TLS in transit, KMS at rest.
-    let kafka = &env.kafka;
-    let configuration = stack.add(
-        "kafka-config",
-        MskConfigurationSpec {
-            name: format!("greenlang-{envname}"),
-            kafka_versions: vec![kafka.version.clone()],
-            server_properties: kafka.server_properties.clone(),
-        },
-    );
-    let msk = stack.add(
-        "kafka",
-        MskClusterSpec {
-            name: format!("greenlang-{envname}"),
-            kafka_version: kafka.version.clone(),
-            broker_count: kafka.broker_count,
-            instance_type: kafka.instance_type.clone(),
-            client_subnets: app.clone(),
-            security_groups: vec![sg_kafka.id()],
-            volume_size_gb: kafka.volume_size_gb,
-            configuration_arn: configuration.arn(),
-            // The spec takes the revision as a string input while the configuration's
-            // output is an i64: the untyped reference keeps this compiling until
-            // they agree (then `configuration.latest_revision()`).
-            configuration_revision: configuration.latest_revision(),
-            kms_key_arn: key,
-            client_broker_encryption: kafka.client_broker_encryption,
-        },
-    );
-    stack.export("kafka_arn", msk.arn());
+    let placement = Placement {
+        vpc,
+        app,
+        data,
+        sg_postgres: sg_postgres.id(),
+        sg_redis: sg_redis.id(),
+        sg_kafka: sg_kafka.id(),
+        key,
+    };
+    data_services::database(env, stack, &placement)?;
+    data_services::cache(env, stack, &placement);
+    data_services::kafka(env, stack, &placement);
     Ok(())
 }
 
 /// The origin recorded on the stack's resources (the environment file).
-fn stack_origin(stack: &Stack) -> Option<String> {
+pub(crate) fn stack_origin(stack: &Stack) -> Option<String> {
     stack.declarations().first().and_then(|d| d.origin.clone())
 }

@@ -175,6 +175,31 @@ const RULES: &[(&str, &str, Edit, Edit, &str)] = &[
     ),
 ];
 
+/// The stack with a read replica of the primary, whose backups `edit` may turn off.
+fn with_replica(retention: i32) -> Stack {
+    let mut stack = stack_with(|db, _| db.backup_retention_days = retention);
+    let mut replica = stack.get("db").unwrap().spec::<DbInstanceSpec>().unwrap();
+    replica.identifier = "rules-db-replica".into();
+    replica.master_username = None;
+    replica.backup_retention_days = 0;
+    replica.replicate_from = Some(Input::output("db", "arn"));
+    stack.add("replica", replica);
+    stack
+}
+
+#[test]
+fn a_read_replica_needs_a_source_with_backups() {
+    // RDS User Guide, "Working with DB instance read replicas".
+    assert!(ResourceGraph::build(&with_replica(7)).is_ok());
+    let err = ResourceGraph::build(&with_replica(0))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("replica") && err.contains("keeps no automated backups"),
+        "{err}"
+    );
+}
+
 #[test]
 fn every_rule_accepts_its_valid_value_and_refuses_its_invalid_one() {
     assert_eq!(

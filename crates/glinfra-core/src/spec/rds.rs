@@ -341,6 +341,24 @@ impl ResourceSpec for DbInstanceSpec {
                 format!("must be 0 to 35, got {}", self.backup_retention_days),
             );
         }
+        if let Some(source) = self
+            .replicate_from
+            .as_ref()
+            .and_then(|r| cx.referenced(r))
+            .and_then(|d| d.spec::<DbInstanceSpec>().ok().map(|s| (d.id.clone(), s)))
+        {
+            // RDS User Guide, "Working with DB instance read replicas": automated
+            // backups must be on for the source.
+            if source.1.backup_retention_days == 0 {
+                cx.error(
+                    "replicate_from",
+                    format!(
+                        "the source `{}` keeps no automated backups (backup_retention_days = 0): AWS makes read replicas only of a source with backups on",
+                        source.0
+                    ),
+                );
+            }
+        }
         if self.replicate_from.is_none() && self.db_subnet_group_name.is_none() {
             cx.error("db_subnet_group_name", "a primary needs a DB subnet group");
         }

@@ -320,11 +320,13 @@ async fn create_replica(
         .set_tags(Some(tags::to_sdk(&r.owned_tags())?))
         .send()
         .await
+        // A source that is busy (creating, modifying, backing up) refuses with
+        // InvalidDBInstanceState until it is available again.
         .map_err(|e| {
-            classify(
+            unless_busy(classify(
                 &format!("CreateDBInstanceReadReplica {}", spec.identifier),
                 e,
-            )
+            ))
         })?;
     Ok(())
 }

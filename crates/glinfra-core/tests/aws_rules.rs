@@ -220,3 +220,141 @@ fn every_rule_accepts_its_valid_value_and_refuses_its_invalid_one() {
         assert!(message.contains(says), "{rule}: {message}");
     }
 }
+
+mod versions {
+    //! Engine and platform versions against `data/aws-offers.toml`, and the
+    //! parameter-group families and configurations that must match them.
+
+    use glinfra_core::spec::eks::EksClusterSpec;
+    use glinfra_core::spec::elasticache::{CacheParameterGroupSpec, ReplicationGroupSpec};
+    use glinfra_core::spec::msk::{ClientBrokerEncryption, MskClusterSpec, MskConfigurationSpec};
+    use glinfra_core::{Input, ResourceGraph, Stack};
+    use std::collections::BTreeMap;
+
+    fn errors(stack: &Stack) -> String {
+        ResourceGraph::build(stack)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    fn eks(version: &str) -> Stack {
+        let mut stack = Stack::new("rules", "us-east-1");
+        stack.add(
+            "eks",
+            EksClusterSpec {
+                name: "rules".into(),
+                version: version.into(),
+                role_arn: Input::from("arn:aws:iam::111122223333:role/eks"),
+                subnet_ids: vec![Input::from("subnet-a"), Input::from("subnet-b")],
+                security_group_ids: Vec::new(),
+                endpoint_private_access: true,
+                endpoint_public_access: false,
+                enabled_log_types: Vec::new(),
+                secrets_kms_key_arn: None,
+            },
+        );
+        stack
+    }
+
+    #[test]
+    fn kubernetes_versions_are_those_eks_offers() {
+        // EKS User Guide, "Understand the Kubernetes version lifecycle on EKS".
+        assert_eq!(errors(&eks("1.29")), "");
+        assert!(errors(&eks("1.19")).contains("Kubernetes version `1.19` is not one AWS offers"));
+    }
+
+    fn redis(version: &str, family: &str) -> Stack {
+        let mut stack = Stack::new("rules", "us-east-1");
+        let params = stack.add(
+            "cache-params",
+            CacheParameterGroupSpec {
+                name: "rules-redis".into(),
+                family: family.into(),
+                description: "redis".into(),
+                parameters: BTreeMap::new(),
+            },
+        );
+        stack.add(
+            "redis",
+            ReplicationGroupSpec {
+                id: "rules".into(),
+                description: "cache".into(),
+                engine_version: version.into(),
+                node_type: "cache.r6g.large".into(),
+                num_node_groups: 3,
+                replicas_per_node_group: 1,
+                cache_subnet_group_name: Input::from("rules-cache"),
+                cache_parameter_group_name: params.name(),
+                security_group_ids: Vec::new(),
+                at_rest_encryption: true,
+                kms_key_id: None,
+                transit_encryption: true,
+                automatic_failover: true,
+                multi_az: true,
+                snapshot_retention_days: 7,
+                port: 6379,
+            },
+        );
+        stack
+    }
+
+    #[test]
+    fn redis_versions_and_their_parameter_group_family() {
+        // ElastiCache User Guide, "Supported engines and versions" and "Parameter groups".
+        assert_eq!(errors(&redis("7.0", "redis7")), "");
+        assert!(
+            errors(&redis("5.9", "redis7")).contains("Redis version `5.9` is not one AWS offers")
+        );
+        assert!(errors(&redis("7.0", "redis6.x")).contains("Redis 7.0 needs `redis7`"));
+    }
+
+    fn kafka(version: &str, configured: &str) -> Stack {
+        let mut stack = Stack::new("rules", "us-east-1");
+        let config = stack.add(
+            "kafka-config",
+            MskConfigurationSpec {
+                name: "rules".into(),
+                kafka_versions: vec![configured.into()],
+                server_properties: BTreeMap::new(),
+            },
+        );
+        stack.add(
+            "kafka",
+            MskClusterSpec {
+                name: "rules".into(),
+                kafka_version: version.into(),
+                broker_count: 3,
+                instance_type: "kafka.m5.large".into(),
+                client_subnets: vec![
+                    Input::from("subnet-a"),
+                    Input::from("subnet-b"),
+                    Input::from("subnet-c"),
+                ],
+                security_groups: Vec::new(),
+                volume_size_gb: 100,
+                configuration_arn: config.arn(),
+                configuration_revision: config.latest_revision(),
+                kms_key_arn: Input::from("arn:aws:kms:us-east-1:111122223333:key/k"),
+                client_broker_encryption: ClientBrokerEncryption::Tls,
+            },
+        );
+        stack
+    }
+
+    #[test]
+    fn kafka_versions_and_the_configuration_that_applies_to_them() {
+        // MSK Developer Guide, "Supported Apache Kafka versions" and "Custom MSK configurations".
+        assert_eq!(errors(&kafka("3.5.1", "3.5.1")), "");
+        let unknown = errors(&kafka("3.5.9", "3.5.1"));
+        assert!(
+            unknown.contains("Kafka version `3.5.9` is not one AWS offers"),
+            "{unknown}"
+        );
+        let mismatch = errors(&kafka("3.6.0", "3.5.1"));
+        assert!(
+            mismatch.contains("applies to Kafka 3.5.1, not to this cluster's 3.6.0"),
+            "{mismatch}"
+        );
+    }
+}

@@ -148,6 +148,13 @@ pub struct EksClusterSpec {
 
 impl ResourceSpec for EksClusterSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
+        let offered = &crate::offers::offers().eks.kubernetes_versions;
+        if !offered.contains(&self.version) {
+            cx.error(
+                "version",
+                crate::offers::not_offered("Kubernetes version", &self.version, offered),
+            );
+        }
         if self.name.is_empty() || self.name.len() > 100 {
             cx.error("name", "must be 1 to 100 characters");
         }

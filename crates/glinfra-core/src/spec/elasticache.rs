@@ -92,6 +92,29 @@ pub struct ReplicationGroupSpec {
 
 impl ResourceSpec for ReplicationGroupSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
+        // ElastiCache User Guide, "Supported engines and versions"; the parameter
+        // group's family must match the engine version.
+        let redis = &crate::offers::offers().elasticache.redis;
+        if !redis.offers(&self.engine_version) {
+            cx.error(
+                "engine_version",
+                crate::offers::not_offered("Redis version", &self.engine_version, &redis.versions),
+            );
+        } else if let (Some(group), Some(family)) = (
+            cx.referenced(&self.cache_parameter_group_name)
+                .and_then(|d| d.spec::<CacheParameterGroupSpec>().ok()),
+            redis.family_of(&self.engine_version),
+        ) {
+            if group.family != family {
+                cx.error(
+                    "cache_parameter_group_name",
+                    format!(
+                        "the parameter group has family `{}`, but Redis {} needs `{family}`",
+                        group.family, self.engine_version
+                    ),
+                );
+            }
+        }
         if !(1..=500).contains(&self.num_node_groups) {
             cx.error(
                 "num_node_groups",

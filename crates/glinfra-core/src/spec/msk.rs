@@ -34,7 +34,17 @@ pub struct MskConfigurationSpec {
     pub server_properties: BTreeMap<String, String>,
 }
 
-impl ResourceSpec for MskConfigurationSpec {}
+impl ResourceSpec for MskConfigurationSpec {
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        let offered = &crate::offers::offers().msk.kafka_versions;
+        for version in self.kafka_versions.iter().filter(|v| !offered.contains(v)) {
+            cx.error(
+                "kafka_versions",
+                crate::offers::not_offered("Kafka version", version, offered),
+            );
+        }
+    }
+}
 
 /// A provisioned MSK cluster with TLS in transit and KMS at rest.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
@@ -94,6 +104,30 @@ fn revision_input<'de, D: Deserializer<'de>>(d: D) -> Result<Input<i64>, D::Erro
 
 impl ResourceSpec for MskClusterSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
+        // MSK Developer Guide, "Supported Apache Kafka versions"; a configuration
+        // applies only to the Kafka versions it lists.
+        let offered = &crate::offers::offers().msk.kafka_versions;
+        if !offered.contains(&self.kafka_version) {
+            cx.error(
+                "kafka_version",
+                crate::offers::not_offered("Kafka version", &self.kafka_version, offered),
+            );
+        } else if let Some(config) = cx
+            .referenced(&self.configuration_arn)
+            .and_then(|d| d.spec::<MskConfigurationSpec>().ok())
+        {
+            if !config.kafka_versions.contains(&self.kafka_version) {
+                cx.error(
+                    "configuration_arn",
+                    format!(
+                        "the configuration `{}` applies to Kafka {}, not to this cluster's {}",
+                        config.name,
+                        config.kafka_versions.join(", "),
+                        self.kafka_version
+                    ),
+                );
+            }
+        }
         let subnets = self.client_subnets.len() as i32;
         if subnets < 2 {
             cx.error("client_subnets", "MSK needs two or three client subnets");

@@ -135,3 +135,58 @@ fn the_example_exits_2_on_bad_input_without_calling_aws() {
         "not even the state store was touched"
     );
 }
+
+/// Mistakes AWS would refuse mid-apply, after other resources were made, are
+/// refused by validation instead: each names the file, resource and field.
+#[test]
+fn aws_rules_known_before_a_call_are_checked_before_the_first_call() {
+    let text = prod()
+        .replace("storage_type = \"io2\"", "storage_type = \"gp3\"")
+        .replace("allocated_storage_gb = 1000", "allocated_storage_gb = 200")
+        .replace("version = \"1.29\"", "version = \"1.19\"")
+        .replace("version = \"3.5.1\"", "version = \"3.5.9\"");
+    let (err, file) = errors(&text);
+    for needle in [
+        format!("error in {file}: resource `db-primary`, field `iops`: gp3 under 400 GiB runs at its baseline of 3000 IOPS"),
+        format!("error in {file}: resource `eks`, field `version`: Kubernetes version `1.19` is not one AWS offers"),
+        format!("error in {file}: resource `kafka`, field `kafka_version`: Kafka version `3.5.9` is not one AWS offers"),
+    ] {
+        assert!(err.contains(&needle), "missing:\n{needle}\nin:\n{err}");
+    }
+}
+
+/// A stack name that is a path never reaches the filesystem: the example exits 2
+/// before its state directory exists.
+#[test]
+fn a_stack_name_that_is_a_path_is_refused_before_any_file_is_written() {
+    let exe = std::env::current_exe().unwrap();
+    let example = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/prod-us-east-1");
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        &prod().replace("name = \"prod-us-east-1\"", "name = \"../../evil\""),
+    );
+    let state = dir.path().join("state");
+    let out = Command::new(&example)
+        .args([
+            "--env",
+            path.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("stack name `../../evil`"), "{stderr}");
+    assert!(!state.exists(), "the state directory was created");
+    assert!(!dir.path().parent().unwrap().join("evil.lock").exists());
+}

@@ -7,6 +7,7 @@ pub mod executor;
 pub mod fake;
 pub mod journal;
 pub mod provider;
+pub mod report;
 pub mod store;
 
 pub use executor::{

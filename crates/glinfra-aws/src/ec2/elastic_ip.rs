@@ -1,10 +1,10 @@
 //! Elastic IP addresses, allocated in the VPC domain.
 
-use super::{owner_filters, tag_specification, update_tags};
+use super::{owner_filters, pick, tag_specification, update_tags};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::{self, required, tags, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
 use glinfra_core::spec::ec2::{ElasticIpOutputs, ElasticIpSpec};
@@ -36,15 +36,8 @@ impl Driver for ElasticIpDriver {
             .send()
             .await
             .map_err(|e| classify("DescribeAddresses", e))?;
-        let found = out.addresses().to_vec();
-        kit::pick_owned(
-            r,
-            found,
-            |a| a.allocation_id().unwrap_or_default(),
-            |a| tags::from_sdk(a.tags()),
-        )
-        .map(|a| outputs(&a))
-        .transpose()
+        let found = out.addresses().iter().cloned();
+        pick(r, found).map(|a| outputs(&a)).transpose()
     }
 
     async fn create(

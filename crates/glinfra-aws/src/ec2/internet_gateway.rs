@@ -1,13 +1,13 @@
 //! Internet gateways: created tagged, then attached to their VPC. A VPC has at
 //! most one internet gateway, and a gateway is attached to at most one VPC.
 
-use super::{owner_filters, settle, tag_specification, update_tags};
+use super::{describe_owned, pick, settle, tag_specification, update_tags, Tagged};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::{self, required, resolved_str, tags, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, resolved_str, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttachmentStatus, InternetGateway, ResourceType};
+use aws_sdk_ec2::types::{AttachmentStatus, ResourceType};
 use aws_sdk_ec2::Client;
 use glinfra_core::spec::ec2::{InternetGatewayOutputs, InternetGatewaySpec};
 use glinfra_engine::{ErrorClass, ProviderError};
@@ -72,26 +72,9 @@ impl Driver for InternetGatewayDriver {
         c: &Clients,
         r: &Desired<InternetGatewaySpec>,
     ) -> Result<Option<InternetGatewayOutputs>, ProviderError> {
-        let found: Vec<InternetGateway> = c
-            .ec2(&r.region)
-            .describe_internet_gateways()
-            .set_filters(Some(owner_filters(r)))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("DescribeInternetGateways", e))?;
-        Ok(kit::pick_owned(
-            r,
-            found,
-            |g| g.internet_gateway_id().unwrap_or_default(),
-            |g| tags::from_sdk(g.tags()),
-        )
-        .and_then(|g| {
-            g.internet_gateway_id()
-                .map(|id| InternetGatewayOutputs { id: id.to_string() })
-        }))
+        let found = describe_owned(c.ec2(&r.region).describe_internet_gateways(), r).await?;
+        let gateway = pick(r, found);
+        Ok(gateway.and_then(|g| Some(InternetGatewayOutputs { id: g.id()?.into() })))
     }
 
     async fn create(

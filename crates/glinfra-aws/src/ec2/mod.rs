@@ -52,10 +52,15 @@ pub(crate) use vpc_endpoint::VpcEndpointDriver;
 
 use crate::error::classify;
 use crate::kit::{self, tags, Changed, Desired, Recorded};
-use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::operation as op;
+use aws_sdk_ec2::types::{
+    Address, Filter, FlowLog, InternetGateway, NatGateway, ResourceType, RouteTable, SecurityGroup,
+    Subnet, Tag, TagSpecification, Vpc, VpcEndpoint,
+};
 use aws_sdk_ec2::Client;
 use glinfra_core::{ResourceSpec, TAG_LOGICAL_ID, TAG_STACK};
 use glinfra_engine::ProviderError;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -81,15 +86,113 @@ fn filter(name: &str, value: &str) -> Filter {
 }
 
 /// The filters that select resources carrying `r`'s ownership tags.
-fn owner_filters<S>(r: &Desired<S>) -> Vec<Filter> {
+pub(crate) fn owner_filters<S>(r: &Desired<S>) -> Vec<Filter> {
     vec![
         filter(&format!("tag:{TAG_STACK}"), &r.stack),
         filter(&format!("tag:{TAG_LOGICAL_ID}"), &r.id),
     ]
 }
 
+/// An EC2 resource as a Describe call lists it: its id and its tags.
+pub(crate) trait Tagged {
+    /// Its id (`vpc-…`, `subnet-…`; an address's allocation id).
+    fn id(&self) -> Option<&str>;
+    /// Its tags, as a map.
+    fn tag_map(&self) -> BTreeMap<String, String>;
+}
+
+/// A paginated EC2 Describe call (its fluent builder) that lists one [`Tagged`] type.
+trait DescribeTagged {
+    /// What it lists.
+    type Item: Tagged;
+    /// Every item of every page of the answer to the call filtered by `filters`.
+    fn all_filtered(
+        self,
+        filters: Vec<Filter>,
+    ) -> impl Future<Output = Result<Vec<Self::Item>, ProviderError>> + Send;
+}
+
+/// Implements [`Tagged`] for each `$item` (its id read by `$id`).
+macro_rules! tagged {
+    ($($item:ty => $id:ident),* $(,)?) => {$(
+        impl Tagged for $item {
+            fn id(&self) -> Option<&str> {
+                self.$id()
+            }
+            fn tag_map(&self) -> BTreeMap<String, String> {
+                tags::from_sdk(self.tags())
+            }
+        }
+    )*};
+}
+
+tagged!(
+    Vpc => vpc_id,
+    Subnet => subnet_id,
+    InternetGateway => internet_gateway_id,
+    NatGateway => nat_gateway_id,
+    RouteTable => route_table_id,
+    SecurityGroup => group_id,
+    VpcEndpoint => vpc_endpoint_id,
+    Address => allocation_id,
+    FlowLog => flow_log_id,
+);
+
+/// Implements [`DescribeTagged`] for the builder of each Describe call `$op` (its
+/// filters set by `$set_filters`).
+macro_rules! describe_tagged {
+    ($($builder:ty => $item:ty, $set_filters:ident, $op:literal);* $(;)?) => {$(
+        impl DescribeTagged for $builder {
+            type Item = $item;
+            async fn all_filtered(self, filters: Vec<Filter>) -> Result<Vec<$item>, ProviderError> {
+                self.$set_filters(Some(filters))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| classify($op, e))
+            }
+        }
+    )*};
+}
+
+describe_tagged!(
+    op::describe_vpcs::builders::DescribeVpcsFluentBuilder => Vpc, set_filters, "DescribeVpcs";
+    op::describe_subnets::builders::DescribeSubnetsFluentBuilder => Subnet, set_filters, "DescribeSubnets";
+    op::describe_internet_gateways::builders::DescribeInternetGatewaysFluentBuilder =>
+        InternetGateway, set_filters, "DescribeInternetGateways";
+    op::describe_nat_gateways::builders::DescribeNatGatewaysFluentBuilder =>
+        NatGateway, set_filter, "DescribeNatGateways";
+    op::describe_route_tables::builders::DescribeRouteTablesFluentBuilder =>
+        RouteTable, set_filters, "DescribeRouteTables";
+    op::describe_security_groups::builders::DescribeSecurityGroupsFluentBuilder =>
+        SecurityGroup, set_filters, "DescribeSecurityGroups";
+    op::describe_vpc_endpoints::builders::DescribeVpcEndpointsFluentBuilder =>
+        VpcEndpoint, set_filters, "DescribeVpcEndpoints";
+);
+
+/// Every resource `describe` lists when filtered by `r`'s ownership tags, all
+/// pages. The filters are not trusted: [`pick`] checks the tags again.
+async fn describe_owned<D: DescribeTagged, S>(
+    describe: D,
+    r: &Desired<S>,
+) -> Result<Vec<D::Item>, ProviderError> {
+    describe.all_filtered(owner_filters(r)).await
+}
+
+/// The one of `found` that carries `r`'s ownership tags ([`kit::pick_owned`]).
+pub(crate) fn pick<T: Tagged, S>(r: &Desired<S>, found: impl IntoIterator<Item = T>) -> Option<T> {
+    kit::pick_owned(
+        r,
+        found.into_iter().collect(),
+        |x| x.id().unwrap_or_default(),
+        Tagged::tag_map,
+    )
+}
+
 /// The `TagSpecifications` that tag a new resource with every desired tag at creation.
-fn tag_specification<S: ResourceSpec>(
+pub(crate) fn tag_specification<S: ResourceSpec>(
     resource_type: ResourceType,
     r: &Desired<S>,
 ) -> Result<TagSpecification, ProviderError> {
@@ -118,23 +221,45 @@ async fn update_tags<S: ResourceSpec>(
         // ones, and CreateTags is idempotent.
         set = want;
     }
-    if !remove.is_empty() {
-        let keys = remove.iter().map(|k| Tag::builder().key(k).build());
-        ec2.delete_tags()
-            .resources(resource_id)
-            .set_tags(Some(keys.collect()))
-            .send()
-            .await
-            .map_err(|e| classify(&format!("DeleteTags {resource_id}"), e))?;
+    delete_tags(ec2, resource_id, &remove).await?;
+    create_tags(ec2, resource_id, &set).await
+}
+
+/// CreateTags of `tags` on the resource `resource_id` (no call when there are none).
+pub(crate) async fn create_tags(
+    ec2: &Client,
+    resource_id: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), ProviderError> {
+    if tags.is_empty() {
+        return Ok(());
     }
-    if !set.is_empty() {
-        ec2.create_tags()
-            .resources(resource_id)
-            .set_tags(Some(tags::to_sdk(&set)?))
-            .send()
-            .await
-            .map_err(|e| classify(&format!("CreateTags {resource_id}"), e))?;
+    ec2.create_tags()
+        .resources(resource_id)
+        .set_tags(Some(tags::to_sdk(tags)?))
+        .send()
+        .await
+        .map_err(|e| classify(&format!("CreateTags {resource_id}"), e))?;
+    Ok(())
+}
+
+/// DeleteTags of the keys `keys` from the resource `resource_id` (no call when
+/// there are none).
+pub(crate) async fn delete_tags(
+    ec2: &Client,
+    resource_id: &str,
+    keys: &[String],
+) -> Result<(), ProviderError> {
+    if keys.is_empty() {
+        return Ok(());
     }
+    let keys = keys.iter().map(|k| Tag::builder().key(k).build());
+    ec2.delete_tags()
+        .resources(resource_id)
+        .set_tags(Some(keys.collect()))
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DeleteTags {resource_id}"), e))?;
     Ok(())
 }
 

@@ -1,12 +1,12 @@
 //! Public NAT gateways. A gateway is usable once `available`; one that failed
 //! stays visible as `failed` for a while (AWS cleans it up) and is never adopted.
 
-use super::{owner_filters, settle, tag_specification, update_tags};
+use super::{describe_owned, pick, settle, tag_specification, update_tags};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::wait::{self, Poll};
-use crate::kit::{self, required, resolved_str, tags, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, resolved_str, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway, NatGatewayState, ResourceType};
 use aws_sdk_ec2::Client;
@@ -95,36 +95,18 @@ impl Driver for NatGatewayDriver {
         r: &Desired<NatGatewaySpec>,
     ) -> Result<Option<NatGatewayOutputs>, ProviderError> {
         let ec2 = c.ec2(&r.region);
-        let found: Vec<NatGateway> = ec2
-            .describe_nat_gateways()
-            .set_filter(Some(owner_filters(r)))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("DescribeNatGateways", e))?;
-        let live = found
-            .into_iter()
-            .filter(|n| {
-                !matches!(
-                    n.state(),
-                    Some(
-                        NatGatewayState::Deleted
-                            | NatGatewayState::Deleting
-                            | NatGatewayState::Failed
-                    )
+        let found = describe_owned(ec2.describe_nat_gateways(), r).await?;
+        let live = found.into_iter().filter(|n| {
+            !matches!(
+                n.state(),
+                Some(
+                    NatGatewayState::Deleted | NatGatewayState::Deleting | NatGatewayState::Failed
                 )
-            })
-            .collect();
+            )
+        });
         // The tags are checked again here: LocalStack ignores the tag filters of
         // DescribeNatGateways.
-        let Some(nat) = kit::pick_owned(
-            r,
-            live,
-            |n| n.nat_gateway_id().unwrap_or_default(),
-            |n| tags::from_sdk(n.tags()),
-        ) else {
+        let Some(nat) = pick(r, live) else {
             return Ok(None);
         };
         let id = required(nat.nat_gateway_id(), "NAT gateway id")?;

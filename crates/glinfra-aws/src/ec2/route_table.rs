@@ -1,11 +1,11 @@
 //! Route tables. A table's routes and subnet associations are kinds of their
 //! own ([`super::route`], [`super::route_table_association`]).
 
-use super::{filter, owner_filters, settle, tag_specification, update_tags};
+use super::{describe_owned, filter, pick, settle, tag_specification, update_tags, Tagged};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::{self, required, resolved_str, tags, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, resolved_str, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, RouteTable};
 use aws_sdk_ec2::Client;
@@ -40,26 +40,9 @@ impl Driver for RouteTableDriver {
         c: &Clients,
         r: &Desired<RouteTableSpec>,
     ) -> Result<Option<RouteTableOutputs>, ProviderError> {
-        let found: Vec<RouteTable> = c
-            .ec2(&r.region)
-            .describe_route_tables()
-            .set_filters(Some(owner_filters(r)))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("DescribeRouteTables", e))?;
-        Ok(kit::pick_owned(
-            r,
-            found,
-            |t| t.route_table_id().unwrap_or_default(),
-            |t| tags::from_sdk(t.tags()),
-        )
-        .and_then(|t| {
-            t.route_table_id()
-                .map(|id| RouteTableOutputs { id: id.to_string() })
-        }))
+        let found = describe_owned(c.ec2(&r.region).describe_route_tables(), r).await?;
+        let table = pick(r, found);
+        Ok(table.and_then(|t| Some(RouteTableOutputs { id: t.id()?.into() })))
     }
 
     async fn create(

@@ -6,11 +6,11 @@
 //! DescribeSecurityGroupRules reports it): a rule is identified by direction,
 //! protocol, port range and IPv4 CIDR; its description is updated in place.
 
-use super::{arn, filter, owner_filters, settle, tag_specification, update_tags};
+use super::{arn, describe_owned, filter, pick, settle, tag_specification, update_tags};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::{self, required, resolved_str, tags, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, resolved_str, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, SecurityGroupRule};
 use aws_sdk_ec2::Client;
@@ -178,137 +178,115 @@ async fn live_rules(ec2: &Client, group_id: &str) -> Result<Vec<SecurityGroupRul
         .map_err(|e| classify(&format!("DescribeSecurityGroupRules {group_id}"), e))
 }
 
-/// Authorizes `rules` in one call; when one of them exists already (a retry, or a
-/// CIDR AWS stored in another spelling), one call per rule, each tolerating that.
-async fn authorize(
-    ec2: &Client,
-    group_id: &str,
+/// One direction (ingress or egress) of one security group: what the rule calls
+/// below change.
+struct Direction<'a> {
+    ec2: &'a Client,
+    group_id: &'a str,
     egress: bool,
-    rules: &[(RuleKey, String)],
-) -> Result<(), ProviderError> {
-    if rules.is_empty() {
-        return Ok(());
-    }
-    let send = |perms: Vec<IpPermission>| async move {
-        let what = format!(
-            "AuthorizeSecurityGroup{} {group_id}",
-            if egress { "Egress" } else { "Ingress" }
-        );
-        let res = if egress {
-            ec2.authorize_security_group_egress()
-                .group_id(group_id)
-                .set_ip_permissions(Some(perms))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify(&what, e))
-        } else {
-            ec2.authorize_security_group_ingress()
-                .group_id(group_id)
-                .set_ip_permissions(Some(perms))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify(&what, e))
-        };
-        match res {
-            Err(e) if e.has_code(&["InvalidPermission.Duplicate"]) => Ok(false),
-            Err(e) => Err(e),
-            Ok(()) => Ok(true),
-        }
-    };
-    let all = rules.iter().map(|(k, d)| k.permission(d)).collect();
-    if send(all).await? || rules.len() == 1 {
-        return Ok(());
-    }
-    for (key, description) in rules {
-        send(vec![key.permission(description)]).await?;
-    }
-    Ok(())
 }
 
-/// Revokes the rules `ids` in one call; when one is gone already, one call per
-/// rule, each tolerating that.
-async fn revoke(
-    ec2: &Client,
-    group_id: &str,
-    egress: bool,
-    ids: &[String],
-) -> Result<(), ProviderError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let send = |ids: Vec<String>| async move {
-        let what = format!(
-            "RevokeSecurityGroup{} {group_id} {ids:?}",
-            if egress { "Egress" } else { "Ingress" }
-        );
-        if egress {
-            ec2.revoke_security_group_egress()
-                .group_id(group_id)
-                .set_security_group_rule_ids(Some(ids))
+/// Sends the egress or the ingress call of a pair (`$egress_op` / `$ingress_op`),
+/// as `$dir` says: the two are distinct operations with distinct builder types
+/// whose requests are built alike, by `$build` from `$req`. The error is
+/// classified as `$what`.
+macro_rules! send_directed {
+    ($dir:expr, $egress_op:ident / $ingress_op:ident, $what:expr, |$req:ident| $build:expr) => {
+        if $dir.egress {
+            let $req = $dir.ec2.$egress_op().group_id($dir.group_id);
+            $build
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| classify(&what, e))
+                .map_err(|e| classify($what, e))
         } else {
-            ec2.revoke_security_group_ingress()
-                .group_id(group_id)
-                .set_security_group_rule_ids(Some(ids))
+            let $req = $dir.ec2.$ingress_op().group_id($dir.group_id);
+            $build
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| classify(&what, e))
+                .map_err(|e| classify($what, e))
         }
     };
-    match send(ids.to_vec()).await {
-        Err(e) if e.class == ErrorClass::NotFound && ids.len() > 1 => {
-            for id in ids {
-                send(vec![id.clone()]).await.or_gone()?;
+}
+
+impl Direction<'_> {
+    /// `operation`'s call in this direction and the group, as errors name it
+    /// (`AuthorizeSecurityGroupEgress sg-1`).
+    fn call(&self, operation: &str) -> String {
+        let direction = if self.egress { "Egress" } else { "Ingress" };
+        format!("{operation}{direction} {}", self.group_id)
+    }
+
+    /// Authorizes `rules` in one call; when one of them exists already (a retry, or a
+    /// CIDR AWS stored in another spelling), one call per rule, each tolerating that.
+    async fn authorize(&self, rules: &[(RuleKey, String)]) -> Result<(), ProviderError> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let what = &self.call("AuthorizeSecurityGroup");
+        let send = |perms: Vec<IpPermission>| async move {
+            let res = send_directed!(
+                self,
+                authorize_security_group_egress / authorize_security_group_ingress,
+                what,
+                |req| req.set_ip_permissions(Some(perms))
+            );
+            match res {
+                Err(e) if e.has_code(&["InvalidPermission.Duplicate"]) => Ok(false),
+                Err(e) => Err(e),
+                Ok(()) => Ok(true),
             }
-            Ok(())
+        };
+        let all = rules.iter().map(|(k, d)| k.permission(d)).collect();
+        if send(all).await? || rules.len() == 1 {
+            return Ok(());
         }
-        other => other.or_gone(),
+        for (key, description) in rules {
+            send(vec![key.permission(description)]).await?;
+        }
+        Ok(())
     }
-}
 
-/// Sets (or, with an empty description, removes) the descriptions of existing rules.
-async fn update_descriptions(
-    ec2: &Client,
-    group_id: &str,
-    egress: bool,
-    rules: &[(RuleKey, String)],
-) -> Result<(), ProviderError> {
-    if rules.is_empty() {
-        return Ok(());
+    /// Revokes the rules `ids` in one call; when one is gone already, one call per
+    /// rule, each tolerating that.
+    async fn revoke(&self, ids: &[String]) -> Result<(), ProviderError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let send = |ids: Vec<String>| async move {
+            let what = format!("{} {ids:?}", self.call("RevokeSecurityGroup"));
+            send_directed!(
+                self,
+                revoke_security_group_egress / revoke_security_group_ingress,
+                &what,
+                |req| req.set_security_group_rule_ids(Some(ids))
+            )
+        };
+        match send(ids.to_vec()).await {
+            Err(e) if e.class == ErrorClass::NotFound && ids.len() > 1 => {
+                for id in ids {
+                    send(vec![id.clone()]).await.or_gone()?;
+                }
+                Ok(())
+            }
+            other => other.or_gone(),
+        }
     }
-    let perms: Vec<IpPermission> = rules.iter().map(|(k, d)| k.permission(d)).collect();
-    if egress {
-        ec2.update_security_group_rule_descriptions_egress()
-            .group_id(group_id)
-            .set_ip_permissions(Some(perms))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                classify(
-                    &format!("UpdateSecurityGroupRuleDescriptionsEgress {group_id}"),
-                    e,
-                )
-            })
-    } else {
-        ec2.update_security_group_rule_descriptions_ingress()
-            .group_id(group_id)
-            .set_ip_permissions(Some(perms))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                classify(
-                    &format!("UpdateSecurityGroupRuleDescriptionsIngress {group_id}"),
-                    e,
-                )
-            })
+
+    /// Sets (or, with an empty description, removes) the descriptions of existing rules.
+    async fn update_descriptions(&self, rules: &[(RuleKey, String)]) -> Result<(), ProviderError> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let perms: Vec<IpPermission> = rules.iter().map(|(k, d)| k.permission(d)).collect();
+        send_directed!(
+            self,
+            update_security_group_rule_descriptions_egress
+                / update_security_group_rule_descriptions_ingress,
+            &self.call("UpdateSecurityGroupRuleDescriptions"),
+            |req| req.set_ip_permissions(Some(perms))
+        )
     }
 }
 
@@ -342,9 +320,14 @@ async fn reconcile_rules(
                 "security group rules"
             );
         }
-        authorize(ec2, group_id, is_egress, &diff.authorize).await?;
-        update_descriptions(ec2, group_id, is_egress, &diff.describe).await?;
-        revoke(ec2, group_id, is_egress, &diff.revoke).await?;
+        let direction = Direction {
+            ec2,
+            group_id,
+            egress: is_egress,
+        };
+        direction.authorize(&diff.authorize).await?;
+        direction.update_descriptions(&diff.describe).await?;
+        direction.revoke(&diff.revoke).await?;
     }
     Ok(())
 }
@@ -391,24 +374,8 @@ impl Driver for SecurityGroupDriver {
         c: &Clients,
         r: &Desired<SecurityGroupSpec>,
     ) -> Result<Option<SecurityGroupOutputs>, ProviderError> {
-        let found: Vec<SecurityGroup> = c
-            .ec2(&r.region)
-            .describe_security_groups()
-            .set_filters(Some(owner_filters(r)))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("DescribeSecurityGroups", e))?;
-        kit::pick_owned(
-            r,
-            found,
-            |g| g.group_id().unwrap_or_default(),
-            |g| tags::from_sdk(g.tags()),
-        )
-        .map(|g| outputs(&r.region, &g))
-        .transpose()
+        let found = describe_owned(c.ec2(&r.region).describe_security_groups(), r).await?;
+        pick(r, found).map(|g| outputs(&r.region, &g)).transpose()
     }
 
     async fn create(

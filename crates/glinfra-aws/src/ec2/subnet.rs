@@ -1,12 +1,12 @@
 //! Subnets. AWS creates a subnet with MapPublicIpOnLaunch off; a public one has
 //! it turned on by ModifySubnetAttribute after the create.
 
-use super::{arn, owner_filters, settle, tag_specification, update_tags, READY_DEADLINE};
+use super::{arn, describe_owned, pick, settle, tag_specification, update_tags, READY_DEADLINE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::wait::{self, Poll};
-use crate::kit::{self, required, resolved_str, tags, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, resolved_str, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet, SubnetState};
 use aws_sdk_ec2::Client;
@@ -92,28 +92,9 @@ impl Driver for SubnetDriver {
         c: &Clients,
         r: &Desired<SubnetSpec>,
     ) -> Result<Option<SubnetOutputs>, ProviderError> {
-        let subnets: Vec<Subnet> = c
-            .ec2(&r.region)
-            .describe_subnets()
-            .set_filters(Some(owner_filters(r)))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("DescribeSubnets", e))?;
-        let live = subnets
-            .into_iter()
-            .filter(|s| !is_failed(s.state()))
-            .collect();
-        kit::pick_owned(
-            r,
-            live,
-            |s| s.subnet_id().unwrap_or_default(),
-            |s| tags::from_sdk(s.tags()),
-        )
-        .map(|s| outputs(&r.region, &s))
-        .transpose()
+        let subnets = describe_owned(c.ec2(&r.region).describe_subnets(), r).await?;
+        let live = subnets.into_iter().filter(|s| !is_failed(s.state()));
+        pick(r, live).map(|s| outputs(&r.region, &s)).transpose()
     }
 
     async fn create(

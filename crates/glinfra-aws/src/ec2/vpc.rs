@@ -1,12 +1,12 @@
 //! VPCs. The DNS attributes are set one per ModifyVpcAttribute call (an AWS
 //! rule), in an order AWS accepts: host names need DNS support.
 
-use super::{arn, owner_filters, settle, tag_specification, update_tags, READY_DEADLINE};
+use super::{arn, describe_owned, pick, settle, tag_specification, update_tags, READY_DEADLINE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::wait::{self, Poll};
-use crate::kit::{self, required, tags, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Vpc, VpcState};
 use aws_sdk_ec2::Client;
@@ -112,28 +112,11 @@ impl Driver for VpcDriver {
         c: &Clients,
         r: &Desired<VpcSpec>,
     ) -> Result<Option<VpcOutputs>, ProviderError> {
-        let vpcs: Vec<Vpc> = c
-            .ec2(&r.region)
-            .describe_vpcs()
-            .set_filters(Some(owner_filters(r)))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("DescribeVpcs", e))?;
+        let vpcs = describe_owned(c.ec2(&r.region).describe_vpcs(), r).await?;
         let live = vpcs
             .into_iter()
-            .filter(|v| !matches!(v.state(), Some(VpcState::Deleting)))
-            .collect();
-        kit::pick_owned(
-            r,
-            live,
-            |v| v.vpc_id().unwrap_or_default(),
-            |v| tags::from_sdk(v.tags()),
-        )
-        .map(|v| outputs(&r.region, &v))
-        .transpose()
+            .filter(|v| !matches!(v.state(), Some(VpcState::Deleting)));
+        pick(r, live).map(|v| outputs(&r.region, &v)).transpose()
     }
 
     async fn create(&self, c: &Clients, r: &Desired<VpcSpec>) -> Result<VpcOutputs, ProviderError> {

@@ -6,14 +6,12 @@
 //! PascalCase, so every real value arrives as `State::Unknown`
 //! (awslabs/aws-sdk-rust#619).
 
-use super::{owner_filters, settle, tag_specification, update_tags};
+use super::{describe_owned, pick, settle, tag_specification, update_tags};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::{classify, classify_code};
 use crate::kit::wait::{self, Poll};
-use crate::kit::{
-    self, required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded,
-};
+use crate::kit::{required, resolved_all, resolved_str, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint};
 use aws_sdk_ec2::Client;
@@ -254,39 +252,20 @@ impl Driver for VpcEndpointDriver {
         r: &Desired<VpcEndpointSpec>,
     ) -> Result<Option<VpcEndpointOutputs>, ProviderError> {
         let ec2 = c.ec2(&r.region);
-        let found: Vec<VpcEndpoint> = ec2
-            .describe_vpc_endpoints()
-            .set_filters(Some(owner_filters(r)))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("DescribeVpcEndpoints", e))?;
+        let found = describe_owned(ec2.describe_vpc_endpoints(), r).await?;
         let (deleting, live): (Vec<VpcEndpoint>, Vec<VpcEndpoint>) = found
             .into_iter()
             .filter(|e| !is_dead(&state(e)))
             .partition(|e| state(e) == "deleting");
-        let id_of = |e: &VpcEndpoint| e.vpc_endpoint_id().unwrap_or_default().to_string();
-        if let Some(endpoint) = kit::pick_owned(
-            r,
-            live,
-            |e| e.vpc_endpoint_id().unwrap_or_default(),
-            |e| tags::from_sdk(e.tags()),
-        ) {
+        if let Some(endpoint) = pick(r, live) {
             let id = required(endpoint.vpc_endpoint_id(), "VPC endpoint id")?;
             if state(&endpoint) != "available" {
                 wait_available(&ec2, id).await?;
             }
             return Ok(Some(VpcEndpointOutputs { id: id.to_string() }));
         }
-        if let Some(going) = kit::pick_owned(
-            r,
-            deleting,
-            |e| e.vpc_endpoint_id().unwrap_or_default(),
-            |e| tags::from_sdk(e.tags()),
-        ) {
-            wait_gone(&ec2, &id_of(&going)).await?;
+        if let Some(going) = pick(r, deleting) {
+            wait_gone(&ec2, going.vpc_endpoint_id().unwrap_or_default()).await?;
         }
         Ok(None)
     }

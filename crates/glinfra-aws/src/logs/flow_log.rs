@@ -17,16 +17,16 @@
 
 use crate::clients::Clients;
 use crate::driver::Driver;
+use crate::ec2::{create_tags, delete_tags, owner_filters, pick, tag_specification};
 use crate::error::{classify, classify_code};
-use crate::kit::{self, pick_owned, resolved_str, tags, wait, Absent, Changed, Desired, Recorded};
+use crate::kit::{self, resolved_str, tags, wait, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    Filter, FlowLog, FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification,
-    TrafficType, UnsuccessfulItem,
+    Filter, FlowLog, FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType,
+    UnsuccessfulItem,
 };
 use aws_sdk_ec2::Client;
 use glinfra_core::spec::ec2::{FlowLogOutputs, FlowLogSpec, FlowLogTraffic};
-use glinfra_core::{TAG_LOGICAL_ID, TAG_STACK};
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::time::Duration;
 
@@ -98,13 +98,6 @@ async fn by_id(ec2: &Client, id: &str) -> Result<Option<FlowLog>, ProviderError>
         .find(|f| f.flow_log_id() == Some(id)))
 }
 
-fn tag_filter(key: &str, value: &str) -> Filter {
-    Filter::builder()
-        .name(format!("tag:{key}"))
-        .values(value)
-        .build()
-}
-
 #[async_trait]
 impl Driver for FlowLogDriver {
     type Spec = FlowLogSpec;
@@ -114,22 +107,13 @@ impl Driver for FlowLogDriver {
         c: &Clients,
         r: &Desired<FlowLogSpec>,
     ) -> Result<Option<FlowLogOutputs>, ProviderError> {
-        let filters = vec![
-            tag_filter(TAG_STACK, &r.stack),
-            tag_filter(TAG_LOGICAL_ID, &r.id),
-        ];
-        let found = describe(&c.ec2(&r.region), filters, Vec::new()).await?;
-        let ours = pick_owned(
-            r,
-            found,
-            |f| f.flow_log_id().unwrap_or_default(),
-            |f| tags::from_sdk(f.tags()),
-        );
-        ours.map(|f| {
-            let id = kit::required(f.flow_log_id(), "FlowLog flowLogId")?;
-            Ok(FlowLogOutputs { id: id.to_string() })
-        })
-        .transpose()
+        let found = describe(&c.ec2(&r.region), owner_filters(r), Vec::new()).await?;
+        pick(r, found)
+            .map(|f| {
+                let id = kit::required(f.flow_log_id(), "FlowLog flowLogId")?;
+                Ok(FlowLogOutputs { id: id.to_string() })
+            })
+            .transpose()
     }
 
     async fn create(
@@ -152,12 +136,7 @@ impl Driver for FlowLogDriver {
                 "delivery_role_arn",
             )?)
             .max_aggregation_interval(spec.max_aggregation_interval)
-            .tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::VpcFlowLog)
-                    .set_tags(Some(tags::to_sdk(&r.owned_tags())?))
-                    .build(),
-            )
+            .tag_specifications(tag_specification(ResourceType::VpcFlowLog, r)?)
             .send()
             .await
             .map_err(|e| classify(&format!("CreateFlowLogs {vpc}"), e))?;
@@ -184,27 +163,8 @@ impl Driver for FlowLogDriver {
             ProviderError::new(ErrorClass::NotFound, format!("flow log {id} is gone"))
         })?;
         let (set, remove) = tags::delta(&tags::from_sdk(live.tags()), &r.owned_tags());
-        if !set.is_empty() {
-            ec2.create_tags()
-                .resources(id)
-                .set_tags(Some(tags::to_sdk(&set)?))
-                .send()
-                .await
-                .map_err(|e| classify(&format!("CreateTags {id}"), e))?;
-        }
-        if !remove.is_empty() {
-            ec2.delete_tags()
-                .resources(id)
-                .set_tags(Some(
-                    remove
-                        .iter()
-                        .map(|k| Tag::builder().key(k).build())
-                        .collect(),
-                ))
-                .send()
-                .await
-                .map_err(|e| classify(&format!("DeleteTags {id}"), e))?;
-        }
+        create_tags(&ec2, id, &set).await?;
+        delete_tags(&ec2, id, &remove).await?;
         Ok(prior.outputs.clone())
     }
 

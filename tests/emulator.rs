@@ -2,22 +2,19 @@
 //! `scripts/test`). Each test has its own stack and environment names, so they run
 //! in parallel on one emulator. Nothing here skips: without an endpoint, they fail.
 
-use aws_sdk_ec2::types::Filter;
-use glinfra::engine::NoObserver;
-use glinfra::{Session, Stack};
+mod common;
+
+use aws_sdk_ec2::types::{Filter, Route, RouteTable, Subnet};
+use aws_sdk_eks::types::Nodegroup;
+use aws_sdk_elasticache::types::ReplicationGroup;
+use aws_sdk_rds::types::DbInstance;
+use aws_sdk_s3::types::LifecycleRule;
+use common::{nonce, sdk, Run};
+use glinfra::Stack;
 use greenlang_agent_factory::{config::Environment, stack_for};
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
-
-fn require_emulator() {
-    assert!(
-        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
-        "these tests need an emulator: run them through scripts/test (it starts LocalStack and sets AWS_ENDPOINT_URL)"
-    );
-}
 
 /// The prod environment renamed for one test, with buckets that empty themselves on destroy.
 fn environment(test: &str) -> Environment {
@@ -29,14 +26,7 @@ fn environment(test: &str) -> Environment {
 fn environment_from(file: &str, test: &str) -> Environment {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("environments/{file}.toml"));
     let mut env = greenlang_agent_factory::load(&path).unwrap();
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let nonce = format!(
-        "{:06x}",
-        (millis ^ u64::from(std::process::id()) << 20) & 0xff_ffff
-    );
+    let nonce = nonce();
     env.stack.name = format!("it-{test}-{nonce}");
     env.stack.environment = format!("it{}-{nonce}", &test[..3]);
     env.storage.force_destroy = true;
@@ -44,84 +34,6 @@ fn environment_from(file: &str, test: &str) -> Environment {
         db.deletion_protection = false;
     }
     env
-}
-
-struct Run {
-    session: Session,
-    _dir: tempfile::TempDir,
-}
-
-impl Run {
-    async fn new() -> Run {
-        require_emulator();
-        let dir = tempfile::tempdir().unwrap();
-        Run {
-            session: Session::aws(dir.path()).await,
-            _dir: dir,
-        }
-    }
-
-    fn calls(&self) -> (u64, u64) {
-        let c = self.session.aws_provider().unwrap().api_calls();
-        (c.total, c.mutating)
-    }
-
-    /// Plans and applies `stack`; returns the plan's summary text and the report.
-    async fn up(&self, stack: &Stack) -> (glinfra::Plan, glinfra::engine::ApplyReport) {
-        let graph = glinfra::ResourceGraph::build(stack).unwrap();
-        let lock = self.session.lock(stack.name()).unwrap();
-        let plan = self.session.plan(&lock, &graph).unwrap();
-        let report = self
-            .session
-            .apply(lock, &plan, Arc::new(NoObserver))
-            .await
-            .unwrap();
-        assert!(
-            report.is_success(),
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap()
-        );
-        (plan, report)
-    }
-
-    async fn destroy(&self, stack: &Stack) {
-        let lock = self.session.lock(stack.name()).unwrap();
-        let plan = self.session.plan_destroy(&lock).unwrap();
-        let report = self
-            .session
-            .apply(lock, &plan, Arc::new(NoObserver))
-            .await
-            .unwrap();
-        assert!(
-            report.is_success(),
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap()
-        );
-    }
-
-    fn outputs(&self, stack: &Stack) -> BTreeMap<String, String> {
-        let lock = self.session.lock(stack.name()).unwrap();
-        let state = lock.load().unwrap();
-        let mut out = BTreeMap::new();
-        for (id, r) in &state.resources {
-            for (k, v) in &r.outputs {
-                match v {
-                    Value::String(s) => {
-                        out.insert(format!("{id}.{k}"), s.clone());
-                    }
-                    Value::Number(n) => {
-                        out.insert(format!("{id}.{k}"), n.to_string());
-                    }
-                    _ => {}
-                }
-            }
-        }
-        out
-    }
-}
-
-async fn sdk() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
 fn tag_filter(stack: &Stack) -> Filter {
@@ -136,30 +48,31 @@ fn owned(tags: &[aws_sdk_ec2::types::Tag], stack: &Stack) -> bool {
         .any(|t| t.key() == Some("glinfra:stack") && t.value() == Some(stack.name()))
 }
 
+/// `"<label> <id>"` for each item of the list `$list` that the Describe call `$call`
+/// answers, named by its `$id`.
+macro_rules! listed {
+    ($call:expr, $list:ident, $id:ident, $label:literal) => {
+        $call
+            .send()
+            .await
+            .unwrap()
+            .$list()
+            .iter()
+            .map(|x| format!(concat!($label, " {}"), x.$id().unwrap()))
+    };
+}
+
 /// Everything EC2 still holds with this stack's ownership tag.
 async fn ec2_leftovers(ec2: &aws_sdk_ec2::Client, stack: &Stack) -> Vec<String> {
     let f = tag_filter(stack);
-    let mut left = Vec::new();
-    for v in ec2
-        .describe_vpcs()
-        .filters(f.clone())
-        .send()
-        .await
-        .unwrap()
-        .vpcs()
-    {
-        left.push(format!("vpc {}", v.vpc_id().unwrap()));
-    }
-    for s in ec2
-        .describe_subnets()
-        .filters(f.clone())
-        .send()
-        .await
-        .unwrap()
-        .subnets()
-    {
-        left.push(format!("subnet {}", s.subnet_id().unwrap()));
-    }
+    let mut left: Vec<String> =
+        listed!(ec2.describe_vpcs().filters(f.clone()), vpcs, vpc_id, "vpc").collect();
+    left.extend(listed!(
+        ec2.describe_subnets().filters(f.clone()),
+        subnets,
+        subnet_id,
+        "subnet"
+    ));
     for n in ec2
         .describe_nat_gateways()
         .filter(f.clone())
@@ -173,37 +86,140 @@ async fn ec2_leftovers(ec2: &aws_sdk_ec2::Client, stack: &Stack) -> Vec<String> 
             left.push(format!("nat {}", n.nat_gateway_id().unwrap()));
         }
     }
-    for a in ec2
-        .describe_addresses()
-        .filters(f.clone())
-        .send()
-        .await
-        .unwrap()
-        .addresses()
-    {
-        left.push(format!("eip {}", a.allocation_id().unwrap()));
-    }
-    for r in ec2
-        .describe_route_tables()
-        .filters(f.clone())
-        .send()
-        .await
-        .unwrap()
-        .route_tables()
-    {
-        left.push(format!("rtb {}", r.route_table_id().unwrap()));
-    }
-    for g in ec2
-        .describe_internet_gateways()
-        .filters(f)
-        .send()
-        .await
-        .unwrap()
-        .internet_gateways()
-    {
-        left.push(format!("igw {}", g.internet_gateway_id().unwrap()));
-    }
+    left.extend(listed!(
+        ec2.describe_addresses().filters(f.clone()),
+        addresses,
+        allocation_id,
+        "eip"
+    ));
+    left.extend(listed!(
+        ec2.describe_route_tables().filters(f.clone()),
+        route_tables,
+        route_table_id,
+        "rtb"
+    ));
+    left.extend(listed!(
+        ec2.describe_internet_gateways().filters(f),
+        internet_gateways,
+        internet_gateway_id,
+        "igw"
+    ));
     left
+}
+
+// Reading back: one Describe call each, by the resource's name or id.
+
+/// The CIDR block of VPC `id`.
+async fn vpc_cidr(ec2: &aws_sdk_ec2::Client, id: &str) -> Option<String> {
+    let vpcs = ec2.describe_vpcs().vpc_ids(id).send().await.unwrap();
+    vpcs.vpcs()[0].cidr_block().map(str::to_string)
+}
+
+/// Subnet `id`.
+async fn subnet(ec2: &aws_sdk_ec2::Client, id: &str) -> Subnet {
+    let subnets = ec2.describe_subnets().subnet_ids(id).send().await.unwrap();
+    subnets.subnets()[0].clone()
+}
+
+/// Route table `id`.
+async fn route_table(ec2: &aws_sdk_ec2::Client, id: &str) -> RouteTable {
+    let call = ec2.describe_route_tables().route_table_ids(id);
+    call.send().await.unwrap().route_tables()[0].clone()
+}
+
+/// The default route (`0.0.0.0/0`) of `rt`.
+fn default_route(rt: &RouteTable) -> &Route {
+    rt.routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+        .unwrap()
+}
+
+/// The subnets associated with `rt`.
+fn associated_subnets(rt: &RouteTable) -> Vec<&str> {
+    rt.associations()
+        .iter()
+        .filter_map(|a| a.subnet_id())
+        .collect()
+}
+
+/// The lifecycle rules of `bucket`.
+async fn lifecycle_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<LifecycleRule> {
+    let call = s3.get_bucket_lifecycle_configuration().bucket(bucket);
+    call.send().await.unwrap().rules().to_vec()
+}
+
+/// Whether KMS key `id` rotates.
+async fn rotates(kms: &aws_sdk_kms::Client, id: &str) -> bool {
+    let call = kms.get_key_rotation_status().key_id(id);
+    call.send().await.unwrap().key_rotation_enabled()
+}
+
+/// EKS cluster `name`; `None` when the call fails (it is gone).
+async fn eks_cluster(eks: &aws_sdk_eks::Client, name: &str) -> Option<aws_sdk_eks::types::Cluster> {
+    let answer = eks.describe_cluster().name(name).send().await.ok()?;
+    Some(answer.cluster().unwrap().clone())
+}
+
+/// Node group `name` of EKS cluster `cluster`.
+async fn nodegroup(eks: &aws_sdk_eks::Client, cluster: &str, name: &str) -> Nodegroup {
+    let call = eks.describe_nodegroup().cluster_name(cluster);
+    let answer = call.nodegroup_name(name).send().await.unwrap();
+    answer.nodegroup().unwrap().clone()
+}
+
+/// RDS instance `id`; `None` when the call fails (it is gone).
+async fn db_instance(rds: &aws_sdk_rds::Client, id: &str) -> Option<DbInstance> {
+    let call = rds.describe_db_instances().db_instance_identifier(id);
+    Some(call.send().await.ok()?.db_instances()[0].clone())
+}
+
+/// ElastiCache replication group `id`; `None` when the call fails (it is gone).
+async fn replication_group(ec: &aws_sdk_elasticache::Client, id: &str) -> Option<ReplicationGroup> {
+    let call = ec.describe_replication_groups().replication_group_id(id);
+    Some(call.send().await.ok()?.replication_groups()[0].clone())
+}
+
+/// The value of parameter `name` in ElastiCache parameter group `group`.
+async fn cache_parameter(
+    ec: &aws_sdk_elasticache::Client,
+    group: &str,
+    name: &str,
+) -> Option<String> {
+    let call = ec
+        .describe_cache_parameters()
+        .cache_parameter_group_name(group);
+    let params = call.send().await.unwrap();
+    params
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_name() == Some(name))
+        .and_then(|p| p.parameter_value().map(str::to_string))
+}
+
+/// MSK cluster `arn`; `None` when the call fails (it is gone).
+async fn msk_cluster(
+    kafka: &aws_sdk_kafka::Client,
+    arn: &str,
+) -> Option<aws_sdk_kafka::types::Cluster> {
+    let answer = kafka
+        .describe_cluster_v2()
+        .cluster_arn(arn)
+        .send()
+        .await
+        .ok()?;
+    Some(answer.cluster_info().unwrap().clone())
+}
+
+/// The plan's steps as (resource, action), by resource.
+fn actions(plan: &glinfra::Plan) -> Vec<(String, glinfra::Action)> {
+    let mut actions: Vec<_> = plan
+        .steps
+        .iter()
+        .map(|s| (s.resource.clone(), s.action))
+        .collect();
+    actions.sort_by(|a, b| a.0.cmp(&b.0));
+    actions
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -222,8 +238,7 @@ async fn apply_reads_back_then_replans_empty_then_destroys_everything() {
 
     // Network, read back through the EC2 API.
     let vpc_id = &out["vpc.id"];
-    let vpcs = ec2.describe_vpcs().vpc_ids(vpc_id).send().await.unwrap();
-    assert_eq!(vpcs.vpcs()[0].cidr_block(), Some("10.0.0.0/16"));
+    assert_eq!(vpc_cidr(&ec2, vpc_id).await.as_deref(), Some("10.0.0.0/16"));
     let subnets = ec2
         .describe_subnets()
         .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
@@ -290,43 +305,23 @@ async fn apply_reads_back_then_replans_empty_then_destroys_everything() {
             Some(out[&format!("eip-nat-{zone}.allocation_id")].as_str())
         );
         for tier in ["app", "data"] {
-            let rt = ec2
-                .describe_route_tables()
-                .route_table_ids(&out[&format!("rt-{tier}-{zone}.id")])
-                .send()
-                .await
-                .unwrap();
-            let rt = &rt.route_tables()[0];
-            let default = rt
-                .routes()
-                .iter()
-                .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
-                .unwrap();
+            let rt = route_table(&ec2, &out[&format!("rt-{tier}-{zone}.id")]).await;
             assert_eq!(
-                default.nat_gateway_id(),
+                default_route(&rt).nat_gateway_id(),
                 Some(nat.as_str()),
                 "{tier}-{zone} leaves through its zone's NAT"
             );
-            let assoc: Vec<_> = rt
-                .associations()
-                .iter()
-                .filter_map(|a| a.subnet_id())
-                .collect();
-            assert_eq!(assoc, [out[&format!("subnet-{tier}-{zone}.id")].as_str()]);
+            assert_eq!(
+                associated_subnets(&rt),
+                [out[&format!("subnet-{tier}-{zone}.id")].as_str()]
+            );
         }
     }
-    let public_rt = ec2
-        .describe_route_tables()
-        .route_table_ids(&out["rt-public.id"])
-        .send()
-        .await
-        .unwrap();
-    let default = public_rt.route_tables()[0]
-        .routes()
-        .iter()
-        .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
-        .unwrap();
-    assert_eq!(default.gateway_id(), Some(out["igw.id"].as_str()));
+    let public_rt = route_table(&ec2, &out["rt-public.id"]).await;
+    assert_eq!(
+        default_route(&public_rt).gateway_id(),
+        Some(out["igw.id"].as_str())
+    );
 
     // Storage, read back through the S3 API.
     let s3 = aws_sdk_s3::Client::new(&config);
@@ -342,13 +337,7 @@ async fn apply_reads_back_then_replans_empty_then_destroys_everything() {
             .map(|s| s.as_str()),
         Some("Enabled")
     );
-    let lifecycle = s3
-        .get_bucket_lifecycle_configuration()
-        .bucket(&packs)
-        .send()
-        .await
-        .unwrap();
-    let rule = &lifecycle.rules()[0];
+    let rule = &lifecycle_rules(&s3, &packs).await[0];
     let days: Vec<(i32, String)> = rule
         .transitions()
         .iter()
@@ -426,13 +415,7 @@ async fn apply_reads_back_then_replans_empty_then_destroys_everything() {
         format!("arn:aws:s3:::{backups}-replica-us-west-2")
     );
     let kms = aws_sdk_kms::Client::new(&config);
-    let rotation = kms
-        .get_key_rotation_status()
-        .key_id(&out["kms-s3.key_id"])
-        .send()
-        .await
-        .unwrap();
-    assert!(rotation.key_rotation_enabled());
+    assert!(rotates(&kms, &out["kms-s3.key_id"]).await);
 
     // DNS, read back through the Route 53 API.
     let r53 = aws_sdk_route53::Client::new(&config);
@@ -487,49 +470,29 @@ async fn apply_reads_back_then_replans_empty_then_destroys_everything() {
     assert_eq!(ec2_leftovers(&ec2, &stack).await, Vec::<String>::new());
     let envname = &env.stack.environment;
     let eks = aws_sdk_eks::Client::new(&config);
+    let cluster = format!("greenlang-{envname}");
     assert!(
-        eks.describe_cluster()
-            .name(format!("greenlang-{envname}"))
-            .send()
-            .await
-            .is_err(),
+        eks_cluster(&eks, &cluster).await.is_none(),
         "EKS cluster gone"
     );
     let rds = aws_sdk_rds::Client::new(&config);
+    let primary = format!("greenlang-{envname}-primary");
     assert!(
-        rds.describe_db_instances()
-            .db_instance_identifier(format!("greenlang-{envname}-primary"))
-            .send()
-            .await
-            .is_err(),
+        db_instance(&rds, &primary).await.is_none(),
         "RDS primary gone"
     );
     let eu = in_region(&config, "eu-west-1", aws_sdk_rds::Client::new);
+    let replica = format!("greenlang-{envname}-replica-eu-west-1");
     assert!(
-        eu.describe_db_instances()
-            .db_instance_identifier(format!("greenlang-{envname}-replica-eu-west-1"))
-            .send()
-            .await
-            .is_err(),
+        db_instance(&eu, &replica).await.is_none(),
         "RDS replica gone"
     );
     let ec = aws_sdk_elasticache::Client::new(&config);
-    assert!(
-        ec.describe_replication_groups()
-            .replication_group_id(format!("greenlang-{envname}"))
-            .send()
-            .await
-            .is_err(),
-        "Redis gone"
-    );
+    let redis = format!("greenlang-{envname}");
+    assert!(replication_group(&ec, &redis).await.is_none(), "Redis gone");
     let kafka = aws_sdk_kafka::Client::new(&config);
     assert!(
-        kafka
-            .describe_cluster_v2()
-            .cluster_arn(&out["kafka.arn"])
-            .send()
-            .await
-            .is_err(),
+        msk_cluster(&kafka, &out["kafka.arn"]).await.is_none(),
         "MSK gone"
     );
     for bucket in [&packs, &audit, &backups] {
@@ -580,15 +543,9 @@ async fn in_place_changes_and_replacements_apply() {
     let (mut changed, _) = stack_for(&changed_env).unwrap();
     changed.set_tag("subnet-app-a", "tier", "application");
     let (plan, _) = run.up(&changed).await;
-    let mut actions: Vec<(String, glinfra::Action)> = plan
-        .steps
-        .iter()
-        .map(|s| (s.resource.clone(), s.action))
-        .collect();
-    actions.sort_by(|a, b| a.0.cmp(&b.0));
     let update = |id: &str| (id.to_string(), glinfra::Action::Update);
     assert_eq!(
-        actions,
+        actions(&plan),
         [
             update("bucket-reports"),
             update("cache-params"),
@@ -601,65 +558,32 @@ async fn in_place_changes_and_replacements_apply() {
     let config = sdk().await;
     let s3 = aws_sdk_s3::Client::new(&config);
     let reports = format!("greenlang-reports-{}", env.stack.environment);
-    let lifecycle = s3
-        .get_bucket_lifecycle_configuration()
-        .bucket(&reports)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(lifecycle.rules()[0].transitions()[0].days(), Some(45));
+    let rules = lifecycle_rules(&s3, &reports).await;
+    assert_eq!(rules[0].transitions()[0].days(), Some(45));
     let envname = &env.stack.environment;
     let eks = aws_sdk_eks::Client::new(&config);
+    let cluster = format!("greenlang-{envname}");
     for (group, max) in [("agent-runtime-spot", 72), ("agent-runtime-ondemand", 48)] {
-        let ng = eks
-            .describe_nodegroup()
-            .cluster_name(format!("greenlang-{envname}"))
-            .nodegroup_name(group)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            ng.nodegroup().unwrap().scaling_config().unwrap().max_size(),
-            Some(max)
-        );
+        let ng = nodegroup(&eks, &cluster, group).await;
+        assert_eq!(ng.scaling_config().unwrap().max_size(), Some(max));
     }
     let rds = aws_sdk_rds::Client::new(&config);
-    let primary = rds
-        .describe_db_instances()
-        .db_instance_identifier(format!("greenlang-{envname}-primary"))
-        .send()
+    let primary = db_instance(&rds, &format!("greenlang-{envname}-primary"))
         .await
         .unwrap();
+    assert_eq!(primary.db_instance_class(), Some("db.r6g.4xlarge"));
     assert_eq!(
-        primary.db_instances()[0].db_instance_class(),
-        Some("db.r6g.4xlarge")
-    );
-    assert_eq!(
-        primary.db_instances()[0].db_instance_arn(),
+        primary.db_instance_arn(),
         Some(before["db-primary.arn"].as_str()),
         "modified in place, not replaced"
     );
     let ec = aws_sdk_elasticache::Client::new(&config);
-    let params = ec
-        .describe_cache_parameters()
-        .cache_parameter_group_name(format!("greenlang-{envname}-redis7"))
-        .send()
-        .await
-        .unwrap();
-    let policy = params
-        .parameters()
-        .iter()
-        .find(|p| p.parameter_name() == Some("maxmemory-policy"))
-        .and_then(|p| p.parameter_value());
-    assert_eq!(policy, Some("volatile-lru"));
+    let params = format!("greenlang-{envname}-redis7");
+    let policy = cache_parameter(&ec, &params, "maxmemory-policy").await;
+    assert_eq!(policy.as_deref(), Some("volatile-lru"));
     let ec2 = aws_sdk_ec2::Client::new(&config);
-    let subnet = ec2
-        .describe_subnets()
-        .subnet_ids(&before["subnet-app-a.id"])
-        .send()
-        .await
-        .unwrap();
-    let tags: BTreeMap<&str, &str> = subnet.subnets()[0]
+    let subnet_app_a = subnet(&ec2, &before["subnet-app-a.id"]).await;
+    let tags: BTreeMap<&str, &str> = subnet_app_a
         .tags()
         .iter()
         .map(|t| (t.key().unwrap(), t.value().unwrap()))
@@ -677,15 +601,9 @@ async fn in_place_changes_and_replacements_apply() {
     let (mut replaced, _) = stack_for(&replaced_env).unwrap();
     replaced.set_tag("subnet-app-a", "tier", "application");
     let (plan, _) = run.up(&replaced).await;
-    let mut actions: Vec<(String, glinfra::Action)> = plan
-        .steps
-        .iter()
-        .map(|s| (s.resource.clone(), s.action))
-        .collect();
-    actions.sort_by(|a, b| a.0.cmp(&b.0));
     let replace = |id: &str| (id.to_string(), glinfra::Action::Replace);
     assert_eq!(
-        actions,
+        actions(&plan),
         [
             replace("nat-c"),
             update("route-app-c-nat"),
@@ -708,36 +626,12 @@ async fn in_place_changes_and_replacements_apply() {
         .await
         .unwrap();
     assert!(old.subnets().is_empty(), "the old subnet is gone");
-    let new = ec2
-        .describe_subnets()
-        .subnet_ids(&after["subnet-public-c.id"])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(new.subnets()[0].cidr_block(), Some("10.0.48.0/20"));
-    let rt = ec2
-        .describe_route_tables()
-        .route_table_ids(&after["rt-public.id"])
-        .send()
-        .await
-        .unwrap();
-    let assoc: Vec<_> = rt.route_tables()[0]
-        .associations()
-        .iter()
-        .filter_map(|a| a.subnet_id())
-        .collect();
-    assert!(assoc.contains(&after["subnet-public-c.id"].as_str()));
-    let app_c = ec2
-        .describe_route_tables()
-        .route_table_ids(&after["rt-app-c.id"])
-        .send()
-        .await
-        .unwrap();
-    let default = app_c.route_tables()[0]
-        .routes()
-        .iter()
-        .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
-        .unwrap();
+    let new = subnet(&ec2, &after["subnet-public-c.id"]).await;
+    assert_eq!(new.cidr_block(), Some("10.0.48.0/20"));
+    let rt = route_table(&ec2, &after["rt-public.id"]).await;
+    assert!(associated_subnets(&rt).contains(&after["subnet-public-c.id"].as_str()));
+    let app_c = route_table(&ec2, &after["rt-app-c.id"]).await;
+    let default = default_route(&app_c);
     assert_eq!(default.nat_gateway_id(), Some(after["nat-c.id"].as_str()));
     assert_ne!(after["nat-c.id"], before["nat-c.id"]);
 
@@ -769,13 +663,7 @@ async fn check_platform(
     // EKS: the cluster and its eight node groups (six pools, two split for spot).
     let eks = aws_sdk_eks::Client::new(config);
     let cluster_name = format!("greenlang-{envname}");
-    let cluster = eks
-        .describe_cluster()
-        .name(&cluster_name)
-        .send()
-        .await
-        .unwrap();
-    let cluster = cluster.cluster().unwrap();
+    let cluster = eks_cluster(&eks, &cluster_name).await.unwrap();
     assert_eq!(cluster.version(), Some("1.29"));
     let mut logged: Vec<String> = cluster
         .logging()
@@ -821,14 +709,7 @@ async fn check_platform(
         ("worker-ondemand", "m6i.xlarge", "ON_DEMAND", 1, 10, 1, 100),
         ("gpu", "g4dn.xlarge", "ON_DEMAND", 0, 5, 0, 200),
     ] {
-        let ng = eks
-            .describe_nodegroup()
-            .cluster_name(&cluster_name)
-            .nodegroup_name(name)
-            .send()
-            .await
-            .unwrap();
-        let ng = ng.nodegroup().unwrap();
+        let ng = nodegroup(&eks, &cluster_name, name).await;
         let scaling = ng.scaling_config().unwrap();
         assert_eq!(
             (
@@ -847,14 +728,8 @@ async fn check_platform(
         );
         assert_eq!(ng.disk_size(), Some(disk), "{name}");
     }
-    let system = eks
-        .describe_nodegroup()
-        .cluster_name(&cluster_name)
-        .nodegroup_name("system")
-        .send()
-        .await
-        .unwrap();
-    let taint = &system.nodegroup().unwrap().taints()[0];
+    let system = nodegroup(&eks, &cluster_name, "system").await;
+    let taint = &system.taints()[0];
     assert_eq!(
         (
             taint.key(),
@@ -867,17 +742,9 @@ async fn check_platform(
             Some("NO_SCHEDULE")
         )
     );
-    let runtime = eks
-        .describe_nodegroup()
-        .cluster_name(&cluster_name)
-        .nodegroup_name("agent-runtime-spot")
-        .send()
-        .await
-        .unwrap();
+    let runtime = nodegroup(&eks, &cluster_name, "agent-runtime-spot").await;
     assert_eq!(
         runtime
-            .nodegroup()
-            .unwrap()
             .labels()
             .unwrap()
             .get("workload-type")
@@ -887,13 +754,9 @@ async fn check_platform(
 
     // RDS: the primary as specified, its parameters, three replicas in three regions.
     let rds = aws_sdk_rds::Client::new(config);
-    let primary = rds
-        .describe_db_instances()
-        .db_instance_identifier(format!("greenlang-{envname}-primary"))
-        .send()
+    let p = db_instance(&rds, &format!("greenlang-{envname}-primary"))
         .await
         .unwrap();
-    let p = &primary.db_instances()[0];
     assert_eq!(p.engine(), Some("postgres"));
     assert!(p.engine_version().unwrap().starts_with("15"));
     assert_eq!(p.db_instance_class(), Some("db.r6g.2xlarge"));
@@ -934,13 +797,9 @@ async fn check_platform(
     assert_eq!(value("max_connections").as_deref(), Some("500"));
     for region in ["us-east-1", "eu-west-1", "ap-southeast-1"] {
         let client = in_region(config, region, aws_sdk_rds::Client::new);
-        let replica = client
-            .describe_db_instances()
-            .db_instance_identifier(format!("greenlang-{envname}-replica-{region}"))
-            .send()
+        let r = db_instance(&client, &format!("greenlang-{envname}-replica-{region}"))
             .await
             .unwrap();
-        let r = &replica.db_instances()[0];
         assert_eq!(r.db_instance_class(), Some("db.r6g.xlarge"), "{region}");
         assert!(
             r.read_replica_source_db_instance_identifier().is_some(),
@@ -951,13 +810,9 @@ async fn check_platform(
 
     // ElastiCache: 3 shards x (1 primary + 1 replica), encrypted, failover, 7-day snapshots.
     let ec = aws_sdk_elasticache::Client::new(config);
-    let groups = ec
-        .describe_replication_groups()
-        .replication_group_id(format!("greenlang-{envname}"))
-        .send()
+    let g = replication_group(&ec, &format!("greenlang-{envname}"))
         .await
         .unwrap();
-    let g = &groups.replication_groups()[0];
     assert_eq!(g.node_groups().len(), 3);
     assert!(g
         .node_groups()
@@ -974,28 +829,13 @@ async fn check_platform(
     assert_eq!(g.automatic_failover().map(|a| a.as_str()), Some("enabled"));
     assert_eq!(g.multi_az().map(|a| a.as_str()), Some("enabled"));
     assert_eq!(g.snapshot_retention_limit(), Some(7));
-    let cache_params = ec
-        .describe_cache_parameters()
-        .cache_parameter_group_name(format!("greenlang-{envname}-redis7"))
-        .send()
-        .await
-        .unwrap();
-    let policy = cache_params
-        .parameters()
-        .iter()
-        .find(|p| p.parameter_name() == Some("maxmemory-policy"))
-        .and_then(|p| p.parameter_value());
-    assert_eq!(policy, Some("allkeys-lru"));
+    let params = format!("greenlang-{envname}-redis7");
+    let policy = cache_parameter(&ec, &params, "maxmemory-policy").await;
+    assert_eq!(policy.as_deref(), Some("allkeys-lru"));
 
     // MSK: six brokers over the app subnets, 1000 GB each, TLS, the configuration.
     let kafka = aws_sdk_kafka::Client::new(config);
-    let described = kafka
-        .describe_cluster_v2()
-        .cluster_arn(&out["kafka.arn"])
-        .send()
-        .await
-        .unwrap();
-    let info = described.cluster_info().unwrap();
+    let info = msk_cluster(&kafka, &out["kafka.arn"]).await.unwrap();
     let provisioned = info.provisioned().unwrap();
     assert_eq!(provisioned.number_of_broker_nodes(), Some(6));
     let brokers = provisioned.broker_node_group_info().unwrap();
@@ -1040,13 +880,7 @@ async fn check_platform(
 
     // KMS: the data key rotates.
     let kms = aws_sdk_kms::Client::new(config);
-    let rotation = kms
-        .get_key_rotation_status()
-        .key_id(&out["kms-data.key_id"])
-        .send()
-        .await
-        .unwrap();
-    assert!(rotation.key_rotation_enabled());
+    assert!(rotates(&kms, &out["kms-data.key_id"]).await);
 
     // Security groups: the data ports only from the app subnets.
     let ec2 = aws_sdk_ec2::Client::new(config);
@@ -1134,13 +968,10 @@ async fn staging_and_dev_deploy_side_by_side_without_touching_each_other() {
     assert!(plan.is_empty(), "{}", glinfra::render::text(&plan));
     let config = sdk().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
-    let vpcs = ec2
-        .describe_vpcs()
-        .vpc_ids(&dev_out["vpc.id"])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(vpcs.vpcs()[0].cidr_block(), Some("10.20.0.0/16"));
+    assert_eq!(
+        vpc_cidr(&ec2, &dev_out["vpc.id"]).await.as_deref(),
+        Some("10.20.0.0/16")
+    );
     assert_eq!(ec2_leftovers(&ec2, &staging).await, Vec::<String>::new());
     run.destroy(&dev).await;
     assert_eq!(ec2_leftovers(&ec2, &dev).await, Vec::<String>::new());
@@ -1159,10 +990,8 @@ async fn vpc_cidr_change_replaces_everything_inside_it() {
     moved.network.public_subnets = env.network.public_subnets.iter().map(shift).collect();
     moved.network.app_subnets = env.network.app_subnets.iter().map(shift).collect();
     moved.network.data_subnets = env.network.data_subnets.iter().map(shift).collect();
-    let (moved_stack, graph) = stack_for(&moved).unwrap();
-    let lock = run.session.lock(moved_stack.name()).unwrap();
-    let plan = run.session.plan(&lock, &graph).unwrap();
-    drop(lock);
+    let (moved_stack, _) = stack_for(&moved).unwrap();
+    let plan = run.plan(&moved_stack);
     // Everything that refers (directly or not) to the VPC is replaced; nothing outside it is.
     for id in [
         "vpc",
@@ -1190,13 +1019,10 @@ async fn vpc_cidr_change_replaces_everything_inside_it() {
     let after = run.outputs(&moved_stack);
     assert_ne!(after["vpc.id"], before["vpc.id"]);
     let ec2 = aws_sdk_ec2::Client::new(&sdk().await);
-    let vpcs = ec2
-        .describe_vpcs()
-        .vpc_ids(&after["vpc.id"])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(vpcs.vpcs()[0].cidr_block(), Some("10.9.0.0/16"));
+    assert_eq!(
+        vpc_cidr(&ec2, &after["vpc.id"]).await.as_deref(),
+        Some("10.9.0.0/16")
+    );
     run.destroy(&moved_stack).await;
     assert_eq!(
         ec2_leftovers(&ec2, &moved_stack).await,

@@ -4,35 +4,17 @@
 //! place (the group's retention), re-planned to no changes, and destroyed. Nothing
 //! here skips: without an endpoint, the test fails.
 
-use glinfra::engine::NoObserver;
+mod common;
+
+use aws_sdk_cloudwatchlogs::types::LogGroup;
+use aws_sdk_ec2::types::FlowLog;
+use common::{nonce, sdk, Run, REGION};
 use glinfra::spec::ec2::{FlowLogSpec, FlowLogTraffic, VpcSpec};
 use glinfra::spec::iam::IamRoleSpec;
 use glinfra::spec::logs::LogGroupSpec;
-use glinfra::{ResourceGraph, Session, Stack};
-use serde_json::{json, Value};
+use glinfra::Stack;
+use serde_json::json;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-
-const REGION: &str = "us-east-1";
-
-fn require_emulator() {
-    assert!(
-        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
-        "this test needs an emulator: run it through scripts/test (it starts LocalStack and sets AWS_ENDPOINT_URL)"
-    );
-}
-
-/// A suffix that keeps this run's names apart from other runs on the same emulator.
-fn nonce() -> String {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    format!(
-        "{:06x}",
-        (millis ^ u64::from(std::process::id()) << 20) & 0xff_ffff
-    )
-}
 
 /// The small stack: a VPC whose flow log goes to a group keeping `retention_days`.
 fn stack(name: &str, group_name: &str, role_name: &str, retention_days: i32) -> Stack {
@@ -71,93 +53,22 @@ fn stack(name: &str, group_name: &str, role_name: &str, retention_days: i32) -> 
     stack
 }
 
-struct Run {
-    session: Session,
-    _dir: tempfile::TempDir,
+/// The flow logs with id `id` (none once it is deleted).
+async fn flow_logs(ec2: &aws_sdk_ec2::Client, id: &str) -> Vec<FlowLog> {
+    let call = ec2.describe_flow_logs().flow_log_ids(id);
+    call.send().await.unwrap().flow_logs().to_vec()
 }
 
-impl Run {
-    async fn new() -> Run {
-        require_emulator();
-        let dir = tempfile::tempdir().unwrap();
-        Run {
-            session: Session::aws(dir.path()).await,
-            _dir: dir,
-        }
-    }
-
-    fn plan(&self, stack: &Stack) -> glinfra::Plan {
-        let graph = ResourceGraph::build(stack).unwrap();
-        let lock = self.session.lock(stack.name()).unwrap();
-        self.session.plan(&lock, &graph).unwrap()
-    }
-
-    /// Plans and applies `stack`; returns the plan.
-    async fn up(&self, stack: &Stack) -> glinfra::Plan {
-        let graph = ResourceGraph::build(stack).unwrap();
-        let lock = self.session.lock(stack.name()).unwrap();
-        let plan = self.session.plan(&lock, &graph).unwrap();
-        let report = self
-            .session
-            .apply(lock, &plan, Arc::new(NoObserver))
-            .await
-            .unwrap();
-        assert!(
-            report.is_success(),
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap()
-        );
-        plan
-    }
-
-    async fn destroy(&self, stack: &Stack) {
-        let lock = self.session.lock(stack.name()).unwrap();
-        let plan = self.session.plan_destroy(&lock).unwrap();
-        let report = self
-            .session
-            .apply(lock, &plan, Arc::new(NoObserver))
-            .await
-            .unwrap();
-        assert!(
-            report.is_success(),
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap()
-        );
-    }
-
-    /// Every string output recorded, as `resource.output`.
-    fn outputs(&self, stack: &Stack) -> BTreeMap<String, String> {
-        let lock = self.session.lock(stack.name()).unwrap();
-        let state = lock.load().unwrap();
-        let mut out = BTreeMap::new();
-        for (id, r) in &state.resources {
-            for (k, v) in &r.outputs {
-                if let Value::String(s) = v {
-                    out.insert(format!("{id}.{k}"), s.clone());
-                }
-            }
-        }
-        out
-    }
-}
-
-async fn sdk() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
-        .load()
-        .await
+/// The log groups whose name starts with `prefix`.
+async fn log_groups(logs: &aws_sdk_cloudwatchlogs::Client, prefix: &str) -> Vec<LogGroup> {
+    let call = logs.describe_log_groups().log_group_name_prefix(prefix);
+    call.send().await.unwrap().log_groups().to_vec()
 }
 
 /// The retention of the group named `name`, as CloudWatch Logs reports it.
 async fn retention(logs: &aws_sdk_cloudwatchlogs::Client, name: &str) -> Option<i32> {
-    let groups = logs
-        .describe_log_groups()
-        .log_group_name_prefix(name)
-        .send()
-        .await
-        .unwrap();
+    let groups = log_groups(logs, name).await;
     let group = groups
-        .log_groups()
         .iter()
         .find(|g| g.log_group_name() == Some(name))
         .unwrap_or_else(|| panic!("log group {name} not found"));
@@ -173,7 +84,7 @@ async fn flow_log_applies_reads_back_changes_retention_replans_empty_and_destroy
     let stack30 = stack(&name, &group_name, &role_name, 30);
     let run = Run::new().await;
 
-    let plan = run.up(&stack30).await;
+    let (plan, _) = run.up(&stack30).await;
     assert_eq!(plan.summary.create, 4);
     let out = run.outputs(&stack30);
     let (vpc_id, flow_id) = (&out["vpc.id"], &out["flow.id"]);
@@ -187,13 +98,7 @@ async fn flow_log_applies_reads_back_changes_retention_replans_empty_and_destroy
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
     let iam = aws_sdk_iam::Client::new(&config);
-    let flows = ec2
-        .describe_flow_logs()
-        .flow_log_ids(flow_id)
-        .send()
-        .await
-        .unwrap();
-    let flow = &flows.flow_logs()[0];
+    let flow = &flow_logs(&ec2, flow_id).await[0];
     assert_eq!(flow.resource_id(), Some(vpc_id.as_str()));
     assert_eq!(flow.traffic_type().map(|t| t.as_str()), Some("ALL"));
     assert_eq!(
@@ -238,7 +143,7 @@ async fn flow_log_applies_reads_back_changes_retention_replans_empty_and_destroy
 
     // The retention changes in place; the flow log is not touched.
     let stack90 = stack(&name, &group_name, &role_name, 90);
-    let plan = run.up(&stack90).await;
+    let (plan, _) = run.up(&stack90).await;
     assert_eq!(
         (
             plan.summary.update,
@@ -256,20 +161,10 @@ async fn flow_log_applies_reads_back_changes_retention_replans_empty_and_destroy
 
     // Destroy: the flow log, the group and the role are gone.
     run.destroy(&stack90).await;
-    let flows = ec2
-        .describe_flow_logs()
-        .flow_log_ids(flow_id)
-        .send()
-        .await
-        .unwrap();
-    assert!(flows.flow_logs().is_empty(), "{flows:?}");
-    let groups = logs
-        .describe_log_groups()
-        .log_group_name_prefix(&group_name)
-        .send()
-        .await
-        .unwrap();
-    assert!(groups.log_groups().is_empty(), "{groups:?}");
+    let flows = flow_logs(&ec2, flow_id).await;
+    assert!(flows.is_empty(), "{flows:?}");
+    let groups = log_groups(&logs, &group_name).await;
+    assert!(groups.is_empty(), "{groups:?}");
     assert!(iam.get_role().role_name(&role_name).send().await.is_err());
     let vpcs = ec2.describe_vpcs().vpc_ids(vpc_id).send().await;
     assert!(

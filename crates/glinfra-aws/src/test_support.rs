@@ -4,6 +4,7 @@ use crate::clients::Clients;
 use crate::metrics::ApiCallCounter;
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
+use glinfra_engine::{ErrorClass, ProviderError};
 use std::sync::{Arc, Mutex};
 
 /// Builds `Clients` whose `$service` client for `$region` answers from mock `$rules`
@@ -77,6 +78,18 @@ pub(crate) fn all_used(rules: &[Rule]) {
             rule.num_calls()
         );
     }
+}
+
+/// The field names an update is told changed, for `Changed` (none: every field).
+pub(crate) fn changed(fields: &[&str]) -> Vec<String> {
+    fields.iter().map(|f| f.to_string()).collect()
+}
+
+/// Asserts that `err` is of `class` and that its message names `part`.
+#[track_caller]
+pub(crate) fn assert_error(err: &ProviderError, class: ErrorClass, part: &str) {
+    assert_eq!(err.class, class, "{err}");
+    assert!(err.message.contains(part), "{err}");
 }
 
 /// The ownership tags of resource `id` of `stack`, with one more user tag.

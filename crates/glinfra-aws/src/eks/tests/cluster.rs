@@ -4,7 +4,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::eks::EksClusterDriver;
 use crate::kit::{tags, Changed};
-use crate::test_support::{all_used, meta, recorder};
+use crate::test_support::{all_used, assert_error, changed, meta, recorder};
 use aws_sdk_eks::operation::create_cluster::{
     CreateClusterError, CreateClusterInput, CreateClusterOutput,
 };
@@ -24,7 +24,7 @@ use aws_sdk_eks::types::{
     VpcConfigResponse,
 };
 use glinfra_core::spec::eks::{EksClusterOutputs, EksClusterSpec, LogType};
-use glinfra_engine::ErrorClass;
+use glinfra_engine::{ErrorClass, ProviderError};
 
 pub(super) fn cluster_spec() -> EksClusterSpec {
     EksClusterSpec {
@@ -54,6 +54,36 @@ pub(super) fn cluster_outputs() -> EksClusterOutputs {
 
 pub(super) fn cluster_state(spec: &EksClusterSpec) -> Recorded<EksClusterSpec> {
     state("cluster", spec, cluster_outputs())
+}
+
+/// Creates the cluster of `spec`.
+async fn create(c: &Clients, spec: &EksClusterSpec) -> Result<EksClusterOutputs, ProviderError> {
+    EksClusterDriver.create(c, &cluster_resource(spec)).await
+}
+
+/// Updates the cluster recorded as `from` to `to`, naming `fields` as changed.
+async fn update(
+    c: &Clients,
+    from: &EksClusterSpec,
+    to: &EksClusterSpec,
+    fields: &[&str],
+) -> Result<EksClusterOutputs, ProviderError> {
+    let (prior, r) = (cluster_state(from), cluster_resource(to));
+    EksClusterDriver
+        .update(c, &prior, &r, Changed(&changed(fields)))
+        .await
+}
+
+/// Looks for the cluster of `cluster_spec()`.
+async fn find(c: &Clients) -> Result<Option<EksClusterOutputs>, ProviderError> {
+    EksClusterDriver
+        .find(c, &cluster_resource(&cluster_spec()))
+        .await
+}
+
+/// Deletes the cluster recorded as `spec`.
+async fn delete(c: &Clients, spec: &EksClusterSpec) -> Result<(), ProviderError> {
+    EksClusterDriver.delete(c, &cluster_state(spec)).await
 }
 
 /// A cluster as DescribeCluster reports it; `spec`'s settings, in `status`, at `version`.
@@ -128,10 +158,7 @@ async fn cluster_create_maps_every_field_and_waits_until_active() {
     ];
     let c = mock_eks(&rules);
 
-    let out = EksClusterDriver
-        .create(&c, &cluster_resource(&cluster_spec()))
-        .await
-        .unwrap();
+    let out = create(&c, &cluster_spec()).await.unwrap();
 
     assert_eq!(out, cluster_outputs());
     all_used(&rules);
@@ -164,13 +191,7 @@ async fn cluster_create_maps_every_field_and_waits_until_active() {
     let resources = enc[0].resources();
     assert_eq!(resources, ["secrets"]);
     assert_eq!(enc[0].provider().and_then(|p| p.key_arn()), Some(KEY_ARN));
-    let tags: BTreeMap<String, String> = req
-        .tags()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    assert_eq!(tags, owner_tags("cluster"));
+    assert_eq!(tags::from_map(req.tags()), owner_tags("cluster"));
 }
 
 #[tokio::test]
@@ -187,10 +208,7 @@ async fn cluster_create_without_key_or_logs_sends_no_encryption_and_disables_eve
     ];
     let c = mock_eks(&rules);
 
-    EksClusterDriver
-        .create(&c, &cluster_resource(&spec))
-        .await
-        .unwrap();
+    create(&c, &spec).await.unwrap();
 
     let created = created.lock().unwrap();
     assert!(created[0].encryption_config().is_empty());
@@ -218,12 +236,8 @@ async fn cluster_create_fails_when_the_cluster_ends_failed() {
         describe_cluster(cluster(ClusterStatus::Failed, "1.29", OURS_CLUSTER)),
     ];
     let c = mock_eks(&rules);
-    let err = EksClusterDriver
-        .create(&c, &cluster_resource(&cluster_spec()))
-        .await
-        .unwrap_err();
-    assert_eq!(err.class, ErrorClass::Fatal);
-    assert!(err.message.contains("FAILED"), "{}", err.message);
+    let err = create(&c, &cluster_spec()).await.unwrap_err();
+    assert_error(&err, ErrorClass::Fatal, "FAILED");
 }
 
 fn create_cluster_in_use() -> Rule {
@@ -250,8 +264,7 @@ async fn cluster_create_on_a_taken_name_adopts_ours_and_refuses_a_foreign_one() 
         cluster_outputs()
     );
     let err = EksClusterDriver.create(&c, &r).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::AlreadyExists);
-    assert!(err.message.contains("stack `staging`"), "{}", err.message);
+    assert_error(&err, ErrorClass::AlreadyExists, "stack `staging`");
     all_used(&rules);
 }
 
@@ -270,10 +283,7 @@ async fn cluster_create_replaces_a_failed_cluster_of_ours() {
         describe_cluster(cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER)),
     ];
     let c = mock_eks(&rules);
-    let out = EksClusterDriver
-        .create(&c, &cluster_resource(&cluster_spec()))
-        .await
-        .unwrap();
+    let out = create(&c, &cluster_spec()).await.unwrap();
     assert_eq!(out, cluster_outputs());
     all_used(&rules);
 }
@@ -289,29 +299,15 @@ async fn cluster_find_adopts_only_our_cluster() {
         describe_cluster(cluster(ClusterStatus::Failed, "1.29", OURS_CLUSTER)),
     ];
     let c = mock_eks(&rules);
-    let r = cluster_resource(&cluster_spec());
 
-    assert_eq!(EksClusterDriver.find(&c, &r).await.unwrap(), None);
-    assert_eq!(
-        EksClusterDriver.find(&c, &r).await.unwrap(),
-        Some(cluster_outputs())
-    );
-    let err = EksClusterDriver.find(&c, &r).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::AlreadyExists);
-    assert!(
-        err.message.contains("EKS cluster `prod`"),
-        "{}",
-        err.message
-    );
+    assert_eq!(find(&c).await.unwrap(), None);
+    assert_eq!(find(&c).await.unwrap(), Some(cluster_outputs()));
+    let err = find(&c).await.unwrap_err();
+    assert_error(&err, ErrorClass::AlreadyExists, "EKS cluster `prod`");
     assert!(err.message.contains("stack `staging`"), "{}", err.message);
-    let err = EksClusterDriver.find(&c, &r).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::AlreadyExists);
-    assert!(
-        err.message.contains("no glinfra ownership tags"),
-        "{}",
-        err.message
-    );
-    assert_eq!(EksClusterDriver.find(&c, &r).await.unwrap(), None);
+    let err = find(&c).await.unwrap_err();
+    assert_error(&err, ErrorClass::AlreadyExists, "no glinfra ownership tags");
+    assert_eq!(find(&c).await.unwrap(), None);
     all_used(&rules);
 }
 
@@ -326,12 +322,8 @@ async fn cluster_find_waits_out_a_deleting_cluster_and_a_creating_one() {
         describe_cluster(cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER)),
     ];
     let c = mock_eks(&rules);
-    let r = cluster_resource(&cluster_spec());
-    assert_eq!(EksClusterDriver.find(&c, &r).await.unwrap(), None);
-    assert_eq!(
-        EksClusterDriver.find(&c, &r).await.unwrap(),
-        Some(cluster_outputs())
-    );
+    assert_eq!(find(&c).await.unwrap(), None);
+    assert_eq!(find(&c).await.unwrap(), Some(cluster_outputs()));
     all_used(&rules);
 }
 
@@ -374,13 +366,7 @@ async fn cluster_version_is_raised_one_minor_version_per_update() {
     ];
     let c = mock_eks(&rules);
 
-    let out = EksClusterDriver
-        .update(
-            &c,
-            &cluster_state(&cluster_spec()),
-            &cluster_resource(&spec),
-            Changed(&["version".into()]),
-        )
+    let out = update(&c, &cluster_spec(), &spec, &["version"])
         .await
         .unwrap();
 
@@ -409,8 +395,7 @@ fn version_steps_go_up_one_minor_at_a_time_and_never_down() {
     );
     assert_eq!(version_steps("c", "1.9", "1.10").unwrap(), ["1.10"]);
     let err = version_steps("c", "1.30", "1.29").unwrap_err();
-    assert_eq!(err.class, ErrorClass::Invalid);
-    assert!(err.message.contains("cannot downgrade"), "{}", err.message);
+    assert_error(&err, ErrorClass::Invalid, "cannot downgrade");
 }
 
 #[tokio::test]
@@ -421,13 +406,7 @@ async fn cluster_version_downgrade_is_refused_without_a_call() {
         OURS_CLUSTER,
     ))];
     let c = mock_eks(&rules);
-    let err = EksClusterDriver
-        .update(
-            &c,
-            &cluster_state(&cluster_spec()),
-            &cluster_resource(&cluster_spec()),
-            Changed(&["version".into()]),
-        )
+    let err = update(&c, &cluster_spec(), &cluster_spec(), &["version"])
         .await
         .unwrap_err();
     assert_eq!(err.class, ErrorClass::Invalid);
@@ -533,15 +512,7 @@ async fn cluster_update_sends_nothing_when_the_cluster_matches() {
     ))];
     let c = mock_eks(&rules);
     let spec = cluster_spec();
-    let out = EksClusterDriver
-        .update(
-            &c,
-            &cluster_state(&spec),
-            &cluster_resource(&spec),
-            Changed(&[]),
-        )
-        .await
-        .unwrap();
+    let out = update(&c, &spec, &spec, &[]).await.unwrap();
     assert_eq!(out, cluster_outputs());
     all_used(&rules);
 }
@@ -586,18 +557,11 @@ async fn cluster_update_touches_only_the_named_fields_and_reports_a_failed_updat
     ];
     let c = mock_eks(&rules);
 
-    let err = EksClusterDriver
-        .update(
-            &c,
-            &cluster_state(&cluster_spec()),
-            &cluster_resource(&spec),
-            Changed(&["enabled_log_types".into()]),
-        )
+    let err = update(&c, &cluster_spec(), &spec, &["enabled_log_types"])
         .await
         .unwrap_err();
 
-    assert_eq!(err.class, ErrorClass::Fatal);
-    assert!(err.message.contains("Failed"), "{}", err.message);
+    assert_error(&err, ErrorClass::Fatal, "Failed");
     assert!(
         err.message.contains("not allowed to write logs"),
         "{}",
@@ -623,10 +587,7 @@ async fn cluster_delete_of_a_gone_cluster_succeeds() {
     let rules = vec![mock!(aws_sdk_eks::Client::delete_cluster)
         .then_error(|| DeleteClusterError::generic(meta("ResourceNotFoundException")))];
     let c = mock_eks(&rules);
-    EksClusterDriver
-        .delete(&c, &cluster_state(&cluster_spec()))
-        .await
-        .unwrap();
+    delete(&c, &cluster_spec()).await.unwrap();
     all_used(&rules);
 }
 
@@ -641,10 +602,7 @@ async fn cluster_delete_waits_until_gone() {
         cluster_missing(),
     ];
     let c = mock_eks(&rules);
-    EksClusterDriver
-        .delete(&c, &cluster_state(&cluster_spec()))
-        .await
-        .unwrap();
+    delete(&c, &cluster_spec()).await.unwrap();
     all_used(&rules);
 }
 
@@ -663,12 +621,7 @@ async fn cluster_delete_with_node_groups_left_is_retryable_and_a_deleting_one_is
     let c = mock_eks(&rules);
     let state = cluster_state(&cluster_spec());
     let err = EksClusterDriver.delete(&c, &state).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::Retryable);
-    assert!(
-        err.message.contains("ResourceInUseException"),
-        "{}",
-        err.message
-    );
+    assert_error(&err, ErrorClass::Retryable, "ResourceInUseException");
     EksClusterDriver.delete(&c, &state).await.unwrap();
     all_used(&rules);
 }
@@ -691,10 +644,10 @@ async fn cluster_delete_without_outputs_deletes_only_a_cluster_of_ours() {
     ];
     let c = mock_eks(&rules);
     let r = cluster_resource(&cluster_spec());
-    let err = EksClusterDriver.find(&c, &r).await.unwrap_err();
+    let err = find(&c).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::AlreadyExists);
-    assert_eq!(EksClusterDriver.find(&c, &r).await.unwrap(), None);
-    let found = EksClusterDriver.find(&c, &r).await.unwrap().unwrap();
+    assert_eq!(find(&c).await.unwrap(), None);
+    let found = find(&c).await.unwrap().unwrap();
     EksClusterDriver
         .delete(&c, &recorded(&r, found))
         .await

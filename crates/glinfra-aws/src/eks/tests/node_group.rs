@@ -3,8 +3,8 @@
 use super::*;
 use crate::driver::Driver;
 use crate::eks::EksNodeGroupDriver;
-use crate::kit::Changed;
-use crate::test_support::{all_used, meta, recorder};
+use crate::kit::{tags, Changed};
+use crate::test_support::{all_used, assert_error, changed, meta, recorder};
 use aws_sdk_eks::operation::create_nodegroup::{CreateNodegroupInput, CreateNodegroupOutput};
 use aws_sdk_eks::operation::delete_nodegroup::{DeleteNodegroupError, DeleteNodegroupOutput};
 use aws_sdk_eks::operation::describe_nodegroup::{DescribeNodegroupError, DescribeNodegroupOutput};
@@ -20,7 +20,7 @@ use aws_sdk_eks::types::{
 use glinfra_core::spec::eks::{
     CapacityType, EksNodeGroupOutputs, EksNodeGroupSpec, Taint, TaintEffect as SpecTaintEffect,
 };
-use glinfra_engine::ErrorClass;
+use glinfra_engine::{ErrorClass, ProviderError};
 
 fn nodegroup_spec() -> EksNodeGroupSpec {
     EksNodeGroupSpec {
@@ -56,6 +56,47 @@ fn nodegroup_outputs() -> EksNodeGroupOutputs {
 
 fn nodegroup_state(spec: &EksNodeGroupSpec) -> Recorded<EksNodeGroupSpec> {
     state("workers", spec, nodegroup_outputs())
+}
+
+/// Creates the node group of `spec`.
+async fn create(
+    c: &Clients,
+    spec: &EksNodeGroupSpec,
+) -> Result<EksNodeGroupOutputs, ProviderError> {
+    EksNodeGroupDriver
+        .create(c, &nodegroup_resource(spec))
+        .await
+}
+
+/// Updates the node group recorded as `from` to `to`, naming `fields` as changed.
+async fn update(
+    c: &Clients,
+    from: &EksNodeGroupSpec,
+    to: &EksNodeGroupSpec,
+    fields: &[&str],
+) -> Result<EksNodeGroupOutputs, ProviderError> {
+    let (prior, r) = (nodegroup_state(from), nodegroup_resource(to));
+    EksNodeGroupDriver
+        .update(c, &prior, &r, Changed(&changed(fields)))
+        .await
+}
+
+/// Looks for the node group of `nodegroup_spec()`.
+async fn find(c: &Clients) -> Result<Option<EksNodeGroupOutputs>, ProviderError> {
+    EksNodeGroupDriver
+        .find(c, &nodegroup_resource(&nodegroup_spec()))
+        .await
+}
+
+/// Deletes the node group recorded as `spec`.
+async fn delete(c: &Clients, spec: &EksNodeGroupSpec) -> Result<(), ProviderError> {
+    EksNodeGroupDriver.delete(c, &nodegroup_state(spec)).await
+}
+
+/// The (min, max, desired) sizes of a scaling configuration.
+fn sizes(scaling: Option<&NodegroupScalingConfig>) -> (Option<i32>, Option<i32>, Option<i32>) {
+    let s = scaling.unwrap();
+    (s.min_size(), s.max_size(), s.desired_size())
 }
 
 fn sdk_taint(key: &str, value: Option<&str>, effect: TaintEffect) -> SdkTaint {
@@ -118,10 +159,7 @@ async fn nodegroup_create_maps_every_field_and_waits_until_active() {
     ];
     let c = mock_eks(&rules);
 
-    let out = EksNodeGroupDriver
-        .create(&c, &nodegroup_resource(&nodegroup_spec()))
-        .await
-        .unwrap();
+    let out = create(&c, &nodegroup_spec()).await.unwrap();
 
     assert_eq!(out, nodegroup_outputs());
     all_used(&rules);
@@ -137,27 +175,13 @@ async fn nodegroup_create_maps_every_field_and_waits_until_active() {
     assert_eq!(req.instance_types(), ["m6i.large", "m5.large"]);
     assert_eq!(req.capacity_type(), Some(&CapacityTypes::Spot));
     assert_eq!(req.disk_size(), Some(50));
-    let scaling = req.scaling_config().unwrap();
-    assert_eq!(
-        (
-            scaling.min_size(),
-            scaling.max_size(),
-            scaling.desired_size()
-        ),
-        (Some(1), Some(5), Some(2))
-    );
+    assert_eq!(sizes(req.scaling_config()), (Some(1), Some(5), Some(2)));
     assert_eq!(req.labels(), Some(&tag_map(&[("role", "api")])));
     assert_eq!(
         req.taints(),
         [sdk_taint("dedicated", Some("api"), TaintEffect::NoSchedule)]
     );
-    let tags: BTreeMap<String, String> = req
-        .tags()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    assert_eq!(tags, owner_tags("workers"));
+    assert_eq!(tags::from_map(req.tags()), owner_tags("workers"));
 }
 
 #[tokio::test]
@@ -179,12 +203,8 @@ async fn nodegroup_create_fails_with_the_health_issues_when_the_group_fails() {
         describe_nodegroup(failed),
     ];
     let c = mock_eks(&rules);
-    let err = EksNodeGroupDriver
-        .create(&c, &nodegroup_resource(&nodegroup_spec()))
-        .await
-        .unwrap_err();
-    assert_eq!(err.class, ErrorClass::Fatal);
-    assert!(err.message.contains("CREATE_FAILED"), "{}", err.message);
+    let err = create(&c, &nodegroup_spec()).await.unwrap_err();
+    assert_error(&err, ErrorClass::Fatal, "CREATE_FAILED");
     assert!(err.message.contains("failed to join"), "{}", err.message);
     all_used(&rules);
 }
@@ -201,23 +221,18 @@ async fn nodegroup_find_adopts_only_our_group() {
         nodegroup_missing(),
     ];
     let c = mock_eks(&rules);
-    let r = nodegroup_resource(&nodegroup_spec());
 
-    assert_eq!(EksNodeGroupDriver.find(&c, &r).await.unwrap(), None);
-    assert_eq!(
-        EksNodeGroupDriver.find(&c, &r).await.unwrap(),
-        Some(nodegroup_outputs())
-    );
-    let err = EksNodeGroupDriver.find(&c, &r).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::AlreadyExists);
-    assert!(
-        err.message.contains("EKS node group `prod/workers`"),
-        "{}",
-        err.message
+    assert_eq!(find(&c).await.unwrap(), None);
+    assert_eq!(find(&c).await.unwrap(), Some(nodegroup_outputs()));
+    let err = find(&c).await.unwrap_err();
+    assert_error(
+        &err,
+        ErrorClass::AlreadyExists,
+        "EKS node group `prod/workers`",
     );
     assert!(err.message.contains("stack `staging`"), "{}", err.message);
-    assert_eq!(EksNodeGroupDriver.find(&c, &r).await.unwrap(), None);
-    assert_eq!(EksNodeGroupDriver.find(&c, &r).await.unwrap(), None);
+    assert_eq!(find(&c).await.unwrap(), None);
+    assert_eq!(find(&c).await.unwrap(), None);
     all_used(&rules);
 }
 
@@ -270,29 +285,13 @@ async fn nodegroup_full_reconcile_sends_scaling_labels_and_taints_in_one_update(
     ];
     let c = mock_eks(&rules);
 
-    let out = EksNodeGroupDriver
-        .update(
-            &c,
-            &nodegroup_state(&nodegroup_spec()),
-            &nodegroup_resource(&spec),
-            Changed(&[]),
-        )
-        .await
-        .unwrap();
+    let out = update(&c, &nodegroup_spec(), &spec, &[]).await.unwrap();
 
     assert_eq!(out, nodegroup_outputs());
     all_used(&rules);
     let asked = asked.lock().unwrap();
     let req = &asked[0];
-    let scaling = req.scaling_config().unwrap();
-    assert_eq!(
-        (
-            scaling.min_size(),
-            scaling.max_size(),
-            scaling.desired_size()
-        ),
-        (Some(1), Some(5), Some(2))
-    );
+    assert_eq!(sizes(req.scaling_config()), (Some(1), Some(5), Some(2)));
     let labels = req.labels().unwrap();
     assert_eq!(
         labels.add_or_update_labels(),
@@ -332,13 +331,7 @@ async fn nodegroup_update_changes_only_the_named_fields() {
     ];
     let c = mock_eks(&rules);
 
-    EksNodeGroupDriver
-        .update(
-            &c,
-            &nodegroup_state(&nodegroup_spec()),
-            &nodegroup_resource(&spec),
-            Changed(&["labels".into()]),
-        )
+    update(&c, &nodegroup_spec(), &spec, &["labels"])
         .await
         .unwrap();
 
@@ -359,15 +352,7 @@ async fn nodegroup_update_sends_nothing_when_the_group_matches_and_waits_for_a_r
     ];
     let c = mock_eks(&rules);
     let spec = nodegroup_spec();
-    let out = EksNodeGroupDriver
-        .update(
-            &c,
-            &nodegroup_state(&spec),
-            &nodegroup_resource(&spec),
-            Changed(&[]),
-        )
-        .await
-        .unwrap();
+    let out = update(&c, &spec, &spec, &[]).await.unwrap();
     assert_eq!(out, nodegroup_outputs());
     all_used(&rules);
 }
@@ -429,12 +414,8 @@ async fn nodegroup_delete_failed_is_an_error() {
         describe_nodegroup(nodegroup(NodegroupStatus::DeleteFailed, OURS_NODEGROUP)),
     ];
     let c = mock_eks(&rules);
-    let err = EksNodeGroupDriver
-        .delete(&c, &nodegroup_state(&nodegroup_spec()))
-        .await
-        .unwrap_err();
-    assert_eq!(err.class, ErrorClass::Fatal);
-    assert!(err.message.contains("DELETE_FAILED"), "{}", err.message);
+    let err = delete(&c, &nodegroup_spec()).await.unwrap_err();
+    assert_error(&err, ErrorClass::Fatal, "DELETE_FAILED");
     all_used(&rules);
 }
 
@@ -451,8 +432,8 @@ async fn nodegroup_delete_without_outputs_uses_find() {
     ];
     let c = mock_eks(&rules);
     let r = nodegroup_resource(&nodegroup_spec());
-    assert_eq!(EksNodeGroupDriver.find(&c, &r).await.unwrap(), None);
-    let found = EksNodeGroupDriver.find(&c, &r).await.unwrap().unwrap();
+    assert_eq!(find(&c).await.unwrap(), None);
+    let found = find(&c).await.unwrap().unwrap();
     EksNodeGroupDriver
         .delete(&c, &recorded(&r, found))
         .await

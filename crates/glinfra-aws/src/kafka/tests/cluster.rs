@@ -1,10 +1,11 @@
 //! SDK-mock tests of the MSK cluster driver.
 
 use super::{mock_kafka, REGION};
+use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::kafka::MskClusterDriver;
-use crate::kit::{Changed, Desired, Recorded};
-use crate::test_support::{all_used, desired, meta, recorded, recorder};
+use crate::kit::{tags, Changed, Desired, Recorded};
+use crate::test_support::{all_used, assert_error, changed, desired, meta, recorded, recorder};
 use aws_sdk_kafka::operation::create_cluster_v2::{CreateClusterV2Input, CreateClusterV2Output};
 use aws_sdk_kafka::operation::delete_cluster::{
     DeleteClusterError, DeleteClusterInput, DeleteClusterOutput,
@@ -38,7 +39,7 @@ use aws_sdk_kafka::Client;
 use aws_smithy_mocks::{mock, Rule};
 use glinfra_core::spec::msk::{ClientBrokerEncryption, MskClusterOutputs, MskClusterSpec};
 use glinfra_core::{Declared, Input, TAG_LOGICAL_ID, TAG_STACK};
-use glinfra_engine::{ErrorClass, ResolvedResource};
+use glinfra_engine::{ErrorClass, ProviderError, ResolvedResource};
 use std::collections::{BTreeMap, HashMap};
 
 const ARN: &str = "arn:aws:kafka:eu-west-1:111122223333:cluster/prod-events/uuid-1";
@@ -214,6 +215,24 @@ fn bootstrap_rule() -> Rule {
         })
 }
 
+/// Creates the cluster of `spec()`.
+async fn create(c: &Clients) -> Result<MskClusterOutputs, ProviderError> {
+    MskClusterDriver.create(c, &resource(&spec())).await
+}
+
+/// Updates our cluster, recorded as `spec()` with `BROKERS` and `OURS`, to `want`,
+/// naming `fields` as changed (none: every field).
+async fn update(
+    c: &Clients,
+    want: &MskClusterSpec,
+    fields: &[&str],
+) -> Result<MskClusterOutputs, ProviderError> {
+    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
+    MskClusterDriver
+        .update(c, &prior, &resource(want), Changed(&changed(fields)))
+        .await
+}
+
 fn ours_with(state: ClusterState, version: &'static str, f: impl FnOnce(&mut View)) -> View {
     let mut v = View::ours(state, version);
     f(&mut v);
@@ -241,22 +260,13 @@ async fn create_sends_every_field_and_waits_for_active() {
     ];
     let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
 
-    let out = MskClusterDriver
-        .create(&c, &resource(&spec()))
-        .await
-        .unwrap();
+    let out = create(&c).await.unwrap();
 
     assert_eq!(out, outputs(ARN, BROKERS));
     let seen = seen.lock().unwrap();
     let req = &seen[0];
     assert_eq!(req.cluster_name(), Some("prod-events"));
-    let tags: BTreeMap<String, String> = req
-        .tags()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    assert_eq!(tags, tag_map(OURS));
+    assert_eq!(tags::from_map(req.tags()), tag_map(OURS));
     assert!(req.serverless().is_none());
     let p = req.provisioned().unwrap();
     assert_eq!(p.kafka_version(), Some("3.6.0"));
@@ -306,12 +316,7 @@ async fn create_rejects_a_revision_that_is_not_a_number_before_any_call() {
     let err = crate::driver::AnyDriver::create(&MskClusterDriver, &c, &r)
         .await
         .unwrap_err();
-    assert_eq!(err.class, ErrorClass::Invalid);
-    assert!(
-        err.message.contains("configuration_revision"),
-        "{}",
-        err.message
-    );
+    assert_error(&err, ErrorClass::Invalid, "configuration_revision");
 }
 
 #[tokio::test]
@@ -325,17 +330,9 @@ async fn create_fails_when_the_cluster_fails() {
     ];
     let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
 
-    let err = MskClusterDriver
-        .create(&c, &resource(&spec()))
-        .await
-        .unwrap_err();
+    let err = create(&c).await.unwrap_err();
 
-    assert_eq!(err.class, ErrorClass::Fatal);
-    assert!(
-        err.message.contains("InsufficientCapacity"),
-        "{}",
-        err.message
-    );
+    assert_error(&err, ErrorClass::Fatal, "InsufficientCapacity");
     all_used(&rules);
 }
 
@@ -351,10 +348,7 @@ async fn create_resumes_our_cluster_from_an_earlier_attempt() {
     ];
     let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
 
-    let out = MskClusterDriver
-        .create(&c, &resource(&spec()))
-        .await
-        .unwrap();
+    let out = create(&c).await.unwrap();
 
     assert_eq!(out, outputs(ARN, BROKERS));
     all_used(&rules);
@@ -380,18 +374,11 @@ async fn create_replaces_our_failed_cluster_and_refuses_a_foreign_one() {
     ];
     let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
 
-    let out = MskClusterDriver
-        .create(&c, &resource(&spec()))
-        .await
-        .unwrap();
+    let out = create(&c).await.unwrap();
     assert_eq!(out, outputs(ARN, BROKERS));
 
-    let err = MskClusterDriver
-        .create(&c, &resource(&spec()))
-        .await
-        .unwrap_err();
-    assert_eq!(err.class, ErrorClass::AlreadyExists);
-    assert!(err.message.contains("stack `staging`"), "{}", err.message);
+    let err = create(&c).await.unwrap_err();
+    assert_error(&err, ErrorClass::AlreadyExists, "stack `staging`");
     all_used(&rules);
 }
 
@@ -419,8 +406,7 @@ async fn find_adopts_only_our_cluster_of_that_exact_name() {
         Some(outputs(ARN, BROKERS))
     );
     let err = MskClusterDriver.find(&c, &r).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::AlreadyExists);
-    assert!(err.message.contains("stack `staging`"), "{}", err.message);
+    assert_error(&err, ErrorClass::AlreadyExists, "stack `staging`");
     assert_eq!(MskClusterDriver.find(&c, &r).await.unwrap(), None);
     all_used(&rules);
 }
@@ -579,15 +565,8 @@ async fn update_of_the_configuration_sends_update_cluster_configuration() {
         bootstrap_rule(),
     ];
     let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
-    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
 
-    MskClusterDriver
-        .update(
-            &c,
-            &prior,
-            &resource(&want),
-            Changed(&["configuration_revision".into()]),
-        )
+    update(&c, &want, &["configuration_revision"])
         .await
         .unwrap();
 
@@ -613,17 +592,8 @@ async fn update_of_the_kafka_version_alone_keeps_the_configuration() {
         bootstrap_rule(),
     ];
     let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
-    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
 
-    MskClusterDriver
-        .update(
-            &c,
-            &prior,
-            &resource(&want),
-            Changed(&["kafka_version".into()]),
-        )
-        .await
-        .unwrap();
+    update(&c, &want, &["kafka_version"]).await.unwrap();
 
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0].target_kafka_version(), Some("3.7.x"));
@@ -648,17 +618,8 @@ async fn update_waits_for_a_running_operation_before_its_own() {
         bootstrap_rule(),
     ];
     let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
-    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
 
-    MskClusterDriver
-        .update(
-            &c,
-            &prior,
-            &resource(&want),
-            Changed(&["broker_count".into()]),
-        )
-        .await
-        .unwrap();
+    update(&c, &want, &["broker_count"]).await.unwrap();
 
     assert_eq!(seen.lock().unwrap()[0].current_version(), Some("v2"));
     all_used(&rules);
@@ -675,31 +636,12 @@ async fn update_refuses_to_shrink_brokers_or_storage_naming_the_field() {
         describe_rule(View::ours(ClusterState::Active, "v1")),
     ];
     let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
-    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
 
-    let err = MskClusterDriver
-        .update(
-            &c,
-            &prior,
-            &resource(&fewer),
-            Changed(&["broker_count".into()]),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.class, ErrorClass::Invalid);
-    assert!(err.message.contains("broker_count"), "{}", err.message);
+    let err = update(&c, &fewer, &["broker_count"]).await.unwrap_err();
+    assert_error(&err, ErrorClass::Invalid, "broker_count");
 
-    let err = MskClusterDriver
-        .update(
-            &c,
-            &prior,
-            &resource(&smaller),
-            Changed(&["volume_size_gb".into()]),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.class, ErrorClass::Invalid);
-    assert!(err.message.contains("volume_size_gb"), "{}", err.message);
+    let err = update(&c, &smaller, &["volume_size_gb"]).await.unwrap_err();
+    assert_error(&err, ErrorClass::Invalid, "volume_size_gb");
     all_used(&rules);
 }
 
@@ -707,14 +649,10 @@ async fn update_refuses_to_shrink_brokers_or_storage_naming_the_field() {
 async fn update_with_everything_in_line_makes_no_change() {
     let rules = [describe_rule(View::ours(ClusterState::Active, "v1"))];
     let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
-    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
 
-    let out = MskClusterDriver
-        .update(&c, &prior, &resource(&spec()), Changed(&[]))
-        .await
-        .unwrap();
+    let out = update(&c, &spec(), &[]).await.unwrap();
 
-    assert_eq!(out, prior.outputs);
+    assert_eq!(out, outputs(ARN, BROKERS));
     all_used(&rules);
 }
 
@@ -779,24 +717,13 @@ async fn update_reports_an_operation_that_failed() {
             }),
     ];
     let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
-    let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
 
-    let err = MskClusterDriver
-        .update(
-            &c,
-            &prior,
-            &resource(&want),
-            Changed(&["instance_type".into()]),
-        )
-        .await
-        .unwrap_err();
+    let err = update(&c, &want, &["instance_type"]).await.unwrap_err();
 
-    assert_eq!(err.class, ErrorClass::Fatal);
-    assert!(
-        err.message
-            .contains("UpdateBrokerType failed: InsufficientCapacity"),
-        "{}",
-        err.message
+    assert_error(
+        &err,
+        ErrorClass::Fatal,
+        "UpdateBrokerType failed: InsufficientCapacity",
     );
     all_used(&rules);
 }

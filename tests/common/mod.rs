@@ -1,0 +1,124 @@
+//! The harness the integration tests against the emulator share: the emulator
+//! check, run-unique names, a `Session` over a throw-away state directory, and the
+//! AWS SDK configuration that reads the results back.
+
+// Each test binary compiles its own copy and uses part of it.
+#![allow(dead_code)]
+
+use glinfra::engine::{ApplyReport, NoObserver, StackLock};
+use glinfra::{Plan, ResourceGraph, Session, Stack};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The region the tests' stacks live in (`localstack/up` exports it as `AWS_REGION`).
+pub const REGION: &str = "us-east-1";
+
+/// Fails the test when no emulator is named: nothing here skips.
+pub fn require_emulator() {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "these tests need an emulator: run them through scripts/test (it starts LocalStack and sets AWS_ENDPOINT_URL)"
+    );
+}
+
+/// A suffix that keeps this run's names apart from other runs on the same emulator.
+pub fn nonce() -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    format!(
+        "{:06x}",
+        (millis ^ u64::from(std::process::id()) << 20) & 0xff_ffff
+    )
+}
+
+/// A session on the emulator, with its state in a directory removed on drop.
+pub struct Run {
+    pub session: Session,
+    _dir: tempfile::TempDir,
+}
+
+impl Run {
+    pub async fn new() -> Run {
+        require_emulator();
+        let dir = tempfile::tempdir().unwrap();
+        Run {
+            session: Session::aws(dir.path()).await,
+            _dir: dir,
+        }
+    }
+
+    /// The API calls made so far: (all, mutating).
+    pub fn calls(&self) -> (u64, u64) {
+        let c = self.session.aws_provider().unwrap().api_calls();
+        (c.total, c.mutating)
+    }
+
+    /// The plan for `stack` against the recorded state.
+    pub fn plan(&self, stack: &Stack) -> Plan {
+        let graph = ResourceGraph::build(stack).unwrap();
+        let lock = self.session.lock(stack.name()).unwrap();
+        self.session.plan(&lock, &graph).unwrap()
+    }
+
+    /// Plans and applies `stack`, which must succeed; returns the plan and the report.
+    pub async fn up(&self, stack: &Stack) -> (Plan, ApplyReport) {
+        let graph = ResourceGraph::build(stack).unwrap();
+        let lock = self.session.lock(stack.name()).unwrap();
+        let plan = self.session.plan(&lock, &graph).unwrap();
+        let report = self.apply(lock, &plan).await;
+        (plan, report)
+    }
+
+    /// Destroys everything recorded for `stack`, which must succeed.
+    pub async fn destroy(&self, stack: &Stack) {
+        let lock = self.session.lock(stack.name()).unwrap();
+        let plan = self.session.plan_destroy(&lock).unwrap();
+        self.apply(lock, &plan).await;
+    }
+
+    async fn apply(&self, lock: Arc<StackLock>, plan: &Plan) -> ApplyReport {
+        let report = self
+            .session
+            .apply(lock, plan, Arc::new(NoObserver))
+            .await
+            .unwrap();
+        assert!(
+            report.is_success(),
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap()
+        );
+        report
+    }
+
+    /// Every string and number output recorded, as `resource.output`.
+    pub fn outputs(&self, stack: &Stack) -> BTreeMap<String, String> {
+        let lock = self.session.lock(stack.name()).unwrap();
+        let state = lock.load().unwrap();
+        let mut out = BTreeMap::new();
+        for (id, r) in &state.resources {
+            for (k, v) in &r.outputs {
+                match v {
+                    Value::String(s) => {
+                        out.insert(format!("{id}.{k}"), s.clone());
+                    }
+                    Value::Number(n) => {
+                        out.insert(format!("{id}.{k}"), n.to_string());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The SDK configuration the results are read back with, in `REGION`.
+pub async fn sdk() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .load()
+        .await
+}

@@ -52,6 +52,19 @@ pub(crate) trait Driver: Send + Sync + 'static {
     /// Deletes the resource recorded as `prior` and waits until it is gone.
     /// Gone already is success.
     async fn delete(&self, c: &Clients, prior: &Recorded<Self::Spec>) -> Result<(), ProviderError>;
+
+    /// Brings in line with `r` the resource of `outputs` that a create met, made by
+    /// an earlier attempt: an update of every field ([`Changed::ALL`]) from the
+    /// state `r` wants ([`Recorded::adopted`]).
+    async fn adopt(
+        &self,
+        c: &Clients,
+        r: &Desired<Self::Spec>,
+        outputs: Out<Self>,
+    ) -> Result<Out<Self>, ProviderError> {
+        let prior = Recorded::adopted(r, outputs);
+        self.update(c, &prior, r, Changed::ALL).await
+    }
 }
 
 /// A driver with its types erased, as the provider holds it.

@@ -52,4 +52,4 @@ fn unless_busy(err: ProviderError) -> ProviderError {
 // ElastiCache tags by ARN (ListTagsForResource, AddTagsToResource,
 // RemoveTagsFromResource). AWS answers ListTagsForResource only for a replication
 // group that is available: a busy one is Retryable.
-crate::kit::tags::arn_tagging!(aws_sdk_elasticache::Client, unless_busy);
+crate::kit::tags::tagging!(aws_sdk_elasticache::Client, by_name, unless_busy);

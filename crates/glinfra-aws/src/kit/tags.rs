@@ -282,9 +282,38 @@ pub(crate) async fn apply<T: Tagging + ?Sized>(
     Ok(())
 }
 
-/// Brings the tags of `resource` from `prior`'s to `r`'s when `changed` names them
-/// ([`sync`], reading the live tags on a whole-resource reconcile).
-pub(crate) async fn update<T: Tagging + ?Sized, S: ResourceSpec>(
+/// How a service brings the tags of a resource from those it was last given
+/// (`prior`) to `want`; `full` on a whole-resource reconcile (after an adoption),
+/// when the record may not be what the resource carries. A [`Tagging`] service does
+/// it by [`sync`]; EC2, in its own way (`crate::ec2`).
+#[async_trait]
+pub(crate) trait SyncTags: Sync {
+    /// Brings the tags of `resource` from `prior` to `want`.
+    async fn sync_tags(
+        &self,
+        resource: &str,
+        want: &BTreeMap<String, String>,
+        prior: &BTreeMap<String, String>,
+        full: bool,
+    ) -> Result<(), ProviderError>;
+}
+
+#[async_trait]
+impl<T: Tagging> SyncTags for T {
+    async fn sync_tags(
+        &self,
+        resource: &str,
+        want: &BTreeMap<String, String>,
+        prior: &BTreeMap<String, String>,
+        full: bool,
+    ) -> Result<(), ProviderError> {
+        sync(self, resource, want, prior, full).await
+    }
+}
+
+/// The tags part of an update: brings the tags of `resource` (through `api`) from
+/// `prior`'s to `r`'s, ownership tags included, when `changed` names them.
+pub(crate) async fn update<T: SyncTags + ?Sized, S: ResourceSpec>(
     api: &T,
     resource: &str,
     prior: &Recorded<S>,
@@ -294,14 +323,9 @@ pub(crate) async fn update<T: Tagging + ?Sized, S: ResourceSpec>(
     if !changed.has("tags") {
         return Ok(());
     }
-    sync(
-        api,
-        resource,
-        &r.owned_tags(),
-        &prior.tags,
-        changed.everything(),
-    )
-    .await
+    let full = changed.everything();
+    api.sync_tags(resource, &r.owned_tags(), &prior.tags, full)
+        .await
 }
 
 /// `Ok` when the tags of `resource`, read through `api`, make `what` (say, "DB
@@ -337,14 +361,16 @@ pub(crate) async fn ours<T: Tagging + ?Sized, G, S>(
 mod tests {
     use super::*;
 
+    /// A tag map of `pairs`.
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     #[test]
     fn reconcile_trusts_live_tags_when_known_and_the_record_otherwise() {
-        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
         let want = map(&[("a", "1"), ("b", "2")]);
         let prior = map(&[("a", "1"), ("old", "x")]);
         let live = map(&[("a", "1"), ("b", "0"), ("stray", "y"), ("aws:cf", "z")]);
@@ -387,12 +413,6 @@ mod tests {
 
     #[test]
     fn reconcile_removes_only_recorded_keys_unless_full_and_never_aws_ones() {
-        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
         let live = map(&[("mine", "1"), ("theirs", "2"), ("aws:x", "3")]);
         let want = map(&[("new", "4")]);
         let prior = map(&[("mine", "1"), ("aws:x", "3")]);

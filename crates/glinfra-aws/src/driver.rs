@@ -52,6 +52,19 @@ pub(crate) trait Driver: Send + Sync + 'static {
     /// Deletes the resource recorded as `prior` and waits until it is gone.
     /// Gone already is success.
     async fn delete(&self, c: &Clients, prior: &Recorded<Self::Spec>) -> Result<(), ProviderError>;
+
+    /// Brings in line with `r` the resource of `outputs` that a create met, made by
+    /// an earlier attempt: an update of every field ([`Changed::ALL`]) from the
+    /// state `r` wants ([`Recorded::adopted`]).
+    async fn adopt(
+        &self,
+        c: &Clients,
+        r: &Desired<Self::Spec>,
+        outputs: Out<Self>,
+    ) -> Result<Out<Self>, ProviderError> {
+        let prior = Recorded::adopted(r, outputs);
+        self.update(c, &prior, r, Changed::ALL).await
+    }
 }
 
 /// A driver with its types erased, as the provider holds it.
@@ -79,8 +92,14 @@ pub(crate) trait AnyDriver: Send + Sync {
     ) -> Result<(), ProviderError>;
 }
 
-fn to_outputs<O: serde::Serialize>(kind: Kind, outputs: &O) -> Result<Outputs, ProviderError> {
-    match serde_json::to_value(outputs) {
+/// What a driver's operation on resource `id` of `kind` answered, as the provider
+/// returns it: its outputs as a map, or its error naming `id`.
+fn answer<O: serde::Serialize>(
+    kind: Kind,
+    id: &str,
+    answered: Result<O, ProviderError>,
+) -> Result<Outputs, ProviderError> {
+    match serde_json::to_value(answered.map_err(|e| e.resource(id))?) {
         Ok(serde_json::Value::Object(map)) => Ok(map.into_iter().collect()),
         _ => Err(ProviderError::new(
             ErrorClass::Fatal,
@@ -100,19 +119,14 @@ impl<D: Driver> AnyDriver for D {
         c: &Clients,
         r: &ResolvedResource,
     ) -> Result<Option<Outputs>, ProviderError> {
-        let desired = Desired::from_resolved(r)?;
-        let found = Driver::find(self, c, &desired)
-            .await
-            .map_err(|e| e.resource(&r.id))?;
-        found.map(|o| to_outputs(self.kind(), &o)).transpose()
+        let found = Driver::find(self, c, &Desired::from_resolved(r)?).await;
+        let found = found.transpose();
+        found.map(|o| answer(self.kind(), &r.id, o)).transpose()
     }
 
     async fn create(&self, c: &Clients, r: &ResolvedResource) -> Result<Outputs, ProviderError> {
-        let desired = Desired::from_resolved(r)?;
-        let out = Driver::create(self, c, &desired)
-            .await
-            .map_err(|e| e.resource(&r.id))?;
-        to_outputs(self.kind(), &out)
+        let made = Driver::create(self, c, &Desired::from_resolved(r)?).await;
+        answer(self.kind(), &r.id, made)
     }
 
     async fn update(
@@ -124,10 +138,8 @@ impl<D: Driver> AnyDriver for D {
     ) -> Result<Outputs, ProviderError> {
         let recorded = Recorded::from_state(&r.id, prior)?;
         let desired = Desired::from_resolved(r)?;
-        let out = Driver::update(self, c, &recorded, &desired, Changed(changed))
-            .await
-            .map_err(|e| e.resource(&r.id))?;
-        to_outputs(self.kind(), &out)
+        let updated = Driver::update(self, c, &recorded, &desired, Changed(changed)).await;
+        answer(self.kind(), &r.id, updated)
     }
 
     async fn delete(

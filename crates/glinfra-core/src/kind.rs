@@ -218,21 +218,17 @@ mod tests {
 
     #[test]
     fn subnet_cidr_replaces_and_map_public_ip_is_in_place() {
-        assert_eq!(
-            SubnetSpec::KIND.field_behavior("cidr_block"),
-            UpdateBehavior::Replace
-        );
-        assert_eq!(
-            SubnetSpec::KIND.field_behavior("map_public_ip_on_launch"),
-            UpdateBehavior::InPlace
-        );
-        assert_eq!(
-            BucketSpec::KIND.field_behavior("lifecycle_rules"),
-            UpdateBehavior::InPlace
-        );
-        assert_eq!(
-            BucketSpec::KIND.field_behavior("region"),
-            UpdateBehavior::Replace
-        );
+        for (kind, field, behavior) in [
+            (SubnetSpec::KIND, "cidr_block", UpdateBehavior::Replace),
+            (
+                SubnetSpec::KIND,
+                "map_public_ip_on_launch",
+                UpdateBehavior::InPlace,
+            ),
+            (BucketSpec::KIND, "lifecycle_rules", UpdateBehavior::InPlace),
+            (BucketSpec::KIND, "region", UpdateBehavior::Replace),
+        ] {
+            assert_eq!(kind.field_behavior(field), behavior, "{kind}.{field}");
+        }
     }
 }

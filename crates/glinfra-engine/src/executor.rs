@@ -22,6 +22,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
+mod report;
+pub use report::{ApplyReport, Event, NoObserver, Observer, OpOutcome, OpStatus};
+
 /// Errors that stop an apply before it starts, or the state store failing under it.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -306,6 +309,14 @@ fn resolve(shared: &Shared, step: &Step) -> Result<ResolvedResource, ProviderErr
     })
 }
 
+/// What `step`'s declaration depends on (nothing, for a step without one).
+fn dependencies(step: &Step) -> BTreeSet<ResourceId> {
+    step.desired
+        .as_ref()
+        .map(|d| d.dependencies())
+        .unwrap_or_default()
+}
+
 /// Calls `call` until it succeeds or fails with an error that is not retryable.
 async fn with_retry<T, F, Fut>(
     shared: &Shared,
@@ -437,11 +448,7 @@ async fn create(
     attempts: &mut u32,
 ) -> Result<(), OpError> {
     let resource = resolve(shared, step)?;
-    let deps = step
-        .desired
-        .as_ref()
-        .map(|d| d.dependencies())
-        .unwrap_or_default();
+    let deps = dependencies(step);
     begin(shared, &resource, Mutation::Create, deps.clone())?;
     let provider = shared.provider.clone();
     let adopted = AtomicBool::new(false);
@@ -519,11 +526,7 @@ fn current(shared: &Shared, id: &str) -> Option<ResourceState> {
 
 async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), OpError> {
     let resource = resolve(shared, step)?;
-    let deps = step
-        .desired
-        .as_ref()
-        .map(|d| d.dependencies())
-        .unwrap_or_default();
+    let deps = dependencies(step);
     let prior = current(shared, &step.resource).ok_or_else(|| {
         ProviderError::new(
             ErrorClass::Fatal,

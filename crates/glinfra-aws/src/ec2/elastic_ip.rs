@@ -1,10 +1,10 @@
 //! Elastic IP addresses, allocated in the VPC domain.
 
-use super::{owner_filters, pick, tag_specification, update_tags};
+use super::{owner_filters, pick, tag_specification};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::{required, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
 use glinfra_core::spec::ec2::{ElasticIpOutputs, ElasticIpSpec};
@@ -68,7 +68,7 @@ impl Driver for ElasticIpDriver {
         changed: Changed<'_>,
     ) -> Result<ElasticIpOutputs, ProviderError> {
         let id = &prior.outputs.allocation_id;
-        update_tags(&c.ec2(&r.region), id, prior, r, changed).await?;
+        tags::update(&c.ec2(&r.region), id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
     }
 

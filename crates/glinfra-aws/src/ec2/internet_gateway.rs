@@ -1,11 +1,11 @@
 //! Internet gateways: created tagged, then attached to their VPC. A VPC has at
 //! most one internet gateway, and a gateway is attached to at most one VPC.
 
-use super::{describe_owned, pick, settle, tag_specification, update_tags, Tagged};
+use super::{describe_owned, pick, settle, tag_specification, Tagged};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::{required, resolved_str, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttachmentStatus, ResourceType};
 use aws_sdk_ec2::Client;
@@ -123,7 +123,7 @@ impl Driver for InternetGatewayDriver {
                 attach(&ec2, id, vpc_id).await?;
             }
         }
-        update_tags(&ec2, id, prior, r, changed).await?;
+        tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
     }
 

@@ -51,7 +51,8 @@ pub(crate) use vpc::VpcDriver;
 pub(crate) use vpc_endpoint::VpcEndpointDriver;
 
 use crate::error::classify;
-use crate::kit::{self, tags, Changed, Desired, Recorded};
+use crate::kit::{self, tags, Desired};
+use async_trait::async_trait;
 use aws_sdk_ec2::operation as op;
 use aws_sdk_ec2::types::{
     Address, Filter, FlowLog, InternetGateway, NatGateway, ResourceType, RouteTable, SecurityGroup,
@@ -202,27 +203,24 @@ pub(crate) fn tag_specification<S: ResourceSpec>(
         .build())
 }
 
-/// Brings the tags of the resource `resource_id` from `prior.tags` to `r`'s:
-/// DeleteTags for removed keys, then CreateTags for new and changed values.
-async fn update_tags<S: ResourceSpec>(
-    ec2: &Client,
-    resource_id: &str,
-    prior: &Recorded<S>,
-    r: &Desired<S>,
-    changed: Changed<'_>,
-) -> Result<(), ProviderError> {
-    if !changed.has("tags") {
-        return Ok(());
+/// EC2 tags any resource by its id, with CreateTags and DeleteTags. It trusts the
+/// record: keys recorded but no longer wanted are deleted, then new and changed
+/// tags created; a full reconcile creates every tag (the record may not be what the
+/// resource carries, and CreateTags is idempotent).
+#[async_trait]
+impl tags::SyncTags for Client {
+    async fn sync_tags(
+        &self,
+        resource_id: &str,
+        want: &BTreeMap<String, String>,
+        prior: &BTreeMap<String, String>,
+        full: bool,
+    ) -> Result<(), ProviderError> {
+        let recorded = (!full).then_some(prior);
+        let (set, remove) = tags::reconcile(want, prior, recorded, false);
+        delete_tags(self, resource_id, &remove).await?;
+        create_tags(self, resource_id, &set).await
     }
-    let want = r.owned_tags();
-    let (mut set, remove) = tags::delta(&prior.tags, &want);
-    if changed.everything() {
-        // A full reconcile sets every tag: the recorded ones may not be the live
-        // ones, and CreateTags is idempotent.
-        set = want;
-    }
-    delete_tags(ec2, resource_id, &remove).await?;
-    create_tags(ec2, resource_id, &set).await
 }
 
 /// CreateTags of `tags` on the resource `resource_id` (no call when there are none).

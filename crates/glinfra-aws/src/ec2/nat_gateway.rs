@@ -1,12 +1,12 @@
 //! Public NAT gateways. A gateway is usable once `available`; one that failed
 //! stays visible as `failed` for a while (AWS cleans it up) and is never adopted.
 
-use super::{describe_owned, pick, settle, tag_specification, update_tags};
+use super::{describe_owned, pick, settle, tag_specification};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::wait::{self, Poll};
-use crate::kit::{required, resolved_str, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway, NatGatewayState, ResourceType};
 use aws_sdk_ec2::Client;
@@ -159,7 +159,7 @@ impl Driver for NatGatewayDriver {
             // waits for it to be usable.
             wait_available(&ec2, id).await?;
         }
-        update_tags(&ec2, id, prior, r, changed).await?;
+        tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
     }
 

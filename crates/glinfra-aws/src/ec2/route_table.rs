@@ -1,11 +1,11 @@
 //! Route tables. A table's routes and subnet associations are kinds of their
 //! own ([`super::route`], [`super::route_table_association`]).
 
-use super::{describe_owned, filter, pick, settle, tag_specification, update_tags, Tagged};
+use super::{describe_owned, filter, pick, settle, tag_specification, Tagged};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::{required, resolved_str, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, RouteTable};
 use aws_sdk_ec2::Client;
@@ -78,7 +78,7 @@ impl Driver for RouteTableDriver {
         r: &Desired<RouteTableSpec>,
         changed: Changed<'_>,
     ) -> Result<RouteTableOutputs, ProviderError> {
-        update_tags(&c.ec2(&r.region), &prior.outputs.id, prior, r, changed).await?;
+        tags::update(&c.ec2(&r.region), &prior.outputs.id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
     }
 

@@ -6,11 +6,11 @@
 //! DescribeSecurityGroupRules reports it): a rule is identified by direction,
 //! protocol, port range and IPv4 CIDR; its description is updated in place.
 
-use super::{arn, describe_owned, filter, pick, settle, tag_specification, update_tags};
+use super::{arn, describe_owned, filter, pick, settle, tag_specification};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::{required, resolved_str, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, SecurityGroupRule};
 use aws_sdk_ec2::Client;
@@ -434,7 +434,7 @@ impl Driver for SecurityGroupDriver {
         let id = &prior.outputs.id;
         let (ingress, egress) = (changed.has("ingress"), changed.has("egress"));
         reconcile_rules(&ec2, id, &r.spec, ingress, egress).await?;
-        update_tags(&ec2, id, prior, r, changed).await?;
+        tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
     }
 

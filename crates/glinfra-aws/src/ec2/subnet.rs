@@ -1,12 +1,12 @@
 //! Subnets. AWS creates a subnet with MapPublicIpOnLaunch off; a public one has
 //! it turned on by ModifySubnetAttribute after the create.
 
-use super::{arn, describe_owned, pick, settle, tag_specification, update_tags, READY_DEADLINE};
+use super::{arn, describe_owned, pick, settle, tag_specification, READY_DEADLINE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::wait::{self, Poll};
-use crate::kit::{required, resolved_str, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet, SubnetState};
 use aws_sdk_ec2::Client;
@@ -148,7 +148,7 @@ impl Driver for SubnetDriver {
         if changed.has("map_public_ip_on_launch") {
             set_map_public_ip(&ec2, id, r.spec.map_public_ip_on_launch).await?;
         }
-        update_tags(&ec2, id, prior, r, changed).await?;
+        tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
     }
 

@@ -1,12 +1,12 @@
 //! VPCs. The DNS attributes are set one per ModifyVpcAttribute call (an AWS
 //! rule), in an order AWS accepts: host names need DNS support.
 
-use super::{arn, describe_owned, pick, settle, tag_specification, update_tags, READY_DEADLINE};
+use super::{arn, describe_owned, pick, settle, tag_specification, READY_DEADLINE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::wait::{self, Poll};
-use crate::kit::{required, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Vpc, VpcState};
 use aws_sdk_ec2::Client;
@@ -154,7 +154,7 @@ impl Driver for VpcDriver {
         let support = changed.has("enable_dns_support");
         let hostnames = changed.has("enable_dns_hostnames");
         set_dns_attributes(&ec2, id, &r.spec, support, hostnames).await?;
-        update_tags(&ec2, id, prior, r, changed).await?;
+        tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
     }
 

@@ -6,12 +6,12 @@
 //! PascalCase, so every real value arrives as `State::Unknown`
 //! (awslabs/aws-sdk-rust#619).
 
-use super::{describe_owned, pick, settle, tag_specification, update_tags};
+use super::{describe_owned, pick, settle, tag_specification};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::{classify, classify_code};
 use crate::kit::wait::{self, Poll};
-use crate::kit::{required, resolved_all, resolved_str, Absent, Changed, Desired, Recorded};
+use crate::kit::{required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint};
 use aws_sdk_ec2::Client;
@@ -323,7 +323,7 @@ impl Driver for VpcEndpointDriver {
         let ec2 = c.ec2(&r.region);
         let id = &prior.outputs.id;
         modify(&ec2, id, &r.spec, changed).await?;
-        update_tags(&ec2, id, prior, r, changed).await?;
+        tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
     }
 

@@ -122,21 +122,8 @@ async fn sync_tags(
     full: bool,
 ) -> Result<(), ProviderError> {
     let (set, remove) = tags::reconcile(want, prior, Some(&tags::from_map(live)), full);
-    if !set.is_empty() {
-        eks.tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(tags::to_map(&set)))
-            .send()
-            .await
-            .map_err(|e| classify(&format!("TagResource {arn}"), e))?;
-    }
-    if !remove.is_empty() {
-        eks.untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(|e| classify(&format!("UntagResource {arn}"), e))?;
-    }
-    Ok(())
+    tags::apply(eks, arn, &set, &remove).await
 }
+
+// EKS tags by ARN (ListTagsForResource, TagResource, UntagResource).
+crate::kit::tags::tagging!(aws_sdk_eks::Client, by_arn, std::convert::identity);

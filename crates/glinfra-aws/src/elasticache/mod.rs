@@ -34,7 +34,7 @@ pub(crate) use parameter_group::CacheParameterGroupDriver;
 pub(crate) use replication_group::ReplicationGroupDriver;
 pub(crate) use subnet_group::CacheSubnetGroupDriver;
 
-use glinfra_engine::{ErrorClass, ProviderError};
+use glinfra_engine::ProviderError;
 
 /// Codes meaning a replication group (or one of its clusters) is busy with another
 /// change: try again once it is done.
@@ -42,14 +42,10 @@ const BUSY: &[&str] = &["InvalidReplicationGroupState", "InvalidCacheClusterStat
 
 /// `err`, Retryable when its code is one of [`BUSY`].
 fn unless_busy(err: ProviderError) -> ProviderError {
-    if err.has_code(BUSY) {
-        err.reclassified(ErrorClass::Retryable, "busy with another change")
-    } else {
-        err
-    }
+    crate::kit::retryable_when(BUSY, "busy with another change")(err)
 }
 
 // ElastiCache tags by ARN (ListTagsForResource, AddTagsToResource,
 // RemoveTagsFromResource). AWS answers ListTagsForResource only for a replication
 // group that is available: a busy one is Retryable.
-crate::kit::tags::arn_tagging!(aws_sdk_elasticache::Client, unless_busy);
+crate::kit::tags::tagging!(aws_sdk_elasticache::Client, by_name, unless_busy);

@@ -10,15 +10,15 @@
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::tags::{self, ensure_ours};
+use crate::kit::named::{self, named, Named};
 use crate::kit::{
-    create_or_existing, parameter_changes, required, Absent, Changed, Desired, Made, Recorded,
+    parameter_changes, required, retryable_when, tags, Absent, Changed, Desired, Recorded,
 };
 use async_trait::async_trait;
 use aws_sdk_elasticache::types::{CacheParameterGroup, ParameterNameValue};
 use aws_sdk_elasticache::Client;
 use glinfra_core::spec::elasticache::{CacheParameterGroupOutputs, CacheParameterGroupSpec};
-use glinfra_engine::{ErrorClass, ProviderError};
+use glinfra_engine::ProviderError;
 use std::collections::BTreeMap;
 
 /// ModifyCacheParameterGroup and ResetCacheParameterGroup take at most this many
@@ -28,43 +28,24 @@ const BATCH: usize = 20;
 /// The driver of `aws:elasticache/parameter-group`.
 pub(crate) struct CacheParameterGroupDriver;
 
-fn what(name: &str) -> String {
-    format!("ElastiCache cache parameter group `{name}`")
+fn outputs(group: &CacheParameterGroup) -> Result<CacheParameterGroupOutputs, ProviderError> {
+    let name = required(
+        group.cache_parameter_group_name(),
+        "CacheParameterGroup name",
+    )?;
+    Ok(CacheParameterGroupOutputs {
+        name: name.to_string(),
+    })
 }
 
-fn arn_of(group: &CacheParameterGroup) -> Result<&str, ProviderError> {
-    required(group.arn(), "CacheParameterGroup ARN")
-}
-
-/// The parameter group named `name`, if there is one.
-async fn describe(ec: &Client, name: &str) -> Result<Option<CacheParameterGroup>, ProviderError> {
-    let found = ec
-        .describe_cache_parameter_groups()
-        .cache_parameter_group_name(name)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribeCacheParameterGroups {name}"), e))
-        .or_absent()?;
-    Ok(found.and_then(|out| {
-        out.cache_parameter_groups()
-            .iter()
-            .find(|g| g.cache_parameter_group_name() == Some(name))
-            .cloned()
-    }))
-}
-
-/// The group `r` names when it is `r`'s (an AlreadyExists error when it is someone else's).
-async fn lookup(
-    ec: &Client,
-    r: &Desired<CacheParameterGroupSpec>,
-) -> Result<Option<CacheParameterGroup>, ProviderError> {
-    let name = &r.spec.name;
-    let Some(group) = describe(ec, name).await? else {
-        return Ok(None);
-    };
-    ensure_ours(ec, &what(name), arn_of(&group)?, r).await?;
-    Ok(Some(group))
-}
+named!(CacheParameterGroupDriver {
+    client: elasticache -> Client,
+    what: "ElastiCache cache parameter group",
+    describe: describe_cache_parameter_groups(cache_parameter_group_name) -> cache_parameter_groups
+        where cache_parameter_group_name, "DescribeCacheParameterGroups",
+    group: CacheParameterGroup, arn: arn "CacheParameterGroup ARN",
+    outputs: outputs,
+});
 
 #[async_trait]
 impl Driver for CacheParameterGroupDriver {
@@ -75,10 +56,7 @@ impl Driver for CacheParameterGroupDriver {
         c: &Clients,
         r: &Desired<CacheParameterGroupSpec>,
     ) -> Result<Option<CacheParameterGroupOutputs>, ProviderError> {
-        let found = lookup(&c.elasticache(&r.region), r).await?;
-        Ok(found.map(|_| CacheParameterGroupOutputs {
-            name: r.spec.name.clone(),
-        }))
+        named::find::<Self>(c, r).await
     }
 
     async fn create(
@@ -95,27 +73,12 @@ impl Driver for CacheParameterGroupDriver {
             .description(&r.spec.description)
             .set_tags(Some(tags::to_sdk(&r.owned_tags())?))
             .send();
-        let made = create_or_existing(
-            &what(name),
-            async {
-                sent.await
-                    .map_err(|e| classify(&format!("CreateCacheParameterGroup {name}"), e))
-            },
-            || lookup(&ec, r),
-        )
-        .await?;
-        let out = CacheParameterGroupOutputs { name: name.clone() };
-        match made {
-            Made::Created(_) => {
-                apply(&ec, name, &r.spec.parameters, &[]).await?;
-                Ok(out)
-            }
-            // An earlier attempt made it: brought in line with the spec.
-            Made::Existing(_) => {
-                let prior = Recorded::adopted(r, out);
-                self.update(c, &prior, r, Changed::ALL).await
-            }
-        }
+        let operation = &format!("CreateCacheParameterGroup {name}");
+        named::create(self, c, r, operation, sent, |_| async move {
+            apply(&ec, name, &r.spec.parameters, &[]).await?;
+            Ok(CacheParameterGroupOutputs { name: name.clone() })
+        })
+        .await
     }
 
     async fn update(
@@ -137,18 +100,8 @@ impl Driver for CacheParameterGroupDriver {
             apply(&ec, name, &set, &reset).await?;
         }
         if changed.has("tags") {
-            let group = describe(&ec, name).await?.ok_or_else(|| {
-                ProviderError::new(ErrorClass::NotFound, format!("{} not found", what(name)))
-            })?;
-            let want = r.owned_tags();
-            tags::sync(
-                &ec,
-                arn_of(&group)?,
-                &want,
-                &prior.tags,
-                changed.everything(),
-            )
-            .await?;
+            let group = named::existing::<Self>(&ec, name).await?;
+            tags::update(&ec, Self::arn(&group)?, prior, r, changed).await?;
         }
         Ok(prior.outputs.clone())
     }
@@ -164,17 +117,11 @@ impl Driver for CacheParameterGroupDriver {
             .cache_parameter_group_name(name)
             .send()
             .await
-            .map_err(|e| {
-                let err = classify(&format!("DeleteCacheParameterGroup {name}"), e);
-                if err.has_code(&["InvalidCacheParameterGroupState"]) {
-                    err.reclassified(
-                        ErrorClass::Retryable,
-                        "a replication group still uses it; it is being deleted first",
-                    )
-                } else {
-                    err
-                }
-            })
+            .map_err(|e| classify(&format!("DeleteCacheParameterGroup {name}"), e))
+            .map_err(retryable_when(
+                &["InvalidCacheParameterGroupState"],
+                "a replication group still uses it; it is being deleted first",
+            ))
             .or_gone()
     }
 }

@@ -532,8 +532,7 @@ impl Driver for ReplicationGroupDriver {
                 }
                 Some(rg) => {
                     check_ours(&ec, &rg, r).await?;
-                    let prior = Recorded::adopted(r, rg_outputs(&rg)?);
-                    return self.update(c, &prior, r, Changed::ALL).await;
+                    return self.adopt(c, r, rg_outputs(&rg)?).await;
                 }
             }
         }
@@ -576,8 +575,7 @@ impl Driver for ReplicationGroupDriver {
         }
 
         if changed.has("tags") {
-            let want = r.owned_tags();
-            tags::sync(&ec, arn_of(&rg)?, &want, &prior.tags, changed.everything()).await?;
+            tags::update(&ec, arn_of(&rg)?, prior, r, changed).await?;
         }
         rg_outputs(&rg)
     }

@@ -7,22 +7,18 @@
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::tags::{self, ensure_ours};
+use crate::kit::named::{self, named, Named};
 use crate::kit::{
-    create_or_existing, required, resolved_all, Absent, Changed, Desired, Made, Recorded,
+    required, resolved_all, retryable_when, tags, Absent, Changed, Desired, Recorded,
 };
 use async_trait::async_trait;
 use aws_sdk_elasticache::types::CacheSubnetGroup;
 use aws_sdk_elasticache::Client;
 use glinfra_core::spec::elasticache::{CacheSubnetGroupOutputs, CacheSubnetGroupSpec};
-use glinfra_engine::{ErrorClass, ProviderError};
+use glinfra_engine::ProviderError;
 
 /// The driver of `aws:elasticache/subnet-group`.
 pub(crate) struct CacheSubnetGroupDriver;
-
-fn what(name: &str) -> String {
-    format!("ElastiCache cache subnet group `{name}`")
-}
 
 fn outputs(group: &CacheSubnetGroup) -> Result<CacheSubnetGroupOutputs, ProviderError> {
     Ok(CacheSubnetGroupOutputs {
@@ -31,39 +27,14 @@ fn outputs(group: &CacheSubnetGroup) -> Result<CacheSubnetGroupOutputs, Provider
     })
 }
 
-fn arn_of(group: &CacheSubnetGroup) -> Result<&str, ProviderError> {
-    required(group.arn(), "CacheSubnetGroup ARN")
-}
-
-/// The subnet group named `name`, if there is one.
-async fn describe(ec: &Client, name: &str) -> Result<Option<CacheSubnetGroup>, ProviderError> {
-    let found = ec
-        .describe_cache_subnet_groups()
-        .cache_subnet_group_name(name)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribeCacheSubnetGroups {name}"), e))
-        .or_absent()?;
-    Ok(found.and_then(|out| {
-        out.cache_subnet_groups()
-            .iter()
-            .find(|g| g.cache_subnet_group_name() == Some(name))
-            .cloned()
-    }))
-}
-
-/// The group `r` names when it is `r`'s (an AlreadyExists error when it is someone else's).
-async fn lookup(
-    ec: &Client,
-    r: &Desired<CacheSubnetGroupSpec>,
-) -> Result<Option<CacheSubnetGroup>, ProviderError> {
-    let name = &r.spec.name;
-    let Some(group) = describe(ec, name).await? else {
-        return Ok(None);
-    };
-    ensure_ours(ec, &what(name), arn_of(&group)?, r).await?;
-    Ok(Some(group))
-}
+named!(CacheSubnetGroupDriver {
+    client: elasticache -> Client,
+    what: "ElastiCache cache subnet group",
+    describe: describe_cache_subnet_groups(cache_subnet_group_name) -> cache_subnet_groups
+        where cache_subnet_group_name, "DescribeCacheSubnetGroups",
+    group: CacheSubnetGroup, arn: arn "CacheSubnetGroup ARN",
+    outputs: outputs,
+});
 
 #[async_trait]
 impl Driver for CacheSubnetGroupDriver {
@@ -74,11 +45,7 @@ impl Driver for CacheSubnetGroupDriver {
         c: &Clients,
         r: &Desired<CacheSubnetGroupSpec>,
     ) -> Result<Option<CacheSubnetGroupOutputs>, ProviderError> {
-        lookup(&c.elasticache(&r.region), r)
-            .await?
-            .as_ref()
-            .map(outputs)
-            .transpose()
+        named::find::<Self>(c, r).await
     }
 
     async fn create(
@@ -86,35 +53,20 @@ impl Driver for CacheSubnetGroupDriver {
         c: &Clients,
         r: &Desired<CacheSubnetGroupSpec>,
     ) -> Result<CacheSubnetGroupOutputs, ProviderError> {
-        let ec = c.elasticache(&r.region);
         let name = &r.spec.name;
-        let sent = ec
+        let sent = c
+            .elasticache(&r.region)
             .create_cache_subnet_group()
             .cache_subnet_group_name(name)
             .cache_subnet_group_description(&r.spec.description)
             .set_subnet_ids(Some(resolved_all(&r.spec.subnet_ids, "subnet_ids")?))
             .set_tags(Some(tags::to_sdk(&r.owned_tags())?))
             .send();
-        let made = create_or_existing(
-            &what(name),
-            async {
-                sent.await
-                    .map_err(|e| classify(&format!("CreateCacheSubnetGroup {name}"), e))
-            },
-            || lookup(&ec, r),
-        )
-        .await?;
-        match made {
-            Made::Created(out) => outputs(required(
-                out.cache_subnet_group(),
-                &format!("CreateCacheSubnetGroup {name}"),
-            )?),
-            // An earlier attempt made it: brought in line with the spec.
-            Made::Existing(group) => {
-                let prior = Recorded::adopted(r, outputs(&group)?);
-                self.update(c, &prior, r, Changed::ALL).await
-            }
-        }
+        let operation = &format!("CreateCacheSubnetGroup {name}");
+        named::create(self, c, r, operation, sent, |out| async move {
+            outputs(required(out.cache_subnet_group(), operation)?)
+        })
+        .await
     }
 
     async fn update(
@@ -148,19 +100,9 @@ impl Driver for CacheSubnetGroupDriver {
             // The modification's answer carries the ARN; otherwise it is described.
             let group = match group.filter(|g| g.arn().is_some()) {
                 Some(g) => g,
-                None => describe(&ec, name).await?.ok_or_else(|| {
-                    ProviderError::new(ErrorClass::NotFound, format!("{} not found", what(name)))
-                })?,
+                None => named::existing::<Self>(&ec, name).await?,
             };
-            let want = r.owned_tags();
-            tags::sync(
-                &ec,
-                arn_of(&group)?,
-                &want,
-                &prior.tags,
-                changed.everything(),
-            )
-            .await?;
+            tags::update(&ec, Self::arn(&group)?, prior, r, changed).await?;
         }
         // A subnet group cannot leave its VPC: the outputs stay as recorded.
         Ok(prior.outputs.clone())
@@ -177,17 +119,11 @@ impl Driver for CacheSubnetGroupDriver {
             .cache_subnet_group_name(name)
             .send()
             .await
-            .map_err(|e| {
-                let err = classify(&format!("DeleteCacheSubnetGroup {name}"), e);
-                if err.has_code(&["CacheSubnetGroupInUse"]) {
-                    err.reclassified(
-                        ErrorClass::Retryable,
-                        "a cache cluster still uses it; it is being deleted first",
-                    )
-                } else {
-                    err
-                }
-            })
+            .map_err(|e| classify(&format!("DeleteCacheSubnetGroup {name}"), e))
+            .map_err(retryable_when(
+                &["CacheSubnetGroupInUse"],
+                "a cache cluster still uses it; it is being deleted first",
+            ))
             .or_gone()
     }
 }

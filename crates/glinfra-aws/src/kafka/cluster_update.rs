@@ -293,25 +293,7 @@ async fn sync_tags(
     full: bool,
 ) -> Result<(), ProviderError> {
     let (set, remove) = tags::reconcile(want, prior, Some(&tags_of(cl)), full);
-    if !set.is_empty() {
-        kafka
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(tags::to_map(&set)))
-            .send()
-            .await
-            .map_err(|e| classify(&format!("TagResource {arn}"), e))?;
-    }
-    if !remove.is_empty() {
-        kafka
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(|e| classify(&format!("UntagResource {arn}"), e))?;
-    }
-    Ok(())
+    tags::apply(kafka, arn, &set, &remove).await
 }
 
 /// Brings the fields in `changed` of the cluster `arn` in line with `d` and its tags

@@ -21,3 +21,6 @@ mod tests;
 
 pub(crate) use cluster::MskClusterDriver;
 pub(crate) use configuration::MskConfigurationDriver;
+
+// MSK tags by ARN (ListTagsForResource, TagResource, UntagResource).
+crate::kit::tags::tagging!(aws_sdk_kafka::Client, by_arn, std::convert::identity);

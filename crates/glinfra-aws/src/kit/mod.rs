@@ -6,19 +6,28 @@
 //! - [`Changed`]: the fields an update must change ([`Changed::ALL`] after an
 //!   adoption, with [`Recorded::adopted`]);
 //! - [`create_or_existing`]: a create that meets what an earlier attempt made;
+//! - [`described`]: a Describe by name, nothing found being `None`;
+//! - [`retryable_when`]: the error codes of a state the executor waits out;
 //! - [`parameter_changes`]: what to set and reset in a parameter group;
 //! - ownership ([`owned`], [`ensure_owned`], [`pick_owned`]): the `glinfra:stack` and
 //!   `glinfra:logical-id` tags that make a find safe;
 //! - [`tags`]: conversion between tag maps and each SDK's tag type, and
-//!   reconciling a resource's tags through a service's [`tags::Tagging`] calls;
+//!   reconciling a resource's tags through a service's [`tags::Tagging`] calls
+//!   (implemented by [`tags::tagging!`] for the services that tag by ARN);
+//! - [`named`]: find and create of the kinds found by name and tagged by ARN (the
+//!   RDS and ElastiCache subnet and parameter groups);
 //! - not-found handling ([`Absent`]): a Describe that finds nothing is `None`, a
 //!   delete of what is gone is success;
 //! - [`wait`]: one polling helper with a deadline, [`wait::gone`], and
 //!   [`wait::settle`] for calls that name something not visible yet.
 
+pub(crate) mod named;
 pub(crate) mod tags;
 pub(crate) mod wait;
 
+use crate::error::classify;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use glinfra_core::{Declared, Input, Kind, ResourceId, ResourceSpec, ResourceState};
 use glinfra_core::{TAG_LOGICAL_ID, TAG_STACK};
 use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
@@ -275,6 +284,40 @@ impl<T> Absent<T> for Result<T, ProviderError> {
 
     fn or_gone(self) -> Result<(), ProviderError> {
         self.or_absent().map(|_| ())
+    }
+}
+
+/// What a Describe by name found: the item `pick` takes from its answer, `None` when
+/// AWS answers NotFound or `pick` finds nothing. `call` is the request's `send()`;
+/// its error is classified as `what`.
+pub(crate) async fn described<O, T, E, R>(
+    what: &str,
+    call: impl Future<Output = Result<O, SdkError<E, R>>>,
+    pick: impl FnOnce(&O) -> Option<&T>,
+) -> Result<Option<T>, ProviderError>
+where
+    T: Clone,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let out = call.await.map_err(|e| classify(what, e)).or_absent()?;
+    Ok(out.as_ref().and_then(pick).cloned())
+}
+
+/// Makes an error Retryable, saying `why`, when its code is one of `codes`: a
+/// state the resource leaves by itself (still used by something being deleted,
+/// busy with another change), which the executor waits out by trying again.
+/// `.map_err(retryable_when(&["InvalidDBSubnetGroupStateFault"], "in use"))`.
+pub(crate) fn retryable_when(
+    codes: &'static [&'static str],
+    why: &'static str,
+) -> impl Fn(ProviderError) -> ProviderError {
+    move |err| {
+        if err.has_code(codes) {
+            err.reclassified(ErrorClass::Retryable, why)
+        } else {
+            err
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Tags: one conversion between a tag map and each SDK's tag type.
 
-use super::{ensure_owned, Desired};
+use super::{ensure_owned, Changed, Desired, Recorded};
 use async_trait::async_trait;
+use glinfra_core::ResourceSpec;
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::{BTreeMap, HashMap};
 
@@ -117,12 +118,33 @@ pub(crate) trait Tagging: Sync {
     async fn remove(&self, resource: &str, keys: &[String]) -> Result<(), ProviderError>;
 }
 
-/// Implements [`Tagging`] for the client `$client` of a service that tags by ARN with
-/// ListTagsForResource, AddTagsToResource and RemoveTagsFromResource (`ResourceName`,
-/// `TagList`, `TagKeys`: RDS, ElastiCache). `$busy` maps every classified error (say,
-/// to make a service's "busy" codes Retryable).
-macro_rules! arn_tagging {
-    ($client:ty, $busy:expr) => {
+/// Implements [`Tagging`] for the client `$client` of a service that tags a resource
+/// by its ARN, in one of the two styles of AWS APIs:
+///
+/// - `by_name`: ListTagsForResource, AddTagsToResource and RemoveTagsFromResource
+///   on `ResourceName`, tags as a `TagList` (RDS, ElastiCache);
+/// - `by_arn`: ListTagsForResource, TagResource and UntagResource on `ResourceArn`,
+///   tags as a string map (EKS, MSK, CloudWatch Logs).
+///
+/// `$map_err` maps every classified error (say, to make a service's "busy" codes
+/// Retryable).
+macro_rules! tagging {
+    ($client:ty, by_name, $map_err:expr) => {
+        $crate::kit::tags::tagging!(@impl $client, $map_err, resource_name,
+            list: tag_list, from_sdk,
+            set: add_tags_to_resource "AddTagsToResource", |t| $crate::kit::tags::to_sdk(t),
+            remove: remove_tags_from_resource "RemoveTagsFromResource");
+    };
+    ($client:ty, by_arn, $map_err:expr) => {
+        $crate::kit::tags::tagging!(@impl $client, $map_err, resource_arn,
+            list: tags, from_map,
+            set: tag_resource "TagResource", |t| Ok($crate::kit::tags::to_map(t)),
+            remove: untag_resource "UntagResource");
+    };
+    (@impl $client:ty, $map_err:expr, $on:ident,
+        list: $listed:ident, $from:ident,
+        set: $set:ident $set_op:literal, $to:expr,
+        remove: $remove:ident $remove_op:literal) => {
         #[async_trait::async_trait]
         impl $crate::kit::tags::Tagging for $client {
             async fn list(
@@ -132,16 +154,16 @@ macro_rules! arn_tagging {
             {
                 let out = self
                     .list_tags_for_resource()
-                    .resource_name(arn)
+                    .$on(arn)
                     .send()
                     .await
                     .map_err(|e| {
-                        $busy($crate::error::classify(
+                        $map_err($crate::error::classify(
                             &format!("ListTagsForResource {arn}"),
                             e,
                         ))
                     })?;
-                Ok($crate::kit::tags::from_sdk(out.tag_list()))
+                Ok($crate::kit::tags::$from(out.$listed()))
             }
 
             async fn set(
@@ -149,17 +171,15 @@ macro_rules! arn_tagging {
                 arn: &str,
                 tags: &std::collections::BTreeMap<String, String>,
             ) -> Result<(), glinfra_engine::ProviderError> {
-                self.add_tags_to_resource()
-                    .resource_name(arn)
-                    .set_tags(Some($crate::kit::tags::to_sdk(tags)?))
+                let to: fn(
+                    &std::collections::BTreeMap<String, String>,
+                ) -> Result<_, glinfra_engine::ProviderError> = $to;
+                self.$set()
+                    .$on(arn)
+                    .set_tags(Some(to(tags)?))
                     .send()
                     .await
-                    .map_err(|e| {
-                        $busy($crate::error::classify(
-                            &format!("AddTagsToResource {arn}"),
-                            e,
-                        ))
-                    })?;
+                    .map_err(|e| $map_err($crate::error::classify(&format!("{} {arn}", $set_op), e)))?;
                 Ok(())
             }
 
@@ -168,23 +188,20 @@ macro_rules! arn_tagging {
                 arn: &str,
                 keys: &[String],
             ) -> Result<(), glinfra_engine::ProviderError> {
-                self.remove_tags_from_resource()
-                    .resource_name(arn)
+                self.$remove()
+                    .$on(arn)
                     .set_tag_keys(Some(keys.to_vec()))
                     .send()
                     .await
                     .map_err(|e| {
-                        $busy($crate::error::classify(
-                            &format!("RemoveTagsFromResource {arn}"),
-                            e,
-                        ))
+                        $map_err($crate::error::classify(&format!("{} {arn}", $remove_op), e))
                     })?;
                 Ok(())
             }
         }
     };
 }
-pub(crate) use arn_tagging;
+pub(crate) use tagging;
 
 /// What brings a resource's tags to `want`: tags to set and keys to remove.
 ///
@@ -245,13 +262,70 @@ pub(crate) async fn sync_known<T: Tagging + ?Sized>(
     live: Option<&BTreeMap<String, String>>,
 ) -> Result<(), ProviderError> {
     let (set, remove) = reconcile(want, prior, live, live.is_some());
+    apply(api, resource, &set, &remove).await
+}
+
+/// Sets the tags `set` on `resource`, then removes the keys `remove` (no call for
+/// either when it is empty): the changes [`reconcile`] or [`delta`] computed.
+pub(crate) async fn apply<T: Tagging + ?Sized>(
+    api: &T,
+    resource: &str,
+    set: &BTreeMap<String, String>,
+    remove: &[String],
+) -> Result<(), ProviderError> {
     if !set.is_empty() {
-        api.set(resource, &set).await?;
+        api.set(resource, set).await?;
     }
     if !remove.is_empty() {
-        api.remove(resource, &remove).await?;
+        api.remove(resource, remove).await?;
     }
     Ok(())
+}
+
+/// How a service brings the tags of a resource from those it was last given
+/// (`prior`) to `want`; `full` on a whole-resource reconcile (after an adoption),
+/// when the record may not be what the resource carries. A [`Tagging`] service does
+/// it by [`sync`]; EC2, in its own way (`crate::ec2`).
+#[async_trait]
+pub(crate) trait SyncTags: Sync {
+    /// Brings the tags of `resource` from `prior` to `want`.
+    async fn sync_tags(
+        &self,
+        resource: &str,
+        want: &BTreeMap<String, String>,
+        prior: &BTreeMap<String, String>,
+        full: bool,
+    ) -> Result<(), ProviderError>;
+}
+
+#[async_trait]
+impl<T: Tagging> SyncTags for T {
+    async fn sync_tags(
+        &self,
+        resource: &str,
+        want: &BTreeMap<String, String>,
+        prior: &BTreeMap<String, String>,
+        full: bool,
+    ) -> Result<(), ProviderError> {
+        sync(self, resource, want, prior, full).await
+    }
+}
+
+/// The tags part of an update: brings the tags of `resource` (through `api`) from
+/// `prior`'s to `r`'s, ownership tags included, when `changed` names them.
+pub(crate) async fn update<T: SyncTags + ?Sized, S: ResourceSpec>(
+    api: &T,
+    resource: &str,
+    prior: &Recorded<S>,
+    r: &Desired<S>,
+    changed: Changed<'_>,
+) -> Result<(), ProviderError> {
+    if !changed.has("tags") {
+        return Ok(());
+    }
+    let full = changed.everything();
+    api.sync_tags(resource, &r.owned_tags(), &prior.tags, full)
+        .await
 }
 
 /// `Ok` when the tags of `resource`, read through `api`, make `what` (say, "DB
@@ -266,18 +340,37 @@ pub(crate) async fn ensure_ours<T: Tagging + ?Sized, S>(
     ensure_owned(what, &api.list(resource).await?, r)
 }
 
+/// `found`, what a Describe by name answered, when its tags (read through `api`
+/// at the ARN `arn_of` gives) make `what` `r`'s; `None` when nothing was found;
+/// otherwise the AlreadyExists error of [`ensure_ours`].
+pub(crate) async fn ours<T: Tagging + ?Sized, G, S>(
+    api: &T,
+    what: &str,
+    found: Option<G>,
+    arn_of: impl FnOnce(&G) -> Result<&str, ProviderError>,
+    r: &Desired<S>,
+) -> Result<Option<G>, ProviderError> {
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    ensure_ours(api, what, arn_of(&found)?, r).await?;
+    Ok(Some(found))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A tag map of `pairs`.
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     #[test]
     fn reconcile_trusts_live_tags_when_known_and_the_record_otherwise() {
-        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
         let want = map(&[("a", "1"), ("b", "2")]);
         let prior = map(&[("a", "1"), ("old", "x")]);
         let live = map(&[("a", "1"), ("b", "0"), ("stray", "y"), ("aws:cf", "z")]);
@@ -320,12 +413,6 @@ mod tests {
 
     #[test]
     fn reconcile_removes_only_recorded_keys_unless_full_and_never_aws_ones() {
-        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
         let live = map(&[("mine", "1"), ("theirs", "2"), ("aws:x", "3")]);
         let want = map(&[("new", "4")]);
         let prior = map(&[("mine", "1"), ("aws:x", "3")]);

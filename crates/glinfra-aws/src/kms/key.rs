@@ -297,21 +297,32 @@ async fn scan_unaliased(
     }
 }
 
-/// Rotation, then the alias: the alias comes last because it marks the key complete.
-async fn finish_new_key(
-    kms: &Client,
-    key_id: &str,
-    alias: &str,
-    spec: &KmsKeySpec,
-    repoint: bool,
-) -> Result<(), ProviderError> {
-    if spec.enable_key_rotation {
+/// EnableKeyRotation or DisableKeyRotation of `key_id`, as `enabled` says.
+async fn set_rotation(kms: &Client, key_id: &str, enabled: bool) -> Result<(), ProviderError> {
+    if enabled {
         kms.enable_key_rotation()
             .key_id(key_id)
             .send()
             .await
             .map_err(|e| classify(&format!("EnableKeyRotation {key_id}"), e))?;
+    } else {
+        kms.disable_key_rotation()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DisableKeyRotation {key_id}"), e))?;
     }
+    Ok(())
+}
+
+/// Points `alias` at `key_id`: CreateAlias for a new alias, UpdateAlias to
+/// `repoint` one that names another key.
+async fn point_alias(
+    kms: &Client,
+    alias: &str,
+    key_id: &str,
+    repoint: bool,
+) -> Result<(), ProviderError> {
     if repoint {
         kms.update_alias()
             .alias_name(alias)
@@ -330,6 +341,20 @@ async fn finish_new_key(
     Ok(())
 }
 
+/// Rotation, then the alias: the alias comes last because it marks the key complete.
+async fn finish_new_key(
+    kms: &Client,
+    key_id: &str,
+    alias: &str,
+    spec: &KmsKeySpec,
+    repoint: bool,
+) -> Result<(), ProviderError> {
+    if spec.enable_key_rotation {
+        set_rotation(kms, key_id, true).await?;
+    }
+    point_alias(kms, alias, key_id, repoint).await
+}
+
 /// Makes `alias` name `key_id`: created when missing, re-pointed when it names a
 /// key of ours pending deletion; naming anything else is an AlreadyExists error.
 async fn ensure_alias(
@@ -339,29 +364,16 @@ async fn ensure_alias(
     r: &Desired<KmsKeySpec>,
 ) -> Result<(), ProviderError> {
     match describe(kms, alias).await? {
-        None => {
-            kms.create_alias()
-                .alias_name(alias)
-                .target_key_id(key_id)
-                .send()
-                .await
-                .map_err(|e| classify(&format!("CreateAlias {alias}"), e))?;
-        }
-        Some(meta) if meta.key_id() == key_id => {}
+        None => point_alias(kms, alias, key_id, false).await,
+        Some(meta) if meta.key_id() == key_id => Ok(()),
         Some(meta) => {
             let tags = key_tags(kms, meta.key_id()).await?;
             if !(is_pending_deletion(&meta) && owned(&tags, &r.stack, &r.id)) {
                 return Err(alias_taken(alias, meta.key_id(), &tags));
             }
-            kms.update_alias()
-                .alias_name(alias)
-                .target_key_id(key_id)
-                .send()
-                .await
-                .map_err(|e| classify(&format!("UpdateAlias {alias}"), e))?;
+            point_alias(kms, alias, key_id, true).await
         }
     }
-    Ok(())
 }
 
 /// Deletes `alias` if it names `key_id` (an alias re-pointed elsewhere is left alone).
@@ -396,19 +408,7 @@ async fn converge(
             .map_err(|e| classify(&format!("UpdateKeyDescription {key_id}"), e))?;
     }
     if changed.has("enable_key_rotation") {
-        if spec.enable_key_rotation {
-            kms.enable_key_rotation()
-                .key_id(key_id)
-                .send()
-                .await
-                .map_err(|e| classify(&format!("EnableKeyRotation {key_id}"), e))?;
-        } else {
-            kms.disable_key_rotation()
-                .key_id(key_id)
-                .send()
-                .await
-                .map_err(|e| classify(&format!("DisableKeyRotation {key_id}"), e))?;
-        }
+        set_rotation(kms, key_id, spec.enable_key_rotation).await?;
     }
     if changed.has("tags") {
         let mut stale: BTreeSet<String> = prior

@@ -24,9 +24,8 @@
 use super::logs_error;
 use crate::clients::Clients;
 use crate::driver::Driver;
-use crate::kit::{
-    self, ensure_owned, resolved_opt, tags, wait, Absent, Changed, Desired, Recorded,
-};
+use crate::kit::tags::{self, Tagging};
+use crate::kit::{self, resolved_opt, wait, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 use aws_sdk_cloudwatchlogs::Client;
@@ -83,17 +82,6 @@ fn outputs_of(group: &LogGroup) -> Result<LogGroupOutputs, ProviderError> {
     })
 }
 
-/// The tags on the group of ARN `arn` (without `:*`).
-async fn list_tags(logs: &Client, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-    let out = logs
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .map_err(|e| logs_error(&format!("ListTagsForResource {arn}"), e))?;
-    Ok(tags::from_map(out.tags()))
-}
-
 /// The group `r` names, when it is `r`'s (an AlreadyExists error when it is someone else's).
 async fn lookup(
     logs: &Client,
@@ -103,8 +91,8 @@ async fn lookup(
         return Ok(None);
     };
     let out = outputs_of(&group)?;
-    let tags = list_tags(logs, &out.arn).await?;
-    ensure_owned(&format!("log group `{}`", r.spec.name), &tags, r)?;
+    // The tags are on the group's ARN without `:*`.
+    tags::ensure_ours(logs, &format!("log group `{}`", r.spec.name), &out.arn, r).await?;
     Ok(Some(out))
 }
 
@@ -164,25 +152,8 @@ async fn sync_tags(
     arn: &str,
     want: &BTreeMap<String, String>,
 ) -> Result<(), ProviderError> {
-    let live = list_tags(logs, arn).await?;
-    let (set, remove) = tags::delta(&live, want);
-    if !set.is_empty() {
-        logs.tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(tags::to_map(&set)))
-            .send()
-            .await
-            .map_err(|e| logs_error(&format!("TagResource {arn}"), e))?;
-    }
-    if !remove.is_empty() {
-        logs.untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(|e| logs_error(&format!("UntagResource {arn}"), e))?;
-    }
-    Ok(())
+    let (set, remove) = tags::delta(&logs.list(arn).await?, want);
+    tags::apply(logs, arn, &set, &remove).await
 }
 
 #[async_trait]

@@ -18,16 +18,20 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use glinfra_engine::{ErrorClass, ProviderError};
 
-/// Classifies a CloudWatch Logs error. Two of its codes do not follow the naming
-/// [`classify`] knows: `ResourceAlreadyExistsException` (a group of that name
-/// exists) and `OperationAbortedException` (another call on the same group is in
-/// progress; it passes).
+/// Classifies a CloudWatch Logs error ([`logs_codes`]).
 fn logs_error<E, R>(what: &str, err: SdkError<E, R>) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let err = classify(what, err);
+    logs_codes(classify(what, err))
+}
+
+/// A classified CloudWatch Logs error, with the two of its codes that do not follow
+/// the naming [`classify`] knows: `ResourceAlreadyExistsException` (a group of that
+/// name exists) and `OperationAbortedException` (another call on the same group is
+/// in progress; it passes).
+fn logs_codes(err: ProviderError) -> ProviderError {
     if err.has_code(&["ResourceAlreadyExistsException"]) {
         err.reclassified(ErrorClass::AlreadyExists, "a log group of that name exists")
     } else if err.has_code(&["OperationAbortedException"]) {
@@ -39,3 +43,6 @@ where
         err
     }
 }
+
+// CloudWatch Logs tags by ARN (ListTagsForResource, TagResource, UntagResource).
+crate::kit::tags::tagging!(aws_sdk_cloudwatchlogs::Client, by_arn, logs_codes);

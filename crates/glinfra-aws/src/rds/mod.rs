@@ -33,4 +33,4 @@ pub(crate) use parameter_group::DbParameterGroupDriver;
 pub(crate) use subnet_group::DbSubnetGroupDriver;
 
 // RDS tags by ARN (ListTagsForResource, AddTagsToResource, RemoveTagsFromResource).
-crate::kit::tags::arn_tagging!(aws_sdk_rds::Client, std::convert::identity);
+crate::kit::tags::tagging!(aws_sdk_rds::Client, by_name, std::convert::identity);

@@ -14,15 +14,15 @@
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::tags::{self, ensure_ours};
+use crate::kit::named::{self, named, Named};
 use crate::kit::{
-    create_or_existing, parameter_changes, required, wait, Absent, Changed, Desired, Made, Recorded,
+    parameter_changes, required, retryable_when, tags, wait, Absent, Changed, Desired, Recorded,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::{ApplyMethod, DbParameterGroup, Parameter};
 use aws_sdk_rds::Client;
 use glinfra_core::spec::rds::{DbParameterGroupOutputs, DbParameterGroupSpec};
-use glinfra_engine::{ErrorClass, ProviderError};
+use glinfra_engine::ProviderError;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -38,35 +38,18 @@ pub(crate) struct DbParameterGroupDriver;
 fn outputs(g: &DbParameterGroup) -> Result<DbParameterGroupOutputs, ProviderError> {
     Ok(DbParameterGroupOutputs {
         name: required(g.db_parameter_group_name(), "DBParameterGroup name")?.to_string(),
-        arn: required(g.db_parameter_group_arn(), "DBParameterGroup ARN")?.to_string(),
+        arn: DbParameterGroupDriver::arn(g)?.to_string(),
     })
 }
 
-/// The group named `name`, if there is one.
-async fn describe(rds: &Client, name: &str) -> Result<Option<DbParameterGroup>, ProviderError> {
-    let out = rds
-        .describe_db_parameter_groups()
-        .db_parameter_group_name(name)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribeDBParameterGroups {name}"), e))
-        .or_absent()?;
-    Ok(out.and_then(|o| o.db_parameter_groups().first().cloned()))
-}
-
-/// The group `r` names when it is `r`'s (an AlreadyExists error when it is someone else's).
-async fn lookup(
-    rds: &Client,
-    r: &Desired<DbParameterGroupSpec>,
-) -> Result<Option<DbParameterGroup>, ProviderError> {
-    let name = &r.spec.name;
-    let Some(group) = describe(rds, name).await? else {
-        return Ok(None);
-    };
-    let arn = required(group.db_parameter_group_arn(), "DBParameterGroup ARN")?;
-    ensure_ours(rds, &format!("DB parameter group `{name}`"), arn, r).await?;
-    Ok(Some(group))
-}
+named!(DbParameterGroupDriver {
+    client: rds -> Client,
+    what: "DB parameter group",
+    describe: describe_db_parameter_groups(db_parameter_group_name) -> db_parameter_groups,
+        "DescribeDBParameterGroups",
+    group: DbParameterGroup, arn: db_parameter_group_arn "DBParameterGroup ARN",
+    outputs: outputs,
+});
 
 #[async_trait]
 impl Driver for DbParameterGroupDriver {
@@ -77,11 +60,7 @@ impl Driver for DbParameterGroupDriver {
         c: &Clients,
         r: &Desired<DbParameterGroupSpec>,
     ) -> Result<Option<DbParameterGroupOutputs>, ProviderError> {
-        lookup(&c.rds(&r.region), r)
-            .await?
-            .as_ref()
-            .map(outputs)
-            .transpose()
+        named::find::<Self>(c, r).await
     }
 
     async fn create(
@@ -98,30 +77,13 @@ impl Driver for DbParameterGroupDriver {
             .description(&r.spec.description)
             .set_tags(Some(tags::to_sdk(&r.owned_tags())?))
             .send();
-        let made = create_or_existing(
-            &format!("DB parameter group `{name}`"),
-            async {
-                sent.await
-                    .map_err(|e| classify(&format!("CreateDBParameterGroup {name}"), e))
-            },
-            || lookup(&rds, r),
-        )
-        .await?;
-        match made {
-            Made::Created(out) => {
-                let out = outputs(required(
-                    out.db_parameter_group(),
-                    &format!("CreateDBParameterGroup {name}"),
-                )?)?;
-                apply_parameters(&rds, &out.name, &r.spec.parameters, &BTreeSet::new()).await?;
-                Ok(out)
-            }
-            // Made by an earlier attempt: brought in line.
-            Made::Existing(group) => {
-                let prior = Recorded::adopted(r, outputs(&group)?);
-                self.update(c, &prior, r, Changed::ALL).await
-            }
-        }
+        let operation = &format!("CreateDBParameterGroup {name}");
+        named::create(self, c, r, operation, sent, |created| async move {
+            let out = outputs(required(created.db_parameter_group(), operation)?)?;
+            apply_parameters(&rds, &out.name, &r.spec.parameters, &BTreeSet::new()).await?;
+            Ok(out)
+        })
+        .await
     }
 
     async fn update(
@@ -136,11 +98,7 @@ impl Driver for DbParameterGroupDriver {
             let before: BTreeSet<String> = prior.spec.parameters.keys().cloned().collect();
             apply_parameters(&rds, &prior.outputs.name, &r.spec.parameters, &before).await?;
         }
-        if changed.has("tags") {
-            let arn = &prior.outputs.arn;
-            let want = r.owned_tags();
-            tags::sync(&rds, arn, &want, &prior.tags, changed.everything()).await?;
-        }
+        tags::update(&rds, &prior.outputs.arn, prior, r, changed).await?;
         Ok(prior.outputs.clone())
     }
 
@@ -156,26 +114,20 @@ impl Driver for DbParameterGroupDriver {
             .db_parameter_group_name(name)
             .send()
             .await
-            .map_err(|e| {
-                let err = classify(&format!("DeleteDBParameterGroup {name}"), e);
-                if err.has_code(&["InvalidDBParameterGroupState"]) {
-                    err.reclassified(
-                        ErrorClass::Retryable,
-                        "instances still use it; they are being deleted or moved first",
-                    )
-                } else {
-                    err
-                }
-            })
+            .map_err(|e| classify(&format!("DeleteDBParameterGroup {name}"), e))
+            .map_err(retryable_when(
+                &["InvalidDBParameterGroupState"],
+                "instances still use it; they are being deleted or moved first",
+            ))
             .or_absent()?;
         if deleted.is_none() {
             return Ok(());
         }
-        wait::gone(
-            &format!("DB parameter group `{name}`"),
-            GONE_DEADLINE,
-            || async { Ok(describe(&rds, name).await?.map(|_| "present".to_string())) },
-        )
+        wait::gone(&Self::what(name), GONE_DEADLINE, || async {
+            Ok(Self::describe(&rds, name)
+                .await?
+                .map(|_| "present".to_string()))
+        })
         .await
     }
 }

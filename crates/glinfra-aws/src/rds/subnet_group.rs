@@ -7,15 +7,15 @@
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::tags::{self, ensure_ours};
+use crate::kit::named::{self, named, Named};
 use crate::kit::{
-    create_or_existing, required, resolved_all, wait, Absent, Changed, Desired, Made, Recorded,
+    required, resolved_all, retryable_when, tags, wait, Absent, Changed, Desired, Recorded,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::DbSubnetGroup;
 use aws_sdk_rds::Client;
 use glinfra_core::spec::rds::{DbSubnetGroupOutputs, DbSubnetGroupSpec};
-use glinfra_engine::{ErrorClass, ProviderError};
+use glinfra_engine::ProviderError;
 use std::time::Duration;
 
 /// How long a deleted group may stay visible.
@@ -27,35 +27,18 @@ pub(crate) struct DbSubnetGroupDriver;
 fn outputs(g: &DbSubnetGroup) -> Result<DbSubnetGroupOutputs, ProviderError> {
     Ok(DbSubnetGroupOutputs {
         name: required(g.db_subnet_group_name(), "DBSubnetGroup name")?.to_string(),
-        arn: required(g.db_subnet_group_arn(), "DBSubnetGroup ARN")?.to_string(),
+        arn: DbSubnetGroupDriver::arn(g)?.to_string(),
     })
 }
 
-/// The group named `name`, if there is one.
-async fn describe(rds: &Client, name: &str) -> Result<Option<DbSubnetGroup>, ProviderError> {
-    let out = rds
-        .describe_db_subnet_groups()
-        .db_subnet_group_name(name)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribeDBSubnetGroups {name}"), e))
-        .or_absent()?;
-    Ok(out.and_then(|o| o.db_subnet_groups().first().cloned()))
-}
-
-/// The group `r` names when it is `r`'s (an AlreadyExists error when it is someone else's).
-async fn lookup(
-    rds: &Client,
-    r: &Desired<DbSubnetGroupSpec>,
-) -> Result<Option<DbSubnetGroup>, ProviderError> {
-    let name = &r.spec.name;
-    let Some(group) = describe(rds, name).await? else {
-        return Ok(None);
-    };
-    let arn = required(group.db_subnet_group_arn(), "DBSubnetGroup ARN")?;
-    ensure_ours(rds, &format!("DB subnet group `{name}`"), arn, r).await?;
-    Ok(Some(group))
-}
+named!(DbSubnetGroupDriver {
+    client: rds -> Client,
+    what: "DB subnet group",
+    describe: describe_db_subnet_groups(db_subnet_group_name) -> db_subnet_groups,
+        "DescribeDBSubnetGroups",
+    group: DbSubnetGroup, arn: db_subnet_group_arn "DBSubnetGroup ARN",
+    outputs: outputs,
+});
 
 #[async_trait]
 impl Driver for DbSubnetGroupDriver {
@@ -66,11 +49,7 @@ impl Driver for DbSubnetGroupDriver {
         c: &Clients,
         r: &Desired<DbSubnetGroupSpec>,
     ) -> Result<Option<DbSubnetGroupOutputs>, ProviderError> {
-        lookup(&c.rds(&r.region), r)
-            .await?
-            .as_ref()
-            .map(outputs)
-            .transpose()
+        named::find::<Self>(c, r).await
     }
 
     async fn create(
@@ -78,35 +57,20 @@ impl Driver for DbSubnetGroupDriver {
         c: &Clients,
         r: &Desired<DbSubnetGroupSpec>,
     ) -> Result<DbSubnetGroupOutputs, ProviderError> {
-        let rds = c.rds(&r.region);
         let name = &r.spec.name;
-        let sent = rds
+        let sent = c
+            .rds(&r.region)
             .create_db_subnet_group()
             .db_subnet_group_name(name)
             .db_subnet_group_description(&r.spec.description)
             .set_subnet_ids(Some(resolved_all(&r.spec.subnet_ids, "subnet_ids")?))
             .set_tags(Some(tags::to_sdk(&r.owned_tags())?))
             .send();
-        let made = create_or_existing(
-            &format!("DB subnet group `{name}`"),
-            async {
-                sent.await
-                    .map_err(|e| classify(&format!("CreateDBSubnetGroup {name}"), e))
-            },
-            || lookup(&rds, r),
-        )
-        .await?;
-        match made {
-            Made::Created(out) => outputs(required(
-                out.db_subnet_group(),
-                &format!("CreateDBSubnetGroup {name}"),
-            )?),
-            // Made by an earlier attempt: brought in line.
-            Made::Existing(group) => {
-                let prior = Recorded::adopted(r, outputs(&group)?);
-                self.update(c, &prior, r, Changed::ALL).await
-            }
-        }
+        let operation = &format!("CreateDBSubnetGroup {name}");
+        named::create(self, c, r, operation, sent, |out| async move {
+            outputs(required(out.db_subnet_group(), operation)?)
+        })
+        .await
     }
 
     async fn update(
@@ -128,11 +92,7 @@ impl Driver for DbSubnetGroupDriver {
                 .await
                 .map_err(|e| classify(&format!("ModifyDBSubnetGroup {name}"), e))?;
         }
-        if changed.has("tags") {
-            let arn = &prior.outputs.arn;
-            let want = r.owned_tags();
-            tags::sync(&rds, arn, &want, &prior.tags, changed.everything()).await?;
-        }
+        tags::update(&rds, &prior.outputs.arn, prior, r, changed).await?;
         Ok(prior.outputs.clone())
     }
 
@@ -148,30 +108,19 @@ impl Driver for DbSubnetGroupDriver {
             .db_subnet_group_name(name)
             .send()
             .await
-            .map_err(|e| {
-                let err = classify(&format!("DeleteDBSubnetGroup {name}"), e);
-                if err.has_code(&["InvalidDBSubnetGroupStateFault"]) {
-                    err.reclassified(
-                        ErrorClass::Retryable,
-                        "instances still use it; they are being deleted first",
-                    )
-                } else {
-                    err
-                }
-            })
+            .map_err(|e| classify(&format!("DeleteDBSubnetGroup {name}"), e))
+            .map_err(retryable_when(
+                &["InvalidDBSubnetGroupStateFault"],
+                "instances still use it; they are being deleted first",
+            ))
             .or_absent()?;
         if deleted.is_none() {
             return Ok(());
         }
-        wait::gone(
-            &format!("DB subnet group `{name}`"),
-            GONE_DEADLINE,
-            || async {
-                Ok(describe(&rds, name)
-                    .await?
-                    .map(|g| g.subnet_group_status().unwrap_or("present").to_string()))
-            },
-        )
+        wait::gone(&Self::what(name), GONE_DEADLINE, || async {
+            let group = Self::describe(&rds, name).await?;
+            Ok(group.map(|g| g.subnet_group_status().unwrap_or("present").to_string()))
+        })
         .await
     }
 }

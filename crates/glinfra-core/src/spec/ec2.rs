@@ -1,5 +1,6 @@
 //! EC2 networking: VPC, subnets, gateways, elastic IPs, route tables and routes.
 
+use super::closed_set;
 use crate::input::Input;
 use crate::regions;
 use crate::stack::{ResourceSpec, SpecCheck};
@@ -270,30 +271,17 @@ pub struct RouteTableAssociationSpec {
 
 impl ResourceSpec for RouteTableAssociationSpec {}
 
-/// The protocol of a security group rule, spelt as AWS's `IpProtocol` takes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IpProtocol {
-    /// `tcp`.
-    Tcp,
-    /// `udp`.
-    Udp,
-    /// `icmp`.
-    Icmp,
-    /// `-1`: every protocol, every port.
-    #[serde(rename = "-1")]
-    All,
-}
-
-impl IpProtocol {
-    /// The value AWS takes: `tcp`, `udp`, `icmp` or `-1`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IpProtocol::Tcp => "tcp",
-            IpProtocol::Udp => "udp",
-            IpProtocol::Icmp => "icmp",
-            IpProtocol::All => "-1",
-        }
+closed_set! {
+    /// The protocol of a security group rule, spelt as AWS's `IpProtocol` takes it.
+    IpProtocol, "IP protocol" {
+        /// `tcp`.
+        Tcp = "tcp",
+        /// `udp`.
+        Udp = "udp",
+        /// `icmp`.
+        Icmp = "icmp",
+        /// `-1`: every protocol, every port.
+        All = "-1",
     }
 }
 
@@ -368,22 +356,13 @@ impl ResourceSpec for SecurityGroupSpec {
     }
 }
 
-/// The type of a VPC endpoint, spelt as AWS's `VpcEndpointType` takes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum VpcEndpointType {
-    /// `Gateway`: S3 or DynamoDB, reached through route tables.
-    Gateway,
-    /// `Interface`: PrivateLink network interfaces in subnets.
-    Interface,
-}
-
-impl VpcEndpointType {
-    /// The value AWS takes: `Gateway` or `Interface`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VpcEndpointType::Gateway => "Gateway",
-            VpcEndpointType::Interface => "Interface",
-        }
+closed_set! {
+    /// The type of a VPC endpoint, spelt as AWS's `VpcEndpointType` takes it.
+    VpcEndpointType, "VPC endpoint type" {
+        /// `Gateway`: S3 or DynamoDB, reached through route tables.
+        Gateway = "Gateway",
+        /// `Interface`: PrivateLink network interfaces in subnets.
+        Interface = "Interface",
     }
 }
 
@@ -442,26 +421,15 @@ impl ResourceSpec for VpcEndpointSpec {
     }
 }
 
-/// The traffic a flow log records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum FlowLogTraffic {
-    /// Accepted and rejected traffic.
-    All,
-    /// Accepted traffic only.
-    Accept,
-    /// Rejected traffic only.
-    Reject,
-}
-
-impl FlowLogTraffic {
-    /// The AWS spelling (`ALL`, `ACCEPT`, `REJECT`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FlowLogTraffic::All => "ALL",
-            FlowLogTraffic::Accept => "ACCEPT",
-            FlowLogTraffic::Reject => "REJECT",
-        }
+closed_set! {
+    /// The traffic a flow log records (AWS spelling: `ALL`, `ACCEPT`, `REJECT`).
+    FlowLogTraffic, "flow log traffic type" {
+        /// Accepted and rejected traffic.
+        All = "ALL",
+        /// Accepted traffic only.
+        Accept = "ACCEPT",
+        /// Rejected traffic only.
+        Reject = "REJECT",
     }
 }
 

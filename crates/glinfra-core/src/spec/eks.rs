@@ -1,63 +1,11 @@
 //! EKS clusters and managed node groups.
 
+use super::closed_set;
 use crate::input::Input;
 use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// A closed set of AWS API values as a Rust enum: each variant serialises as its
-/// API spelling (so JSON is the string AWS uses), with `ALL`, `as_str`, `Display`,
-/// `FromStr` (an error naming the known values) and comparison with a `&str`.
-macro_rules! closed_set {
-    (
-        $(#[$doc:meta])*
-        $name:ident, $what:literal {
-            $( $(#[$vdoc:meta])* $variant:ident = $api:literal ),+ $(,)?
-        }
-    ) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        pub enum $name {
-            $( $(#[$vdoc])* #[serde(rename = $api)] $variant, )+
-        }
-
-        impl $name {
-            /// Every value, in the API's order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The API spelling.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $api,)+
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                $name::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
-                    let known: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
-                    format!(concat!("unknown ", $what, " `{}` (known: {})"), s, known.join(", "))
-                })
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
-            }
-        }
-    };
-}
-pub(crate) use closed_set;
 
 closed_set! {
     /// A control-plane log type (EKS API spelling).

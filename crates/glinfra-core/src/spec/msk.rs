@@ -1,6 +1,6 @@
 //! Amazon MSK: configurations and provisioned clusters.
 
-use super::eks::closed_set;
+use super::closed_set;
 use crate::input::Input;
 use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;

@@ -1,5 +1,6 @@
 //! RDS: DB subnet groups, parameter groups and instances (primaries and read replicas).
 
+use super::closed_set;
 use crate::input::Input;
 use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;
@@ -113,104 +114,62 @@ pub struct DbInstanceSpec {
     pub replicate_from: Option<Input<String>>,
 }
 
-/// The engine of a DB instance (`Engine` of CreateDBInstance). Aurora engines are
-/// not here: their instances belong to a DB cluster, which this kind does not make;
-/// nor are RDS Custom engines (they need an instance profile this kind does not take).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DbEngine {
-    /// `postgres`.
-    Postgres,
-    /// `mysql`.
-    Mysql,
-    /// `mariadb`.
-    Mariadb,
-    /// `oracle-ee`.
-    OracleEe,
-    /// `oracle-ee-cdb`.
-    OracleEeCdb,
-    /// `oracle-se2`.
-    OracleSe2,
-    /// `oracle-se2-cdb`.
-    OracleSe2Cdb,
-    /// `sqlserver-ee`.
-    SqlserverEe,
-    /// `sqlserver-se`.
-    SqlserverSe,
-    /// `sqlserver-ex`.
-    SqlserverEx,
-    /// `sqlserver-web`.
-    SqlserverWeb,
-    /// `db2-ae`.
-    Db2Ae,
-    /// `db2-se`.
-    Db2Se,
-}
-
-impl DbEngine {
-    /// The engine's name in the RDS API (`postgres`).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            DbEngine::Postgres => "postgres",
-            DbEngine::Mysql => "mysql",
-            DbEngine::Mariadb => "mariadb",
-            DbEngine::OracleEe => "oracle-ee",
-            DbEngine::OracleEeCdb => "oracle-ee-cdb",
-            DbEngine::OracleSe2 => "oracle-se2",
-            DbEngine::OracleSe2Cdb => "oracle-se2-cdb",
-            DbEngine::SqlserverEe => "sqlserver-ee",
-            DbEngine::SqlserverSe => "sqlserver-se",
-            DbEngine::SqlserverEx => "sqlserver-ex",
-            DbEngine::SqlserverWeb => "sqlserver-web",
-            DbEngine::Db2Ae => "db2-ae",
-            DbEngine::Db2Se => "db2-se",
-        }
+closed_set! {
+    /// The engine of a DB instance (`Engine` of CreateDBInstance), as the RDS API
+    /// names it. Aurora engines are not here: their instances belong to a DB
+    /// cluster, which this kind does not make; nor are RDS Custom engines (they need
+    /// an instance profile this kind does not take).
+    DbEngine, "DB engine" {
+        /// `postgres`.
+        Postgres = "postgres",
+        /// `mysql`.
+        Mysql = "mysql",
+        /// `mariadb`.
+        Mariadb = "mariadb",
+        /// `oracle-ee`.
+        OracleEe = "oracle-ee",
+        /// `oracle-ee-cdb`.
+        OracleEeCdb = "oracle-ee-cdb",
+        /// `oracle-se2`.
+        OracleSe2 = "oracle-se2",
+        /// `oracle-se2-cdb`.
+        OracleSe2Cdb = "oracle-se2-cdb",
+        /// `sqlserver-ee`.
+        SqlserverEe = "sqlserver-ee",
+        /// `sqlserver-se`.
+        SqlserverSe = "sqlserver-se",
+        /// `sqlserver-ex`.
+        SqlserverEx = "sqlserver-ex",
+        /// `sqlserver-web`.
+        SqlserverWeb = "sqlserver-web",
+        /// `db2-ae`.
+        Db2Ae = "db2-ae",
+        /// `db2-se`.
+        Db2Se = "db2-se",
     }
 }
 
-impl std::fmt::Display for DbEngine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+closed_set! {
+    /// The storage of a DB instance (`StorageType` of CreateDBInstance), as the RDS
+    /// API names it.
+    StorageType, "storage type" {
+        /// General purpose SSD, `gp2`.
+        Gp2 = "gp2",
+        /// General purpose SSD with settable IOPS, `gp3`.
+        Gp3 = "gp3",
+        /// Provisioned IOPS SSD, `io1`.
+        Io1 = "io1",
+        /// Provisioned IOPS SSD, `io2`.
+        Io2 = "io2",
+        /// Magnetic, `standard`.
+        Standard = "standard",
     }
-}
-
-/// The storage of a DB instance (`StorageType` of CreateDBInstance).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StorageType {
-    /// General purpose SSD, `gp2`.
-    Gp2,
-    /// General purpose SSD with settable IOPS, `gp3`.
-    Gp3,
-    /// Provisioned IOPS SSD, `io1`.
-    Io1,
-    /// Provisioned IOPS SSD, `io2`.
-    Io2,
-    /// Magnetic, `standard`.
-    Standard,
 }
 
 impl StorageType {
-    /// The type's name in the RDS API (`gp3`).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            StorageType::Gp2 => "gp2",
-            StorageType::Gp3 => "gp3",
-            StorageType::Io1 => "io1",
-            StorageType::Io2 => "io2",
-            StorageType::Standard => "standard",
-        }
-    }
-
     /// True for the provisioned-IOPS types (`io1`, `io2`), which need `iops`.
     pub fn provisioned_iops(&self) -> bool {
         matches!(self, StorageType::Io1 | StorageType::Io2)
-    }
-}
-
-impl std::fmt::Display for StorageType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -1,55 +1,32 @@
 //! Route 53 hosted zones and record sets.
 
+use super::closed_set;
 use crate::input::Input;
 use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
-/// The record types glinfra manages (serialised as Route 53 names them: `A`, `CNAME`, ...).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum RecordType {
-    /// An IPv4 address.
-    A,
-    /// An IPv6 address.
-    Aaaa,
-    /// The certificate authorities allowed to issue for the name.
-    Caa,
-    /// An alias to another name (one value only).
-    Cname,
-    /// A mail exchanger.
-    Mx,
-    /// A name server.
-    Ns,
-    /// A reverse-lookup pointer.
-    Ptr,
-    /// A service locator.
-    Srv,
-    /// Text.
-    Txt,
-}
-
-impl RecordType {
-    /// The name Route 53 gives the type (`AAAA`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordType::A => "A",
-            RecordType::Aaaa => "AAAA",
-            RecordType::Caa => "CAA",
-            RecordType::Cname => "CNAME",
-            RecordType::Mx => "MX",
-            RecordType::Ns => "NS",
-            RecordType::Ptr => "PTR",
-            RecordType::Srv => "SRV",
-            RecordType::Txt => "TXT",
-        }
-    }
-}
-
-impl fmt::Display for RecordType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+closed_set! {
+    /// The record types glinfra manages (as Route 53 names them: `A`, `CNAME`, ...).
+    RecordType, "record type" {
+        /// An IPv4 address.
+        A = "A",
+        /// An IPv6 address.
+        Aaaa = "AAAA",
+        /// The certificate authorities allowed to issue for the name.
+        Caa = "CAA",
+        /// An alias to another name (one value only).
+        Cname = "CNAME",
+        /// A mail exchanger.
+        Mx = "MX",
+        /// A name server.
+        Ns = "NS",
+        /// A reverse-lookup pointer.
+        Ptr = "PTR",
+        /// A service locator.
+        Srv = "SRV",
+        /// Text.
+        Txt = "TXT",
     }
 }
 
@@ -182,37 +159,22 @@ impl ResourceSpec for RecordSetSpec {
     }
 }
 
-/// How a health check probes its endpoint (serialised as Route 53 names it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum HealthCheckType {
-    /// An HTTPS request whose status must be 2xx or 3xx.
-    Https,
-    /// An HTTP request whose status must be 2xx or 3xx.
-    Http,
-    /// A TCP connection (no path).
-    Tcp,
+closed_set! {
+    /// How a health check probes its endpoint (as Route 53 names it: `HTTPS`, ...).
+    HealthCheckType, "health check type" {
+        /// An HTTPS request whose status must be 2xx or 3xx.
+        Https = "HTTPS",
+        /// An HTTP request whose status must be 2xx or 3xx.
+        Http = "HTTP",
+        /// A TCP connection (no path).
+        Tcp = "TCP",
+    }
 }
 
 impl HealthCheckType {
-    /// The name Route 53 gives the type (`HTTPS`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HealthCheckType::Https => "HTTPS",
-            HealthCheckType::Http => "HTTP",
-            HealthCheckType::Tcp => "TCP",
-        }
-    }
-
     /// True when the check requests a path (HTTP and HTTPS).
     pub fn has_path(self) -> bool {
         self != HealthCheckType::Tcp
-    }
-}
-
-impl fmt::Display for HealthCheckType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

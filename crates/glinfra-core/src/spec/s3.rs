@@ -1,45 +1,17 @@
 //! S3 buckets with versioning, lifecycle rules, default encryption, public access
 //! block, bucket policy, object lock and replication.
 
+use super::closed_set;
 use super::is_false;
 use crate::input::Input;
 use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::fmt;
 
-/// Declares a closed set of S3 names: the enum (serialised as S3 names each
-/// value), `as_str` and `Display`.
-macro_rules! s3_names {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)* }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
-            $($(#[$vdoc])* #[serde(rename = $text)] $variant,)*
-        }
-
-        impl $name {
-            /// The name S3 gives it.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)*
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-    };
-}
-
-s3_names! {
+closed_set! {
     /// The storage classes a lifecycle transition may move objects to.
-    TransitionStorageClass {
+    TransitionStorageClass, "transition storage class" {
         /// Standard-Infrequent Access (at least 30 days after creation).
         StandardIa = "STANDARD_IA",
         /// One Zone-Infrequent Access (at least 30 days after creation).
@@ -66,9 +38,9 @@ impl TransitionStorageClass {
     }
 }
 
-s3_names! {
+closed_set! {
     /// The storage classes replicas may be stored in.
-    ReplicaStorageClass {
+    ReplicaStorageClass, "replica storage class" {
         /// Standard.
         Standard = "STANDARD",
         /// Reduced redundancy.
@@ -88,9 +60,9 @@ s3_names! {
     }
 }
 
-s3_names! {
+closed_set! {
     /// How object-lock retention protects object versions.
-    ObjectLockMode {
+    ObjectLockMode, "object lock mode" {
         /// No user, the root user included, can delete or overwrite a locked version.
         Compliance = "COMPLIANCE",
         /// Users with `s3:BypassGovernanceRetention` can delete locked versions.

@@ -30,8 +30,8 @@ use crate::error::classify;
 use crate::kit::tags::{self, Tagging};
 use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{
-    create_or_existing, ensure_owned, required, resolved, resolved_all, resolved_opt, Absent,
-    Changed, Desired, Made, Recorded,
+    create_or_existing, ensure_owned, required, resolved, resolved_all, resolved_opt,
+    retryable_when, Absent, Changed, Desired, Made, Recorded,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::DbInstance;
@@ -61,11 +61,7 @@ pub(crate) struct DbInstanceDriver;
 
 /// `err`, Retryable when its code says the instance is busy with another change.
 fn unless_busy(err: ProviderError) -> ProviderError {
-    if err.has_code(BUSY) {
-        err.reclassified(ErrorClass::Retryable, "the instance is busy")
-    } else {
-        err
-    }
+    retryable_when(BUSY, "the instance is busy")(err)
 }
 
 fn status(db: &DbInstance) -> &str {

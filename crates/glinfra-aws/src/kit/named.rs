@@ -1,0 +1,164 @@
+//! Kinds found by their deterministic name and tagged by their ARN, with no
+//! lifecycle states to wait for: the RDS and ElastiCache subnet and parameter
+//! groups. Each such kind says, with [`named!`], how its API describes one
+//! ([`Named`]); finding one ([`find`]) and a create that meets what an earlier
+//! attempt made ([`create`]) are written here, once.
+
+use super::tags::{self, Tagging};
+use super::{create_or_existing, Desired, Made};
+use crate::clients::Clients;
+use crate::driver::{Driver, Out};
+use crate::error::classify;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use glinfra_engine::{ErrorClass, ProviderError};
+use std::future::Future;
+
+/// How the API of a kind found by name ([`named!`]) describes one.
+pub(crate) trait Named: Driver {
+    /// The service client (which reads tags by ARN).
+    type Client: Tagging + Send + Sync;
+    /// One as the service describes it.
+    type Group: Send + Sync;
+    /// The client of `region`.
+    fn client(c: &Clients, region: &str) -> Self::Client;
+    /// The name the spec gives it.
+    fn name(spec: &Self::Spec) -> &str;
+    /// What messages call the one named `name` (DB subnet group `data`).
+    fn what(name: &str) -> String;
+    /// The one named `name`, if there is one.
+    fn describe(
+        api: &Self::Client,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Self::Group>, ProviderError>> + Send;
+    /// Its ARN, where its tags are.
+    fn arn(group: &Self::Group) -> Result<&str, ProviderError>;
+    /// Its outputs.
+    fn outputs(group: &Self::Group) -> Result<Out<Self>, ProviderError>;
+}
+
+/// Implements [`Named`] for the driver `$driver` of a kind that the service client
+/// `$client` (from `Clients::$clients`) describes by name with `$describe` (the
+/// name set by `$by_name`, classified as `$op`), answering a list `$list` of
+/// `$group`s: the first one, or, with `where $name_of`, the one of that name (for a
+/// service that may answer more). `$arn` reads a group's ARN (`$arn_field` when
+/// missing) and the function `$outputs` its outputs; `$what` names the kind.
+macro_rules! named {
+    ($driver:ty {
+        client: $clients:ident -> $client:ty,
+        what: $what:literal,
+        describe: $describe:ident($by_name:ident) -> $list:ident $(where $name_of:ident)?, $op:literal,
+        group: $group:ty, arn: $arn:ident $arn_field:literal,
+        outputs: $outputs:path $(,)?
+    }) => {
+        impl $crate::kit::named::Named for $driver {
+            type Client = $client;
+            type Group = $group;
+
+            fn client(c: &$crate::clients::Clients, region: &str) -> $client {
+                c.$clients(region)
+            }
+
+            fn name(spec: &Self::Spec) -> &str {
+                &spec.name
+            }
+
+            fn what(name: &str) -> String {
+                format!("{} `{name}`", $what)
+            }
+
+            async fn describe(
+                api: &$client,
+                name: &str,
+            ) -> Result<Option<$group>, glinfra_engine::ProviderError> {
+                let call = api.$describe().$by_name(name).send();
+                $crate::kit::described(&format!("{} {name}", $op), call, |out| {
+                    let mut groups = out.$list().iter();
+                    $crate::kit::named::named!(@pick groups, name $(, $name_of)?)
+                })
+                .await
+            }
+
+            fn arn(group: &$group) -> Result<&str, glinfra_engine::ProviderError> {
+                $crate::kit::required(group.$arn(), $arn_field)
+            }
+
+            fn outputs(
+                group: &$group,
+            ) -> Result<$crate::driver::Out<Self>, glinfra_engine::ProviderError> {
+                $outputs(group)
+            }
+        }
+    };
+    (@pick $groups:ident, $name:ident) => {
+        $groups.next()
+    };
+    (@pick $groups:ident, $name:ident, $name_of:ident) => {
+        $groups.find(|g| g.$name_of() == Some($name))
+    };
+}
+pub(crate) use named;
+
+/// The one named `name` when it is `r`'s: its tags, read at its ARN, carry `r`'s
+/// ownership tags (an AlreadyExists error naming the owner when they do not).
+pub(crate) async fn lookup<K: Named>(
+    api: &K::Client,
+    name: &str,
+    r: &Desired<K::Spec>,
+) -> Result<Option<K::Group>, ProviderError> {
+    let found = K::describe(api, name).await?;
+    tags::ours(api, &K::what(name), found, K::arn, r).await
+}
+
+/// [`Driver::find`] of a kind found by name: the one `r` names, when it is `r`'s.
+pub(crate) async fn find<K: Named>(
+    c: &Clients,
+    r: &Desired<K::Spec>,
+) -> Result<Option<Out<K>>, ProviderError> {
+    let api = K::client(c, &r.region);
+    let found = lookup::<K>(&api, K::name(&r.spec), r).await?;
+    found.as_ref().map(K::outputs).transpose()
+}
+
+/// The one named `name`, which must exist (a NotFound error otherwise).
+pub(crate) async fn existing<K: Named>(
+    api: &K::Client,
+    name: &str,
+) -> Result<K::Group, ProviderError> {
+    K::describe(api, name).await?.ok_or_else(|| {
+        ProviderError::new(ErrorClass::NotFound, format!("{} not found", K::what(name)))
+    })
+}
+
+/// [`Driver::create`] of a kind found by name: `sent` is the create call (its error
+/// classified as `operation`), `created` reads the outputs from its answer (and
+/// finishes what the create call cannot do). When the name is taken, what has it is
+/// adopted if it is `r`'s ([`Driver::adopt`]) and an AlreadyExists error otherwise.
+pub(crate) async fn create<K, C, E, R, Fut>(
+    driver: &K,
+    c: &Clients,
+    r: &Desired<K::Spec>,
+    operation: &str,
+    sent: impl Future<Output = Result<C, SdkError<E, R>>>,
+    created: impl FnOnce(C) -> Fut,
+) -> Result<Out<K>, ProviderError>
+where
+    K: Named,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+    Fut: Future<Output = Result<Out<K>, ProviderError>>,
+{
+    let api = K::client(c, &r.region);
+    let name = K::name(&r.spec);
+    let made = create_or_existing(
+        &K::what(name),
+        async { sent.await.map_err(|e| classify(operation, e)) },
+        || lookup::<K>(&api, name, r),
+    )
+    .await?;
+    match made {
+        Made::Created(answer) => created(answer).await,
+        // Made by an earlier attempt: brought in line.
+        Made::Existing(group) => driver.adopt(c, r, K::outputs(&group)?).await,
+    }
+}

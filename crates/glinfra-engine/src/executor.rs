@@ -22,9 +22,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
-mod report;
-pub use report::{ApplyReport, Event, NoObserver, Observer, OpOutcome, OpStatus};
-
 /// Errors that stop an apply before it starts, or the state store failing under it.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {

@@ -122,6 +122,17 @@ pub(crate) fn desired<S: glinfra_core::ResourceSpec>(
     }
 }
 
+/// What the executor does for a create whose end was not recorded: `find` the
+/// resource `r`, which must be there, then `delete` it as recorded with the outputs found.
+pub(crate) async fn delete_found<D: crate::driver::Driver>(
+    driver: &D,
+    c: &Clients,
+    r: &crate::kit::Desired<D::Spec>,
+) {
+    let found = driver.find(c, r).await.unwrap().expect("found");
+    driver.delete(c, &recorded(r, found)).await.unwrap();
+}
+
 /// A recorded resource with `outputs`, as `update` and `delete` receive it.
 pub(crate) fn recorded<S: glinfra_core::ResourceSpec>(
     r: &crate::kit::Desired<S>,

@@ -5,7 +5,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::ec2::security_group::{desired_rules, diff_rules, RuleKey};
 use crate::ec2::SecurityGroupDriver;
-use crate::test_support::{meta, recorded, recorder};
+use crate::test_support::{delete_found, meta, recorded, recorder};
 use aws_sdk_ec2::operation::authorize_security_group_egress::{
     AuthorizeSecurityGroupEgressInput, AuthorizeSecurityGroupEgressOutput,
 };
@@ -519,11 +519,7 @@ async fn a_group_left_by_a_cut_short_create_is_deleted_from_what_find_finds() {
     let c = clients(&[&describe, &delete]);
     let r = resource::<SecurityGroupSpec>("sg", sg_spec(json!([]), json!([])));
 
-    let found = SecurityGroupDriver.find(&c, &r).await.unwrap().unwrap();
-    SecurityGroupDriver
-        .delete(&c, &recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&SecurityGroupDriver, &c, &r).await;
     assert_eq!(delete.num_calls(), 1);
 }
 

@@ -3,7 +3,7 @@
 use super::*;
 use crate::driver::Driver;
 use crate::ec2::SubnetDriver;
-use crate::test_support::{recorded, recorder};
+use crate::test_support::{delete_found, recorder};
 use aws_sdk_ec2::operation::create_subnet::{CreateSubnetInput, CreateSubnetOutput};
 use aws_sdk_ec2::operation::delete_subnet::DeleteSubnetOutput;
 use aws_sdk_ec2::operation::describe_subnets::{DescribeSubnetsInput, DescribeSubnetsOutput};
@@ -124,8 +124,7 @@ async fn a_subnet_left_by_a_cut_short_create_is_found_by_tags_and_deleted() {
     let c = clients(&[&describe, &delete]);
     let r = private_a();
 
-    let found = SubnetDriver.find(&c, &r).await.unwrap().unwrap();
-    SubnetDriver.delete(&c, &recorded(&r, found)).await.unwrap();
+    delete_found(&SubnetDriver, &c, &r).await;
 
     assert_eq!(
         filter_pairs(seen.lock().unwrap()[0].filters()),

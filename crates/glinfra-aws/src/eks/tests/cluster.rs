@@ -4,7 +4,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::eks::EksClusterDriver;
 use crate::kit::{tags, Changed};
-use crate::test_support::{all_used, assert_error, changed, meta, recorder};
+use crate::test_support::{all_used, assert_error, changed, delete_found, meta, recorder};
 use aws_sdk_eks::operation::create_cluster::{
     CreateClusterError, CreateClusterInput, CreateClusterOutput,
 };
@@ -644,11 +644,7 @@ async fn cluster_delete_without_outputs_deletes_only_a_cluster_of_ours() {
     let err = find(&c).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::AlreadyExists);
     assert_eq!(find(&c).await.unwrap(), None);
-    let found = find(&c).await.unwrap().unwrap();
-    EksClusterDriver
-        .delete(&c, &recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&EksClusterDriver, &c, &r).await;
     all_used(&rules);
 }
 

@@ -4,7 +4,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::eks::EksNodeGroupDriver;
 use crate::kit::{tags, Changed};
-use crate::test_support::{all_used, assert_error, changed, meta, recorder};
+use crate::test_support::{all_used, assert_error, changed, delete_found, meta, recorder};
 use aws_sdk_eks::operation::create_nodegroup::{CreateNodegroupInput, CreateNodegroupOutput};
 use aws_sdk_eks::operation::delete_nodegroup::{DeleteNodegroupError, DeleteNodegroupOutput};
 use aws_sdk_eks::operation::describe_nodegroup::{DescribeNodegroupError, DescribeNodegroupOutput};
@@ -433,10 +433,6 @@ async fn nodegroup_delete_without_outputs_uses_find() {
     let c = mock_eks(&rules);
     let r = nodegroup_resource(&nodegroup_spec());
     assert_eq!(find(&c).await.unwrap(), None);
-    let found = find(&c).await.unwrap().unwrap();
-    EksNodeGroupDriver
-        .delete(&c, &recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&EksNodeGroupDriver, &c, &r).await;
     all_used(&rules);
 }

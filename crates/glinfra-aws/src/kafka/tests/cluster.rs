@@ -5,7 +5,9 @@ use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::kafka::MskClusterDriver;
 use crate::kit::{tags, Changed, Desired, Recorded};
-use crate::test_support::{all_used, assert_error, changed, desired, meta, recorded, recorder};
+use crate::test_support::{
+    all_used, assert_error, changed, delete_found, desired, meta, recorded, recorder,
+};
 use aws_sdk_kafka::operation::create_cluster_v2::{CreateClusterV2Input, CreateClusterV2Output};
 use aws_sdk_kafka::operation::delete_cluster::{
     DeleteClusterError, DeleteClusterInput, DeleteClusterOutput,
@@ -795,11 +797,7 @@ async fn delete_without_outputs_deletes_only_our_cluster_of_that_name() {
     let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
     let r = resource(&spec());
 
-    let found = MskClusterDriver.find(&c, &r).await.unwrap().unwrap();
-    MskClusterDriver
-        .delete(&c, &recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&MskClusterDriver, &c, &r).await;
     let err = MskClusterDriver.find(&c, &r).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::AlreadyExists);
     all_used(&rules);

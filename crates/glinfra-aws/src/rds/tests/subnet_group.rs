@@ -2,7 +2,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::kit::Changed;
 use crate::rds::DbSubnetGroupDriver;
-use crate::test_support::{all_used, meta, recorder};
+use crate::test_support::{all_used, delete_found, meta, recorder};
 use aws_sdk_rds::operation::add_tags_to_resource::{
     AddTagsToResourceInput, AddTagsToResourceOutput,
 };
@@ -331,11 +331,7 @@ async fn an_unrecorded_group_is_deleted_only_when_it_carries_our_tags() {
     ];
     let c = mock_rds(&rules);
     let r = r(&spec());
-    let found = DRIVER.find(&c, &r).await.unwrap().unwrap();
-    DRIVER
-        .delete(&c, &crate::test_support::recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&DRIVER, &c, &r).await;
     let err = DRIVER.find(&c, &r).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::AlreadyExists);
     assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);

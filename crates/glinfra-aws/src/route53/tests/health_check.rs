@@ -6,7 +6,7 @@ use crate::driver::Driver;
 use crate::kit::{Changed, Desired, Recorded};
 use crate::route53::health_check::health_check_reference_prefix;
 use crate::route53::{with_nonce, HealthCheckDriver};
-use crate::test_support::{desired, meta, owner_tags, recorded, recorder};
+use crate::test_support::{delete_found, desired, meta, owner_tags, recorded, recorder};
 use aws_sdk_route53::operation::change_tags_for_resource::{
     ChangeTagsForResourceInput, ChangeTagsForResourceOutput,
 };
@@ -468,10 +468,6 @@ async fn health_check_of_a_cut_short_create_is_found_then_deleted_by_its_id() {
     ];
     let c = mock_any(&rules.iter().collect::<Vec<_>>());
     let r = hc_resource(hc_props("HTTPS", "/healthz"));
-    let found = HealthCheckDriver.find(&c, &r).await.unwrap().unwrap();
-    HealthCheckDriver
-        .delete(&c, &recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&HealthCheckDriver, &c, &r).await;
     assert_eq!(rules[1].num_calls(), 1);
 }

@@ -55,11 +55,12 @@ pub(crate) fn meta(code: &str) -> ErrorMetadata {
         .build()
 }
 
+/// The requests a rule saw, in order.
+pub(crate) type Seen<T> = Arc<Mutex<Vec<T>>>;
+
 /// Records every request a rule sees: the list, and a matcher to give the rule.
-pub(crate) fn recorder<T: Clone + Send + 'static>() -> (
-    Arc<Mutex<Vec<T>>>,
-    impl Fn(&T) -> bool + Send + Sync + 'static,
-) {
+pub(crate) fn recorder<T: Clone + Send + 'static>(
+) -> (Seen<T>, impl Fn(&T) -> bool + Send + Sync + 'static) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
     (seen, move |req: &T| {
@@ -83,6 +84,20 @@ pub(crate) fn all_used(rules: &[Rule]) {
 /// The field names an update is told changed, for `Changed` (none: every field).
 pub(crate) fn changed(fields: &[&str]) -> Vec<String> {
     fields.iter().map(|f| f.to_string()).collect()
+}
+
+/// `driver.update` from `prior` to `r`, naming `fields` as changed (none: every field).
+pub(crate) async fn update<D: crate::driver::Driver>(
+    driver: &D,
+    c: &Clients,
+    prior: &crate::kit::Recorded<D::Spec>,
+    r: &crate::kit::Desired<D::Spec>,
+    fields: &[&str],
+) -> Result<crate::driver::Out<D>, ProviderError> {
+    let fields = changed(fields);
+    driver
+        .update(c, prior, r, crate::kit::Changed(&fields))
+        .await
 }
 
 /// Asserts that `err` is of `class` and that its message names `part`.

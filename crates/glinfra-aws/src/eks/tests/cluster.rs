@@ -4,7 +4,8 @@ use super::*;
 use crate::driver::Driver;
 use crate::eks::EksClusterDriver;
 use crate::kit::{tags, Changed};
-use crate::test_support::{all_used, assert_error, changed, delete_found, meta, recorder};
+use crate::test_support;
+use crate::test_support::{all_used, assert_error, delete_found, meta, recorder};
 use aws_sdk_eks::operation::create_cluster::{
     CreateClusterError, CreateClusterInput, CreateClusterOutput,
 };
@@ -69,9 +70,7 @@ async fn update(
     fields: &[&str],
 ) -> Result<EksClusterOutputs, ProviderError> {
     let (prior, r) = (cluster_state(from), cluster_resource(to));
-    EksClusterDriver
-        .update(c, &prior, &r, Changed(&changed(fields)))
-        .await
+    test_support::update(&EksClusterDriver, c, &prior, &r, fields).await
 }
 
 /// Looks for the cluster of `cluster_spec()`.

@@ -4,7 +4,8 @@ use super::*;
 use crate::driver::Driver;
 use crate::eks::EksNodeGroupDriver;
 use crate::kit::{tags, Changed};
-use crate::test_support::{all_used, assert_error, changed, delete_found, meta, recorder};
+use crate::test_support;
+use crate::test_support::{all_used, assert_error, delete_found, meta, recorder};
 use aws_sdk_eks::operation::create_nodegroup::{CreateNodegroupInput, CreateNodegroupOutput};
 use aws_sdk_eks::operation::delete_nodegroup::{DeleteNodegroupError, DeleteNodegroupOutput};
 use aws_sdk_eks::operation::describe_nodegroup::{DescribeNodegroupError, DescribeNodegroupOutput};
@@ -76,9 +77,7 @@ async fn update(
     fields: &[&str],
 ) -> Result<EksNodeGroupOutputs, ProviderError> {
     let (prior, r) = (nodegroup_state(from), nodegroup_resource(to));
-    EksNodeGroupDriver
-        .update(c, &prior, &r, Changed(&changed(fields)))
-        .await
+    test_support::update(&EksNodeGroupDriver, c, &prior, &r, fields).await
 }
 
 /// Looks for the node group of `nodegroup_spec()`.

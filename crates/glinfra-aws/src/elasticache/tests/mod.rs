@@ -12,7 +12,7 @@ use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::kit::tags;
 use crate::kit::{Changed, Desired, Recorded};
-use crate::test_support::{all_used, assert_error, changed, meta, mock_clients, recorder};
+use crate::test_support::{all_used, assert_error, changed, meta, mock_clients, recorder, Seen};
 use aws_sdk_elasticache::config::retry::RetryConfig;
 use aws_sdk_elasticache::operation::add_tags_to_resource::{
     AddTagsToResourceInput, AddTagsToResourceOutput,
@@ -87,7 +87,7 @@ fn record<T: Clone + Send + 'static>(
 
 /// The calls that sync the tags of `arn` back to its owner tags after the tag `old`
 /// was recorded: the owner tags set (each request recorded), then `old` removed.
-fn retag(arn: &'static str) -> (Arc<Mutex<Vec<AddTagsToResourceInput>>>, [Rule; 2]) {
+fn retag(arn: &'static str) -> (Seen<AddTagsToResourceInput>, [Rule; 2]) {
     let (added, see_added) = recorder::<AddTagsToResourceInput>();
     let rules = [
         mock!(Client::add_tags_to_resource)

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::elasticache::CacheParameterGroupDriver;
+use crate::test_support::Seen;
 use aws_sdk_elasticache::operation::create_cache_parameter_group::{
     CreateCacheParameterGroupInput, CreateCacheParameterGroupOutput,
 };
@@ -123,8 +124,6 @@ async fn parameter_group_create_sends_family_description_tags_then_parameters_in
     assert_eq!(sent, spec.parameters);
     all_used(&rules);
 }
-
-type Seen<T> = Arc<Mutex<Vec<T>>>;
 
 /// The calls that bring the parameters in line, each request recorded: a modify of
 /// what is set, then a reset of what is removed.

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::elasticache::ReplicationGroupDriver;
+use crate::test_support;
 use aws_sdk_elasticache::operation::create_replication_group::{
     CreateReplicationGroupError, CreateReplicationGroupInput, CreateReplicationGroupOutput,
 };
@@ -93,9 +94,7 @@ async fn update(
     fields: &[&str],
 ) -> Result<ReplicationGroupOutputs, ProviderError> {
     let (prior, r) = (rg_state(from), rg_resource(to));
-    DRIVER
-        .update(c, &prior, &r, Changed(&changed(fields)))
-        .await
+    test_support::update(&DRIVER, c, &prior, &r, fields).await
 }
 
 /// Deletes the group recorded as `spec`.

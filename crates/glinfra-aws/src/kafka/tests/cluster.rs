@@ -5,8 +5,9 @@ use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::kafka::MskClusterDriver;
 use crate::kit::{tags, Changed, Desired, Recorded};
+use crate::test_support;
 use crate::test_support::{
-    all_used, assert_error, changed, delete_found, desired, meta, recorded, recorder,
+    all_used, assert_error, delete_found, desired, meta, recorded, recorder,
 };
 use aws_sdk_kafka::operation::create_cluster_v2::{CreateClusterV2Input, CreateClusterV2Output};
 use aws_sdk_kafka::operation::delete_cluster::{
@@ -230,9 +231,7 @@ async fn update(
     fields: &[&str],
 ) -> Result<MskClusterOutputs, ProviderError> {
     let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
-    MskClusterDriver
-        .update(c, &prior, &resource(want), Changed(&changed(fields)))
-        .await
+    test_support::update(&MskClusterDriver, c, &prior, &resource(want), fields).await
 }
 
 fn ours_with(state: ClusterState, version: &'static str, f: impl FnOnce(&mut View)) -> View {

@@ -28,6 +28,18 @@ macro_rules! mock_clients {
 }
 pub(crate) use mock_clients;
 
+/// `ok_rule!(Client::op(see) -> OpOutput)`: a rule for `op` that hands each request
+/// to the matcher `see` (a [`recorder`]'s) and answers `OpOutput`, built empty: a
+/// call that succeeds.
+macro_rules! ok_rule {
+    ($($op:ident)::+ ($see:expr) -> $output:ident) => {
+        aws_smithy_mocks::mock!($($op)::+)
+            .match_requests($see)
+            .then_output(|| $output::builder().build())
+    };
+}
+pub(crate) use ok_rule;
+
 /// An interceptor answering from `rules` in `mode`.
 pub(crate) fn interceptor(mode: RuleMode, rules: &[&Rule]) -> MockResponseInterceptor {
     rules

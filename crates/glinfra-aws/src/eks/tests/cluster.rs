@@ -5,7 +5,7 @@ use crate::driver::Driver;
 use crate::eks::EksClusterDriver;
 use crate::kit::{tags, Changed};
 use crate::test_support;
-use crate::test_support::{all_used, assert_error, delete_found, meta, recorder};
+use crate::test_support::{all_used, assert_error, delete_found, meta, ok_rule, recorder};
 use aws_sdk_eks::operation::create_cluster::{
     CreateClusterError, CreateClusterInput, CreateClusterOutput,
 };
@@ -200,9 +200,7 @@ async fn cluster_create_without_key_or_logs_sends_no_encryption_and_disables_eve
     spec.enabled_log_types = vec![];
     let (created, see) = recorder::<CreateClusterInput>();
     let rules = vec![
-        mock!(aws_sdk_eks::Client::create_cluster)
-            .match_requests(see)
-            .then_output(|| CreateClusterOutput::builder().build()),
+        ok_rule!(aws_sdk_eks::Client::create_cluster(see) -> CreateClusterOutput),
         describe_cluster(cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER)),
     ];
     let c = mock_eks(&rules);

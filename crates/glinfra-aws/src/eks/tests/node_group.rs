@@ -5,7 +5,7 @@ use crate::driver::Driver;
 use crate::eks::EksNodeGroupDriver;
 use crate::kit::{tags, Changed};
 use crate::test_support;
-use crate::test_support::{all_used, assert_error, delete_found, meta, recorder};
+use crate::test_support::{all_used, assert_error, delete_found, meta, ok_rule, recorder};
 use aws_sdk_eks::operation::create_nodegroup::{CreateNodegroupInput, CreateNodegroupOutput};
 use aws_sdk_eks::operation::delete_nodegroup::{DeleteNodegroupError, DeleteNodegroupOutput};
 use aws_sdk_eks::operation::describe_nodegroup::{DescribeNodegroupError, DescribeNodegroupOutput};
@@ -150,9 +150,7 @@ fn nodegroup_missing() -> Rule {
 async fn nodegroup_create_maps_every_field_and_waits_until_active() {
     let (created, see) = recorder::<CreateNodegroupInput>();
     let rules = vec![
-        mock!(aws_sdk_eks::Client::create_nodegroup)
-            .match_requests(see)
-            .then_output(|| CreateNodegroupOutput::builder().build()),
+        ok_rule!(aws_sdk_eks::Client::create_nodegroup(see) -> CreateNodegroupOutput),
         describe_nodegroup(nodegroup(NodegroupStatus::Creating, OURS_NODEGROUP)),
         describe_nodegroup(nodegroup(NodegroupStatus::Active, OURS_NODEGROUP)),
     ];

@@ -12,7 +12,9 @@ use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::kit::tags;
 use crate::kit::{Changed, Desired, Recorded};
-use crate::test_support::{all_used, assert_error, changed, meta, mock_clients, recorder, Seen};
+use crate::test_support::{
+    all_used, assert_error, changed, meta, mock_clients, ok_rule, recorder, Seen,
+};
 use aws_sdk_elasticache::config::retry::RetryConfig;
 use aws_sdk_elasticache::operation::add_tags_to_resource::{
     AddTagsToResourceInput, AddTagsToResourceOutput,
@@ -90,9 +92,7 @@ fn record<T: Clone + Send + 'static>(
 fn retag(arn: &'static str) -> (Seen<AddTagsToResourceInput>, [Rule; 2]) {
     let (added, see_added) = recorder::<AddTagsToResourceInput>();
     let rules = [
-        mock!(Client::add_tags_to_resource)
-            .match_requests(see_added)
-            .then_output(|| AddTagsToResourceOutput::builder().build()),
+        ok_rule!(Client::add_tags_to_resource(see_added) -> AddTagsToResourceOutput),
         mock!(Client::remove_tags_from_resource)
             .match_requests(move |r| r.resource_name() == Some(arn) && r.tag_keys() == ["old"])
             .then_output(|| RemoveTagsFromResourceOutput::builder().build()),

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::elasticache::CacheParameterGroupDriver;
-use crate::test_support::Seen;
+use crate::test_support::{ok_rule, Seen};
 use aws_sdk_elasticache::operation::create_cache_parameter_group::{
     CreateCacheParameterGroupInput, CreateCacheParameterGroupOutput,
 };
@@ -140,9 +140,7 @@ fn modify_and_reset() -> (
         mock!(Client::modify_cache_parameter_group)
             .match_requests(see_modified)
             .then_output(|| ModifyCacheParameterGroupOutput::builder().build()),
-        mock!(Client::reset_cache_parameter_group)
-            .match_requests(see_reset)
-            .then_output(|| ResetCacheParameterGroupOutput::builder().build()),
+        ok_rule!(Client::reset_cache_parameter_group(see_reset) -> ResetCacheParameterGroupOutput),
     ];
     ((modified, reset), rules)
 }

@@ -3,6 +3,7 @@
 use super::*;
 use crate::elasticache::ReplicationGroupDriver;
 use crate::test_support;
+use crate::test_support::ok_rule;
 use aws_sdk_elasticache::operation::create_replication_group::{
     CreateReplicationGroupError, CreateReplicationGroupInput, CreateReplicationGroupOutput,
 };
@@ -186,9 +187,7 @@ fn member_rule(version: &str, parameter_group: &str, security_groups: &[&str]) -
 async fn replication_group_create_maps_every_field_and_waits_until_available() {
     let (seen, see) = recorder::<CreateReplicationGroupInput>();
     let rules = [
-        mock!(Client::create_replication_group)
-            .match_requests(see)
-            .then_output(|| CreateReplicationGroupOutput::builder().build()),
+        ok_rule!(Client::create_replication_group(see) -> CreateReplicationGroupOutput),
         // Not visible at first, then creating, then available.
         rg_not_found_rule(),
         describe_rg_rule(rg("creating", 2, 1)),
@@ -252,9 +251,7 @@ async fn replication_group_create_replaces_our_own_failed_creation() {
         }),
         describe_rg_rule(rg("create-failed", 2, 1)),
         list_tags_rule(RG_ARN, ours("cache")),
-        mock!(Client::delete_replication_group)
-            .match_requests(see_deleted)
-            .then_output(|| DeleteReplicationGroupOutput::builder().build()),
+        ok_rule!(Client::delete_replication_group(see_deleted) -> DeleteReplicationGroupOutput),
         describe_rg_rule(rg("deleting", 2, 1)),
         rg_not_found_rule(),
         mock!(Client::create_replication_group)
@@ -362,18 +359,14 @@ async fn replication_group_create_meeting_our_group_adopts_it_and_reconciles_eve
         list_tags_rule(RG_ARN, ours("cache")),
         // The full update.
         describe_rg_rule(found.clone()),
-        mock!(Client::increase_replica_count)
-            .match_requests(see_increased)
-            .then_output(|| IncreaseReplicaCountOutput::builder().build()),
+        ok_rule!(Client::increase_replica_count(see_increased) -> IncreaseReplicaCountOutput),
         describe_rg_rule({
             let mut g = rg("available", 2, 1);
             g.description = Some("old".into());
             g
         }),
         member_rule("7.0.7", "redis7-tuned", &["sg-2", "sg-1"]),
-        mock!(Client::modify_replication_group)
-            .match_requests(see_modified)
-            .then_output(|| ModifyReplicationGroupOutput::builder().build()),
+        ok_rule!(Client::modify_replication_group(see_modified) -> ModifyReplicationGroupOutput),
         describe_rg_rule(rg("available", 2, 1)),
         list_tags_rule(RG_ARN, ours("cache")),
     ];
@@ -435,9 +428,7 @@ async fn replication_group_update_sends_each_modifiable_field_in_one_modify_call
         describe_rg_rule(rg("modifying", 2, 1)),
         describe_rg_rule(rg("available", 2, 1)),
         member_rule("7.0.7", "redis7-tuned", &["sg-1", "sg-2"]),
-        mock!(Client::modify_replication_group)
-            .match_requests(see)
-            .then_output(|| ModifyReplicationGroupOutput::builder().build()),
+        ok_rule!(Client::modify_replication_group(see) -> ModifyReplicationGroupOutput),
         describe_rg_rule(rg("modifying", 2, 1)),
         describe_rg_rule(rg("available", 2, 1)),
     ];
@@ -487,13 +478,9 @@ async fn replication_group_turning_failover_off_precedes_removing_the_last_repli
     let (decreased, see_decreased) = recorder::<DecreaseReplicaCountInput>();
     let rules = [
         describe_rg_rule(rg("available", 2, 1)),
-        mock!(Client::modify_replication_group)
-            .match_requests(see_modified)
-            .then_output(|| ModifyReplicationGroupOutput::builder().build()),
+        ok_rule!(Client::modify_replication_group(see_modified) -> ModifyReplicationGroupOutput),
         describe_rg_rule(rg("available", 2, 1)),
-        mock!(Client::decrease_replica_count)
-            .match_requests(see_decreased)
-            .then_output(|| DecreaseReplicaCountOutput::builder().build()),
+        ok_rule!(Client::decrease_replica_count(see_decreased) -> DecreaseReplicaCountOutput),
         describe_rg_rule(rg("modifying", 2, 0)),
         describe_rg_rule(rg("available", 2, 0)),
     ];
@@ -615,9 +602,7 @@ async fn replication_group_delete_waits_until_gone_without_a_snapshot_when_none_
     let (seen, see) = recorder::<DeleteReplicationGroupInput>();
     let rules = [
         describe_rg_rule(rg("available", 2, 1)),
-        mock!(Client::delete_replication_group)
-            .match_requests(see)
-            .then_output(|| DeleteReplicationGroupOutput::builder().build()),
+        ok_rule!(Client::delete_replication_group(see) -> DeleteReplicationGroupOutput),
         describe_rg_rule(rg("deleting", 2, 1)),
         describe_rg_rule(rg("deleting", 2, 1)),
         rg_not_found_rule(),
@@ -641,9 +626,7 @@ async fn delete_keeping_snapshots(status: &str) -> DeleteReplicationGroupInput {
     let (seen, see) = recorder::<DeleteReplicationGroupInput>();
     let rules = [
         describe_rg_rule(rg(status, 2, 1)),
-        mock!(Client::delete_replication_group)
-            .match_requests(see)
-            .then_output(|| DeleteReplicationGroupOutput::builder().build()),
+        ok_rule!(Client::delete_replication_group(see) -> DeleteReplicationGroupOutput),
         rg_not_found_rule(),
     ];
     let c = clients(&rules);

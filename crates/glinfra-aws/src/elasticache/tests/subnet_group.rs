@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::elasticache::CacheSubnetGroupDriver;
-use crate::test_support::delete_found;
+use crate::test_support::{delete_found, ok_rule};
 use aws_sdk_elasticache::operation::add_tags_to_resource::{
     AddTagsToResourceInput, AddTagsToResourceOutput,
 };
@@ -153,12 +153,8 @@ async fn subnet_group_create_meeting_our_group_adopts_and_reconciles_it() {
                     .build()
             }),
         list_tags_rule(SUBNET_GROUP_ARN, current),
-        mock!(Client::add_tags_to_resource)
-            .match_requests(see_added)
-            .then_output(|| AddTagsToResourceOutput::builder().build()),
-        mock!(Client::remove_tags_from_resource)
-            .match_requests(see_removed)
-            .then_output(|| RemoveTagsFromResourceOutput::builder().build()),
+        ok_rule!(Client::add_tags_to_resource(see_added) -> AddTagsToResourceOutput),
+        ok_rule!(Client::remove_tags_from_resource(see_removed) -> RemoveTagsFromResourceOutput),
     ];
     let c = clients(&rules);
 
@@ -189,9 +185,7 @@ async fn subnet_group_update_of_the_description_sends_only_the_description() {
     let mut after = subnet_spec();
     after.description = "new".into();
     let (seen, see) = recorder::<ModifyCacheSubnetGroupInput>();
-    let rules = [mock!(Client::modify_cache_subnet_group)
-        .match_requests(see)
-        .then_output(|| ModifyCacheSubnetGroupOutput::builder().build())];
+    let rules = [ok_rule!(Client::modify_cache_subnet_group(see) -> ModifyCacheSubnetGroupOutput)];
     let c = clients(&rules);
     let prior = subnet_state(&before);
 
@@ -221,9 +215,7 @@ async fn subnet_group_update_of_subnets_and_tags() {
     let (seen, see) = recorder::<ModifyCacheSubnetGroupInput>();
     let (added, [add, remove]) = retag(SUBNET_GROUP_ARN);
     let rules = [
-        mock!(Client::modify_cache_subnet_group)
-            .match_requests(see)
-            .then_output(|| ModifyCacheSubnetGroupOutput::builder().build()),
+        ok_rule!(Client::modify_cache_subnet_group(see) -> ModifyCacheSubnetGroupOutput),
         // The modify returned no group: its ARN is described.
         describe_subnet_group_rule(),
         add,

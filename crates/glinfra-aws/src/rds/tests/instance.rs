@@ -2,7 +2,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::rds::instance::{final_snapshot_id, major, upgrade_to};
 use crate::rds::DbInstanceDriver;
-use crate::test_support::{all_used, delete_found, meta, recorder, update};
+use crate::test_support::{all_used, delete_found, meta, ok_rule, recorder, update};
 use aws_sdk_rds::operation::create_db_instance::{CreateDbInstanceInput, CreateDbInstanceOutput};
 use aws_sdk_rds::operation::create_db_instance_read_replica::{
     CreateDbInstanceReadReplicaInput, CreateDbInstanceReadReplicaOutput,
@@ -174,9 +174,7 @@ fn describe_missing(id: &'static str) -> Rule {
 }
 
 fn modify_ok(see: impl Fn(&ModifyDbInstanceInput) -> bool + Send + Sync + 'static) -> Rule {
-    mock!(Client::modify_db_instance)
-        .match_requests(see)
-        .then_output(|| ModifyDbInstanceOutput::builder().build())
+    ok_rule!(Client::modify_db_instance(see) -> ModifyDbInstanceOutput)
 }
 
 /// The optional fields a ModifyDBInstance request sets.
@@ -226,9 +224,7 @@ async fn create_primary_maps_every_field_sends_no_password_and_waits_until_avail
     let spec = primary();
     let (seen, see) = recorder::<CreateDbInstanceInput>();
     let rules = [
-        mock!(Client::create_db_instance)
-            .match_requests(see)
-            .then_output(|| CreateDbInstanceOutput::builder().build()),
+        ok_rule!(Client::create_db_instance(see) -> CreateDbInstanceOutput),
         describe(live(&spec, "creating")),
         describe(live(&spec, "backing-up")),
         describe(live(&spec, "available")),
@@ -276,9 +272,7 @@ async fn create_cross_region_replica_names_the_source_arn_and_a_key_of_its_own_r
     let spec = cross_region_replica();
     let (seen, see) = recorder::<CreateDbInstanceReadReplicaInput>();
     let rules = [
-        mock!(Client::create_db_instance_read_replica)
-            .match_requests(see)
-            .then_output(|| CreateDbInstanceReadReplicaOutput::builder().build()),
+        ok_rule!(Client::create_db_instance_read_replica(see) -> CreateDbInstanceReadReplicaOutput),
         describe(live(&spec, "creating")),
         describe(live(&spec, "available")),
     ];
@@ -719,9 +713,7 @@ async fn update_of_a_busy_instance_is_retryable() {
 // ---------------------------------------------------------------------------- delete
 
 fn delete_ok(see: impl Fn(&DeleteDbInstanceInput) -> bool + Send + Sync + 'static) -> Rule {
-    mock!(Client::delete_db_instance)
-        .match_requests(see)
-        .then_output(|| DeleteDbInstanceOutput::builder().build())
+    ok_rule!(Client::delete_db_instance(see) -> DeleteDbInstanceOutput)
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ mod subnet_group;
 
 use crate::clients::Clients;
 use crate::kit::{Desired, Recorded};
-use crate::test_support::{mock_clients, recorder, Seen};
+use crate::test_support::{mock_clients, ok_rule, recorder, Seen};
 use aws_sdk_rds::operation::add_tags_to_resource::{
     AddTagsToResourceInput, AddTagsToResourceOutput,
 };
@@ -19,7 +19,7 @@ use aws_sdk_rds::operation::remove_tags_from_resource::{
 };
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
-use aws_smithy_mocks::{mock, Rule, RuleMode};
+use aws_smithy_mocks::{Rule, RuleMode};
 use glinfra_core::{ResourceSpec, TAG_LOGICAL_ID, TAG_STACK};
 use std::collections::BTreeMap;
 
@@ -85,12 +85,8 @@ fn tag_calls() -> (
     let (added, see_add) = recorder::<AddTagsToResourceInput>();
     let (removed, see_remove) = recorder::<RemoveTagsFromResourceInput>();
     let rules = [
-        mock!(Client::add_tags_to_resource)
-            .match_requests(see_add)
-            .then_output(|| AddTagsToResourceOutput::builder().build()),
-        mock!(Client::remove_tags_from_resource)
-            .match_requests(see_remove)
-            .then_output(|| RemoveTagsFromResourceOutput::builder().build()),
+        ok_rule!(Client::add_tags_to_resource(see_add) -> AddTagsToResourceOutput),
+        ok_rule!(Client::remove_tags_from_resource(see_remove) -> RemoveTagsFromResourceOutput),
     ];
     ((added, removed), rules)
 }

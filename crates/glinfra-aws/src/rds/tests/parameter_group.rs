@@ -1,7 +1,7 @@
 use super::*;
 use crate::driver::Driver;
 use crate::rds::DbParameterGroupDriver;
-use crate::test_support::{all_used, meta, recorder, update};
+use crate::test_support::{all_used, meta, ok_rule, recorder, update};
 use aws_sdk_rds::operation::create_db_parameter_group::{
     CreateDbParameterGroupInput, CreateDbParameterGroupOutput,
 };
@@ -210,12 +210,8 @@ async fn update_sends_only_changed_values_and_resets_removed_parameters() {
             ],
             None,
         ),
-        mock!(Client::modify_db_parameter_group)
-            .match_requests(see_modify)
-            .then_output(|| ModifyDbParameterGroupOutput::builder().build()),
-        mock!(Client::reset_db_parameter_group)
-            .match_requests(see_reset)
-            .then_output(|| ResetDbParameterGroupOutput::builder().build()),
+        ok_rule!(Client::modify_db_parameter_group(see_modify) -> ModifyDbParameterGroupOutput),
+        ok_rule!(Client::reset_db_parameter_group(see_reset) -> ResetDbParameterGroupOutput),
     ];
     let c = mock_rds(&rules);
 

@@ -6,7 +6,7 @@ use crate::driver::Driver;
 use crate::kit::{Changed, Desired, Recorded};
 use crate::route53::health_check::health_check_reference_prefix;
 use crate::route53::{with_nonce, HealthCheckDriver};
-use crate::test_support::{delete_found, desired, meta, owner_tags, recorded, recorder};
+use crate::test_support::{delete_found, desired, meta, ok_rule, owner_tags, recorded, recorder};
 use aws_sdk_route53::operation::change_tags_for_resource::{
     ChangeTagsForResourceInput, ChangeTagsForResourceOutput,
 };
@@ -150,9 +150,7 @@ async fn health_check_create_maps_every_field_and_tags_it() {
     let (tagged, see_tagged) = recorder::<ChangeTagsForResourceInput>();
     let rules = [
         create_rule("hc-new", see_created),
-        mock!(Client::change_tags_for_resource)
-            .match_requests(see_tagged)
-            .then_output(|| ChangeTagsForResourceOutput::builder().build()),
+        ok_rule!(Client::change_tags_for_resource(see_tagged) -> ChangeTagsForResourceOutput),
     ];
     let c = mock_any(&rules.iter().collect::<Vec<_>>());
 
@@ -363,9 +361,7 @@ async fn health_check_update_of_everything_resets_an_emptied_path_and_syncs_tags
                     .resource_tag_set(hc_tag_set("hc-1", &[("stray", "x"), ("team", "platform")]))
                     .build()
             }),
-        mock!(Client::change_tags_for_resource)
-            .match_requests(see_tagged)
-            .then_output(|| ChangeTagsForResourceOutput::builder().build()),
+        ok_rule!(Client::change_tags_for_resource(see_tagged) -> ChangeTagsForResourceOutput),
     ];
     let c = mock_any(&rules.iter().collect::<Vec<_>>());
     let r = hc_resource(hc_props("HTTPS", ""));

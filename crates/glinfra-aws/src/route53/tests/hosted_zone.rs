@@ -5,7 +5,7 @@ use crate::driver::Driver;
 use crate::kit::{Desired, Recorded};
 use crate::route53::hosted_zone::{caller_reference, caller_reference_prefix};
 use crate::route53::HostedZoneDriver;
-use crate::test_support::{assert_error, desired, meta, recorded, recorder};
+use crate::test_support::{assert_error, desired, meta, ok_rule, recorded, recorder};
 use aws_sdk_route53::operation::change_tags_for_resource::{
     ChangeTagsForResourceInput, ChangeTagsForResourceOutput,
 };
@@ -231,9 +231,7 @@ async fn zone_create_tags_the_zone_and_waits_for_the_change() {
                     .build()
                     .unwrap()
             }),
-        mock!(Client::change_tags_for_resource)
-            .match_requests(see_tagged)
-            .then_output(|| ChangeTagsForResourceOutput::builder().build()),
+        ok_rule!(Client::change_tags_for_resource(see_tagged) -> ChangeTagsForResourceOutput),
         insync(),
     ];
     let c = mock_route53(&rules.iter().collect::<Vec<_>>());

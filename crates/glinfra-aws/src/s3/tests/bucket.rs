@@ -8,7 +8,7 @@ use crate::driver::Driver;
 use crate::s3::bucket::outputs;
 use crate::s3::configuration::{encryption, public_access_block, tagging};
 use crate::s3::BucketDriver;
-use crate::test_support::{assert_error, meta, mock_clients, recorder, update};
+use crate::test_support::{assert_error, meta, mock_clients, ok_rule, recorder, update};
 use aws_sdk_s3::operation::create_bucket::{
     CreateBucketError, CreateBucketInput, CreateBucketOutput,
 };
@@ -58,9 +58,7 @@ fn new_bucket(
     see_create: impl Fn(&CreateBucketInput) -> bool + Send + Sync + 'static,
 ) -> [Rule; 2] {
     [
-        mock!(Client::create_bucket)
-            .match_requests(see_create)
-            .then_output(|| CreateBucketOutput::builder().build()),
+        ok_rule!(Client::create_bucket(see_create) -> CreateBucketOutput),
         mock!(Client::get_bucket_tagging)
             .then_error(|| GetBucketTaggingError::generic(meta("NoSuchTagSet"))),
     ]
@@ -103,9 +101,7 @@ async fn create_makes_the_bucket_then_applies_every_configuration_in_order() {
     let rules = [
         create,
         no_tags,
-        mock!(Client::put_bucket_tagging)
-            .match_requests(see_tags)
-            .then_output(|| PutBucketTaggingOutput::builder().build()),
+        ok_rule!(Client::put_bucket_tagging(see_tags) -> PutBucketTaggingOutput),
         mock!(Client::put_bucket_versioning)
             .match_requests(|r| {
                 r.versioning_configuration().and_then(|v| v.status())
@@ -317,9 +313,7 @@ async fn encryption_uses_aws_kms_with_the_key_arn_and_bucket_key() {
         bucket_key_enabled: true,
     });
     let (seen, see) = recorder::<PutBucketEncryptionInput>();
-    let rule = mock!(Client::put_bucket_encryption)
-        .match_requests(see)
-        .then_output(|| PutBucketEncryptionOutput::builder().build());
+    let rule = ok_rule!(Client::put_bucket_encryption(see) -> PutBucketEncryptionOutput);
 
     update_only(&spec, &["encryption"], &rule).await;
 
@@ -355,9 +349,7 @@ async fn replication_carries_role_rules_destinations_and_replica_encryption() {
     spec.versioning = true;
     spec.replication = Some(replication_spec());
     let (seen, see) = recorder::<PutBucketReplicationInput>();
-    let rule = mock!(Client::put_bucket_replication)
-        .match_requests(see)
-        .then_output(|| PutBucketReplicationOutput::builder().build());
+    let rule = ok_rule!(Client::put_bucket_replication(see) -> PutBucketReplicationOutput);
 
     update_only(&spec, &["replication"], &rule).await;
 

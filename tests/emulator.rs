@@ -155,10 +155,19 @@ async fn rotates(kms: &aws_sdk_kms::Client, id: &str) -> bool {
     call.send().await.unwrap().key_rotation_enabled()
 }
 
-/// EKS cluster `name`; `None` when the call fails (it is gone).
-async fn eks_cluster(eks: &aws_sdk_eks::Client, name: &str) -> Option<aws_sdk_eks::types::Cluster> {
-    let answer = eks.describe_cluster().name(name).send().await.ok()?;
-    Some(answer.cluster().unwrap().clone())
+/// A failed call's error, for a reader's `Err`.
+fn failed(e: impl std::fmt::Debug) -> String {
+    format!("{e:?}")
+}
+
+/// EKS cluster `name`; the error of the call when it fails (it is gone).
+async fn eks_cluster(
+    eks: &aws_sdk_eks::Client,
+    name: &str,
+) -> Result<aws_sdk_eks::types::Cluster, String> {
+    let call = eks.describe_cluster().name(name);
+    let answer = call.send().await.map_err(failed)?;
+    Ok(answer.cluster().unwrap().clone())
 }
 
 /// Node group `name` of EKS cluster `cluster`.
@@ -168,16 +177,21 @@ async fn nodegroup(eks: &aws_sdk_eks::Client, cluster: &str, name: &str) -> Node
     answer.nodegroup().unwrap().clone()
 }
 
-/// RDS instance `id`; `None` when the call fails (it is gone).
-async fn db_instance(rds: &aws_sdk_rds::Client, id: &str) -> Option<DbInstance> {
+/// RDS instance `id`; the error of the call when it fails (it is gone).
+async fn db_instance(rds: &aws_sdk_rds::Client, id: &str) -> Result<DbInstance, String> {
     let call = rds.describe_db_instances().db_instance_identifier(id);
-    Some(call.send().await.ok()?.db_instances()[0].clone())
+    let answer = call.send().await.map_err(failed)?;
+    Ok(answer.db_instances()[0].clone())
 }
 
-/// ElastiCache replication group `id`; `None` when the call fails (it is gone).
-async fn replication_group(ec: &aws_sdk_elasticache::Client, id: &str) -> Option<ReplicationGroup> {
+/// ElastiCache replication group `id`; the error of the call when it fails (it is gone).
+async fn replication_group(
+    ec: &aws_sdk_elasticache::Client,
+    id: &str,
+) -> Result<ReplicationGroup, String> {
     let call = ec.describe_replication_groups().replication_group_id(id);
-    Some(call.send().await.ok()?.replication_groups()[0].clone())
+    let answer = call.send().await.map_err(failed)?;
+    Ok(answer.replication_groups()[0].clone())
 }
 
 /// The value of parameter `name` in ElastiCache parameter group `group`.
@@ -197,18 +211,14 @@ async fn cache_parameter(
         .and_then(|p| p.parameter_value().map(str::to_string))
 }
 
-/// MSK cluster `arn`; `None` when the call fails (it is gone).
+/// MSK cluster `arn`; the error of the call when it fails (it is gone).
 async fn msk_cluster(
     kafka: &aws_sdk_kafka::Client,
     arn: &str,
-) -> Option<aws_sdk_kafka::types::Cluster> {
-    let answer = kafka
-        .describe_cluster_v2()
-        .cluster_arn(arn)
-        .send()
-        .await
-        .ok()?;
-    Some(answer.cluster_info().unwrap().clone())
+) -> Result<aws_sdk_kafka::types::Cluster, String> {
+    let call = kafka.describe_cluster_v2().cluster_arn(arn);
+    let answer = call.send().await.map_err(failed)?;
+    Ok(answer.cluster_info().unwrap().clone())
 }
 
 /// The plan's steps as (resource, action), by resource.
@@ -472,27 +482,27 @@ async fn apply_reads_back_then_replans_empty_then_destroys_everything() {
     let eks = aws_sdk_eks::Client::new(&config);
     let cluster = format!("greenlang-{envname}");
     assert!(
-        eks_cluster(&eks, &cluster).await.is_none(),
+        eks_cluster(&eks, &cluster).await.is_err(),
         "EKS cluster gone"
     );
     let rds = aws_sdk_rds::Client::new(&config);
     let primary = format!("greenlang-{envname}-primary");
     assert!(
-        db_instance(&rds, &primary).await.is_none(),
+        db_instance(&rds, &primary).await.is_err(),
         "RDS primary gone"
     );
     let eu = in_region(&config, "eu-west-1", aws_sdk_rds::Client::new);
     let replica = format!("greenlang-{envname}-replica-eu-west-1");
     assert!(
-        db_instance(&eu, &replica).await.is_none(),
+        db_instance(&eu, &replica).await.is_err(),
         "RDS replica gone"
     );
     let ec = aws_sdk_elasticache::Client::new(&config);
     let redis = format!("greenlang-{envname}");
-    assert!(replication_group(&ec, &redis).await.is_none(), "Redis gone");
+    assert!(replication_group(&ec, &redis).await.is_err(), "Redis gone");
     let kafka = aws_sdk_kafka::Client::new(&config);
     assert!(
-        msk_cluster(&kafka, &out["kafka.arn"]).await.is_none(),
+        msk_cluster(&kafka, &out["kafka.arn"]).await.is_err(),
         "MSK gone"
     );
     for bucket in [&packs, &audit, &backups] {

@@ -28,6 +28,18 @@ macro_rules! mock_clients {
 }
 pub(crate) use mock_clients;
 
+/// `ok_rule!(Client::op(see) -> OpOutput)`: a rule for `op` that hands each request
+/// to the matcher `see` (a [`recorder`]'s) and answers `OpOutput`, built empty: a
+/// call that succeeds.
+macro_rules! ok_rule {
+    ($($op:ident)::+ ($see:expr) -> $output:ident) => {
+        aws_smithy_mocks::mock!($($op)::+)
+            .match_requests($see)
+            .then_output(|| $output::builder().build())
+    };
+}
+pub(crate) use ok_rule;
+
 /// An interceptor answering from `rules` in `mode`.
 pub(crate) fn interceptor(mode: RuleMode, rules: &[&Rule]) -> MockResponseInterceptor {
     rules
@@ -55,11 +67,12 @@ pub(crate) fn meta(code: &str) -> ErrorMetadata {
         .build()
 }
 
+/// The requests a rule saw, in order.
+pub(crate) type Seen<T> = Arc<Mutex<Vec<T>>>;
+
 /// Records every request a rule sees: the list, and a matcher to give the rule.
-pub(crate) fn recorder<T: Clone + Send + 'static>() -> (
-    Arc<Mutex<Vec<T>>>,
-    impl Fn(&T) -> bool + Send + Sync + 'static,
-) {
+pub(crate) fn recorder<T: Clone + Send + 'static>(
+) -> (Seen<T>, impl Fn(&T) -> bool + Send + Sync + 'static) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
     (seen, move |req: &T| {
@@ -83,6 +96,20 @@ pub(crate) fn all_used(rules: &[Rule]) {
 /// The field names an update is told changed, for `Changed` (none: every field).
 pub(crate) fn changed(fields: &[&str]) -> Vec<String> {
     fields.iter().map(|f| f.to_string()).collect()
+}
+
+/// `driver.update` from `prior` to `r`, naming `fields` as changed (none: every field).
+pub(crate) async fn update<D: crate::driver::Driver>(
+    driver: &D,
+    c: &Clients,
+    prior: &crate::kit::Recorded<D::Spec>,
+    r: &crate::kit::Desired<D::Spec>,
+    fields: &[&str],
+) -> Result<crate::driver::Out<D>, ProviderError> {
+    let fields = changed(fields);
+    driver
+        .update(c, prior, r, crate::kit::Changed(&fields))
+        .await
 }
 
 /// Asserts that `err` is of `class` and that its message names `part`.
@@ -120,6 +147,17 @@ pub(crate) fn desired<S: glinfra_core::ResourceSpec>(
         spec,
         tags,
     }
+}
+
+/// What the executor does for a create whose end was not recorded: `find` the
+/// resource `r`, which must be there, then `delete` it as recorded with the outputs found.
+pub(crate) async fn delete_found<D: crate::driver::Driver>(
+    driver: &D,
+    c: &Clients,
+    r: &crate::kit::Desired<D::Spec>,
+) {
+    let found = driver.find(c, r).await.unwrap().expect("found");
+    driver.delete(c, &recorded(r, found)).await.unwrap();
 }
 
 /// A recorded resource with `outputs`, as `update` and `delete` receive it.

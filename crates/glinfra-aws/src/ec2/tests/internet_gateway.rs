@@ -30,6 +30,14 @@ fn igw_outputs(id: &str) -> InternetGatewayOutputs {
     InternetGatewayOutputs { id: id.into() }
 }
 
+/// CreateInternetGateway's answer: gateway `igw-1`.
+fn created() -> CreateInternetGatewayOutput {
+    let igw = InternetGateway::builder().internet_gateway_id("igw-1");
+    CreateInternetGatewayOutput::builder()
+        .internet_gateway(igw.build())
+        .build()
+}
+
 fn igw_attached(vpc: &str) -> InternetGateway {
     InternetGateway::builder()
         .internet_gateway_id("igw-1")
@@ -54,13 +62,7 @@ async fn create_internet_gateway_tags_it_and_attaches_it() {
         })
         .then_output(move || {
             l1.add("CreateInternetGateway");
-            CreateInternetGatewayOutput::builder()
-                .internet_gateway(
-                    InternetGateway::builder()
-                        .internet_gateway_id("igw-1")
-                        .build(),
-                )
-                .build()
+            created()
         });
     let attach = mock!(Client::attach_internet_gateway)
         .match_requests(|req| {
@@ -86,15 +88,7 @@ async fn create_internet_gateway_tags_it_and_attaches_it() {
 
 #[tokio::test]
 async fn attach_already_attached_to_that_vpc_is_fine_and_to_another_is_not() {
-    let create = mock!(Client::create_internet_gateway).then_output(|| {
-        CreateInternetGatewayOutput::builder()
-            .internet_gateway(
-                InternetGateway::builder()
-                    .internet_gateway_id("igw-1")
-                    .build(),
-            )
-            .build()
-    });
+    let create = mock!(Client::create_internet_gateway).then_output(created);
     let attach = mock!(Client::attach_internet_gateway)
         .then_error(|| AttachInternetGatewayError::generic(meta("Resource.AlreadyAssociated")));
     let describe = mock!(Client::describe_internet_gateways)

@@ -3,7 +3,7 @@
 use super::*;
 use crate::driver::Driver;
 use crate::ec2::RouteDriver;
-use crate::test_support::{recorded, recorder};
+use crate::test_support::{ok_rule, recorded, recorder};
 use aws_sdk_ec2::operation::create_route::{CreateRouteInput, CreateRouteOutput};
 use aws_sdk_ec2::operation::delete_route::{DeleteRouteInput, DeleteRouteOutput};
 use aws_sdk_ec2::operation::describe_route_tables::{
@@ -23,6 +23,23 @@ fn nat_route() -> Desired<RouteSpec> {
     )
 }
 
+/// What a CreateRoute or ReplaceRoute request sends: (table, destination, NAT
+/// gateway, gateway).
+macro_rules! route_of {
+    ($req:expr) => {
+        (
+            $req.route_table_id(),
+            $req.destination_cidr_block(),
+            $req.nat_gateway_id(),
+            $req.gateway_id(),
+        )
+    };
+}
+
+/// The request fields of `nat_route()`, as [`route_of!`] reads them.
+const NAT_ROUTE: (Option<&str>, Option<&str>, Option<&str>, Option<&str>) =
+    (Some("rtb-1"), Some("0.0.0.0/0"), Some("nat-1"), None);
+
 fn route_outputs(id: &str) -> RouteOutputs {
     RouteOutputs { id: id.into() }
 }
@@ -39,10 +56,7 @@ async fn a_route_to_a_nat_gateway_uses_nat_gateway_id() {
 
     assert_eq!(out, route_outputs("rtb-1_0.0.0.0/0"));
     let req = &seen.lock().unwrap()[0];
-    assert_eq!(req.route_table_id(), Some("rtb-1"));
-    assert_eq!(req.destination_cidr_block(), Some("0.0.0.0/0"));
-    assert_eq!(req.nat_gateway_id(), Some("nat-1"));
-    assert_eq!(req.gateway_id(), None);
+    assert_eq!(route_of!(req), NAT_ROUTE);
 }
 
 #[tokio::test]
@@ -98,9 +112,7 @@ async fn find_route_by_table_and_destination_and_not_one_to_another_target() {
         })
         .output(|| DescribeRouteTablesOutput::builder().build())
         .build();
-    let spy = mock!(Client::describe_route_tables)
-        .match_requests(see)
-        .then_output(|| DescribeRouteTablesOutput::builder().build());
+    let spy = ok_rule!(Client::describe_route_tables(see) -> DescribeRouteTablesOutput);
     let c = clients(&[&describe]);
     let r = nat_route();
 
@@ -124,9 +136,7 @@ async fn find_route_by_table_and_destination_and_not_one_to_another_target() {
 #[tokio::test]
 async fn update_of_a_route_target_replaces_the_route() {
     let (seen, see) = recorder::<ReplaceRouteInput>();
-    let replace = mock!(Client::replace_route)
-        .match_requests(see)
-        .then_output(|| ReplaceRouteOutput::builder().build());
+    let replace = ok_rule!(Client::replace_route(see) -> ReplaceRouteOutput);
     let c = clients(&[&replace]);
     let r = nat_route();
     let prior = recorded(&r, route_outputs("rtb-1_0.0.0.0/0"));
@@ -139,18 +149,13 @@ async fn update_of_a_route_target_replaces_the_route() {
 
     assert_eq!(out, prior.outputs);
     let req = &seen.lock().unwrap()[0];
-    assert_eq!(req.route_table_id(), Some("rtb-1"));
-    assert_eq!(req.destination_cidr_block(), Some("0.0.0.0/0"));
-    assert_eq!(req.nat_gateway_id(), Some("nat-1"));
-    assert_eq!(req.gateway_id(), None);
+    assert_eq!(route_of!(req), NAT_ROUTE);
 }
 
 #[tokio::test]
 async fn delete_route_uses_the_table_and_destination_of_its_id() {
     let (seen, see) = recorder::<DeleteRouteInput>();
-    let delete = mock!(Client::delete_route)
-        .match_requests(see)
-        .then_output(|| DeleteRouteOutput::builder().build());
+    let delete = ok_rule!(Client::delete_route(see) -> DeleteRouteOutput);
     let c = clients(&[&delete]);
     RouteDriver
         .delete(

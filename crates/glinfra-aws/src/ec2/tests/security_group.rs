@@ -5,7 +5,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::ec2::security_group::{desired_rules, diff_rules, RuleKey};
 use crate::ec2::SecurityGroupDriver;
-use crate::test_support::{meta, recorded, recorder};
+use crate::test_support::{delete_found, meta, ok_rule, recorded, recorder};
 use aws_sdk_ec2::operation::authorize_security_group_egress::{
     AuthorizeSecurityGroupEgressInput, AuthorizeSecurityGroupEgressOutput,
 };
@@ -397,9 +397,8 @@ async fn update_security_group_egress_authorizes_and_revokes_egress_rules() {
         .match_requests(see_auth)
         .then_output(|| AuthorizeSecurityGroupEgressOutput::builder().build());
     let (rev, see_rev) = recorder::<RevokeSecurityGroupEgressInput>();
-    let revoke = mock!(Client::revoke_security_group_egress)
-        .match_requests(see_rev)
-        .then_output(|| RevokeSecurityGroupEgressOutput::builder().build());
+    let revoke =
+        ok_rule!(Client::revoke_security_group_egress(see_rev) -> RevokeSecurityGroupEgressOutput);
     let c = clients(&[&rules, &authorize, &revoke]);
     let egress = json!([{"protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidr_blocks": ["10.0.0.0/16"]}]);
     let r = resource::<SecurityGroupSpec>("sg", sg_spec(json!([]), egress));
@@ -431,12 +430,8 @@ async fn update_security_group_egress_authorizes_and_revokes_egress_rules() {
 async fn update_security_group_tags_only_touches_tags() {
     let (created, see_created) = recorder::<CreateTagsInput>();
     let (deleted, see_deleted) = recorder::<DeleteTagsInput>();
-    let create_tags = mock!(Client::create_tags)
-        .match_requests(see_created)
-        .then_output(|| CreateTagsOutput::builder().build());
-    let delete_tags = mock!(Client::delete_tags)
-        .match_requests(see_deleted)
-        .then_output(|| DeleteTagsOutput::builder().build());
+    let create_tags = ok_rule!(Client::create_tags(see_created) -> CreateTagsOutput);
+    let delete_tags = ok_rule!(Client::delete_tags(see_deleted) -> DeleteTagsOutput);
     let c = clients(&[&create_tags, &delete_tags]);
     let mut r = resource::<SecurityGroupSpec>("sg", sg_spec(json!([]), json!([])));
     let prior = recorded(&r, sg_outputs());
@@ -519,11 +514,7 @@ async fn a_group_left_by_a_cut_short_create_is_deleted_from_what_find_finds() {
     let c = clients(&[&describe, &delete]);
     let r = resource::<SecurityGroupSpec>("sg", sg_spec(json!([]), json!([])));
 
-    let found = SecurityGroupDriver.find(&c, &r).await.unwrap().unwrap();
-    SecurityGroupDriver
-        .delete(&c, &recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&SecurityGroupDriver, &c, &r).await;
     assert_eq!(delete.num_calls(), 1);
 }
 

@@ -3,7 +3,7 @@
 use super::*;
 use crate::driver::Driver;
 use crate::ec2::SubnetDriver;
-use crate::test_support::{recorded, recorder};
+use crate::test_support::{delete_found, ok_rule, recorder};
 use aws_sdk_ec2::operation::create_subnet::{CreateSubnetInput, CreateSubnetOutput};
 use aws_sdk_ec2::operation::delete_subnet::DeleteSubnetOutput;
 use aws_sdk_ec2::operation::describe_subnets::{DescribeSubnetsInput, DescribeSubnetsOutput};
@@ -41,9 +41,8 @@ async fn create_public_subnet_maps_public_ips_and_keeps_the_returned_arn() {
                 )
                 .build()
         });
-    let modify = mock!(Client::modify_subnet_attribute)
-        .match_requests(see_modified)
-        .then_output(|| ModifySubnetAttributeOutput::builder().build());
+    let modify =
+        ok_rule!(Client::modify_subnet_attribute(see_modified) -> ModifySubnetAttributeOutput);
     let c = clients(&[&create, &modify]);
     let r: Desired<SubnetSpec> = resource(
         "public-a",
@@ -124,8 +123,7 @@ async fn a_subnet_left_by_a_cut_short_create_is_found_by_tags_and_deleted() {
     let c = clients(&[&describe, &delete]);
     let r = private_a();
 
-    let found = SubnetDriver.find(&c, &r).await.unwrap().unwrap();
-    SubnetDriver.delete(&c, &recorded(&r, found)).await.unwrap();
+    delete_found(&SubnetDriver, &c, &r).await;
 
     assert_eq!(
         filter_pairs(seen.lock().unwrap()[0].filters()),

@@ -3,7 +3,7 @@
 use super::*;
 use crate::driver::Driver;
 use crate::ec2::VpcDriver;
-use crate::test_support::{meta, recorded, recorder};
+use crate::test_support::{meta, ok_rule, recorded, recorder};
 use aws_sdk_ec2::operation::create_tags::{CreateTagsInput, CreateTagsOutput};
 use aws_sdk_ec2::operation::create_vpc::{CreateVpcInput, CreateVpcOutput};
 use aws_sdk_ec2::operation::delete_tags::{DeleteTagsInput, DeleteTagsOutput};
@@ -54,9 +54,7 @@ async fn create_vpc_tags_atomically_and_sets_dns_one_attribute_per_call() {
                 .vpc(vpc("vpc-1", VpcState::Available))
                 .build()
         });
-    let modify = mock!(Client::modify_vpc_attribute)
-        .match_requests(see_modified)
-        .then_output(|| ModifyVpcAttributeOutput::builder().build());
+    let modify = ok_rule!(Client::modify_vpc_attribute(see_modified) -> ModifyVpcAttributeOutput);
     let c = clients(&[&create, &modify]);
     let r = vpc_resource("vpc", true, true);
 
@@ -118,9 +116,7 @@ async fn create_vpc_waits_through_pending_and_turns_dns_off_hostnames_first() {
                 .build()
         })
         .build();
-    let modify = mock!(Client::modify_vpc_attribute)
-        .match_requests(see_modified)
-        .then_output(|| ModifyVpcAttributeOutput::builder().build());
+    let modify = ok_rule!(Client::modify_vpc_attribute(see_modified) -> ModifyVpcAttributeOutput);
     let c = clients(&[&create, &describe, &modify]);
     let r = vpc_resource("vpc", false, false);
 
@@ -213,9 +209,7 @@ async fn delete_vpc_with_dependents_is_retryable() {
 #[tokio::test]
 async fn update_vpc_changes_only_the_named_dns_attribute() {
     let (modified, see_modified) = recorder::<ModifyVpcAttributeInput>();
-    let modify = mock!(Client::modify_vpc_attribute)
-        .match_requests(see_modified)
-        .then_output(|| ModifyVpcAttributeOutput::builder().build());
+    let modify = ok_rule!(Client::modify_vpc_attribute(see_modified) -> ModifyVpcAttributeOutput);
     let c = clients(&[&modify]);
     let r = vpc_resource("vpc", true, false);
     let prior = recorded(&r, vpc_outputs("vpc-1", "arn-1"));

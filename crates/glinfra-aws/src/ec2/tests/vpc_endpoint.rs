@@ -5,7 +5,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::ec2::vpc_endpoint::add_remove;
 use crate::ec2::VpcEndpointDriver;
-use crate::test_support::{meta, recorded, recorder};
+use crate::test_support::{meta, ok_rule, recorded, recorder};
 use aws_sdk_ec2::operation::create_tags::CreateTagsOutput;
 use aws_sdk_ec2::operation::create_vpc_endpoint::{
     CreateVpcEndpointInput, CreateVpcEndpointOutput,
@@ -368,9 +368,7 @@ async fn delete_endpoint_waits_until_gone() {
         .output(|| described(endpoint(VPCE, "deleting", vec![])))
         .error(|| DescribeVpcEndpointsError::generic(meta("InvalidVpcEndpointId.NotFound")))
         .build();
-    let delete = mock!(Client::delete_vpc_endpoints)
-        .match_requests(see)
-        .then_output(|| DeleteVpcEndpointsOutput::builder().build());
+    let delete = ok_rule!(Client::delete_vpc_endpoints(see) -> DeleteVpcEndpointsOutput);
     let c = clients(&[&describe, &delete]);
     let r = resource::<VpcEndpointSpec>("s3", gateway_spec(&["rtb-a"]));
 

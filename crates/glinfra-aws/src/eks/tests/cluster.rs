@@ -4,7 +4,8 @@ use super::*;
 use crate::driver::Driver;
 use crate::eks::EksClusterDriver;
 use crate::kit::{tags, Changed};
-use crate::test_support::{all_used, assert_error, changed, meta, recorder};
+use crate::test_support;
+use crate::test_support::{all_used, assert_error, delete_found, meta, ok_rule, recorder};
 use aws_sdk_eks::operation::create_cluster::{
     CreateClusterError, CreateClusterInput, CreateClusterOutput,
 };
@@ -69,9 +70,7 @@ async fn update(
     fields: &[&str],
 ) -> Result<EksClusterOutputs, ProviderError> {
     let (prior, r) = (cluster_state(from), cluster_resource(to));
-    EksClusterDriver
-        .update(c, &prior, &r, Changed(&changed(fields)))
-        .await
+    test_support::update(&EksClusterDriver, c, &prior, &r, fields).await
 }
 
 /// Looks for the cluster of `cluster_spec()`.
@@ -201,9 +200,7 @@ async fn cluster_create_without_key_or_logs_sends_no_encryption_and_disables_eve
     spec.enabled_log_types = vec![];
     let (created, see) = recorder::<CreateClusterInput>();
     let rules = vec![
-        mock!(aws_sdk_eks::Client::create_cluster)
-            .match_requests(see)
-            .then_output(|| CreateClusterOutput::builder().build()),
+        ok_rule!(aws_sdk_eks::Client::create_cluster(see) -> CreateClusterOutput),
         describe_cluster(cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER)),
     ];
     let c = mock_eks(&rules);
@@ -647,11 +644,7 @@ async fn cluster_delete_without_outputs_deletes_only_a_cluster_of_ours() {
     let err = find(&c).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::AlreadyExists);
     assert_eq!(find(&c).await.unwrap(), None);
-    let found = find(&c).await.unwrap().unwrap();
-    EksClusterDriver
-        .delete(&c, &recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&EksClusterDriver, &c, &r).await;
     all_used(&rules);
 }
 

@@ -4,7 +4,8 @@ use super::*;
 use crate::driver::Driver;
 use crate::eks::EksNodeGroupDriver;
 use crate::kit::{tags, Changed};
-use crate::test_support::{all_used, assert_error, changed, meta, recorder};
+use crate::test_support;
+use crate::test_support::{all_used, assert_error, delete_found, meta, ok_rule, recorder};
 use aws_sdk_eks::operation::create_nodegroup::{CreateNodegroupInput, CreateNodegroupOutput};
 use aws_sdk_eks::operation::delete_nodegroup::{DeleteNodegroupError, DeleteNodegroupOutput};
 use aws_sdk_eks::operation::describe_nodegroup::{DescribeNodegroupError, DescribeNodegroupOutput};
@@ -76,9 +77,7 @@ async fn update(
     fields: &[&str],
 ) -> Result<EksNodeGroupOutputs, ProviderError> {
     let (prior, r) = (nodegroup_state(from), nodegroup_resource(to));
-    EksNodeGroupDriver
-        .update(c, &prior, &r, Changed(&changed(fields)))
-        .await
+    test_support::update(&EksNodeGroupDriver, c, &prior, &r, fields).await
 }
 
 /// Looks for the node group of `nodegroup_spec()`.
@@ -151,9 +150,7 @@ fn nodegroup_missing() -> Rule {
 async fn nodegroup_create_maps_every_field_and_waits_until_active() {
     let (created, see) = recorder::<CreateNodegroupInput>();
     let rules = vec![
-        mock!(aws_sdk_eks::Client::create_nodegroup)
-            .match_requests(see)
-            .then_output(|| CreateNodegroupOutput::builder().build()),
+        ok_rule!(aws_sdk_eks::Client::create_nodegroup(see) -> CreateNodegroupOutput),
         describe_nodegroup(nodegroup(NodegroupStatus::Creating, OURS_NODEGROUP)),
         describe_nodegroup(nodegroup(NodegroupStatus::Active, OURS_NODEGROUP)),
     ];
@@ -433,10 +430,6 @@ async fn nodegroup_delete_without_outputs_uses_find() {
     let c = mock_eks(&rules);
     let r = nodegroup_resource(&nodegroup_spec());
     assert_eq!(find(&c).await.unwrap(), None);
-    let found = find(&c).await.unwrap().unwrap();
-    EksNodeGroupDriver
-        .delete(&c, &recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&EksNodeGroupDriver, &c, &r).await;
     all_used(&rules);
 }

@@ -12,14 +12,20 @@ use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::kit::tags;
 use crate::kit::{Changed, Desired, Recorded};
-use crate::test_support::{all_used, meta, mock_clients, recorder};
+use crate::test_support::{
+    all_used, assert_error, changed, meta, mock_clients, ok_rule, recorder, Seen,
+};
 use aws_sdk_elasticache::config::retry::RetryConfig;
+use aws_sdk_elasticache::operation::add_tags_to_resource::{
+    AddTagsToResourceInput, AddTagsToResourceOutput,
+};
 use aws_sdk_elasticache::operation::list_tags_for_resource::ListTagsForResourceOutput;
+use aws_sdk_elasticache::operation::remove_tags_from_resource::RemoveTagsFromResourceOutput;
 use aws_sdk_elasticache::types::Tag;
 use aws_sdk_elasticache::Client;
 use aws_smithy_mocks::{mock, Rule, RuleMode};
 use glinfra_core::{ResourceSpec, TAG_LOGICAL_ID, TAG_STACK};
-use glinfra_engine::ErrorClass;
+use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -53,10 +59,6 @@ fn recorded<S: ResourceSpec>(r: &Desired<S>, outputs: S::Outputs) -> Recorded<S>
     crate::test_support::recorded(r, outputs)
 }
 
-fn changed(fields: &[&str]) -> Vec<String> {
-    fields.iter().map(|f| f.to_string()).collect()
-}
-
 fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
     pairs
         .iter()
@@ -83,6 +85,25 @@ fn record<T: Clone + Send + 'static>(
         sink.lock().unwrap().push(req.clone());
         true
     }
+}
+
+/// The calls that sync the tags of `arn` back to its owner tags after the tag `old`
+/// was recorded: the owner tags set (each request recorded), then `old` removed.
+fn retag(arn: &'static str) -> (Seen<AddTagsToResourceInput>, [Rule; 2]) {
+    let (added, see_added) = recorder::<AddTagsToResourceInput>();
+    let rules = [
+        ok_rule!(Client::add_tags_to_resource(see_added) -> AddTagsToResourceOutput),
+        mock!(Client::remove_tags_from_resource)
+            .match_requests(move |r| r.resource_name() == Some(arn) && r.tag_keys() == ["old"])
+            .then_output(|| RemoveTagsFromResourceOutput::builder().build()),
+    ];
+    (added, rules)
+}
+
+/// Asserts that the one tag call `added` set the owner tags of resource `id` on `arn`.
+fn assert_retagged(added: &[AddTagsToResourceInput], arn: &str, id: &str) {
+    assert_eq!(added[0].resource_name(), Some(arn));
+    assert_eq!(tags::from_sdk(added[0].tags()), owner_tags(id));
 }
 
 fn ours(id: &str) -> Vec<Tag> {

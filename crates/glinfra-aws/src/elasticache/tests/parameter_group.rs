@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::elasticache::CacheParameterGroupDriver;
+use crate::test_support::{ok_rule, Seen};
 use aws_sdk_elasticache::operation::create_cache_parameter_group::{
     CreateCacheParameterGroupInput, CreateCacheParameterGroupOutput,
 };
@@ -45,6 +46,11 @@ fn parameter_resource(spec: &CacheParameterGroupSpec) -> Desired<CacheParameterG
 
 fn name_outputs(name: &str) -> CacheParameterGroupOutputs {
     CacheParameterGroupOutputs { name: name.into() }
+}
+
+/// The group of `spec` as state recorded it.
+fn parameter_state(spec: &CacheParameterGroupSpec) -> Recorded<CacheParameterGroupSpec> {
+    recorded(&parameter_resource(spec), name_outputs("redis7-tuned"))
 }
 
 fn describe_parameter_group_rule() -> Rule {
@@ -119,22 +125,34 @@ async fn parameter_group_create_sends_family_description_tags_then_parameters_in
     all_used(&rules);
 }
 
-#[tokio::test]
-async fn parameter_group_update_sets_changed_and_resets_removed_parameters() {
-    let before = parameter_spec(&[("a", "1"), ("b", "2"), ("c", "3")]);
-    let after = parameter_spec(&[("a", "1"), ("b", "9"), ("d", "4")]);
+/// The calls that bring the parameters in line, each request recorded: a modify of
+/// what is set, then a reset of what is removed.
+fn modify_and_reset() -> (
+    (
+        Seen<ModifyCacheParameterGroupInput>,
+        Seen<ResetCacheParameterGroupInput>,
+    ),
+    [Rule; 2],
+) {
     let (modified, see_modified) = recorder::<ModifyCacheParameterGroupInput>();
     let (reset, see_reset) = recorder::<ResetCacheParameterGroupInput>();
     let rules = [
         mock!(Client::modify_cache_parameter_group)
             .match_requests(see_modified)
             .then_output(|| ModifyCacheParameterGroupOutput::builder().build()),
-        mock!(Client::reset_cache_parameter_group)
-            .match_requests(see_reset)
-            .then_output(|| ResetCacheParameterGroupOutput::builder().build()),
+        ok_rule!(Client::reset_cache_parameter_group(see_reset) -> ResetCacheParameterGroupOutput),
     ];
+    ((modified, reset), rules)
+}
+
+#[tokio::test]
+async fn parameter_group_update_sets_changed_and_resets_removed_parameters() {
+    let before = parameter_spec(&[("a", "1"), ("b", "2"), ("c", "3")]);
+    let after = parameter_spec(&[("a", "1"), ("b", "9"), ("d", "4")]);
+    let ((modified, reset), [modify, reset_rule]) = modify_and_reset();
+    let rules = [modify, reset_rule];
     let c = clients(&rules);
-    let prior = recorded(&parameter_resource(&before), name_outputs("redis7-tuned"));
+    let prior = parameter_state(&before);
 
     let out = DRIVER
         .update(
@@ -171,8 +189,7 @@ async fn parameter_group_full_update_reads_the_user_parameters_and_tags_of_the_g
             .source("user")
             .build()
     };
-    let (modified, see_modified) = recorder::<ModifyCacheParameterGroupInput>();
-    let (reset, see_reset) = recorder::<ResetCacheParameterGroupInput>();
+    let ((modified, reset), [modify, reset_rule]) = modify_and_reset();
     let rules = [
         mock!(Client::describe_cache_parameters)
             .match_requests(|r| {
@@ -193,12 +210,8 @@ async fn parameter_group_full_update_reads_the_user_parameters_and_tags_of_the_g
                     .parameters(param("x", "yes"))
                     .build()
             }),
-        mock!(Client::modify_cache_parameter_group)
-            .match_requests(see_modified)
-            .then_output(|| ModifyCacheParameterGroupOutput::builder().build()),
-        mock!(Client::reset_cache_parameter_group)
-            .match_requests(see_reset)
-            .then_output(|| ResetCacheParameterGroupOutput::builder().build()),
+        modify,
+        reset_rule,
         describe_parameter_group_rule(),
         // Tags already in line: nothing is set or removed.
         list_tags_rule(PARAMETER_GROUP_ARN, ours("params")),
@@ -247,8 +260,7 @@ async fn parameter_group_find_rejects_a_foreign_group() {
         Some(name_outputs("redis7-tuned"))
     );
     let err = DRIVER.find(&c, &r).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::AlreadyExists);
-    assert!(err.message.contains("redis7-tuned"), "{}", err.message);
+    assert_error(&err, ErrorClass::AlreadyExists, "redis7-tuned");
     all_used(&rules);
 }
 
@@ -267,10 +279,7 @@ async fn parameter_group_delete_in_use_is_retryable_and_gone_is_success() {
             .then_output(|| DeleteCacheParameterGroupOutput::builder().build()),
     ];
     let c = clients(&rules);
-    let prior = recorded(
-        &parameter_resource(&parameter_spec(&[])),
-        name_outputs("redis7-tuned"),
-    );
+    let prior = parameter_state(&parameter_spec(&[]));
 
     let err = DRIVER.delete(&c, &prior).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Retryable);

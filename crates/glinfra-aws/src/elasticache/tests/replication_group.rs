@@ -2,9 +2,8 @@
 
 use super::*;
 use crate::elasticache::ReplicationGroupDriver;
-use aws_sdk_elasticache::operation::add_tags_to_resource::{
-    AddTagsToResourceInput, AddTagsToResourceOutput,
-};
+use crate::test_support;
+use crate::test_support::ok_rule;
 use aws_sdk_elasticache::operation::create_replication_group::{
     CreateReplicationGroupError, CreateReplicationGroupInput, CreateReplicationGroupOutput,
 };
@@ -28,7 +27,6 @@ use aws_sdk_elasticache::operation::modify_replication_group_shard_configuration
     ModifyReplicationGroupShardConfigurationError, ModifyReplicationGroupShardConfigurationInput,
     ModifyReplicationGroupShardConfigurationOutput,
 };
-use aws_sdk_elasticache::operation::remove_tags_from_resource::RemoveTagsFromResourceOutput;
 use aws_sdk_elasticache::types::{
     AutomaticFailoverStatus, CacheCluster, CacheParameterGroupStatus, ClusterMode, Endpoint,
     MultiAzStatus, NodeGroup, NodeGroupMember, ReplicationGroup, SecurityGroupMembership,
@@ -74,6 +72,35 @@ fn rg_outputs_expected() -> ReplicationGroupOutputs {
         arn: RG_ARN.into(),
         configuration_endpoint: RG_ENDPOINT.into(),
     }
+}
+
+/// The group of `spec` as state recorded it.
+fn rg_state(spec: &ReplicationGroupSpec) -> Recorded<ReplicationGroupSpec> {
+    recorded(&rg_resource(spec), rg_outputs_expected())
+}
+
+/// Creates the group of `spec`.
+async fn create(
+    c: &Clients,
+    spec: &ReplicationGroupSpec,
+) -> Result<ReplicationGroupOutputs, ProviderError> {
+    DRIVER.create(c, &rg_resource(spec)).await
+}
+
+/// Updates the group recorded as `from` to `to`, naming `fields` as changed.
+async fn update(
+    c: &Clients,
+    from: &ReplicationGroupSpec,
+    to: &ReplicationGroupSpec,
+    fields: &[&str],
+) -> Result<ReplicationGroupOutputs, ProviderError> {
+    let (prior, r) = (rg_state(from), rg_resource(to));
+    test_support::update(&DRIVER, c, &prior, &r, fields).await
+}
+
+/// Deletes the group recorded as `spec`.
+async fn delete(c: &Clients, spec: &ReplicationGroupSpec) -> Result<(), ProviderError> {
+    DRIVER.delete(c, &rg_state(spec)).await
 }
 
 /// A group as AWS reports it, in line with [`rg_spec`] but for the shape given.
@@ -160,9 +187,7 @@ fn member_rule(version: &str, parameter_group: &str, security_groups: &[&str]) -
 async fn replication_group_create_maps_every_field_and_waits_until_available() {
     let (seen, see) = recorder::<CreateReplicationGroupInput>();
     let rules = [
-        mock!(Client::create_replication_group)
-            .match_requests(see)
-            .then_output(|| CreateReplicationGroupOutput::builder().build()),
+        ok_rule!(Client::create_replication_group(see) -> CreateReplicationGroupOutput),
         // Not visible at first, then creating, then available.
         rg_not_found_rule(),
         describe_rg_rule(rg("creating", 2, 1)),
@@ -171,7 +196,7 @@ async fn replication_group_create_maps_every_field_and_waits_until_available() {
     ];
     let c = clients(&rules);
 
-    let out = DRIVER.create(&c, &rg_resource(&rg_spec())).await.unwrap();
+    let out = create(&c, &rg_spec()).await.unwrap();
 
     assert_eq!(out, rg_outputs_expected());
     let seen = seen.lock().unwrap();
@@ -212,12 +237,8 @@ async fn replication_group_create_failure_while_creating_is_fatal_and_named() {
         describe_rg_rule(rg("create-failed", 2, 1)),
     ];
     let c = clients(&rules);
-    let err = DRIVER
-        .create(&c, &rg_resource(&rg_spec()))
-        .await
-        .unwrap_err();
-    assert_eq!(err.class, ErrorClass::Fatal);
-    assert!(err.message.contains("create-failed"), "{}", err.message);
+    let err = create(&c, &rg_spec()).await.unwrap_err();
+    assert_error(&err, ErrorClass::Fatal, "create-failed");
     all_used(&rules);
 }
 
@@ -230,9 +251,7 @@ async fn replication_group_create_replaces_our_own_failed_creation() {
         }),
         describe_rg_rule(rg("create-failed", 2, 1)),
         list_tags_rule(RG_ARN, ours("cache")),
-        mock!(Client::delete_replication_group)
-            .match_requests(see_deleted)
-            .then_output(|| DeleteReplicationGroupOutput::builder().build()),
+        ok_rule!(Client::delete_replication_group(see_deleted) -> DeleteReplicationGroupOutput),
         describe_rg_rule(rg("deleting", 2, 1)),
         rg_not_found_rule(),
         mock!(Client::create_replication_group)
@@ -243,7 +262,7 @@ async fn replication_group_create_replaces_our_own_failed_creation() {
     ];
     let c = clients(&rules);
 
-    let out = DRIVER.create(&c, &rg_resource(&rg_spec())).await.unwrap();
+    let out = create(&c, &rg_spec()).await.unwrap();
 
     assert_eq!(out, rg_outputs_expected());
     // Nothing to snapshot in a failed group.
@@ -261,12 +280,8 @@ async fn replication_group_create_meeting_a_foreign_group_is_already_exists() {
         list_tags_rule(RG_ARN, vec![]),
     ];
     let c = clients(&rules);
-    let err = DRIVER
-        .create(&c, &rg_resource(&rg_spec()))
-        .await
-        .unwrap_err();
-    assert_eq!(err.class, ErrorClass::AlreadyExists);
-    assert!(err.message.contains("`sessions`"), "{}", err.message);
+    let err = create(&c, &rg_spec()).await.unwrap_err();
+    assert_error(&err, ErrorClass::AlreadyExists, "`sessions`");
     all_used(&rules);
 }
 
@@ -283,13 +298,7 @@ async fn replication_group_modification_refused_while_busy_is_retryable() {
         }),
     ];
     let c = clients(&rules);
-    let err = DRIVER
-        .update(
-            &c,
-            &recorded(&rg_resource(&rg_spec()), rg_outputs_expected()),
-            &rg_resource(&after),
-            Changed(&changed(&["description"])),
-        )
+    let err = update(&c, &rg_spec(), &after, &["description"])
         .await
         .unwrap_err();
     assert_eq!(err.class, ErrorClass::Retryable);
@@ -327,8 +336,7 @@ async fn replication_group_find_adopts_only_ours_and_waits_out_transitions() {
         Some(rg_outputs_expected())
     );
     let err = DRIVER.find(&c, &r).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::AlreadyExists);
-    assert!(err.message.contains("stack `other`"), "{}", err.message);
+    assert_error(&err, ErrorClass::AlreadyExists, "stack `other`");
     assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
     assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
     all_used(&rules);
@@ -351,24 +359,20 @@ async fn replication_group_create_meeting_our_group_adopts_it_and_reconciles_eve
         list_tags_rule(RG_ARN, ours("cache")),
         // The full update.
         describe_rg_rule(found.clone()),
-        mock!(Client::increase_replica_count)
-            .match_requests(see_increased)
-            .then_output(|| IncreaseReplicaCountOutput::builder().build()),
+        ok_rule!(Client::increase_replica_count(see_increased) -> IncreaseReplicaCountOutput),
         describe_rg_rule({
             let mut g = rg("available", 2, 1);
             g.description = Some("old".into());
             g
         }),
         member_rule("7.0.7", "redis7-tuned", &["sg-2", "sg-1"]),
-        mock!(Client::modify_replication_group)
-            .match_requests(see_modified)
-            .then_output(|| ModifyReplicationGroupOutput::builder().build()),
+        ok_rule!(Client::modify_replication_group(see_modified) -> ModifyReplicationGroupOutput),
         describe_rg_rule(rg("available", 2, 1)),
         list_tags_rule(RG_ARN, ours("cache")),
     ];
     let c = clients(&rules);
 
-    let out = DRIVER.create(&c, &rg_resource(&rg_spec())).await.unwrap();
+    let out = create(&c, &rg_spec()).await.unwrap();
 
     assert_eq!(out, rg_outputs_expected());
     let increased = increased.lock().unwrap();
@@ -424,9 +428,7 @@ async fn replication_group_update_sends_each_modifiable_field_in_one_modify_call
         describe_rg_rule(rg("modifying", 2, 1)),
         describe_rg_rule(rg("available", 2, 1)),
         member_rule("7.0.7", "redis7-tuned", &["sg-1", "sg-2"]),
-        mock!(Client::modify_replication_group)
-            .match_requests(see)
-            .then_output(|| ModifyReplicationGroupOutput::builder().build()),
+        ok_rule!(Client::modify_replication_group(see) -> ModifyReplicationGroupOutput),
         describe_rg_rule(rg("modifying", 2, 1)),
         describe_rg_rule(rg("available", 2, 1)),
     ];
@@ -443,7 +445,7 @@ async fn replication_group_update_sends_each_modifiable_field_in_one_modify_call
     let out = DRIVER
         .update(
             &c,
-            &recorded(&rg_resource(&before), rg_outputs_expected()),
+            &rg_state(&before),
             &rg_resource(&after),
             Changed(&fields),
         )
@@ -476,31 +478,22 @@ async fn replication_group_turning_failover_off_precedes_removing_the_last_repli
     let (decreased, see_decreased) = recorder::<DecreaseReplicaCountInput>();
     let rules = [
         describe_rg_rule(rg("available", 2, 1)),
-        mock!(Client::modify_replication_group)
-            .match_requests(see_modified)
-            .then_output(|| ModifyReplicationGroupOutput::builder().build()),
+        ok_rule!(Client::modify_replication_group(see_modified) -> ModifyReplicationGroupOutput),
         describe_rg_rule(rg("available", 2, 1)),
-        mock!(Client::decrease_replica_count)
-            .match_requests(see_decreased)
-            .then_output(|| DecreaseReplicaCountOutput::builder().build()),
+        ok_rule!(Client::decrease_replica_count(see_decreased) -> DecreaseReplicaCountOutput),
         describe_rg_rule(rg("modifying", 2, 0)),
         describe_rg_rule(rg("available", 2, 0)),
     ];
     let c = clients(&rules);
 
-    DRIVER
-        .update(
-            &c,
-            &recorded(&rg_resource(&rg_spec()), rg_outputs_expected()),
-            &rg_resource(&after),
-            Changed(&changed(&[
-                "replicas_per_node_group",
-                "automatic_failover",
-                "multi_az",
-            ])),
-        )
-        .await
-        .unwrap();
+    update(
+        &c,
+        &rg_spec(),
+        &after,
+        &["replicas_per_node_group", "automatic_failover", "multi_az"],
+    )
+    .await
+    .unwrap();
 
     let modified = modified.lock().unwrap();
     assert_eq!(modified[0].automatic_failover_enabled(), Some(false));
@@ -534,7 +527,7 @@ async fn replication_group_shard_increase_and_decrease() {
         describe_rg_rule(rg("available", 1, 1)),
     ];
     let c = clients(&rules);
-    let prior = recorded(&rg_resource(&rg_spec()), rg_outputs_expected());
+    let prior = rg_state(&rg_spec());
     let fields = changed(&["num_node_groups"]);
 
     let mut three = rg_spec();
@@ -560,44 +553,34 @@ async fn replication_group_shard_increase_and_decrease() {
     all_used(&rules);
 }
 
-#[tokio::test]
-async fn replication_group_shard_change_already_made_counts_as_done() {
-    let rules = [
-        describe_rg_rule(rg("available", 2, 1)),
-        mock!(Client::modify_replication_group_shard_configuration).then_error(|| {
-            ModifyReplicationGroupShardConfigurationError::generic(meta("NoOperationFault"))
-        }),
-        describe_rg_rule(rg("available", 3, 1)),
-    ];
+/// Grows the group of `rg_spec()` from 2 to 3 shards: the shard call is answered by
+/// `shard_call`, the group's state after it by `then`.
+async fn grow_to_three_shards(shard_call: Rule, then: Vec<Rule>) {
+    let mut rules = vec![describe_rg_rule(rg("available", 2, 1)), shard_call];
+    rules.extend(then);
     let c = clients(&rules);
     let mut three = rg_spec();
     three.num_node_groups = 3;
-    DRIVER
-        .update(
-            &c,
-            &recorded(&rg_resource(&rg_spec()), rg_outputs_expected()),
-            &rg_resource(&three),
-            Changed(&changed(&["num_node_groups"])),
-        )
+    update(&c, &rg_spec(), &three, &["num_node_groups"])
         .await
         .unwrap();
     all_used(&rules);
 }
 
 #[tokio::test]
+async fn replication_group_shard_change_already_made_counts_as_done() {
+    let shard_call = mock!(Client::modify_replication_group_shard_configuration).then_error(|| {
+        ModifyReplicationGroupShardConfigurationError::generic(meta("NoOperationFault"))
+    });
+    grow_to_three_shards(shard_call, vec![describe_rg_rule(rg("available", 3, 1))]).await;
+}
+
+#[tokio::test]
 async fn replication_group_tags_are_synced_on_its_arn() {
-    let mut prior = recorded(&rg_resource(&rg_spec()), rg_outputs_expected());
+    let mut prior = rg_state(&rg_spec());
     prior.tags.insert("old".into(), "1".into());
-    let (added, see_added) = recorder::<AddTagsToResourceInput>();
-    let rules = [
-        describe_rg_rule(rg("available", 2, 1)),
-        mock!(Client::add_tags_to_resource)
-            .match_requests(see_added)
-            .then_output(|| AddTagsToResourceOutput::builder().build()),
-        mock!(Client::remove_tags_from_resource)
-            .match_requests(|r| r.resource_name() == Some(RG_ARN) && r.tag_keys() == ["old"])
-            .then_output(|| RemoveTagsFromResourceOutput::builder().build()),
-    ];
+    let (added, [add, remove]) = retag(RG_ARN);
+    let rules = [describe_rg_rule(rg("available", 2, 1)), add, remove];
     let c = clients(&rules);
 
     DRIVER
@@ -610,9 +593,7 @@ async fn replication_group_tags_are_synced_on_its_arn() {
         .await
         .unwrap();
 
-    let added = added.lock().unwrap();
-    assert_eq!(added[0].resource_name(), Some(RG_ARN));
-    assert_eq!(tags::from_sdk(added[0].tags()), owner_tags("cache"));
+    assert_retagged(&added.lock().unwrap(), RG_ARN, "cache");
     all_used(&rules);
 }
 
@@ -621,15 +602,13 @@ async fn replication_group_delete_waits_until_gone_without_a_snapshot_when_none_
     let (seen, see) = recorder::<DeleteReplicationGroupInput>();
     let rules = [
         describe_rg_rule(rg("available", 2, 1)),
-        mock!(Client::delete_replication_group)
-            .match_requests(see)
-            .then_output(|| DeleteReplicationGroupOutput::builder().build()),
+        ok_rule!(Client::delete_replication_group(see) -> DeleteReplicationGroupOutput),
         describe_rg_rule(rg("deleting", 2, 1)),
         describe_rg_rule(rg("deleting", 2, 1)),
         rg_not_found_rule(),
     ];
     let c = clients(&rules);
-    let prior = recorded(&rg_resource(&rg_spec()), rg_outputs_expected());
+    let prior = rg_state(&rg_spec());
 
     DRIVER.delete(&c, &prior).await.unwrap();
 
@@ -639,33 +618,35 @@ async fn replication_group_delete_waits_until_gone_without_a_snapshot_when_none_
     all_used(&rules);
 }
 
-#[tokio::test]
-async fn replication_group_delete_takes_a_final_snapshot_when_snapshots_are_kept() {
+/// Deletes a group keeping 7 days of snapshots that AWS reports `status` (and gone
+/// after the delete call); returns the delete request.
+async fn delete_keeping_snapshots(status: &str) -> DeleteReplicationGroupInput {
     let mut spec = rg_spec();
     spec.snapshot_retention_days = 7;
     let (seen, see) = recorder::<DeleteReplicationGroupInput>();
     let rules = [
-        describe_rg_rule(rg("available", 2, 1)),
-        mock!(Client::delete_replication_group)
-            .match_requests(see)
-            .then_output(|| DeleteReplicationGroupOutput::builder().build()),
+        describe_rg_rule(rg(status, 2, 1)),
+        ok_rule!(Client::delete_replication_group(see) -> DeleteReplicationGroupOutput),
         rg_not_found_rule(),
     ];
     let c = clients(&rules);
 
-    DRIVER
-        .delete(&c, &recorded(&rg_resource(&spec), rg_outputs_expected()))
-        .await
-        .unwrap();
+    delete(&c, &spec).await.unwrap();
 
+    all_used(&rules);
     let seen = seen.lock().unwrap();
-    let name = seen[0].final_snapshot_identifier().unwrap();
+    seen[0].clone()
+}
+
+#[tokio::test]
+async fn replication_group_delete_takes_a_final_snapshot_when_snapshots_are_kept() {
+    let req = delete_keeping_snapshots("available").await;
+    let name = req.final_snapshot_identifier().unwrap();
     let stamp = name.strip_prefix("sessions-final-").unwrap();
     assert!(
         stamp.len() == 14 && stamp.chars().all(|c| c.is_ascii_digit()),
         "{name}"
     );
-    all_used(&rules);
 }
 
 #[tokio::test]
@@ -677,7 +658,7 @@ async fn replication_group_delete_of_a_group_gone_or_going_is_success() {
         rg_not_found_rule(),
     ];
     let c = clients(&rules);
-    let prior = recorded(&rg_resource(&rg_spec()), rg_outputs_expected());
+    let prior = rg_state(&rg_spec());
 
     DRIVER.delete(&c, &prior).await.unwrap();
     DRIVER.delete(&c, &prior).await.unwrap();
@@ -705,54 +686,23 @@ async fn replication_group_wait_covers_shards_and_resharding_still_in_progress()
         .build();
     let mut resharding_rg = rg("available", 3, 1);
     resharding_rg.pending_modified_values = resharding.pending_modified_values;
-    let rules = [
-        describe_rg_rule(rg("available", 2, 1)),
-        mock!(Client::modify_replication_group_shard_configuration)
-            .then_output(|| ModifyReplicationGroupShardConfigurationOutput::builder().build()),
+    let shard_call = mock!(Client::modify_replication_group_shard_configuration)
+        .then_output(|| ModifyReplicationGroupShardConfigurationOutput::builder().build());
+    let then = vec![
         describe_rg_rule(shard_busy),
         describe_rg_rule(resharding_rg),
         describe_rg_rule(rg("available", 3, 1)),
     ];
-    let c = clients(&rules);
-    let mut three = rg_spec();
-    three.num_node_groups = 3;
-    DRIVER
-        .update(
-            &c,
-            &recorded(&rg_resource(&rg_spec()), rg_outputs_expected()),
-            &rg_resource(&three),
-            Changed(&changed(&["num_node_groups"])),
-        )
-        .await
-        .unwrap();
-    all_used(&rules);
+    grow_to_three_shards(shard_call, then).await;
 }
 
 /// A group whose creation failed keeps no snapshots: there is nothing to snapshot.
 #[tokio::test]
 async fn replication_group_delete_of_our_failed_creation_takes_no_final_snapshot() {
-    let mut spec = rg_spec();
-    spec.snapshot_retention_days = 7;
-    let (seen, see) = recorder::<DeleteReplicationGroupInput>();
-    let rules = [
-        // Settled: failed, so deleted without a snapshot, then waited for.
-        describe_rg_rule(rg("create-failed", 2, 1)),
-        mock!(Client::delete_replication_group)
-            .match_requests(see)
-            .then_output(|| DeleteReplicationGroupOutput::builder().build()),
-        rg_not_found_rule(),
-    ];
-    let c = clients(&rules);
-
-    DRIVER
-        .delete(&c, &recorded(&rg_resource(&spec), rg_outputs_expected()))
-        .await
-        .unwrap();
-
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen[0].replication_group_id(), Some(RG_ID));
-    assert_eq!(seen[0].final_snapshot_identifier(), None);
-    all_used(&rules);
+    // Settled: failed, so deleted without a snapshot, then waited for.
+    let req = delete_keeping_snapshots("create-failed").await;
+    assert_eq!(req.replication_group_id(), Some(RG_ID));
+    assert_eq!(req.final_snapshot_identifier(), None);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::elasticache::CacheSubnetGroupDriver;
+use crate::test_support::{delete_found, ok_rule};
 use aws_sdk_elasticache::operation::add_tags_to_resource::{
     AddTagsToResourceInput, AddTagsToResourceOutput,
 };
@@ -39,6 +40,11 @@ fn subnet_spec() -> CacheSubnetGroupSpec {
 
 fn subnet_resource(spec: &CacheSubnetGroupSpec) -> Desired<CacheSubnetGroupSpec> {
     resource("subnets", spec)
+}
+
+/// The group of `spec` as state recorded it.
+fn subnet_state(spec: &CacheSubnetGroupSpec) -> Recorded<CacheSubnetGroupSpec> {
+    recorded(&subnet_resource(spec), name_outputs("cache-subnets"))
 }
 
 fn subnet_group() -> CacheSubnetGroup {
@@ -119,15 +125,9 @@ async fn subnet_group_find_adopts_only_a_group_with_our_tags() {
         Some(name_outputs("cache-subnets"))
     );
     let err = DRIVER.find(&c, &r).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::AlreadyExists);
-    assert!(err.message.contains("stack `staging`"), "{}", err.message);
+    assert_error(&err, ErrorClass::AlreadyExists, "stack `staging`");
     let err = DRIVER.find(&c, &r).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::AlreadyExists);
-    assert!(
-        err.message.contains("no glinfra ownership tags"),
-        "{}",
-        err.message
-    );
+    assert_error(&err, ErrorClass::AlreadyExists, "no glinfra ownership tags");
     all_used(&rules);
 }
 
@@ -153,12 +153,8 @@ async fn subnet_group_create_meeting_our_group_adopts_and_reconciles_it() {
                     .build()
             }),
         list_tags_rule(SUBNET_GROUP_ARN, current),
-        mock!(Client::add_tags_to_resource)
-            .match_requests(see_added)
-            .then_output(|| AddTagsToResourceOutput::builder().build()),
-        mock!(Client::remove_tags_from_resource)
-            .match_requests(see_removed)
-            .then_output(|| RemoveTagsFromResourceOutput::builder().build()),
+        ok_rule!(Client::add_tags_to_resource(see_added) -> AddTagsToResourceOutput),
+        ok_rule!(Client::remove_tags_from_resource(see_removed) -> RemoveTagsFromResourceOutput),
     ];
     let c = clients(&rules);
 
@@ -189,11 +185,9 @@ async fn subnet_group_update_of_the_description_sends_only_the_description() {
     let mut after = subnet_spec();
     after.description = "new".into();
     let (seen, see) = recorder::<ModifyCacheSubnetGroupInput>();
-    let rules = [mock!(Client::modify_cache_subnet_group)
-        .match_requests(see)
-        .then_output(|| ModifyCacheSubnetGroupOutput::builder().build())];
+    let rules = [ok_rule!(Client::modify_cache_subnet_group(see) -> ModifyCacheSubnetGroupOutput)];
     let c = clients(&rules);
-    let prior = recorded(&subnet_resource(&before), name_outputs("cache-subnets"));
+    let prior = subnet_state(&before);
 
     DRIVER
         .update(
@@ -216,27 +210,16 @@ async fn subnet_group_update_of_the_description_sends_only_the_description() {
 async fn subnet_group_update_of_subnets_and_tags() {
     let mut after = subnet_spec();
     after.subnet_ids = vec!["subnet-c".into()];
-    let mut prior = recorded(
-        &subnet_resource(&subnet_spec()),
-        name_outputs("cache-subnets"),
-    );
+    let mut prior = subnet_state(&subnet_spec());
     prior.tags.insert("old".into(), "1".into());
     let (seen, see) = recorder::<ModifyCacheSubnetGroupInput>();
-    let (added, see_added) = recorder::<AddTagsToResourceInput>();
+    let (added, [add, remove]) = retag(SUBNET_GROUP_ARN);
     let rules = [
-        mock!(Client::modify_cache_subnet_group)
-            .match_requests(see)
-            .then_output(|| ModifyCacheSubnetGroupOutput::builder().build()),
+        ok_rule!(Client::modify_cache_subnet_group(see) -> ModifyCacheSubnetGroupOutput),
         // The modify returned no group: its ARN is described.
         describe_subnet_group_rule(),
-        mock!(Client::add_tags_to_resource)
-            .match_requests(see_added)
-            .then_output(|| AddTagsToResourceOutput::builder().build()),
-        mock!(Client::remove_tags_from_resource)
-            .match_requests(|r| {
-                r.resource_name() == Some(SUBNET_GROUP_ARN) && r.tag_keys() == ["old"]
-            })
-            .then_output(|| RemoveTagsFromResourceOutput::builder().build()),
+        add,
+        remove,
     ];
     let c = clients(&rules);
 
@@ -253,9 +236,7 @@ async fn subnet_group_update_of_subnets_and_tags() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0].subnet_ids(), ["subnet-c"]);
     assert_eq!(seen[0].cache_subnet_group_description(), None);
-    let added = added.lock().unwrap();
-    assert_eq!(added[0].resource_name(), Some(SUBNET_GROUP_ARN));
-    assert_eq!(tags::from_sdk(added[0].tags()), owner_tags("subnets"));
+    assert_retagged(&added.lock().unwrap(), SUBNET_GROUP_ARN, "subnets");
     all_used(&rules);
 }
 
@@ -272,18 +253,10 @@ async fn subnet_group_delete_in_use_is_retryable_and_gone_is_success() {
             .then_output(|| DeleteCacheSubnetGroupOutput::builder().build()),
     ];
     let c = clients(&rules);
-    let prior = recorded(
-        &subnet_resource(&subnet_spec()),
-        name_outputs("cache-subnets"),
-    );
+    let prior = subnet_state(&subnet_spec());
 
     let err = DRIVER.delete(&c, &prior).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::Retryable);
-    assert!(
-        err.message.contains("CacheSubnetGroupInUse"),
-        "{}",
-        err.message
-    );
+    assert_error(&err, ErrorClass::Retryable, "CacheSubnetGroupInUse");
     DRIVER.delete(&c, &prior).await.unwrap();
     DRIVER.delete(&c, &prior).await.unwrap();
     all_used(&rules);
@@ -309,7 +282,6 @@ async fn delete_without_outputs_deletes_only_what_find_finds() {
     let r = subnet_resource(&subnet_spec());
 
     assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
-    let found = DRIVER.find(&c, &r).await.unwrap().unwrap();
-    DRIVER.delete(&c, &recorded(&r, found)).await.unwrap();
+    delete_found(&DRIVER, &c, &r).await;
     all_used(&rules);
 }

@@ -4,7 +4,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::iam::IamRoleDriver;
 use crate::kit::{tags, Changed};
-use crate::test_support::{all_used, meta, recorded, recorder};
+use crate::test_support::{all_used, meta, ok_rule, recorded, recorder};
 use aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput;
 use aws_sdk_iam::operation::create_role::{CreateRoleError, CreateRoleInput, CreateRoleOutput};
 use aws_sdk_iam::operation::delete_role::DeleteRoleOutput;
@@ -42,9 +42,7 @@ async fn create_sends_path_trust_policy_description_and_tags_then_attaches_polic
                     && r.policy_arn() == Some("arn:aws:iam::aws:policy/ReadOnlyAccess")
             })
             .then_output(|| AttachRolePolicyOutput::builder().build()),
-        mock!(Client::put_role_policy)
-            .match_requests(see_put)
-            .then_output(|| PutRolePolicyOutput::builder().build()),
+        ok_rule!(Client::put_role_policy(see_put) -> PutRolePolicyOutput),
     ];
     let c = mock_iam(&rules.iter().collect::<Vec<_>>());
 

@@ -5,7 +5,10 @@ use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::kafka::MskClusterDriver;
 use crate::kit::{tags, Changed, Desired, Recorded};
-use crate::test_support::{all_used, assert_error, changed, desired, meta, recorded, recorder};
+use crate::test_support;
+use crate::test_support::{
+    all_used, assert_error, delete_found, desired, meta, ok_rule, recorded, recorder,
+};
 use aws_sdk_kafka::operation::create_cluster_v2::{CreateClusterV2Input, CreateClusterV2Output};
 use aws_sdk_kafka::operation::delete_cluster::{
     DeleteClusterError, DeleteClusterInput, DeleteClusterOutput,
@@ -228,9 +231,7 @@ async fn update(
     fields: &[&str],
 ) -> Result<MskClusterOutputs, ProviderError> {
     let prior = state(&spec(), outputs(ARN, BROKERS), OURS);
-    MskClusterDriver
-        .update(c, &prior, &resource(want), Changed(&changed(fields)))
-        .await
+    test_support::update(&MskClusterDriver, c, &prior, &resource(want), fields).await
 }
 
 fn ours_with(state: ClusterState, version: &'static str, f: impl FnOnce(&mut View)) -> View {
@@ -483,12 +484,8 @@ async fn update_reconciles_every_field_one_operation_at_a_time() {
     let (stored, see_storage) = recorder::<UpdateBrokerStorageInput>();
     let rules = [
         describe_rule(before.clone()),
-        mock!(Client::tag_resource)
-            .match_requests(see_tag)
-            .then_output(|| TagResourceOutput::builder().build()),
-        mock!(Client::untag_resource)
-            .match_requests(see_untag)
-            .then_output(|| UntagResourceOutput::builder().build()),
+        ok_rule!(Client::tag_resource(see_tag) -> TagResourceOutput),
+        ok_rule!(Client::untag_resource(see_untag) -> UntagResourceOutput),
         mock!(Client::update_cluster_kafka_version)
             .match_requests(see_upgrade)
             .then_output(|| {
@@ -501,17 +498,11 @@ async fn update_reconciles_every_field_one_operation_at_a_time() {
             ..before.clone()
         }),
         describe_rule(v2),
-        mock!(Client::update_broker_type)
-            .match_requests(see_type)
-            .then_output(|| UpdateBrokerTypeOutput::builder().build()),
+        ok_rule!(Client::update_broker_type(see_type) -> UpdateBrokerTypeOutput),
         describe_rule(v3),
-        mock!(Client::update_broker_count)
-            .match_requests(see_count)
-            .then_output(|| UpdateBrokerCountOutput::builder().build()),
+        ok_rule!(Client::update_broker_count(see_count) -> UpdateBrokerCountOutput),
         describe_rule(v4),
-        mock!(Client::update_broker_storage)
-            .match_requests(see_storage)
-            .then_output(|| UpdateBrokerStorageOutput::builder().build()),
+        ok_rule!(Client::update_broker_storage(see_storage) -> UpdateBrokerStorageOutput),
         describe_rule(v5),
         bootstrap_rule(),
     ];
@@ -558,9 +549,7 @@ async fn update_of_the_configuration_sends_update_cluster_configuration() {
     let (seen, see) = recorder::<UpdateClusterConfigurationInput>();
     let rules = [
         describe_rule(View::ours(ClusterState::Active, "v1")),
-        mock!(Client::update_cluster_configuration)
-            .match_requests(see)
-            .then_output(|| UpdateClusterConfigurationOutput::builder().build()),
+        ok_rule!(Client::update_cluster_configuration(see) -> UpdateClusterConfigurationOutput),
         describe_rule(ours_with(ClusterState::Active, "v2", |v| v.revision = 2)),
         bootstrap_rule(),
     ];
@@ -585,9 +574,7 @@ async fn update_of_the_kafka_version_alone_keeps_the_configuration() {
     let (seen, see) = recorder::<UpdateClusterKafkaVersionInput>();
     let rules = [
         describe_rule(View::ours(ClusterState::Active, "v1")),
-        mock!(Client::update_cluster_kafka_version)
-            .match_requests(see)
-            .then_output(|| UpdateClusterKafkaVersionOutput::builder().build()),
+        ok_rule!(Client::update_cluster_kafka_version(see) -> UpdateClusterKafkaVersionOutput),
         describe_rule(ours_with(ClusterState::Active, "v2", |v| v.kafka = "3.7.x")),
         bootstrap_rule(),
     ];
@@ -610,9 +597,7 @@ async fn update_waits_for_a_running_operation_before_its_own() {
         describe_rule(View::ours(ClusterState::Updating, "v1")),
         describe_rule(View::ours(ClusterState::Updating, "v1")),
         describe_rule(View::ours(ClusterState::Active, "v2")),
-        mock!(Client::update_broker_count)
-            .match_requests(see)
-            .then_output(|| UpdateBrokerCountOutput::builder().build()),
+        ok_rule!(Client::update_broker_count(see) -> UpdateBrokerCountOutput),
         describe_rule(View::ours(ClusterState::Updating, "v2")),
         describe_rule(ours_with(ClusterState::Active, "v3", |v| v.count = 6)),
         bootstrap_rule(),
@@ -795,11 +780,7 @@ async fn delete_without_outputs_deletes_only_our_cluster_of_that_name() {
     let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
     let r = resource(&spec());
 
-    let found = MskClusterDriver.find(&c, &r).await.unwrap().unwrap();
-    MskClusterDriver
-        .delete(&c, &recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&MskClusterDriver, &c, &r).await;
     let err = MskClusterDriver.find(&c, &r).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::AlreadyExists);
     all_used(&rules);

@@ -5,7 +5,7 @@ use crate::driver::Driver;
 use crate::kafka::configuration::{parse_properties, properties_text};
 use crate::kafka::MskConfigurationDriver;
 use crate::kit::{Changed, Desired, Recorded};
-use crate::test_support::{all_used, desired, meta, recorded, recorder};
+use crate::test_support::{all_used, delete_found, desired, meta, recorded, recorder};
 use aws_sdk_kafka::operation::create_configuration::{
     CreateConfigurationError, CreateConfigurationInput, CreateConfigurationOutput,
 };
@@ -404,11 +404,7 @@ async fn delete_without_outputs_deletes_what_the_name_finds() {
     let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
     let r = resource(&spec());
 
-    let found = MskConfigurationDriver.find(&c, &r).await.unwrap().unwrap();
-    MskConfigurationDriver
-        .delete(&c, &recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&MskConfigurationDriver, &c, &r).await;
     // Nothing of that name: nothing to do.
     assert_eq!(MskConfigurationDriver.find(&c, &r).await.unwrap(), None);
     all_used(&rules);

@@ -4,7 +4,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::kit::{tags, Changed};
 use crate::kms::KmsKeyDriver;
-use crate::test_support::{all_used, recorder};
+use crate::test_support::{all_used, ok_rule, recorder};
 use aws_sdk_kms::operation::create_alias::{CreateAliasError, CreateAliasOutput};
 use aws_sdk_kms::operation::create_key::{CreateKeyInput, CreateKeyOutput};
 use aws_sdk_kms::operation::delete_alias::DeleteAliasOutput;
@@ -26,9 +26,7 @@ async fn delete_removes_the_alias_and_schedules_deletion_with_the_window() {
         mock!(Client::delete_alias)
             .match_requests(|r| r.alias_name() == Some("alias/prod/data"))
             .then_output(|| DeleteAliasOutput::builder().build()),
-        mock!(Client::schedule_key_deletion)
-            .match_requests(see)
-            .then_output(|| ScheduleKeyDeletionOutput::builder().build()),
+        ok_rule!(Client::schedule_key_deletion(see) -> ScheduleKeyDeletionOutput),
     ];
     let c = mock_kms(&rules.iter().collect::<Vec<_>>());
 

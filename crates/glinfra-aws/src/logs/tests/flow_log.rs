@@ -2,7 +2,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::kit::Changed;
 use crate::logs::FlowLogDriver;
-use crate::test_support::{all_used, desired, meta, owner_tags, recorded, recorder};
+use crate::test_support::{all_used, desired, meta, ok_rule, owner_tags, recorded, recorder};
 use aws_sdk_ec2::operation::create_flow_logs::{CreateFlowLogsInput, CreateFlowLogsOutput};
 use aws_sdk_ec2::operation::create_tags::{CreateTagsInput, CreateTagsOutput};
 use aws_sdk_ec2::operation::delete_flow_logs::{
@@ -227,12 +227,8 @@ async fn update_changes_tags_only() {
     live.insert("stale".into(), "x".into());
     let rules = [
         describe_ids(vec![flow_log(FLOW, &live)]),
-        mock!(Client::create_tags)
-            .match_requests(see_create)
-            .then_output(|| CreateTagsOutput::builder().build()),
-        mock!(Client::delete_tags)
-            .match_requests(see_delete)
-            .then_output(|| DeleteTagsOutput::builder().build()),
+        ok_rule!(Client::create_tags(see_create) -> CreateTagsOutput),
+        ok_rule!(Client::delete_tags(see_delete) -> DeleteTagsOutput),
         // An adopted flow log whose tags match: one read, no change.
         describe_ids(vec![flow_log(FLOW, &owner_tags(STACK, ID))]),
     ];
@@ -284,9 +280,7 @@ async fn update_of_a_flow_log_that_is_gone_is_not_found() {
 async fn delete_waits_until_gone_and_gone_already_is_success() {
     let (seen, see) = recorder::<DeleteFlowLogsInput>();
     let rules = [
-        mock!(Client::delete_flow_logs)
-            .match_requests(see)
-            .then_output(|| DeleteFlowLogsOutput::builder().build()),
+        ok_rule!(Client::delete_flow_logs(see) -> DeleteFlowLogsOutput),
         describe_ids(vec![flow_log(FLOW, &owner_tags(STACK, ID))]),
         describe_ids(Vec::new()),
         // Gone already, as an Unsuccessful item...

@@ -1,7 +1,7 @@
 use super::*;
 use crate::driver::Driver;
 use crate::logs::LogGroupDriver;
-use crate::test_support::{all_used, desired, meta, owner_tags, recorded, recorder};
+use crate::test_support::{all_used, desired, meta, ok_rule, owner_tags, recorded, recorder};
 use aws_sdk_cloudwatchlogs::operation::associate_kms_key::{
     AssociateKmsKeyInput, AssociateKmsKeyOutput,
 };
@@ -104,12 +104,8 @@ async fn create_passes_name_and_every_tag_then_sets_the_retention() {
     let (retention, see_retention) = recorder::<PutRetentionPolicyInput>();
     let (described, see_describe) = recorder::<DescribeLogGroupsInput>();
     let rules = [
-        mock!(Client::create_log_group)
-            .match_requests(see_create)
-            .then_output(|| CreateLogGroupOutput::builder().build()),
-        mock!(Client::put_retention_policy)
-            .match_requests(see_retention)
-            .then_output(|| PutRetentionPolicyOutput::builder().build()),
+        ok_rule!(Client::create_log_group(see_create) -> CreateLogGroupOutput),
+        ok_rule!(Client::put_retention_policy(see_retention) -> PutRetentionPolicyOutput),
         mock!(Client::describe_log_groups)
             .match_requests(see_describe)
             .then_output(|| {
@@ -144,9 +140,7 @@ async fn create_passes_name_and_every_tag_then_sets_the_retention() {
 async fn create_without_retention_passes_the_key_and_waits_until_listed() {
     let (created, see_create) = recorder::<CreateLogGroupInput>();
     let rules = [
-        mock!(Client::create_log_group)
-            .match_requests(see_create)
-            .then_output(|| CreateLogGroupOutput::builder().build()),
+        ok_rule!(Client::create_log_group(see_create) -> CreateLogGroupOutput),
         describe(Vec::new()),
         describe(vec![group(NAME, Some(KEY))]),
     ];
@@ -232,12 +226,8 @@ async fn retention_changes_put_a_policy_or_delete_it() {
     let (put, see_put) = recorder::<PutRetentionPolicyInput>();
     let (deleted, see_delete) = recorder::<DeleteRetentionPolicyInput>();
     let rules = [
-        mock!(Client::put_retention_policy)
-            .match_requests(see_put)
-            .then_output(|| PutRetentionPolicyOutput::builder().build()),
-        mock!(Client::delete_retention_policy)
-            .match_requests(see_delete)
-            .then_output(|| DeleteRetentionPolicyOutput::builder().build()),
+        ok_rule!(Client::put_retention_policy(see_put) -> PutRetentionPolicyOutput),
+        ok_rule!(Client::delete_retention_policy(see_delete) -> DeleteRetentionPolicyOutput),
     ];
     let c = mock_logs(&rules);
     let changed = ["retention_days".to_string()];
@@ -266,13 +256,9 @@ async fn key_changes_associate_or_disassociate_only_a_present_key() {
     let (associated, see_associate) = recorder::<AssociateKmsKeyInput>();
     let (dissociated, see_dissociate) = recorder::<DisassociateKmsKeyInput>();
     let rules = [
-        mock!(Client::associate_kms_key)
-            .match_requests(see_associate)
-            .then_output(|| AssociateKmsKeyOutput::builder().build()),
+        ok_rule!(Client::associate_kms_key(see_associate) -> AssociateKmsKeyOutput),
         describe(vec![group(NAME, Some(KEY))]),
-        mock!(Client::disassociate_kms_key)
-            .match_requests(see_dissociate)
-            .then_output(|| DisassociateKmsKeyOutput::builder().build()),
+        ok_rule!(Client::disassociate_kms_key(see_dissociate) -> DisassociateKmsKeyOutput),
         // No key on the group: nothing to disassociate.
         describe(vec![group(NAME, None)]),
     ];
@@ -323,12 +309,8 @@ async fn tag_changes_set_the_changed_and_remove_the_stale_on_the_bare_arn() {
                     .set_tags(Some(live.clone().into_iter().collect()))
                     .build()
             }),
-        mock!(Client::tag_resource)
-            .match_requests(see_tag)
-            .then_output(|| TagResourceOutput::builder().build()),
-        mock!(Client::untag_resource)
-            .match_requests(see_untag)
-            .then_output(|| UntagResourceOutput::builder().build()),
+        ok_rule!(Client::tag_resource(see_tag) -> TagResourceOutput),
+        ok_rule!(Client::untag_resource(see_untag) -> UntagResourceOutput),
     ];
     let c = mock_logs(&rules);
     let r = r(spec(Some(365)));
@@ -354,9 +336,7 @@ async fn tag_changes_set_the_changed_and_remove_the_stale_on_the_bare_arn() {
 async fn an_adopted_group_is_brought_in_line_field_by_field() {
     let (put, see_put) = recorder::<PutRetentionPolicyInput>();
     let rules = [
-        mock!(Client::put_retention_policy)
-            .match_requests(see_put)
-            .then_output(|| PutRetentionPolicyOutput::builder().build()),
+        ok_rule!(Client::put_retention_policy(see_put) -> PutRetentionPolicyOutput),
         describe(vec![group(NAME, None)]),
         tags_rule(owner_tags(STACK, ID)),
     ];
@@ -378,9 +358,7 @@ async fn an_adopted_group_is_brought_in_line_field_by_field() {
 async fn delete_waits_until_gone_and_gone_already_is_success() {
     let (deleted, see_delete) = recorder::<DeleteLogGroupInput>();
     let rules = [
-        mock!(Client::delete_log_group)
-            .match_requests(see_delete)
-            .then_output(|| DeleteLogGroupOutput::builder().build()),
+        ok_rule!(Client::delete_log_group(see_delete) -> DeleteLogGroupOutput),
         describe(vec![group(NAME, None)]),
         describe(Vec::new()),
         mock!(Client::delete_log_group)

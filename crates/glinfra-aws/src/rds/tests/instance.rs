@@ -1,12 +1,8 @@
 use super::*;
 use crate::driver::Driver;
-use crate::kit::Changed;
 use crate::rds::instance::{final_snapshot_id, major, upgrade_to};
 use crate::rds::DbInstanceDriver;
-use crate::test_support::{all_used, meta, recorder};
-use aws_sdk_rds::operation::add_tags_to_resource::{
-    AddTagsToResourceInput, AddTagsToResourceOutput,
-};
+use crate::test_support::{all_used, delete_found, meta, ok_rule, recorder, update};
 use aws_sdk_rds::operation::create_db_instance::{CreateDbInstanceInput, CreateDbInstanceOutput};
 use aws_sdk_rds::operation::create_db_instance_read_replica::{
     CreateDbInstanceReadReplicaInput, CreateDbInstanceReadReplicaOutput,
@@ -18,9 +14,6 @@ use aws_sdk_rds::operation::describe_db_instances::{
     DescribeDBInstancesError, DescribeDbInstancesOutput,
 };
 use aws_sdk_rds::operation::modify_db_instance::{ModifyDbInstanceInput, ModifyDbInstanceOutput};
-use aws_sdk_rds::operation::remove_tags_from_resource::{
-    RemoveTagsFromResourceInput, RemoveTagsFromResourceOutput,
-};
 use aws_sdk_rds::types::builders::DbInstanceBuilder;
 use aws_sdk_rds::types::{
     DbInstance, DbParameterGroupStatus, Endpoint, PendingModifiedValues, VpcSecurityGroupMembership,
@@ -181,9 +174,7 @@ fn describe_missing(id: &'static str) -> Rule {
 }
 
 fn modify_ok(see: impl Fn(&ModifyDbInstanceInput) -> bool + Send + Sync + 'static) -> Rule {
-    mock!(Client::modify_db_instance)
-        .match_requests(see)
-        .then_output(|| ModifyDbInstanceOutput::builder().build())
+    ok_rule!(Client::modify_db_instance(see) -> ModifyDbInstanceOutput)
 }
 
 /// The optional fields a ModifyDBInstance request sets.
@@ -233,9 +224,7 @@ async fn create_primary_maps_every_field_sends_no_password_and_waits_until_avail
     let spec = primary();
     let (seen, see) = recorder::<CreateDbInstanceInput>();
     let rules = [
-        mock!(Client::create_db_instance)
-            .match_requests(see)
-            .then_output(|| CreateDbInstanceOutput::builder().build()),
+        ok_rule!(Client::create_db_instance(see) -> CreateDbInstanceOutput),
         describe(live(&spec, "creating")),
         describe(live(&spec, "backing-up")),
         describe(live(&spec, "available")),
@@ -283,9 +272,7 @@ async fn create_cross_region_replica_names_the_source_arn_and_a_key_of_its_own_r
     let spec = cross_region_replica();
     let (seen, see) = recorder::<CreateDbInstanceReadReplicaInput>();
     let rules = [
-        mock!(Client::create_db_instance_read_replica)
-            .match_requests(see)
-            .then_output(|| CreateDbInstanceReadReplicaOutput::builder().build()),
+        ok_rule!(Client::create_db_instance_read_replica(see) -> CreateDbInstanceReadReplicaOutput),
         describe(live(&spec, "creating")),
         describe(live(&spec, "available")),
     ];
@@ -478,13 +465,7 @@ async fn update_one(
         describe(live(&after, "available")),
     ];
     let c = mock_rds(&rules);
-    let out = DRIVER
-        .update(
-            &c,
-            &recorded(&before),
-            &r(&after),
-            Changed(&[field.to_string()]),
-        )
+    let out = update(&DRIVER, &c, &recorded(&before), &r(&after), &[field])
         .await
         .unwrap();
     assert_eq!(out, instance_outputs(&after.identifier));
@@ -619,8 +600,7 @@ async fn full_update_of_a_matching_instance_sends_nothing() {
     let rules = [describe(live(&as_is, "available"))];
     let c = mock_rds(&rules);
 
-    let out = DRIVER
-        .update(&c, &recorded(&spec), &r(&spec), Changed::ALL)
+    let out = update(&DRIVER, &c, &recorded(&spec), &r(&spec), &[])
         .await
         .unwrap();
 
@@ -647,23 +627,17 @@ async fn full_update_sends_every_differing_field_in_one_call_and_reconciles_tags
         .set_tag_list(Some(drifted_tags))
         .build();
     let (modified, see_modify) = recorder::<ModifyDbInstanceInput>();
-    let (added, see_add) = recorder::<AddTagsToResourceInput>();
-    let (removed, see_remove) = recorder::<RemoveTagsFromResourceInput>();
+    let ((added, removed), [add, remove]) = tag_calls();
     let rules = [
         describe(drifted_db),
         modify_ok(see_modify),
         describe(modified_db),
-        mock!(Client::add_tags_to_resource)
-            .match_requests(see_add)
-            .then_output(|| AddTagsToResourceOutput::builder().build()),
-        mock!(Client::remove_tags_from_resource)
-            .match_requests(see_remove)
-            .then_output(|| RemoveTagsFromResourceOutput::builder().build()),
+        add,
+        remove,
     ];
     let c = mock_rds(&rules);
 
-    DRIVER
-        .update(&c, &recorded(&spec), &r(&spec), Changed::ALL)
+    update(&DRIVER, &c, &recorded(&spec), &r(&spec), &[])
         .await
         .unwrap();
 
@@ -703,15 +677,15 @@ async fn update_waits_for_a_busy_instance_and_for_its_pending_change() {
         describe(live(&after, "available")),
     ];
     let c = mock_rds(&rules);
-    DRIVER
-        .update(
-            &c,
-            &recorded(&before),
-            &r(&after),
-            Changed(&["instance_class".into()]),
-        )
-        .await
-        .unwrap();
+    update(
+        &DRIVER,
+        &c,
+        &recorded(&before),
+        &r(&after),
+        &["instance_class"],
+    )
+    .await
+    .unwrap();
     all_used(&rules);
 }
 
@@ -729,13 +703,7 @@ async fn update_of_a_busy_instance_is_retryable() {
         }),
     ];
     let c = mock_rds(&rules);
-    let err = DRIVER
-        .update(
-            &c,
-            &recorded(&before),
-            &r(&after),
-            Changed(&["multi_az".into()]),
-        )
+    let err = update(&DRIVER, &c, &recorded(&before), &r(&after), &["multi_az"])
         .await
         .unwrap_err();
     assert_eq!(err.class, ErrorClass::Retryable);
@@ -745,9 +713,7 @@ async fn update_of_a_busy_instance_is_retryable() {
 // ---------------------------------------------------------------------------- delete
 
 fn delete_ok(see: impl Fn(&DeleteDbInstanceInput) -> bool + Send + Sync + 'static) -> Rule {
-    mock!(Client::delete_db_instance)
-        .match_requests(see)
-        .then_output(|| DeleteDbInstanceOutput::builder().build())
+    ok_rule!(Client::delete_db_instance(see) -> DeleteDbInstanceOutput)
 }
 
 #[tokio::test]
@@ -913,11 +879,7 @@ async fn an_unrecorded_instance_is_deleted_only_when_it_carries_our_tags() {
     ];
     let c = mock_rds(&rules);
     let r = r(&spec);
-    let found = DRIVER.find(&c, &r).await.unwrap().unwrap();
-    DRIVER
-        .delete(&c, &crate::test_support::recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&DRIVER, &c, &r).await;
     let err = DRIVER.find(&c, &r).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::AlreadyExists);
     assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);

@@ -10,8 +10,15 @@ mod subnet_group;
 
 use crate::clients::Clients;
 use crate::kit::{Desired, Recorded};
-use crate::test_support::mock_clients;
+use crate::test_support::{mock_clients, ok_rule, recorder, Seen};
+use aws_sdk_rds::operation::add_tags_to_resource::{
+    AddTagsToResourceInput, AddTagsToResourceOutput,
+};
+use aws_sdk_rds::operation::remove_tags_from_resource::{
+    RemoveTagsFromResourceInput, RemoveTagsFromResourceOutput,
+};
 use aws_sdk_rds::types::Tag;
+use aws_sdk_rds::Client;
 use aws_smithy_mocks::{Rule, RuleMode};
 use glinfra_core::{ResourceSpec, TAG_LOGICAL_ID, TAG_STACK};
 use std::collections::BTreeMap;
@@ -64,4 +71,22 @@ fn ours(logical: &'static str) -> Vec<Tag> {
 
 fn theirs(logical: &'static str) -> Vec<Tag> {
     tag_list(&[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, logical)])
+}
+
+/// The calls that bring tags in line, each request recorded: the tags to set, then
+/// the keys to remove.
+fn tag_calls() -> (
+    (
+        Seen<AddTagsToResourceInput>,
+        Seen<RemoveTagsFromResourceInput>,
+    ),
+    [Rule; 2],
+) {
+    let (added, see_add) = recorder::<AddTagsToResourceInput>();
+    let (removed, see_remove) = recorder::<RemoveTagsFromResourceInput>();
+    let rules = [
+        ok_rule!(Client::add_tags_to_resource(see_add) -> AddTagsToResourceOutput),
+        ok_rule!(Client::remove_tags_from_resource(see_remove) -> RemoveTagsFromResourceOutput),
+    ];
+    ((added, removed), rules)
 }

@@ -1,8 +1,7 @@
 use super::*;
 use crate::driver::Driver;
-use crate::kit::Changed;
 use crate::rds::DbParameterGroupDriver;
-use crate::test_support::{all_used, meta, recorder};
+use crate::test_support::{all_used, meta, ok_rule, recorder, update};
 use aws_sdk_rds::operation::create_db_parameter_group::{
     CreateDbParameterGroupInput, CreateDbParameterGroupOutput,
 };
@@ -211,22 +210,12 @@ async fn update_sends_only_changed_values_and_resets_removed_parameters() {
             ],
             None,
         ),
-        mock!(Client::modify_db_parameter_group)
-            .match_requests(see_modify)
-            .then_output(|| ModifyDbParameterGroupOutput::builder().build()),
-        mock!(Client::reset_db_parameter_group)
-            .match_requests(see_reset)
-            .then_output(|| ResetDbParameterGroupOutput::builder().build()),
+        ok_rule!(Client::modify_db_parameter_group(see_modify) -> ModifyDbParameterGroupOutput),
+        ok_rule!(Client::reset_db_parameter_group(see_reset) -> ResetDbParameterGroupOutput),
     ];
     let c = mock_rds(&rules);
 
-    let out = DRIVER
-        .update(
-            &c,
-            &recorded(&before),
-            &r(&after),
-            Changed(&["parameters".into()]),
-        )
+    let out = update(&DRIVER, &c, &recorded(&before), &r(&after), &["parameters"])
         .await
         .unwrap();
 
@@ -266,8 +255,7 @@ async fn update_with_nothing_to_change_sends_no_parameter_call() {
         None,
     )];
     let c = mock_rds(&rules);
-    DRIVER
-        .update(&c, &recorded(&s), &r(&s), Changed(&["parameters".into()]))
+    update(&DRIVER, &c, &recorded(&s), &r(&s), &["parameters"])
         .await
         .unwrap();
     all_used(&rules);

@@ -1,11 +1,7 @@
 use super::*;
 use crate::driver::Driver;
-use crate::kit::Changed;
 use crate::rds::DbSubnetGroupDriver;
-use crate::test_support::{all_used, meta, recorder};
-use aws_sdk_rds::operation::add_tags_to_resource::{
-    AddTagsToResourceInput, AddTagsToResourceOutput,
-};
+use crate::test_support::{all_used, delete_found, meta, recorder, update};
 use aws_sdk_rds::operation::create_db_subnet_group::{
     CreateDBSubnetGroupError, CreateDbSubnetGroupInput, CreateDbSubnetGroupOutput,
 };
@@ -18,9 +14,6 @@ use aws_sdk_rds::operation::describe_db_subnet_groups::{
 use aws_sdk_rds::operation::list_tags_for_resource::ListTagsForResourceOutput;
 use aws_sdk_rds::operation::modify_db_subnet_group::{
     ModifyDbSubnetGroupInput, ModifyDbSubnetGroupOutput,
-};
-use aws_sdk_rds::operation::remove_tags_from_resource::{
-    RemoveTagsFromResourceInput, RemoveTagsFromResourceOutput,
 };
 use aws_sdk_rds::types::{DbSubnetGroup, Subnet};
 use aws_sdk_rds::Client;
@@ -186,13 +179,7 @@ async fn update_of_description_or_subnets_sends_modify_with_both() {
         })];
     let c = mock_rds(&rules);
 
-    let out = DRIVER
-        .update(
-            &c,
-            &recorded(&spec()),
-            &r(&after),
-            Changed(&["subnet_ids".into()]),
-        )
+    let out = update(&DRIVER, &c, &recorded(&spec()), &r(&after), &["subnet_ids"])
         .await
         .unwrap();
 
@@ -208,20 +195,11 @@ async fn update_of_description_or_subnets_sends_modify_with_both() {
 async fn update_of_tags_adds_the_wanted_and_removes_the_recorded_ones_no_longer_wanted() {
     let mut prior = recorded(&spec());
     prior.tags.insert("cost-centre".into(), "42".into());
-    let (added, see_add) = recorder::<AddTagsToResourceInput>();
-    let (removed, see_remove) = recorder::<RemoveTagsFromResourceInput>();
-    let rules = [
-        mock!(Client::add_tags_to_resource)
-            .match_requests(see_add)
-            .then_output(|| AddTagsToResourceOutput::builder().build()),
-        mock!(Client::remove_tags_from_resource)
-            .match_requests(see_remove)
-            .then_output(|| RemoveTagsFromResourceOutput::builder().build()),
-    ];
+    let ((added, removed), [add, remove]) = tag_calls();
+    let rules = [add, remove];
     let c = mock_rds(&rules);
 
-    DRIVER
-        .update(&c, &prior, &r(&spec()), Changed(&["tags".into()]))
+    update(&DRIVER, &c, &prior, &r(&spec()), &["tags"])
         .await
         .unwrap();
 
@@ -236,8 +214,7 @@ async fn update_of_tags_adds_the_wanted_and_removes_the_recorded_ones_no_longer_
 
 #[tokio::test]
 async fn full_update_modifies_and_reconciles_tags_against_the_live_ones() {
-    let (added, see_add) = recorder::<AddTagsToResourceInput>();
-    let (removed, see_remove) = recorder::<RemoveTagsFromResourceInput>();
+    let ((added, removed), [add, remove]) = tag_calls();
     let rules = [
         mock!(Client::modify_db_subnet_group).then_output(|| {
             ModifyDbSubnetGroupOutput::builder()
@@ -250,17 +227,12 @@ async fn full_update_modifies_and_reconciles_tags_against_the_live_ones() {
             ("team", "old"),
             ("stray", "x"),
         ])),
-        mock!(Client::add_tags_to_resource)
-            .match_requests(see_add)
-            .then_output(|| AddTagsToResourceOutput::builder().build()),
-        mock!(Client::remove_tags_from_resource)
-            .match_requests(see_remove)
-            .then_output(|| RemoveTagsFromResourceOutput::builder().build()),
+        add,
+        remove,
     ];
     let c = mock_rds(&rules);
 
-    DRIVER
-        .update(&c, &recorded(&spec()), &r(&spec()), Changed::ALL)
+    update(&DRIVER, &c, &recorded(&spec()), &r(&spec()), &[])
         .await
         .unwrap();
 
@@ -331,11 +303,7 @@ async fn an_unrecorded_group_is_deleted_only_when_it_carries_our_tags() {
     ];
     let c = mock_rds(&rules);
     let r = r(&spec());
-    let found = DRIVER.find(&c, &r).await.unwrap().unwrap();
-    DRIVER
-        .delete(&c, &crate::test_support::recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&DRIVER, &c, &r).await;
     let err = DRIVER.find(&c, &r).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::AlreadyExists);
     assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);

@@ -6,7 +6,7 @@ use crate::driver::Driver;
 use crate::kit::{Changed, Desired, Recorded};
 use crate::route53::health_check::health_check_reference_prefix;
 use crate::route53::{with_nonce, HealthCheckDriver};
-use crate::test_support::{desired, meta, owner_tags, recorded, recorder};
+use crate::test_support::{delete_found, desired, meta, ok_rule, owner_tags, recorded, recorder};
 use aws_sdk_route53::operation::change_tags_for_resource::{
     ChangeTagsForResourceInput, ChangeTagsForResourceOutput,
 };
@@ -30,7 +30,7 @@ use aws_sdk_route53::types::{
     TagResourceType,
 };
 use aws_sdk_route53::Client;
-use aws_smithy_mocks::mock;
+use aws_smithy_mocks::{mock, Rule};
 use glinfra_core::spec::route53::{HealthCheckOutputs, HealthCheckSpec};
 use glinfra_core::{TAG_LOGICAL_ID, TAG_STACK};
 use glinfra_engine::ErrorClass;
@@ -85,6 +85,46 @@ fn health_check(id: &str, caller_reference: &str, version: i64) -> HealthCheck {
         .unwrap()
 }
 
+/// CreateHealthCheck answering the new check `id` (each request recorded by `see`).
+fn create_rule(
+    id: &'static str,
+    see: impl Fn(&CreateHealthCheckInput) -> bool + Send + Sync + 'static,
+) -> Rule {
+    mock!(Client::create_health_check)
+        .match_requests(see)
+        .then_output(move || {
+            CreateHealthCheckOutput::builder()
+                .health_check(health_check(id, "glinfra/prod/api-health/1", 1))
+                .location(format!(
+                    "https://route53.amazonaws.com/2013-04-01/healthcheck/{id}"
+                ))
+                .build()
+                .unwrap()
+        })
+}
+
+/// GetHealthCheck of `hc-1`, at `version`.
+fn get_rule(version: i64) -> Rule {
+    mock!(Client::get_health_check)
+        .match_requests(|r| r.health_check_id() == Some("hc-1"))
+        .then_output(move || {
+            GetHealthCheckOutput::builder()
+                .health_check(health_check("hc-1", "x", version))
+                .build()
+        })
+}
+
+/// ListHealthChecks' answer: `checks`, on one page.
+fn listed(checks: Vec<HealthCheck>) -> ListHealthChecksOutput {
+    ListHealthChecksOutput::builder()
+        .set_health_checks(Some(checks))
+        .marker("")
+        .is_truncated(false)
+        .max_items(100)
+        .build()
+        .unwrap()
+}
+
 fn hc_tag_set(id: &str, tags: &[(&str, &str)]) -> ResourceTagSet {
     let mut set = tag_set(id, tags);
     set.resource_type = Some(TagResourceType::Healthcheck);
@@ -109,18 +149,8 @@ async fn health_check_create_maps_every_field_and_tags_it() {
     let (created, see_created) = recorder::<CreateHealthCheckInput>();
     let (tagged, see_tagged) = recorder::<ChangeTagsForResourceInput>();
     let rules = [
-        mock!(Client::create_health_check)
-            .match_requests(see_created)
-            .then_output(|| {
-                CreateHealthCheckOutput::builder()
-                    .health_check(health_check("hc-new", "glinfra/prod/api-health/1", 1))
-                    .location("https://route53.amazonaws.com/2013-04-01/healthcheck/hc-new")
-                    .build()
-                    .unwrap()
-            }),
-        mock!(Client::change_tags_for_resource)
-            .match_requests(see_tagged)
-            .then_output(|| ChangeTagsForResourceOutput::builder().build()),
+        create_rule("hc-new", see_created),
+        ok_rule!(Client::change_tags_for_resource(see_tagged) -> ChangeTagsForResourceOutput),
     ];
     let c = mock_any(&rules.iter().collect::<Vec<_>>());
 
@@ -160,15 +190,7 @@ async fn health_check_create_maps_every_field_and_tags_it() {
 async fn health_check_create_of_a_tcp_check_sends_no_path() {
     let (created, see_created) = recorder::<CreateHealthCheckInput>();
     let rules = [
-        mock!(Client::create_health_check)
-            .match_requests(see_created)
-            .then_output(|| {
-                CreateHealthCheckOutput::builder()
-                    .health_check(health_check("hc-tcp", "x", 1))
-                    .location("l")
-                    .build()
-                    .unwrap()
-            }),
+        create_rule("hc-tcp", see_created),
         mock!(Client::change_tags_for_resource)
             .then_output(|| ChangeTagsForResourceOutput::builder().build()),
     ];
@@ -226,14 +248,11 @@ async fn health_check_find_checks_tags_in_batches_and_rejects_foreign_ones() {
     let (asked, see) = recorder::<ListTagsForResourcesInput>();
     let rules = [
         mock!(Client::list_health_checks).then_output(|| {
-            let mut out = ListHealthChecksOutput::builder()
-                .marker("")
-                .is_truncated(false)
-                .max_items(100);
-            for i in 0..12 {
-                out = out.health_checks(health_check(&format!("hc-{i:02}"), "other", 1));
-            }
-            out.build().unwrap()
+            listed(
+                (0..12)
+                    .map(|i| health_check(&format!("hc-{i:02}"), "other", 1))
+                    .collect(),
+            )
         }),
         mock!(Client::list_tags_for_resources)
             .match_requests(see)
@@ -278,13 +297,7 @@ async fn health_check_find_checks_tags_in_batches_and_rejects_foreign_ones() {
 async fn health_check_update_sends_each_field_with_the_current_version() {
     let (seen, see) = recorder::<UpdateHealthCheckInput>();
     let rules = [
-        mock!(Client::get_health_check)
-            .match_requests(|r| r.health_check_id() == Some("hc-1"))
-            .then_output(|| {
-                GetHealthCheckOutput::builder()
-                    .health_check(health_check("hc-1", "x", 7))
-                    .build()
-            }),
+        get_rule(7),
         mock!(Client::update_health_check)
             .match_requests(see)
             .then_output(|| {
@@ -330,11 +343,7 @@ async fn health_check_update_of_everything_resets_an_emptied_path_and_syncs_tags
     let (seen, see) = recorder::<UpdateHealthCheckInput>();
     let (tagged, see_tagged) = recorder::<ChangeTagsForResourceInput>();
     let rules = [
-        mock!(Client::get_health_check).then_output(|| {
-            GetHealthCheckOutput::builder()
-                .health_check(health_check("hc-1", "x", 2))
-                .build()
-        }),
+        get_rule(2),
         mock!(Client::update_health_check)
             .match_requests(see)
             .then_output(|| {
@@ -352,9 +361,7 @@ async fn health_check_update_of_everything_resets_an_emptied_path_and_syncs_tags
                     .resource_tag_set(hc_tag_set("hc-1", &[("stray", "x"), ("team", "platform")]))
                     .build()
             }),
-        mock!(Client::change_tags_for_resource)
-            .match_requests(see_tagged)
-            .then_output(|| ChangeTagsForResourceOutput::builder().build()),
+        ok_rule!(Client::change_tags_for_resource(see_tagged) -> ChangeTagsForResourceOutput),
     ];
     let c = mock_any(&rules.iter().collect::<Vec<_>>());
     let r = hc_resource(hc_props("HTTPS", ""));
@@ -408,11 +415,7 @@ async fn health_check_update_of_tags_only_makes_no_health_check_call() {
 #[tokio::test]
 async fn health_check_update_version_mismatch_is_retryable() {
     let rules = [
-        mock!(Client::get_health_check).then_output(|| {
-            GetHealthCheckOutput::builder()
-                .health_check(health_check("hc-1", "x", 2))
-                .build()
-        }),
+        get_rule(2),
         mock!(Client::update_health_check)
             .then_error(|| UpdateHealthCheckError::generic(meta("HealthCheckVersionMismatch"))),
     ];
@@ -453,25 +456,14 @@ async fn health_check_delete_in_use_is_retryable_and_gone_is_success() {
 #[tokio::test]
 async fn health_check_of_a_cut_short_create_is_found_then_deleted_by_its_id() {
     let rules = [
-        mock!(Client::list_health_checks).then_output(|| {
-            ListHealthChecksOutput::builder()
-                .health_checks(health_check("hc-9", "glinfra/prod/api-health/1-2", 1))
-                .marker("")
-                .is_truncated(false)
-                .max_items(100)
-                .build()
-                .unwrap()
-        }),
+        mock!(Client::list_health_checks)
+            .then_output(|| listed(vec![health_check("hc-9", "glinfra/prod/api-health/1-2", 1)])),
         mock!(Client::delete_health_check)
             .match_requests(|r| r.health_check_id() == Some("hc-9"))
             .then_output(|| DeleteHealthCheckOutput::builder().build()),
     ];
     let c = mock_any(&rules.iter().collect::<Vec<_>>());
     let r = hc_resource(hc_props("HTTPS", "/healthz"));
-    let found = HealthCheckDriver.find(&c, &r).await.unwrap().unwrap();
-    HealthCheckDriver
-        .delete(&c, &recorded(&r, found))
-        .await
-        .unwrap();
+    delete_found(&HealthCheckDriver, &c, &r).await;
     assert_eq!(rules[1].num_calls(), 1);
 }

@@ -5,7 +5,7 @@ use crate::driver::Driver;
 use crate::kit::{Desired, Recorded};
 use crate::route53::hosted_zone::{caller_reference, caller_reference_prefix};
 use crate::route53::HostedZoneDriver;
-use crate::test_support::{desired, meta, recorded, recorder};
+use crate::test_support::{assert_error, desired, meta, ok_rule, recorded, recorder};
 use aws_sdk_route53::operation::change_tags_for_resource::{
     ChangeTagsForResourceInput, ChangeTagsForResourceOutput,
 };
@@ -20,7 +20,7 @@ use aws_sdk_route53::operation::list_tags_for_resources::{
 };
 use aws_sdk_route53::types::{ChangeStatus, DelegationSet, HostedZone, TagResourceType};
 use aws_sdk_route53::Client;
-use aws_smithy_mocks::mock;
+use aws_smithy_mocks::{mock, Rule};
 use glinfra_core::spec::route53::{HostedZoneOutputs, HostedZoneSpec};
 use glinfra_core::{Declared, ResourceState, TAG_LOGICAL_ID, TAG_STACK};
 use glinfra_engine::ErrorClass;
@@ -71,6 +71,33 @@ fn delegation() -> DelegationSet {
         .unwrap()
 }
 
+/// ListHostedZonesByName's answer: `zones`, on one page.
+fn listed(zones: Vec<HostedZone>) -> ListHostedZonesByNameOutput {
+    ListHostedZonesByNameOutput::builder()
+        .set_hosted_zones(Some(zones))
+        .is_truncated(false)
+        .max_items(100)
+        .build()
+        .unwrap()
+}
+
+/// GetHostedZone of zone `id`, answering its delegation set.
+fn get_zone(id: &'static str) -> Rule {
+    mock!(Client::get_hosted_zone)
+        .match_requests(move |r| r.id() == Some(id))
+        .then_output(|| {
+            GetHostedZoneOutput::builder()
+                .delegation_set(delegation())
+                .build()
+        })
+}
+
+/// Looks for the zone of `zone_resource()` on clients answering from `rules`.
+async fn find(rules: &[Rule]) -> Option<HostedZoneOutputs> {
+    let c = mock_route53(&rules.iter().collect::<Vec<_>>());
+    HostedZoneDriver.find(&c, &zone_resource()).await.unwrap()
+}
+
 fn name_servers() -> Vec<String> {
     vec!["ns-1.awsdns-01.org".into(), "ns-2.awsdns-02.net".into()]
 }
@@ -118,14 +145,11 @@ async fn zone_find_matches_by_ownership_tags_among_zones_of_the_same_name() {
         mock!(Client::list_hosted_zones_by_name)
             .match_requests(|r| r.dns_name() == Some("greenlang.ai."))
             .then_output(|| {
-                ListHostedZonesByNameOutput::builder()
-                    .hosted_zones(zone("ZOTHER", "greenlang.ai.", "console-1"))
-                    .hosted_zones(zone("ZOURS", "greenlang.ai.", "terraform-2"))
-                    .hosted_zones(zone("ZNEXT", "greenlang.com.", "x"))
-                    .is_truncated(false)
-                    .max_items(100)
-                    .build()
-                    .unwrap()
+                listed(vec![
+                    zone("ZOTHER", "greenlang.ai.", "console-1"),
+                    zone("ZOURS", "greenlang.ai.", "terraform-2"),
+                    zone("ZNEXT", "greenlang.com.", "x"),
+                ])
             }),
         mock!(Client::list_tags_for_resources)
             .match_requests(see)
@@ -142,21 +166,10 @@ async fn zone_find_matches_by_ownership_tags_among_zones_of_the_same_name() {
                     .build()
                     .unwrap()
             }),
-        mock!(Client::get_hosted_zone)
-            .match_requests(|r| r.id() == Some("ZOURS"))
-            .then_output(|| {
-                GetHostedZoneOutput::builder()
-                    .delegation_set(delegation())
-                    .build()
-            }),
+        get_zone("ZOURS"),
     ];
-    let c = mock_route53(&rules.iter().collect::<Vec<_>>());
 
-    let out = HostedZoneDriver
-        .find(&c, &zone_resource())
-        .await
-        .unwrap()
-        .unwrap();
+    let out = find(&rules).await.unwrap();
 
     assert_eq!(out.zone_id, "ZOURS");
     assert_eq!(out.name_servers, name_servers());
@@ -167,31 +180,15 @@ async fn zone_find_matches_by_ownership_tags_among_zones_of_the_same_name() {
 async fn zone_find_recognises_an_untagged_zone_by_its_caller_reference() {
     let rules = [
         mock!(Client::list_hosted_zones_by_name).then_output(|| {
-            ListHostedZonesByNameOutput::builder()
-                .hosted_zones(zone(
-                    "ZNEW",
-                    "greenlang.ai.",
-                    "glinfra/prod/zone/18c0ffee-42",
-                ))
-                .is_truncated(false)
-                .max_items(100)
-                .build()
-                .unwrap()
+            listed(vec![zone(
+                "ZNEW",
+                "greenlang.ai.",
+                "glinfra/prod/zone/18c0ffee-42",
+            )])
         }),
-        mock!(Client::get_hosted_zone)
-            .match_requests(|r| r.id() == Some("ZNEW"))
-            .then_output(|| {
-                GetHostedZoneOutput::builder()
-                    .delegation_set(delegation())
-                    .build()
-            }),
+        get_zone("ZNEW"),
     ];
-    let c = mock_route53(&rules.iter().collect::<Vec<_>>());
-    let out = HostedZoneDriver
-        .find(&c, &zone_resource())
-        .await
-        .unwrap()
-        .unwrap();
+    let out = find(&rules).await.unwrap();
     assert_eq!(out.zone_id, "ZNEW");
 }
 
@@ -199,12 +196,11 @@ async fn zone_find_recognises_an_untagged_zone_by_its_caller_reference() {
 async fn zone_find_ignores_zones_of_others() {
     let rules = [
         mock!(Client::list_hosted_zones_by_name).then_output(|| {
-            ListHostedZonesByNameOutput::builder()
-                .hosted_zones(zone("ZOTHER", "greenlang.ai.", "glinfra/staging/zone/1"))
-                .is_truncated(false)
-                .max_items(100)
-                .build()
-                .unwrap()
+            listed(vec![zone(
+                "ZOTHER",
+                "greenlang.ai.",
+                "glinfra/staging/zone/1",
+            )])
         }),
         mock!(Client::list_tags_for_resources).then_output(|| {
             ListTagsForResourcesOutput::builder()
@@ -216,11 +212,7 @@ async fn zone_find_ignores_zones_of_others() {
                 .unwrap()
         }),
     ];
-    let c = mock_route53(&rules.iter().collect::<Vec<_>>());
-    assert_eq!(
-        HostedZoneDriver.find(&c, &zone_resource()).await.unwrap(),
-        None
-    );
+    assert_eq!(find(&rules).await, None);
 }
 
 #[tokio::test]
@@ -239,9 +231,7 @@ async fn zone_create_tags_the_zone_and_waits_for_the_change() {
                     .build()
                     .unwrap()
             }),
-        mock!(Client::change_tags_for_resource)
-            .match_requests(see_tagged)
-            .then_output(|| ChangeTagsForResourceOutput::builder().build()),
+        ok_rule!(Client::change_tags_for_resource(see_tagged) -> ChangeTagsForResourceOutput),
         insync(),
     ];
     let c = mock_route53(&rules.iter().collect::<Vec<_>>());
@@ -290,8 +280,7 @@ async fn zone_delete_with_foreign_records_is_fatal_and_a_missing_zone_is_success
         .delete(&c, &zone_state())
         .await
         .unwrap_err();
-    assert_eq!(err.class, ErrorClass::Fatal);
-    assert!(err.message.contains("does not manage"), "{}", err.message);
+    assert_error(&err, ErrorClass::Fatal, "does not manage");
 
     HostedZoneDriver.delete(&c, &zone_state()).await.unwrap();
 }

@@ -5,7 +5,7 @@ use crate::driver::Driver;
 use crate::kit::{Desired, Recorded};
 use crate::route53::record_set::{record_outputs, record_set};
 use crate::route53::RecordSetDriver;
-use crate::test_support::{desired, recorded, recorder};
+use crate::test_support::{desired, recorded, recorder, Seen};
 use aws_sdk_route53::operation::change_resource_record_sets::{
     ChangeResourceRecordSetsError, ChangeResourceRecordSetsInput, ChangeResourceRecordSetsOutput,
 };
@@ -15,7 +15,7 @@ use aws_sdk_route53::types::{
     ChangeAction, ChangeStatus, ResourceRecord, ResourceRecordSet, ResourceRecordSetRegion, RrType,
 };
 use aws_sdk_route53::Client;
-use aws_smithy_mocks::mock;
+use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::error::ErrorMetadata;
 use glinfra_core::spec::route53::{RecordSetSpec, RecordType, Routing};
 use glinfra_engine::ErrorClass;
@@ -57,6 +57,35 @@ fn rrset(name: &str, rtype: RrType, id: Option<&str>) -> ResourceRecordSet {
         .unwrap()
 }
 
+/// A change batch (each request recorded) answered as `status`, then the change
+/// reported INSYNC.
+fn change_then_insync(status: ChangeStatus) -> (Seen<ChangeResourceRecordSetsInput>, [Rule; 2]) {
+    let (seen, see) = recorder::<ChangeResourceRecordSetsInput>();
+    let rules = [
+        mock!(Client::change_resource_record_sets)
+            .match_requests(see)
+            .then_output(move || {
+                ChangeResourceRecordSetsOutput::builder()
+                    .change_info(change_info(status.clone()))
+                    .build()
+            }),
+        insync(),
+    ];
+    (seen, rules)
+}
+
+/// A change batch refused as invalid, with `message`.
+fn invalid_batch(message: &'static str) -> Rule {
+    mock!(Client::change_resource_record_sets).then_error(move || {
+        ChangeResourceRecordSetsError::InvalidChangeBatch(
+            InvalidChangeBatch::builder()
+                .messages(message)
+                .meta(ErrorMetadata::builder().code("InvalidChangeBatch").build())
+                .build(),
+        )
+    })
+}
+
 #[test]
 fn record_types_keep_their_route53_names() {
     let spec = record_spec();
@@ -83,17 +112,7 @@ fn record_types_keep_their_route53_names() {
 #[tokio::test]
 async fn record_upsert_sends_the_values_ttl_and_set_identifier() {
     let spec = record_spec();
-    let (seen, see) = recorder::<ChangeResourceRecordSetsInput>();
-    let rules = [
-        mock!(Client::change_resource_record_sets)
-            .match_requests(see)
-            .then_output(|| {
-                ChangeResourceRecordSetsOutput::builder()
-                    .change_info(change_info(ChangeStatus::Pending))
-                    .build()
-            }),
-        insync(),
-    ];
+    let (seen, rules) = change_then_insync(ChangeStatus::Pending);
     let c = mock_route53(&rules.iter().collect::<Vec<_>>());
 
     let out = RecordSetDriver
@@ -118,17 +137,7 @@ async fn record_upsert_sends_the_values_ttl_and_set_identifier() {
 #[tokio::test]
 async fn record_delete_sends_the_recorded_values() {
     let spec = record_spec();
-    let (seen, see) = recorder::<ChangeResourceRecordSetsInput>();
-    let rules = [
-        mock!(Client::change_resource_record_sets)
-            .match_requests(see)
-            .then_output(|| {
-                ChangeResourceRecordSetsOutput::builder()
-                    .change_info(change_info(ChangeStatus::Pending))
-                    .build()
-            }),
-        insync(),
-    ];
+    let (seen, rules) = change_then_insync(ChangeStatus::Pending);
     let c = mock_route53(&rules.iter().collect::<Vec<_>>());
 
     RecordSetDriver
@@ -148,14 +157,7 @@ async fn record_delete_sends_the_recorded_values() {
 
 #[tokio::test]
 async fn record_delete_of_a_missing_record_is_success() {
-    let rule = mock!(Client::change_resource_record_sets).then_error(|| {
-        ChangeResourceRecordSetsError::InvalidChangeBatch(
-            InvalidChangeBatch::builder()
-                .messages("Tried to delete resource record set [name='api.greenlang.ai.', type='A', set-identifier='blue'] but it was not found")
-                .meta(ErrorMetadata::builder().code("InvalidChangeBatch").build())
-                .build(),
-        )
-    });
+    let rule = invalid_batch("Tried to delete resource record set [name='api.greenlang.ai.', type='A', set-identifier='blue'] but it was not found");
     let c = mock_route53(&[&rule]);
     RecordSetDriver
         .delete(&c, &record_state(&record_spec()))
@@ -166,14 +168,7 @@ async fn record_delete_of_a_missing_record_is_success() {
 
 #[tokio::test]
 async fn record_delete_with_other_batch_errors_fails() {
-    let rule = mock!(Client::change_resource_record_sets).then_error(|| {
-        ChangeResourceRecordSetsError::InvalidChangeBatch(
-            InvalidChangeBatch::builder()
-                .messages("Tried to delete resource record set [name='api.greenlang.ai.', type='A'] but the values provided do not match the current values")
-                .meta(ErrorMetadata::builder().code("InvalidChangeBatch").build())
-                .build(),
-        )
-    });
+    let rule = invalid_batch("Tried to delete resource record set [name='api.greenlang.ai.', type='A'] but the values provided do not match the current values");
     let c = mock_route53(&[&rule]);
     let err = RecordSetDriver
         .delete(&c, &record_state(&record_spec()))
@@ -242,17 +237,7 @@ fn latency_record_spec() -> RecordSetSpec {
 #[tokio::test]
 async fn record_upsert_and_delete_carry_the_latency_region_and_health_check() {
     let spec = latency_record_spec();
-    let (seen, see) = recorder::<ChangeResourceRecordSetsInput>();
-    let rules = [
-        mock!(Client::change_resource_record_sets)
-            .match_requests(see)
-            .then_output(|| {
-                ChangeResourceRecordSetsOutput::builder()
-                    .change_info(change_info(ChangeStatus::Insync))
-                    .build()
-            }),
-        insync(),
-    ];
+    let (seen, rules) = change_then_insync(ChangeStatus::Insync);
     let c = mock_any(&rules.iter().collect::<Vec<_>>());
 
     RecordSetDriver

@@ -5,13 +5,13 @@ use super::{
     REGION,
 };
 use crate::driver::Driver;
-use crate::kit::Changed;
 use crate::s3::bucket::outputs;
 use crate::s3::configuration::{encryption, public_access_block, tagging};
 use crate::s3::BucketDriver;
-use crate::test_support::{meta, recorder};
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_s3::operation::create_bucket::{CreateBucketError, CreateBucketOutput};
+use crate::test_support::{assert_error, meta, mock_clients, ok_rule, recorder, update};
+use aws_sdk_s3::operation::create_bucket::{
+    CreateBucketError, CreateBucketInput, CreateBucketOutput,
+};
 use aws_sdk_s3::operation::delete_bucket::{DeleteBucketError, DeleteBucketOutput};
 use aws_sdk_s3::operation::delete_bucket_encryption::DeleteBucketEncryptionOutput;
 use aws_sdk_s3::operation::delete_bucket_lifecycle::{
@@ -44,13 +44,34 @@ use aws_sdk_s3::types::{
     StorageClass, TransitionStorageClass,
 };
 use aws_sdk_s3::Client;
-use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, RuleMode};
+use aws_smithy_mocks::{mock, Rule, RuleMode};
 use glinfra_core::spec::s3::{BucketEncryption, BucketSpec};
 use glinfra_core::{Input, TAG_LOGICAL_ID, TAG_STACK};
 use glinfra_engine::ErrorClass;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// What a new bucket answers first: the create succeeds (each request recorded
+/// by `see_create`), then it has no tag set yet.
+fn new_bucket(
+    see_create: impl Fn(&CreateBucketInput) -> bool + Send + Sync + 'static,
+) -> [Rule; 2] {
+    [
+        ok_rule!(Client::create_bucket(see_create) -> CreateBucketOutput),
+        mock!(Client::get_bucket_tagging)
+            .then_error(|| GetBucketTaggingError::generic(meta("NoSuchTagSet"))),
+    ]
+}
+
+/// Updates the bucket of `spec`, recorded with that same spec, naming only `fields`
+/// as changed: `rule` answers the one call it may make.
+async fn update_only(spec: &BucketSpec, fields: &[&str], rule: &Rule) {
+    let c = mock_s3(RuleMode::Sequential, &[rule]);
+    update(&BucketDriver, &c, &state(spec), &resource(spec), fields)
+        .await
+        .unwrap();
+}
 
 #[test]
 fn closed_sets_keep_their_s3_names() {
@@ -74,17 +95,13 @@ fn closed_sets_keep_their_s3_names() {
 #[tokio::test]
 async fn create_makes_the_bucket_then_applies_every_configuration_in_order() {
     let spec = full_spec();
-    let (created, see_create) = recorder();
+    let (created, see_create) = recorder::<CreateBucketInput>();
     let (tagged, see_tags) = recorder::<PutBucketTaggingInput>();
+    let [create, no_tags] = new_bucket(see_create);
     let rules = [
-        mock!(Client::create_bucket)
-            .match_requests(see_create)
-            .then_output(|| CreateBucketOutput::builder().build()),
-        mock!(Client::get_bucket_tagging)
-            .then_error(|| GetBucketTaggingError::generic(meta("NoSuchTagSet"))),
-        mock!(Client::put_bucket_tagging)
-            .match_requests(see_tags)
-            .then_output(|| PutBucketTaggingOutput::builder().build()),
+        create,
+        no_tags,
+        ok_rule!(Client::put_bucket_tagging(see_tags) -> PutBucketTaggingOutput),
         mock!(Client::put_bucket_versioning)
             .match_requests(|r| {
                 r.versioning_configuration().and_then(|v| v.status())
@@ -125,8 +142,7 @@ async fn create_makes_the_bucket_then_applies_every_configuration_in_order() {
 
     assert_eq!(out, outputs("gl-prod-logs", REGION));
     assert_eq!(out.arn, "arn:aws:s3:::gl-prod-logs");
-    let created: Vec<aws_sdk_s3::operation::create_bucket::CreateBucketInput> =
-        created.lock().unwrap().clone();
+    let created = created.lock().unwrap();
     assert_eq!(created[0].bucket(), Some("gl-prod-logs"));
     assert_eq!(
         created[0]
@@ -149,36 +165,22 @@ async fn create_makes_the_bucket_then_applies_every_configuration_in_order() {
 #[tokio::test]
 async fn create_in_us_east_1_sends_no_location_constraint_and_skips_absent_configuration() {
     let spec = BucketSpec::new("gl-plain");
-    let (created, see_create) =
-        recorder::<aws_sdk_s3::operation::create_bucket::CreateBucketInput>();
+    let (created, see_create) = recorder::<CreateBucketInput>();
+    let [create, no_tags] = new_bucket(see_create);
     let rules = [
-        mock!(Client::create_bucket)
-            .match_requests(see_create)
-            .then_output(|| CreateBucketOutput::builder().build()),
-        mock!(Client::get_bucket_tagging)
-            .then_error(|| GetBucketTaggingError::generic(meta("NoSuchTagSet"))),
+        create,
+        no_tags,
         mock!(Client::put_bucket_tagging).then_output(|| PutBucketTaggingOutput::builder().build()),
         // Versioning off on a new bucket: nothing to send. Public access block: on.
         mock!(Client::put_public_access_block)
             .then_output(|| PutPublicAccessBlockOutput::builder().build()),
     ];
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-    for rule in &rules {
-        interceptor = interceptor.with_rule(rule);
-    }
-    let c = mock_s3(RuleMode::Sequential, &[]);
-    c.insert(
+    let c = mock_clients!(
+        aws_sdk_s3,
         "s3",
         "us-east-1",
-        Client::from_conf(
-            aws_sdk_s3::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
-                .http_client(create_mock_http_client())
-                .interceptor(interceptor)
-                .build(),
-        ),
+        RuleMode::Sequential,
+        &rules.iter().collect::<Vec<_>>()
     );
     let mut r = resource(&spec);
     r.region = "us-east-1".into();
@@ -255,12 +257,7 @@ async fn create_refuses_a_bucket_name_taken_by_another_account() {
         .create(&c, &resource(&BucketSpec::new("gl-taken")))
         .await
         .unwrap_err();
-    assert_eq!(err.class, ErrorClass::AlreadyExists);
-    assert!(
-        err.message.contains("another AWS account"),
-        "{}",
-        err.message
-    );
+    assert_error(&err, ErrorClass::AlreadyExists, "another AWS account");
 }
 
 #[tokio::test]
@@ -271,17 +268,8 @@ async fn lifecycle_rules_map_days_storage_classes_and_prefixes() {
     let rule = mock!(Client::put_bucket_lifecycle_configuration)
         .match_requests(see)
         .then_output(|| PutBucketLifecycleConfigurationOutput::builder().build());
-    let c = mock_s3(RuleMode::Sequential, &[&rule]);
 
-    BucketDriver
-        .update(
-            &c,
-            &state(&spec),
-            &resource(&spec),
-            Changed(&["lifecycle_rules".into()]),
-        )
-        .await
-        .unwrap();
+    update_only(&spec, &["lifecycle_rules"], &rule).await;
 
     let seen = seen.lock().unwrap();
     let rules = seen[0].lifecycle_configuration().unwrap().rules();
@@ -325,20 +313,9 @@ async fn encryption_uses_aws_kms_with_the_key_arn_and_bucket_key() {
         bucket_key_enabled: true,
     });
     let (seen, see) = recorder::<PutBucketEncryptionInput>();
-    let rule = mock!(Client::put_bucket_encryption)
-        .match_requests(see)
-        .then_output(|| PutBucketEncryptionOutput::builder().build());
-    let c = mock_s3(RuleMode::Sequential, &[&rule]);
+    let rule = ok_rule!(Client::put_bucket_encryption(see) -> PutBucketEncryptionOutput);
 
-    BucketDriver
-        .update(
-            &c,
-            &state(&spec),
-            &resource(&spec),
-            Changed(&["encryption".into()]),
-        )
-        .await
-        .unwrap();
+    update_only(&spec, &["encryption"], &rule).await;
 
     let seen = seen.lock().unwrap();
     let rules = seen[0]
@@ -372,20 +349,9 @@ async fn replication_carries_role_rules_destinations_and_replica_encryption() {
     spec.versioning = true;
     spec.replication = Some(replication_spec());
     let (seen, see) = recorder::<PutBucketReplicationInput>();
-    let rule = mock!(Client::put_bucket_replication)
-        .match_requests(see)
-        .then_output(|| PutBucketReplicationOutput::builder().build());
-    let c = mock_s3(RuleMode::Sequential, &[&rule]);
+    let rule = ok_rule!(Client::put_bucket_replication(see) -> PutBucketReplicationOutput);
 
-    BucketDriver
-        .update(
-            &c,
-            &state(&spec),
-            &resource(&spec),
-            Changed(&["replication".into()]),
-        )
-        .await
-        .unwrap();
+    update_only(&spec, &["replication"], &rule).await;
 
     let seen = seen.lock().unwrap();
     let conf = seen[0].replication_configuration().unwrap();
@@ -438,16 +404,7 @@ async fn update_touches_only_the_changed_fields() {
     let rule = mock!(Client::put_bucket_versioning)
         .then_output(|| PutBucketVersioningOutput::builder().build());
     // Any other call would find no rule and fail the test.
-    let c = mock_s3(RuleMode::Sequential, &[&rule]);
-    BucketDriver
-        .update(
-            &c,
-            &state(&spec),
-            &resource(&spec),
-            Changed(&["versioning".into(), "force_destroy".into()]),
-        )
-        .await
-        .unwrap();
+    update_only(&spec, &["versioning", "force_destroy"], &rule).await;
     assert_eq!(rule.num_calls(), 1);
 }
 
@@ -473,14 +430,17 @@ async fn update_deletes_removed_configurations() {
             .then_output(|| DeleteBucketPolicyOutput::builder().build()),
     ];
     let c = mock_s3(RuleMode::Sequential, &rules.iter().collect::<Vec<_>>());
-    let changed: Vec<String> = ["encryption", "lifecycle_rules", "policy", "replication"]
-        .map(String::from)
-        .to_vec();
+    let changed = ["encryption", "lifecycle_rules", "policy", "replication"];
 
-    BucketDriver
-        .update(&c, &state(&before), &resource(&after), Changed(&changed))
-        .await
-        .unwrap();
+    update(
+        &BucketDriver,
+        &c,
+        &state(&before),
+        &resource(&after),
+        &changed,
+    )
+    .await
+    .unwrap();
 
     assert!(rules.iter().all(|r| r.num_calls() == 1));
 }
@@ -592,8 +552,7 @@ async fn delete_of_a_non_empty_bucket_without_force_destroy_says_why() {
         .delete(&c, &state(&BucketSpec::new("gl-prod-logs")))
         .await
         .unwrap_err();
-    assert_eq!(err.class, ErrorClass::Fatal);
-    assert!(err.message.contains("force_destroy"), "{}", err.message);
+    assert_error(&err, ErrorClass::Fatal, "force_destroy");
 }
 
 fn tagging_output(tags: &[(&str, &str)]) -> GetBucketTaggingOutput {
@@ -642,7 +601,6 @@ async fn find_adopts_only_a_bucket_with_our_tags_or_no_tags() {
         "another AWS account",
     ] {
         let err = BucketDriver.find(&c, &r).await.unwrap_err();
-        assert_eq!(err.class, ErrorClass::AlreadyExists);
-        assert!(err.message.contains(expected), "{}", err.message);
+        assert_error(&err, ErrorClass::AlreadyExists, expected);
     }
 }

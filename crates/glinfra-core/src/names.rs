@@ -26,6 +26,136 @@ pub fn stack_name_problem(name: &str) -> Option<String> {
     None
 }
 
+/// How one service names a resource: length, characters, first character.
+#[derive(Clone, Copy, Debug)]
+pub struct NameRule {
+    /// What it names, for messages ("RDS DB instance identifier").
+    pub what: &'static str,
+    /// The longest name.
+    pub max: usize,
+    /// Lower-case letters only (ElastiCache).
+    pub lowercase: bool,
+    /// Other characters allowed besides ASCII letters, digits and hyphens.
+    pub also: &'static str,
+    /// It must start with a letter (else a letter or digit).
+    pub starts_with_letter: bool,
+    /// No `--` and no trailing hyphen.
+    pub tidy_hyphens: bool,
+}
+
+/// RDS DB instance identifiers (CreateDBInstance, `DBInstanceIdentifier`).
+pub const RDS_INSTANCE: NameRule = NameRule {
+    what: "an RDS DB instance identifier",
+    max: 63,
+    lowercase: false,
+    also: "",
+    starts_with_letter: true,
+    tidy_hyphens: true,
+};
+/// ElastiCache replication group ids (CreateReplicationGroup, `ReplicationGroupId`).
+pub const ELASTICACHE_GROUP: NameRule = NameRule {
+    what: "an ElastiCache replication group id",
+    max: 40,
+    lowercase: true,
+    also: "",
+    starts_with_letter: true,
+    tidy_hyphens: true,
+};
+/// EKS cluster names (CreateCluster, `name`: `^[0-9A-Za-z][A-Za-z0-9\-_]*`, 1 to 100).
+pub const EKS_CLUSTER: NameRule = NameRule {
+    what: "an EKS cluster name",
+    max: 100,
+    lowercase: false,
+    also: "_",
+    starts_with_letter: false,
+    tidy_hyphens: false,
+};
+/// MSK cluster names (CreateClusterV2, `ClusterName`, 1 to 64).
+pub const MSK_CLUSTER: NameRule = NameRule {
+    what: "an MSK cluster name",
+    max: 64,
+    lowercase: false,
+    also: "",
+    starts_with_letter: true,
+    tidy_hyphens: false,
+};
+
+/// Why `name` breaks `rule`, or `None`.
+pub fn name_problem(name: &str, rule: NameRule) -> Option<String> {
+    let NameRule {
+        what,
+        max,
+        lowercase,
+        also,
+        starts_with_letter,
+        tidy_hyphens,
+    } = rule;
+    let allowed = |c: char| {
+        (c.is_ascii_alphanumeric() && !(lowercase && c.is_ascii_uppercase()))
+            || c == '-'
+            || also.contains(c)
+    };
+    let first_ok = name.chars().next().is_some_and(|c| {
+        if starts_with_letter {
+            c.is_ascii_alphabetic()
+        } else {
+            c.is_ascii_alphanumeric()
+        }
+    });
+    let case = if lowercase { "lower-case " } else { "" };
+    let problem = if name.is_empty() || name.len() > max {
+        format!("has {} characters: {what} has 1 to {max}", name.len())
+    } else if let Some(c) = name.chars().find(|c| !allowed(*c)) {
+        format!(
+            "has `{c}`: {what} takes {case}letters, digits and hyphens{}",
+            if also.is_empty() {
+                String::new()
+            } else {
+                format!(" and `{also}`")
+            }
+        )
+    } else if !first_ok {
+        format!(
+            "{what} starts with a {}",
+            if starts_with_letter {
+                "letter"
+            } else {
+                "letter or digit"
+            }
+        )
+    } else if tidy_hyphens && (name.contains("--") || name.ends_with('-')) {
+        format!("{what} has no two hyphens in a row and does not end with one")
+    } else {
+        return None;
+    };
+    Some(format!("`{name}` {problem}"))
+}
+
+/// Why `window` is not a weekly window AWS accepts (`ddd:hh24:mi-ddd:hh24:mi`, UTC, at
+/// least 30 minutes), or `None`. RDS and ElastiCache document the same format.
+pub fn window_problem(window: &str) -> Option<String> {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let minute_of_week = |part: &str| -> Option<i32> {
+        let mut it = part.split(':');
+        let (day, h, m) = (it.next()?, it.next()?, it.next()?);
+        if it.next().is_some() || h.len() != 2 || m.len() != 2 {
+            return None;
+        }
+        let day = DAYS.iter().position(|d| *d == day.to_ascii_lowercase())? as i32;
+        let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+        ((0..24).contains(&h) && (0..60).contains(&m)).then_some(day * 1440 + h * 60 + m)
+    };
+    let rule = "a weekly window is `ddd:hh24:mi-ddd:hh24:mi` in UTC (sun:03:00-sun:04:00), at least 30 minutes long";
+    let Some((start, end)) = window
+        .split_once('-')
+        .and_then(|(a, b)| Some((minute_of_week(a)?, minute_of_week(b)?)))
+    else {
+        return Some(format!("`{window}` is not a window: {rule}"));
+    };
+    let length = (end - start).rem_euclid(7 * 1440);
+    (length < 30).then(|| format!("`{window}` lasts {length} minutes: {rule}"))
+}
+
 /// At most this many tags on one resource (EC2, S3, IAM, KMS, RDS, ElastiCache,
 /// EKS, MSK, CloudWatch Logs all document 50).
 pub const MAX_TAGS: usize = 50;
@@ -75,6 +205,68 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn service_names_follow_each_services_rule() {
+        let cases: &[(NameRule, &str, &str, &str)] = &[
+            (
+                RDS_INSTANCE,
+                "greenlang-prod-primary",
+                "greenlang--prod",
+                "two hyphens",
+            ),
+            (RDS_INSTANCE, "a1", "1abc", "starts with a letter"),
+            (RDS_INSTANCE, &"a".repeat(63), &"a".repeat(64), "1 to 63"),
+            (
+                ELASTICACHE_GROUP,
+                "greenlang-prod",
+                "Greenlang-prod",
+                "lower-case letters",
+            ),
+            (
+                ELASTICACHE_GROUP,
+                &"a".repeat(40),
+                &"a".repeat(41),
+                "1 to 40",
+            ),
+            (EKS_CLUSTER, "greenlang_prod-1", "greenlang.prod", "and `_`"),
+            (EKS_CLUSTER, "1cluster", "-cluster", "letter or digit"),
+            (
+                MSK_CLUSTER,
+                "greenlang-prod",
+                "greenlang_prod",
+                "letters, digits and hyphens",
+            ),
+        ];
+        for (rule, good, bad, says) in cases {
+            assert_eq!(name_problem(good, *rule), None, "{good}");
+            let problem = name_problem(bad, *rule).unwrap_or_default();
+            assert!(problem.contains(says), "{bad}: {problem}");
+        }
+    }
+
+    #[test]
+    fn windows_are_weekly_utc_ranges_of_at_least_30_minutes() {
+        for ok in [
+            "sun:03:00-sun:04:00",
+            "sat:23:45-sun:00:15",
+            "Mon:00:00-mon:00:30",
+        ] {
+            assert_eq!(window_problem(ok), None, "{ok}");
+        }
+        for (bad, says) in [
+            ("sun:03:00-sun:03:20", "lasts 20 minutes"),
+            ("sun:3:00-sun:04:00", "is not a window"),
+            ("sunday:03:00-sunday:04:00", "is not a window"),
+            ("sun:24:00-mon:01:00", "is not a window"),
+            ("sun:03:00", "is not a window"),
+        ] {
+            assert!(
+                window_problem(bad).unwrap_or_default().contains(says),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn tags_follow_the_common_aws_rules() {

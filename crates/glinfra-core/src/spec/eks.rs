@@ -103,8 +103,8 @@ impl ResourceSpec for EksClusterSpec {
                 crate::offers::not_offered("Kubernetes version", &self.version, offered),
             );
         }
-        if self.name.is_empty() || self.name.len() > 100 {
-            cx.error("name", "must be 1 to 100 characters");
+        if let Some(problem) = crate::names::name_problem(&self.name, crate::names::EKS_CLUSTER) {
+            cx.error("name", problem);
         }
         if self.subnet_ids.len() < 2 {
             cx.error(

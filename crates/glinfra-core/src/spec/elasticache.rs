@@ -92,6 +92,10 @@ pub struct ReplicationGroupSpec {
 
 impl ResourceSpec for ReplicationGroupSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
+        if let Some(problem) = crate::names::name_problem(&self.id, crate::names::ELASTICACHE_GROUP)
+        {
+            cx.error("id", problem);
+        }
         // ElastiCache User Guide, "Supported engines and versions"; the parameter
         // group's family must match the engine version.
         let redis = &crate::offers::offers().elasticache.redis;

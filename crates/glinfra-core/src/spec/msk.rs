@@ -104,6 +104,9 @@ fn revision_input<'de, D: Deserializer<'de>>(d: D) -> Result<Input<i64>, D::Erro
 
 impl ResourceSpec for MskClusterSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
+        if let Some(problem) = crate::names::name_problem(&self.name, crate::names::MSK_CLUSTER) {
+            cx.error("name", problem);
+        }
         // MSK Developer Guide, "Supported Apache Kafka versions"; a configuration
         // applies only to the Kafka versions it lists.
         let offered = &crate::offers::offers().msk.kafka_versions;

@@ -286,6 +286,13 @@ impl DbInstanceSpec {
 
 impl ResourceSpec for DbInstanceSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
+        use crate::names::{name_problem, window_problem, RDS_INSTANCE};
+        if let Some(problem) = name_problem(&self.identifier, RDS_INSTANCE) {
+            cx.error("identifier", problem);
+        }
+        if let Some(problem) = window_problem(&self.maintenance_window) {
+            cx.error("maintenance_window", problem);
+        }
         if !is_known_instance_class(&self.instance_class) {
             cx.error(
                 "instance_class",

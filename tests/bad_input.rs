@@ -17,6 +17,40 @@ fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
     path
 }
 
+/// The example binary (cargo test builds the examples).
+fn example() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let example = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/prod-us-east-1");
+    assert!(
+        example.exists(),
+        "cargo test builds the examples: {}",
+        example.display()
+    );
+    example
+}
+
+/// Runs the example on `env_file` with state in `state`, its endpoint a closed port
+/// (so any AWS call would fail differently: exit 1, not 2).
+fn run_example(env_file: &Path, state: &Path) -> std::process::Output {
+    Command::new(example())
+        .args([
+            "--env",
+            env_file.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap()
+}
+
 fn errors(text: &str) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, text);
@@ -95,32 +129,9 @@ fn bucket_and_duplicate_mistakes_are_reported() {
 /// endpoint points at a closed port, so any call would fail differently (exit 1).
 #[test]
 fn the_example_exits_2_on_bad_input_without_calling_aws() {
-    let exe = std::env::current_exe().unwrap();
-    let example = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/prod-us-east-1");
-    assert!(
-        example.exists(),
-        "cargo test builds the examples: {}",
-        example.display()
-    );
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, &prod().replace("\"10.0.0.0/16\"", "\"10.0.0.0/99\""));
-    let out = Command::new(&example)
-        .args([
-            "--env",
-            path.to_str().unwrap(),
-            "--state-dir",
-            dir.path().join("state").to_str().unwrap(),
-        ])
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .output()
-        .unwrap();
+    let out = run_example(&path, &dir.path().join("state"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -159,31 +170,13 @@ fn aws_rules_known_before_a_call_are_checked_before_the_first_call() {
 /// before its state directory exists.
 #[test]
 fn a_stack_name_that_is_a_path_is_refused_before_any_file_is_written() {
-    let exe = std::env::current_exe().unwrap();
-    let example = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/prod-us-east-1");
     let dir = tempfile::tempdir().unwrap();
     let path = write(
         &dir,
         &prod().replace("name = \"prod-us-east-1\"", "name = \"../../evil\""),
     );
     let state = dir.path().join("state");
-    let out = Command::new(&example)
-        .args([
-            "--env",
-            path.to_str().unwrap(),
-            "--state-dir",
-            state.to_str().unwrap(),
-        ])
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .output()
-        .unwrap();
+    let out = run_example(&path, &state);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("stack name `../../evil`"), "{stderr}");

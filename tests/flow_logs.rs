@@ -13,7 +13,6 @@ use glinfra::spec::ec2::{FlowLogSpec, FlowLogTraffic, VpcSpec};
 use glinfra::spec::iam::IamRoleSpec;
 use glinfra::spec::logs::LogGroupSpec;
 use glinfra::Stack;
-use serde_json::json;
 use std::collections::BTreeMap;
 
 /// The small stack: a VPC whose flow log goes to a group keeping `retention_days`.
@@ -25,19 +24,7 @@ fn stack(name: &str, group_name: &str, role_name: &str, retention_days: i32) -> 
     let mut role = IamRoleSpec::for_service(role_name, "vpc-flow-logs.amazonaws.com");
     role.inline_policies.insert(
         "deliver".into(),
-        json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Action": [
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogGroups",
-                    "logs:DescribeLogStreams"
-                ],
-                "Resource": [group.arn(), group.arn().format("{}:*")]
-            }]
-        }),
+        greenlang_agent_factory::flow_logs::delivery_policy(&group),
     );
     let role = stack.add("role", role);
     stack.add(

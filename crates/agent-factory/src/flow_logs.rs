@@ -7,11 +7,29 @@ use crate::config::Environment;
 use glinfra_core::spec::ec2::{FlowLogSpec, VpcSpec};
 use glinfra_core::spec::iam::IamRoleSpec;
 use glinfra_core::spec::logs::LogGroupSpec;
-use glinfra_core::{Declared, Input, Stack};
+use glinfra_core::{Declared, Input, Resource, Stack};
 use serde_json::json;
 
 /// The principal that delivers flow logs.
 const FLOW_LOGS_SERVICE: &str = "vpc-flow-logs.amazonaws.com";
+
+/// The policy that lets the flow logs service deliver into `group` (the group and
+/// its log streams, nothing else).
+pub fn delivery_policy(group: &Resource<LogGroupSpec>) -> serde_json::Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams"
+            ],
+            "Resource": [group.arn().to_json(), group.arn().format("{}:*").to_json()]
+        }]
+    })
+}
 
 /// Declares the flow logs of every VPC in `stack`, in the VPC's region, when the
 /// environment asks for them (`[security] vpc_flow_logs`).
@@ -39,22 +57,8 @@ pub(crate) fn declare(env: &Environment, stack: &mut Stack) {
             FLOW_LOGS_SERVICE,
         );
         role.description = format!("Delivers the flow logs of `{vpc}` to {name}");
-        role.inline_policies.insert(
-            "deliver".into(),
-            json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogGroups",
-                        "logs:DescribeLogStreams"
-                    ],
-                    "Resource": [group.arn().to_json(), group.arn().format("{}:*").to_json()]
-                }]
-            }),
-        );
+        role.inline_policies
+            .insert("deliver".into(), delivery_policy(&group));
         let role = stack.add(format!("iam-{vpc}-flow-logs"), role);
         stack.add_in(
             &region,

@@ -5,7 +5,7 @@
 
 pub mod config;
 mod data_services;
-mod flow_logs;
+pub mod flow_logs;
 pub mod postgres;
 pub mod topology;
 

@@ -64,30 +64,22 @@ impl Clients {
             .build()
     }
 
-    fn cached<C: Clone + Send + Sync + 'static>(
-        &self,
-        service: &'static str,
-        region: &str,
-        make: impl FnOnce(&SdkConfig, ApiCallCounter) -> C,
-    ) -> C {
-        let key = (service, region.to_string());
-        let mut cache = self.cache.lock().expect("client cache lock");
-        if let Some(c) = cache.get(&key).and_then(|c| c.downcast_ref::<C>()) {
-            return c.clone();
-        }
-        let client = make(&self.config_for(region), self.counter.clone());
-        cache.insert(key, Box::new(client.clone()));
-        client
-    }
-
-    /// A client of service `name` for `region`, built once with [`client_config`].
+    /// A client of service `name` for `region`, built once from the region's
+    /// configuration with the retry and timeout settings of [`client_config`].
     fn client<C: Clone + Send + Sync + 'static>(
         &self,
         name: &'static str,
         region: &str,
         build: impl FnOnce(&SdkConfig) -> C,
     ) -> C {
-        self.cached(name, region, |c, _| build(&client_config(c)))
+        let key = (name, region.to_string());
+        let mut cache = self.cache.lock().expect("client cache lock");
+        if let Some(c) = cache.get(&key).and_then(|c| c.downcast_ref::<C>()) {
+            return c.clone();
+        }
+        let client = build(&client_config(&self.config_for(region)));
+        cache.insert(key, Box::new(client.clone()));
+        client
     }
 }
 

@@ -3,7 +3,7 @@
 use super::{ensure_owned, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use glinfra_core::ResourceSpec;
-use glinfra_engine::{ErrorClass, ProviderError};
+use glinfra_engine::ProviderError;
 use std::collections::{BTreeMap, HashMap};
 
 /// An SDK's tag type (each service generates its own).
@@ -12,10 +12,6 @@ pub(crate) trait SdkTag: Sized {
     fn pair(&self) -> Option<(&str, &str)>;
     /// A tag of `key` and `value`.
     fn make(key: &str, value: &str) -> Result<Self, ProviderError>;
-}
-
-fn build_error(e: impl std::fmt::Display) -> ProviderError {
-    ProviderError::new(ErrorClass::Invalid, format!("tag: {e}"))
 }
 
 /// Tag types whose key and value are optional strings and whose builder cannot fail.
@@ -40,7 +36,7 @@ macro_rules! required_tag {
                 Some((self.$key(), self.$value()))
             }
             fn make(key: &str, value: &str) -> Result<Self, ProviderError> {
-                <$ty>::builder().$key(key).$value(value).build().map_err(build_error)
+                <$ty>::builder().$key(key).$value(value).build().map_err(super::build_error("tag"))
             }
         }
     )*};

@@ -13,6 +13,7 @@ pub mod kind;
 pub mod names;
 pub mod offers;
 pub mod plan;
+pub mod refresh;
 pub mod regions;
 pub mod render;
 pub mod schedule;
@@ -28,7 +29,8 @@ pub use diagnostics::{Diagnostic, Diagnostics};
 pub use graph::ResourceGraph;
 pub use input::{Input, OutputRef};
 pub use kind::{CheckFn, Kind, KindInfo, OutputInfo, UpdateBehavior};
-pub use plan::{Action, FieldChange, Plan, Step};
+pub use plan::{Action, FieldChange, Plan, Reason, Step};
+pub use refresh::{Drift, DriftKind, Fate, Observed, Refreshed};
 pub use schedule::{OpPhase, Operation, Schedule};
 pub use stack::{
     Declaration, Declared, Resource, ResourceId, ResourceOptions, ResourceSpec, Stack,

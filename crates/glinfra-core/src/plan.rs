@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The identifier of the plan JSON format; bumped on any incompatible change.
-pub const PLAN_SCHEMA: &str = "glinfra.plan/v1";
+pub const PLAN_SCHEMA: &str = "glinfra.plan/v2";
 
 /// What a step does to its resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -78,6 +78,15 @@ pub enum Reason {
     ResumeReplace,
     /// The resource's kind changed.
     KindChanged,
+    /// It was deleted outside glinfra: it is created again.
+    DeletedOutside,
+    /// It was changed outside glinfra: it is brought back to the program.
+    ChangedOutside,
+    /// It carries this stack's tags but state did not know it: it is adopted.
+    Unmanaged,
+    /// It carries this stack's tags, state did not know it, and the program does
+    /// not declare it: it is deleted.
+    UnmanagedUndeclared,
 }
 
 impl Reason {
@@ -88,6 +97,10 @@ impl Reason {
             Reason::ResumeUpdate => "resuming an update interrupted before it was recorded",
             Reason::ResumeReplace => "resuming a replacement interrupted during its delete",
             Reason::KindChanged => "the resource kind changed",
+            Reason::DeletedOutside => "deleted outside glinfra; created again",
+            Reason::ChangedOutside => "changed outside glinfra; brought back to the program",
+            Reason::Unmanaged => "carries this stack's tags but was not in state; adopted and brought in line",
+            Reason::UnmanagedUndeclared => "carries this stack's tags but is not declared; deleted",
         }
     }
 }
@@ -162,10 +175,14 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Counts by action.
     pub summary: PlanSummary,
+    /// What the refresh before the plan found changed outside glinfra (empty when
+    /// nothing was, or when the plan was made without a refresh).
+    #[serde(default)]
+    pub drift: Vec<crate::refresh::Drift>,
 }
 
 impl Plan {
-    /// True when the plan changes nothing.
+    /// True when the plan changes nothing (drift it would repair is a change).
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
@@ -414,5 +431,6 @@ fn finish(stack: &str, state: &State, steps: Vec<Step>, unchanged: usize) -> Pla
         base_serial: state.serial,
         steps,
         summary,
+        drift: Vec::new(),
     }
 }

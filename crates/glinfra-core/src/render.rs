@@ -1,6 +1,7 @@
 //! Renderings of a plan: text for a reviewer, JSON for machines, Graphviz DOT.
 
 use crate::plan::{Action, FieldChange, Plan};
+use crate::refresh::{Drift, DriftKind, Fate};
 use crate::schedule::{OpPhase, Schedule};
 use serde_json::Value;
 use std::fmt::Write;
@@ -39,6 +40,7 @@ fn render_change(out: &mut String, action: Action, c: &FieldChange) {
 /// before and after, then a summary line.
 pub fn text(plan: &Plan) -> String {
     let mut out = String::new();
+    drift(&mut out, &plan.drift);
     if plan.is_empty() {
         let _ = writeln!(
             out,
@@ -77,7 +79,47 @@ pub fn text(plan: &Plan) -> String {
     out
 }
 
-/// The plan as pretty JSON (schema `glinfra.plan/v1`, documented in `docs/plan-json.md`).
+/// The drift a refresh found, one block per resource, before the plan's steps.
+fn drift(out: &mut String, drift: &[Drift]) {
+    if drift.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Changed outside glinfra since the last run:\n");
+    for d in drift {
+        let head = |out: &mut String, what: &str| {
+            let _ = writeln!(out, "  {} `{}` ({}): {what}", d.kind, d.resource, d.region);
+        };
+        match &d.what {
+            DriftKind::Changed { changes } => {
+                head(out, "changed");
+                for c in changes {
+                    let before = c.before.as_ref().map(show).unwrap_or_else(|| "null".into());
+                    let after = c.after.as_ref().map(show).unwrap_or_else(|| "null".into());
+                    let _ = writeln!(out, "        {}: {before} → {after}", c.field);
+                }
+            }
+            DriftKind::Deleted => head(out, "deleted"),
+            DriftKind::Unmanaged { outputs, fate } => {
+                let aws_id = outputs.get("id").or_else(|| outputs.get("arn"));
+                let aws_id = aws_id.map(show).unwrap_or_default();
+                let fate = match fate {
+                    Fate::Adopt => "adopted by this plan",
+                    Fate::Delete => "not declared: deleted by this plan",
+                    Fate::LeftAlone => {
+                        "not declared and not readable whole: left alone (import it or delete it by hand)"
+                    }
+                };
+                head(
+                    out,
+                    &format!("carries this stack's tags but was not in state {aws_id}; {fate}"),
+                );
+            }
+        }
+    }
+    let _ = writeln!(out);
+}
+
+/// The plan as pretty JSON (schema `glinfra.plan/v2`, documented in `docs/plan-json.md`).
 pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).expect("plans serialise")
 }

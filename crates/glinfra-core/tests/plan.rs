@@ -1,15 +1,17 @@
 //! Pure-core tests: validation, planning, ordering and rendering. No IO, no AWS.
 
 use expect_test::{expect, Expect};
-use glinfra_core::input::resolve_refs;
 use glinfra_core::plan::{plan, plan_destroy};
 use glinfra_core::spec::ec2::*;
 use glinfra_core::spec::s3::{BucketSpec, LifecycleRule, Transition, TransitionStorageClass};
-use glinfra_core::state::{ResourceState, State};
+use glinfra_core::state::State;
 use glinfra_core::{
     render, Action, OpPhase, Plan, ResourceGraph, ResourceOptions, Schedule, Stack,
 };
 use proptest::prelude::*;
+
+mod common;
+use common::{applied, graph, simulate_apply};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -67,62 +69,6 @@ fn network_with(
         stack.add("bucket", bucket);
     }
     stack
-}
-
-fn graph(stack: &Stack) -> ResourceGraph {
-    ResourceGraph::build(stack).expect("valid stack")
-}
-
-/// What apply would record, computed without a cloud: every created resource
-/// gets fresh outputs named after it and a generation counter.
-fn simulate_apply(p: &Plan, mut state: State) -> State {
-    let mut generation = state.serial;
-    for step in &p.steps {
-        generation += 1;
-        match step.action {
-            Action::Delete => {
-                state.resources.remove(&step.resource);
-            }
-            Action::Create | Action::Replace | Action::Update => {
-                let decl = step.desired.as_ref().unwrap();
-                let props = resolve_refs(&decl.props, &mut |r| {
-                    state.resources[&r.resource].outputs[&r.output].clone()
-                });
-                let outputs = match (step.action, state.resources.get(&step.resource)) {
-                    (Action::Update, Some(prior)) => prior.outputs.clone(),
-                    _ => decl
-                        .kind
-                        .outputs()
-                        .map(|o| {
-                            (
-                                o.to_string(),
-                                Value::String(format!("{}-{o}-{generation}", decl.id)),
-                            )
-                        })
-                        .collect(),
-                };
-                state.resources.insert(
-                    decl.id.clone(),
-                    ResourceState {
-                        kind: decl.kind,
-                        region: decl.region.clone(),
-                        props,
-                        tags: decl.tags.clone(),
-                        outputs,
-                        dependencies: decl.dependencies(),
-                        pending: None,
-                    },
-                );
-            }
-        }
-    }
-    state.serial = generation;
-    state
-}
-
-fn applied(stack: &Stack) -> State {
-    let p = plan(&graph(stack), &State::empty("test"));
-    simulate_apply(&p, State::empty("test"))
 }
 
 fn actions(p: &Plan) -> String {
@@ -445,7 +391,7 @@ fn json_and_dot_renderings() {
     let stack = network("10.0.0.0/16", &["10.0.0.0/20"], false, 365);
     let p = plan(&graph(&stack), &State::empty("test"));
     let json: Value = serde_json::from_str(&render::json(&p)).unwrap();
-    assert_eq!(json["schema"], "glinfra.plan/v1");
+    assert_eq!(json["schema"], "glinfra.plan/v2");
     assert_eq!(json["steps"][1]["action"], "create");
     assert_eq!(json["steps"][1]["changes"][0]["field"], "vpc_id");
     assert_eq!(json["steps"][1]["changes"][0]["after_unknown"], true);

@@ -2,9 +2,10 @@
 //! binds each kind to its driver: the one place a kind is registered.
 
 use crate::clients::Clients;
+use crate::kit::live::{Live, Scope};
 use crate::kit::{Changed, Desired, Recorded};
 use async_trait::async_trait;
-use glinfra_core::{Declared, Kind, ResourceSpec, ResourceState};
+use glinfra_core::{Declared, Kind, Observed, ResourceId, ResourceSpec, ResourceState};
 use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
 use std::collections::HashMap;
 
@@ -15,10 +16,6 @@ pub(crate) type Out<D> = <<D as Driver>::Spec as Declared>::Outputs;
 /// executor calls it again after a retryable failure, and a killed run calls it
 /// again on the next run (`create` may meet what it made, `delete` what is gone).
 /// Drivers decide *how*, never *what*: they do not diff specs.
-///
-/// The batched read of the refresh design (every resource of the kind in a
-/// region carrying a stack's ownership tag, one paginated call) is one more
-/// method here, with a default for kinds that cannot list.
 #[async_trait]
 pub(crate) trait Driver: Send + Sync + 'static {
     /// The spec of the kind this driver handles.
@@ -52,6 +49,20 @@ pub(crate) trait Driver: Send + Sync + 'static {
     /// Deletes the resource recorded as `prior` and waits until it is gone.
     /// Gone already is success.
     async fn delete(&self, c: &Clients, prior: &Recorded<Self::Spec>) -> Result<(), ProviderError>;
+
+    /// Reads every resource of this kind in `scope.region` carrying `scope.stack`'s
+    /// ownership tag, in as few calls as the API allows (one paginated list or
+    /// describe; kinds that take no tags read their recorded resources through
+    /// their parents). What is not returned does not exist. `None`: this kind
+    /// cannot be read yet, and its recorded resources are left as recorded.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<Self::Spec>,
+    ) -> Result<Option<Vec<Live<Self::Spec>>>, ProviderError> {
+        let _ = (c, scope);
+        Ok(None)
+    }
 
     /// Brings in line with `r` the resource of `outputs` that a create met, made by
     /// an earlier attempt: an update of every field ([`Changed::ALL`]) from the
@@ -90,6 +101,13 @@ pub(crate) trait AnyDriver: Send + Sync {
         id: &str,
         prior: &ResourceState,
     ) -> Result<(), ProviderError>;
+    async fn observe(
+        &self,
+        c: &Clients,
+        stack: &str,
+        region: &str,
+        recorded: &[(ResourceId, ResourceState)],
+    ) -> Result<Option<Vec<Observed>>, ProviderError>;
 }
 
 /// What a driver's operation on resource `id` of `kind` answered, as the provider
@@ -152,6 +170,44 @@ impl<D: Driver> AnyDriver for D {
         Driver::delete(self, c, &recorded)
             .await
             .map_err(|e| e.resource(id))
+    }
+
+    async fn observe(
+        &self,
+        c: &Clients,
+        stack: &str,
+        region: &str,
+        recorded: &[(ResourceId, ResourceState)],
+    ) -> Result<Option<Vec<Observed>>, ProviderError> {
+        let scope = Scope {
+            stack: stack.to_string(),
+            region: region.to_string(),
+            recorded: recorded
+                .iter()
+                .filter(|(_, r)| r.exists() && r.pending.is_none())
+                .map(|(id, r)| Recorded::from_state(id, r))
+                .collect::<Result<_, _>>()?,
+        };
+        let Some(live) = Driver::observe(self, c, &scope).await? else {
+            return Ok(None);
+        };
+        live.into_iter()
+            .map(|l: Live<D::Spec>| {
+                let outputs = answer(self.kind(), &l.id, Ok(l.outputs))?;
+                let props = l
+                    .spec
+                    .map(|s| serde_json::to_value(s).expect("specs serialise"));
+                Ok(Observed {
+                    id: l.id,
+                    kind: self.kind(),
+                    region: region.to_string(),
+                    props,
+                    tags: l.tags,
+                    outputs,
+                })
+            })
+            .collect::<Result<Vec<_>, ProviderError>>()
+            .map(Some)
     }
 }
 

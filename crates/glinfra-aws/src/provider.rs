@@ -4,7 +4,7 @@ use crate::clients::Clients;
 use crate::driver::{AnyDriver, Registry};
 use crate::metrics::{ApiCallCounter, ApiCalls};
 use async_trait::async_trait;
-use glinfra_core::{Kind, ResourceState};
+use glinfra_core::{Kind, Observed, ResourceId, ResourceState};
 use glinfra_engine::{Outputs, Provider, ProviderError, ResolvedResource};
 use std::sync::Arc;
 
@@ -108,6 +108,19 @@ impl Provider for AwsProvider {
         self.registry
             .get(prior.kind)?
             .delete(&self.clients, id, prior)
+            .await
+    }
+
+    async fn observe(
+        &self,
+        stack: &str,
+        kind: Kind,
+        region: &str,
+        recorded: &[(ResourceId, ResourceState)],
+    ) -> Result<Option<Vec<Observed>>, ProviderError> {
+        self.registry
+            .get(kind)?
+            .observe(&self.clients, stack, region, recorded)
             .await
     }
 }

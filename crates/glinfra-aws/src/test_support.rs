@@ -167,3 +167,16 @@ pub(crate) fn recorded<S: glinfra_core::ResourceSpec>(
 ) -> crate::kit::Recorded<S> {
     crate::kit::Recorded::adopted(r, outputs)
 }
+
+/// The refresh scope of stack `stack` in `region`, with `recorded` resources.
+pub(crate) fn scope<S: glinfra_core::ResourceSpec>(
+    stack: &str,
+    region: &str,
+    recorded: Vec<crate::kit::Recorded<S>>,
+) -> crate::kit::live::Scope<S> {
+    crate::kit::live::Scope {
+        stack: stack.to_string(),
+        region: region.to_string(),
+        recorded,
+    }
+}

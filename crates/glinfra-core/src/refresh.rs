@@ -221,6 +221,9 @@ pub fn reconcile(
         if state.resources.contains_key(&id) && next.resources.contains_key(&id) {
             continue;
         }
+        if state.released.get(&id).is_some_and(|out| *out == o.outputs) {
+            continue;
+        }
         let fate = if declared.contains(&id) {
             Fate::Adopt
         } else if o.props.is_some() {

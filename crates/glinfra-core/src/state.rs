@@ -91,6 +91,11 @@ pub struct State {
     pub serial: u64,
     /// Resources by logical id.
     pub resources: BTreeMap<ResourceId, ResourceState>,
+    /// Resources forgotten with `state rm`, by logical id, with their outputs: left in
+    /// AWS, still carrying the stack's tags, and ignored by refresh from then on
+    /// (never adopted from a refresh, never deleted as unmanaged).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub released: BTreeMap<ResourceId, BTreeMap<String, Value>>,
 }
 
 impl State {
@@ -101,6 +106,7 @@ impl State {
             stack: stack.into(),
             serial: 0,
             resources: BTreeMap::new(),
+            released: BTreeMap::new(),
         }
     }
 }

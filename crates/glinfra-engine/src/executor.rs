@@ -59,6 +59,18 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
 }
 
+impl RetryPolicy {
+    /// How long to wait before retry number `attempt` (1 for the first retry):
+    /// exponential, capped, with full jitter so throttled callers do not return in step.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+            .min(self.max_delay);
+        exp.mul_f64(rand::random::<f64>().max(0.1))
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
@@ -332,12 +344,7 @@ where
         match call().await {
             Ok(v) => return Ok(v),
             Err(e) if e.class.is_retryable() && *attempts < policy.max_attempts => {
-                let exp = policy
-                    .base_delay
-                    .saturating_mul(1 << (*attempts - 1).min(16))
-                    .min(policy.max_delay);
-                // Full jitter: spread retries so throttled callers do not return in step.
-                let delay = exp.mul_f64(rand::random::<f64>().max(0.1));
+                let delay = policy.delay(*attempts);
                 shared.observer.event(&Event::Retrying {
                     resource: resource.to_string(),
                     phase,

@@ -6,7 +6,7 @@
 
 use crate::provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
 use async_trait::async_trait;
-use glinfra_core::{Kind, ResourceState, TAG_LOGICAL_ID, TAG_STACK};
+use glinfra_core::{Kind, Observed, ResourceId, ResourceState, TAG_LOGICAL_ID, TAG_STACK};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -23,6 +23,8 @@ pub enum FakeOp {
     Update,
     /// `delete`.
     Delete,
+    /// `observe` (one per kind and region; the logical id logged is the kind).
+    Observe,
 }
 
 /// A resource living in the fake cloud.
@@ -126,8 +128,29 @@ impl FakeCloud {
     pub fn mutating_calls(&self) -> usize {
         self.calls()
             .iter()
-            .filter(|(op, _)| *op != FakeOp::Find)
+            .filter(|(op, _)| !matches!(op, FakeOp::Find | FakeOp::Observe))
             .count()
+    }
+
+    /// Changes `field` of the spec of `logical_id` behind glinfra's back.
+    pub fn tamper(&self, logical_id: &str, field: &str, value: Value) {
+        let mut inner = self.inner.lock().unwrap();
+        for x in inner.resources.values_mut() {
+            if x.logical_id == logical_id {
+                x.props[field] = value.clone();
+            }
+        }
+    }
+
+    /// Deletes `logical_id` behind glinfra's back.
+    pub fn delete_behind(&self, logical_id: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.resources.retain(|_, x| x.logical_id != logical_id);
+    }
+
+    /// Forgets everything, as an emulator does when it restarts.
+    pub fn wipe(&self) {
+        self.inner.lock().unwrap().resources.clear();
     }
 
     async fn enter(&self, op: FakeOp, logical_id: &str) -> Result<(), ProviderError> {
@@ -272,5 +295,31 @@ impl Provider for FakeCloud {
         }
         inner.resources.remove(&id);
         Ok(())
+    }
+
+    async fn observe(
+        &self,
+        stack: &str,
+        kind: Kind,
+        region: &str,
+        _recorded: &[(ResourceId, ResourceState)],
+    ) -> Result<Option<Vec<Observed>>, ProviderError> {
+        self.enter(FakeOp::Observe, kind.type_name()).await?;
+        let inner = self.inner.lock().unwrap();
+        Ok(Some(
+            inner
+                .resources
+                .values()
+                .filter(|x| x.stack == stack && x.kind == kind && x.region == region)
+                .map(|x| Observed {
+                    id: x.logical_id.clone(),
+                    kind,
+                    region: x.region.clone(),
+                    props: Some(x.props.clone()),
+                    tags: x.tags.clone(),
+                    outputs: x.outputs.clone(),
+                })
+                .collect(),
+        ))
     }
 }

@@ -7,6 +7,7 @@ pub mod executor;
 pub mod fake;
 pub mod journal;
 pub mod provider;
+pub mod refresh;
 pub mod report;
 pub mod store;
 
@@ -15,4 +16,5 @@ pub use executor::{
     RetryPolicy,
 };
 pub use provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
+pub use refresh::{refresh, RefreshError, RefreshOptions, RefreshStats};
 pub use store::{LocalStateStore, LockHolder, StackLock, StoreError};

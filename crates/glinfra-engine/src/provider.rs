@@ -2,7 +2,7 @@
 //! (`glinfra-aws`), another is the in-memory fake used by the engine's tests.
 
 use async_trait::async_trait;
-use glinfra_core::{Kind, ResourceId, ResourceState};
+use glinfra_core::{Kind, Observed, ResourceId, ResourceState};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -177,4 +177,20 @@ pub trait Provider: Send + Sync {
     /// Deletes the resource recorded as `prior` (with its outputs) and waits until
     /// it is gone. A resource already gone is success.
     async fn delete(&self, id: &str, prior: &ResourceState) -> Result<(), ProviderError>;
+
+    /// Reads, in as few calls as the API allows, every resource of `kind` in
+    /// `region` that carries `stack`'s ownership tags, and for kinds that cannot be
+    /// listed by tag, every one of `recorded` through its parent. What is not
+    /// returned does not exist. `None` when this provider cannot read the kind (its
+    /// recorded resources are then left as recorded). Read-only.
+    async fn observe(
+        &self,
+        stack: &str,
+        kind: Kind,
+        region: &str,
+        recorded: &[(ResourceId, ResourceState)],
+    ) -> Result<Option<Vec<Observed>>, ProviderError> {
+        let _ = (stack, kind, region, recorded);
+        Ok(None)
+    }
 }

@@ -182,6 +182,22 @@ async fn describe_owned<D: DescribeTagged, S>(
     describe.all_filtered(owner_filters(r)).await
 }
 
+/// Every resource `describe` lists carrying `stack`'s ownership tag, all pages: a
+/// refresh's one batched read of a kind in a region. The filter is not trusted:
+/// what lacks the tag is dropped here.
+async fn describe_stack<D: DescribeTagged>(
+    describe: D,
+    stack: &str,
+) -> Result<Vec<D::Item>, ProviderError> {
+    let found = describe
+        .all_filtered(vec![filter(&format!("tag:{TAG_STACK}"), stack)])
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter(|x| x.tag_map().get(TAG_STACK).map(String::as_str) == Some(stack))
+        .collect())
+}
+
 /// The one of `found` that carries `r`'s ownership tags ([`kit::pick_owned`]).
 pub(crate) fn pick<T: Tagged, S>(r: &Desired<S>, found: impl IntoIterator<Item = T>) -> Option<T> {
     kit::pick_owned(

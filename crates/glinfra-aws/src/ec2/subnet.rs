@@ -1,10 +1,13 @@
 //! Subnets. AWS creates a subnet with MapPublicIpOnLaunch off; a public one has
 //! it turned on by ModifySubnetAttribute after the create.
 
-use super::{arn, describe_owned, pick, settle, tag_specification, READY_DEADLINE};
+use super::{
+    arn, describe_owned, describe_stack, pick, settle, tag_specification, Tagged, READY_DEADLINE,
+};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::wait::{self, Poll};
 use crate::kit::{required, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
@@ -150,6 +153,34 @@ impl Driver for SubnetDriver {
         }
         tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
+    }
+
+    /// One DescribeSubnets for the stack: every field of the spec is in it.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<SubnetSpec>,
+    ) -> Result<Option<Vec<Live<SubnetSpec>>>, ProviderError> {
+        let subnets = describe_stack(c.ec2(&scope.region).describe_subnets(), &scope.stack).await?;
+        let mut live = Vec::new();
+        for s in subnets.into_iter().filter(|s| !is_failed(s.state())) {
+            let Some(id) = scope.owned(&s.tag_map()) else {
+                continue;
+            };
+            let spec = SubnetSpec {
+                vpc_id: required(s.vpc_id(), "subnet VPC id")?.to_string().into(),
+                cidr_block: required(s.cidr_block(), "subnet CIDR block")?.to_string(),
+                availability_zone: required(s.availability_zone(), "subnet zone")?.to_string(),
+                map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+            };
+            live.push(Live {
+                id,
+                outputs: outputs(&scope.region, &s)?,
+                tags: s.tag_map(),
+                spec: Some(spec),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(&self, c: &Clients, prior: &Recorded<SubnetSpec>) -> Result<(), ProviderError> {

@@ -1,14 +1,17 @@
 //! VPCs. The DNS attributes are set one per ModifyVpcAttribute call (an AWS
 //! rule), in an order AWS accepts: host names need DNS support.
 
-use super::{arn, describe_owned, pick, settle, tag_specification, READY_DEADLINE};
+use super::{
+    arn, describe_owned, describe_stack, pick, settle, tag_specification, Tagged, READY_DEADLINE,
+};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::wait::{self, Poll};
 use crate::kit::{required, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Vpc, VpcState};
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Vpc, VpcAttributeName, VpcState};
 use aws_sdk_ec2::Client;
 use glinfra_core::spec::ec2::{VpcOutputs, VpcSpec};
 use glinfra_engine::ProviderError;
@@ -103,6 +106,26 @@ async fn set_dns_attributes(
     Ok(())
 }
 
+/// One DNS attribute of VPC `id` (DescribeVpcAttribute reads one per call).
+async fn dns_attribute(
+    ec2: &Client,
+    id: &str,
+    attribute: VpcAttributeName,
+) -> Result<bool, ProviderError> {
+    let out = ec2
+        .describe_vpc_attribute()
+        .vpc_id(id)
+        .attribute(attribute.clone())
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DescribeVpcAttribute {id} {attribute}"), e))?;
+    let value = match attribute {
+        VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
+        _ => out.enable_dns_hostnames(),
+    };
+    Ok(value.and_then(|v| v.value()).unwrap_or(false))
+}
+
 #[async_trait]
 impl Driver for VpcDriver {
     type Spec = VpcSpec;
@@ -156,6 +179,40 @@ impl Driver for VpcDriver {
         set_dns_attributes(&ec2, id, &r.spec, support, hostnames).await?;
         tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
+    }
+
+    /// One DescribeVpcs for the stack, then the two DNS attributes of each VPC
+    /// (AWS reads them one per call; a stack has a VPC or two per region).
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<VpcSpec>,
+    ) -> Result<Option<Vec<Live<VpcSpec>>>, ProviderError> {
+        let ec2 = c.ec2(&scope.region);
+        let mut live = Vec::new();
+        for vpc in describe_stack(ec2.describe_vpcs(), &scope.stack).await? {
+            let (Some(id), Some(cidr)) = (scope.owned(&vpc.tag_map()), vpc.cidr_block()) else {
+                continue;
+            };
+            if matches!(vpc.state(), Some(VpcState::Deleting)) {
+                continue;
+            }
+            let out = outputs(&scope.region, &vpc)?;
+            let support = dns_attribute(&ec2, &out.id, VpcAttributeName::EnableDnsSupport);
+            let hostnames = dns_attribute(&ec2, &out.id, VpcAttributeName::EnableDnsHostnames);
+            let (support, hostnames) = tokio::try_join!(support, hostnames)?;
+            live.push(Live {
+                id,
+                spec: Some(VpcSpec {
+                    cidr_block: cidr.to_string(),
+                    enable_dns_support: support,
+                    enable_dns_hostnames: hostnames,
+                }),
+                tags: vpc.tag_map(),
+                outputs: out,
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(&self, c: &Clients, prior: &Recorded<VpcSpec>) -> Result<(), ProviderError> {

@@ -18,9 +18,11 @@
 //!   RDS and ElastiCache subnet and parameter groups);
 //! - not-found handling ([`Absent`]): a Describe that finds nothing is `None`, a
 //!   delete of what is gone is success;
+//! - [`live`]: what a refresh reads ([`live::Scope`]) and returns ([`live::Live`]);
 //! - [`wait`]: one polling helper with a deadline, [`wait::gone`], and
 //!   [`wait::settle`] for calls that name something not visible yet.
 
+pub(crate) mod live;
 pub(crate) mod named;
 pub(crate) mod tags;
 pub(crate) mod wait;

@@ -140,3 +140,48 @@ async fn find_subnet_with_nothing_tagged_finds_nothing() {
     assert_eq!(SubnetDriver.find(&c, &private_a()).await.unwrap(), None);
     assert_eq!(describe.num_calls(), 1);
 }
+
+#[tokio::test]
+async fn observe_reads_every_subnet_of_the_stack_in_one_call() {
+    let (described, see) = recorder::<DescribeSubnetsInput>();
+    let subnet = |id: &str, logical: &str, stack: &str, public: bool| {
+        Subnet::builder()
+            .subnet_id(id)
+            .owner_id(ACCOUNT)
+            .vpc_id("vpc-1")
+            .cidr_block("10.0.2.0/24")
+            .availability_zone("us-east-1a")
+            .map_public_ip_on_launch(public)
+            .state(SubnetState::Available)
+            .set_tags(Some(owner_tags(stack, logical)))
+            .build()
+    };
+    let list = mock!(Client::describe_subnets)
+        .match_requests(see)
+        .then_output(move || {
+            DescribeSubnetsOutput::builder()
+                .subnets(subnet("subnet-1", "private-a", STACK, true))
+                // A service that ignores the filter cannot hand us another stack's subnet.
+                .subnets(subnet("subnet-2", "private-a", "other", false))
+                .build()
+        });
+    let c = clients(&[&list]);
+    let live = SubnetDriver
+        .observe(&c, &crate::test_support::scope(STACK, REGION, vec![]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        filter_pairs(described.lock().unwrap()[0].filters()),
+        vec![("tag:glinfra:stack".to_string(), vec![STACK.to_string()])]
+    );
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].id, "private-a");
+    assert_eq!(live[0].outputs.id, "subnet-1");
+    let spec = live[0].spec.as_ref().unwrap();
+    assert!(
+        spec.map_public_ip_on_launch,
+        "the live value, not the recorded one"
+    );
+    assert_eq!(spec.vpc_id.value().map(String::as_str), Some("vpc-1"));
+}

@@ -1,5 +1,9 @@
 //! A ready-made command line for programs that declare a stack from an
-//! environment file: `plan`, `apply` (the default), `destroy`, `--json`, `--dot`, `--aws`.
+//! environment file: `plan`, `apply` (the default), `destroy`, `refresh`,
+//! `state list|show|rm`, `kinds`, `--json`, `--dot`, `--aws`, `--refresh=false`.
+//!
+//! `plan`, `apply` and `destroy` read the live cloud first (batched, a few calls per
+//! kind and region) and show what changed outside glinfra before the plan.
 //!
 //! Without `--aws` it never touches a real account: it uses the endpoint named by
 //! `AWS_ENDPOINT_URL` (an emulator), or else asks the program's `local` hook to
@@ -41,10 +45,14 @@ pub struct Args {
     /// Operations in flight at once.
     #[arg(long, global = true, default_value_t = 16)]
     pub concurrency: usize,
+    /// Read the live cloud before planning (`--refresh=false` plans from recorded
+    /// state alone, with no AWS call).
+    #[arg(long, global = true, default_value_t = true, action = clap::ArgAction::Set)]
+    pub refresh: bool,
 }
 
 /// The verbs.
-#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum Verb {
     /// Print the plan; change nothing.
     Plan,
@@ -52,8 +60,31 @@ pub enum Verb {
     Apply,
     /// Delete everything the stack recorded, dependents first.
     Destroy,
+    /// Read the live cloud, record what it says, and show what changed outside
+    /// glinfra; plans nothing.
+    Refresh,
+    /// Inspect or edit recorded state.
+    #[command(subcommand)]
+    State(StateVerb),
     /// List every resource kind: its outputs and the fields that force replacement.
     Kinds,
+}
+
+/// `state` sub-verbs. They read and write only the state file: no AWS call.
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum StateVerb {
+    /// Every recorded resource: logical id, kind, region, AWS id.
+    List,
+    /// One recorded resource, as JSON.
+    Show {
+        /// Its logical id.
+        id: String,
+    },
+    /// Forget a resource without deleting it: it stays in AWS, unmanaged.
+    Rm {
+        /// Its logical id.
+        id: String,
+    },
 }
 
 /// Every kind as its declaration says: type name, outputs, fields that force replacement.
@@ -106,7 +137,7 @@ pub fn run_with(
     local: Option<LocalEndpoint>,
 ) -> ExitCode {
     let args = Args::parse();
-    if args.command == Some(Verb::Kinds) {
+    if matches!(args.command, Some(Verb::Kinds)) {
         print!("{}", kinds_table());
         return ExitCode::SUCCESS;
     }
@@ -132,22 +163,70 @@ pub fn run_with(
     }
 }
 
+/// The state directory: `--state-dir`, or one per target.
+fn state_dir(args: &Args) -> PathBuf {
+    args.state_dir.clone().unwrap_or_else(|| {
+        PathBuf::from(if args.aws {
+            ".glinfra/state/aws"
+        } else {
+            ".glinfra/state/local"
+        })
+    })
+}
+
+/// `state list|show|rm`: recorded state only, no AWS call.
+fn state_verb(dir: &Path, stack: &Stack, verb: &StateVerb) -> Result<ExitCode, String> {
+    let lock = glinfra_engine::LocalStateStore::new(dir)
+        .lock(stack.name())
+        .map_err(|e| e.to_string())?;
+    let state = lock.load().map_err(|e| e.to_string())?;
+    match verb {
+        StateVerb::List => {
+            for (id, r) in &state.resources {
+                let aws_id = ["id", "arn", "name", "zone_id"]
+                    .iter()
+                    .find_map(|k| r.outputs.get(*k).and_then(|v| v.as_str()))
+                    .unwrap_or("(not created)");
+                println!("{id}\t{}\t{}\t{aws_id}", r.kind, r.region);
+            }
+        }
+        StateVerb::Show { id } => {
+            let r = state.resources.get(id).ok_or_else(|| {
+                format!(
+                    "stack `{}` records no resource `{id}` (see `state list`)",
+                    stack.name()
+                )
+            })?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(r).map_err(|e| e.to_string())?
+            );
+        }
+        StateVerb::Rm { id } => {
+            lock.forget(id).map_err(|e| e.to_string())?;
+            println!(
+                "Forgot `{id}`: it is still in AWS, no longer managed by stack `{}`. It keeps its glinfra tags; remove its declaration, or the next apply adopts it back.",
+                stack.name()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn execute(
     args: &Args,
     stack: &Stack,
     graph: &ResourceGraph,
     local: Option<LocalEndpoint>,
 ) -> Result<ExitCode, String> {
-    let verb = args.command.unwrap_or(Verb::Apply);
-    let state_dir = args.state_dir.clone().unwrap_or_else(|| {
-        PathBuf::from(if args.aws {
-            ".glinfra/state/aws"
-        } else {
-            ".glinfra/state/local"
-        })
-    });
-    let mutating = verb != Verb::Plan && !args.dot;
-    if !args.aws && mutating && std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+    let verb = args.command.clone().unwrap_or(Verb::Apply);
+    let state_dir = state_dir(args);
+    if let Verb::State(sub) = &verb {
+        return state_verb(&state_dir, stack, sub);
+    }
+    let mutating = matches!(verb, Verb::Apply | Verb::Destroy | Verb::Refresh) && !args.dot;
+    let reads_cloud = mutating || (args.refresh && !args.dot);
+    if !args.aws && reads_cloud && std::env::var_os("AWS_ENDPOINT_URL").is_none() {
         match local {
             Some(provide) => provide()?,
             None => return Err(
@@ -162,11 +241,62 @@ async fn execute(
         ..ApplyOptions::default()
     });
     let lock = session.lock(stack.name()).map_err(|e| e.to_string())?;
-    let plan = match verb {
-        Verb::Destroy => session.plan_destroy(&lock),
-        _ => session.plan(&lock, graph),
-    }
-    .map_err(|e| e.to_string())?;
+    let target = (verb != Verb::Destroy).then_some(graph);
+    let plan = if args.refresh && !args.dot {
+        let before = session.aws_provider().map(|a| a.api_calls().total);
+        let (refreshed, stats) = session
+            .refresh(&lock, graph, verb == Verb::Destroy)
+            .await
+            .map_err(|e| {
+                format!("{e}\nRetry, or plan from recorded state alone with --refresh=false.")
+            })?;
+        let calls = session.aws_provider().map(|a| a.api_calls().total);
+        if !args.json {
+            println!(
+                "Refreshed {} live resources ({} kinds and regions read) in {:.1}s with {} API calls.{}",
+                stats.observed,
+                stats.scopes_read,
+                stats.elapsed.as_secs_f64(),
+                calls.zip(before).map(|(a, b)| a - b).unwrap_or(0),
+                if refreshed.unread.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " Not read (left as recorded): {}.",
+                        refreshed.unread.join(", ")
+                    )
+                }
+            );
+        }
+        if mutating {
+            session
+                .save(&lock, &refreshed.state)
+                .map_err(|e| e.to_string())?;
+        }
+        if verb == Verb::Refresh {
+            let mut p = session.plan_refreshed(target, &refreshed);
+            p.steps.clear();
+            if args.json {
+                println!("{}", serde_json::json!({"drift": p.drift}));
+            } else if p.drift.is_empty() {
+                println!("No drift: the cloud matches recorded state.");
+            } else {
+                print!("{}", render::drift_text(&p.drift));
+                println!("State updated from the cloud; `plan` shows how to bring it back to the program.");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        session.plan_refreshed(target, &refreshed)
+    } else {
+        if verb == Verb::Refresh {
+            return Err("`refresh` with --refresh=false does nothing".into());
+        }
+        match verb {
+            Verb::Destroy => session.plan_destroy(&lock),
+            _ => session.plan(&lock, graph),
+        }
+        .map_err(|e| e.to_string())?
+    };
     if args.dot {
         print!("{}", render::dot(&plan));
         return Ok(ExitCode::SUCCESS);

@@ -7,8 +7,8 @@ use glinfra_core::refresh::annotate;
 use glinfra_core::{Plan, ResourceGraph, Stack};
 use glinfra_core::{Refreshed, State};
 use glinfra_engine::{
-    apply, refresh, ApplyError, ApplyOptions, ApplyReport, LocalStateStore, Observer, Provider,
-    RefreshError, RefreshOptions, RefreshStats, StackLock, StoreError,
+    apply, refresh, ApplyError, ApplyOptions, ApplyReport, LocalStateStore, Observer, Program,
+    Provider, RefreshError, RefreshOptions, RefreshStats, StackLock, StoreError,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -27,14 +27,6 @@ pub enum Error {
     /// The cloud could not be read.
     #[error(transparent)]
     Refresh(#[from] RefreshError),
-    /// `state rm` (or `show`) named a resource state does not hold.
-    #[error("stack `{stack}` records no resource `{id}` (see `state list`)")]
-    NotRecorded {
-        /// The stack.
-        stack: String,
-        /// The logical id asked for.
-        id: String,
-    },
 }
 
 /// Plans and applies stacks through one provider, with state in one directory.
@@ -95,25 +87,25 @@ impl Session {
 
     /// Reads the live cloud for every kind and region the stack records or `graph`
     /// declares (a few batched calls per kind and region) and reconciles it with
-    /// recorded state. Writes nothing: see [`Session::save`].
+    /// recorded state: resources `graph` declares that carry the stack's tags but
+    /// are not recorded are adopted, others deleted (all of them, when `destroy`).
+    /// Writes nothing: see [`Session::save`].
     pub async fn refresh(
         &self,
         lock: &StackLock,
-        graph: Option<&ResourceGraph>,
+        graph: &ResourceGraph,
+        destroy: bool,
     ) -> Result<(Refreshed, RefreshStats), Error> {
         let state = lock.load()?;
-        let declared: Vec<_> = graph
-            .map(|g| {
-                g.in_order()
-                    .map(|d| (d.id.clone(), d.kind, d.region.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let program = Program::of(
+            graph.in_order().map(|d| (&d.id, d.kind, d.region.as_str())),
+            !destroy,
+        );
         let options = RefreshOptions {
             concurrency: self.options.concurrency,
             retry: self.options.retry.clone(),
         };
-        Ok(refresh(self.provider.clone(), &state, &declared, &options).await?)
+        Ok(refresh(self.provider.clone(), &state, &program, &options).await?)
     }
 
     /// The plan that takes `refreshed` state to `graph` (or, with no graph, deletes
@@ -138,24 +130,6 @@ impl Session {
     /// The recorded state.
     pub fn state(&self, lock: &StackLock) -> Result<State, Error> {
         Ok(lock.load()?)
-    }
-
-    /// Forgets resource `id` without deleting it (`state rm`): it stays in AWS,
-    /// no longer managed by this stack, and refresh neither reports it nor plans its
-    /// deletion. It keeps its ownership tags, so a program that still declares `id`
-    /// adopts it back on its next apply: remove the declaration first.
-    pub fn forget(&self, lock: &StackLock, id: &str) -> Result<(), Error> {
-        let mut state = lock.load()?;
-        let Some(gone) = state.resources.remove(id) else {
-            return Err(Error::NotRecorded {
-                stack: state.stack,
-                id: id.to_string(),
-            });
-        };
-        state.released.insert(id.to_string(), gone.outputs);
-        state.serial += 1;
-        lock.save(&state)?;
-        Ok(())
     }
 
     /// Applies `plan`, reporting progress to `observer`.

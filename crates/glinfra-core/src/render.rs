@@ -79,6 +79,13 @@ pub fn text(plan: &Plan) -> String {
     out
 }
 
+/// The drift a refresh found, as text (what `refresh` prints).
+pub fn drift_text(drift: &[Drift]) -> String {
+    let mut out = String::new();
+    self::drift(&mut out, drift);
+    out
+}
+
 /// The drift a refresh found, one block per resource, before the plan's steps.
 fn drift(out: &mut String, drift: &[Drift]) {
     if drift.is_empty() {

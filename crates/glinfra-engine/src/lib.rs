@@ -16,5 +16,5 @@ pub use executor::{
     RetryPolicy,
 };
 pub use provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
-pub use refresh::{refresh, RefreshError, RefreshOptions, RefreshStats};
+pub use refresh::{refresh, Program, RefreshError, RefreshOptions, RefreshStats};
 pub use store::{LocalStateStore, LockHolder, StackLock, StoreError};

@@ -58,13 +58,41 @@ pub struct RefreshStats {
     pub elapsed: Duration,
 }
 
-/// Reads every (kind, region) that `state` records or the program declares
-/// (`declared`: each declared resource's kind and region) through `provider`,
-/// and reconciles the result with `state`.
+/// What a refresh looks at besides recorded state: the program's declarations.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    /// The (kind, region) of every declaration: read even when state records none
+    /// of them, so what carries the stack's tags there is found.
+    pub scan: BTreeSet<Scope>,
+    /// The logical ids the program keeps: found unrecorded, they are adopted;
+    /// others found unrecorded are deleted. Empty for a destroy.
+    pub declared: BTreeSet<ResourceId>,
+}
+
+impl Program {
+    /// The program of `declarations` (id, kind, region); `keep` false for a destroy.
+    pub fn of<'a>(
+        declarations: impl IntoIterator<Item = (&'a ResourceId, Kind, &'a str)>,
+        keep: bool,
+    ) -> Program {
+        let mut p = Program::default();
+        for (id, kind, region) in declarations {
+            p.scan.insert((kind, region.to_string()));
+            if keep {
+                p.declared.insert(id.clone());
+            }
+        }
+        p
+    }
+}
+
+/// Reads every (kind, region) that `state` records or `program` declares through
+/// `provider`, concurrently, and reconciles the result with `state`. A resource of
+/// a kind and region neither recorded nor declared is not looked for.
 pub async fn refresh(
     provider: Arc<dyn Provider>,
     state: &State,
-    declared: &[(ResourceId, Kind, String)],
+    program: &Program,
     options: &RefreshOptions,
 ) -> Result<(Refreshed, RefreshStats), RefreshError> {
     let started = Instant::now();
@@ -75,8 +103,8 @@ pub async fn refresh(
             .or_default()
             .push((id.clone(), r.clone()));
     }
-    for (_, kind, region) in declared {
-        scopes.entry((*kind, region.clone())).or_default();
+    for scope in &program.scan {
+        scopes.entry(scope.clone()).or_default();
     }
     let gate = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut reads = tokio::task::JoinSet::new();
@@ -121,8 +149,7 @@ pub async fn refresh(
         return Err(RefreshError { failures });
     }
     stats.observed = observed.len();
-    let ids: BTreeSet<ResourceId> = declared.iter().map(|(id, _, _)| id.clone()).collect();
-    let refreshed = reconcile(state, &ids, &read, observed);
+    let refreshed = reconcile(state, &program.declared, &read, observed);
     stats.elapsed = started.elapsed();
     Ok((refreshed, stats))
 }

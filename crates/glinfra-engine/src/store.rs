@@ -42,6 +42,14 @@ pub enum StoreError {
         /// What is wrong, and the rule.
         problem: String,
     },
+    /// `state rm` named a resource the stack does not record.
+    #[error("stack `{stack}` records no resource `{id}` (see `state list`)")]
+    NotRecorded {
+        /// The stack.
+        stack: String,
+        /// The logical id asked for.
+        id: String,
+    },
     /// A state or journal file is not what glinfra wrote.
     #[error("state file {path} is unreadable: {message}")]
     Corrupt {
@@ -269,6 +277,23 @@ impl StackLock {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Forgets resource `id` without deleting it (`state rm`): it stays in AWS,
+    /// no longer managed by this stack, and refresh neither reports it nor plans
+    /// its deletion (it is recorded as released). It keeps its ownership tags, so a
+    /// program that still declares `id` adopts it back on its next apply.
+    pub fn forget(&self, id: &str) -> Result<(), StoreError> {
+        let mut state = self.load()?;
+        let Some(gone) = state.resources.remove(id) else {
+            return Err(StoreError::NotRecorded {
+                stack: state.stack,
+                id: id.to_string(),
+            });
+        };
+        state.released.insert(id.to_string(), gone.outputs);
+        state.serial += 1;
+        self.save(&state)
     }
 
     /// The path of the state file.

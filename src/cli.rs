@@ -66,6 +66,14 @@ pub enum Verb {
     /// Inspect or edit recorded state.
     #[command(subcommand)]
     State(StateVerb),
+    /// Take an existing AWS resource not made by glinfra under a declared logical
+    /// id: tag it as this stack's, record it, and show the plan from there.
+    Import {
+        /// The logical id the program declares it under.
+        id: String,
+        /// Its AWS id (`vpc-0abc…`, a bucket name…).
+        aws_id: String,
+    },
     /// List every resource kind: its outputs and the fields that force replacement.
     Kinds,
 }
@@ -224,7 +232,10 @@ async fn execute(
     if let Verb::State(sub) = &verb {
         return state_verb(&state_dir, stack, sub);
     }
-    let mutating = matches!(verb, Verb::Apply | Verb::Destroy | Verb::Refresh) && !args.dot;
+    let mutating = matches!(
+        verb,
+        Verb::Apply | Verb::Destroy | Verb::Refresh | Verb::Import { .. }
+    ) && !args.dot;
     let reads_cloud = mutating || (args.refresh && !args.dot);
     if !args.aws && reads_cloud && std::env::var_os("AWS_ENDPOINT_URL").is_none() {
         match local {
@@ -241,6 +252,15 @@ async fn execute(
         ..ApplyOptions::default()
     });
     let lock = session.lock(stack.name()).map_err(|e| e.to_string())?;
+    if let Verb::Import { id, aws_id } = &verb {
+        let plan = session
+            .import(&lock, graph, id, aws_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("Imported {aws_id} as `{id}`. From here, the program plans:\n");
+        print!("{}", render::text(&plan));
+        return Ok(ExitCode::SUCCESS);
+    }
     let target = (verb != Verb::Destroy).then_some(graph);
     let plan = if args.refresh && !args.dot {
         let before = session.aws_provider().map(|a| a.api_calls().total);

@@ -27,6 +27,18 @@ pub enum Error {
     /// The cloud could not be read.
     #[error(transparent)]
     Refresh(#[from] RefreshError),
+    /// `import` named a logical id the program does not declare.
+    #[error("the program declares no resource `{0}`: declare it first, then import")]
+    NotDeclared(String),
+    /// `import` named a resource state already manages.
+    #[error("`{0}` is already managed by this stack (see `state show {0}`)")]
+    AlreadyManaged(String),
+    /// `import` of a kind whose driver cannot import yet.
+    #[error("{0} cannot be imported yet")]
+    NotImportable(glinfra_core::Kind),
+    /// The cloud refused or failed a call.
+    #[error("{0}")]
+    Provider(#[from] glinfra_engine::ProviderError),
 }
 
 /// Plans and applies stacks through one provider, with state in one directory.
@@ -125,6 +137,47 @@ impl Session {
             lock.save(state)?;
         }
         Ok(())
+    }
+
+    /// Takes the existing AWS resource `aws_id`, not made by glinfra, under the
+    /// declared logical id `id`: puts the ownership tags on it, records it as it is,
+    /// and returns the plan from there to the program (the diff to review).
+    pub async fn import(
+        &self,
+        lock: &StackLock,
+        graph: &ResourceGraph,
+        id: &str,
+        aws_id: &str,
+    ) -> Result<Plan, Error> {
+        let decl = graph
+            .get(id)
+            .ok_or_else(|| Error::NotDeclared(id.to_string()))?;
+        let mut state = lock.load()?;
+        if state.resources.contains_key(id) {
+            return Err(Error::AlreadyManaged(id.to_string()));
+        }
+        let resolved = glinfra_engine::ResolvedResource::resolve(lock.stack(), decl, &state)?;
+        let live = self
+            .provider
+            .import(&resolved, aws_id)
+            .await?
+            .ok_or(Error::NotImportable(decl.kind))?;
+        state.resources.insert(
+            id.to_string(),
+            glinfra_core::ResourceState {
+                kind: decl.kind,
+                region: decl.region.clone(),
+                props: live.props.unwrap_or(resolved.props),
+                tags: live.tags,
+                outputs: live.outputs,
+                dependencies: decl.dependencies(),
+                pending: None,
+            },
+        );
+        state.released.remove(id);
+        state.serial += 1;
+        lock.save(&state)?;
+        Ok(plan(graph, &state))
     }
 
     /// The recorded state.

@@ -64,6 +64,19 @@ pub(crate) trait Driver: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Takes the existing resource `aws_id`, not made by glinfra, as `r`: checks no
+    /// other stack owns it, puts the ownership tags on it, and reads it (fields it
+    /// cannot read are taken from `r`). `None`: this kind cannot be imported yet.
+    async fn import(
+        &self,
+        c: &Clients,
+        r: &Desired<Self::Spec>,
+        aws_id: &str,
+    ) -> Result<Option<Live<Self::Spec>>, ProviderError> {
+        let _ = (c, r, aws_id);
+        Ok(None)
+    }
+
     /// Brings in line with `r` the resource of `outputs` that a create met, made by
     /// an earlier attempt: an update of every field ([`Changed::ALL`]) from the
     /// state `r` wants ([`Recorded::adopted`]).
@@ -108,6 +121,31 @@ pub(crate) trait AnyDriver: Send + Sync {
         region: &str,
         recorded: &[(ResourceId, ResourceState)],
     ) -> Result<Option<Vec<Observed>>, ProviderError>;
+    async fn import(
+        &self,
+        c: &Clients,
+        r: &ResolvedResource,
+        aws_id: &str,
+    ) -> Result<Option<Observed>, ProviderError>;
+}
+
+/// A typed live resource of `kind` in `region`, as the engine receives it.
+fn observed<S: ResourceSpec>(
+    kind: Kind,
+    region: &str,
+    l: Live<S>,
+) -> Result<Observed, ProviderError> {
+    let outputs = answer(kind, &l.id, Ok(l.outputs))?;
+    Ok(Observed {
+        props: l
+            .spec
+            .map(|s| serde_json::to_value(s).expect("specs serialise")),
+        id: l.id,
+        kind,
+        region: region.to_string(),
+        tags: l.tags,
+        outputs,
+    })
 }
 
 /// What a driver's operation on resource `id` of `kind` answered, as the provider
@@ -192,22 +230,22 @@ impl<D: Driver> AnyDriver for D {
             return Ok(None);
         };
         live.into_iter()
-            .map(|l: Live<D::Spec>| {
-                let outputs = answer(self.kind(), &l.id, Ok(l.outputs))?;
-                let props = l
-                    .spec
-                    .map(|s| serde_json::to_value(s).expect("specs serialise"));
-                Ok(Observed {
-                    id: l.id,
-                    kind: self.kind(),
-                    region: region.to_string(),
-                    props,
-                    tags: l.tags,
-                    outputs,
-                })
-            })
+            .map(|l| observed(self.kind(), region, l))
             .collect::<Result<Vec<_>, ProviderError>>()
             .map(Some)
+    }
+
+    async fn import(
+        &self,
+        c: &Clients,
+        r: &ResolvedResource,
+        aws_id: &str,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let desired = Desired::from_resolved(r)?;
+        let live = Driver::import(self, c, &desired, aws_id)
+            .await
+            .map_err(|e| e.resource(&r.id))?;
+        live.map(|l| observed(self.kind(), &r.region, l)).transpose()
     }
 }
 

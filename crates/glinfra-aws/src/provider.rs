@@ -123,6 +123,17 @@ impl Provider for AwsProvider {
             .observe(&self.clients, stack, region, recorded)
             .await
     }
+
+    async fn import(
+        &self,
+        r: &ResolvedResource,
+        aws_id: &str,
+    ) -> Result<Option<Observed>, ProviderError> {
+        self.registry
+            .get(r.kind)?
+            .import(&self.clients, r, aws_id)
+            .await
+    }
 }
 
 #[cfg(test)]

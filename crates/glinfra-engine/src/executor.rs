@@ -10,11 +10,9 @@ use crate::journal::{replay, JournalRecord};
 use crate::provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
 pub use crate::report::{ApplyReport, Event, NoObserver, Observer, OpOutcome, OpStatus};
 use crate::store::{StackLock, StoreError};
-use glinfra_core::input::resolve_refs;
 use glinfra_core::schedule::{OpPhase, Schedule};
 use glinfra_core::state::{Mutation, ResourceState, State};
 use glinfra_core::{Plan, ResourceId, Step};
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -290,32 +288,7 @@ fn resolve(shared: &Shared, step: &Step) -> Result<ResolvedResource, ProviderErr
         )
     })?;
     let state = shared.state.lock().expect("state lock");
-    let mut missing = Vec::new();
-    let props = resolve_refs(&decl.props, &mut |r| match state
-        .resources
-        .get(&r.resource)
-        .and_then(|s| s.outputs.get(&r.output))
-    {
-        Some(v) => v.clone(),
-        None => {
-            missing.push(format!("{}.{}", r.resource, r.output));
-            Value::Null
-        }
-    });
-    if !missing.is_empty() {
-        return Err(ProviderError::new(
-            ErrorClass::Fatal,
-            format!("outputs not available: {}", missing.join(", ")),
-        ));
-    }
-    Ok(ResolvedResource {
-        stack: shared.stack.clone(),
-        id: decl.id.clone(),
-        kind: decl.kind,
-        region: decl.region.clone(),
-        props,
-        tags: decl.tags.clone(),
-    })
+    ResolvedResource::resolve(&shared.stack, decl, &state)
 }
 
 /// What `step`'s declaration depends on (nothing, for a step without one).

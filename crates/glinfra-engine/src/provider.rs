@@ -2,7 +2,8 @@
 //! (`glinfra-aws`), another is the in-memory fake used by the engine's tests.
 
 use async_trait::async_trait;
-use glinfra_core::{Kind, Observed, ResourceId, ResourceState};
+use glinfra_core::input::resolve_refs;
+use glinfra_core::{Declaration, Kind, Observed, ResourceId, ResourceState, State};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -137,6 +138,38 @@ impl ResolvedResource {
         })
     }
 
+    /// `decl` of `stack` with every output reference replaced by the value `state`
+    /// records; an error naming the outputs not recorded yet.
+    pub fn resolve(stack: &str, decl: &Declaration, state: &State) -> Result<Self, ProviderError> {
+        let mut missing = Vec::new();
+        let props = resolve_refs(&decl.props, &mut |r| match state
+            .resources
+            .get(&r.resource)
+            .and_then(|s| s.outputs.get(&r.output))
+        {
+            Some(v) => v.clone(),
+            None => {
+                missing.push(format!("{}.{}", r.resource, r.output));
+                Value::Null
+            }
+        });
+        if !missing.is_empty() {
+            return Err(ProviderError::new(
+                ErrorClass::Fatal,
+                format!("outputs not available: {}", missing.join(", ")),
+            )
+            .resource(&decl.id));
+        }
+        Ok(ResolvedResource {
+            stack: stack.to_string(),
+            id: decl.id.clone(),
+            kind: decl.kind,
+            region: decl.region.clone(),
+            props,
+            tags: decl.tags.clone(),
+        })
+    }
+
     /// The resource as recorded in `state` (for deletes of things whose create was interrupted).
     pub fn from_state(stack: &str, id: &str, state: &ResourceState) -> Self {
         ResolvedResource {
@@ -191,6 +224,19 @@ pub trait Provider: Send + Sync {
         recorded: &[(ResourceId, ResourceState)],
     ) -> Result<Option<Vec<Observed>>, ProviderError> {
         let _ = (stack, kind, region, recorded);
+        Ok(None)
+    }
+
+    /// Takes the existing resource `aws_id`, not made by glinfra, under `resource`'s
+    /// logical id: tags it with the ownership tags and reads it. `None` when this
+    /// provider cannot import the kind. An id owned by another stack is an
+    /// AlreadyExists error.
+    async fn import(
+        &self,
+        resource: &ResolvedResource,
+        aws_id: &str,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let _ = (resource, aws_id);
         Ok(None)
     }
 }

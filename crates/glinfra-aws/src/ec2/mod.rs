@@ -239,6 +239,23 @@ impl tags::SyncTags for Client {
     }
 }
 
+/// Puts `r`'s ownership tags on the EC2 resource `aws_id` that carries `tags` now,
+/// for an import: refused when another stack's tags are on it.
+async fn import_tags<S: ResourceSpec>(
+    ec2: &Client,
+    aws_id: &str,
+    tags: &BTreeMap<String, String>,
+    r: &Desired<S>,
+) -> Result<(), ProviderError> {
+    kit::ensure_importable(aws_id, tags, r)?;
+    let ownership = r
+        .owned_tags()
+        .into_iter()
+        .filter(|(k, _)| k == TAG_STACK || k == TAG_LOGICAL_ID)
+        .collect();
+    create_tags(ec2, aws_id, &ownership).await
+}
+
 /// CreateTags of `tags` on the resource `resource_id` (no call when there are none).
 pub(crate) async fn create_tags(
     ec2: &Client,

@@ -2,7 +2,8 @@
 //! rule), in an order AWS accepts: host names need DNS support.
 
 use super::{
-    arn, describe_owned, describe_stack, pick, settle, tag_specification, Tagged, READY_DEADLINE,
+    arn, describe_owned, describe_stack, import_tags, pick, settle, tag_specification, Tagged,
+    READY_DEADLINE,
 };
 use crate::clients::Clients;
 use crate::driver::Driver;
@@ -213,6 +214,39 @@ impl Driver for VpcDriver {
             });
         }
         Ok(Some(live))
+    }
+
+    /// DescribeVpcs of `aws_id`, CreateTags of the ownership tags, then its DNS
+    /// attributes.
+    async fn import(
+        &self,
+        c: &Clients,
+        r: &Desired<VpcSpec>,
+        aws_id: &str,
+    ) -> Result<Option<Live<VpcSpec>>, ProviderError> {
+        let ec2 = c.ec2(&r.region);
+        let found = ec2
+            .describe_vpcs()
+            .vpc_ids(aws_id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DescribeVpcs {aws_id}"), e))?;
+        let vpc = required(found.vpcs().first(), "DescribeVpcs")?;
+        import_tags(&ec2, aws_id, &vpc.tag_map(), r).await?;
+        let out = outputs(&r.region, vpc)?;
+        let support = dns_attribute(&ec2, aws_id, VpcAttributeName::EnableDnsSupport);
+        let hostnames = dns_attribute(&ec2, aws_id, VpcAttributeName::EnableDnsHostnames);
+        let (support, hostnames) = tokio::try_join!(support, hostnames)?;
+        Ok(Some(Live {
+            id: r.id.clone(),
+            spec: Some(VpcSpec {
+                cidr_block: required(vpc.cidr_block(), "VPC CIDR block")?.to_string(),
+                enable_dns_support: support,
+                enable_dns_hostnames: hostnames,
+            }),
+            tags: r.owned_tags().into_iter().chain(vpc.tag_map()).collect(),
+            outputs: out,
+        }))
     }
 
     async fn delete(&self, c: &Clients, prior: &Recorded<VpcSpec>) -> Result<(), ProviderError> {

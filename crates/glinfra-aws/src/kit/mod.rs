@@ -240,6 +240,27 @@ pub(crate) fn ensure_owned<S>(
     }
 }
 
+/// `Ok` when the resource `aws_id` carrying `tags` may be imported as `r`: it
+/// carries no glinfra ownership tags, or `r`'s own.
+pub(crate) fn ensure_importable<S>(
+    aws_id: &str,
+    tags: &BTreeMap<String, String>,
+    r: &Desired<S>,
+) -> Result<(), ProviderError> {
+    if tags.get(TAG_STACK).is_none() || owned(tags, &r.stack, &r.id) {
+        Ok(())
+    } else {
+        Err(ProviderError::new(
+            ErrorClass::AlreadyExists,
+            format!(
+                "{aws_id} belongs to {}; it cannot be imported here",
+                owner_of(tags)
+            ),
+        )
+        .resource(&r.id))
+    }
+}
+
 /// Picks the one of `found` that carries `r`'s ownership tags. The tags are
 /// checked here as well as in any Describe filter, so a service that ignores a
 /// filter cannot make us adopt another stack's resource. More than one means

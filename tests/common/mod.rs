@@ -63,20 +63,35 @@ impl Run {
         self.session.plan(&lock, &graph).unwrap()
     }
 
-    /// Plans and applies `stack`, which must succeed; returns the plan and the report.
-    pub async fn up(&self, stack: &Stack) -> (Plan, ApplyReport) {
+    /// What `plan` shows: refresh, then the plan from the refreshed state (with
+    /// its drift). Records nothing.
+    pub async fn plan_live(&self, stack: &Stack) -> Plan {
         let graph = ResourceGraph::build(stack).unwrap();
         let lock = self.session.lock(stack.name()).unwrap();
-        let plan = self.session.plan(&lock, &graph).unwrap();
-        let report = self.apply(lock, &plan).await;
-        (plan, report)
+        let (refreshed, _) = self.session.refresh(&lock, &graph, false).await.unwrap();
+        self.session.plan_refreshed(Some(&graph), &refreshed)
     }
 
-    /// Destroys everything recorded for `stack`, which must succeed.
+    /// What `apply` does: refresh and record what the cloud says, plan from there,
+    /// apply (which must succeed); returns the plan and the report.
+    pub async fn up(&self, stack: &Stack) -> (Plan, ApplyReport) {
+        self.converge(stack, false).await
+    }
+
+    /// What `destroy` does (refresh first), which must succeed.
     pub async fn destroy(&self, stack: &Stack) {
+        self.converge(stack, true).await;
+    }
+
+    async fn converge(&self, stack: &Stack, destroy: bool) -> (Plan, ApplyReport) {
+        let graph = ResourceGraph::build(stack).unwrap();
         let lock = self.session.lock(stack.name()).unwrap();
-        let plan = self.session.plan_destroy(&lock).unwrap();
-        self.apply(lock, &plan).await;
+        let (refreshed, _) = self.session.refresh(&lock, &graph, destroy).await.unwrap();
+        self.session.save(&lock, &refreshed.state).unwrap();
+        let target = (!destroy).then_some(&graph);
+        let plan = self.session.plan_refreshed(target, &refreshed);
+        let report = self.apply(lock, &plan).await;
+        (plan, report)
     }
 
     async fn apply(&self, lock: Arc<StackLock>, plan: &Plan) -> ApplyReport {

@@ -245,7 +245,8 @@ impl<D: Driver> AnyDriver for D {
         let live = Driver::import(self, c, &desired, aws_id)
             .await
             .map_err(|e| e.resource(&r.id))?;
-        live.map(|l| observed(self.kind(), &r.region, l)).transpose()
+        live.map(|l| observed(self.kind(), &r.region, l))
+            .transpose()
     }
 }
 

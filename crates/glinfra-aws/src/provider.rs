@@ -136,6 +136,32 @@ impl Provider for AwsProvider {
     }
 }
 
+/// The refresh Terraform and Pulumi do, for comparison in measurements: one read
+/// (`find`) per recorded resource of `state`, `parallelism` at a time. Returns the
+/// number of resources read. glinfra itself never reads this way.
+pub async fn read_each(
+    provider: &AwsProvider,
+    state: &glinfra_core::State,
+    parallelism: usize,
+) -> Result<usize, ProviderError> {
+    let gate = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
+    let mut reads = tokio::task::JoinSet::new();
+    for (id, r) in &state.resources {
+        let resource = ResolvedResource::from_state(&state.stack, id, r);
+        let (provider, gate) = (provider.clone(), gate.clone());
+        reads.spawn(async move {
+            let _permit = gate.acquire_owned().await.expect("semaphore open");
+            provider.find(&resource).await
+        });
+    }
+    let mut n = 0;
+    while let Some(done) = reads.join_next().await {
+        done.expect("reads do not panic")?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

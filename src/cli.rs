@@ -43,8 +43,23 @@ pub struct Args {
     #[arg(long, global = true)]
     pub state_dir: Option<PathBuf>,
     /// Operations in flight at once.
-    #[arg(long, global = true, default_value_t = 16)]
+    #[arg(long, global = true, default_value_t = 16, alias = "parallelism")]
     pub concurrency: usize,
+    /// Apply deletes and replacements without asking (a destroy always needs it).
+    #[arg(long, global = true)]
+    pub yes: bool,
+    /// The stack's name, which destroying a production stack also needs.
+    #[arg(long, global = true, value_name = "STACK")]
+    pub confirm: Option<String>,
+    /// Plan only this resource and what it depends on (repeatable).
+    #[arg(long, global = true, value_name = "ID")]
+    pub target: Vec<String>,
+    /// Leave this resource and what depends on it out of the plan (repeatable).
+    #[arg(long, global = true, value_name = "ID")]
+    pub exclude: Vec<String>,
+    /// Replace this resource even though nothing forces it (repeatable).
+    #[arg(long, global = true, value_name = "ID")]
+    pub replace: Vec<String>,
     /// Read the live cloud before planning (`--refresh=false` plans from recorded
     /// state alone, with no AWS call).
     #[arg(long, global = true, default_value_t = true, action = clap::ArgAction::Set)]
@@ -262,7 +277,12 @@ async fn execute(
         return Ok(ExitCode::SUCCESS);
     }
     let target = (verb != Verb::Destroy).then_some(graph);
-    let plan = if args.refresh && !args.dot {
+    let replace: std::collections::BTreeSet<String> = args.replace.iter().cloned().collect();
+    let plan_from = |state: &glinfra_core::State| match target {
+        Some(g) => glinfra_core::plan::plan_replacing(g, state, &replace),
+        None => glinfra_core::plan::plan_destroy(state),
+    };
+    let (mut plan, base) = if args.refresh && !args.dot {
         let before = session.aws_provider().map(|a| a.api_calls().total);
         let (refreshed, stats) = session
             .refresh(&lock, graph, verb == Verb::Destroy)
@@ -294,7 +314,8 @@ async fn execute(
                 .map_err(|e| e.to_string())?;
         }
         if verb == Verb::Refresh {
-            let mut p = session.plan_refreshed(target, &refreshed);
+            let mut p = plan_from(&refreshed.state);
+            glinfra_core::refresh::annotate(&mut p, &refreshed.drift);
             p.steps.clear();
             if args.json {
                 println!("{}", serde_json::json!({"drift": p.drift}));
@@ -306,17 +327,18 @@ async fn execute(
             }
             return Ok(ExitCode::SUCCESS);
         }
-        session.plan_refreshed(target, &refreshed)
+        let mut p = plan_from(&refreshed.state);
+        glinfra_core::refresh::annotate(&mut p, &refreshed.drift);
+        (p, refreshed.state)
     } else {
         if verb == Verb::Refresh {
             return Err("`refresh` with --refresh=false does nothing".into());
         }
-        match verb {
-            Verb::Destroy => session.plan_destroy(&lock),
-            _ => session.plan(&lock, graph),
-        }
-        .map_err(|e| e.to_string())?
+        let state = session.state(&lock).map_err(|e| e.to_string())?;
+        (plan_from(&state), state)
     };
+    glinfra_core::plan::restrict(&mut plan, graph, &base, &args.target, &args.exclude)
+        .map_err(|e| e.to_string())?;
     if args.dot {
         print!("{}", render::dot(&plan));
         return Ok(ExitCode::SUCCESS);
@@ -334,8 +356,21 @@ async fn execute(
         print!("{}", render::text(&plan));
     }
     if !mutating || plan.is_empty() {
+        let refused = glinfra_core::safety::refusals(&plan);
+        if !refused.is_empty() && !args.json {
+            println!("\nThis plan would be refused: it deletes or replaces protected resources:");
+            for r in refused {
+                println!("  {r}");
+            }
+            return Ok(ExitCode::from(1));
+        }
         return Ok(ExitCode::SUCCESS);
     }
+    let consent = crate::confirm::Consent {
+        yes: args.yes,
+        confirm: args.confirm.clone(),
+    };
+    crate::confirm::check(&plan, stack, verb == Verb::Destroy, &consent)?;
     let started = Instant::now();
     let ops = glinfra_core::Schedule::from_plan(&plan).len();
     let progress = Arc::new(Progress::new(ops, args.json));

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod cli;
+mod confirm;
 mod progress;
 mod session;
 

@@ -117,7 +117,19 @@ impl Session {
             concurrency: self.options.concurrency,
             retry: self.options.retry.clone(),
         };
-        Ok(refresh(self.provider.clone(), &state, &program, &options).await?)
+        let (mut refreshed, stats) =
+            refresh(self.provider.clone(), &state, &program, &options).await?;
+        // Lifecycle options are the program's: record them (protection outlives
+        // the declaration), with no call to make.
+        for decl in graph.in_order() {
+            if let Some(r) = refreshed.state.resources.get_mut(&decl.id) {
+                if r.lifecycle != decl.lifecycle {
+                    r.lifecycle = decl.lifecycle.clone();
+                    refreshed.state.serial = state.serial + 1;
+                }
+            }
+        }
+        Ok((refreshed, stats))
     }
 
     /// The plan that takes `refreshed` state to `graph` (or, with no graph, deletes
@@ -172,6 +184,7 @@ impl Session {
                 outputs: live.outputs,
                 dependencies: decl.dependencies(),
                 pending: None,
+                lifecycle: decl.lifecycle.clone(),
             },
         );
         state.released.remove(id);

@@ -22,7 +22,8 @@ fn environment(test: &str) -> Environment {
 }
 
 /// An environment file renamed for one test: its own stack and names, buckets that
-/// empty themselves and no deletion protection, so the test can destroy it.
+/// empty themselves, no deletion protection and nothing protected, so the test can
+/// destroy it.
 fn environment_from(file: &str, test: &str) -> Environment {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("environments/{file}.toml"));
     let mut env = greenlang_agent_factory::load(&path).unwrap();
@@ -30,6 +31,7 @@ fn environment_from(file: &str, test: &str) -> Environment {
     env.stack.name = format!("it-{test}-{nonce}");
     env.stack.environment = format!("it{}-{nonce}", &test[..3]);
     env.storage.force_destroy = true;
+    env.stack.protect = false;
     if let Some(db) = env.database.as_mut() {
         db.deletion_protection = false;
     }

@@ -49,6 +49,15 @@ pub struct StackConfig {
     pub environment: String,
     /// The primary region.
     pub region: String,
+    /// Protect what holds data from deletion and replacement (the database, the
+    /// audit-log and backups buckets, the KMS keys, the hosted zone, Kafka). On
+    /// unless set to `false`; only throw-away test stacks turn it off.
+    #[serde(default = "protect_by_default")]
+    pub protect: bool,
+}
+
+fn protect_by_default() -> bool {
+    true
 }
 
 /// `[network]`.

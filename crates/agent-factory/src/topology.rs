@@ -368,7 +368,43 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
             }
         }
     }
+    if env.stack.protect {
+        protect_what_holds_data(&mut stack);
+    }
     Ok(stack)
+}
+
+/// The resources no plan may delete or replace: what holds data or cannot be
+/// rebuilt (the database primary and replicas, the audit-log and backups buckets
+/// and their replicas, the KMS keys, the hosted zone, the Kafka cluster).
+fn protected_kind(kind: glinfra_core::Kind) -> bool {
+    use glinfra_core::spec::{kms::KmsKeySpec, msk::MskClusterSpec, rds::DbInstanceSpec};
+    use glinfra_core::Declared;
+    [
+        DbInstanceSpec::KIND,
+        KmsKeySpec::KIND,
+        HostedZoneSpec::KIND,
+        MskClusterSpec::KIND,
+    ]
+    .contains(&kind)
+}
+
+fn protect_what_holds_data(stack: &mut Stack) {
+    let ids: Vec<String> = stack
+        .declarations()
+        .iter()
+        .filter(|d| {
+            protected_kind(d.kind)
+                || d.id.starts_with("bucket-audit-logs")
+                || d.id.starts_with("bucket-backups")
+        })
+        .map(|d| d.id.clone())
+        .collect();
+    for id in ids {
+        if let Some(l) = stack.lifecycle_mut(&id) {
+            l.protect = true;
+        }
+    }
 }
 
 /// How a node pool is split between capacity types: `(suffix, capacity, min, max, desired)`.

@@ -83,6 +83,7 @@ fn applied(stack: &Stack) -> State {
                 .into(),
                 dependencies: decl.dependencies(),
                 pending: None,
+                lifecycle: Default::default(),
             },
         );
     }

@@ -14,6 +14,7 @@
 use crate::graph::ResourceGraph;
 use crate::input::{contains_unknown, resolve_refs, unknown};
 use crate::kind::{Kind, UpdateBehavior};
+use crate::lifecycle::Lifecycle;
 use crate::stack::{Declaration, ResourceId};
 use crate::state::{Mutation, ResourceState, State};
 use serde::{Deserialize, Serialize};
@@ -87,6 +88,8 @@ pub enum Reason {
     /// It carries this stack's tags, state did not know it, and the program does
     /// not declare it: it is deleted.
     UnmanagedUndeclared,
+    /// Its replacement was asked for (`--replace`).
+    ReplaceRequested,
 }
 
 impl Reason {
@@ -101,6 +104,7 @@ impl Reason {
             Reason::ChangedOutside => "changed outside glinfra; brought back to the program",
             Reason::Unmanaged => "carries this stack's tags but was not in state; adopted and brought in line",
             Reason::UnmanagedUndeclared => "carries this stack's tags but is not declared; deleted",
+            Reason::ReplaceRequested => "replacement asked for (--replace)",
         }
     }
 }
@@ -133,6 +137,10 @@ pub struct Step {
     /// The recorded state (update, replace, delete, resumed create).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prior: Option<ResourceState>,
+    /// The delete (of a delete, or the old half of a replacement) only forgets the
+    /// resource: it is retained in AWS (`retain_on_delete`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retain: bool,
 }
 
 impl Step {
@@ -213,12 +221,16 @@ fn fields(kind_props: &Value, region: &str, tags: &BTreeMap<String, String>) -> 
 
 fn diff_fields(
     kind: Kind,
+    lifecycle: &Lifecycle,
     before: &Map<String, Value>,
     after: &Map<String, Value>,
 ) -> Vec<FieldChange> {
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let mut changes = Vec::new();
     for key in keys {
+        if lifecycle.ignores(key) {
+            continue;
+        }
         let b = before.get(key);
         let a = after.get(key);
         let unknown = a.is_some_and(contains_unknown);
@@ -230,7 +242,8 @@ fn diff_fields(
             before: b.cloned(),
             after: if unknown { None } else { a.cloned() },
             after_unknown: unknown,
-            forces_replacement: kind.field_behavior(key) == UpdateBehavior::Replace,
+            forces_replacement: kind.field_behavior(key) == UpdateBehavior::Replace
+                || lifecycle.replaces_on(key),
         });
     }
     changes
@@ -253,6 +266,16 @@ fn all_fields(map: &Map<String, Value>, after: bool) -> Vec<FieldChange> {
 
 /// Plans the changes that take `state` to the stack declared in `graph`.
 pub fn plan(graph: &ResourceGraph, state: &State) -> Plan {
+    plan_replacing(graph, state, &BTreeSet::new())
+}
+
+/// [`plan`], replacing the resources in `replace` even where nothing forces it
+/// (`--replace`); what depends on their outputs follows as usual.
+pub fn plan_replacing(
+    graph: &ResourceGraph,
+    state: &State,
+    replace: &BTreeSet<ResourceId>,
+) -> Plan {
     let mut steps = Vec::new();
     let mut actions: HashMap<&str, Option<Action>> = HashMap::new();
     let mut unchanged = 0;
@@ -280,8 +303,9 @@ pub fn plan(graph: &ResourceGraph, state: &State) -> Plan {
                 reason: None,
                 desired: Some(decl.clone()),
                 prior: None,
+                retain: false,
             }),
-            Some(prior) => plan_existing(decl, prior, after),
+            Some(prior) => plan_existing(decl, prior, after, replace.contains(&decl.id)),
         };
         actions.insert(&decl.id, step.as_ref().map(|s| s.action));
         match step {
@@ -305,6 +329,7 @@ fn plan_existing(
     decl: &Declaration,
     prior: &ResourceState,
     after: Map<String, Value>,
+    force_replace: bool,
 ) -> Option<Step> {
     let before = fields(&prior.props, &prior.region, &prior.tags);
     let step = |action, changes, reason: Option<Reason>| Step {
@@ -316,6 +341,8 @@ fn plan_existing(
         reason,
         desired: Some(decl.clone()),
         prior: Some(prior.clone()),
+        retain: action == Action::Replace
+            && (decl.lifecycle.retain_on_delete || prior.lifecycle.retain_on_delete),
     };
     let pending = prior.pending.as_ref().map(|p| p.operation);
     if !prior.exists() {
@@ -326,16 +353,23 @@ fn plan_existing(
         ));
     }
     if prior.kind != decl.kind {
-        let mut changes = diff_fields(decl.kind, &before, &after);
+        let mut changes = diff_fields(decl.kind, &Lifecycle::default(), &before, &after);
         changes.iter_mut().for_each(|c| c.forces_replacement = true);
         return Some(step(Action::Replace, changes, Some(Reason::KindChanged)));
     }
-    let changes = diff_fields(decl.kind, &before, &after);
+    let changes = diff_fields(decl.kind, &decl.lifecycle, &before, &after);
     if pending == Some(Mutation::Delete) {
         return Some(step(Action::Replace, changes, Some(Reason::ResumeReplace)));
     }
     if changes.iter().any(|c| c.forces_replacement) {
         return Some(step(Action::Replace, changes, None));
+    }
+    if force_replace {
+        return Some(step(
+            Action::Replace,
+            changes,
+            Some(Reason::ReplaceRequested),
+        ));
     }
     if !changes.is_empty() {
         return Some(step(Action::Update, changes, None));
@@ -357,6 +391,7 @@ fn delete_step(id: &ResourceId, prior: &ResourceState) -> Step {
         reason: None,
         desired: None,
         prior: Some(prior.clone()),
+        retain: prior.lifecycle.retain_on_delete,
     }
 }
 
@@ -412,12 +447,77 @@ pub fn plan_destroy(state: &State) -> Plan {
     finish(&state.stack, state, steps, 0)
 }
 
-fn finish(stack: &str, state: &State, steps: Vec<Step>, unchanged: usize) -> Plan {
+/// Why a plan cannot be restricted to targets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is neither declared nor recorded (check the logical id: `state list` shows recorded ones)")]
+pub struct UnknownTarget(pub ResourceId);
+
+/// Restricts `plan` to `targets` and what they depend on (when any is given), then
+/// drops `excludes` and what depends on them. Dependencies are the program's, and,
+/// for resources it no longer declares, the recorded ones.
+pub fn restrict(
+    plan: &mut Plan,
+    graph: &ResourceGraph,
+    state: &State,
+    targets: &[ResourceId],
+    excludes: &[ResourceId],
+) -> Result<(), UnknownTarget> {
+    let deps = |id: &str| -> BTreeSet<ResourceId> {
+        match graph.get(id) {
+            Some(d) => d.dependencies(),
+            None => state
+                .resources
+                .get(id)
+                .map(|r| r.dependencies.clone())
+                .unwrap_or_default(),
+        }
+    };
+    let known = |id: &ResourceId| graph.get(id).is_some() || state.resources.contains_key(id);
+    if let Some(bad) = targets.iter().chain(excludes).find(|id| !known(id)) {
+        return Err(UnknownTarget(bad.clone()));
+    }
+    let mut keep: Option<BTreeSet<ResourceId>> = None;
+    if !targets.is_empty() {
+        let mut set = BTreeSet::new();
+        let mut todo: Vec<ResourceId> = targets.to_vec();
+        while let Some(id) = todo.pop() {
+            if set.insert(id.clone()) {
+                todo.extend(deps(&id));
+            }
+        }
+        keep = Some(set);
+    }
+    // What depends on an excluded resource, transitively.
+    let all: BTreeSet<ResourceId> = graph
+        .in_order()
+        .map(|d| d.id.clone())
+        .chain(state.resources.keys().cloned())
+        .collect();
+    let mut dropped: BTreeSet<ResourceId> = excludes.iter().cloned().collect();
+    loop {
+        let more: Vec<ResourceId> = all
+            .iter()
+            .filter(|id| !dropped.contains(*id) && deps(id).iter().any(|d| dropped.contains(d)))
+            .cloned()
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        dropped.extend(more);
+    }
+    plan.steps.retain(|s| {
+        keep.as_ref().is_none_or(|k| k.contains(&s.resource)) && !dropped.contains(&s.resource)
+    });
+    plan.summary = summarise(&plan.steps, plan.summary.unchanged);
+    Ok(())
+}
+
+fn summarise(steps: &[Step], unchanged: usize) -> PlanSummary {
     let mut summary = PlanSummary {
         unchanged,
         ..Default::default()
     };
-    for s in &steps {
+    for s in steps {
         match s.action {
             Action::Create => summary.create += 1,
             Action::Update => summary.update += 1,
@@ -425,6 +525,11 @@ fn finish(stack: &str, state: &State, steps: Vec<Step>, unchanged: usize) -> Pla
             Action::Delete => summary.delete += 1,
         }
     }
+    summary
+}
+
+fn finish(stack: &str, state: &State, steps: Vec<Step>, unchanged: usize) -> Plan {
+    let summary = summarise(&steps, unchanged);
     Plan {
         schema: PLAN_SCHEMA.to_string(),
         stack: stack.to_string(),

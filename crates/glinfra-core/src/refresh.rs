@@ -242,6 +242,7 @@ pub fn reconcile(
                     outputs: o.outputs.clone(),
                     dependencies: BTreeSet::new(),
                     pending: None,
+                    lifecycle: Default::default(),
                 },
             );
         }

@@ -12,6 +12,7 @@
 use crate::diagnostics::Diagnostic;
 use crate::input::{collect_refs, Input, OutputRef};
 use crate::kind::Kind;
+use crate::lifecycle::Lifecycle;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -53,6 +54,18 @@ pub struct ResourceOptions {
     pub tags: BTreeMap<String, String>,
     /// The file the resource's values came from, for error messages.
     pub origin: Option<String>,
+    /// Lifecycle options: protect, retain on delete, ignore or replace on changes, timeouts.
+    pub lifecycle: Lifecycle,
+}
+
+impl ResourceOptions {
+    /// Options that protect the resource from deletion and replacement.
+    pub fn protected() -> Self {
+        ResourceOptions {
+            lifecycle: Lifecycle::protected(),
+            ..ResourceOptions::default()
+        }
+    }
 }
 
 /// One declared resource in its generic, serialisable form.
@@ -74,6 +87,9 @@ pub struct Declaration {
     /// The file its values came from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    /// Lifecycle options.
+    #[serde(default, skip_serializing_if = "Lifecycle::is_default")]
+    pub lifecycle: Lifecycle,
 }
 
 impl Declaration {
@@ -224,6 +240,11 @@ impl Stack {
         &self.exports
     }
 
+    /// The tags every resource declared gets (`environment`, say).
+    pub fn stack_tags(&self) -> &BTreeMap<String, String> {
+        &self.default_tags
+    }
+
     /// Adds a tag to every resource declared from now on.
     pub fn tag(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
         self.default_tags.insert(key.into(), value.into());
@@ -293,6 +314,7 @@ impl Stack {
             tags,
             depends_on: options.depends_on.into_iter().collect(),
             origin: options.origin.or_else(|| self.origin.clone()),
+            lifecycle: options.lifecycle,
         };
         if self.index.contains_key(&id) {
             let mut d = Diagnostic::new(format!(
@@ -316,6 +338,19 @@ impl Stack {
     pub fn depends_on<A, B>(&mut self, resource: &Resource<A>, on: &Resource<B>) {
         if let Some(&i) = self.index.get(&resource.id) {
             self.declarations[i].depends_on.insert(on.id.clone());
+        }
+    }
+
+    /// The lifecycle options of the resource `id`, to change them after declaring it.
+    pub fn lifecycle_mut(&mut self, id: &str) -> Option<&mut Lifecycle> {
+        let i = *self.index.get(id)?;
+        Some(&mut self.declarations[i].lifecycle)
+    }
+
+    /// Protects `resource` from deletion and replacement ([`Lifecycle::protect`]).
+    pub fn protect<S>(&mut self, resource: &Resource<S>) {
+        if let Some(l) = self.lifecycle_mut(&resource.id) {
+            l.protect = true;
         }
     }
 

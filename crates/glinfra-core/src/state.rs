@@ -3,6 +3,7 @@
 //! These are plain values; reading and writing them atomically is the engine's job.
 
 use crate::kind::Kind;
+use crate::lifecycle::Lifecycle;
 use crate::stack::ResourceId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -71,6 +72,10 @@ pub struct ResourceState {
     /// A mutating call whose end was not recorded, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<PendingOperation>,
+    /// The lifecycle options it was last applied with (protection outlives the
+    /// declaration: removing a protected resource from the program does not delete it).
+    #[serde(default, skip_serializing_if = "Lifecycle::is_default")]
+    pub lifecycle: Lifecycle,
 }
 
 impl ResourceState {

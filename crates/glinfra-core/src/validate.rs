@@ -32,6 +32,13 @@ pub fn check_declaration<S: ResourceSpec>(
     out: &mut Vec<Diagnostic>,
     subnets: &SubnetIndex,
 ) {
+    for (field, problem) in decl.lifecycle.problems(decl.kind) {
+        let mut d = Diagnostic::new(problem)
+            .resource(decl.id.clone())
+            .field(field);
+        d.file = decl.origin.clone();
+        out.push(d);
+    }
     match decl.spec::<S>() {
         Ok(spec) => spec.check(&mut SpecCheck {
             stack,

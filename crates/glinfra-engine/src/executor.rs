@@ -10,9 +10,10 @@ use crate::journal::{replay, JournalRecord};
 use crate::provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
 pub use crate::report::{ApplyReport, Event, NoObserver, Observer, OpOutcome, OpStatus};
 use crate::store::{StackLock, StoreError};
+use glinfra_core::safety::{refusals, Refusal};
 use glinfra_core::schedule::{OpPhase, Schedule};
 use glinfra_core::state::{Mutation, ResourceState, State};
-use glinfra_core::{Plan, ResourceId, Step};
+use glinfra_core::{Lifecycle, Plan, ResourceId, Step};
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,6 +41,12 @@ pub enum ApplyError {
         plan: String,
         /// The locked stack.
         locked: String,
+    },
+    /// The plan deletes or replaces protected resources; nothing was done.
+    #[error("refused: this plan would delete or replace protected resources:\n{}\nUnprotect them first (lifecycle.protect = false, then apply), or change the program so they are kept", refusals.iter().map(|r| format!("  {r}")).collect::<Vec<_>>().join("\n"))]
+    Protected {
+        /// Each protected resource reached, with its chain.
+        refusals: Vec<Refusal>,
     },
     /// The state store failed.
     #[error(transparent)]
@@ -144,6 +151,10 @@ pub async fn apply(
             plan: plan.stack.clone(),
             locked: lock.stack().to_string(),
         });
+    }
+    let refusals = refusals(plan);
+    if !refusals.is_empty() {
+        return Err(ApplyError::Protected { refusals });
     }
     let state = lock.load()?;
     if state.serial != plan.base_serial {
@@ -364,8 +375,18 @@ async fn run_operation(
     result.map(|()| attempts).map_err(|e| (attempts, e))
 }
 
+/// The lifecycle options `step` applies with: the declaration's, else the record's.
+fn lifecycle_of(step: &Step) -> Lifecycle {
+    match (&step.desired, &step.prior) {
+        (Some(d), _) => d.lifecycle.clone(),
+        (None, Some(p)) => p.lifecycle.clone(),
+        (None, None) => Lifecycle::default(),
+    }
+}
+
 fn begin(
     shared: &Shared,
+    step: &Step,
     resource: &ResolvedResource,
     operation: Mutation,
     deps: BTreeSet<ResourceId>,
@@ -381,6 +402,7 @@ fn begin(
             props: resource.props.clone(),
             tags: resource.tags.clone(),
             dependencies: deps,
+            lifecycle: lifecycle_of(step),
         })
         .map_err(OpError::Store)
 }
@@ -398,6 +420,7 @@ fn fail(shared: &Shared, resource: &str, operation: Mutation, error: ProviderErr
 
 fn recorded(
     shared: &Shared,
+    step: &Step,
     resource: &ResolvedResource,
     deps: BTreeSet<ResourceId>,
     outputs: Outputs,
@@ -413,6 +436,7 @@ fn recorded(
                 outputs,
                 dependencies: deps,
                 pending: None,
+                lifecycle: lifecycle_of(step),
             },
         })
         .map_err(OpError::Store)
@@ -426,7 +450,7 @@ async fn create(
 ) -> Result<(), OpError> {
     let resource = resolve(shared, step)?;
     let deps = dependencies(step);
-    begin(shared, &resource, Mutation::Create, deps.clone())?;
+    begin(shared, step, &resource, Mutation::Create, deps.clone())?;
     let provider = shared.provider.clone();
     let adopted = AtomicBool::new(false);
     let result = with_retry(shared, &resource.id, phase, attempts, || {
@@ -470,6 +494,7 @@ async fn create(
                 outputs,
                 dependencies: deps.clone(),
                 pending: None,
+                lifecycle: lifecycle_of(step),
             };
             with_retry(shared, &resource.id, phase, attempts, || {
                 shared.provider.update(&found, &resource, &[])
@@ -486,7 +511,7 @@ async fn create(
         other => other,
     };
     match result {
-        Ok(outputs) => recorded(shared, &resource, deps, outputs),
+        Ok(outputs) => recorded(shared, step, &resource, deps, outputs),
         Err(e) => Err(fail(shared, &resource.id, Mutation::Create, e)),
     }
 }
@@ -510,7 +535,7 @@ async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), 
             format!("`{}` is not in state", step.resource),
         )
     })?;
-    begin(shared, &resource, Mutation::Update, deps.clone())?;
+    begin(shared, step, &resource, Mutation::Update, deps.clone())?;
     let changed = step.changed_fields();
     let provider = shared.provider.clone();
     let result = with_retry(shared, &resource.id, OpPhase::Update, attempts, || {
@@ -522,7 +547,7 @@ async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), 
             if outputs.is_empty() {
                 outputs = prior.outputs.clone();
             }
-            recorded(shared, &resource, deps, outputs)
+            recorded(shared, step, &resource, deps, outputs)
         }
         Err(e) => Err(fail(shared, &resource.id, Mutation::Update, e)),
     }
@@ -537,9 +562,18 @@ async fn delete(
     let Some(mut prior) = current(shared, &step.resource) else {
         return Ok(());
     };
+    if step.retain {
+        // Retained on delete: forgotten by state, left in AWS. No call is made.
+        return shared
+            .record(JournalRecord::Removed {
+                resource: step.resource.clone(),
+            })
+            .map_err(OpError::Store);
+    }
     let as_recorded = ResolvedResource::from_state(&shared.stack, &step.resource, &prior);
     begin(
         shared,
+        step,
         &as_recorded,
         Mutation::Delete,
         prior.dependencies.clone(),

@@ -5,7 +5,7 @@
 //! Replaying the journal over the last snapshot gives the state as of the crash.
 
 use glinfra_core::state::{Mutation, PendingOperation, ResourceState, State};
-use glinfra_core::{Kind, ResourceId};
+use glinfra_core::{Kind, Lifecycle, ResourceId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +34,9 @@ pub enum JournalRecord {
         tags: BTreeMap<String, String>,
         /// Dependencies.
         dependencies: BTreeSet<ResourceId>,
+        /// Lifecycle options (so a crash mid-create keeps a protection).
+        #[serde(default, skip_serializing_if = "Lifecycle::is_default")]
+        lifecycle: Lifecycle,
     },
     /// The call succeeded; this is the resource now.
     Recorded {
@@ -71,6 +74,7 @@ pub fn replay(state: &mut State, record: &JournalRecord) {
             props,
             tags,
             dependencies,
+            lifecycle,
         } => {
             let pending = PendingOperation {
                 operation: *operation,
@@ -91,6 +95,7 @@ pub fn replay(state: &mut State, record: &JournalRecord) {
                             outputs: BTreeMap::new(),
                             dependencies: dependencies.clone(),
                             pending: Some(pending),
+                            lifecycle: lifecycle.clone(),
                         },
                     );
                 }

@@ -418,6 +418,7 @@ async fn destroy_never_deletes_a_same_named_resource_of_someone_else() {
         props: decl.props.clone(),
         tags: decl.tags.clone(),
         dependencies: Default::default(),
+        lifecycle: Default::default(),
     })
     .unwrap();
     world

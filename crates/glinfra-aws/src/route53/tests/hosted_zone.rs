@@ -129,6 +129,7 @@ fn zone_outputs_keep_their_recorded_json_shape() {
         .collect(),
         dependencies: Default::default(),
         pending: None,
+        lifecycle: Default::default(),
     };
     let prior = Recorded::<HostedZoneSpec>::from_state("zone", &state).unwrap();
     assert_eq!(prior.outputs.name_servers, ["ns-1.awsdns-01.org"]);

@@ -43,7 +43,7 @@ impl ResourceSpec for KmsKeySpec {
             cx.error(
                 "alias",
                 format!(
-                    "`{}`: give the alias without its `alias/` prefix (glinfra adds it; this would make `alias/{}`)",
+                    "`{}`: give the alias without its `alias/` prefix, which glinfra adds (this would make `alias/{}`). AWS (CreateAlias, AliasName): \"This value must begin with alias/ followed by a name, such as alias/ExampleAlias.\"",
                     self.alias, self.alias
                 ),
             );

@@ -17,15 +17,29 @@ fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
     path
 }
 
-/// The example binary (cargo test builds the examples).
+/// The example binary (cargo test builds the examples). `examples/prod-us-east-1`
+/// is the last one built in the target directory, which other checkouts may share:
+/// this checkout's own build is the newest whose dep-info names this manifest
+/// directory (the example reads `CARGO_MANIFEST_DIR`, so cargo records it there).
 fn example() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let example = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/prod-us-east-1");
+    let examples = exe.parent().unwrap().parent().unwrap().join("examples");
+    let ours = format!(
+        "env-dep:CARGO_MANIFEST_DIR={}\n",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let built_here = std::fs::read_dir(&examples)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name.starts_with("prod_us_east_1-") && p.extension().is_none()
+        })
+        .filter(|p| std::fs::read_to_string(p.with_extension("d")).is_ok_and(|d| d.contains(&ours)))
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok());
+    let example = built_here.unwrap_or_else(|| examples.join("prod-us-east-1"));
     assert!(
         example.exists(),
         "cargo test builds the examples: {}",
@@ -182,4 +196,65 @@ fn a_stack_name_that_is_a_path_is_refused_before_any_file_is_written() {
     assert!(stderr.contains("stack name `../../evil`"), "{stderr}");
     assert!(!state.exists(), "the state directory was created");
     assert!(!dir.path().parent().unwrap().join("evil.lock").exists());
+}
+
+/// Runs the example on `text` as its environment file: its exit code and stderr,
+/// the file's path, and whether the state directory was left untouched.
+fn run_on(text: &str) -> (Option<i32>, String, String, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, text);
+    let state = dir.path().join("state");
+    let out = run_example(&path, &state);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (
+        out.status.code(),
+        stderr,
+        path.display().to_string(),
+        !state.exists(),
+    )
+}
+
+/// Service names and quotas AWS would refuse mid-apply: the example exits 2 naming
+/// each resource and field and quoting AWS, before any client or state exists.
+#[test]
+fn names_and_node_group_sizes_are_refused_before_any_call() {
+    let text = prod()
+        .replace("name = \"gpu\"", "name = \"gpu.accelerated\"")
+        .replace(
+            "min_size = 10\nmax_size = 100\n",
+            "min_size = 10\nmax_size = 1000\n",
+        );
+    let (code, stderr, file, untouched) = run_on(&text);
+    assert_eq!(code, Some(2), "{stderr}");
+    for needle in [
+        format!("error in {file}: resource `ng-gpu.accelerated`, field `name`: `gpu.accelerated` cannot be an EKS node group name: it has `.`. AWS (CreateNodegroup, nodegroupName): \"The node group name can't be longer than 63 characters."),
+        format!("error in {file}: resource `ng-agent-runtime-spot`, field `max_size`: 600 nodes: a managed node group has at most 450 by default (Amazon EKS service quotas: \"Nodes per managed node group\", 450)"),
+    ] {
+        assert!(stderr.contains(&needle), "missing:\n{needle}\nin:\n{stderr}");
+    }
+    // The on-demand part of the same pool (400 of 1000) is within the quota.
+    assert!(!stderr.contains("`ng-agent-runtime-ondemand`"), "{stderr}");
+    assert!(untouched, "the state directory was created");
+}
+
+/// Cache and Kafka shapes AWS would refuse: too many nodes in one replication
+/// group, no broker in a zone. Exit 2, the messages, no state, no call.
+#[test]
+fn cache_nodes_and_brokers_per_zone_are_refused_before_any_call() {
+    let text = prod()
+        .replace(
+            "shards = 3\nreplicas_per_shard = 1",
+            "shards = 126\nreplicas_per_shard = 3",
+        )
+        .replace("broker_count = 6", "broker_count = 0");
+    let (code, stderr, file, untouched) = run_on(&text);
+    assert_eq!(code, Some(2), "{stderr}");
+    for needle in [
+        format!("error in {file}: resource `redis`, field `num_node_groups`: 126 shards of 1 primary and 3 replicas make 504 nodes, more than 500"),
+        format!("error in {file}: resource `kafka`, field `broker_count`: 0 brokers over 3 client subnets: the count must be a multiple of the 3 subnets, at least one broker in each"),
+    ] {
+        assert!(stderr.contains(&needle), "missing:\n{needle}\nin:\n{stderr}");
+    }
+    assert!(stderr.contains("nothing was sent to AWS"), "{stderr}");
+    assert!(untouched, "the state directory was created");
 }

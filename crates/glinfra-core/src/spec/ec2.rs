@@ -324,11 +324,35 @@ pub struct SecurityGroupSpec {
     pub egress: Vec<SecurityGroupRule>,
 }
 
+/// The rules a security group holds in each direction by default (Amazon VPC User
+/// Guide, "Amazon VPC quotas": "Inbound or outbound rules per security group", 60,
+/// adjustable). Each CIDR block of a rule is a rule of its own to EC2.
+pub const MAX_RULES_PER_DIRECTION: usize = 60;
+
 impl ResourceSpec for SecurityGroupSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
+        use crate::names::{SECURITY_GROUP, SECURITY_GROUP_DESCRIPTION};
+        SECURITY_GROUP.check(cx, "name", &self.name);
+        SECURITY_GROUP_DESCRIPTION.check(cx, "description", &self.description);
         for (dir, rules) in [("ingress", &self.ingress), ("egress", &self.egress)] {
+            let count: usize = rules.iter().map(|r| r.cidr_blocks.len().max(1)).sum();
+            if count > MAX_RULES_PER_DIRECTION {
+                cx.error(
+                    dir,
+                    format!(
+                        "{count} {dir} rules (one per CIDR block): a security group holds at most {MAX_RULES_PER_DIRECTION} in each direction by default (Amazon VPC quotas: \"Inbound or outbound rules per security group\", 60); merge CIDR blocks or split the rules over more groups"
+                    ),
+                );
+            }
             for (i, r) in rules.iter().enumerate() {
                 let at = format!("{dir}[{i}]");
+                if !r.description.is_empty() {
+                    crate::names::SECURITY_GROUP_RULE_DESCRIPTION.check(
+                        cx,
+                        &format!("{at}.description"),
+                        &r.description,
+                    );
+                }
                 if r.protocol != IpProtocol::All
                     && (r.from_port > r.to_port || r.from_port < 0 || r.to_port > 65535)
                 {

@@ -63,6 +63,17 @@ pub fn is_known_instance_type(instance_type: &str) -> bool {
     })
 }
 
+/// The most control-plane security groups a cluster takes (EKS User Guide, "Amazon
+/// EKS service quotas": "Control plane security groups per cluster", 4, not adjustable).
+pub const MAX_CONTROL_PLANE_SECURITY_GROUPS: usize = 4;
+
+/// The most nodes a managed node group has by default (EKS User Guide, "Amazon EKS
+/// service quotas": "Nodes per managed node group", 450; CreateNodegroup's
+/// `scalingConfig.maxSize` refers to that page). The quota can be raised; glinfra
+/// holds to the default, so a stack asking for more fails here rather than after
+/// the cluster is made.
+pub const MAX_NODES_PER_NODE_GROUP: i32 = 450;
+
 /// An EKS cluster.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:eks/cluster", outputs(name: String, arn: String, endpoint: String))]
@@ -103,8 +114,15 @@ impl ResourceSpec for EksClusterSpec {
                 crate::offers::not_offered("Kubernetes version", &self.version, offered),
             );
         }
-        if let Some(problem) = crate::names::name_problem(&self.name, crate::names::EKS_CLUSTER) {
-            cx.error("name", problem);
+        crate::names::EKS_CLUSTER.check(cx, "name", &self.name);
+        if self.security_group_ids.len() > MAX_CONTROL_PLANE_SECURITY_GROUPS {
+            cx.error(
+                "security_group_ids",
+                format!(
+                    "{} security groups: an EKS cluster takes at most {MAX_CONTROL_PLANE_SECURITY_GROUPS}, a quota AWS does not raise (Amazon EKS service quotas: \"Control plane security groups per cluster\", default 4, not adjustable)",
+                    self.security_group_ids.len()
+                ),
+            );
         }
         if self.subnet_ids.len() < 2 {
             cx.error(
@@ -173,6 +191,16 @@ pub struct EksNodeGroupSpec {
 
 impl ResourceSpec for EksNodeGroupSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
+        crate::names::EKS_NODE_GROUP.check(cx, "name", &self.name);
+        if self.max_size > MAX_NODES_PER_NODE_GROUP {
+            cx.error(
+                "max_size",
+                format!(
+                    "{} nodes: a managed node group has at most {MAX_NODES_PER_NODE_GROUP} by default (Amazon EKS service quotas: \"Nodes per managed node group\", 450); split the pool into more node groups",
+                    self.max_size
+                ),
+            );
+        }
         if !(self.min_size <= self.desired_size && self.desired_size <= self.max_size) {
             cx.error(
                 "desired_size",

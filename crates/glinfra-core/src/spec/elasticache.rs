@@ -24,7 +24,11 @@ pub struct CacheSubnetGroupSpec {
     pub subnet_ids: Vec<Input<String>>,
 }
 
-impl ResourceSpec for CacheSubnetGroupSpec {}
+impl ResourceSpec for CacheSubnetGroupSpec {
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        crate::names::ELASTICACHE_SUBNET_GROUP.check(cx, "name", &self.name);
+    }
+}
 
 /// A cache parameter group.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
@@ -43,7 +47,52 @@ pub struct CacheParameterGroupSpec {
     pub parameters: BTreeMap<String, String>,
 }
 
-impl ResourceSpec for CacheParameterGroupSpec {}
+impl ResourceSpec for CacheParameterGroupSpec {
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        crate::names::ELASTICACHE_PARAMETER_GROUP.check(cx, "name", &self.name);
+    }
+}
+
+/// Shards, replicas and nodes of a cluster-mode replication group, as the
+/// ElastiCache API Reference (CreateReplicationGroup) puts them: "A Valkey or Redis
+/// OSS cluster-mode enabled cluster is comprised of from 1 to 90 shards (API/CLI:
+/// node groups). Each shard has a primary node and up to 5 read-only replica nodes."
+/// "The node or shard limit can be increased to a maximum of 500 per cluster if the
+/// Valkey or Redis OSS engine version is 5.0.6 or higher. For example, you can
+/// choose to configure a 500 node cluster that ranges between 83 shards (one primary
+/// and 5 replicas per shard) and 500 shards (single primary and no replicas)."
+///
+/// 500 is the ceiling no quota increase passes; the default quota of 90 nodes per
+/// cluster is the account's, left to AWS (NodeQuotaForClusterExceeded then says to
+/// ask for an increase).
+const MAX_SHARDS: i32 = 500;
+const MAX_REPLICAS: i32 = 5;
+const MAX_NODES: i32 = 500;
+
+impl ReplicationGroupSpec {
+    fn check_shape(&self, cx: &mut SpecCheck<'_>) {
+        let (shards, replicas) = (self.num_node_groups, self.replicas_per_node_group);
+        if !(1..=MAX_SHARDS).contains(&shards) {
+            cx.error(
+                "num_node_groups",
+                format!("{shards} shards: a cluster-mode replication group has 1 to {MAX_SHARDS} (ElastiCache, CreateReplicationGroup: \"The node or shard limit can be increased to a maximum of 500 per cluster\")"),
+            );
+        }
+        if !(0..=MAX_REPLICAS).contains(&replicas) {
+            cx.error(
+                "replicas_per_node_group",
+                format!("{replicas} replicas per shard: a shard has 0 to {MAX_REPLICAS} (ElastiCache, CreateReplicationGroup: \"Each shard has a primary node and up to 5 read-only replica nodes.\")"),
+            );
+        }
+        let nodes = i64::from(shards) * (i64::from(replicas) + 1);
+        if shards >= 1 && replicas >= 0 && nodes > i64::from(MAX_NODES) {
+            cx.error(
+                "num_node_groups",
+                format!("{shards} shards of 1 primary and {replicas} replicas make {nodes} nodes, more than {MAX_NODES} (ElastiCache, CreateReplicationGroup: \"you can choose to configure a 500 node cluster that ranges between 83 shards (one primary and 5 replicas per shard) and 500 shards (single primary and no replicas)\")"),
+            );
+        }
+    }
+}
 
 /// A Redis replication group in cluster mode.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
@@ -92,10 +141,7 @@ pub struct ReplicationGroupSpec {
 
 impl ResourceSpec for ReplicationGroupSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
-        if let Some(problem) = crate::names::name_problem(&self.id, crate::names::ELASTICACHE_GROUP)
-        {
-            cx.error("id", problem);
-        }
+        crate::names::ELASTICACHE_GROUP.check(cx, "id", &self.id);
         // ElastiCache User Guide, "Supported engines and versions"; the parameter
         // group's family must match the engine version.
         let redis = &crate::offers::offers().elasticache.redis;
@@ -119,18 +165,7 @@ impl ResourceSpec for ReplicationGroupSpec {
                 );
             }
         }
-        if !(1..=500).contains(&self.num_node_groups) {
-            cx.error(
-                "num_node_groups",
-                format!("must be 1 to 500, got {}", self.num_node_groups),
-            );
-        }
-        if !(0..=5).contains(&self.replicas_per_node_group) {
-            cx.error(
-                "replicas_per_node_group",
-                format!("must be 0 to 5, got {}", self.replicas_per_node_group),
-            );
-        }
+        self.check_shape(cx);
         if (self.automatic_failover || self.multi_az) && self.replicas_per_node_group < 1 {
             cx.error(
                 "automatic_failover",

@@ -57,27 +57,8 @@ impl IamRoleSpec {
 
 impl ResourceSpec for IamRoleSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
-        let valid = !self.name.is_empty()
-            && self.name.len() <= 64
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-        if !valid {
-            cx.error(
-                "name",
-                format!(
-                    "`{}` is not a valid IAM role name (1-64 of [A-Za-z0-9+=,.@_-])",
-                    self.name
-                ),
-            );
-        }
-        if !self.path.starts_with('/') || !self.path.ends_with('/') {
-            cx.error(
-                "path",
-                format!("`{}` must begin and end with `/`", self.path),
-            );
-        }
+        crate::names::IAM_ROLE.check(cx, "name", &self.name);
+        crate::names::IAM_PATH.check(cx, "path", &self.path);
         if !self.assume_role_policy.is_object() {
             cx.error("assume_role_policy", "must be a JSON policy document");
         }

@@ -38,21 +38,17 @@ impl ResourceSpec for KmsKeySpec {
                 format!("must be 7 to 30, got {}", self.deletion_window_days),
             );
         }
-        let valid = !self.alias.is_empty()
-            && self.alias.len() <= 250
-            && !self.alias.starts_with("aws/")
-            && self
-                .alias
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c));
-        if !valid {
+        // The spec holds the name after `alias/`; the driver adds the prefix.
+        if self.alias.starts_with("alias/") {
             cx.error(
                 "alias",
                 format!(
-                    "`{}` is not a valid KMS alias name (without the alias/ prefix)",
-                    self.alias
+                    "`{}`: give the alias without its `alias/` prefix, which glinfra adds (this would make `alias/{}`). AWS (CreateAlias, AliasName): \"This value must begin with alias/ followed by a name, such as alias/ExampleAlias.\"",
+                    self.alias, self.alias
                 ),
             );
+        } else {
+            crate::names::KMS_ALIAS.check(cx, "alias", &format!("alias/{}", self.alias));
         }
     }
 }

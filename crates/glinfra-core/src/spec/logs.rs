@@ -54,28 +54,16 @@ impl LogGroupSpec {
     }
 }
 
-/// Whether `name` is a log group name CloudWatch Logs accepts: 1 to 512 of
-/// `[A-Za-z0-9_-/.#]`, not in the `aws/` namespace AWS services reserve.
+/// Whether `name` is a log group name CloudWatch Logs accepts
+/// ([`crate::names::LOG_GROUP`]): 1 to 512 of `[A-Za-z0-9_-/.#]`, not in the `aws/`
+/// namespace AWS services reserve.
 pub fn is_valid_log_group_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 512
-        && !name.starts_with("aws/")
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c))
+    crate::names::LOG_GROUP.problem(name).is_none()
 }
 
 impl ResourceSpec for LogGroupSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
-        if !is_valid_log_group_name(&self.name) {
-            cx.error(
-                "name",
-                format!(
-                    "`{}` is not a valid log group name (1-512 of [A-Za-z0-9_-/.#], not starting with aws/)",
-                    self.name
-                ),
-            );
-        }
+        crate::names::LOG_GROUP.check(cx, "name", &self.name);
         if let Some(days) = self.retention_days {
             if !RETENTION_DAYS.contains(&days) {
                 let allowed: Vec<String> = RETENTION_DAYS.iter().map(i32::to_string).collect();

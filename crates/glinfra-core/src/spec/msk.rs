@@ -36,6 +36,7 @@ pub struct MskConfigurationSpec {
 
 impl ResourceSpec for MskConfigurationSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
+        crate::names::MSK_CONFIGURATION.check(cx, "name", &self.name);
         let offered = &crate::offers::offers().msk.kafka_versions;
         for version in self.kafka_versions.iter().filter(|v| !offered.contains(v)) {
             cx.error(
@@ -102,11 +103,60 @@ fn revision_input<'de, D: Deserializer<'de>>(d: D) -> Result<Input<i64>, D::Erro
     }
 }
 
+/// MSK API Reference, BrokerNodeGroupInfo `ClientSubnets`: "If you use the US West
+/// (N. California) Region, specify exactly two subnets. For other Regions where
+/// Amazon MSK is available, you can specify either two or three subnets. The
+/// subnets that you specify must be in distinct Availability Zones."
+const CLIENT_SUBNETS: &str = "two or three client subnets in distinct availability zones (MSK, BrokerNodeGroupInfo: \"you can specify either two or three subnets\")";
+
+/// MSK API Reference, EBSStorageInfo `VolumeSize`: "The size in GiB of the EBS volume
+/// for the data drive on each broker node", 1 to 16384.
+const MAX_VOLUME_GIB: i32 = 16384;
+
+impl MskClusterSpec {
+    /// Subnets, brokers per zone and storage per broker. MSK API Reference,
+    /// BrokerNodeGroupInfo: "Amazon MSK distributes the broker nodes evenly across the
+    /// Availability Zones that correspond to the subnets you provide", so the broker
+    /// count is a non-zero multiple of the subnet count.
+    fn check_brokers(&self, cx: &mut SpecCheck<'_>) {
+        let subnets = self.client_subnets.len() as i32;
+        let most = if cx.region() == "us-west-1" { 2 } else { 3 };
+        if !(2..=most).contains(&subnets) {
+            cx.error(
+                "client_subnets",
+                format!(
+                    "{subnets} client subnets: MSK needs {CLIENT_SUBNETS}{}",
+                    if most == 2 {
+                        ", exactly two in us-west-1"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        } else if self.broker_count < subnets || self.broker_count % subnets != 0 {
+            cx.error(
+                "broker_count",
+                format!(
+                    "{} brokers over {subnets} client subnets: the count must be a multiple of the {subnets} subnets, at least one broker in each (MSK, BrokerNodeGroupInfo: \"Amazon MSK distributes the broker nodes evenly across the Availability Zones that correspond to the subnets you provide\")",
+                    self.broker_count
+                ),
+            );
+        }
+        if !(1..=MAX_VOLUME_GIB).contains(&self.volume_size_gb) {
+            cx.error(
+                "volume_size_gb",
+                format!(
+                    "{} GiB: a broker's EBS volume has 1 to {MAX_VOLUME_GIB} GiB (MSK, EBSStorageInfo VolumeSize: \"The size in GiB of the EBS volume for the data drive on each broker node\", 1 to 16384)",
+                    self.volume_size_gb
+                ),
+            );
+        }
+    }
+}
+
 impl ResourceSpec for MskClusterSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
-        if let Some(problem) = crate::names::name_problem(&self.name, crate::names::MSK_CLUSTER) {
-            cx.error("name", problem);
-        }
+        crate::names::MSK_CLUSTER.check(cx, "name", &self.name);
         // MSK Developer Guide, "Supported Apache Kafka versions"; a configuration
         // applies only to the Kafka versions it lists.
         let offered = &crate::offers::offers().msk.kafka_versions;
@@ -131,28 +181,11 @@ impl ResourceSpec for MskClusterSpec {
                 );
             }
         }
-        let subnets = self.client_subnets.len() as i32;
-        if subnets < 2 {
-            cx.error("client_subnets", "MSK needs two or three client subnets");
-        } else if self.broker_count % subnets != 0 {
-            cx.error(
-                "broker_count",
-                format!(
-                    "must be a multiple of the {subnets} client subnets, got {}",
-                    self.broker_count
-                ),
-            );
-        }
+        self.check_brokers(cx);
         if !self.instance_type.starts_with("kafka.") {
             cx.error(
                 "instance_type",
                 format!("unknown broker type `{}`", self.instance_type),
-            );
-        }
-        if !(1..=16384).contains(&self.volume_size_gb) {
-            cx.error(
-                "volume_size_gb",
-                format!("must be 1 to 16384 GiB, got {}", self.volume_size_gb),
             );
         }
         if let Some(revision) = self.configuration_revision.value() {

@@ -27,6 +27,7 @@ pub struct DbSubnetGroupSpec {
 
 impl ResourceSpec for DbSubnetGroupSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
+        crate::names::RDS_SUBNET_GROUP.check(cx, "name", &self.name);
         if self.subnet_ids.len() < 2 {
             cx.error(
                 "subnet_ids",
@@ -53,7 +54,11 @@ pub struct DbParameterGroupSpec {
     pub parameters: BTreeMap<String, String>,
 }
 
-impl ResourceSpec for DbParameterGroupSpec {}
+impl ResourceSpec for DbParameterGroupSpec {
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        crate::names::RDS_PARAMETER_GROUP.check(cx, "name", &self.name);
+    }
+}
 
 /// A DB instance: a primary, or a read replica when `replicate_from` is set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
@@ -286,10 +291,8 @@ impl DbInstanceSpec {
 
 impl ResourceSpec for DbInstanceSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
-        use crate::names::{name_problem, window_problem, RDS_INSTANCE};
-        if let Some(problem) = name_problem(&self.identifier, RDS_INSTANCE) {
-            cx.error("identifier", problem);
-        }
+        use crate::names::{window_problem, RDS_INSTANCE};
+        RDS_INSTANCE.check(cx, "identifier", &self.identifier);
         if let Some(problem) = window_problem(&self.maintenance_window) {
             cx.error("maintenance_window", problem);
         }

@@ -1027,6 +1027,22 @@ async fn vpc_cidr_change_replaces_everything_inside_it() {
     for id in ["bucket-agent-packs", "zone", "kms-s3"] {
         assert!(plan.step(id).is_none(), "{id} is outside the VPC");
     }
+    // With what holds data protected (the default of every environment file), the
+    // same change is refused as a whole, naming the chain, before any change.
+    let mut guarded = moved.clone();
+    guarded.stack.protect = true;
+    let (guarded_stack, _) = stack_for(&guarded).unwrap();
+    let (_, mutating_before) = run.calls();
+    let refused = run.attempt(&guarded_stack, false).await.unwrap_err();
+    let message = refused.to_string();
+    assert!(message.contains("`db-primary` is protected"), "{message}");
+    assert!(message.contains("`vpc` replace → "), "{message}");
+    assert!(message.contains("`kafka` is protected"), "{message}");
+    assert_eq!(
+        run.calls().1,
+        mutating_before,
+        "no mutating call: {message}"
+    );
     run.up(&moved_stack).await;
     let after = run.outputs(&moved_stack);
     assert_ne!(after["vpc.id"], before["vpc.id"]);

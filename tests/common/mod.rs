@@ -5,7 +5,7 @@
 // Each test binary compiles its own copy and uses part of it.
 #![allow(dead_code)]
 
-use glinfra::engine::{ApplyReport, NoObserver, StackLock};
+use glinfra::engine::{ApplyReport, NoObserver};
 use glinfra::{Plan, ResourceGraph, Session, Stack};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -84,28 +84,32 @@ impl Run {
     }
 
     async fn converge(&self, stack: &Stack, destroy: bool) -> (Plan, ApplyReport) {
-        let graph = ResourceGraph::build(stack).unwrap();
-        let lock = self.session.lock(stack.name()).unwrap();
-        let (refreshed, _) = self.session.refresh(&lock, &graph, destroy).await.unwrap();
-        self.session.save(&lock, &refreshed.state).unwrap();
-        let target = (!destroy).then_some(&graph);
-        let plan = self.session.plan_refreshed(target, &refreshed);
-        let report = self.apply(lock, &plan).await;
-        (plan, report)
-    }
-
-    async fn apply(&self, lock: Arc<StackLock>, plan: &Plan) -> ApplyReport {
-        let report = self
-            .session
-            .apply(lock, plan, Arc::new(NoObserver))
-            .await
-            .unwrap();
+        let (plan, report) = self.attempt(stack, destroy).await.unwrap();
         assert!(
             report.is_success(),
             "{}",
             serde_json::to_string_pretty(&report).unwrap()
         );
-        report
+        (plan, report)
+    }
+
+    /// What `apply` (or `destroy`) does, returning what the session says, refusals included.
+    pub async fn attempt(
+        &self,
+        stack: &Stack,
+        destroy: bool,
+    ) -> Result<(Plan, ApplyReport), glinfra::Error> {
+        let graph = ResourceGraph::build(stack).unwrap();
+        let lock = self.session.lock(stack.name())?;
+        let (refreshed, _) = self.session.refresh(&lock, &graph, destroy).await?;
+        self.session.save(&lock, &refreshed.state)?;
+        let target = (!destroy).then_some(&graph);
+        let plan = self.session.plan_refreshed(target, &refreshed);
+        let report = self
+            .session
+            .apply(lock, &plan, Arc::new(NoObserver))
+            .await?;
+        Ok((plan, report))
     }
 
     /// Every string and number output recorded, as `resource.output`.

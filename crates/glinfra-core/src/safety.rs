@@ -35,9 +35,13 @@ impl fmt::Display for Refusal {
     }
 }
 
+/// Protected by the program, or, for a resource it no longer declares, by the record.
 fn protected(step: &Step) -> bool {
-    step.desired.as_ref().is_some_and(|d| d.lifecycle.protect)
-        || step.prior.as_ref().is_some_and(|p| p.lifecycle.protect)
+    match (&step.desired, &step.prior) {
+        (Some(d), _) => d.lifecycle.protect,
+        (None, Some(p)) => p.lifecycle.protect,
+        (None, None) => false,
+    }
 }
 
 /// Every protected resource `plan` would delete or replace, with its chain.
@@ -59,18 +63,13 @@ pub fn refusals(plan: &Plan) -> Vec<Refusal> {
         .collect()
 }
 
-/// How `step` comes to be replaced or deleted: follow, while the step's own fields
-/// do not force it, a dependency that is itself made anew by the plan.
+/// How `step` comes to be replaced or deleted: follow, back to where it starts, a
+/// dependency that is itself made anew by the plan.
 fn chain(step: &Step, by_id: &HashMap<&str, &Step>) -> Vec<(ResourceId, Action)> {
     let mut links = vec![(step.resource.clone(), step.action)];
     let mut seen = BTreeSet::from([step.resource.clone()]);
     let mut at = step;
-    while at.action == Action::Replace
-        && !at
-            .changes
-            .iter()
-            .any(|c| c.forces_replacement && !c.after_unknown)
-    {
+    while at.action == Action::Replace {
         let Some(decl) = &at.desired else { break };
         let cause = decl.dependencies().into_iter().find_map(|dep| {
             by_id

@@ -50,7 +50,7 @@ pub fn simulate_apply(p: &Plan, mut state: State) -> State {
                         outputs,
                         dependencies: decl.dependencies(),
                         pending: None,
-                        lifecycle: Default::default(),
+                        lifecycle: decl.lifecycle.clone(),
                     },
                 );
             }

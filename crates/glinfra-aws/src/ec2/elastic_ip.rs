@@ -1,6 +1,6 @@
 //! Elastic IP addresses, allocated in the VPC domain.
 
-use super::{describe_stack, owner_filters, pick, tag_specification, Tagged};
+use super::{describe_owned, describe_stack, pick, tag_specification, Tagged};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
@@ -30,14 +30,7 @@ impl Driver for ElasticIpDriver {
         c: &Clients,
         r: &Desired<ElasticIpSpec>,
     ) -> Result<Option<ElasticIpOutputs>, ProviderError> {
-        let out = c
-            .ec2(&r.region)
-            .describe_addresses()
-            .set_filters(Some(owner_filters(r)))
-            .send()
-            .await
-            .map_err(|e| classify("DescribeAddresses", e))?;
-        let found = out.addresses().iter().cloned();
+        let found = describe_owned(c.ec2(&r.region).describe_addresses(), r).await?;
         pick(r, found).map(|a| outputs(&a)).transpose()
     }
 

@@ -1,9 +1,10 @@
 //! Elastic IP addresses, allocated in the VPC domain.
 
-use super::{owner_filters, pick, tag_specification};
+use super::{describe_owned, describe_stack, pick, tag_specification, Tagged};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::{required, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
@@ -29,14 +30,7 @@ impl Driver for ElasticIpDriver {
         c: &Clients,
         r: &Desired<ElasticIpSpec>,
     ) -> Result<Option<ElasticIpOutputs>, ProviderError> {
-        let out = c
-            .ec2(&r.region)
-            .describe_addresses()
-            .set_filters(Some(owner_filters(r)))
-            .send()
-            .await
-            .map_err(|e| classify("DescribeAddresses", e))?;
-        let found = out.addresses().iter().cloned();
+        let found = describe_owned(c.ec2(&r.region).describe_addresses(), r).await?;
         pick(r, found).map(|a| outputs(&a)).transpose()
     }
 
@@ -70,6 +64,30 @@ impl Driver for ElasticIpDriver {
         let id = &prior.outputs.allocation_id;
         tags::update(&c.ec2(&r.region), id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
+    }
+
+    /// One DescribeAddresses for the stack (not paginated: one answer holds every
+    /// address). An address's spec has no field: it is there, or it is not.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<ElasticIpSpec>,
+    ) -> Result<Option<Vec<Live<ElasticIpSpec>>>, ProviderError> {
+        let ec2 = c.ec2(&scope.region);
+        let mut live = Vec::new();
+        for address in describe_stack(ec2.describe_addresses(), &scope.stack).await? {
+            let tags = address.tag_map();
+            let Some(id) = scope.owned(&tags) else {
+                continue;
+            };
+            live.push(Live {
+                id,
+                outputs: outputs(&address)?,
+                tags,
+                spec: Some(ElasticIpSpec {}),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

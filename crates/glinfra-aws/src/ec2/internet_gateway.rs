@@ -1,19 +1,43 @@
 //! Internet gateways: created tagged, then attached to their VPC. A VPC has at
 //! most one internet gateway, and a gateway is attached to at most one VPC.
 
-use super::{describe_owned, pick, settle, tag_specification, Tagged};
+use super::{describe_owned, describe_stack, pick, settle, tag_specification, Tagged};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::{required, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttachmentStatus, ResourceType};
+use aws_sdk_ec2::types::{
+    AttachmentStatus, InternetGateway, InternetGatewayAttachment, ResourceType,
+};
 use aws_sdk_ec2::Client;
 use glinfra_core::spec::ec2::{InternetGatewayOutputs, InternetGatewaySpec};
 use glinfra_engine::{ErrorClass, ProviderError};
 
 /// The driver of `aws:ec2/internet-gateway`.
 pub(crate) struct InternetGatewayDriver;
+
+fn outputs(igw: &InternetGateway) -> Result<InternetGatewayOutputs, ProviderError> {
+    Ok(InternetGatewayOutputs {
+        id: required(igw.internet_gateway_id(), "internet gateway id")?.to_string(),
+    })
+}
+
+/// The VPCs of `attachments` that are attached (or attaching). AWS reports an
+/// attached internet gateway as `available`, which the SDK's enum does not name:
+/// anything but detached or detaching counts as attached.
+fn vpcs_of(attachments: &[InternetGatewayAttachment]) -> impl Iterator<Item = String> + '_ {
+    attachments
+        .iter()
+        .filter(|a| {
+            !matches!(
+                a.state(),
+                Some(AttachmentStatus::Detached | AttachmentStatus::Detaching)
+            )
+        })
+        .filter_map(|a| a.vpc_id().map(str::to_string))
+}
 
 /// The VPCs `igw` is attached to (or attaching to).
 async fn attached_vpcs(ec2: &Client, igw: &str) -> Result<Vec<String>, ProviderError> {
@@ -26,16 +50,7 @@ async fn attached_vpcs(ec2: &Client, igw: &str) -> Result<Vec<String>, ProviderE
     Ok(out
         .internet_gateways()
         .iter()
-        .flat_map(|g| g.attachments())
-        // AWS reports an attached internet gateway as `available`, which the SDK's
-        // enum does not name: anything but detached or detaching counts as attached.
-        .filter(|a| {
-            !matches!(
-                a.state(),
-                Some(AttachmentStatus::Detached | AttachmentStatus::Detaching)
-            )
-        })
-        .filter_map(|a| a.vpc_id().map(str::to_string))
+        .flat_map(|g| vpcs_of(g.attachments()))
         .collect())
 }
 
@@ -73,8 +88,7 @@ impl Driver for InternetGatewayDriver {
         r: &Desired<InternetGatewaySpec>,
     ) -> Result<Option<InternetGatewayOutputs>, ProviderError> {
         let found = describe_owned(c.ec2(&r.region).describe_internet_gateways(), r).await?;
-        let gateway = pick(r, found);
-        Ok(gateway.and_then(|g| Some(InternetGatewayOutputs { id: g.id()?.into() })))
+        pick(r, found).map(|g| outputs(&g)).transpose()
     }
 
     async fn create(
@@ -125,6 +139,38 @@ impl Driver for InternetGatewayDriver {
         }
         tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
+    }
+
+    /// One DescribeInternetGateways for the stack: its attachment says its VPC. A
+    /// gateway attached to no VPC reads as `vpc_id: ""` (drift that replaces it,
+    /// which attaches the new one); attached to several, the recorded one is kept
+    /// when it is among them.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<InternetGatewaySpec>,
+    ) -> Result<Option<Vec<Live<InternetGatewaySpec>>>, ProviderError> {
+        let ec2 = c.ec2(&scope.region);
+        let mut live = Vec::new();
+        for igw in describe_stack(ec2.describe_internet_gateways(), &scope.stack).await? {
+            let tags = igw.tag_map();
+            let Some(id) = scope.owned(&tags) else {
+                continue;
+            };
+            let vpcs: Vec<String> = vpcs_of(igw.attachments()).collect();
+            let recorded = scope.recorded_spec(&id).map(|s| s.vpc_id);
+            let vpc_id = match recorded {
+                Some(r) if r.value().is_some_and(|v| vpcs.contains(v)) => r,
+                _ => vpcs.into_iter().next().unwrap_or_default().into(),
+            };
+            live.push(Live {
+                outputs: outputs(&igw)?,
+                spec: Some(InternetGatewaySpec { vpc_id }),
+                tags,
+                id,
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

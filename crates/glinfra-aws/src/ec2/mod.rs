@@ -59,7 +59,7 @@ use aws_sdk_ec2::types::{
     Subnet, Tag, TagSpecification, Vpc, VpcEndpoint,
 };
 use aws_sdk_ec2::Client;
-use glinfra_core::{ResourceSpec, TAG_LOGICAL_ID, TAG_STACK};
+use glinfra_core::{Input, ResourceSpec, TAG_LOGICAL_ID, TAG_STACK};
 use glinfra_engine::ProviderError;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -103,7 +103,7 @@ pub(crate) trait Tagged {
 }
 
 /// A paginated EC2 Describe call (its fluent builder) that lists one [`Tagged`] type.
-trait DescribeTagged {
+pub(crate) trait DescribeTagged {
     /// What it lists.
     type Item: Tagged;
     /// Every item of every page of the answer to the call filtered by `filters`.
@@ -171,7 +171,22 @@ describe_tagged!(
         SecurityGroup, set_filters, "DescribeSecurityGroups";
     op::describe_vpc_endpoints::builders::DescribeVpcEndpointsFluentBuilder =>
         VpcEndpoint, set_filters, "DescribeVpcEndpoints";
+    op::describe_flow_logs::builders::DescribeFlowLogsFluentBuilder =>
+        FlowLog, set_filter, "DescribeFlowLogs";
 );
+
+/// DescribeAddresses is not paginated: one call answers every address that matches.
+impl DescribeTagged for op::describe_addresses::builders::DescribeAddressesFluentBuilder {
+    type Item = Address;
+    async fn all_filtered(self, filters: Vec<Filter>) -> Result<Vec<Address>, ProviderError> {
+        let out = self
+            .set_filters(Some(filters))
+            .send()
+            .await
+            .map_err(|e| classify("DescribeAddresses", e))?;
+        Ok(out.addresses().to_vec())
+    }
+}
 
 /// Every resource `describe` lists when filtered by `r`'s ownership tags, all
 /// pages. The filters are not trusted: [`pick`] checks the tags again.
@@ -185,7 +200,7 @@ async fn describe_owned<D: DescribeTagged, S>(
 /// Every resource `describe` lists carrying `stack`'s ownership tag, all pages: a
 /// refresh's one batched read of a kind in a region. The filter is not trusted:
 /// what lacks the tag is dropped here.
-async fn describe_stack<D: DescribeTagged>(
+pub(crate) async fn describe_stack<D: DescribeTagged>(
     describe: D,
     stack: &str,
 ) -> Result<Vec<D::Item>, ProviderError> {
@@ -196,6 +211,16 @@ async fn describe_stack<D: DescribeTagged>(
         .into_iter()
         .filter(|x| x.tag_map().get(TAG_STACK).map(String::as_str) == Some(stack))
         .collect())
+}
+
+/// An id field of a live resource's spec (its VPC, subnet, ...): as the answer
+/// has it, or as state `recorded` it when the answer lacks it; `None` when
+/// neither has it (the spec cannot be read whole).
+pub(crate) fn read_id(
+    live: Option<&str>,
+    recorded: Option<&Input<String>>,
+) -> Option<Input<String>> {
+    live.map(Input::from).or_else(|| recorded.cloned())
 }
 
 /// The one of `found` that carries `r`'s ownership tags ([`kit::pick_owned`]).

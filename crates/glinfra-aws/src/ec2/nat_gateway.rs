@@ -1,10 +1,11 @@
 //! Public NAT gateways. A gateway is usable once `available`; one that failed
 //! stays visible as `failed` for a while (AWS cleans it up) and is never adopted.
 
-use super::{describe_owned, pick, settle, tag_specification};
+use super::{describe_owned, describe_stack, pick, read_id, settle, tag_specification, Tagged};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::wait::{self, Poll};
 use crate::kit::{required, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
@@ -19,6 +20,31 @@ const NAT_DEADLINE: Duration = Duration::from_secs(10 * 60);
 
 /// The driver of `aws:ec2/nat-gateway`.
 pub(crate) struct NatGatewayDriver;
+
+fn outputs(nat: &NatGateway) -> Result<NatGatewayOutputs, ProviderError> {
+    Ok(NatGatewayOutputs {
+        id: required(nat.nat_gateway_id(), "NAT gateway id")?.to_string(),
+    })
+}
+
+/// A gateway on its way out, or one that never came up: not a live gateway.
+fn is_gone(nat: &NatGateway) -> bool {
+    matches!(
+        nat.state(),
+        Some(NatGatewayState::Deleted | NatGatewayState::Deleting | NatGatewayState::Failed)
+    )
+}
+
+/// The allocation of the gateway's primary address (the one CreateNatGateway
+/// named), or of its first address when none says it is primary.
+fn allocation_of(nat: &NatGateway) -> Option<&str> {
+    let addresses = nat.nat_gateway_addresses();
+    addresses
+        .iter()
+        .find(|a| a.is_primary() == Some(true))
+        .or_else(|| addresses.first())
+        .and_then(|a| a.allocation_id())
+}
 
 /// Describes one NAT gateway; `None` when AWS does not know it (yet, or any more).
 async fn describe(ec2: &Client, id: &str) -> Result<Option<NatGateway>, ProviderError> {
@@ -96,24 +122,17 @@ impl Driver for NatGatewayDriver {
     ) -> Result<Option<NatGatewayOutputs>, ProviderError> {
         let ec2 = c.ec2(&r.region);
         let found = describe_owned(ec2.describe_nat_gateways(), r).await?;
-        let live = found.into_iter().filter(|n| {
-            !matches!(
-                n.state(),
-                Some(
-                    NatGatewayState::Deleted | NatGatewayState::Deleting | NatGatewayState::Failed
-                )
-            )
-        });
+        let live = found.into_iter().filter(|n| !is_gone(n));
         // The tags are checked again here: LocalStack ignores the tag filters of
         // DescribeNatGateways.
         let Some(nat) = pick(r, live) else {
             return Ok(None);
         };
-        let id = required(nat.nat_gateway_id(), "NAT gateway id")?;
+        let out = outputs(&nat)?;
         if nat.state() != Some(&NatGatewayState::Available) {
-            wait_available(&ec2, id).await?;
+            wait_available(&ec2, &out.id).await?;
         }
-        Ok(Some(NatGatewayOutputs { id: id.to_string() }))
+        Ok(Some(out))
     }
 
     async fn create(
@@ -138,11 +157,11 @@ impl Driver for NatGatewayDriver {
         })
         .await?;
         let nat = required(created.nat_gateway(), "CreateNatGateway")?;
-        let id = required(nat.nat_gateway_id(), "CreateNatGateway id")?;
+        let out = outputs(nat)?;
         if nat.state() != Some(&NatGatewayState::Available) {
-            wait_available(&ec2, id).await?;
+            wait_available(&ec2, &out.id).await?;
         }
-        Ok(NatGatewayOutputs { id: id.to_string() })
+        Ok(out)
     }
 
     async fn update(
@@ -161,6 +180,45 @@ impl Driver for NatGatewayDriver {
         }
         tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
+    }
+
+    /// One DescribeNatGateways for the stack (its tag filter is not trusted:
+    /// LocalStack ignores it), skipping deleted, deleting and failed gateways. The
+    /// subnet and the primary address's allocation are in the answer; a gateway
+    /// still pending is live.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<NatGatewaySpec>,
+    ) -> Result<Option<Vec<Live<NatGatewaySpec>>>, ProviderError> {
+        let ec2 = c.ec2(&scope.region);
+        let found = describe_stack(ec2.describe_nat_gateways(), &scope.stack).await?;
+        let mut live = Vec::new();
+        for nat in found.into_iter().filter(|n| !is_gone(n)) {
+            let tags = nat.tag_map();
+            let Some(id) = scope.owned(&tags) else {
+                continue;
+            };
+            let recorded = scope.recorded_spec(&id);
+            let subnet_id = read_id(nat.subnet_id(), recorded.as_ref().map(|s| &s.subnet_id));
+            let allocation_id = read_id(
+                allocation_of(&nat),
+                recorded.as_ref().map(|s| &s.allocation_id),
+            );
+            let spec = subnet_id
+                .zip(allocation_id)
+                .map(|(subnet_id, allocation_id)| NatGatewaySpec {
+                    subnet_id,
+                    allocation_id,
+                });
+            live.push(Live {
+                id,
+                outputs: outputs(&nat)?,
+                tags,
+                spec,
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -3,14 +3,15 @@
 //! to another target is not this one (glinfra cannot tell who made it): it is
 //! left alone, and the create that follows fails with `RouteAlreadyExists`.
 
-use super::route_table::describe_table;
+use super::route_table::{describe_table, tables_of};
 use super::settle;
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::{resolved_str, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
-use aws_sdk_ec2::types::RouteOrigin;
+use aws_sdk_ec2::types::{Route, RouteOrigin, RouteTable};
 use aws_sdk_ec2::Client;
 use glinfra_core::spec::ec2::{RouteOutputs, RouteSpec};
 use glinfra_engine::{ErrorClass, ProviderError};
@@ -69,6 +70,34 @@ impl<'a> RouteKey<'a> {
     }
 }
 
+/// The table and destination of the recorded route `prior`: from its id,
+/// `<rtb-id>_<destination>` (route table ids hold no `_`), or else its recorded spec.
+fn recorded_key(prior: &Recorded<RouteSpec>) -> Result<(&str, &str), ProviderError> {
+    if let Some(key) = prior.outputs.id.split_once('_') {
+        return Ok(key);
+    }
+    let table = resolved_str(&prior.spec.route_table_id, "route_table_id").map_err(|e| {
+        ProviderError::new(
+            ErrorClass::Fatal,
+            format!(
+                "route `{}`: neither its id nor its recorded spec name its table: {}",
+                prior.outputs.id, e.message
+            ),
+        )
+    })?;
+    Ok((table, &prior.spec.destination_cidr_block))
+}
+
+/// The route of `table` to `destination` that a CreateRoute made: the table's own
+/// local route and propagated routes are not ours to manage.
+fn created_route<'a>(table: &'a RouteTable, destination: &str) -> Option<&'a Route> {
+    table
+        .routes()
+        .iter()
+        .filter(|rt| matches!(rt.origin(), None | Some(RouteOrigin::CreateRoute)))
+        .find(|rt| rt.destination_cidr_block() == Some(destination))
+}
+
 async fn delete_route(ec2: &Client, table: &str, destination: &str) -> Result<(), ProviderError> {
     // InvalidRoute.NotFound and InvalidRouteTableID.NotFound: already gone.
     ec2.delete_route()
@@ -93,12 +122,7 @@ impl Driver for RouteDriver {
         let tables = describe_table(&c.ec2(&r.region), key.table).await?;
         let Some(route) = tables
             .iter()
-            .flat_map(|t| t.routes())
-            .filter(|rt| {
-                // The table's own local route and propagated routes are not ours to manage.
-                matches!(rt.origin(), None | Some(RouteOrigin::CreateRoute))
-            })
-            .find(|rt| rt.destination_cidr_block() == Some(key.destination))
+            .find_map(|t| created_route(t, key.destination))
         else {
             return Ok(None);
         };
@@ -171,22 +195,49 @@ impl Driver for RouteDriver {
         Ok(prior.outputs.clone())
     }
 
-    async fn delete(&self, c: &Clients, prior: &Recorded<RouteSpec>) -> Result<(), ProviderError> {
-        let ec2 = c.ec2(&prior.region);
-        let id = &prior.outputs.id;
-        // The id is `<rtb-id>_<destination>`; route table ids hold no `_`.
-        if let Some((table, destination)) = id.split_once('_') {
-            return delete_route(&ec2, table, destination).await;
+    /// Routes take no tags: the recorded ones are read through their tables, all
+    /// in one DescribeRouteTables for the stack's tables (plus one by id for
+    /// recorded tables the stack does not own). A route there with another target
+    /// reads as that target (drift that ReplaceRoute repairs); a route gone is not
+    /// returned. Routes state does not know are not looked for (nothing marks them
+    /// as the stack's).
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<RouteSpec>,
+    ) -> Result<Option<Vec<Live<RouteSpec>>>, ProviderError> {
+        let keys = scope
+            .recorded
+            .iter()
+            .map(|r| Ok((r, recorded_key(r)?)))
+            .collect::<Result<Vec<_>, ProviderError>>()?;
+        let ids = keys.iter().map(|(_, (t, _))| t.to_string()).collect();
+        let tables = tables_of(&c.ec2(&scope.region), &scope.stack, ids).await?;
+        let mut live = Vec::new();
+        for (prior, (table, destination)) in keys {
+            let Some(route) = tables
+                .get(table)
+                .and_then(|t| created_route(t, destination))
+            else {
+                continue;
+            };
+            let target = |id: Option<&str>| id.map(|v| v.to_string().into());
+            live.push(Live {
+                id: prior.id.clone(),
+                outputs: prior.outputs.clone(),
+                tags: Default::default(),
+                spec: Some(RouteSpec {
+                    gateway_id: target(route.gateway_id()),
+                    nat_gateway_id: target(route.nat_gateway_id()),
+                    ..prior.spec.clone()
+                }),
+            });
         }
-        let table = resolved_str(&prior.spec.route_table_id, "route_table_id").map_err(|e| {
-            ProviderError::new(
-                ErrorClass::Fatal,
-                format!(
-                    "route `{id}`: neither its id nor its recorded spec name its table: {}",
-                    e.message
-                ),
-            )
-        })?;
-        delete_route(&ec2, table, &prior.spec.destination_cidr_block).await
+        Ok(Some(live))
+    }
+
+    async fn delete(&self, c: &Clients, prior: &Recorded<RouteSpec>) -> Result<(), ProviderError> {
+        let (table, destination) = recorded_key(prior)?;
+        delete_route(&c.ec2(&prior.region), table, destination).await
     }
 }

@@ -1,16 +1,20 @@
 //! Route tables. A table's routes and subnet associations are kinds of their
 //! own ([`super::route`], [`super::route_table_association`]).
 
-use super::{describe_owned, filter, pick, settle, tag_specification, Tagged};
+use super::{
+    describe_owned, describe_stack, filter, pick, read_id, settle, tag_specification, Tagged,
+};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::{required, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{ResourceType, RouteTable};
+use aws_sdk_ec2::types::{Filter, ResourceType, RouteTable};
 use aws_sdk_ec2::Client;
 use glinfra_core::spec::ec2::{RouteTableOutputs, RouteTableSpec};
 use glinfra_engine::ProviderError;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The driver of `aws:ec2/route-table`.
 pub(crate) struct RouteTableDriver;
@@ -31,6 +35,62 @@ pub(super) async fn describe_table(
         .map_err(|e| classify(&format!("DescribeRouteTables {table}"), e))
 }
 
+fn outputs(table: &RouteTable) -> Result<RouteTableOutputs, ProviderError> {
+    Ok(RouteTableOutputs {
+        id: required(table.route_table_id(), "route table id")?.to_string(),
+    })
+}
+
+/// The route tables `ids` that still exist, by id, with their routes and
+/// associations: what a refresh of routes and associations reads them from.
+/// One DescribeRouteTables for the stack's tables (its tag filter); a table
+/// named in `ids` that it does not return (one the stack does not own, such as a
+/// VPC's main table, or one gone) is asked for by id, in one more call for all of
+/// them.
+pub(super) async fn tables_of(
+    ec2: &Client,
+    stack: &str,
+    ids: BTreeSet<String>,
+) -> Result<BTreeMap<String, RouteTable>, ProviderError> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let keep = |tables: Vec<RouteTable>, found: &mut BTreeMap<String, RouteTable>| {
+        for t in tables {
+            if let Some(id) = t.route_table_id().filter(|id| ids.contains(*id)) {
+                found.insert(id.to_string(), t);
+            }
+        }
+    };
+    let mut found = BTreeMap::new();
+    keep(
+        describe_stack(ec2.describe_route_tables(), stack).await?,
+        &mut found,
+    );
+    let missing: Vec<String> = ids
+        .iter()
+        .filter(|id| !found.contains_key(*id))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        let by_id = Filter::builder()
+            .name("route-table-id")
+            .set_values(Some(missing))
+            .build();
+        let tables = ec2
+            .describe_route_tables()
+            .filters(by_id)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("DescribeRouteTables", e))?;
+        keep(tables, &mut found);
+    }
+    Ok(found)
+}
+
 #[async_trait]
 impl Driver for RouteTableDriver {
     type Spec = RouteTableSpec;
@@ -41,8 +101,7 @@ impl Driver for RouteTableDriver {
         r: &Desired<RouteTableSpec>,
     ) -> Result<Option<RouteTableOutputs>, ProviderError> {
         let found = describe_owned(c.ec2(&r.region).describe_route_tables(), r).await?;
-        let table = pick(r, found);
-        Ok(table.and_then(|t| Some(RouteTableOutputs { id: t.id()?.into() })))
+        pick(r, found).map(|t| outputs(&t)).transpose()
     }
 
     async fn create(
@@ -64,11 +123,7 @@ impl Driver for RouteTableDriver {
                 .map_err(|e| classify("CreateRouteTable", e))
         })
         .await?;
-        let id = required(
-            created.route_table().and_then(|t| t.route_table_id()),
-            "CreateRouteTable",
-        )?;
-        Ok(RouteTableOutputs { id: id.to_string() })
+        outputs(required(created.route_table(), "CreateRouteTable")?)
     }
 
     async fn update(
@@ -80,6 +135,31 @@ impl Driver for RouteTableDriver {
     ) -> Result<RouteTableOutputs, ProviderError> {
         tags::update(&c.ec2(&r.region), &prior.outputs.id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
+    }
+
+    /// One DescribeRouteTables for the stack: a table's VPC is in it.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<RouteTableSpec>,
+    ) -> Result<Option<Vec<Live<RouteTableSpec>>>, ProviderError> {
+        let ec2 = c.ec2(&scope.region);
+        let mut live = Vec::new();
+        for table in describe_stack(ec2.describe_route_tables(), &scope.stack).await? {
+            let tags = table.tag_map();
+            let Some(id) = scope.owned(&tags) else {
+                continue;
+            };
+            let recorded = scope.recorded(&id).map(|r| &r.spec.vpc_id);
+            let vpc_id = read_id(table.vpc_id(), recorded);
+            live.push(Live {
+                id,
+                outputs: outputs(&table)?,
+                tags,
+                spec: vpc_id.map(|vpc_id| RouteTableSpec { vpc_id }),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -2,11 +2,12 @@
 //! by natural key (table and subnet). A subnet associated with another table
 //! fails `Resource.AlreadyAssociated`.
 
-use super::route_table::describe_table;
+use super::route_table::{describe_table, tables_of};
 use super::{settle, SETTLE_DEADLINE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::wait::{self, Poll};
 use crate::kit::{required, resolved_str, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
@@ -109,6 +110,55 @@ impl Driver for RouteTableAssociationDriver {
         _changed: Changed<'_>,
     ) -> Result<RouteTableAssociationOutputs, ProviderError> {
         Ok(prior.outputs.clone())
+    }
+
+    /// Associations take no tags: the recorded ones are read through their tables,
+    /// all in one DescribeRouteTables for the stack's tables (plus one by id for
+    /// recorded tables the stack does not own). An association is known by its id;
+    /// one gone (disassociated, or replaced by ReplaceRouteTableAssociation, which
+    /// makes a new id) is not returned. Associations state does not know are not
+    /// looked for (nothing marks them as the stack's).
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<RouteTableAssociationSpec>,
+    ) -> Result<Option<Vec<Live<RouteTableAssociationSpec>>>, ProviderError> {
+        let ids = scope
+            .recorded
+            .iter()
+            .map(|r| resolved_str(&r.spec.route_table_id, "route_table_id").map(str::to_owned))
+            .collect::<Result<_, _>>()?;
+        let tables = tables_of(&c.ec2(&scope.region), &scope.stack, ids).await?;
+        let mut live = Vec::new();
+        for prior in &scope.recorded {
+            let id = prior.outputs.id.as_str();
+            let Some((table, association)) = tables.values().find_map(|t| {
+                let a = t
+                    .associations()
+                    .iter()
+                    .find(|a| a.route_table_association_id() == Some(id))?;
+                Some((t, a))
+            }) else {
+                continue;
+            };
+            if !is_live(association) {
+                continue;
+            }
+            let mut spec = prior.spec.clone();
+            if let Some(t) = association.route_table_id().or(table.route_table_id()) {
+                spec.route_table_id = t.to_string().into();
+            }
+            if let Some(subnet) = association.subnet_id() {
+                spec.subnet_id = subnet.to_string().into();
+            }
+            live.push(Live {
+                id: prior.id.clone(),
+                outputs: prior.outputs.clone(),
+                tags: Default::default(),
+                spec: Some(spec),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -6,16 +6,17 @@
 //! DescribeSecurityGroupRules reports it): a rule is identified by direction,
 //! protocol, port range and IPv4 CIDR; its description is updated in place.
 
-use super::{arn, describe_owned, filter, pick, settle, tag_specification};
+use super::{arn, describe_owned, describe_stack, filter, pick, settle, tag_specification, Tagged};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::{required, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, SecurityGroupRule};
 use aws_sdk_ec2::Client;
 use glinfra_core::spec::ec2::{
-    SecurityGroupOutputs, SecurityGroupRule as RuleSpec, SecurityGroupSpec,
+    IpProtocol, SecurityGroupOutputs, SecurityGroupRule as RuleSpec, SecurityGroupSpec,
 };
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::BTreeMap;
@@ -122,6 +123,96 @@ fn live_key(rule: &SecurityGroupRule) -> Option<RuleKey> {
         rule.to_port().unwrap_or(-1),
         rule.cidr_ipv4()?,
     ))
+}
+
+/// The IPv4 CIDR rules of `permissions` (one direction, as DescribeSecurityGroups
+/// lists them: one permission per protocol and port range, holding several
+/// ranges), one per CIDR with its description, in the order AWS lists them. IPv6,
+/// prefix-list and group-reference rules are left out: a spec cannot hold them.
+fn permission_rules(egress: bool, permissions: &[IpPermission]) -> Vec<(RuleKey, String)> {
+    let mut rules: Vec<(RuleKey, String)> = Vec::new();
+    for p in permissions {
+        let protocol = p.ip_protocol().unwrap_or("-1");
+        let (from, to) = (p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1));
+        for range in p.ip_ranges() {
+            let Some(cidr) = range.cidr_ip() else {
+                continue;
+            };
+            let key = RuleKey::new(egress, protocol, from, to, cidr);
+            if !rules.iter().any(|(k, _)| *k == key) {
+                let description = range.description().unwrap_or_default().to_string();
+                rules.push((key, description));
+            }
+        }
+    }
+    rules
+}
+
+/// The rules of one direction of a live group, as a spec's list: the `recorded`
+/// list itself when the group has exactly its rules (AWS groups and orders them
+/// its own way, which is not drift); otherwise each recorded rule with the CIDRs
+/// it still has (same protocol, ports and description), in the recorded order,
+/// then the group's other rules, one per protocol, port range and description.
+/// A rule of a protocol the spec cannot name (say, `50`) is left out.
+fn live_rule_list(
+    egress: bool,
+    permissions: &[IpPermission],
+    recorded: Option<&[RuleSpec]>,
+) -> Vec<RuleSpec> {
+    let mut rest = permission_rules(egress, permissions);
+    if let Some(recorded) = recorded {
+        let live: BTreeMap<RuleKey, String> = rest.iter().cloned().collect();
+        if desired_rules(egress, recorded) == live {
+            return recorded.to_vec();
+        }
+    }
+    let mut rules = Vec::new();
+    for rule in recorded.unwrap_or_default() {
+        let mut cidrs = Vec::new();
+        for cidr in &rule.cidr_blocks {
+            let key = RuleKey::new(
+                egress,
+                rule.protocol.as_str(),
+                rule.from_port,
+                rule.to_port,
+                cidr,
+            );
+            if let Some(at) = rest
+                .iter()
+                .position(|(k, d)| *k == key && *d == rule.description)
+            {
+                rest.remove(at);
+                cidrs.push(cidr.clone());
+            }
+        }
+        if !cidrs.is_empty() {
+            rules.push(RuleSpec {
+                cidr_blocks: cidrs,
+                ..rule.clone()
+            });
+        }
+    }
+    // The other rules are gathered in rules of their own, after the recorded ones.
+    let kept = rules.len();
+    for (key, description) in rest {
+        let same = |r: &&mut RuleSpec| {
+            r.protocol.as_str() == key.protocol
+                && (r.from_port, r.to_port) == (key.from_port, key.to_port)
+                && r.description == description
+        };
+        if let Some(r) = rules[kept..].iter_mut().find(same) {
+            r.cidr_blocks.push(key.cidr);
+        } else if let Ok(protocol) = key.protocol.parse::<IpProtocol>() {
+            rules.push(RuleSpec {
+                protocol,
+                from_port: key.from_port,
+                to_port: key.to_port,
+                cidr_blocks: vec![key.cidr],
+                description,
+            });
+        }
+    }
+    rules
 }
 
 /// What must change to make the live rules of one direction the desired ones.
@@ -436,6 +527,47 @@ impl Driver for SecurityGroupDriver {
         reconcile_rules(&ec2, id, &r.spec, ingress, egress).await?;
         tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
+    }
+
+    /// One DescribeSecurityGroups for the stack: name, description, VPC and every
+    /// rule are in it (rules as AWS groups them, mapped back to the spec's list,
+    /// see [`live_rule_list`]). Rules a spec cannot hold (IPv6, prefix lists,
+    /// other groups, other protocols) are not read, so they never show as drift.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<SecurityGroupSpec>,
+    ) -> Result<Option<Vec<Live<SecurityGroupSpec>>>, ProviderError> {
+        let ec2 = c.ec2(&scope.region);
+        let mut live = Vec::new();
+        for group in describe_stack(ec2.describe_security_groups(), &scope.stack).await? {
+            let tags = group.tag_map();
+            let Some(id) = scope.owned(&tags) else {
+                continue;
+            };
+            let recorded = scope.recorded_spec(&id);
+            let was = recorded.as_ref();
+            let spec = SecurityGroupSpec {
+                vpc_id: required(group.vpc_id(), "security group VPC id")?
+                    .to_string()
+                    .into(),
+                name: required(group.group_name(), "security group name")?.to_string(),
+                description: group.description().unwrap_or_default().to_string(),
+                ingress: live_rule_list(false, group.ip_permissions(), was.map(|s| &s.ingress[..])),
+                egress: live_rule_list(
+                    true,
+                    group.ip_permissions_egress(),
+                    was.map(|s| &s.egress[..]),
+                ),
+            };
+            live.push(Live {
+                id,
+                outputs: outputs(&scope.region, &group)?,
+                tags,
+                spec: Some(spec),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -6,16 +6,18 @@
 //! PascalCase, so every real value arrives as `State::Unknown`
 //! (awslabs/aws-sdk-rust#619).
 
-use super::{describe_owned, pick, settle, tag_specification};
+use super::{describe_owned, describe_stack, pick, read_id, settle, tag_specification, Tagged};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::{classify, classify_code};
+use crate::kit::live::{like, Live, Scope};
 use crate::kit::wait::{self, Poll};
 use crate::kit::{required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint};
 use aws_sdk_ec2::Client;
 use glinfra_core::spec::ec2::{VpcEndpointOutputs, VpcEndpointSpec, VpcEndpointType};
+use glinfra_core::Input;
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -104,6 +106,67 @@ async fn wait_gone(ec2: &Client, id: &str) -> Result<(), ProviderError> {
             .filter(|s| s != "deleted"))
     })
     .await
+}
+
+fn outputs(e: &VpcEndpoint) -> Result<VpcEndpointOutputs, ProviderError> {
+    Ok(VpcEndpointOutputs {
+        id: required(e.vpc_endpoint_id(), "VPC endpoint id")?.to_string(),
+    })
+}
+
+/// What the live endpoint `e` is as a spec, given what state recorded (`was`).
+/// The fields the driver does not manage for the endpoint's type are the recorded
+/// ones (or their defaults): a gateway endpoint's subnets, groups and private DNS,
+/// an interface endpoint's route tables, and its groups when the spec names none
+/// (AWS gives it the VPC's default group then). `None` when it cannot be read whole:
+/// no VPC or service in the answer and nothing recorded, or a type the spec cannot
+/// name (`GatewayLoadBalancer`).
+fn live_spec(e: &VpcEndpoint, was: Option<VpcEndpointSpec>) -> Option<VpcEndpointSpec> {
+    let was = was.as_ref();
+    let read = |ids: Vec<&str>, recorded: Option<&Vec<Input<String>>>| {
+        let ids = ids.into_iter().map(Input::from).collect();
+        like(ids, recorded.map(Vec::as_slice))
+    };
+    let kept = |field: fn(&VpcEndpointSpec) -> &Vec<Input<String>>| {
+        was.map(field).cloned().unwrap_or_default()
+    };
+    let endpoint_type = match e.vpc_endpoint_type() {
+        Some(t) => t.as_str().parse::<VpcEndpointType>().ok()?,
+        None => was?.endpoint_type,
+    };
+    let gateway = endpoint_type == VpcEndpointType::Gateway;
+    let route_tables = e.route_table_ids().iter().map(String::as_str).collect();
+    let subnets = e.subnet_ids().iter().map(String::as_str).collect();
+    let groups = e.groups().iter().filter_map(|g| g.group_id()).collect();
+    let groups_managed = was.is_none_or(|s| !s.security_group_ids.is_empty());
+    Some(VpcEndpointSpec {
+        vpc_id: read_id(e.vpc_id(), was.map(|s| &s.vpc_id))?,
+        service_name: match e.service_name() {
+            Some(s) => s.to_string(),
+            None => was?.service_name.clone(),
+        },
+        endpoint_type,
+        route_table_ids: if gateway {
+            read(route_tables, was.map(|s| &s.route_table_ids))
+        } else {
+            kept(|s| &s.route_table_ids)
+        },
+        subnet_ids: if gateway {
+            kept(|s| &s.subnet_ids)
+        } else {
+            read(subnets, was.map(|s| &s.subnet_ids))
+        },
+        security_group_ids: if !gateway && groups_managed {
+            read(groups, was.map(|s| &s.security_group_ids))
+        } else {
+            kept(|s| &s.security_group_ids)
+        },
+        private_dns_enabled: if gateway {
+            was.is_some_and(|s| s.private_dns_enabled)
+        } else {
+            e.private_dns_enabled().unwrap_or(false)
+        },
+    })
 }
 
 /// `(add, remove)` that turn `live` into `desired`, both sorted.
@@ -258,11 +321,11 @@ impl Driver for VpcEndpointDriver {
             .filter(|e| !is_dead(&state(e)))
             .partition(|e| state(e) == "deleting");
         if let Some(endpoint) = pick(r, live) {
-            let id = required(endpoint.vpc_endpoint_id(), "VPC endpoint id")?;
+            let out = outputs(&endpoint)?;
             if state(&endpoint) != "available" {
-                wait_available(&ec2, id).await?;
+                wait_available(&ec2, &out.id).await?;
             }
-            return Ok(Some(VpcEndpointOutputs { id: id.to_string() }));
+            return Ok(Some(out));
         }
         if let Some(going) = pick(r, deleting) {
             wait_gone(&ec2, going.vpc_endpoint_id().unwrap_or_default()).await?;
@@ -306,11 +369,11 @@ impl Driver for VpcEndpointDriver {
         })
         .await?;
         let endpoint = required(created.vpc_endpoint(), "CreateVpcEndpoint")?;
-        let id = required(endpoint.vpc_endpoint_id(), "CreateVpcEndpoint id")?;
+        let out = outputs(endpoint)?;
         if state(endpoint) != "available" {
-            wait_available(ec2, id).await?;
+            wait_available(ec2, &out.id).await?;
         }
-        Ok(VpcEndpointOutputs { id: id.to_string() })
+        Ok(out)
     }
 
     async fn update(
@@ -325,6 +388,36 @@ impl Driver for VpcEndpointDriver {
         modify(&ec2, id, &r.spec, changed).await?;
         tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
+    }
+
+    /// One DescribeVpcEndpoints for the stack, skipping endpoints deleted,
+    /// deleting, failed, rejected or expired: every managed field is in it
+    /// ([`live_spec`]).
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<VpcEndpointSpec>,
+    ) -> Result<Option<Vec<Live<VpcEndpointSpec>>>, ProviderError> {
+        let ec2 = c.ec2(&scope.region);
+        let found = describe_stack(ec2.describe_vpc_endpoints(), &scope.stack).await?;
+        let mut live = Vec::new();
+        for endpoint in found {
+            let state = state(&endpoint);
+            if is_dead(&state) || state == "deleting" {
+                continue;
+            }
+            let tags = endpoint.tag_map();
+            let Some(id) = scope.owned(&tags) else {
+                continue;
+            };
+            live.push(Live {
+                outputs: outputs(&endpoint)?,
+                spec: live_spec(&endpoint, scope.recorded_spec(&id)),
+                tags,
+                id,
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -17,8 +17,12 @@
 
 use crate::clients::Clients;
 use crate::driver::Driver;
-use crate::ec2::{create_tags, delete_tags, owner_filters, pick, tag_specification};
+use crate::ec2::{
+    create_tags, delete_tags, describe_stack, owner_filters, pick, read_id, tag_specification,
+    DescribeTagged, Tagged,
+};
 use crate::error::{classify, classify_code};
+use crate::kit::live::{Live, Scope};
 use crate::kit::{self, resolved_str, tags, wait, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -63,31 +67,56 @@ async fn describe(
     filters: Vec<Filter>,
     ids: Vec<String>,
 ) -> Result<Vec<FlowLog>, ProviderError> {
-    let what = match ids.first() {
-        Some(id) => format!("DescribeFlowLogs {id}"),
-        None => "DescribeFlowLogs".to_string(),
-    };
-    let mut found = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = ec2
-            .describe_flow_logs()
-            .set_filter(Some(filters.clone()))
-            .set_flow_log_ids((!ids.is_empty()).then(|| ids.clone()))
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| classify(&what, e))
-            .or_absent()?;
-        let Some(out) = out else {
-            return Ok(found);
-        };
-        found.extend(out.flow_logs().iter().cloned());
-        match out.next_token() {
-            Some(next) if !next.is_empty() => token = Some(next.to_string()),
-            _ => return Ok(found),
+    let found = ec2
+        .describe_flow_logs()
+        .set_flow_log_ids((!ids.is_empty()).then_some(ids))
+        .all_filtered(filters)
+        .await
+        .or_absent()?;
+    Ok(found.unwrap_or_default())
+}
+
+fn outputs(f: &FlowLog) -> Result<FlowLogOutputs, ProviderError> {
+    Ok(FlowLogOutputs {
+        id: kit::required(f.flow_log_id(), "FlowLog flowLogId")?.to_string(),
+    })
+}
+
+/// A log group ARN without the `:*` that names its streams.
+fn group_arn(arn: &str) -> &str {
+    arn.strip_suffix(":*").unwrap_or(arn)
+}
+
+/// What the live flow log `f` is as a spec, given what state recorded (`was`):
+/// each field read from the answer, or the recorded one when the answer lacks it
+/// (`None` when neither has it). The destination is kept as recorded when it
+/// names the same group (with or without `:*`).
+fn live_spec(f: &FlowLog, was: Option<FlowLogSpec>) -> Option<FlowLogSpec> {
+    let was = was.as_ref();
+    let destination = match (f.log_destination(), was) {
+        (Some(live), Some(w))
+            if w.log_group_arn.value().map(|a| group_arn(a)) == Some(group_arn(live)) =>
+        {
+            Some(w.log_group_arn.clone())
         }
-    }
+        (live, w) => read_id(live.map(group_arn), w.map(|w| &w.log_group_arn)),
+    };
+    Some(FlowLogSpec {
+        vpc_id: read_id(f.resource_id(), was.map(|w| &w.vpc_id))?,
+        traffic_type: match f.traffic_type() {
+            Some(t) => t.as_str().parse().ok()?,
+            None => was?.traffic_type,
+        },
+        log_group_arn: destination?,
+        delivery_role_arn: read_id(
+            f.deliver_logs_permission_arn(),
+            was.map(|w| &w.delivery_role_arn),
+        )?,
+        max_aggregation_interval: match f.max_aggregation_interval() {
+            Some(i) => i,
+            None => was?.max_aggregation_interval,
+        },
+    })
 }
 
 /// The flow log of id `id`, if it is still there.
@@ -108,12 +137,7 @@ impl Driver for FlowLogDriver {
         r: &Desired<FlowLogSpec>,
     ) -> Result<Option<FlowLogOutputs>, ProviderError> {
         let found = describe(&c.ec2(&r.region), owner_filters(r), Vec::new()).await?;
-        pick(r, found)
-            .map(|f| {
-                let id = kit::required(f.flow_log_id(), "FlowLog flowLogId")?;
-                Ok(FlowLogOutputs { id: id.to_string() })
-            })
-            .transpose()
+        pick(r, found).map(|f| outputs(&f)).transpose()
     }
 
     async fn create(
@@ -166,6 +190,31 @@ impl Driver for FlowLogDriver {
         create_tags(&ec2, id, &set).await?;
         delete_tags(&ec2, id, &remove).await?;
         Ok(prior.outputs.clone())
+    }
+
+    /// One DescribeFlowLogs for the stack (paginated): every field of the spec is
+    /// in it ([`live_spec`]). A flow log has no state to skip: deleted, it is not
+    /// listed.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<FlowLogSpec>,
+    ) -> Result<Option<Vec<Live<FlowLogSpec>>>, ProviderError> {
+        let ec2 = c.ec2(&scope.region);
+        let mut live = Vec::new();
+        for f in describe_stack(ec2.describe_flow_logs(), &scope.stack).await? {
+            let tags = f.tag_map();
+            let Some(id) = scope.owned(&tags) else {
+                continue;
+            };
+            live.push(Live {
+                outputs: outputs(&f)?,
+                spec: live_spec(&f, scope.recorded_spec(&id)),
+                tags,
+                id,
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

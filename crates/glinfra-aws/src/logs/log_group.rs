@@ -24,6 +24,7 @@
 use super::logs_error;
 use crate::clients::Clients;
 use crate::driver::Driver;
+use crate::kit::live::{Live, Scope};
 use crate::kit::tags::{self, Tagging};
 use crate::kit::{self, resolved_opt, wait, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
@@ -31,7 +32,7 @@ use aws_sdk_cloudwatchlogs::types::LogGroup;
 use aws_sdk_cloudwatchlogs::Client;
 use glinfra_core::spec::logs::{LogGroupOutputs, LogGroupSpec};
 use glinfra_engine::ProviderError;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// How long a new group may take to show in DescribeLogGroups, and a deleted one to leave it.
@@ -80,6 +81,59 @@ fn outputs_of(group: &LogGroup) -> Result<LogGroupOutputs, ProviderError> {
         name: name.to_string(),
         arn: arn.to_string(),
     })
+}
+
+/// How many names DescribeLogGroups takes in `logGroupIdentifiers`.
+const NAMES_PER_CALL: usize = 50;
+
+/// The longest prefix `names` share, when it says more than `/`: listing by it
+/// reads every one of them in one paginated call.
+fn shared_prefix(names: &BTreeSet<&str>) -> Option<String> {
+    let (first, last) = (names.first()?, names.last()?);
+    // In sorted order, what the first and last share, all share.
+    let len = first
+        .char_indices()
+        .zip(last.chars())
+        .take_while(|((_, a), b)| a == b)
+        .last()
+        .map_or(0, |((i, a), _)| i + a.len_utf8());
+    let prefix = &first[..len];
+    (!prefix.trim_matches('/').is_empty()).then(|| prefix.to_string())
+}
+
+/// The log groups named `names` (and, when listed by their shared prefix, others
+/// under it): DescribeLogGroups by that prefix, all pages; or, when they share
+/// none, by name, [`NAMES_PER_CALL`] names a call.
+async fn list(logs: &Client, names: &BTreeSet<&str>) -> Result<Vec<LogGroup>, ProviderError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let Some(prefix) = shared_prefix(names) {
+        return logs
+            .describe_log_groups()
+            .log_group_name_prefix(&prefix)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| logs_error(&format!("DescribeLogGroups {prefix}"), e));
+    }
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let mut found = Vec::new();
+    for chunk in names.chunks(NAMES_PER_CALL) {
+        let mut groups: Vec<LogGroup> = logs
+            .describe_log_groups()
+            .set_log_group_identifiers(Some(chunk.to_vec()))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| logs_error("DescribeLogGroups", e))?;
+        found.append(&mut groups);
+    }
+    Ok(found)
 }
 
 /// The group `r` names, when it is `r`'s (an AlreadyExists error when it is someone else's).
@@ -217,6 +271,55 @@ impl Driver for LogGroupDriver {
             sync_tags(&logs, &prior.outputs.arn, &r.owned_tags()).await?;
         }
         Ok(prior.outputs.clone())
+    }
+
+    /// One DescribeLogGroups (paginated) for the recorded groups, by the prefix
+    /// their names share (or by name, 50 a call, when they share none), then one
+    /// ListTagsForResource per recorded group listed: DescribeLogGroups returns no
+    /// tags and CloudWatch Logs has no call that reads the tags of several groups,
+    /// and the tags both say the group is still ours and are compared. Groups state
+    /// does not know are not looked for (telling whether one is the stack's would
+    /// take a tag call for every group listed); one met under a recorded name,
+    /// carrying the tags of a logical id state does not know, is returned whole.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<LogGroupSpec>,
+    ) -> Result<Option<Vec<Live<LogGroupSpec>>>, ProviderError> {
+        let logs = c.logs(&scope.region);
+        let names: BTreeSet<&str> = scope
+            .recorded
+            .iter()
+            .map(|r| r.spec.name.as_str())
+            .collect();
+        let mut live = Vec::new();
+        for group in list(&logs, &names).await? {
+            let Some(name) = group.log_group_name().filter(|n| names.contains(n)) else {
+                continue;
+            };
+            let out = outputs_of(&group)?;
+            let tags = logs.list(&out.arn).await.or_absent()?.unwrap_or_default();
+            let Some(id) = scope.owned(&tags) else {
+                continue;
+            };
+            // Every field is in the answer; the name is the group's key.
+            let spec = LogGroupSpec {
+                name: name.to_string(),
+                retention_days: group.retention_in_days(),
+                kms_key_arn: group.kms_key_id().map(Into::into),
+            };
+            if scope.recorded(&id).is_some_and(|r| r.spec.name != name) {
+                // Another group carrying the tags of a recorded one: not that one.
+                continue;
+            }
+            live.push(Live {
+                id,
+                outputs: out,
+                tags,
+                spec: Some(spec),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -5,7 +5,9 @@ use crate::driver::Driver;
 use crate::ec2::ElasticIpDriver;
 use crate::test_support::{meta, recorded};
 use aws_sdk_ec2::operation::allocate_address::AllocateAddressOutput;
-use aws_sdk_ec2::operation::describe_addresses::{DescribeAddressesError, DescribeAddressesOutput};
+use aws_sdk_ec2::operation::describe_addresses::{
+    DescribeAddressesError, DescribeAddressesInput, DescribeAddressesOutput,
+};
 use aws_sdk_ec2::operation::release_address::{ReleaseAddressError, ReleaseAddressOutput};
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
 use aws_sdk_ec2::Client;
@@ -99,4 +101,53 @@ async fn release_conflicts_are_retryable_and_gone_is_success() {
     // Already released: DescribeAddresses says NotFound, and that is success.
     ElasticIpDriver.delete(&c, &prior).await.unwrap();
     assert_eq!(release.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn observe_reads_every_address_of_the_stack_in_one_call() {
+    let (described, see) = crate::test_support::recorder::<DescribeAddressesInput>();
+    let address = |id: &str, ip: &str, stack: &str, logical: &str| {
+        Address::builder()
+            .allocation_id(id)
+            .public_ip(ip)
+            .domain(DomainType::Vpc)
+            .set_tags(Some(owner_tags(stack, logical)))
+            .build()
+    };
+    let list = mock!(Client::describe_addresses)
+        .match_requests(see)
+        .then_output(move || {
+            DescribeAddressesOutput::builder()
+                .addresses(address("eipalloc-1", "203.0.113.1", STACK, "nat-ip"))
+                .addresses(address("eipalloc-2", "203.0.113.2", STACK, "stray-ip"))
+                .addresses(address("eipalloc-3", "203.0.113.3", "other", "nat-ip"))
+                .build()
+        });
+    let c = clients(&[&list]);
+    let recorded = vec![recorded(
+        &eip_resource(),
+        eip_outputs("eipalloc-1", "203.0.113.1"),
+    )];
+
+    let live = ElasticIpDriver
+        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(list.num_calls(), 1);
+    assert_eq!(
+        filter_pairs(described.lock().unwrap()[0].filters()),
+        stack_filter_pairs()
+    );
+    assert_eq!(live.len(), 2, "another stack's address is dropped");
+    assert_eq!(live[0].id, "nat-ip");
+    assert_eq!(live[0].outputs, eip_outputs("eipalloc-1", "203.0.113.1"));
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        json!({})
+    );
+    assert_eq!(live[1].id, "stray-ip");
+    assert_eq!(live[1].outputs.public_ip, "203.0.113.2");
+    assert!(live[1].spec.is_some(), "an address is read whole");
 }

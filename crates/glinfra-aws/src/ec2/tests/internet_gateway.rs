@@ -9,7 +9,9 @@ use aws_sdk_ec2::operation::attach_internet_gateway::{
 };
 use aws_sdk_ec2::operation::create_internet_gateway::CreateInternetGatewayOutput;
 use aws_sdk_ec2::operation::delete_internet_gateway::DeleteInternetGatewayOutput;
-use aws_sdk_ec2::operation::describe_internet_gateways::DescribeInternetGatewaysOutput;
+use aws_sdk_ec2::operation::describe_internet_gateways::{
+    DescribeInternetGatewaysInput, DescribeInternetGatewaysOutput,
+};
 use aws_sdk_ec2::operation::detach_internet_gateway::{
     DetachInternetGatewayInput, DetachInternetGatewayOutput,
 };
@@ -152,4 +154,73 @@ async fn delete_internet_gateway_detaches_then_deletes() {
     let d = &detached.lock().unwrap()[0];
     assert_eq!(d.internet_gateway_id(), Some("igw-1"));
     assert_eq!(d.vpc_id(), Some("vpc-1"));
+}
+
+/// A gateway of `stack` named `logical`, attached to `vpc` in `state`.
+fn attached(id: &str, stack: &str, logical: &str, vpc: &str, state: &str) -> InternetGateway {
+    InternetGateway::builder()
+        .internet_gateway_id(id)
+        .attachments(
+            InternetGatewayAttachment::builder()
+                .vpc_id(vpc)
+                .state(AttachmentStatus::from(state))
+                .build(),
+        )
+        .set_tags(Some(owner_tags(stack, logical)))
+        .build()
+}
+
+#[tokio::test]
+async fn observe_reads_every_gateway_of_the_stack_in_one_call() {
+    let (described, see) = recorder::<DescribeInternetGatewaysInput>();
+    let list = mock!(Client::describe_internet_gateways)
+        .match_requests(see)
+        .then_output(|| {
+            DescribeInternetGatewaysOutput::builder()
+                // AWS says `available` for an attached gateway.
+                .internet_gateways(attached("igw-1", STACK, "igw", "vpc-1", "available"))
+                .internet_gateways(attached("igw-2", STACK, "igw-moved", "vpc-9", "attached"))
+                .internet_gateways(attached("igw-3", STACK, "igw-loose", "vpc-1", "detached"))
+                .internet_gateways(attached("igw-4", "other", "igw", "vpc-1", "available"))
+                .build()
+        });
+    let c = clients(&[&list]);
+    let igw = igw_resource("vpc-1");
+    let moved: Desired<InternetGatewaySpec> = resource("igw-moved", json!({"vpc_id": "vpc-2"}));
+    let recorded = vec![
+        recorded(&igw, igw_outputs("igw-1")),
+        recorded(&moved, igw_outputs("igw-2")),
+    ];
+
+    let live = InternetGatewayDriver
+        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(list.num_calls(), 1);
+    assert_eq!(
+        filter_pairs(described.lock().unwrap()[0].filters()),
+        stack_filter_pairs()
+    );
+    let by_id: BTreeMap<_, _> = live.into_iter().map(|l| (l.id.clone(), l)).collect();
+    assert_eq!(
+        by_id.keys().collect::<Vec<_>>(),
+        ["igw", "igw-loose", "igw-moved"],
+        "another stack's gateway is dropped"
+    );
+    let same = &by_id["igw"];
+    assert_eq!(same.outputs, igw_outputs("igw-1"));
+    assert_eq!(
+        serde_json::to_value(same.spec.as_ref().unwrap()).unwrap(),
+        json!({"vpc_id": "vpc-1"}),
+        "unchanged, it reads as recorded"
+    );
+    let vpc = |id: &str| by_id[id].spec.as_ref().unwrap().vpc_id.value().cloned();
+    assert_eq!(vpc("igw-moved").as_deref(), Some("vpc-9"), "the live VPC");
+    assert_eq!(
+        vpc("igw-loose").as_deref(),
+        Some(""),
+        "attached to nothing, unknown to state"
+    );
 }

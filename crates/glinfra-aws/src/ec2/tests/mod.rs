@@ -117,3 +117,8 @@ fn owner_tags(stack: &str, logical_id: &str) -> Vec<Tag> {
         Tag::builder().key(TAG_LOGICAL_ID).value(logical_id).build(),
     ]
 }
+
+/// The one filter of a refresh's batched read: the stack's ownership tag.
+fn stack_filter_pairs() -> Vec<(String, Vec<String>)> {
+    vec![("tag:glinfra:stack".to_string(), vec![STACK.to_string()])]
+}

@@ -10,7 +10,7 @@ use aws_sdk_ec2::operation::delete_nat_gateway::DeleteNatGatewayOutput;
 use aws_sdk_ec2::operation::describe_nat_gateways::{
     DescribeNatGatewaysError, DescribeNatGatewaysInput, DescribeNatGatewaysOutput,
 };
-use aws_sdk_ec2::types::{NatGateway, NatGatewayState, ResourceType};
+use aws_sdk_ec2::types::{NatGateway, NatGatewayAddress, NatGatewayState, ResourceType};
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::mock;
 use glinfra_core::spec::ec2::{NatGatewayOutputs, NatGatewaySpec};
@@ -199,4 +199,82 @@ async fn delete_nat_gateway_waits_until_deleted() {
         .await
         .unwrap();
     assert_eq!(describe.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn observe_reads_every_live_gateway_of_the_stack_in_one_call() {
+    let (described, see) = recorder::<DescribeNatGatewaysInput>();
+    let gateway = |id: &str, logical: &str, stack: &str, state: NatGatewayState| {
+        NatGateway::builder()
+            .nat_gateway_id(id)
+            .state(state)
+            .subnet_id("subnet-1")
+            .set_tags(Some(owner_tags(stack, logical)))
+    };
+    let address = |allocation: &str, primary: bool| {
+        NatGatewayAddress::builder()
+            .allocation_id(allocation)
+            .is_primary(primary)
+            .build()
+    };
+    let list = mock!(Client::describe_nat_gateways)
+        .match_requests(see)
+        .then_output(move || {
+            DescribeNatGatewaysOutput::builder()
+                .nat_gateways(
+                    gateway("nat-1", "nat", STACK, NatGatewayState::Available)
+                        .nat_gateway_addresses(address("eipalloc-2", false))
+                        .nat_gateway_addresses(address("eipalloc-1", true))
+                        .build(),
+                )
+                // Not its address yet (pending, as LocalStack answers): kept as recorded.
+                .nat_gateways(
+                    gateway("nat-2", "nat-b", STACK, NatGatewayState::Pending)
+                        .subnet_id("subnet-7")
+                        .build(),
+                )
+                .nat_gateways(gateway("nat-3", "nat-c", STACK, NatGatewayState::Deleting).build())
+                .nat_gateways(gateway("nat-4", "nat-d", STACK, NatGatewayState::Failed).build())
+                // LocalStack ignores the filter: another stack's gateway is dropped.
+                .nat_gateways(gateway("nat-5", "nat", "other", NatGatewayState::Available).build())
+                .build()
+        });
+    let c = clients(&[&list]);
+    let other: Desired<NatGatewaySpec> = resource(
+        "nat-b",
+        json!({"subnet_id": "subnet-2", "allocation_id": "eipalloc-9"}),
+    );
+    let recorded = vec![
+        recorded(&nat_resource(), nat_outputs("nat-1")),
+        recorded(&other, nat_outputs("nat-2")),
+    ];
+
+    let live = NatGatewayDriver
+        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(list.num_calls(), 1);
+    assert_eq!(
+        filter_pairs(described.lock().unwrap()[0].filter()),
+        stack_filter_pairs()
+    );
+    let ids: Vec<&str> = live.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["nat", "nat-b"],
+        "deleting, failed and others' are skipped"
+    );
+    assert_eq!(live[0].outputs, nat_outputs("nat-1"));
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        json!({"subnet_id": "subnet-1", "allocation_id": "eipalloc-1"}),
+        "unchanged, it reads as recorded (the primary address's allocation)"
+    );
+    assert_eq!(
+        serde_json::to_value(live[1].spec.as_ref().unwrap()).unwrap(),
+        json!({"subnet_id": "subnet-7", "allocation_id": "eipalloc-9"}),
+        "the live subnet; the allocation not in the answer, as recorded"
+    );
 }

@@ -168,3 +168,115 @@ async fn delete_route_uses_the_table_and_destination_of_its_id() {
     assert_eq!(req.route_table_id(), Some("rtb-1"));
     assert_eq!(req.destination_cidr_block(), Some("0.0.0.0/0"));
 }
+
+/// A route to `destination` through a NAT gateway (`nat-…`) or another gateway.
+fn route(destination: &str, target: &str) -> Route {
+    let route = Route::builder()
+        .destination_cidr_block(destination)
+        .origin(RouteOrigin::CreateRoute);
+    if target.starts_with("nat-") {
+        route.nat_gateway_id(target).build()
+    } else {
+        route.gateway_id(target).build()
+    }
+}
+
+/// A table `id` with `routes` after its local route, tagged as `stack`'s when given.
+fn table(id: &str, stack: Option<&str>, routes: Vec<Route>) -> RouteTable {
+    let local = Route::builder()
+        .destination_cidr_block("10.0.0.0/16")
+        .gateway_id("local")
+        .origin(RouteOrigin::CreateRouteTable)
+        .build();
+    RouteTable::builder()
+        .route_table_id(id)
+        .set_routes(Some(std::iter::once(local).chain(routes).collect()))
+        .set_tags(stack.map(|s| owner_tags(s, &format!("table-{id}"))))
+        .build()
+}
+
+#[tokio::test]
+async fn observe_reads_recorded_routes_through_the_stacks_tables_and_others_by_id() {
+    let (by_id_seen, see_by_id) = recorder::<DescribeRouteTablesInput>();
+    let by_stack = mock!(Client::describe_route_tables)
+        .match_requests(|req| filter_pairs(req.filters()) == stack_filter_pairs())
+        .then_output(|| {
+            DescribeRouteTablesOutput::builder()
+                .route_tables(table(
+                    "rtb-1",
+                    Some(STACK),
+                    vec![route("0.0.0.0/0", "igw-1"), route("10.9.0.0/16", "nat-2")],
+                ))
+                .route_tables(table("rtb-2", Some(STACK), vec![]))
+                .build()
+        });
+    // The VPC's main table carries no tags of ours: read by id, in one more call.
+    let by_id = mock!(Client::describe_route_tables)
+        .match_requests(see_by_id)
+        .then_output(|| {
+            DescribeRouteTablesOutput::builder()
+                .route_tables(table(
+                    "rtb-main",
+                    None,
+                    vec![route("192.168.0.0/16", "nat-1")],
+                ))
+                .build()
+        });
+    let c = clients(&[&by_stack, &by_id]);
+    let route_of = |id: &str, table: &str, destination: &str, target: (&str, &str)| {
+        let r: Desired<RouteSpec> = resource(
+            id,
+            json!({"route_table_id": table, "destination_cidr_block": destination, target.0: target.1}),
+        );
+        let out = route_outputs(&format!("{table}_{destination}"));
+        (serde_json::to_value(&r.spec).unwrap(), recorded(&r, out))
+    };
+    let (public_json, public) = route_of("public", "rtb-1", "0.0.0.0/0", ("gateway_id", "igw-1"));
+    let (_, peer) = route_of("peer", "rtb-1", "10.9.0.0/16", ("nat_gateway_id", "nat-1"));
+    let (_, gone) = route_of("gone", "rtb-2", "10.8.0.0/16", ("nat_gateway_id", "nat-1"));
+    let (_, local) = route_of("local", "rtb-1", "10.0.0.0/16", ("gateway_id", "igw-1"));
+    let (_, vpn) = route_of(
+        "vpn",
+        "rtb-main",
+        "192.168.0.0/16",
+        ("nat_gateway_id", "nat-1"),
+    );
+    let recorded = vec![public, peer, gone, local, vpn];
+
+    let live = RouteDriver
+        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(by_stack.num_calls(), 1);
+    assert_eq!(by_id.num_calls(), 1);
+    assert_eq!(
+        filter_pairs(by_id_seen.lock().unwrap()[0].filters()),
+        [("route-table-id".to_string(), vec!["rtb-main".to_string()])],
+        "only the recorded tables the first call did not return"
+    );
+    let by_id: BTreeMap<_, _> = live.into_iter().map(|l| (l.id.clone(), l)).collect();
+    assert_eq!(
+        by_id.keys().collect::<Vec<_>>(),
+        ["peer", "public", "vpn"],
+        "a route gone, or only the table's local route, is not returned"
+    );
+    assert_eq!(by_id["public"].outputs, route_outputs("rtb-1_0.0.0.0/0"));
+    assert!(by_id["public"].tags.is_empty());
+    assert_eq!(
+        serde_json::to_value(by_id["public"].spec.as_ref().unwrap()).unwrap(),
+        public_json,
+        "unchanged, it reads as recorded"
+    );
+    let peer = by_id["peer"].spec.as_ref().unwrap();
+    assert_eq!(
+        peer.nat_gateway_id
+            .as_ref()
+            .and_then(|n| n.value())
+            .map(String::as_str),
+        Some("nat-2"),
+        "the live target"
+    );
+    assert!(peer.gateway_id.is_none());
+}

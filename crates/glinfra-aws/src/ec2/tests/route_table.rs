@@ -1,10 +1,14 @@
-//! Route table: a create that names a VPC not visible yet.
+//! Route table: a create that names a VPC not visible yet; refresh.
 
 use super::*;
 use crate::driver::Driver;
 use crate::ec2::RouteTableDriver;
+use crate::kit::tags;
 use crate::test_support::meta;
 use aws_sdk_ec2::operation::create_route_table::{CreateRouteTableError, CreateRouteTableOutput};
+use aws_sdk_ec2::operation::describe_route_tables::{
+    DescribeRouteTablesInput, DescribeRouteTablesOutput,
+};
 use aws_sdk_ec2::types::RouteTable;
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::mock;
@@ -30,4 +34,65 @@ async fn create_route_table_waits_out_a_vpc_not_visible_yet() {
         RouteTableOutputs { id: "rtb-1".into() }
     );
     assert_eq!(create.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn observe_reads_every_table_of_the_stack_in_one_call() {
+    let (described, see) = crate::test_support::recorder::<DescribeRouteTablesInput>();
+    let table = |id: &str, vpc: &str, stack: &str, logical: &str| {
+        RouteTable::builder()
+            .route_table_id(id)
+            .vpc_id(vpc)
+            .set_tags(Some(owner_tags(stack, logical)))
+            .build()
+    };
+    let list = mock!(Client::describe_route_tables)
+        .match_requests(see)
+        .then_output(move || {
+            DescribeRouteTablesOutput::builder()
+                .route_tables(table("rtb-1", "vpc-1", STACK, "public"))
+                .route_tables(table("rtb-2", "vpc-9", STACK, "private"))
+                .route_tables(table("rtb-3", "vpc-1", "other", "public"))
+                .build()
+        });
+    let c = clients(&[&list]);
+    let public: Desired<RouteTableSpec> = resource("public", json!({"vpc_id": "vpc-1"}));
+    let private: Desired<RouteTableSpec> = resource("private", json!({"vpc_id": "vpc-1"}));
+    let recorded = vec![
+        crate::test_support::recorded(&public, RouteTableOutputs { id: "rtb-1".into() }),
+        crate::test_support::recorded(&private, RouteTableOutputs { id: "rtb-2".into() }),
+    ];
+
+    let live = RouteTableDriver
+        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(list.num_calls(), 1);
+    assert_eq!(
+        filter_pairs(described.lock().unwrap()[0].filters()),
+        stack_filter_pairs()
+    );
+    assert_eq!(live.len(), 2, "another stack's table is dropped");
+    assert_eq!(live[0].id, "public");
+    assert_eq!(live[0].outputs, RouteTableOutputs { id: "rtb-1".into() });
+    assert_eq!(live[0].tags, tags::from_sdk(&owner_tags(STACK, "public")));
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        json!({"vpc_id": "vpc-1"}),
+        "unchanged, it reads as recorded"
+    );
+    assert_eq!(live[1].id, "private");
+    assert_eq!(
+        live[1]
+            .spec
+            .as_ref()
+            .unwrap()
+            .vpc_id
+            .value()
+            .map(String::as_str),
+        Some("vpc-9"),
+        "the live VPC"
+    );
 }

@@ -1,11 +1,14 @@
-//! Route table association: associate, find by table and subnet, disassociate.
+//! Route table association: associate, find by table and subnet, disassociate,
+//! refresh through the tables.
 
 use super::*;
 use crate::driver::Driver;
 use crate::ec2::RouteTableAssociationDriver;
 use crate::test_support::{meta, recorded};
 use aws_sdk_ec2::operation::associate_route_table::AssociateRouteTableOutput;
-use aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput;
+use aws_sdk_ec2::operation::describe_route_tables::{
+    DescribeRouteTablesInput, DescribeRouteTablesOutput,
+};
 use aws_sdk_ec2::operation::disassociate_route_table::DisassociateRouteTableError;
 use aws_sdk_ec2::types::{
     RouteTable, RouteTableAssociation, RouteTableAssociationState, RouteTableAssociationStateCode,
@@ -109,4 +112,74 @@ async fn disassociate_already_gone_succeeds() {
         .await
         .unwrap();
     assert_eq!(disassociate.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn observe_reads_recorded_associations_through_their_tables_in_one_call() {
+    let (described, see) = crate::test_support::recorder::<DescribeRouteTablesInput>();
+    let association = |id: &str, subnet: &str, state| {
+        RouteTableAssociation::builder()
+            .route_table_association_id(id)
+            .route_table_id("rtb-1")
+            .subnet_id(subnet)
+            .association_state(RouteTableAssociationState::builder().state(state).build())
+            .build()
+    };
+    let table = RouteTable::builder()
+        .route_table_id("rtb-1")
+        .associations(association(
+            "rtbassoc-a",
+            "subnet-1",
+            RouteTableAssociationStateCode::Associated,
+        ))
+        .associations(association(
+            "rtbassoc-b",
+            "subnet-2",
+            RouteTableAssociationStateCode::Disassociating,
+        ))
+        .set_tags(Some(owner_tags(STACK, "private")))
+        .build();
+    let describe = mock!(Client::describe_route_tables)
+        .match_requests(see)
+        .then_output(move || {
+            DescribeRouteTablesOutput::builder()
+                .route_tables(table.clone())
+                .build()
+        });
+    let c = clients(&[&describe]);
+    let of = |id: &str, subnet: &str, association: &str| {
+        let r: Desired<RouteTableAssociationSpec> =
+            resource(id, json!({"route_table_id": "rtb-1", "subnet_id": subnet}));
+        recorded(&r, association_outputs(association))
+    };
+    let recorded = vec![
+        of("private-a-routes", "subnet-1", "rtbassoc-a"),
+        of("private-b-routes", "subnet-2", "rtbassoc-b"),
+        of("private-c-routes", "subnet-3", "rtbassoc-c"),
+    ];
+
+    let live = RouteTableAssociationDriver
+        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(
+        describe.num_calls(),
+        1,
+        "every table is the stack's: one call"
+    );
+    assert_eq!(
+        filter_pairs(described.lock().unwrap()[0].filters()),
+        stack_filter_pairs()
+    );
+    assert_eq!(live.len(), 1, "one going away, one gone: not returned");
+    assert_eq!(live[0].id, "private-a-routes");
+    assert_eq!(live[0].outputs, association_outputs("rtbassoc-a"));
+    assert!(live[0].tags.is_empty());
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        json!({"route_table_id": "rtb-1", "subnet_id": "subnet-1"}),
+        "unchanged, it reads as recorded"
+    );
 }

@@ -37,7 +37,9 @@ use aws_sdk_ec2::operation::update_security_group_rule_descriptions_ingress::{
     UpdateSecurityGroupRuleDescriptionsIngressInput,
     UpdateSecurityGroupRuleDescriptionsIngressOutput,
 };
-use aws_sdk_ec2::types::{IpPermission, ResourceType, SecurityGroup, SecurityGroupRule};
+use aws_sdk_ec2::types::{
+    IpPermission, IpRange, ResourceType, SecurityGroup, SecurityGroupRule, UserIdGroupPair,
+};
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, Rule};
 use glinfra_core::spec::ec2::{IpProtocol, SecurityGroupOutputs, SecurityGroupSpec};
@@ -564,4 +566,131 @@ fn protocols_keep_the_spelling_aws_takes_in_json() {
         assert_eq!(serde_json::from_str::<IpProtocol>(json).unwrap(), protocol);
         assert_eq!(format!("\"{}\"", protocol.as_str()), json);
     }
+}
+
+/// A permission of `protocol` and ports holding `ranges` (CIDR, description), as
+/// DescribeSecurityGroups groups rules.
+fn permission(protocol: &str, ports: Option<(i32, i32)>, ranges: &[(&str, &str)]) -> IpPermission {
+    let mut p = IpPermission::builder().ip_protocol(protocol);
+    if let Some((from, to)) = ports {
+        p = p.from_port(from).to_port(to);
+    }
+    for (cidr, description) in ranges {
+        let mut range = IpRange::builder().cidr_ip(*cidr);
+        if !description.is_empty() {
+            range = range.description(*description);
+        }
+        p = p.ip_ranges(range.build());
+    }
+    p.build()
+}
+
+#[tokio::test]
+async fn observe_maps_grouped_permissions_back_to_the_recorded_rules() {
+    let (described, see) = recorder::<DescribeSecurityGroupsInput>();
+    let group = |id: &str, name: &str, stack: &str| {
+        SecurityGroup::builder()
+            .group_id(id)
+            .group_name(name)
+            .description("managed by glinfra")
+            .vpc_id("vpc-1")
+            .owner_id(ACCOUNT)
+            .set_tags(Some(owner_tags(stack, name)))
+    };
+    let list = mock!(Client::describe_security_groups)
+        .match_requests(see)
+        .then_output(move || {
+            DescribeSecurityGroupsOutput::builder()
+                // Rules as AWS groups them: by protocol and ports, several CIDRs each.
+                .security_groups(
+                    group("sg-1", "web", STACK)
+                        .ip_permissions(permission(
+                            "tcp",
+                            Some((443, 443)),
+                            &[("10.0.0.0/16", "https"), ("10.1.0.0/16", "https")],
+                        ))
+                        .ip_permissions(permission("tcp", Some((80, 80)), &[("10.0.0.0/16", "")]))
+                        .ip_permissions_egress(permission("-1", None, &[("0.0.0.0/0", "")]))
+                        .build(),
+                )
+                .security_groups(
+                    group("sg-2", "db", STACK)
+                        .ip_permissions(permission(
+                            "tcp",
+                            Some((5432, 5432)),
+                            &[("10.0.1.0/24", "pg")],
+                        ))
+                        .ip_permissions(permission("tcp", Some((22, 22)), &[("0.0.0.0/0", "ssh")]))
+                        // A rule naming another group: a spec cannot hold it.
+                        .ip_permissions(
+                            IpPermission::builder()
+                                .ip_protocol("tcp")
+                                .from_port(6379)
+                                .to_port(6379)
+                                .user_id_group_pairs(
+                                    UserIdGroupPair::builder().group_id("sg-9").build(),
+                                )
+                                .build(),
+                        )
+                        .build(),
+                )
+                .security_groups(group("sg-3", "web", "other").build())
+                .build()
+        });
+    let c = clients(&[&list]);
+    let rule = |protocol: &str, port: i32, cidrs: &[&str], description: &str| json!({"protocol": protocol, "from_port": port, "to_port": port, "cidr_blocks": cidrs, "description": description});
+    let web: Desired<SecurityGroupSpec> = resource(
+        "web",
+        json!({
+            "vpc_id": "vpc-1", "name": "web", "description": "managed by glinfra",
+            // Another order than AWS's, and the ports of an all-protocols rule as written.
+            "ingress": [rule("tcp", 80, &["10.0.0.0/16"], ""), rule("tcp", 443, &["10.1.0.0/16", "10.0.0.0/16"], "https")],
+            "egress": [rule("-1", 0, &["0.0.0.0/0"], "")],
+        }),
+    );
+    let db: Desired<SecurityGroupSpec> = resource(
+        "db",
+        json!({
+            "vpc_id": "vpc-1", "name": "db", "description": "managed by glinfra",
+            "ingress": [rule("tcp", 5432, &["10.0.1.0/24", "10.0.2.0/24"], "pg")],
+            "egress": [],
+        }),
+    );
+    let out = |id: &str| SecurityGroupOutputs {
+        id: id.into(),
+        arn: format!("arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{id}"),
+    };
+    let recorded = vec![recorded(&web, out("sg-1")), recorded(&db, out("sg-2"))];
+
+    let live = SecurityGroupDriver
+        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(list.num_calls(), 1);
+    assert_eq!(
+        filter_pairs(described.lock().unwrap()[0].filters()),
+        stack_filter_pairs()
+    );
+    assert_eq!(live.len(), 2, "another stack's group is dropped");
+    assert_eq!(live[0].id, "web");
+    assert_eq!(live[0].outputs, out("sg-1"));
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(&web.spec).unwrap(),
+        "unchanged, it reads as recorded, in the recorded order"
+    );
+    assert_eq!(live[1].id, "db");
+    let db_live = live[1].spec.as_ref().unwrap();
+    assert_eq!(
+        serde_json::to_value(&db_live.ingress).unwrap(),
+        json!([
+            rule("tcp", 5432, &["10.0.1.0/24"], "pg"),
+            rule("tcp", 22, &["0.0.0.0/0"], "ssh"),
+        ]),
+        "the recorded rule with the CIDR it still has, then the rule added"
+    );
+    assert!(db_live.egress.is_empty());
+    assert_eq!(db_live.ingress[1].protocol, IpProtocol::Tcp);
 }

@@ -448,3 +448,86 @@ fn add_remove_is_a_set_difference() {
         (s(&["c"]), s(&["a"]))
     );
 }
+
+#[tokio::test]
+async fn observe_reads_every_live_endpoint_of_the_stack_in_one_call() {
+    let (seen, see) = recorder::<DescribeVpcEndpointsInput>();
+    let live_endpoint = |id: &str, logical: &str, stack: &str, state: &str| {
+        VpcEndpoint::builder()
+            .vpc_endpoint_id(id)
+            .vpc_id("vpc-1")
+            .state(State::from(state))
+            .set_tags(Some(owner_tags(stack, logical)))
+    };
+    let list = mock!(Client::describe_vpc_endpoints)
+        .match_requests(see)
+        .then_output(move || {
+            DescribeVpcEndpointsOutput::builder()
+                // The route tables in another order than recorded.
+                .vpc_endpoints(
+                    live_endpoint("vpce-1", "s3", STACK, "available")
+                        .service_name("com.amazonaws.us-east-1.s3")
+                        .vpc_endpoint_type(VpcEndpointType::Gateway)
+                        .route_table_ids("rtb-b")
+                        .route_table_ids("rtb-a")
+                        .private_dns_enabled(false)
+                        .build(),
+                )
+                // A subnet gone; the VPC's default group AWS gave it, the spec naming none.
+                .vpc_endpoints(
+                    live_endpoint("vpce-2", "ecr", STACK, "available")
+                        .service_name("com.amazonaws.us-east-1.ecr.api")
+                        .vpc_endpoint_type(VpcEndpointType::Interface)
+                        .subnet_ids("subnet-1")
+                        .groups(
+                            SecurityGroupIdentifier::builder()
+                                .group_id("sg-default")
+                                .build(),
+                        )
+                        .private_dns_enabled(true)
+                        .build(),
+                )
+                .vpc_endpoints(live_endpoint("vpce-3", "sts", STACK, "deleting").build())
+                .vpc_endpoints(live_endpoint("vpce-4", "logs", STACK, "failed").build())
+                .vpc_endpoints(live_endpoint("vpce-5", "s3", "other", "available").build())
+                .build()
+        });
+    let c = clients(&[&list]);
+    let s3 = resource::<VpcEndpointSpec>("s3", gateway_spec(&["rtb-a", "rtb-b"]));
+    let ecr =
+        resource::<VpcEndpointSpec>("ecr", interface_spec(&["subnet-1", "subnet-2"], &[], true));
+    let out = |id: &str| VpcEndpointOutputs { id: id.into() };
+    let recorded = vec![recorded(&s3, out("vpce-1")), recorded(&ecr, out("vpce-2"))];
+
+    let live = VpcEndpointDriver
+        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(list.num_calls(), 1);
+    assert_eq!(
+        filter_pairs(seen.lock().unwrap()[0].filters()),
+        stack_filter_pairs()
+    );
+    let ids: Vec<&str> = live.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["s3", "ecr"],
+        "deleting, failed and others' are skipped"
+    );
+    assert_eq!(live[0].outputs, out("vpce-1"));
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(&s3.spec).unwrap(),
+        "unchanged, it reads as recorded, in the recorded order"
+    );
+    assert_eq!(
+        serde_json::to_value(live[1].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(
+            resource::<VpcEndpointSpec>("ecr", interface_spec(&["subnet-1"], &[], true)).spec
+        )
+        .unwrap(),
+        "the live subnets; the groups the spec leaves to AWS kept as recorded"
+    );
+}

@@ -322,3 +322,92 @@ async fn delete_failures_listed_as_unsuccessful_are_errors() {
     assert!(err.has_code(&["UnauthorizedOperation"]));
     all_used(&rules);
 }
+
+#[tokio::test]
+async fn observe_reads_every_flow_log_of_the_stack_in_one_paginated_call() {
+    let (seen, see) = recorder::<DescribeFlowLogsInput>();
+    let see = std::sync::Arc::new(see);
+    let see_first = see.clone();
+    // AWS names the destination group with the `:*` of its streams.
+    let ours = FlowLog::builder()
+        .flow_log_id(FLOW)
+        .resource_id(VPC)
+        .flow_log_status("ACTIVE")
+        .traffic_type(TrafficType::All)
+        .log_destination(format!("{GROUP}:*"))
+        .deliver_logs_permission_arn(ROLE)
+        .max_aggregation_interval(600)
+        .set_tags(Some(sdk_tags(&owner_tags(STACK, ID))))
+        .build();
+    // Aggregated over a minute now, and without the role in the answer.
+    let changed = FlowLog::builder()
+        .flow_log_id("fl-0000000000000000b")
+        .resource_id(VPC)
+        .traffic_type(TrafficType::Reject)
+        .log_destination(GROUP)
+        .max_aggregation_interval(60)
+        .set_tags(Some(sdk_tags(&owners(STACK, "flow-log-b"))))
+        .build();
+    let rules = [
+        mock!(Client::describe_flow_logs)
+            .match_requests(move |req| see_first(req))
+            .then_output(move || {
+                DescribeFlowLogsOutput::builder()
+                    .flow_logs(ours.clone())
+                    // A service that ignores the filter answers another stack's too.
+                    .flow_logs(flow_log("fl-0000000000000000c", &owners("staging", ID)))
+                    .next_token("page-2")
+                    .build()
+            }),
+        mock!(Client::describe_flow_logs)
+            .match_requests(move |req| see(req))
+            .then_output(move || {
+                DescribeFlowLogsOutput::builder()
+                    .flow_logs(changed.clone())
+                    .build()
+            }),
+    ];
+    let c = mock_ec2(&rules);
+    let mut b_spec = spec();
+    b_spec.traffic_type = FlowLogTraffic::Reject;
+    let b = desired(STACK, "flow-log-b", REGION, b_spec.clone());
+    let recorded = vec![
+        recorded(&r(), outputs(FLOW)),
+        recorded(&b, outputs("fl-0000000000000000b")),
+    ];
+
+    let live = FlowLogDriver
+        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
+        .await
+        .unwrap()
+        .unwrap();
+
+    all_used(&rules);
+    let seen = seen.lock().unwrap();
+    let filters: Vec<(String, Vec<String>)> = seen[0]
+        .filter()
+        .iter()
+        .map(|f| (f.name().unwrap().to_string(), f.values().to_vec()))
+        .collect();
+    assert_eq!(
+        filters,
+        [("tag:glinfra:stack".to_string(), vec![STACK.to_string()])]
+    );
+    assert_eq!(seen[1].next_token(), Some("page-2"));
+    assert_eq!(live.len(), 2, "another stack's flow log is dropped");
+    assert_eq!(live[0].id, ID);
+    assert_eq!(live[0].outputs, outputs(FLOW));
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(spec()).unwrap(),
+        "unchanged, it reads as recorded (the group's ARN as recorded, without `:*`)"
+    );
+    assert_eq!(live[1].id, "flow-log-b");
+    let b_live = live[1].spec.as_ref().unwrap();
+    assert_eq!(b_live.max_aggregation_interval, 60, "the live value");
+    assert_eq!(
+        b_live.delivery_role_arn, b_spec.delivery_role_arn,
+        "not in the answer: as recorded"
+    );
+    assert_eq!(b_live.traffic_type, FlowLogTraffic::Reject);
+}

@@ -388,3 +388,133 @@ async fn a_concurrent_operation_on_the_group_is_retryable() {
     assert!(err.message.contains("in progress"), "{}", err.message);
     all_used(&rules);
 }
+
+/// ListTagsForResource of the group named `name`, answering `tags`.
+fn tags_of(name: &str, tags: BTreeMap<String, String>) -> Rule {
+    let arn = format!("arn:aws:logs:eu-west-1:111122223333:log-group:{name}");
+    mock!(Client::list_tags_for_resource)
+        .match_requests(move |req| req.resource_arn() == Some(arn.as_str()))
+        .then_output(move || {
+            ListTagsForResourceOutput::builder()
+                .set_tags(Some(tags.clone().into_iter().collect()))
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn observe_lists_the_recorded_groups_by_their_shared_prefix_then_reads_their_tags() {
+    const OTHER: &str = "/greenlang/prod/b-flow-logs";
+    let (described, see) = recorder::<DescribeLogGroupsInput>();
+    let mut changed = group(OTHER, None);
+    changed.retention_in_days = Some(7);
+    let rules = [
+        mock!(Client::describe_log_groups)
+            .match_requests(see)
+            .then_output(move || {
+                DescribeLogGroupsOutput::builder()
+                    .log_groups(group(NAME, Some(KEY)))
+                    .log_groups(changed.clone())
+                    // Under the prefix, not recorded: its tags are not read.
+                    .log_groups(group("/greenlang/prod/unrelated", None))
+                    .build()
+            }),
+        tags_of(NAME, owner_tags(STACK, ID)),
+        tags_of(OTHER, owners(STACK, "logs-b")),
+    ];
+    let c = mock_logs(&rules);
+    let mut ours = spec(Some(365));
+    ours.kms_key_arn = Some(KEY.into());
+    let b_spec = LogGroupSpec {
+        name: OTHER.into(),
+        retention_days: Some(30),
+        kms_key_arn: None,
+    };
+    let b_outputs = LogGroupOutputs {
+        name: OTHER.into(),
+        arn: format!("arn:aws:logs:eu-west-1:111122223333:log-group:{OTHER}"),
+    };
+    let recorded = vec![
+        recorded(&r(ours.clone()), outputs()),
+        recorded(&desired(STACK, "logs-b", REGION, b_spec), b_outputs.clone()),
+    ];
+
+    let live = LogGroupDriver
+        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
+        .await
+        .unwrap()
+        .unwrap();
+
+    all_used(&rules);
+    let req = &described.lock().unwrap()[0];
+    assert_eq!(req.log_group_name_prefix(), Some("/greenlang/prod/"));
+    assert!(req.log_group_identifiers().is_empty());
+    assert_eq!(live.len(), 2);
+    assert_eq!(live[0].id, ID);
+    assert_eq!(live[0].outputs, outputs());
+    assert_eq!(live[0].tags, owner_tags(STACK, ID));
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(&ours).unwrap(),
+        "unchanged, it reads as recorded"
+    );
+    assert_eq!(live[1].id, "logs-b");
+    assert_eq!(live[1].outputs, b_outputs);
+    assert_eq!(
+        live[1].spec.as_ref().unwrap().retention_days,
+        Some(7),
+        "the live value"
+    );
+}
+
+#[tokio::test]
+async fn observe_lists_groups_sharing_no_prefix_by_name_and_drops_what_is_not_ours() {
+    let (described, see) = recorder::<DescribeLogGroupsInput>();
+    let rules = [
+        mock!(Client::describe_log_groups)
+            .match_requests(see)
+            .then_output(|| {
+                DescribeLogGroupsOutput::builder()
+                    .log_groups(group("/x/one", None))
+                    .build()
+            }),
+        // Deleted and made again by someone else: not the recorded group.
+        tags_of("/x/one", owners("staging", "one")),
+    ];
+    let c = mock_logs(&rules);
+    let of = |id: &str, name: &str| {
+        let spec = LogGroupSpec {
+            name: name.into(),
+            retention_days: Some(365),
+            kms_key_arn: None,
+        };
+        let out = LogGroupOutputs {
+            name: name.into(),
+            arn: format!("arn:aws:logs:eu-west-1:111122223333:log-group:{name}"),
+        };
+        recorded(&desired(STACK, id, REGION, spec), out)
+    };
+    let recorded = vec![of("one", "/x/one"), of("two", "/y/two")];
+
+    let live = LogGroupDriver
+        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
+        .await
+        .unwrap()
+        .unwrap();
+
+    all_used(&rules);
+    let req = &described.lock().unwrap()[0];
+    assert_eq!(req.log_group_name_prefix(), None);
+    assert_eq!(req.log_group_identifiers(), ["/x/one", "/y/two"]);
+    assert!(live.is_empty());
+}
+
+#[tokio::test]
+async fn observe_with_no_recorded_group_makes_no_call() {
+    let c = mock_logs(&[]);
+    let live = LogGroupDriver
+        .observe(&c, &crate::test_support::scope(STACK, REGION, vec![]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(live.is_empty());
+}

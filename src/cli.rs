@@ -370,7 +370,13 @@ async fn execute(
         yes: args.yes,
         confirm: args.confirm.clone(),
     };
-    crate::confirm::check(&plan, stack, verb == Verb::Destroy, &consent)?;
+    crate::confirm::check(
+        &plan,
+        stack,
+        verb == Verb::Destroy,
+        &consent,
+        crate::confirm::ask_on_terminal,
+    )?;
     let started = Instant::now();
     let ops = glinfra_core::Schedule::from_plan(&plan).len();
     let progress = Arc::new(Progress::new(ops, args.json));

@@ -227,3 +227,226 @@ async fn state_rm_forgets_without_deleting() {
         .unwrap();
     run.destroy(&smaller).await;
 }
+
+/// The prod environment renamed for one test, destroyable (as in tests/emulator.rs).
+fn prod(test: &str) -> greenlang_agent_factory::config::Environment {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("environments/prod-us-east-1.toml");
+    let mut env = greenlang_agent_factory::load(&path).unwrap();
+    let nonce = nonce();
+    env.stack.name = format!("it-{test}-{nonce}");
+    env.stack.environment = format!("it{}-{nonce}", &test[..3]);
+    env.storage.force_destroy = true;
+    env.stack.protect = false;
+    if let Some(db) = env.database.as_mut() {
+        db.deletion_protection = false;
+    }
+    env
+}
+
+/// The seven out-of-band changes of issue 8, made through the AWS APIs on an
+/// applied prod-us-east-1: each is shown as drift, repaired by the next apply, and
+/// read back repaired; then the plan is quiet again.
+#[tokio::test(flavor = "multi_thread")]
+async fn seven_changes_behind_our_back_on_the_platform_are_seen_and_repaired() {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    let env = prod("seven");
+    let (stack, _) = greenlang_agent_factory::stack_for(&env).unwrap();
+    let run = Run::new().await;
+    run.up(&stack).await;
+    let quiet = run.plan_live(&stack).await;
+    assert!(quiet.is_empty(), "{}", glinfra::render::text(&quiet));
+    let out = run.outputs(&stack);
+    let conf = sdk().await;
+    let (ec2, s3) = (
+        aws_sdk_ec2::Client::new(&conf),
+        aws_sdk_s3::Client::new(&conf),
+    );
+    let (r53, eks) = (
+        aws_sdk_route53::Client::new(&conf),
+        aws_sdk_eks::Client::new(&conf),
+    );
+    let rds = aws_sdk_rds::Client::new(&conf);
+
+    // 1. Versioning suspended on a bucket.
+    let packs = out["bucket-agent-packs.name"].clone();
+    s3.put_bucket_versioning()
+        .bucket(&packs)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Suspended)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // 2. A public access block removed.
+    let reports = out["bucket-reports.name"].clone();
+    s3.delete_public_access_block()
+        .bucket(&reports)
+        .send()
+        .await
+        .unwrap();
+    // 3. Public IPs turned on in an app subnet.
+    ec2.modify_subnet_attribute()
+        .subnet_id(&out["subnet-app-a.id"])
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build())
+        .send()
+        .await
+        .unwrap();
+    // 4. A NAT gateway deleted.
+    ec2.delete_nat_gateway()
+        .nat_gateway_id(&out["nat-a.id"])
+        .send()
+        .await
+        .unwrap();
+    // 5. A DNS record deleted.
+    let zone = out["zone.zone_id"].clone();
+    let sets = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .send()
+        .await
+        .unwrap();
+    let api = sets
+        .resource_record_sets()
+        .iter()
+        .find(|r| r.name().starts_with("api.") && r.set_identifier() == Some("us-east-1"))
+        .expect("the api record of us-east-1")
+        .clone();
+    r53.change_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .change_batch(
+            aws_sdk_route53::types::ChangeBatch::builder()
+                .changes(
+                    aws_sdk_route53::types::Change::builder()
+                        .action(aws_sdk_route53::types::ChangeAction::Delete)
+                        .resource_record_set(api)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // 6. A node group shrunk.
+    let cluster = out["eks.name"].clone();
+    let ng = out["ng-system.name"].clone();
+    let before = eks
+        .describe_nodegroup()
+        .cluster_name(&cluster)
+        .nodegroup_name(&ng)
+        .send()
+        .await
+        .unwrap();
+    let scaling = before
+        .nodegroup()
+        .unwrap()
+        .scaling_config()
+        .unwrap()
+        .clone();
+    eks.update_nodegroup_config()
+        .cluster_name(&cluster)
+        .nodegroup_name(&ng)
+        .scaling_config(
+            aws_sdk_eks::types::NodegroupScalingConfig::builder()
+                .min_size(1)
+                .desired_size(1)
+                .max_size(scaling.max_size().unwrap())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // 7. RDS backup retention cut.
+    let db = out["db-primary.identifier"].clone();
+    rds.modify_db_instance()
+        .db_instance_identifier(&db)
+        .backup_retention_period(1)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+
+    let plan = run.plan_live(&stack).await;
+    let text = glinfra::render::text(&plan);
+    let drifted: Vec<&str> = plan.drift.iter().map(|d| d.resource.as_str()).collect();
+    for id in [
+        "bucket-agent-packs",
+        "bucket-reports",
+        "subnet-app-a",
+        "nat-a",
+        "record-api-us-east-1",
+        "ng-system",
+        "db-primary",
+    ] {
+        assert!(drifted.contains(&id), "{id} not in the drift:\n{text}");
+    }
+    assert_eq!(plan.drift.len(), 7, "{text}");
+
+    run.up(&stack).await;
+    let out = run.outputs(&stack);
+    let v = s3
+        .get_bucket_versioning()
+        .bucket(&packs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v.status(), Some(&BucketVersioningStatus::Enabled));
+    assert!(s3
+        .get_public_access_block()
+        .bucket(&reports)
+        .send()
+        .await
+        .is_ok());
+    let subnet = ec2
+        .describe_subnets()
+        .subnet_ids(&out["subnet-app-a.id"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subnet.subnets()[0].map_public_ip_on_launch(), Some(false));
+    let nat = ec2
+        .describe_nat_gateways()
+        .nat_gateway_ids(&out["nat-a.id"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        nat.nat_gateways()[0].state(),
+        Some(&aws_sdk_ec2::types::NatGatewayState::Available)
+    );
+    let sets = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .send()
+        .await
+        .unwrap();
+    assert!(sets
+        .resource_record_sets()
+        .iter()
+        .any(|r| r.name().starts_with("api.") && r.set_identifier() == Some("us-east-1")));
+    let after = eks
+        .describe_nodegroup()
+        .cluster_name(&cluster)
+        .nodegroup_name(&ng)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.nodegroup().unwrap().scaling_config(), Some(&scaling));
+    let live = rds
+        .describe_db_instances()
+        .db_instance_identifier(&db)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        live.db_instances()[0].backup_retention_period(),
+        Some(env.database.as_ref().unwrap().backup_retention_days)
+    );
+    let again = run.plan_live(&stack).await;
+    assert!(again.is_empty(), "{}", glinfra::render::text(&again));
+    run.destroy(&stack).await;
+}

@@ -43,7 +43,7 @@ named!(CacheParameterGroupDriver {
     what: "ElastiCache cache parameter group",
     describe: describe_cache_parameter_groups(cache_parameter_group_name) -> cache_parameter_groups
         where cache_parameter_group_name, "DescribeCacheParameterGroups",
-    group: CacheParameterGroup, arn: arn "CacheParameterGroup ARN",
+    group: CacheParameterGroup, name: cache_parameter_group_name, arn: arn "CacheParameterGroup ARN",
     outputs: outputs,
 });
 

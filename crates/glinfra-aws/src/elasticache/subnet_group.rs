@@ -32,7 +32,7 @@ named!(CacheSubnetGroupDriver {
     what: "ElastiCache cache subnet group",
     describe: describe_cache_subnet_groups(cache_subnet_group_name) -> cache_subnet_groups
         where cache_subnet_group_name, "DescribeCacheSubnetGroups",
-    group: CacheSubnetGroup, arn: arn "CacheSubnetGroup ARN",
+    group: CacheSubnetGroup, name: cache_subnet_group_name, arn: arn "CacheSubnetGroup ARN",
     outputs: outputs,
 });
 

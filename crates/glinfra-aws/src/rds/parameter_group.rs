@@ -47,7 +47,8 @@ named!(DbParameterGroupDriver {
     what: "DB parameter group",
     describe: describe_db_parameter_groups(db_parameter_group_name) -> db_parameter_groups,
         "DescribeDBParameterGroups",
-    group: DbParameterGroup, arn: db_parameter_group_arn "DBParameterGroup ARN",
+    group: DbParameterGroup, name: db_parameter_group_name,
+        arn: db_parameter_group_arn "DBParameterGroup ARN",
     outputs: outputs,
 });
 

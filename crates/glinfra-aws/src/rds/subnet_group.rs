@@ -36,7 +36,7 @@ named!(DbSubnetGroupDriver {
     what: "DB subnet group",
     describe: describe_db_subnet_groups(db_subnet_group_name) -> db_subnet_groups,
         "DescribeDBSubnetGroups",
-    group: DbSubnetGroup, arn: db_subnet_group_arn "DBSubnetGroup ARN",
+    group: DbSubnetGroup, name: db_subnet_group_name, arn: db_subnet_group_arn "DBSubnetGroup ARN",
     outputs: outputs,
 });
 

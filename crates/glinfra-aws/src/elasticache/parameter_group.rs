@@ -6,10 +6,16 @@
 //! `user`) when everything is reconciled (after an adoption or a resumed run), and
 //! taken from the recorded spec otherwise. A group still used by a replication group
 //! on its way out cannot be deleted yet: Retryable.
+//!
+//! A refresh reads the family and description from DescribeCacheParameterGroups
+//! and the values of the parameters the spec sets from DescribeCacheParameters
+//! (`Source=user`): a parameter set outside glinfra that the spec does not name is
+//! not compared.
 
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::named::{self, named, Named};
 use crate::kit::{
     parameter_changes, required, retryable_when, tags, Absent, Changed, Desired, Recorded,
@@ -104,6 +110,40 @@ impl Driver for CacheParameterGroupDriver {
             tags::update(&ec, Self::arn(&group)?, prior, r, changed).await?;
         }
         Ok(prior.outputs.clone())
+    }
+
+    /// DescribeCacheParameterGroups (one call per page), then, for each group state
+    /// recorded, ListTagsForResource ([`named::observe`]) and DescribeCacheParameters
+    /// with `Source=user` (one call per page); groups state does not know are not read.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<CacheParameterGroupSpec>,
+    ) -> Result<Option<Vec<Live<CacheParameterGroupSpec>>>, ProviderError> {
+        let ec = c.elasticache(&scope.region);
+        let mut live = Vec::new();
+        for s in named::observe::<Self>(c, scope).await? {
+            let (g, recorded) = (&s.group, &s.recorded.spec);
+            let out = outputs(g)?;
+            let set = user_parameters(&ec, &out.name).await?;
+            let spec = CacheParameterGroupSpec {
+                name: recorded.name.clone(),
+                family: g.cache_parameter_group_family().unwrap_or("").to_string(),
+                description: g.description().unwrap_or("").to_string(),
+                parameters: recorded
+                    .parameters
+                    .keys()
+                    .filter_map(|k| Some((k.clone(), set.get(k)?.clone())))
+                    .collect(),
+            };
+            live.push(Live {
+                id: s.id,
+                outputs: out,
+                tags: s.tags,
+                spec: Some(spec),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -223,7 +223,12 @@ async fn user_parameters(
             .send()
             .await
             .map_err(|e| classify(&format!("DescribeCacheParameters {name}"), e))?;
-        params.extend(page.parameters().iter().filter_map(|p| {
+        // The filter is not trusted: what says it is not the user's is dropped.
+        let set = page
+            .parameters()
+            .iter()
+            .filter(|p| matches!(p.source(), None | Some("user")));
+        params.extend(set.filter_map(|p| {
             Some((
                 p.parameter_name()?.to_string(),
                 p.parameter_value().unwrap_or("").to_string(),

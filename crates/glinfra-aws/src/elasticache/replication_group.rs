@@ -498,7 +498,9 @@ async fn delete_now(ec: &Client, id: &str, snapshot: Option<String>) -> Result<(
 /// What `rg` (with its member cluster `cc`, when one was listed) is as a spec,
 /// against the `recorded` one: values AWS spells differently (a patch release of
 /// the recorded engine version, names in another case, the same security groups in
-/// another order) read as recorded, and what cannot be read stays as recorded.
+/// another order) read as recorded, and what cannot be read (without a member: the
+/// engine version, groups; the default security group when the spec names none)
+/// stays as recorded.
 fn live_spec(
     rg: &ReplicationGroup,
     cc: Option<&CacheCluster>,
@@ -538,12 +540,15 @@ fn live_spec(
                 .and_then(|p| p.cache_parameter_group_name()),
             &recorded.cache_parameter_group_name,
         );
-        spec.security_group_ids = read::ids(
-            cc.security_groups()
-                .iter()
-                .filter_map(|g| g.security_group_id()),
-            Some(&recorded.security_group_ids),
-        );
+        // None named: the VPC's default group AWS chose is kept, so not read.
+        if !recorded.security_group_ids.is_empty() {
+            spec.security_group_ids = read::ids(
+                cc.security_groups()
+                    .iter()
+                    .filter_map(|g| g.security_group_id()),
+                Some(&recorded.security_group_ids),
+            );
+        }
     }
     spec.at_rest_encryption = rg.at_rest_encryption_enabled().unwrap_or(false);
     spec.kms_key_id = filled(Some(&recorded.kms_key_id), |r| {

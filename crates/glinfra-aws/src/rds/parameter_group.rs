@@ -133,6 +133,10 @@ impl Driver for DbParameterGroupDriver {
                     .keys()
                     .filter_map(|k| {
                         let p = set.get(k)?;
+                        // The filter is not trusted: a default is not set by the group.
+                        if p.source.as_deref().is_some_and(|s| s != "user") {
+                            return None;
+                        }
                         Some((k.clone(), p.value.clone().unwrap_or_default()))
                     })
                     .collect(),

@@ -9,7 +9,8 @@
 //! A refresh reads node groups through the clusters their records name
 //! (ListNodegroups, then DescribeNodegroup of each: tags, scaling, labels and
 //! taints come with it), so a node group resized or relabelled outside glinfra
-//! reads as drift, and one of those clusters that state does not know is found.
+//! reads as drift, and a node group of ours in those clusters that state does not
+//! know is found.
 
 use super::{issues, sync_tags, wait_update, IN_USE, NODEGROUP_DEADLINE, UPDATE_DEADLINE};
 use crate::clients::Clients;

@@ -12,11 +12,17 @@
 //! so an upgrade goes cluster, then node groups, one minor version at a time: before
 //! each step, and after the last, every node group of the cluster that lags is
 //! brought to the cluster's version with UpdateNodegroupVersion.
+//!
+//! A refresh lists the clusters (ListClusters) and describes each (EKS has no
+//! batch describe; the tags come with DescribeCluster), so it reads every cluster
+//! of the stack, known to state or not, whole.
 
 use super::{issues, sync_tags, wait_update, CLUSTER_DEADLINE, IN_USE, UPDATE_DEADLINE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{like, Live, Scope};
+use crate::kit::read::{self, filled};
 use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{
     ensure_owned, required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded,
@@ -187,6 +193,45 @@ fn enabled_log_types(cl: &Cluster) -> BTreeSet<String> {
         .filter(|s| s.enabled() == Some(true))
         .flat_map(|s| s.types().iter().map(|t| t.as_str().to_string()))
         .collect()
+}
+
+/// What the cluster `cl` is as a spec; sets in the `recorded` order when they
+/// hold the same items, the secrets key as the record names it.
+fn live_spec(cl: &Cluster, recorded: Option<&EksClusterSpec>) -> EksClusterSpec {
+    let vpc = cl.resources_vpc_config();
+    let logs: Vec<LogType> = enabled_log_types(cl)
+        .iter()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let key = cl
+        .encryption_config()
+        .iter()
+        .find_map(|e| e.provider()?.key_arn());
+    EksClusterSpec {
+        name: cl.name().unwrap_or_default().to_string(),
+        version: cl.version().unwrap_or_default().to_string(),
+        role_arn: cl.role_arn().unwrap_or_default().to_string().into(),
+        subnet_ids: read::ids(
+            vpc.map(|v| v.subnet_ids())
+                .unwrap_or_default()
+                .iter()
+                .map(String::as_str),
+            recorded.map(|r| r.subnet_ids.as_slice()),
+        ),
+        security_group_ids: read::ids(
+            vpc.map(|v| v.security_group_ids())
+                .unwrap_or_default()
+                .iter()
+                .map(String::as_str),
+            recorded.map(|r| r.security_group_ids.as_slice()),
+        ),
+        endpoint_private_access: vpc.is_some_and(|v| v.endpoint_private_access()),
+        endpoint_public_access: vpc.is_some_and(|v| v.endpoint_public_access()),
+        enabled_log_types: like(logs, recorded.map(|r| r.enabled_log_types.as_slice())),
+        secrets_kms_key_arn: filled(recorded.map(|r| &r.secrets_kms_key_arn), |r| {
+            read::key(r, key)
+        }),
+    }
 }
 
 /// Brings every managed node group of cluster `name` that is at another
@@ -476,6 +521,49 @@ impl Driver for EksClusterDriver {
         }
 
         outputs(&cl)
+    }
+
+    /// ListClusters (one call per page), then DescribeCluster of each cluster listed
+    /// (EKS has no batch describe; the tags come with it).
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<EksClusterSpec>,
+    ) -> Result<Option<Vec<Live<EksClusterSpec>>>, ProviderError> {
+        let eks = c.eks(&scope.region);
+        let names: Vec<String> = eks
+            .list_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListClusters", e))?;
+        let mut live = Vec::new();
+        for name in names {
+            // Gone since it was listed: not there.
+            let Some(cl) = describe(&eks, &name).await? else {
+                continue;
+            };
+            let tags = tags::from_map(cl.tags());
+            let Some(id) = scope.owned(&tags) else {
+                continue;
+            };
+            if matches!(
+                cl.status(),
+                Some(ClusterStatus::Deleting | ClusterStatus::Failed)
+            ) {
+                continue;
+            }
+            let recorded = scope.recorded(&id).map(|r| &r.spec);
+            live.push(Live {
+                spec: Some(live_spec(&cl, recorded)),
+                outputs: outputs(&cl)?,
+                tags,
+                id,
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -5,11 +5,19 @@
 //! (addOrUpdateTaints / removeTaints), computed against what DescribeNodegroup
 //! reports, so an adopted group is brought fully in line; tags with
 //! TagResource / UntagResource.
+//!
+//! A refresh reads node groups through the clusters their records name
+//! (ListNodegroups, then DescribeNodegroup of each: tags, scaling, labels and
+//! taints come with it), so a node group resized or relabelled outside glinfra
+//! reads as drift, and a node group of ours in those clusters that state does not
+//! know is found.
 
 use super::{issues, sync_tags, wait_update, IN_USE, NODEGROUP_DEADLINE, UPDATE_DEADLINE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{like, Live, Scope};
+use crate::kit::read;
 use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{
     ensure_owned, required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded,
@@ -260,6 +268,56 @@ fn taints_payload(live: &[SdkTaint], desired: &[Taint]) -> Option<UpdateTaintsPa
     )
 }
 
+/// What the node group `ng` is as a spec; lists in the `recorded` order when they
+/// hold the same items. `None` when a field cannot be read and there is no record
+/// to take it from (a disk size set by a launch template, a capacity type glinfra
+/// does not offer).
+fn live_spec(ng: &Nodegroup, recorded: Option<&EksNodeGroupSpec>) -> Option<EksNodeGroupSpec> {
+    let capacity_type = match ng.capacity_type() {
+        Some(CapacityTypes::OnDemand) => Some(CapacityType::OnDemand),
+        Some(CapacityTypes::Spot) => Some(CapacityType::Spot),
+        _ => None,
+    };
+    let taints: Vec<Taint> = ng
+        .taints()
+        .iter()
+        .filter_map(|t| {
+            let effect = match t.effect()? {
+                SdkTaintEffect::NoSchedule => TaintEffect::NoSchedule,
+                SdkTaintEffect::NoExecute => TaintEffect::NoExecute,
+                SdkTaintEffect::PreferNoSchedule => TaintEffect::PreferNoSchedule,
+                _ => return None,
+            };
+            Some(Taint {
+                key: t.key()?.to_string(),
+                value: t.value().unwrap_or_default().to_string(),
+                effect,
+            })
+        })
+        .collect();
+    let sizes = ng.scaling_config();
+    Some(EksNodeGroupSpec {
+        cluster_name: ng.cluster_name().unwrap_or_default().to_string().into(),
+        name: ng.nodegroup_name().unwrap_or_default().to_string(),
+        node_role_arn: ng.node_role().unwrap_or_default().to_string().into(),
+        subnet_ids: read::ids(
+            ng.subnets().iter().map(String::as_str),
+            recorded.map(|r| r.subnet_ids.as_slice()),
+        ),
+        instance_types: like(
+            ng.instance_types().to_vec(),
+            recorded.map(|r| r.instance_types.as_slice()),
+        ),
+        capacity_type: capacity_type.or(recorded.map(|r| r.capacity_type))?,
+        disk_size: ng.disk_size().or(recorded.map(|r| r.disk_size))?,
+        min_size: sizes.and_then(|s| s.min_size()).unwrap_or(0),
+        max_size: sizes.and_then(|s| s.max_size()).unwrap_or(0),
+        desired_size: sizes.and_then(|s| s.desired_size()).unwrap_or(0),
+        labels: tags::from_map(ng.labels()),
+        taints: like(taints, recorded.map(|r| r.taints.as_slice())),
+    })
+}
+
 #[async_trait]
 impl Driver for EksNodeGroupDriver {
     type Spec = EksNodeGroupSpec;
@@ -423,6 +481,62 @@ impl Driver for EksNodeGroupDriver {
         }
 
         outputs(&ng)
+    }
+
+    /// For each cluster the recorded node groups name: ListNodegroups (one call per
+    /// page), then DescribeNodegroup of each node group listed (EKS has no batch
+    /// describe; the tags come with it). A cluster that is gone has none.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<EksNodeGroupSpec>,
+    ) -> Result<Option<Vec<Live<EksNodeGroupSpec>>>, ProviderError> {
+        let eks = c.eks(&scope.region);
+        let clusters: BTreeSet<&str> = scope
+            .recorded
+            .iter()
+            .filter_map(|r| r.spec.cluster_name.value().map(String::as_str))
+            .collect();
+        let mut live = Vec::new();
+        for cluster in clusters {
+            let listed = eks
+                .list_nodegroups()
+                .cluster_name(cluster)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify(&format!("ListNodegroups {cluster}"), e))
+                .or_absent()?;
+            for name in listed.unwrap_or_default() {
+                let Some(ng) = describe(&eks, cluster, &name).await? else {
+                    continue;
+                };
+                let tags = tags::from_map(ng.tags());
+                let Some(id) = scope.owned(&tags) else {
+                    continue;
+                };
+                if matches!(
+                    ng.status(),
+                    Some(
+                        NodegroupStatus::Deleting
+                            | NodegroupStatus::CreateFailed
+                            | NodegroupStatus::DeleteFailed
+                    )
+                ) {
+                    continue;
+                }
+                let recorded = scope.recorded(&id).map(|r| &r.spec);
+                live.push(Live {
+                    spec: live_spec(&ng, recorded),
+                    outputs: outputs(&ng)?,
+                    tags,
+                    id,
+                });
+            }
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -6,10 +6,16 @@
 //! `user`) when everything is reconciled (after an adoption or a resumed run), and
 //! taken from the recorded spec otherwise. A group still used by a replication group
 //! on its way out cannot be deleted yet: Retryable.
+//!
+//! A refresh reads the family and description from DescribeCacheParameterGroups
+//! and the values of the parameters the spec sets from DescribeCacheParameters
+//! (`Source=user`): a parameter set outside glinfra that the spec does not name is
+//! not compared.
 
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::named::{self, named, Named};
 use crate::kit::{
     parameter_changes, required, retryable_when, tags, Absent, Changed, Desired, Recorded,
@@ -43,7 +49,7 @@ named!(CacheParameterGroupDriver {
     what: "ElastiCache cache parameter group",
     describe: describe_cache_parameter_groups(cache_parameter_group_name) -> cache_parameter_groups
         where cache_parameter_group_name, "DescribeCacheParameterGroups",
-    group: CacheParameterGroup, arn: arn "CacheParameterGroup ARN",
+    group: CacheParameterGroup, name: cache_parameter_group_name, arn: arn "CacheParameterGroup ARN",
     outputs: outputs,
 });
 
@@ -104,6 +110,40 @@ impl Driver for CacheParameterGroupDriver {
             tags::update(&ec, Self::arn(&group)?, prior, r, changed).await?;
         }
         Ok(prior.outputs.clone())
+    }
+
+    /// DescribeCacheParameterGroups (one call per page), then, for each group state
+    /// recorded, ListTagsForResource ([`named::observe`]) and DescribeCacheParameters
+    /// with `Source=user` (one call per page); groups state does not know are not read.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<CacheParameterGroupSpec>,
+    ) -> Result<Option<Vec<Live<CacheParameterGroupSpec>>>, ProviderError> {
+        let ec = c.elasticache(&scope.region);
+        let mut live = Vec::new();
+        for s in named::observe::<Self>(c, scope).await? {
+            let (g, recorded) = (&s.group, &s.recorded.spec);
+            let out = outputs(g)?;
+            let set = user_parameters(&ec, &out.name).await?;
+            let spec = CacheParameterGroupSpec {
+                name: recorded.name.clone(),
+                family: g.cache_parameter_group_family().unwrap_or("").to_string(),
+                description: g.description().unwrap_or("").to_string(),
+                parameters: recorded
+                    .parameters
+                    .keys()
+                    .filter_map(|k| Some((k.clone(), set.get(k)?.clone())))
+                    .collect(),
+            };
+            live.push(Live {
+                id: s.id,
+                outputs: out,
+                tags: s.tags,
+                spec: Some(spec),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(
@@ -183,7 +223,12 @@ async fn user_parameters(
             .send()
             .await
             .map_err(|e| classify(&format!("DescribeCacheParameters {name}"), e))?;
-        params.extend(page.parameters().iter().filter_map(|p| {
+        // The filter is not trusted: what says it is not the user's is dropped.
+        let set = page
+            .parameters()
+            .iter()
+            .filter(|p| matches!(p.source(), None | Some("user")));
+        params.extend(set.filter_map(|p| {
             Some((
                 p.parameter_name()?.to_string(),
                 p.parameter_value().unwrap_or("").to_string(),

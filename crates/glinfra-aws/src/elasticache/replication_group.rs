@@ -17,12 +17,18 @@
 //!   shape does not carry them).
 //! - delete: DeleteReplicationGroup, with a final snapshot `<id>-final-<UTC time>`
 //!   when the recorded spec keeps snapshots (retention > 0), then a wait until gone.
+//! - observe (refresh): DescribeReplicationGroups and DescribeCacheClusters, each
+//!   one call per page for the whole region (the member clusters carry the engine
+//!   version, parameter group, subnet group and security groups), and the tags of
+//!   each group state recorded (ListTagsForResource: the listing carries none).
 
-use super::unless_busy;
+use super::{unless_busy, BUSY};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::tags::{self, ensure_ours};
+use crate::kit::live::{Live, Scope};
+use crate::kit::read::{self, filled};
+use crate::kit::tags::{self, ensure_ours, Tagging};
 use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{
     required, resolved_all, resolved_opt, resolved_str, Absent, Changed, Desired, Recorded,
@@ -35,8 +41,9 @@ use aws_sdk_elasticache::Client;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use glinfra_core::spec::elasticache::{ReplicationGroupOutputs, ReplicationGroupSpec};
+use glinfra_core::Input;
 use glinfra_engine::{ErrorClass, ProviderError};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 const WHAT: &str = "replication group";
@@ -488,6 +495,78 @@ async fn delete_now(ec: &Client, id: &str, snapshot: Option<String>) -> Result<(
     wait_gone(ec, id).await
 }
 
+/// What `rg` (with its member cluster `cc`, when one was listed) is as a spec,
+/// against the `recorded` one: values AWS spells differently (a patch release of
+/// the recorded engine version, names in another case, the same security groups in
+/// another order) read as recorded, and what cannot be read (without a member: the
+/// engine version, groups; the default security group when the spec names none)
+/// stays as recorded.
+fn live_spec(
+    rg: &ReplicationGroup,
+    cc: Option<&CacheCluster>,
+    recorded: &ReplicationGroupSpec,
+) -> ReplicationGroupSpec {
+    let mut spec = recorded.clone();
+    let same_name = |live: Option<&str>, recorded: &Input<String>| match live {
+        Some(l) => read::name(Some(recorded), l),
+        None => recorded.clone(),
+    };
+    spec.description = rg.description().unwrap_or("").to_string();
+    if let Some(node_type) = rg.cache_node_type() {
+        spec.node_type = node_type.to_string();
+    }
+    spec.num_node_groups = rg.node_groups().len() as i32;
+    // One count for every shard: the recorded one unless a shard has another.
+    let counts = replica_counts(rg);
+    if let Some(other) = counts
+        .iter()
+        .find(|&&n| n != recorded.replicas_per_node_group)
+    {
+        spec.replicas_per_node_group = *other;
+    }
+    if let Some(cc) = cc {
+        if let Some(v) = cc
+            .engine_version()
+            .filter(|v| !version_matches(v, &recorded.engine_version))
+        {
+            spec.engine_version = v.to_string();
+        }
+        spec.cache_subnet_group_name = same_name(
+            cc.cache_subnet_group_name(),
+            &recorded.cache_subnet_group_name,
+        );
+        spec.cache_parameter_group_name = same_name(
+            cc.cache_parameter_group()
+                .and_then(|p| p.cache_parameter_group_name()),
+            &recorded.cache_parameter_group_name,
+        );
+        // None named: the VPC's default group AWS chose is kept, so not read.
+        if !recorded.security_group_ids.is_empty() {
+            spec.security_group_ids = read::ids(
+                cc.security_groups()
+                    .iter()
+                    .filter_map(|g| g.security_group_id()),
+                Some(&recorded.security_group_ids),
+            );
+        }
+    }
+    spec.at_rest_encryption = rg.at_rest_encryption_enabled().unwrap_or(false);
+    spec.kms_key_id = filled(Some(&recorded.kms_key_id), |r| {
+        read::key(r, rg.kms_key_id())
+    });
+    spec.transit_encryption = rg.transit_encryption_enabled().unwrap_or(false);
+    spec.automatic_failover = matches!(
+        rg.automatic_failover(),
+        Some(AutomaticFailoverStatus::Enabled | AutomaticFailoverStatus::Enabling)
+    );
+    spec.multi_az = matches!(rg.multi_az(), Some(MultiAzStatus::Enabled));
+    spec.snapshot_retention_days = rg.snapshot_retention_limit().unwrap_or(0);
+    if let Some(port) = rg.configuration_endpoint().and_then(|e| e.port()) {
+        spec.port = port;
+    }
+    spec
+}
+
 #[async_trait]
 impl Driver for ReplicationGroupDriver {
     type Spec = ReplicationGroupSpec;
@@ -578,6 +657,80 @@ impl Driver for ReplicationGroupDriver {
             tags::update(&ec, arn_of(&rg)?, prior, r, changed).await?;
         }
         rg_outputs(&rg)
+    }
+
+    /// DescribeReplicationGroups (one call per page); when it lists a group state
+    /// recorded, DescribeCacheClusters (one call per page, every cluster of the
+    /// region: no filter by group) and ListTagsForResource of each such group. Groups
+    /// state does not know are not read: telling which are ours would take a tag
+    /// read of every group in the region.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<ReplicationGroupSpec>,
+    ) -> Result<Option<Vec<Live<ReplicationGroupSpec>>>, ProviderError> {
+        if scope.recorded.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let ec = c.elasticache(&scope.region);
+        let groups: Vec<ReplicationGroup> = ec
+            .describe_replication_groups()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("DescribeReplicationGroups", e))?;
+        let groups: Vec<_> = groups
+            .into_iter()
+            .filter(|rg| !matches!(status(rg), "deleting" | CREATE_FAILED))
+            .filter_map(|rg| {
+                let id = rg.replication_group_id()?;
+                let recorded = scope.recorded.iter().find(|r| r.outputs.id == id)?;
+                Some((rg, recorded))
+            })
+            .collect();
+        if groups.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let clusters: Vec<CacheCluster> = ec
+            .describe_cache_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("DescribeCacheClusters", e))?;
+        let mut members: BTreeMap<&str, &CacheCluster> = BTreeMap::new();
+        for cc in &clusters {
+            if let Some(group) = cc.replication_group_id() {
+                members.entry(group).or_insert(cc);
+            }
+        }
+        let mut live = Vec::new();
+        for (rg, recorded) in groups {
+            let (id, tags) = match ec.list(arn_of(&rg)?).await {
+                Ok(tags) => match scope.owned(&tags) {
+                    Some(id) => (id, tags),
+                    None => continue,
+                },
+                Err(e) if e.class == ErrorClass::NotFound => continue,
+                // AWS reads the tags of an available group only: a busy one keeps its record.
+                Err(e) if e.has_code(BUSY) => (recorded.id.clone(), recorded.tags.clone()),
+                Err(e) => return Err(e),
+            };
+            let cc = members
+                .get(rg.replication_group_id().unwrap_or(""))
+                .copied();
+            live.push(Live {
+                id,
+                // Being created: no endpoint yet, the record's outputs stand.
+                outputs: rg_outputs(&rg).unwrap_or_else(|_| recorded.outputs.clone()),
+                spec: Some(live_spec(&rg, cc, &recorded.spec)),
+                tags,
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

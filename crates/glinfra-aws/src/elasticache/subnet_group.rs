@@ -3,11 +3,16 @@
 //!
 //! Deletion is synchronous; a group still used by a cache cluster on its way out is
 //! Retryable, so the executor tries again once the cluster is gone.
+//!
+//! A refresh reads every field: DescribeCacheSubnetGroups carries the description,
+//! the subnets and the VPC.
 
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::named::{self, named, Named};
+use crate::kit::read::{self, filled};
 use crate::kit::{
     required, resolved_all, retryable_when, tags, Absent, Changed, Desired, Recorded,
 };
@@ -15,6 +20,7 @@ use async_trait::async_trait;
 use aws_sdk_elasticache::types::CacheSubnetGroup;
 use aws_sdk_elasticache::Client;
 use glinfra_core::spec::elasticache::{CacheSubnetGroupOutputs, CacheSubnetGroupSpec};
+use glinfra_core::Input;
 use glinfra_engine::ProviderError;
 
 /// The driver of `aws:elasticache/subnet-group`.
@@ -32,7 +38,7 @@ named!(CacheSubnetGroupDriver {
     what: "ElastiCache cache subnet group",
     describe: describe_cache_subnet_groups(cache_subnet_group_name) -> cache_subnet_groups
         where cache_subnet_group_name, "DescribeCacheSubnetGroups",
-    group: CacheSubnetGroup, arn: arn "CacheSubnetGroup ARN",
+    group: CacheSubnetGroup, name: cache_subnet_group_name, arn: arn "CacheSubnetGroup ARN",
     outputs: outputs,
 });
 
@@ -106,6 +112,38 @@ impl Driver for CacheSubnetGroupDriver {
         }
         // A subnet group cannot leave its VPC: the outputs stay as recorded.
         Ok(prior.outputs.clone())
+    }
+
+    /// DescribeCacheSubnetGroups (one call per page), then ListTagsForResource of
+    /// each group state recorded ([`named::observe`]); groups state does not know
+    /// are not read.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<CacheSubnetGroupSpec>,
+    ) -> Result<Option<Vec<Live<CacheSubnetGroupSpec>>>, ProviderError> {
+        let mut live = Vec::new();
+        for s in named::observe::<Self>(c, scope).await? {
+            let (g, recorded) = (&s.group, &s.recorded.spec);
+            let spec = CacheSubnetGroupSpec {
+                vpc_id: filled(Some(&recorded.vpc_id), |_| {
+                    g.vpc_id().map(|v| Input::Value(v.to_string()))
+                }),
+                name: recorded.name.clone(),
+                description: g.cache_subnet_group_description().unwrap_or("").to_string(),
+                subnet_ids: read::ids(
+                    g.subnets().iter().filter_map(|s| s.subnet_identifier()),
+                    Some(&recorded.subnet_ids),
+                ),
+            };
+            live.push(Live {
+                id: s.id,
+                outputs: outputs(g)?,
+                tags: s.tags,
+                spec: Some(spec),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -17,11 +17,16 @@
 //!   count and storage only grow: a decrease is rejected before any call is made.
 //! - **delete** waits out a running operation, calls DeleteCluster and waits until
 //!   the cluster is gone.
+//! - **observe** (refresh) lists every cluster of the region with its tags
+//!   (ListClustersV2) and keeps the stack's; the bootstrap brokers, an output, take
+//!   GetBootstrapBrokers per cluster.
 
-use super::cluster_update::converge;
+use super::cluster_update::{converge, Actual};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
+use crate::kit::read;
 use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{
     ensure_owned, required, resolved, resolved_all, resolved_str, tags, Absent, Changed, Desired,
@@ -34,6 +39,7 @@ use aws_sdk_kafka::types::{
 };
 use aws_sdk_kafka::Client;
 use glinfra_core::spec::msk::{ClientBrokerEncryption, MskClusterOutputs, MskClusterSpec};
+use glinfra_core::Input;
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -356,6 +362,68 @@ async fn delete_cluster(kafka: &Client, name: &str, arn: &str) -> Result<(), Pro
     wait_gone(kafka, name, arn).await
 }
 
+/// What the provisioned cluster `cl` is as a spec; lists in the `recorded` order
+/// when they hold the same items, the KMS key as the record names it. A value MSK
+/// does not report is taken from the record; `None` when there is none to take it
+/// from (a cluster without a custom configuration, a serverless one).
+fn live_spec(cl: &Cluster, recorded: Option<&MskClusterSpec>) -> Option<MskClusterSpec> {
+    let p = cl.provisioned();
+    let nodes = p.and_then(|p| p.broker_node_group_info());
+    let encryption = p.and_then(|p| p.encryption_info());
+    let actual = Actual::of(cl);
+    let client_broker = encryption
+        .and_then(|e| e.encryption_in_transit())
+        .and_then(|t| t.client_broker())
+        .and_then(|b| match b {
+            ClientBroker::Tls => Some(ClientBrokerEncryption::Tls),
+            ClientBroker::TlsPlaintext => Some(ClientBrokerEncryption::TlsPlaintext),
+            ClientBroker::Plaintext => Some(ClientBrokerEncryption::Plaintext),
+            _ => None,
+        });
+    let key = encryption
+        .and_then(|e| e.encryption_at_rest())
+        .and_then(|e| e.data_volume_kms_key_id());
+    let (configuration_arn, revision) = actual.configuration;
+    Some(MskClusterSpec {
+        name: cl.cluster_name().unwrap_or_default().to_string(),
+        kafka_version: actual
+            .kafka_version
+            .or(recorded.map(|r| r.kafka_version.clone()))?,
+        broker_count: actual.broker_count.or(recorded.map(|r| r.broker_count))?,
+        instance_type: actual
+            .instance_type
+            .or(recorded.map(|r| r.instance_type.clone()))?,
+        client_subnets: read::ids(
+            nodes
+                .map(|n| n.client_subnets())
+                .unwrap_or_default()
+                .iter()
+                .map(String::as_str),
+            recorded.map(|r| r.client_subnets.as_slice()),
+        ),
+        security_groups: read::ids(
+            nodes
+                .map(|n| n.security_groups())
+                .unwrap_or_default()
+                .iter()
+                .map(String::as_str),
+            recorded.map(|r| r.security_groups.as_slice()),
+        ),
+        volume_size_gb: actual
+            .volume_size_gb
+            .or(recorded.map(|r| r.volume_size_gb))?,
+        configuration_arn: configuration_arn
+            .map(Input::Value)
+            .or(recorded.map(|r| r.configuration_arn.clone()))?,
+        configuration_revision: revision
+            .map(Input::Value)
+            .or(recorded.map(|r| r.configuration_revision.clone()))?,
+        kms_key_arn: read::key(recorded.map(|r| &r.kms_key_arn), key)
+            .or(recorded.map(|r| r.kms_key_arn.clone()))?,
+        client_broker_encryption: client_broker.or(recorded.map(|r| r.client_broker_encryption))?,
+    })
+}
+
 #[async_trait]
 impl Driver for MskClusterDriver {
     type Spec = MskClusterSpec;
@@ -454,6 +522,60 @@ impl Driver for MskClusterDriver {
         } else {
             Ok(prior.outputs.clone())
         }
+    }
+
+    /// ListClustersV2 (one call per page: every cluster of the region, with its
+    /// tags), the stack's kept by their tags; then GetBootstrapBrokers of each of
+    /// them, for the outputs.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<MskClusterSpec>,
+    ) -> Result<Option<Vec<Live<MskClusterSpec>>>, ProviderError> {
+        let kafka = c.kafka(&scope.region);
+        let clusters: Vec<Cluster> = kafka
+            .list_clusters_v2()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListClustersV2", e))?;
+        let mut live = Vec::new();
+        for cl in clusters {
+            let tags = tags_of(&cl);
+            let Some(id) = scope.owned(&tags) else {
+                continue;
+            };
+            if matches!(
+                cl.state(),
+                Some(ClusterState::Deleting | ClusterState::Failed)
+            ) {
+                continue;
+            }
+            let arn = arn_of(&cl)?;
+            let recorded = scope.recorded(&id);
+            let outputs = match (cl.state(), recorded) {
+                // Being created: no brokers yet.
+                (Some(ClusterState::Creating), Some(r)) => r.outputs.clone(),
+                (Some(ClusterState::Creating), None) => MskClusterOutputs {
+                    arn: arn.to_string(),
+                    bootstrap_brokers_tls: String::new(),
+                },
+                _ => match outputs(&kafka, arn).await.or_absent()? {
+                    Some(out) => out,
+                    // Gone since it was listed: not there.
+                    None => continue,
+                },
+            };
+            live.push(Live {
+                spec: live_spec(&cl, recorded.map(|r| &r.spec)),
+                outputs,
+                tags,
+                id,
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -42,17 +42,19 @@ impl Step {
     }
 }
 
-/// What the cluster has now, as far as our spec goes.
-struct Actual {
-    kafka_version: Option<String>,
-    configuration: (Option<String>, Option<i64>),
-    instance_type: Option<String>,
-    broker_count: Option<i32>,
-    volume_size_gb: Option<i32>,
+/// What the cluster has now, as far as the fields updates change go.
+pub(super) struct Actual {
+    pub kafka_version: Option<String>,
+    /// The configuration's ARN and revision.
+    pub configuration: (Option<String>, Option<i64>),
+    pub instance_type: Option<String>,
+    pub broker_count: Option<i32>,
+    pub volume_size_gb: Option<i32>,
 }
 
 impl Actual {
-    fn of(cl: &Cluster) -> Actual {
+    /// What `cl` (as DescribeClusterV2 or ListClustersV2 report it) has now.
+    pub fn of(cl: &Cluster) -> Actual {
         let p = cl.provisioned();
         let sw = p.and_then(|p| p.current_broker_software_info());
         let nodes = p.and_then(|p| p.broker_node_group_info());

@@ -7,10 +7,15 @@
 //! properties are sent as Java properties text, `key=value` lines sorted by key;
 //! changing them makes a new revision (UpdateConfiguration), which becomes the
 //! `latest_revision` output (a number, as clusters take it).
+//!
+//! A refresh reads the configurations state recorded (by their ARN: without tags,
+//! one state does not know cannot be told ours) from one ListConfigurations, and
+//! the server properties of each one's latest revision.
 
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{like, Live, Scope};
 use crate::kit::wait;
 use crate::kit::{required, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
@@ -182,6 +187,30 @@ async fn wait_gone(kafka: &Client, name: &str, arn: &str) -> Result<(), Provider
     })
 }
 
+/// The server properties of revision `revision` of the configuration `arn`.
+async fn server_properties(
+    kafka: &Client,
+    arn: &str,
+    revision: i64,
+) -> Result<BTreeMap<String, String>, ProviderError> {
+    let out = kafka
+        .describe_configuration_revision()
+        .arn(arn)
+        .revision(revision)
+        .send()
+        .await
+        .map_err(|e| {
+            classify(
+                &format!("DescribeConfigurationRevision {arn} {revision}"),
+                e,
+            )
+        })?;
+    Ok(out
+        .server_properties()
+        .map(|b| parse_properties(&String::from_utf8_lossy(b.as_ref())))
+        .unwrap_or_default())
+}
+
 /// Makes the latest revision of the configuration `arn` carry the spec's server
 /// properties; returns the outputs.
 async fn reconcile(
@@ -200,17 +229,7 @@ async fn reconcile(
         conf.latest_revision(),
         "the revision of DescribeConfiguration",
     )?;
-    let revision = kafka
-        .describe_configuration_revision()
-        .arn(arn)
-        .revision(latest)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribeConfigurationRevision {arn} {latest}"), e))?;
-    let actual = revision
-        .server_properties()
-        .map(|b| parse_properties(&String::from_utf8_lossy(b.as_ref())))
-        .unwrap_or_default();
+    let actual = server_properties(kafka, arn, latest).await?;
     let outputs = |latest_revision| MskConfigurationOutputs {
         arn: arn.to_string(),
         latest_revision,
@@ -314,6 +333,64 @@ impl Driver for MskConfigurationDriver {
         }
         let what = format!("MSK configuration `{}`", r.spec.name);
         reconcile(&c.kafka(&r.region), &prior.outputs.arn, &r.spec, &what).await
+    }
+
+    /// ListConfigurations (one call per page), then DescribeConfigurationRevision of
+    /// the latest revision of each configuration state recorded. Nothing recorded,
+    /// no call.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<MskConfigurationSpec>,
+    ) -> Result<Option<Vec<Live<MskConfigurationSpec>>>, ProviderError> {
+        if scope.recorded.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let kafka = c.kafka(&scope.region);
+        let listed: Vec<Configuration> = kafka
+            .list_configurations()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListConfigurations", e))?;
+        let mut live = Vec::new();
+        for conf in listed {
+            let Some(recorded) = scope
+                .recorded
+                .iter()
+                .find(|r| conf.arn() == Some(r.outputs.arn.as_str()))
+            else {
+                continue;
+            };
+            if conf.state() == Some(&ConfigurationState::Deleting) {
+                continue;
+            }
+            let out = outputs_of(&conf)?;
+            // Gone since it was listed: not there.
+            let Some(properties) = server_properties(&kafka, &out.arn, out.latest_revision)
+                .await
+                .or_absent()?
+            else {
+                continue;
+            };
+            let spec = MskConfigurationSpec {
+                name: conf.name().unwrap_or_default().to_string(),
+                kafka_versions: like(
+                    conf.kafka_versions().to_vec(),
+                    Some(&recorded.spec.kafka_versions),
+                ),
+                server_properties: properties,
+            };
+            live.push(Live {
+                id: recorded.id.clone(),
+                outputs: out,
+                tags: BTreeMap::new(),
+                spec: Some(spec),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -19,11 +19,14 @@
 //! - not-found handling ([`Absent`]): a Describe that finds nothing is `None`, a
 //!   delete of what is gone is success;
 //! - [`live`]: what a refresh reads ([`live::Scope`]) and returns ([`live::Live`]);
+//!   [`read`]: live values in a spec's spelling (ids in the recorded order, KMS
+//!   keys as the spec names them, fields AWS fills in);
 //! - [`wait`]: one polling helper with a deadline, [`wait::gone`], and
 //!   [`wait::settle`] for calls that name something not visible yet.
 
 pub(crate) mod live;
 pub(crate) mod named;
+pub(crate) mod read;
 pub(crate) mod tags;
 pub(crate) mod wait;
 

@@ -1,17 +1,21 @@
 //! Kinds found by their deterministic name and tagged by their ARN, with no
 //! lifecycle states to wait for: the RDS and ElastiCache subnet and parameter
 //! groups. Each such kind says, with [`named!`], how its API describes one
-//! ([`Named`]); finding one ([`find`]) and a create that meets what an earlier
-//! attempt made ([`create`]) are written here, once.
+//! ([`Named`]); finding one ([`find`]), a create that meets what an earlier
+//! attempt made ([`create`]) and a refresh's read ([`observe`]) are written here,
+//! once.
 
+use super::live::Scope;
 use super::tags::{self, Tagging};
-use super::{create_or_existing, Desired, Made};
+use super::{create_or_existing, Absent, Desired, Made, Recorded};
 use crate::clients::Clients;
 use crate::driver::{Driver, Out};
 use crate::error::classify;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use glinfra_core::ResourceId;
 use glinfra_engine::{ErrorClass, ProviderError};
+use std::collections::BTreeMap;
 use std::future::Future;
 
 /// How the API of a kind found by name ([`named!`]) describes one.
@@ -31,6 +35,12 @@ pub(crate) trait Named: Driver {
         api: &Self::Client,
         name: &str,
     ) -> impl Future<Output = Result<Option<Self::Group>, ProviderError>> + Send;
+    /// Every one of the region, all pages: the describe call without a name.
+    fn list(
+        api: &Self::Client,
+    ) -> impl Future<Output = Result<Vec<Self::Group>, ProviderError>> + Send;
+    /// Its name, as the service reports it.
+    fn listed_name(group: &Self::Group) -> Option<&str>;
     /// Its ARN, where its tags are.
     fn arn(group: &Self::Group) -> Result<&str, ProviderError>;
     /// Its outputs.
@@ -41,14 +51,15 @@ pub(crate) trait Named: Driver {
 /// `$client` (from `Clients::$clients`) describes by name with `$describe` (the
 /// name set by `$by_name`, classified as `$op`), answering a list `$list` of
 /// `$group`s: the first one, or, with `where $name_of`, the one of that name (for a
-/// service that may answer more). `$arn` reads a group's ARN (`$arn_field` when
-/// missing) and the function `$outputs` its outputs; `$what` names the kind.
+/// service that may answer more). `$listed_name` reads a group's name, `$arn` its
+/// ARN (`$arn_field` when missing) and the function `$outputs` its outputs; `$what`
+/// names the kind.
 macro_rules! named {
     ($driver:ty {
         client: $clients:ident -> $client:ty,
         what: $what:literal,
         describe: $describe:ident($by_name:ident) -> $list:ident $(where $name_of:ident)?, $op:literal,
-        group: $group:ty, arn: $arn:ident $arn_field:literal,
+        group: $group:ty, name: $listed_name:ident, arn: $arn:ident $arn_field:literal,
         outputs: $outputs:path $(,)?
     }) => {
         impl $crate::kit::named::Named for $driver {
@@ -77,6 +88,20 @@ macro_rules! named {
                     $crate::kit::named::named!(@pick groups, name $(, $name_of)?)
                 })
                 .await
+            }
+
+            async fn list(api: &$client) -> Result<Vec<$group>, glinfra_engine::ProviderError> {
+                api.$describe()
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| $crate::error::classify($op, e))
+            }
+
+            fn listed_name(group: &$group) -> Option<&str> {
+                group.$listed_name()
             }
 
             fn arn(group: &$group) -> Result<&str, glinfra_engine::ProviderError> {
@@ -161,4 +186,56 @@ where
         // Made by an earlier attempt: brought in line.
         Made::Existing(group) => driver.adopt(c, r, K::outputs(&group)?).await,
     }
+}
+
+/// One of a kind found by name, as a refresh read it.
+pub(crate) struct Seen<'a, K: Named> {
+    /// Its logical id, from its ownership tags.
+    pub id: ResourceId,
+    /// The recorded resource of its name.
+    pub recorded: &'a Recorded<K::Spec>,
+    /// What the listing says of it.
+    pub group: K::Group,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// [`Driver::observe`]'s read of a kind found by name: the describe call without a
+/// name (one call per page), then, for each group listed whose name state
+/// recorded, its tags at its ARN (one ListTagsForResource each: these listings
+/// carry no tags and AWS has no batch tag read for them), kept when they make it
+/// this stack's. Groups state does not know are not read: telling which are ours
+/// would take a tag read of every group in the account. Nothing recorded, no call.
+pub(crate) async fn observe<'a, K: Named>(
+    c: &Clients,
+    scope: &'a Scope<K::Spec>,
+) -> Result<Vec<Seen<'a, K>>, ProviderError> {
+    if scope.recorded.is_empty() {
+        return Ok(Vec::new());
+    }
+    let api = K::client(c, &scope.region);
+    let mut seen = Vec::new();
+    for group in K::list(&api).await? {
+        let Some(recorded) = K::listed_name(&group).and_then(|name| {
+            scope
+                .recorded
+                .iter()
+                .find(|r| K::name(&r.spec).eq_ignore_ascii_case(name))
+        }) else {
+            continue;
+        };
+        // Gone since it was listed: not there.
+        let Some(tags) = api.list(K::arn(&group)?).await.or_absent()? else {
+            continue;
+        };
+        if let Some(id) = scope.owned(&tags) {
+            seen.push(Seen {
+                id,
+                recorded,
+                group,
+                tags,
+            });
+        }
+    }
+    Ok(seen)
 }

@@ -10,10 +10,16 @@
 //! spec no longer names are reset to the engine default.
 //!
 //! A parameter group has no lifecycle states: usable once created.
+//!
+//! A refresh reads the family and description from DescribeDBParameterGroups and
+//! the values of the parameters the spec sets from DescribeDBParameters
+//! (`Source=user`): a parameter set outside glinfra that the spec does not name is
+//! not compared.
 
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::named::{self, named, Named};
 use crate::kit::{
     parameter_changes, required, retryable_when, tags, wait, Absent, Changed, Desired, Recorded,
@@ -47,7 +53,8 @@ named!(DbParameterGroupDriver {
     what: "DB parameter group",
     describe: describe_db_parameter_groups(db_parameter_group_name) -> db_parameter_groups,
         "DescribeDBParameterGroups",
-    group: DbParameterGroup, arn: db_parameter_group_arn "DBParameterGroup ARN",
+    group: DbParameterGroup, name: db_parameter_group_name,
+        arn: db_parameter_group_arn "DBParameterGroup ARN",
     outputs: outputs,
 });
 
@@ -102,6 +109,48 @@ impl Driver for DbParameterGroupDriver {
         Ok(prior.outputs.clone())
     }
 
+    /// DescribeDBParameterGroups (one call per page), then, for each group state
+    /// recorded, ListTagsForResource ([`named::observe`]) and DescribeDBParameters
+    /// with `Source=user` (one call per page); groups state does not know are not read.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<DbParameterGroupSpec>,
+    ) -> Result<Option<Vec<Live<DbParameterGroupSpec>>>, ProviderError> {
+        let rds = c.rds(&scope.region);
+        let mut live = Vec::new();
+        for s in named::observe::<Self>(c, scope).await? {
+            let (g, recorded) = (&s.group, &s.recorded.spec);
+            let out = outputs(g)?;
+            let set = parameters(&rds, &out.name, Some("user")).await?;
+            let spec = DbParameterGroupSpec {
+                // AWS keeps the name in lower case; the record keeps the spec's spelling.
+                name: recorded.name.clone(),
+                family: g.db_parameter_group_family().unwrap_or("").to_string(),
+                description: g.description().unwrap_or("").to_string(),
+                parameters: recorded
+                    .parameters
+                    .keys()
+                    .filter_map(|k| {
+                        let p = set.get(k)?;
+                        // The filter is not trusted: a default is not set by the group.
+                        if p.source.as_deref().is_some_and(|s| s != "user") {
+                            return None;
+                        }
+                        Some((k.clone(), p.value.clone().unwrap_or_default()))
+                    })
+                    .collect(),
+            };
+            live.push(Live {
+                id: s.id,
+                outputs: out,
+                tags: s.tags,
+                spec: Some(spec),
+            });
+        }
+        Ok(Some(live))
+    }
+
     async fn delete(
         &self,
         c: &Clients,
@@ -133,20 +182,26 @@ impl Driver for DbParameterGroupDriver {
 }
 
 /// One parameter as DescribeDBParameters reports it.
-struct Live {
+struct Param {
     apply_type: Option<String>,
     source: Option<String>,
     value: Option<String>,
 }
 
-/// Every parameter of the group (all pages).
-async fn parameters(rds: &Client, name: &str) -> Result<BTreeMap<String, Live>, ProviderError> {
+/// Every parameter of the group (all pages), or those of `source` (`user`: the
+/// ones the group sets).
+async fn parameters(
+    rds: &Client,
+    name: &str,
+    source: Option<&str>,
+) -> Result<BTreeMap<String, Param>, ProviderError> {
     let mut all = BTreeMap::new();
     let mut marker: Option<String> = None;
     loop {
         let page = rds
             .describe_db_parameters()
             .db_parameter_group_name(name)
+            .set_source(source.map(str::to_owned))
             .set_marker(marker.take())
             .send()
             .await
@@ -155,7 +210,7 @@ async fn parameters(rds: &Client, name: &str) -> Result<BTreeMap<String, Live>, 
             if let Some(n) = p.parameter_name() {
                 all.insert(
                     n.to_string(),
-                    Live {
+                    Param {
                         apply_type: p.apply_type().map(str::to_owned),
                         source: p.source().map(str::to_owned),
                         value: p.parameter_value().map(str::to_owned),
@@ -172,7 +227,7 @@ async fn parameters(rds: &Client, name: &str) -> Result<BTreeMap<String, Live>, 
 
 /// `immediate` for a dynamic parameter, `pending-reboot` otherwise (static, or not
 /// listed: AWS then rejects the name itself).
-fn apply_method(live: Option<&Live>) -> ApplyMethod {
+fn apply_method(live: Option<&Param>) -> ApplyMethod {
     match live.and_then(|l| l.apply_type.as_deref()) {
         Some("dynamic") => ApplyMethod::Immediate,
         _ => ApplyMethod::PendingReboot,
@@ -187,7 +242,7 @@ async fn apply_parameters(
     want: &BTreeMap<String, String>,
     before: &BTreeSet<String>,
 ) -> Result<(), ProviderError> {
-    let live = parameters(rds, name).await?;
+    let live = parameters(rds, name, None).await?;
     // What the group sets now: the values a user set, and what the spec set before
     // (whatever the listing now says of its source) when the spec no longer names it.
     let current: BTreeMap<String, String> = live

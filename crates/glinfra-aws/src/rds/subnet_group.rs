@@ -3,11 +3,16 @@
 //!
 //! A subnet group has no lifecycle states: it is usable as soon as the create
 //! returns, and gone as soon as the delete returns (checked once by a Describe).
+//!
+//! A refresh reads every field: DescribeDBSubnetGroups carries the description, the
+//! subnets and the VPC.
 
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::live::{Live, Scope};
 use crate::kit::named::{self, named, Named};
+use crate::kit::read::{self, filled};
 use crate::kit::{
     required, resolved_all, retryable_when, tags, wait, Absent, Changed, Desired, Recorded,
 };
@@ -15,6 +20,7 @@ use async_trait::async_trait;
 use aws_sdk_rds::types::DbSubnetGroup;
 use aws_sdk_rds::Client;
 use glinfra_core::spec::rds::{DbSubnetGroupOutputs, DbSubnetGroupSpec};
+use glinfra_core::Input;
 use glinfra_engine::ProviderError;
 use std::time::Duration;
 
@@ -36,7 +42,7 @@ named!(DbSubnetGroupDriver {
     what: "DB subnet group",
     describe: describe_db_subnet_groups(db_subnet_group_name) -> db_subnet_groups,
         "DescribeDBSubnetGroups",
-    group: DbSubnetGroup, arn: db_subnet_group_arn "DBSubnetGroup ARN",
+    group: DbSubnetGroup, name: db_subnet_group_name, arn: db_subnet_group_arn "DBSubnetGroup ARN",
     outputs: outputs,
 });
 
@@ -94,6 +100,39 @@ impl Driver for DbSubnetGroupDriver {
         }
         tags::update(&rds, &prior.outputs.arn, prior, r, changed).await?;
         Ok(prior.outputs.clone())
+    }
+
+    /// DescribeDBSubnetGroups (one call per page), then ListTagsForResource of each
+    /// group state recorded ([`named::observe`]); groups state does not know are not read.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<DbSubnetGroupSpec>,
+    ) -> Result<Option<Vec<Live<DbSubnetGroupSpec>>>, ProviderError> {
+        let seen = named::observe::<Self>(c, scope).await?;
+        let mut live = Vec::new();
+        for s in seen {
+            let (g, recorded) = (&s.group, &s.recorded.spec);
+            let spec = DbSubnetGroupSpec {
+                vpc_id: filled(Some(&recorded.vpc_id), |_| {
+                    g.vpc_id().map(|v| Input::Value(v.to_string()))
+                }),
+                // AWS keeps the name in lower case; the record keeps the spec's spelling.
+                name: recorded.name.clone(),
+                description: g.db_subnet_group_description().unwrap_or("").to_string(),
+                subnet_ids: read::ids(
+                    g.subnets().iter().filter_map(|s| s.subnet_identifier()),
+                    Some(&recorded.subnet_ids),
+                ),
+            };
+            live.push(Live {
+                id: s.id,
+                outputs: outputs(g)?,
+                tags: s.tags,
+                spec: Some(spec),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

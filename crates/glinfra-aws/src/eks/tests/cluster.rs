@@ -667,3 +667,160 @@ fn tag_changes_remove_prior_keys_or_every_live_key_but_aws_ones() {
     let (_, remove) = tags::reconcile(&desired, &prior, Some(&live), true);
     assert_eq!(remove, ["b", "c"]);
 }
+
+/// The cluster `name` as DescribeCluster reports it: `cluster_spec()`'s settings,
+/// its subnets and log types in another order than the spec's.
+fn described(name: &str, status: ClusterStatus, tags: &[(&str, &str)]) -> Cluster {
+    let spec = cluster_spec();
+    Cluster::builder()
+        .name(name)
+        .arn(format!("arn:aws:eks:eu-west-1:111122223333:cluster/{name}"))
+        .endpoint(ENDPOINT)
+        .version(&spec.version)
+        .role_arn(spec.role_arn.value().unwrap())
+        .status(status)
+        .set_tags(Some(tag_map(tags)))
+        .resources_vpc_config(
+            VpcConfigResponse::builder()
+                .subnet_ids("subnet-b")
+                .subnet_ids("subnet-a")
+                .security_group_ids("sg-1")
+                .cluster_security_group_id("sg-eks-made")
+                .endpoint_private_access(spec.endpoint_private_access)
+                .endpoint_public_access(spec.endpoint_public_access)
+                .build(),
+        )
+        .logging(logging(&["audit", "api"]))
+        .encryption_config(
+            aws_sdk_eks::types::EncryptionConfig::builder()
+                .provider(
+                    aws_sdk_eks::types::Provider::builder()
+                        .key_arn(KEY_ARN)
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+/// DescribeCluster of `name`, answering `cl`.
+fn describe_named(name: &'static str, cl: Cluster) -> Rule {
+    mock!(aws_sdk_eks::Client::describe_cluster)
+        .match_requests(move |r| r.name() == Some(name))
+        .then_output(move || DescribeClusterOutput::builder().cluster(cl.clone()).build())
+}
+
+/// ListClusters answering `names`; each request recorded.
+fn list_clusters(
+    names: &[&str],
+) -> (
+    test_support::Seen<aws_sdk_eks::operation::list_clusters::ListClustersInput>,
+    Rule,
+) {
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let (seen, see) = recorder();
+    let rule = mock!(aws_sdk_eks::Client::list_clusters)
+        .match_requests(see)
+        .then_output(move || {
+            aws_sdk_eks::operation::list_clusters::ListClustersOutput::builder()
+                .set_clusters(Some(names.clone()))
+                .build()
+        });
+    (seen, rule)
+}
+
+#[tokio::test]
+async fn observe_lists_the_clusters_and_describes_each_for_its_tags() {
+    let mut opened = described(CLUSTER, ClusterStatus::Active, OURS_CLUSTER);
+    opened.resources_vpc_config = Some(
+        VpcConfigResponse::builder()
+            .subnet_ids("subnet-a")
+            .subnet_ids("subnet-b")
+            .security_group_ids("sg-1")
+            .endpoint_private_access(true)
+            // Opened outside glinfra.
+            .endpoint_public_access(true)
+            .build(),
+    );
+    let going_tags: &[(&str, &str)] = &[(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "old-cluster")];
+    let (listed, list) = list_clusters(&[CLUSTER, "staging", "going"]);
+    let rules = [
+        list,
+        describe_named(CLUSTER, opened),
+        describe_named(
+            "staging",
+            described("staging", ClusterStatus::Active, THEIRS),
+        ),
+        describe_named(
+            "going",
+            described("going", ClusterStatus::Deleting, going_tags),
+        ),
+    ];
+    let c = mock_eks(&rules);
+    let scope = test_support::scope("prod", REGION, vec![cluster_state(&cluster_spec())]);
+
+    let live = EksClusterDriver.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(listed.lock().unwrap().len(), 1, "one listing");
+    assert_eq!(
+        live.len(),
+        1,
+        "another stack's and a deleting cluster dropped"
+    );
+    assert_eq!(live[0].id, "cluster");
+    assert_eq!(live[0].outputs, cluster_outputs());
+    assert_eq!(live[0].tags, tags::from_map(Some(&tag_map(OURS_CLUSTER))));
+    let read = live[0].spec.as_ref().unwrap();
+    assert!(read.endpoint_public_access, "the live value");
+    let mut expected = cluster_spec();
+    expected.endpoint_public_access = true;
+    assert_eq!(read, &expected);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn observe_of_an_unchanged_cluster_reads_exactly_the_recorded_spec() {
+    // The key named by its id: EKS reports its ARN.
+    let mut spec = cluster_spec();
+    spec.secrets_kms_key_arn = Some(v("k1"));
+    let (_, list) = list_clusters(&[CLUSTER]);
+    let rules = [
+        list,
+        describe_named(
+            CLUSTER,
+            described(CLUSTER, ClusterStatus::Active, OURS_CLUSTER),
+        ),
+    ];
+    let c = mock_eks(&rules);
+    let scope = test_support::scope("prod", REGION, vec![cluster_state(&spec)]);
+
+    let live = EksClusterDriver.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(&spec).unwrap()
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn observe_reads_a_cluster_state_does_not_know_whole() {
+    let (_, list) = list_clusters(&[CLUSTER]);
+    let rules = [
+        list,
+        describe_named(
+            CLUSTER,
+            described(CLUSTER, ClusterStatus::Active, OURS_CLUSTER),
+        ),
+    ];
+    let c = mock_eks(&rules);
+    let scope = test_support::scope::<EksClusterSpec>("prod", REGION, vec![]);
+
+    let live = EksClusterDriver.observe(&c, &scope).await.unwrap().unwrap();
+
+    let mut expected = cluster_spec();
+    // Read in AWS's order, with no record to take the order from.
+    expected.subnet_ids = vec![v("subnet-b"), v("subnet-a")];
+    assert_eq!(live[0].spec.as_ref().unwrap(), &expected);
+    all_used(&rules);
+}

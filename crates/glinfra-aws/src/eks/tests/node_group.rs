@@ -433,3 +433,166 @@ async fn nodegroup_delete_without_outputs_uses_find() {
     delete_found(&EksNodeGroupDriver, &c, &r).await;
     all_used(&rules);
 }
+
+/// The node group `name` as DescribeNodegroup reports it: `nodegroup_spec()`'s
+/// settings, its subnets and instance types in another order than the spec's.
+fn listed(name: &str, tags: &[(&str, &str)]) -> Nodegroup {
+    let mut ng = nodegroup(NodegroupStatus::Active, tags);
+    ng.nodegroup_name = Some(name.into());
+    ng.nodegroup_arn = Some(format!(
+        "arn:aws:eks:eu-west-1:111122223333:nodegroup/prod/{name}/1a2b"
+    ));
+    ng.node_role = Some("arn:aws:iam::111122223333:role/eks-node".into());
+    ng.subnets = Some(vec!["subnet-b".into(), "subnet-a".into()]);
+    ng.instance_types = Some(vec!["m5.large".into(), "m6i.large".into()]);
+    ng.capacity_type = Some(CapacityTypes::Spot);
+    ng.disk_size = Some(50);
+    ng
+}
+
+/// DescribeNodegroup of `name` in CLUSTER, answering `ng`.
+fn describe_named(name: &'static str, ng: Nodegroup) -> Rule {
+    mock!(aws_sdk_eks::Client::describe_nodegroup)
+        .match_requests(move |r| {
+            r.cluster_name() == Some(CLUSTER) && r.nodegroup_name() == Some(name)
+        })
+        .then_output(move || {
+            DescribeNodegroupOutput::builder()
+                .nodegroup(ng.clone())
+                .build()
+        })
+}
+
+/// ListNodegroups of `cluster`, answering `names`.
+fn list_nodegroups(cluster: &'static str, names: &[&str]) -> Rule {
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    mock!(aws_sdk_eks::Client::list_nodegroups)
+        .match_requests(move |r| r.cluster_name() == Some(cluster))
+        .then_output(move || {
+            aws_sdk_eks::operation::list_nodegroups::ListNodegroupsOutput::builder()
+                .set_nodegroups(Some(names.clone()))
+                .build()
+        })
+}
+
+/// Recorded: `workers` in CLUSTER and `batch` in a cluster deleted since. CLUSTER
+/// also holds another stack's node group and one of ours state does not know.
+#[tokio::test]
+async fn nodegroup_observe_reads_the_node_groups_of_the_recorded_clusters() {
+    let theirs: &[(&str, &str)] = &[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "workers")];
+    let extra: &[(&str, &str)] = &[(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "extra")];
+    let mut shrunk = listed(NODEGROUP, OURS_NODEGROUP);
+    // Scaled in outside glinfra.
+    shrunk.scaling_config = Some(
+        NodegroupScalingConfig::builder()
+            .min_size(0)
+            .max_size(5)
+            .desired_size(0)
+            .build(),
+    );
+    let rules = vec![
+        mock!(aws_sdk_eks::Client::list_nodegroups)
+            .match_requests(|r| r.cluster_name() == Some("gone"))
+            .then_error(|| {
+                aws_sdk_eks::operation::list_nodegroups::ListNodegroupsError::generic(meta(
+                    "ResourceNotFoundException",
+                ))
+            }),
+        list_nodegroups(CLUSTER, &[NODEGROUP, "staging-workers", "extra"]),
+        describe_named(NODEGROUP, shrunk),
+        describe_named("staging-workers", listed("staging-workers", theirs)),
+        describe_named("extra", listed("extra", extra)),
+    ];
+    let c = mock_eks(&rules);
+    let mut batch = nodegroup_spec();
+    batch.cluster_name = v("gone");
+    batch.name = "batch".into();
+    let scope = test_support::scope(
+        "prod",
+        REGION,
+        vec![
+            nodegroup_state(&nodegroup_spec()),
+            state("batch", &batch, nodegroup_outputs()),
+        ],
+    );
+
+    let live = EksNodeGroupDriver
+        .observe(&c, &scope)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let ids: Vec<&str> = live.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["workers", "extra"],
+        "another stack's node group dropped"
+    );
+    assert_eq!(live[0].outputs, nodegroup_outputs());
+    let read = live[0].spec.as_ref().unwrap();
+    assert_eq!(
+        (read.min_size, read.max_size, read.desired_size),
+        (0, 5, 0),
+        "the live sizes"
+    );
+    let mut expected = nodegroup_spec();
+    (expected.min_size, expected.desired_size) = (0, 0);
+    assert_eq!(read, &expected);
+    // Not recorded: read whole, in AWS's order.
+    let mut extra_spec = nodegroup_spec();
+    extra_spec.name = "extra".into();
+    extra_spec.subnet_ids = vec![v("subnet-b"), v("subnet-a")];
+    extra_spec.instance_types = vec!["m5.large".into(), "m6i.large".into()];
+    assert_eq!(live[1].spec.as_ref().unwrap(), &extra_spec);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn nodegroup_observe_of_an_unchanged_group_reads_exactly_the_recorded_spec() {
+    let rules = vec![
+        list_nodegroups(CLUSTER, &[NODEGROUP]),
+        describe_named(NODEGROUP, listed(NODEGROUP, OURS_NODEGROUP)),
+    ];
+    let c = mock_eks(&rules);
+    let scope = test_support::scope("prod", REGION, vec![nodegroup_state(&nodegroup_spec())]);
+
+    let live = EksNodeGroupDriver
+        .observe(&c, &scope)
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(nodegroup_spec()).unwrap()
+    );
+    all_used(&rules);
+}
+
+/// A disk size set by a launch template is not reported: the record's stands, and a
+/// node group state does not know cannot be read whole.
+#[tokio::test]
+async fn nodegroup_observe_keeps_what_it_cannot_read_as_recorded() {
+    let mut templated = listed(NODEGROUP, OURS_NODEGROUP);
+    templated.disk_size = None;
+    let mut unknown = listed("extra", &[(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "extra")]);
+    unknown.disk_size = None;
+    let rules = vec![
+        list_nodegroups(CLUSTER, &[NODEGROUP, "extra"]),
+        describe_named(NODEGROUP, templated),
+        describe_named("extra", unknown),
+    ];
+    let c = mock_eks(&rules);
+    let scope = test_support::scope("prod", REGION, vec![nodegroup_state(&nodegroup_spec())]);
+
+    let live = EksNodeGroupDriver
+        .observe(&c, &scope)
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(live[0].spec.as_ref().unwrap().disk_size, 50);
+    assert_eq!(live[1].id, "extra");
+    assert!(live[1].spec.is_none());
+    all_used(&rules);
+}

@@ -287,3 +287,129 @@ async fn parameter_group_delete_in_use_is_retryable_and_gone_is_success() {
     DRIVER.delete(&c, &prior).await.unwrap();
     all_used(&rules);
 }
+
+/// A parameter the group sets (Source `user`).
+fn user_param(name: &str, value: &str) -> Parameter {
+    Parameter::builder()
+        .parameter_name(name)
+        .parameter_value(value)
+        .source("user")
+        .build()
+}
+
+/// The listing of every group (no name), answering `groups`.
+fn groups_rule(
+    seen: &Arc<Mutex<Vec<aws_sdk_elasticache::operation::describe_cache_parameter_groups::DescribeCacheParameterGroupsInput>>>,
+    groups: Vec<CacheParameterGroup>,
+) -> Rule {
+    mock!(Client::describe_cache_parameter_groups)
+        .match_requests(record(seen))
+        .then_output(move || {
+            DescribeCacheParameterGroupsOutput::builder()
+                .set_cache_parameter_groups(Some(groups.clone()))
+                .build()
+        })
+}
+
+fn listed_group(name: &str, arn: &str, description: &str) -> CacheParameterGroup {
+    CacheParameterGroup::builder()
+        .cache_parameter_group_name(name)
+        .cache_parameter_group_family("redis7")
+        .description(description)
+        .arn(arn)
+        .build()
+}
+
+/// DescribeCacheParameters of `redis7-tuned` with `Source=user`, answering `params`.
+fn user_params_rule(params: Vec<Parameter>) -> Rule {
+    mock!(Client::describe_cache_parameters)
+        .match_requests(|r| {
+            r.cache_parameter_group_name() == Some("redis7-tuned") && r.source() == Some("user")
+        })
+        .then_output(move || {
+            DescribeCacheParametersOutput::builder()
+                .set_parameters(Some(params.clone()))
+                .build()
+        })
+}
+
+/// Recorded: ours (`params`) and `old-params`, whose group now carries another
+/// stack's tags. Listed too: a group state does not know, whose tags are not read.
+#[tokio::test]
+async fn parameter_group_observe_lists_every_group_once_and_reads_the_user_parameters_of_ours() {
+    const OLD_ARN: &str = "arn:aws:elasticache:us-east-1:123456789012:parametergroup:old";
+    let listed = Arc::new(Mutex::new(Vec::new()));
+    let rules = [
+        groups_rule(
+            &listed,
+            vec![
+                listed_group("redis7-tuned", PARAMETER_GROUP_ARN, "tuned"),
+                listed_group(
+                    "default.redis7",
+                    "arn:aws:elasticache:us-east-1:123456789012:parametergroup:default.redis7",
+                    "default",
+                ),
+                listed_group("old", OLD_ARN, "old"),
+            ],
+        ),
+        list_tags_rule(PARAMETER_GROUP_ARN, ours("params")),
+        list_tags_rule(
+            OLD_ARN,
+            tags(&[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "old-params")]),
+        ),
+        // maxmemory-policy changed by hand; timeout reset; notify set outside glinfra.
+        user_params_rule(vec![
+            user_param("maxmemory-policy", "allkeys-lru"),
+            user_param("notify-keyspace-events", "Ex"),
+        ]),
+    ];
+    let c = clients(&rules);
+    let spec = parameter_spec(&[("maxmemory-policy", "volatile-lru"), ("timeout", "300")]);
+    let mut old = parameter_spec(&[]);
+    old.name = "old".into();
+    let scope = crate::test_support::scope(
+        STACK,
+        REGION,
+        vec![
+            parameter_state(&spec),
+            recorded(&resource("old-params", &old), name_outputs("old")),
+        ],
+    );
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(listed.lock().unwrap()[0].cache_parameter_group_name(), None);
+    assert_eq!(live.len(), 1, "the other stack's group is dropped");
+    assert_eq!(live[0].id, "params");
+    assert_eq!(live[0].outputs, name_outputs("redis7-tuned"));
+    assert_eq!(
+        live[0].spec.as_ref().unwrap().parameters,
+        BTreeMap::from([("maxmemory-policy".to_string(), "allkeys-lru".to_string())]),
+        "the live values of the parameters the spec sets"
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn parameter_group_observe_of_an_unchanged_group_reads_exactly_the_recorded_spec() {
+    let spec = parameter_spec(&[("maxmemory-policy", "volatile-lru")]);
+    let listed = Arc::new(Mutex::new(Vec::new()));
+    let rules = [
+        groups_rule(
+            &listed,
+            vec![listed_group("redis7-tuned", PARAMETER_GROUP_ARN, "tuned")],
+        ),
+        list_tags_rule(PARAMETER_GROUP_ARN, ours("params")),
+        user_params_rule(vec![user_param("maxmemory-policy", "volatile-lru")]),
+    ];
+    let c = clients(&rules);
+    let scope = crate::test_support::scope(STACK, REGION, vec![parameter_state(&spec)]);
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(&spec).unwrap()
+    );
+    all_used(&rules);
+}

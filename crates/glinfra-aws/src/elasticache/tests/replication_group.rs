@@ -723,3 +723,206 @@ fn engine_versions_match_their_patch_releases() {
     assert!(!version_matches("7.1.0", "7.0"));
     assert!(!version_matches("7.10.1", "7.1"));
 }
+
+/// The group of `rg_spec()` as DescribeReplicationGroups lists it, every field set.
+fn rg_listed() -> ReplicationGroup {
+    let mut g = rg("available", 2, 1);
+    g.at_rest_encryption_enabled = Some(true);
+    g.transit_encryption_enabled = Some(true);
+    g.kms_key_id = rg_spec().kms_key_id.map(|k| k.value().unwrap().clone());
+    g
+}
+
+/// A member cache cluster of group `group`, as DescribeCacheClusters lists it:
+/// `version`, the parameter and subnet groups of `rg_spec()`, the security groups
+/// in another order.
+fn member_of(group: &str, version: &str) -> CacheCluster {
+    CacheCluster::builder()
+        .cache_cluster_id(format!("{group}-0001-001"))
+        .replication_group_id(group)
+        .engine_version(version)
+        .cache_subnet_group_name("cache-subnets")
+        .cache_parameter_group(
+            CacheParameterGroupStatus::builder()
+                .cache_parameter_group_name("redis7-tuned")
+                .build(),
+        )
+        .security_groups(
+            SecurityGroupMembership::builder()
+                .security_group_id("sg-2")
+                .build(),
+        )
+        .security_groups(
+            SecurityGroupMembership::builder()
+                .security_group_id("sg-1")
+                .build(),
+        )
+        .build()
+}
+
+type ListGroupsInput =
+    aws_sdk_elasticache::operation::describe_replication_groups::DescribeReplicationGroupsInput;
+type ListClustersInput =
+    aws_sdk_elasticache::operation::describe_cache_clusters::DescribeCacheClustersInput;
+
+/// The two listings of the region: every group (answering `groups`), then every
+/// cache cluster (answering `clusters`); each request recorded.
+fn listings(
+    groups: Vec<ReplicationGroup>,
+    clusters: Vec<CacheCluster>,
+) -> (Seen<ListGroupsInput>, Seen<ListClustersInput>, [Rule; 2]) {
+    let (seen_groups, see_groups) = recorder::<ListGroupsInput>();
+    let (seen_clusters, see_clusters) = recorder::<ListClustersInput>();
+    let rules = [
+        mock!(Client::describe_replication_groups)
+            .match_requests(see_groups)
+            .then_output(move || {
+                DescribeReplicationGroupsOutput::builder()
+                    .set_replication_groups(Some(groups.clone()))
+                    .build()
+            }),
+        mock!(Client::describe_cache_clusters)
+            .match_requests(see_clusters)
+            .then_output(move || {
+                DescribeCacheClustersOutput::builder()
+                    .set_cache_clusters(Some(clusters.clone()))
+                    .build()
+            }),
+    ];
+    (seen_groups, seen_clusters, rules)
+}
+
+/// Recorded: ours (`cache`) and `old-cache`, whose group now carries another
+/// stack's tags. Listed too: a group state does not know (its tags are not read)
+/// and a recorded group being deleted.
+#[tokio::test]
+async fn replication_group_observe_reads_the_region_in_two_listings_and_the_tags_of_ours() {
+    const OLD_ARN: &str = "arn:aws:elasticache:us-east-1:123456789012:replicationgroup:old";
+    let mut ours_now = rg_listed();
+    ours_now.snapshot_retention_limit = Some(5);
+    let mut old = rg_listed();
+    old.replication_group_id = Some("old".into());
+    old.arn = Some(OLD_ARN.into());
+    let mut stranger = rg_listed();
+    stranger.replication_group_id = Some("stranger".into());
+    let mut going = rg_listed();
+    going.replication_group_id = Some("going".into());
+    going.status = Some("deleting".into());
+    let (groups_asked, clusters_asked, [list_groups, list_clusters]) = listings(
+        vec![ours_now, stranger, old, going],
+        vec![
+            member_of("stranger", "6.2.6"),
+            // A patch release of the recorded `7.0`: not drift.
+            member_of(RG_ID, "7.0.7"),
+            member_of("old", "7.0.7"),
+        ],
+    );
+    let rules = [
+        list_groups,
+        list_clusters,
+        list_tags_rule(RG_ARN, ours("cache")),
+        list_tags_rule(
+            OLD_ARN,
+            tags(&[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "old-cache")]),
+        ),
+    ];
+    let c = clients(&rules);
+    let record = |id: &str, logical: &str| {
+        let mut spec = rg_spec();
+        spec.id = id.into();
+        let mut out = rg_outputs_expected();
+        out.id = id.into();
+        recorded(&resource(logical, &spec), out)
+    };
+    let scope = test_support::scope(
+        STACK,
+        REGION,
+        vec![
+            rg_state(&rg_spec()),
+            record("old", "old-cache"),
+            record("going", "going-cache"),
+        ],
+    );
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(groups_asked.lock().unwrap()[0].replication_group_id(), None);
+    assert_eq!(clusters_asked.lock().unwrap()[0].cache_cluster_id(), None);
+    assert_eq!(
+        live.len(),
+        1,
+        "the other stack's and the deleting group dropped"
+    );
+    assert_eq!(live[0].id, "cache");
+    assert_eq!(live[0].outputs, rg_outputs_expected());
+    assert_eq!(live[0].tags, owner_tags("cache"));
+    let mut expected = rg_spec();
+    expected.snapshot_retention_days = 5;
+    assert_eq!(live[0].spec.as_ref().unwrap(), &expected, "the live value");
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_observe_of_an_unchanged_group_reads_exactly_the_recorded_spec() {
+    let (_, _, [list_groups, list_clusters]) =
+        listings(vec![rg_listed()], vec![member_of(RG_ID, "7.0.7")]);
+    let rules = [
+        list_groups,
+        list_clusters,
+        list_tags_rule(RG_ARN, ours("cache")),
+    ];
+    let c = clients(&rules);
+    let scope = test_support::scope(STACK, REGION, vec![rg_state(&rg_spec())]);
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(rg_spec()).unwrap()
+    );
+    all_used(&rules);
+}
+
+/// AWS reads the tags of an available group only: a group busy with a change keeps
+/// its recorded tags, and what cannot be read without a member (none listed) stays
+/// as recorded.
+#[tokio::test]
+async fn replication_group_observe_of_a_busy_group_keeps_its_recorded_tags() {
+    let mut busy = rg_listed();
+    busy.status = Some("modifying".into());
+    busy.cache_node_type = Some("cache.r6g.xlarge".into());
+    let (_, _, [list_groups, list_clusters]) = listings(vec![busy], vec![]);
+    let rules = [
+        list_groups,
+        list_clusters,
+        mock!(Client::list_tags_for_resource).then_error(|| {
+            aws_sdk_elasticache::operation::list_tags_for_resource::ListTagsForResourceError::generic(
+                meta("InvalidReplicationGroupState"),
+            )
+        }),
+    ];
+    let c = clients(&rules);
+    let scope = test_support::scope(STACK, REGION, vec![rg_state(&rg_spec())]);
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(live[0].id, "cache");
+    assert_eq!(live[0].tags, owner_tags("cache"));
+    let read = live[0].spec.as_ref().unwrap();
+    assert_eq!(read.node_type, "cache.r6g.xlarge", "the live value");
+    assert_eq!(read.engine_version, "7.0", "no member listed: as recorded");
+    assert_eq!(read.security_group_ids, rg_spec().security_group_ids);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn replication_group_observe_with_nothing_recorded_makes_no_call() {
+    let c = clients(&[]);
+    let scope = test_support::scope::<ReplicationGroupSpec>(STACK, REGION, vec![]);
+    assert!(DRIVER
+        .observe(&c, &scope)
+        .await
+        .unwrap()
+        .unwrap()
+        .is_empty());
+}

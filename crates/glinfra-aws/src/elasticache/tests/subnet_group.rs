@@ -285,3 +285,110 @@ async fn delete_without_outputs_deletes_only_what_find_finds() {
     delete_found(&DRIVER, &c, &r).await;
     all_used(&rules);
 }
+
+/// The group `name` as DescribeCacheSubnetGroups lists it: with `description` and
+/// the subnets of `subnet_spec()` in another order.
+fn listed_group(name: &str, arn: &str, description: &str) -> CacheSubnetGroup {
+    CacheSubnetGroup::builder()
+        .cache_subnet_group_name(name)
+        .cache_subnet_group_description(description)
+        .arn(arn)
+        .vpc_id(VPC_ID)
+        .subnets(
+            aws_sdk_elasticache::types::Subnet::builder()
+                .subnet_identifier("subnet-b")
+                .build(),
+        )
+        .subnets(
+            aws_sdk_elasticache::types::Subnet::builder()
+                .subnet_identifier("subnet-a")
+                .build(),
+        )
+        .build()
+}
+
+/// Recorded: ours (`subnets`) and `old-subnets`, whose group now carries another
+/// stack's tags. Listed too: a group state does not know, whose tags are not read.
+#[tokio::test]
+async fn subnet_group_observe_lists_every_group_once_and_reads_the_tags_of_the_recorded_ones() {
+    const OLD_ARN: &str = "arn:aws:elasticache:us-east-1:123456789012:subnetgroup:old";
+    let (listed, see) = recorder::<
+        aws_sdk_elasticache::operation::describe_cache_subnet_groups::DescribeCacheSubnetGroupsInput,
+    >();
+    let rules = [
+        mock!(Client::describe_cache_subnet_groups)
+            .match_requests(see)
+            .then_output(|| {
+                DescribeCacheSubnetGroupsOutput::builder()
+                    .cache_subnet_groups(listed_group("cache-subnets", SUBNET_GROUP_ARN, "edited"))
+                    .cache_subnet_groups(listed_group(
+                        "default",
+                        "arn:aws:elasticache:us-east-1:123456789012:subnetgroup:default",
+                        "default",
+                    ))
+                    .cache_subnet_groups(listed_group("old", OLD_ARN, "old"))
+                    .build()
+            }),
+        list_tags_rule(SUBNET_GROUP_ARN, ours("subnets")),
+        list_tags_rule(
+            OLD_ARN,
+            tags(&[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "old-subnets")]),
+        ),
+    ];
+    let c = clients(&rules);
+    let mut old = subnet_spec();
+    old.name = "old".into();
+    let scope = crate::test_support::scope(
+        STACK,
+        REGION,
+        vec![
+            subnet_state(&subnet_spec()),
+            recorded(&resource("old-subnets", &old), name_outputs("old")),
+        ],
+    );
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(listed.lock().unwrap()[0].cache_subnet_group_name(), None);
+    assert_eq!(live.len(), 1, "the other stack's group is dropped");
+    assert_eq!(live[0].id, "subnets");
+    assert_eq!(live[0].outputs, name_outputs("cache-subnets"));
+    assert_eq!(live[0].tags, owner_tags("subnets"));
+    let spec = live[0].spec.as_ref().unwrap();
+    assert_eq!(spec.description, "edited", "the live value");
+    assert_eq!(spec.vpc_id, None, "a VPC the spec does not set stays unset");
+    assert_eq!(
+        spec.subnet_ids,
+        subnet_spec().subnet_ids,
+        "the recorded order"
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn subnet_group_observe_of_an_unchanged_group_reads_exactly_the_recorded_spec() {
+    let mut spec = subnet_spec();
+    spec.vpc_id = Some(VPC_ID.into());
+    let rules = [
+        mock!(Client::describe_cache_subnet_groups).then_output(|| {
+            DescribeCacheSubnetGroupsOutput::builder()
+                .cache_subnet_groups(listed_group(
+                    "cache-subnets",
+                    SUBNET_GROUP_ARN,
+                    "Redis subnets",
+                ))
+                .build()
+        }),
+        list_tags_rule(SUBNET_GROUP_ARN, ours("subnets")),
+    ];
+    let c = clients(&rules);
+    let scope = crate::test_support::scope(STACK, REGION, vec![subnet_state(&spec)]);
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(&spec).unwrap()
+    );
+    all_used(&rules);
+}

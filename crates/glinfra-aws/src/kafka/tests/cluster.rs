@@ -785,3 +785,130 @@ async fn delete_without_outputs_deletes_only_our_cluster_of_that_name() {
     assert_eq!(err.class, ErrorClass::AlreadyExists);
     all_used(&rules);
 }
+
+/// The cluster of `view` as ListClustersV2 lists it, every field `spec()` sets
+/// included: its subnets in another order than the spec's.
+fn listed(view: &View) -> Cluster {
+    let mut cl = view.build();
+    let p = cl.provisioned.as_mut().unwrap();
+    let nodes = p.broker_node_group_info.as_mut().unwrap();
+    nodes.client_subnets = Some(vec![
+        "subnet-c".into(),
+        "subnet-a".into(),
+        "subnet-b".into(),
+    ]);
+    nodes.security_groups = Some(vec!["sg-1".into()]);
+    p.encryption_info = Some(
+        aws_sdk_kafka::types::EncryptionInfo::builder()
+            .encryption_at_rest(
+                aws_sdk_kafka::types::EncryptionAtRest::builder()
+                    .data_volume_kms_key_id(KMS)
+                    .build(),
+            )
+            .encryption_in_transit(
+                aws_sdk_kafka::types::EncryptionInTransit::builder()
+                    .client_broker(ClientBroker::Tls)
+                    .in_cluster(true)
+                    .build(),
+            )
+            .build(),
+    );
+    cl
+}
+
+/// ListClustersV2 of the whole region, answering `clusters`; each request recorded.
+fn list_all(
+    clusters: Vec<Cluster>,
+) -> (
+    test_support::Seen<aws_sdk_kafka::operation::list_clusters_v2::ListClustersV2Input>,
+    Rule,
+) {
+    let (seen, see) = recorder();
+    let rule = mock!(Client::list_clusters_v2)
+        .match_requests(see)
+        .then_output(move || {
+            ListClustersV2Output::builder()
+                .set_cluster_info_list(Some(clusters.clone()))
+                .build()
+        });
+    (seen, rule)
+}
+
+#[tokio::test]
+async fn observe_lists_every_cluster_of_the_region_once_with_its_tags() {
+    const NEW_ARN: &str = "arn:aws:kafka:eu-west-1:111122223333:cluster/new-events/uuid-2";
+    const NEW: &[(&str, &str)] = &[(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "new")];
+    const OLD: &[(&str, &str)] = &[(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "old")];
+    // Grown outside glinfra.
+    let grown = listed(&ours_with(ClusterState::Active, "v2", |v| v.count = 6));
+    let theirs = listed(&ours_with(ClusterState::Active, "v1", |v| {
+        v.arn = "arn:aws:kafka:eu-west-1:111122223333:cluster/staging-events/uuid-3";
+        v.tags = THEIRS;
+    }));
+    let going = listed(&ours_with(ClusterState::Deleting, "v1", |v| v.tags = OLD));
+    // Ours, state does not know it, still being created, with MSK's default
+    // configuration: no brokers yet, and not readable whole.
+    let mut new = listed(&ours_with(ClusterState::Creating, "v1", |v| {
+        v.arn = NEW_ARN;
+        v.name = "new-events";
+        v.tags = NEW;
+    }));
+    let software = new
+        .provisioned
+        .as_mut()
+        .unwrap()
+        .current_broker_software_info
+        .as_mut()
+        .unwrap();
+    software.configuration_arn = None;
+    software.configuration_revision = None;
+    let (asked, list) = list_all(vec![grown, theirs, going, new]);
+    let rules = [list, bootstrap_rule()];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let scope = test_support::scope(
+        "prod",
+        REGION,
+        vec![state(&spec(), outputs(ARN, BROKERS), OURS)],
+    );
+
+    let live = MskClusterDriver.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(asked.lock().unwrap()[0].cluster_name_filter(), None);
+    let ids: Vec<&str> = live.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["events", "new"],
+        "another stack's and a deleting one dropped"
+    );
+    assert_eq!(live[0].outputs, outputs(ARN, BROKERS));
+    assert_eq!(live[0].tags, tag_map(OURS));
+    let mut expected = spec();
+    expected.broker_count = 6;
+    assert_eq!(live[0].spec.as_ref().unwrap(), &expected, "the live count");
+    assert_eq!(live[1].outputs, outputs(NEW_ARN, ""));
+    assert!(live[1].spec.is_none());
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn observe_of_an_unchanged_cluster_reads_exactly_the_recorded_spec() {
+    // The key named by an alias: MSK reports the key's ARN.
+    let mut by_alias = spec();
+    by_alias.kms_key_arn = "alias/msk".into();
+    let (_, list) = list_all(vec![listed(&View::ours(ClusterState::Active, "v1"))]);
+    let rules = [list, bootstrap_rule()];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let scope = test_support::scope(
+        "prod",
+        REGION,
+        vec![state(&by_alias, outputs(ARN, BROKERS), OURS)],
+    );
+
+    let live = MskClusterDriver.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(&by_alias).unwrap()
+    );
+    all_used(&rules);
+}

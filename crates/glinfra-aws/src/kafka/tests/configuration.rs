@@ -409,3 +409,99 @@ async fn delete_without_outputs_deletes_what_the_name_finds() {
     assert_eq!(MskConfigurationDriver.find(&c, &r).await.unwrap(), None);
     all_used(&rules);
 }
+
+/// Recorded: ours (`kafka-config`, edited outside glinfra into revision 3), one
+/// being deleted, and one deleted since. Listed too: a configuration state does
+/// not know (without tags it cannot be told ours, so it is not read).
+#[tokio::test]
+async fn observe_lists_the_configurations_once_and_reads_the_recorded_ones() {
+    const OLD: &str = "arn:aws:kafka:eu-west-1:111122223333:configuration/old/abc-2";
+    const GONE: &str = "arn:aws:kafka:eu-west-1:111122223333:configuration/gone/abc-3";
+    let rules = [
+        list_rule(
+            vec![
+                listed(
+                    "someone-elses",
+                    "arn:aws:kafka:eu-west-1:111122223333:configuration/someone-elses/abc-4",
+                    1,
+                    ConfigurationState::Active,
+                ),
+                listed("prod-kafka", ARN, 3, ConfigurationState::Active),
+                listed("old", OLD, 1, ConfigurationState::Deleting),
+            ],
+            None,
+        ),
+        revision_rule(
+            3,
+            "auto.create.topics.enable=false\nlog.retention.hours=72\n",
+        ),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let mut old = spec();
+    old.name = "old".into();
+    let mut gone = spec();
+    gone.name = "gone".into();
+    let scope = crate::test_support::scope(
+        "prod",
+        REGION,
+        vec![
+            state(&spec(), outputs(ARN, 1)),
+            recorded(&desired("prod", "old-config", REGION, old), outputs(OLD, 1)),
+            recorded(
+                &desired("prod", "gone-config", REGION, gone),
+                outputs(GONE, 1),
+            ),
+        ],
+    );
+
+    let live = MskConfigurationDriver
+        .observe(&c, &scope)
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].id, "kafka-config");
+    assert_eq!(live[0].outputs, outputs(ARN, 3), "the latest revision");
+    assert!(live[0].tags.is_empty());
+    let read = live[0].spec.as_ref().unwrap();
+    assert_eq!(
+        read.server_properties["log.retention.hours"], "72",
+        "the live value"
+    );
+    assert_eq!(read.kafka_versions, spec().kafka_versions);
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn observe_of_an_unchanged_configuration_reads_exactly_the_recorded_spec() {
+    let rules = [
+        list_rule(
+            vec![listed("prod-kafka", ARN, 1, ConfigurationState::Active)],
+            None,
+        ),
+        revision_rule(1, TEXT),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    let scope = crate::test_support::scope("prod", REGION, vec![state(&spec(), outputs(ARN, 1))]);
+
+    let live = MskConfigurationDriver
+        .observe(&c, &scope)
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(spec()).unwrap()
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn observe_with_nothing_recorded_makes_no_call() {
+    let c = mock_kafka(&[]);
+    let scope = crate::test_support::scope::<MskConfigurationSpec>("prod", REGION, vec![]);
+    let live = MskConfigurationDriver.observe(&c, &scope).await.unwrap();
+    assert!(live.unwrap().is_empty());
+}

@@ -910,3 +910,194 @@ fn engine_versions_are_upgraded_never_downgraded_and_majors_are_told_apart() {
     assert_eq!(major("mysql", "8.0.35"), "8.0");
     assert_ne!(major("mysql", "8.0.35"), major("mysql", "8.4.3"));
 }
+
+/// The instance of `spec` as DescribeDBInstances lists it, every field the spec
+/// sets included.
+fn listed(spec: &DbInstanceSpec, status: &str) -> DbInstanceBuilder {
+    let mut b = live_builder(spec, status)
+        .storage_encrypted(spec.storage_encrypted)
+        .set_kms_key_id(spec.kms_key_id.as_ref().map(|k| k.value().unwrap().clone()))
+        .db_subnet_group(
+            aws_sdk_rds::types::DbSubnetGroup::builder()
+                .db_subnet_group_name(match &spec.db_subnet_group_name {
+                    Some(g) => g.value().unwrap().as_str(),
+                    // A replica without one is in the region's default VPC.
+                    None => "default",
+                })
+                .build(),
+        )
+        // A replica reports its source's user name.
+        .master_username("greenlang");
+    if spec.manage_master_user_password {
+        b = b.master_user_secret(
+            aws_sdk_rds::types::MasterUserSecret::builder()
+                .secret_arn("arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db")
+                .build(),
+        );
+    }
+    b
+}
+
+/// DescribeDBInstances of the whole region, answering `instances`; each request is recorded.
+fn list_all(
+    instances: Vec<DbInstance>,
+) -> (
+    Seen<aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesInput>,
+    Rule,
+) {
+    let (seen, see) = recorder();
+    let rule = mock!(Client::describe_db_instances)
+        .match_requests(see)
+        .then_output(move || {
+            DescribeDbInstancesOutput::builder()
+                .set_db_instances(Some(instances.clone()))
+                .build()
+        });
+    (seen, rule)
+}
+
+#[tokio::test]
+async fn observe_reads_every_instance_of_the_region_in_one_call() {
+    let cut = listed(&primary(), "available")
+        // Cut outside glinfra: drift.
+        .backup_retention_period(1)
+        // An automatic minor upgrade and storage grown past the spec: what the
+        // driver would leave alone reads as recorded.
+        .engine_version("16.4")
+        .allocated_storage(600)
+        .build();
+    let theirs_db = listed(&primary(), "available")
+        .db_instance_identifier("staging-primary")
+        .set_tag_list(Some(theirs("db-primary")))
+        .build();
+    let mut going = cross_region_replica();
+    going.identifier = "greenlang-prod-old".into();
+    let going = listed(&going, "deleting")
+        .set_tag_list(Some(ours("db-old")))
+        .build();
+    let (requests, list) = list_all(vec![
+        cut,
+        theirs_db,
+        going,
+        listed(&cross_region_replica(), "available").build(),
+    ]);
+    let rules = [list];
+    let c = mock_rds(&rules);
+    let scope = crate::test_support::scope(
+        STACK,
+        REGION,
+        vec![recorded(&primary()), recorded(&cross_region_replica())],
+    );
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    let asked = requests.lock().unwrap();
+    assert_eq!(asked.len(), 1, "one call for the region");
+    assert_eq!(asked[0].db_instance_identifier(), None);
+    assert!(asked[0].filters().is_empty());
+    let ids: Vec<&str> = live.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["db-primary", "db-replica"],
+        "another stack's and a deleting one dropped"
+    );
+    assert_eq!(live[0].outputs, instance_outputs(PRIMARY));
+    assert_eq!(live[0].tags, owner_tags("db-primary"));
+    let read = live[0].spec.as_ref().unwrap();
+    assert_eq!(read.backup_retention_days, 1, "the live value");
+    assert_eq!(read.engine_version, "16.3");
+    assert_eq!(read.allocated_storage, 500);
+    let mut expected = primary();
+    expected.backup_retention_days = 1;
+    assert_eq!(read, &expected);
+    assert_eq!(
+        serde_json::to_value(live[1].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(cross_region_replica()).unwrap(),
+        "the replica: its source by ARN, no master user, the default VPC's group unset"
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn observe_of_unchanged_instances_reads_exactly_the_recorded_specs() {
+    // A same-region replica: RDS names its source by identifier, the spec by ARN.
+    let local_replica = DbInstanceSpec {
+        identifier: "greenlang-prod-replica".into(),
+        replicate_from: Some(arn(PRIMARY).into()),
+        kms_key_id: Some(PRIMARY_KEY.into()),
+        ..cross_region_replica()
+    };
+    let replica_db = listed(&local_replica, "available")
+        .read_replica_source_db_instance_identifier(PRIMARY)
+        .set_tag_list(Some(ours("db-local-replica")))
+        .build();
+    // The spec names the key by its id (RDS reports its ARN), the subnet group in
+    // another case (RDS keeps names, and the window, in lower case).
+    let mut by_key_id = primary();
+    by_key_id.kms_key_id = Some("primary-key".into());
+    by_key_id.db_subnet_group_name = Some("GreenLang-Prod-Data".into());
+    let primary_db = listed(&primary(), "available")
+        // The same security groups in another order.
+        .set_vpc_security_groups(Some(vec![
+            VpcSecurityGroupMembership::builder()
+                .vpc_security_group_id("sg-2")
+                .build(),
+            VpcSecurityGroupMembership::builder()
+                .vpc_security_group_id("sg-1")
+                .build(),
+        ]))
+        .build();
+    let (_, list) = list_all(vec![primary_db, replica_db]);
+    let rules = [list];
+    let c = mock_rds(&rules);
+    let scope = crate::test_support::scope(
+        STACK,
+        REGION,
+        vec![
+            recorded(&by_key_id),
+            state(
+                "db-local-replica",
+                &local_replica,
+                instance_outputs("greenlang-prod-replica"),
+            ),
+        ],
+    );
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(live.len(), 2);
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(&by_key_id).unwrap()
+    );
+    assert_eq!(
+        serde_json::to_value(live[1].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(&local_replica).unwrap()
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn observe_reads_an_instance_state_does_not_know_whole() {
+    let mut stray = primary();
+    stray.identifier = "greenlang-prod-stray".into();
+    let stray_db = listed(&stray, "available")
+        .set_tag_list(Some(ours("db-stray")))
+        .build();
+    let (_, list) = list_all(vec![stray_db]);
+    let rules = [list];
+    let c = mock_rds(&rules);
+    let scope = crate::test_support::scope::<DbInstanceSpec>(STACK, REGION, vec![]);
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(live[0].id, "db-stray");
+    let mut expected = stray;
+    expected.maintenance_window = expected.maintenance_window.to_lowercase();
+    assert_eq!(
+        live[0].spec.as_ref().unwrap(),
+        &expected,
+        "every field read from AWS"
+    );
+    all_used(&rules);
+}

@@ -335,3 +335,129 @@ async fn delete_in_use_is_retryable_gone_is_success_and_it_waits_until_gone() {
     DRIVER.delete(&c, &prior).await.unwrap();
     all_used(&rules);
 }
+
+/// ListTagsForResource of the group of `arn`, answering `tags`.
+fn tags_at(arn: &'static str, tags: Vec<Tag>) -> Rule {
+    mock!(Client::list_tags_for_resource)
+        .match_requests(move |r| r.resource_name() == Some(arn))
+        .then_output(move || {
+            ListTagsForResourceOutput::builder()
+                .set_tag_list(Some(tags.clone()))
+                .build()
+        })
+}
+
+/// DescribeDBParameters of the group, with `Source=user`, answering `params`; each
+/// request is recorded.
+fn user_listing(
+    params: Vec<Parameter>,
+) -> (
+    Seen<aws_sdk_rds::operation::describe_db_parameters::DescribeDbParametersInput>,
+    Rule,
+) {
+    let (seen, see) = recorder();
+    let rule = mock!(Client::describe_db_parameters)
+        .match_requests(see)
+        .then_output(move || {
+            DescribeDbParametersOutput::builder()
+                .set_parameters(Some(params.clone()))
+                .build()
+        });
+    (seen, rule)
+}
+
+/// Recorded: ours (`db-params`) and `old-params`, whose group now carries another
+/// stack's tags. A group state does not know is listed too; its tags are not read.
+#[tokio::test]
+async fn observe_lists_every_group_once_and_reads_the_user_parameters_of_ours() {
+    const OLD_ARN: &str = "arn:aws:rds:eu-west-1:111122223333:pg:greenlang-old";
+    let (listed, see_list) = recorder::<
+        aws_sdk_rds::operation::describe_db_parameter_groups::DescribeDbParameterGroupsInput,
+    >();
+    let old_group = DbParameterGroup::builder()
+        .db_parameter_group_name("greenlang-old")
+        .db_parameter_group_arn(OLD_ARN)
+        .db_parameter_group_family("postgres15")
+        .description("old")
+        .build();
+    let unknown = DbParameterGroup::builder()
+        .db_parameter_group_name("default.postgres16")
+        .db_parameter_group_arn("arn:aws:rds:eu-west-1:111122223333:pg:default.postgres16")
+        .build();
+    let (params_seen, params) = user_listing(vec![
+        param("max_connections", "static", "user", Some("500")),
+        // Set outside glinfra and not in the spec: not compared.
+        param("work_mem", "dynamic", "user", Some("64MB")),
+    ]);
+    let rules = [
+        mock!(Client::describe_db_parameter_groups)
+            .match_requests(see_list)
+            .then_output(move || {
+                DescribeDbParameterGroupsOutput::builder()
+                    .db_parameter_groups(group())
+                    .db_parameter_groups(unknown.clone())
+                    .db_parameter_groups(old_group.clone())
+                    .build()
+            }),
+        tags_at(ARN, ours("db-params")),
+        tags_at(OLD_ARN, theirs("old-params")),
+        params,
+    ];
+    let c = mock_rds(&rules);
+    let mine = spec(&[("max_connections", "400"), ("shared_buffers", "4GB")]);
+    let mut old = spec(&[]);
+    old.name = "greenlang-old".into();
+    let scope = crate::test_support::scope(
+        STACK,
+        REGION,
+        vec![recorded(&mine), state("old-params", &old, group_outputs())],
+    );
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(listed.lock().unwrap()[0].db_parameter_group_name(), None);
+    let asked = params_seen.lock().unwrap();
+    assert_eq!(asked[0].db_parameter_group_name(), Some(NAME));
+    assert_eq!(asked[0].source(), Some("user"));
+    assert_eq!(live.len(), 1, "the other stack's group is dropped");
+    assert_eq!(live[0].id, "db-params");
+    assert_eq!(live[0].outputs, group_outputs());
+    let read = live[0].spec.as_ref().unwrap();
+    // 400 became 500; shared_buffers was reset to the default; work_mem is not ours.
+    assert_eq!(
+        read.parameters,
+        BTreeMap::from([("max_connections".to_string(), "500".to_string())])
+    );
+    assert_eq!(read.family, "postgres16");
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn observe_of_an_unchanged_group_reads_exactly_the_recorded_spec() {
+    let mine = spec(&[("max_connections", "400")]);
+    let (_, params) = user_listing(vec![param(
+        "max_connections",
+        "static",
+        "user",
+        Some("400"),
+    )]);
+    let rules = [
+        mock!(Client::describe_db_parameter_groups).then_output(|| {
+            DescribeDbParameterGroupsOutput::builder()
+                .db_parameter_groups(group())
+                .build()
+        }),
+        tags_at(ARN, ours("db-params")),
+        params,
+    ];
+    let c = mock_rds(&rules);
+    let scope = crate::test_support::scope(STACK, REGION, vec![recorded(&mine)]);
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(&mine).unwrap()
+    );
+    all_used(&rules);
+}

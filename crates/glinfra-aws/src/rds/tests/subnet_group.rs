@@ -309,3 +309,120 @@ async fn an_unrecorded_group_is_deleted_only_when_it_carries_our_tags() {
     assert_eq!(DRIVER.find(&c, &r).await.unwrap(), None);
     all_used(&rules);
 }
+
+/// A group of `name` as DescribeDBSubnetGroups lists it: in VPC `vpc-1`, with
+/// `description` and the subnets of `spec()` in another order.
+fn listed(name: &str, description: &str) -> DbSubnetGroup {
+    DbSubnetGroup::builder()
+        .db_subnet_group_name(name)
+        .db_subnet_group_arn(format!("arn:aws:rds:eu-west-1:{ACCOUNT}:subgrp:{name}"))
+        .db_subnet_group_description(description)
+        .vpc_id("vpc-1")
+        .subnets(Subnet::builder().subnet_identifier("subnet-b").build())
+        .subnets(Subnet::builder().subnet_identifier("subnet-a").build())
+        .build()
+}
+
+/// The listing of every group (no name), answering `groups`; each request is recorded.
+fn list_rule(
+    groups: Vec<DbSubnetGroup>,
+) -> (
+    Seen<aws_sdk_rds::operation::describe_db_subnet_groups::DescribeDbSubnetGroupsInput>,
+    Rule,
+) {
+    let (seen, see) = recorder();
+    let rule = mock!(Client::describe_db_subnet_groups)
+        .match_requests(see)
+        .then_output(move || {
+            DescribeDbSubnetGroupsOutput::builder()
+                .set_db_subnet_groups(Some(groups.clone()))
+                .build()
+        });
+    (seen, rule)
+}
+
+/// ListTagsForResource of the group `name`, answering `tags`.
+fn tags_of(name: &'static str, tags: Vec<Tag>) -> Rule {
+    mock!(Client::list_tags_for_resource)
+        .match_requests(move |r| {
+            r.resource_name() == Some(&format!("arn:aws:rds:eu-west-1:{ACCOUNT}:subgrp:{name}"))
+        })
+        .then_output(move || {
+            ListTagsForResourceOutput::builder()
+                .set_tag_list(Some(tags.clone()))
+                .build()
+        })
+}
+
+/// Recorded: ours (`db-subnets`) and `old-subnets`, whose group now carries another
+/// stack's tags. Listed too: a group state does not know, whose tags are not read.
+#[tokio::test]
+async fn observe_lists_every_group_once_and_reads_the_tags_of_the_recorded_ones() {
+    let (listed_requests, list) = list_rule(vec![
+        listed(NAME, "changed by hand"),
+        listed("someone-elses", "not ours"),
+        listed("greenlang-prod-old", "old"),
+    ]);
+    let rules = [
+        list,
+        tags_of(NAME, ours("db-subnets")),
+        tags_of("greenlang-prod-old", theirs("old-subnets")),
+    ];
+    let c = mock_rds(&rules);
+    let mut old = spec();
+    old.name = "greenlang-prod-old".into();
+    let scope = crate::test_support::scope(
+        STACK,
+        REGION,
+        vec![
+            recorded(&spec()),
+            state("old-subnets", &old, group_outputs()),
+        ],
+    );
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(
+        listed_requests.lock().unwrap()[0].db_subnet_group_name(),
+        None,
+        "one listing of every group"
+    );
+    assert_eq!(live.len(), 1, "the other stack's group is dropped");
+    assert_eq!(live[0].id, "db-subnets");
+    assert_eq!(live[0].outputs, group_outputs());
+    assert_eq!(live[0].tags, owner_tags("db-subnets"));
+    let spec = live[0].spec.as_ref().unwrap();
+    assert_eq!(spec.description, "changed by hand", "the live value");
+    assert_eq!(spec.vpc_id, None, "a VPC the spec does not set stays unset");
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn observe_of_an_unchanged_group_reads_exactly_the_recorded_spec() {
+    let mut with_vpc = spec();
+    with_vpc.vpc_id = Some("vpc-1".into());
+    let (_, list) = list_rule(vec![listed(NAME, "GreenLang prod data subnets")]);
+    let rules = [list, tags_of(NAME, ours("db-subnets"))];
+    let c = mock_rds(&rules);
+    let scope = crate::test_support::scope(STACK, REGION, vec![recorded(&with_vpc)]);
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(&with_vpc).unwrap()
+    );
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn observe_with_nothing_recorded_makes_no_call() {
+    let c = mock_rds(&[]);
+    let scope = crate::test_support::scope::<DbSubnetGroupSpec>(STACK, REGION, vec![]);
+    assert!(DRIVER
+        .observe(&c, &scope)
+        .await
+        .unwrap()
+        .unwrap()
+        .is_empty());
+}

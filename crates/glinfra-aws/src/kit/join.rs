@@ -43,6 +43,19 @@ where
     join_all(futures).await.into_iter().collect()
 }
 
+/// `read`'s value when `wanted`, else `None` and no call (`read` is not polled):
+/// a refresh reads only what the recorded spec sets.
+pub(crate) async fn when<T>(
+    wanted: bool,
+    read: impl Future<Output = Result<T, ProviderError>>,
+) -> Result<Option<T>, ProviderError> {
+    if wanted {
+        read.await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@
 //! [`read`] reads them back for a refresh, each with its `Get*` call.
 
 use crate::error::classify;
+use crate::kit::join::when;
 use crate::kit::live::like;
 use crate::kit::{self, build_error, resolved_opt, resolved_str, Absent, Changed};
 use aws_sdk_s3::types::{
@@ -381,18 +382,6 @@ where
     }
 }
 
-/// `read`'s answer when `wanted`, else nothing (and no call).
-async fn when<T>(
-    wanted: bool,
-    read: impl std::future::Future<Output = Result<Option<T>, ProviderError>>,
-) -> Result<Option<T>, ProviderError> {
-    if wanted {
-        read.await
-    } else {
-        Ok(None)
-    }
-}
-
 /// Reads back the configuration of bucket `recorded.bucket` that its recorded
 /// spec sets, all at once: tags, versioning and the public access block always
 /// (they are always in the spec), then object lock, lifecycle, encryption, policy
@@ -471,6 +460,14 @@ pub(super) async fn read(
             Err(err) if err.has_code(GONE) => return Ok(None),
             Err(err) => return Err(err),
         };
+    // Not read, or read and not set: either way nothing to take from it.
+    let (object_lock, lifecycle, encryption, policy, replication) = (
+        object_lock.flatten(),
+        lifecycle.flatten(),
+        encryption.flatten(),
+        policy.flatten(),
+        replication.flatten(),
+    );
 
     let mut spec = recorded.clone();
     spec.versioning =

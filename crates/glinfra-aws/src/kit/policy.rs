@@ -62,10 +62,28 @@ fn canonical(doc: &Value) -> Value {
     let mut out = doc.clone();
     if let Some(statements) = doc.get("Statement") {
         let mut list: Vec<Value> = as_list(statements).iter().map(statement).collect();
-        list.sort_by_key(Value::to_string);
+        list.sort_by_cached_key(|s| sorted(s).to_string());
         out.insert("Statement".into(), Value::Array(list));
     }
     Value::Object(out)
+}
+
+/// `v` with the keys of every object in order, so that its text is one for one
+/// meaning (objects compare equal in any order; their text does not).
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
 
 fn statement(s: &Value) -> Value {

@@ -213,12 +213,15 @@ impl Driver for KmsKeyDriver {
     /// does not know is not detected (the create's find adopts it by its alias). A
     /// key pending deletion is gone; one whose tags name another stack is not ours.
     /// `deletion_window_days` cannot be read (KMS shows it only once a deletion is
-    /// scheduled): it stays as recorded.
+    /// scheduled): it stays as recorded. Nothing recorded: no call.
     async fn observe(
         &self,
         c: &Clients,
         scope: &Scope<KmsKeySpec>,
     ) -> Result<Option<Vec<Live<KmsKeySpec>>>, ProviderError> {
+        if scope.recorded.is_empty() {
+            return Ok(Some(Vec::new())); // nothing to read: no call
+        }
         let kms = c.kms(&scope.region);
         let keys = try_join_all(scope.recorded.iter().map(|r| read_key(&kms, r)));
         let (aliases, keys) = tokio::try_join!(aliases_by_key(&kms), keys)?;

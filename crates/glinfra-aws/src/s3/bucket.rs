@@ -246,12 +246,16 @@ impl Driver for BucketDriver {
     /// does not know is not detected here (that would take a GetBucketTagging for
     /// every bucket of the account); the create's find adopts it. A bucket whose
     /// tags name another stack is not ours; one the listing places in another
-    /// region is not in this one (the region filter is not trusted).
+    /// region is not in this one (the region filter is not trusted). Nothing
+    /// recorded: no call.
     async fn observe(
         &self,
         c: &Clients,
         scope: &Scope<BucketSpec>,
     ) -> Result<Option<Vec<Live<BucketSpec>>>, ProviderError> {
+        if scope.recorded.is_empty() {
+            return Ok(Some(Vec::new())); // nothing to read: no call
+        }
         let s3 = c.s3(&scope.region);
         let listed = list_buckets(&s3, &scope.region).await?;
         let present: Vec<&Recorded<BucketSpec>> = scope

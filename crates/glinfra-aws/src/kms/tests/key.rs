@@ -368,4 +368,15 @@ mod observe {
             Some("alias/prod/data")
         );
     }
+
+    #[tokio::test]
+    async fn nothing_recorded_makes_no_call() {
+        // No rule: any call would panic.
+        let c = mock_any(&[]);
+        let live = KmsKeyDriver
+            .observe(&c, &scope::<KmsKeySpec>("prod", REGION, vec![]))
+            .await
+            .unwrap();
+        assert_eq!(live.map(|l| l.len()), Some(0));
+    }
 }

@@ -901,4 +901,15 @@ mod observe {
             .unwrap();
         assert!(live.is_empty());
     }
+
+    #[tokio::test]
+    async fn nothing_recorded_makes_no_call() {
+        // No rule: any call would panic.
+        let c = mock_s3(RuleMode::MatchAny, &[]);
+        let live = BucketDriver
+            .observe(&c, &scope::<BucketSpec>("prod", REGION, vec![]))
+            .await
+            .unwrap();
+        assert_eq!(live.map(|l| l.len()), Some(0));
+    }
 }

@@ -10,14 +10,12 @@
 //! health check still named by a record set cannot be deleted yet
 //! (`HealthCheckInUse`, retryable: the record set's delete comes first).
 
-use super::{
-    change_tags, owned_by, owned_once, reference_prefix, sync_tags, tags_of, with_nonce, TAG_BATCH,
-};
+use super::{change_tags, owned_once, reference_prefix, sync_tags, tags_of, with_nonce};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::live::{Live, Scope};
-use crate::kit::{build_error, Absent, Changed, Desired, Recorded};
+use crate::kit::{self, build_error, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
     HealthCheck, HealthCheckConfig, HealthCheckType as SdkHealthCheckType, ResettableElementName,
@@ -127,21 +125,12 @@ impl Driver for HealthCheckDriver {
             .collect();
         if ours.is_empty() {
             let ids: Vec<String> = checks.iter().map(|h| h.id().to_string()).collect();
-            for batch in ids.chunks(TAG_BATCH) {
-                let out = r53
-                    .list_tags_for_resources()
-                    .resource_type(TagResourceType::Healthcheck)
-                    .set_resource_ids(Some(batch.to_vec()))
-                    .send()
-                    .await
-                    .map_err(|e| classify("ListTagsForResources (health checks)", e))?;
-                ours.extend(
-                    out.resource_tag_sets()
-                        .iter()
-                        .filter(|set| owned_by(set.tags(), &r.stack, &r.id))
-                        .filter_map(|set| set.resource_id().map(str::to_owned)),
-                );
-            }
+            let tags = tags_of(&r53, TagResourceType::Healthcheck, &ids).await?;
+            ours.extend(
+                tags.into_iter()
+                    .filter(|(_, tags)| kit::owned(tags, &r.stack, &r.id))
+                    .map(|(id, _)| id),
+            );
         }
         ours.sort();
         ours.dedup();

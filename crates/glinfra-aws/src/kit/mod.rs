@@ -21,11 +21,16 @@
 //! - [`live`]: what a refresh reads ([`live::Scope`]) and returns ([`live::Live`]);
 //!   [`read`]: live values in a spec's spelling (ids in the recorded order, KMS
 //!   keys as the spec names them, fields AWS fills in);
+//!   [`claimed_elsewhere`] tells a recorded resource now tagged as someone else's;
+//!   [`policy`] reads policy documents back (URL-encoded, rewritten by AWS);
+//!   [`join`] runs a varying number of reads at once;
 //! - [`wait`]: one polling helper with a deadline, [`wait::gone`], and
 //!   [`wait::settle`] for calls that name something not visible yet.
 
+pub(crate) mod join;
 pub(crate) mod live;
 pub(crate) mod named;
+pub(crate) mod policy;
 pub(crate) mod read;
 pub(crate) mod tags;
 pub(crate) mod wait;
@@ -214,6 +219,14 @@ pub(crate) fn resolved_all(
 pub(crate) fn owned(tags: &BTreeMap<String, String>, stack: &str, id: &str) -> bool {
     tags.get(TAG_STACK).map(String::as_str) == Some(stack)
         && tags.get(TAG_LOGICAL_ID).map(String::as_str) == Some(id)
+}
+
+/// True when `tags`, read from the resource recorded as `id` of `stack`, name
+/// another stack or logical id: it is no longer ours. A resource whose ownership
+/// tags were removed is still the recorded one (its tags show as drift).
+pub(crate) fn claimed_elsewhere(tags: &BTreeMap<String, String>, stack: &str, id: &str) -> bool {
+    tags.get(TAG_STACK).is_some_and(|s| s != stack)
+        || tags.get(TAG_LOGICAL_ID).is_some_and(|l| l != id)
 }
 
 /// Who owns a resource, from its tags, for error messages.

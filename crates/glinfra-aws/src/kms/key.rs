@@ -11,7 +11,11 @@
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::{owned, owner_of, tags, Absent, Changed, Desired, Recorded};
+use crate::kit::join::try_join_all;
+use crate::kit::live::{Live, Scope};
+use crate::kit::{
+    claimed_elsewhere, owned, owner_of, retryable_when, tags, Absent, Changed, Desired, Recorded,
+};
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType};
 use aws_sdk_kms::Client;
@@ -194,11 +198,64 @@ impl Driver for KmsKeyDriver {
             let alias = alias_name(&r.spec.alias);
             // The new alias first, so the key is never without one.
             ensure_alias(&kms, &alias, key_id, r).await?;
-            if prior.spec.alias != r.spec.alias {
+            // A refresh records an alias deleted outside glinfra as none: nothing to delete.
+            if prior.spec.alias != r.spec.alias && !prior.spec.alias.is_empty() {
                 delete_alias_of(&kms, &alias_name(&prior.spec.alias), key_id).await?;
             }
         }
         Ok(prior.outputs.clone())
+    }
+
+    /// ListAliases once (every page), and for each recorded key, all at once:
+    /// DescribeKey (description, state), then GetKeyRotationStatus and
+    /// ListResourceTags. ListKeys returns no tags and KMS has no batch tag read,
+    /// so only recorded keys are read: a key carrying the stack's tags that state
+    /// does not know is not detected (the create's find adopts it by its alias). A
+    /// key pending deletion is gone; one whose tags name another stack is not ours.
+    /// `deletion_window_days` cannot be read (KMS shows it only once a deletion is
+    /// scheduled): it stays as recorded. Nothing recorded: no call.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<KmsKeySpec>,
+    ) -> Result<Option<Vec<Live<KmsKeySpec>>>, ProviderError> {
+        if scope.recorded.is_empty() {
+            return Ok(Some(Vec::new())); // nothing to read: no call
+        }
+        let kms = c.kms(&scope.region);
+        let keys = try_join_all(scope.recorded.iter().map(|r| read_key(&kms, r)));
+        let (aliases, keys) = tokio::try_join!(aliases_by_key(&kms), keys)?;
+        let mut live = Vec::new();
+        for (r, key) in scope.recorded.iter().zip(keys) {
+            let Some((meta, rotation, tags)) = key else {
+                continue;
+            };
+            if claimed_elsewhere(&tags, &scope.stack, &r.id) {
+                continue;
+            }
+            let names = aliases
+                .get(meta.key_id())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            // The recorded alias when it still names the key; else another it has, or none.
+            let alias = if names.contains(&r.spec.alias) {
+                r.spec.alias.clone()
+            } else {
+                names.first().cloned().unwrap_or_default()
+            };
+            live.push(Live {
+                id: r.id.clone(),
+                outputs: outputs(&meta),
+                tags,
+                spec: Some(KmsKeySpec {
+                    description: meta.description().unwrap_or_default().to_string(),
+                    enable_key_rotation: rotation,
+                    alias,
+                    deletion_window_days: r.spec.deletion_window_days,
+                }),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(&self, c: &Clients, prior: &Recorded<KmsKeySpec>) -> Result<(), ProviderError> {
@@ -234,13 +291,40 @@ impl Driver for KmsKeyDriver {
     }
 }
 
-/// Looks among the account's keys that have no alias for one carrying our
-/// ownership tags and not pending deletion (at most [`SCAN_LIMIT`] keys read).
-async fn scan_unaliased(
+/// The recorded key `r` as KMS has it: its metadata, rotation and tags; `None`
+/// when it is gone or pending deletion.
+async fn read_key(
     kms: &Client,
-    r: &Desired<KmsKeySpec>,
-) -> Result<Option<KeyMetadata>, ProviderError> {
-    let mut aliased = BTreeSet::new();
+    r: &Recorded<KmsKeySpec>,
+) -> Result<Option<(KeyMetadata, bool, BTreeMap<String, String>)>, ProviderError> {
+    let key_id = r.outputs.key_id.as_str();
+    let Some(meta) = describe(kms, key_id).await? else {
+        return Ok(None);
+    };
+    if is_pending_deletion(&meta) {
+        return Ok(None);
+    }
+    let rotation = async {
+        kms.get_key_rotation_status()
+            .key_id(key_id)
+            .send()
+            .await
+            .map(|out| out.key_rotation_enabled())
+            .map_err(|e| classify(&format!("GetKeyRotationStatus {key_id}"), e))
+            // Scheduled for deletion since DescribeKey: read again, and it is gone.
+            .map_err(retryable_when(
+                &["KMSInvalidStateException"],
+                "its state changed while it was read",
+            ))
+    };
+    let read = tokio::try_join!(rotation, key_tags(kms, key_id)).or_absent()?;
+    Ok(read.map(|(rotation, tags)| (meta, rotation, tags)))
+}
+
+/// The names (without `alias/`) of the aliases of each key in the region, in
+/// name order: ListAliases, every page.
+async fn aliases_by_key(kms: &Client) -> Result<BTreeMap<String, Vec<String>>, ProviderError> {
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut marker: Option<String> = None;
     loop {
         let page = kms
@@ -249,16 +333,34 @@ async fn scan_unaliased(
             .send()
             .await
             .map_err(|e| classify("ListAliases", e))?;
-        aliased.extend(
-            page.aliases()
-                .iter()
-                .filter_map(|a| a.target_key_id().map(str::to_owned)),
-        );
+        for a in page.aliases() {
+            if let (Some(key), Some(name)) = (a.target_key_id(), a.alias_name()) {
+                let name = name.strip_prefix("alias/").unwrap_or(name);
+                found
+                    .entry(key.to_string())
+                    .or_default()
+                    .push(name.to_string());
+            }
+        }
         match page.next_marker() {
             Some(m) if page.truncated() => marker = Some(m.to_string()),
             _ => break,
         }
     }
+    for names in found.values_mut() {
+        names.sort();
+    }
+    Ok(found)
+}
+
+/// Looks among the account's keys that have no alias for one carrying our
+/// ownership tags and not pending deletion (at most [`SCAN_LIMIT`] keys read).
+async fn scan_unaliased(
+    kms: &Client,
+    r: &Desired<KmsKeySpec>,
+) -> Result<Option<KeyMetadata>, ProviderError> {
+    let aliased = aliases_by_key(kms).await?;
+    let mut marker: Option<String> = None;
     let mut read = 0;
     loop {
         let page = kms
@@ -268,7 +370,7 @@ async fn scan_unaliased(
             .await
             .map_err(|e| classify("ListKeys", e))?;
         for key_id in page.keys().iter().filter_map(|k| k.key_id()) {
-            if aliased.contains(key_id) {
+            if aliased.contains_key(key_id) {
                 continue;
             }
             if read == SCAN_LIMIT {

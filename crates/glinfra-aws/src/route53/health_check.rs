@@ -10,11 +10,12 @@
 //! health check still named by a record set cannot be deleted yet
 //! (`HealthCheckInUse`, retryable: the record set's delete comes first).
 
-use super::{change_tags, owned_by, reference_prefix, sync_tags, with_nonce, TAG_BATCH};
+use super::{change_tags, owned_once, reference_prefix, sync_tags, tags_of, with_nonce};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::{build_error, Absent, Changed, Desired, Recorded};
+use crate::kit::live::{Live, Scope};
+use crate::kit::{self, build_error, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
     HealthCheck, HealthCheckConfig, HealthCheckType as SdkHealthCheckType, ResettableElementName,
@@ -63,6 +64,30 @@ async fn all_health_checks(r53: &Client) -> Result<Vec<HealthCheck>, ProviderErr
     }
 }
 
+/// The spec of a health check as Route 53 has it; `None` for a kind glinfra does
+/// not make (a type other than HTTPS, HTTP or TCP, or no domain name).
+fn read_spec(h: &HealthCheck) -> Option<HealthCheckSpec> {
+    let config = h.health_check_config()?;
+    let check_type = match config.r#type() {
+        SdkHealthCheckType::Https => HealthCheckType::Https,
+        SdkHealthCheckType::Http => HealthCheckType::Http,
+        SdkHealthCheckType::Tcp => HealthCheckType::Tcp,
+        _ => return None,
+    };
+    Some(HealthCheckSpec {
+        fqdn: config.fully_qualified_domain_name()?.to_string(),
+        // Route 53's defaults for what it may leave out.
+        port: config.port().unwrap_or(match check_type {
+            HealthCheckType::Https => 443,
+            _ => 80,
+        }),
+        check_type,
+        resource_path: config.resource_path().unwrap_or_default().to_string(),
+        request_interval: config.request_interval().unwrap_or(30),
+        failure_threshold: config.failure_threshold().unwrap_or(3),
+    })
+}
+
 fn health_check_config(spec: &HealthCheckSpec) -> Result<HealthCheckConfig, ProviderError> {
     let path = (spec.check_type.has_path() && !spec.resource_path.is_empty())
         .then(|| spec.resource_path.clone());
@@ -100,21 +125,12 @@ impl Driver for HealthCheckDriver {
             .collect();
         if ours.is_empty() {
             let ids: Vec<String> = checks.iter().map(|h| h.id().to_string()).collect();
-            for batch in ids.chunks(TAG_BATCH) {
-                let out = r53
-                    .list_tags_for_resources()
-                    .resource_type(TagResourceType::Healthcheck)
-                    .set_resource_ids(Some(batch.to_vec()))
-                    .send()
-                    .await
-                    .map_err(|e| classify("ListTagsForResources (health checks)", e))?;
-                ours.extend(
-                    out.resource_tag_sets()
-                        .iter()
-                        .filter(|set| owned_by(set.tags(), &r.stack, &r.id))
-                        .filter_map(|set| set.resource_id().map(str::to_owned)),
-                );
-            }
+            let tags = tags_of(&r53, TagResourceType::Healthcheck, &ids).await?;
+            ours.extend(
+                tags.into_iter()
+                    .filter(|(_, tags)| kit::owned(tags, &r.stack, &r.id))
+                    .map(|(id, _)| id),
+            );
         }
         ours.sort();
         ours.dedup();
@@ -231,6 +247,35 @@ impl Driver for HealthCheckDriver {
             .await?;
         }
         Ok(HealthCheckOutputs { id })
+    }
+
+    /// ListHealthChecks (one call per 100 checks), then ListTagsForResources for
+    /// every check, ten per call, the calls at once: every field of the spec is
+    /// in the listing. Route 53 is global: every region's refresh lists the same
+    /// checks.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<HealthCheckSpec>,
+    ) -> Result<Option<Vec<Live<HealthCheckSpec>>>, ProviderError> {
+        let r53 = c.route53();
+        let checks = all_health_checks(&r53).await?;
+        let ids: Vec<String> = checks.iter().map(|h| h.id().to_string()).collect();
+        let tags = tags_of(&r53, TagResourceType::Healthcheck, &ids).await?;
+        let found = checks
+            .into_iter()
+            .filter_map(|h| Some((h.id().to_string(), tags.get(h.id())?.clone(), h)))
+            .collect();
+        let live = owned_once(scope, found, |o| o.id.as_str())
+            .into_iter()
+            .map(|(logical, id, tags, h)| Live {
+                id: logical,
+                outputs: HealthCheckOutputs { id },
+                tags,
+                spec: read_spec(&h),
+            })
+            .collect();
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -11,12 +11,14 @@
 //! belongs to someone else and the delete fails with a Fatal error saying so.
 
 use super::{
-    bare_id, change_tags, normalise, owned_by, reference_prefix, sync_tags, wait_insync,
-    with_nonce, TAG_BATCH,
+    bare_id, change_tags, normalise, owned_by, owned_once, reference_prefix, sync_tags, tags_of,
+    wait_insync, with_nonce, TAG_BATCH,
 };
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::join::try_join_all;
+use crate::kit::live::{Live, Scope};
 use crate::kit::{Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_route53::types::{HostedZone, HostedZoneConfig, TagResourceType};
@@ -73,6 +75,60 @@ async fn zones_named(r53: &Client, name: &str) -> Result<Vec<HostedZone>, Provid
         dns_name = page.next_dns_name().map(str::to_owned);
         zone_id = page.next_hosted_zone_id().map(str::to_owned);
     }
+}
+
+/// Every public zone of the account (ListHostedZones, 100 a page).
+async fn public_zones(r53: &Client) -> Result<Vec<HostedZone>, ProviderError> {
+    let mut found = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = r53
+            .list_hosted_zones()
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| classify("ListHostedZones", e))?;
+        found.extend(
+            page.hosted_zones()
+                .iter()
+                .filter(|z| !z.config().is_some_and(|c| c.private_zone()))
+                .cloned(),
+        );
+        match page.next_marker() {
+            Some(next) if page.is_truncated() && !next.is_empty() => {
+                marker = Some(next.to_string())
+            }
+            _ => return Ok(found),
+        }
+    }
+}
+
+/// The outputs of zone `zone_id`: its name servers never change, so those
+/// recorded for it are its own; a zone not recorded is read with GetHostedZone.
+/// `None`: deleted meanwhile.
+async fn live_outputs(
+    r53: &Client,
+    zone_id: &str,
+    recorded: Option<&HostedZoneOutputs>,
+) -> Result<Option<HostedZoneOutputs>, ProviderError> {
+    if let Some(out) = recorded.filter(|o| bare_id(&o.zone_id) == zone_id) {
+        return Ok(Some(out.clone()));
+    }
+    let zone = r53
+        .get_hosted_zone()
+        .id(zone_id)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("GetHostedZone {zone_id}"), e))
+        .or_absent()?;
+    Ok(zone.map(|out| {
+        zone_outputs(
+            zone_id,
+            out.delegation_set()
+                .map(|d| d.name_servers())
+                .unwrap_or_default(),
+        )
+    }))
 }
 
 /// The id of the zone among `zones` that is `r`'s: by CallerReference prefix,
@@ -197,6 +253,57 @@ impl Driver for HostedZoneDriver {
                 .map(|d| d.name_servers())
                 .unwrap_or_default(),
         ))
+    }
+
+    /// ListHostedZones (one call per 100 zones), then ListTagsForResources for
+    /// every public zone, ten per call, the calls at once: every field of the
+    /// spec is in the listing. Name servers are taken from the record (a zone's
+    /// never change); a zone carrying the stack's tags that state does not know
+    /// costs one GetHostedZone for them. Route 53 is global: every region's
+    /// refresh lists the same zones.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<HostedZoneSpec>,
+    ) -> Result<Option<Vec<Live<HostedZoneSpec>>>, ProviderError> {
+        let r53 = c.route53();
+        let zones = public_zones(&r53).await?;
+        let ids: Vec<String> = zones.iter().map(|z| bare_id(z.id()).to_string()).collect();
+        let tags = tags_of(&r53, TagResourceType::Hostedzone, &ids).await?;
+        let found = zones
+            .into_iter()
+            .filter_map(|z| {
+                let id = bare_id(z.id()).to_string();
+                Some((id.clone(), tags.get(&id)?.clone(), z))
+            })
+            .collect();
+        let ours = owned_once(scope, found, |o| bare_id(&o.zone_id));
+        let outputs = try_join_all(ours.iter().map(|(logical, id, _, _)| {
+            let recorded = scope.recorded(logical).map(|r| &r.outputs);
+            live_outputs(&r53, id, recorded)
+        }))
+        .await?;
+        let mut live = Vec::new();
+        for ((logical, _, tags, zone), outputs) in ours.into_iter().zip(outputs) {
+            let Some(outputs) = outputs else {
+                continue;
+            };
+            let name = match scope.recorded(&logical) {
+                Some(r) if normalise(&r.spec.name) == normalise(zone.name()) => r.spec.name.clone(),
+                _ => zone.name().trim_end_matches('.').to_string(),
+            };
+            let comment = zone.config().and_then(|c| c.comment()).unwrap_or_default();
+            live.push(Live {
+                id: logical,
+                outputs,
+                tags,
+                spec: Some(HostedZoneSpec {
+                    name,
+                    comment: comment.to_string(),
+                }),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn update(

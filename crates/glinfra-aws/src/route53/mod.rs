@@ -10,6 +10,9 @@
 //!
 //! Route 53 is a global service: every call goes to the one client signed for
 //! us-east-1, whatever region a resource declares.
+//!
+//! A refresh lists zones and health checks and reads their tags ten at a time
+//! ([`tags_of`]); record sets take no tags and are read through their recorded zones.
 
 mod health_check;
 mod hosted_zone;
@@ -22,10 +25,13 @@ pub(crate) use hosted_zone::HostedZoneDriver;
 pub(crate) use record_set::RecordSetDriver;
 
 use crate::error::classify;
+use crate::kit::join::try_join_all;
+use crate::kit::live::Scope;
 use crate::kit::{self, wait, wait::Poll};
 use aws_sdk_route53::types::{ChangeStatus, Tag, TagResourceType};
 use aws_sdk_route53::Client;
-use glinfra_engine::ProviderError;
+use glinfra_core::{Declared, ResourceId};
+use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -187,4 +193,70 @@ async fn sync_tags(
         .filter(|k| !want.contains_key(k))
         .collect();
     change_tags(r53, resource_type, id, want, &stale).await
+}
+
+/// The tags of each of `ids` (zones or health checks, by bare id): one
+/// ListTagsForResources per ten ids, the calls at once. Something deleted
+/// between its listing and this read makes the read Retryable (read again).
+async fn tags_of(
+    r53: &Client,
+    resource_type: TagResourceType,
+    ids: &[String],
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, ProviderError> {
+    let what = format!("ListTagsForResources ({})", resource_type.as_str());
+    let batches = try_join_all(ids.chunks(TAG_BATCH).map(|batch| {
+        let (resource_type, what) = (resource_type.clone(), &what);
+        async move {
+            let out = r53
+                .list_tags_for_resources()
+                .resource_type(resource_type)
+                .set_resource_ids(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| {
+                    let err = classify(what, e);
+                    if err.class == ErrorClass::NotFound {
+                        err.reclassified(ErrorClass::Retryable, "deleted while being read")
+                    } else {
+                        err
+                    }
+                })?;
+            Ok(out
+                .resource_tag_sets()
+                .iter()
+                .filter_map(|set| {
+                    let id = bare_id(set.resource_id()?).to_string();
+                    Some((id, kit::tags::from_sdk(set.tags())))
+                })
+                .collect::<Vec<_>>())
+        }
+    }))
+    .await?;
+    Ok(batches.into_iter().flatten().collect())
+}
+
+/// Those of `found` (bare id, tags, item) that carry `scope`'s ownership tags,
+/// one per logical id: where several carry the same tags (copied outside
+/// glinfra), the one state recorded (`recorded_id` of a recorded resource), else
+/// the lowest id.
+fn owned_once<S: Declared + Clone, T>(
+    scope: &Scope<S>,
+    found: Vec<(String, BTreeMap<String, String>, T)>,
+    recorded_id: impl Fn(&S::Outputs) -> &str,
+) -> Vec<(ResourceId, String, BTreeMap<String, String>, T)> {
+    let mut found = found;
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut ours: BTreeMap<ResourceId, (String, BTreeMap<String, String>, T)> = BTreeMap::new();
+    for (id, tags, item) in found {
+        let Some(logical) = scope.owned(&tags) else {
+            continue;
+        };
+        let recorded = scope.recorded(&logical).map(|r| recorded_id(&r.outputs));
+        if !ours.contains_key(&logical) || recorded == Some(id.as_str()) {
+            ours.insert(logical, (id, tags, item));
+        }
+    }
+    ours.into_iter()
+        .map(|(logical, (id, tags, item))| (logical, id, tags, item))
+        .collect()
 }

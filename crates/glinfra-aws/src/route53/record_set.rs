@@ -12,6 +12,8 @@ use super::{bare_id, normalise, wait_insync};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
+use crate::kit::join::try_join_all;
+use crate::kit::live::{like, Live, Scope};
 use crate::kit::{build_error, resolved_opt, resolved_str, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
@@ -22,7 +24,9 @@ use aws_sdk_route53::types::{
 use aws_sdk_route53::Client;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use glinfra_core::spec::route53::{RecordSetOutputs, RecordSetSpec, RecordType};
+use glinfra_core::Input;
 use glinfra_engine::{ErrorClass, ProviderError};
+use std::collections::BTreeMap;
 
 /// The driver of `aws:route53/record-set`.
 pub(crate) struct RecordSetDriver;
@@ -138,6 +142,92 @@ fn zone_of(spec: &RecordSetSpec) -> Result<String, ProviderError> {
     Ok(bare_id(resolved_str(&spec.zone_id, "zone_id")?).to_string())
 }
 
+/// Every record set of zone `zone_id` (ListResourceRecordSets, every page);
+/// `None` when the zone is gone.
+async fn zone_records(
+    r53: &Client,
+    zone_id: &str,
+) -> Result<Option<Vec<ResourceRecordSet>>, ProviderError> {
+    let mut found = Vec::new();
+    let (mut name, mut rtype, mut id) = (None, None, None);
+    loop {
+        let page = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .set_start_record_name(name.take())
+            .set_start_record_type(rtype.take())
+            .set_start_record_identifier(id.take())
+            .send()
+            .await
+            .map_err(|e| classify(&format!("ListResourceRecordSets {zone_id}"), e))
+            .or_absent()?;
+        let Some(page) = page else {
+            return Ok(None);
+        };
+        found.extend(page.resource_record_sets().iter().cloned());
+        if !page.is_truncated() || page.next_record_name().is_none() {
+            return Ok(Some(found));
+        }
+        name = page.next_record_name().map(str::to_owned);
+        rtype = page.next_record_type().cloned();
+        id = page.next_record_identifier().map(str::to_owned);
+    }
+}
+
+/// True when `set` is the record set of `spec`: the same name (normalised), type
+/// and set identifier.
+fn is_of(set: &ResourceRecordSet, spec: &RecordSetSpec) -> bool {
+    normalise(set.name()) == normalise(&spec.name)
+        && *set.r#type() == rr_type(spec.record_type)
+        && set.set_identifier() == spec.set_identifier.as_deref()
+}
+
+/// True when record values `a` and `b` are the same: domain names (CNAME, NS,
+/// PTR, and the host that ends MX and SRV values) compare without case or
+/// trailing dot.
+fn same_value(t: RecordType, a: &str, b: &str) -> bool {
+    match t {
+        RecordType::Cname | RecordType::Ns | RecordType::Ptr | RecordType::Mx | RecordType::Srv => {
+            a.trim_end_matches('.')
+                .eq_ignore_ascii_case(b.trim_end_matches('.'))
+        }
+        _ => a == b,
+    }
+}
+
+/// `recorded` with what Route 53 has in `set`: TTL, values (spelled and ordered
+/// as recorded when they are the same), latency region and health check. The
+/// name, type, zone and set identifier are what `set` was matched by.
+fn read_record(set: &ResourceRecordSet, recorded: &RecordSetSpec) -> RecordSetSpec {
+    let t = recorded.record_type;
+    let values = set
+        .resource_records()
+        .iter()
+        .map(|rr| {
+            let v = rr.value();
+            recorded
+                .records
+                .iter()
+                .find(|r| r.value().is_some_and(|x| same_value(t, x, v)))
+                .cloned()
+                .unwrap_or_else(|| Input::Value(v.to_string()))
+        })
+        .collect();
+    let health_check_id = set
+        .health_check_id()
+        .map(|h| match &recorded.health_check_id {
+            Some(i) if i.value().map(String::as_str) == Some(h) => i.clone(),
+            _ => Input::Value(h.to_string()),
+        });
+    RecordSetSpec {
+        ttl: set.ttl().unwrap_or(0),
+        records: like(values, Some(&recorded.records)),
+        latency_region: set.region().map(|r| r.as_str().to_string()),
+        health_check_id,
+        ..recorded.clone()
+    }
+}
+
 /// Writes the record set with UPSERT and waits until the change is INSYNC.
 async fn upsert(c: &Clients, spec: &RecordSetSpec) -> Result<RecordSetOutputs, ProviderError> {
     let r53 = c.route53();
@@ -221,6 +311,40 @@ impl Driver for RecordSetDriver {
         _changed: Changed<'_>,
     ) -> Result<RecordSetOutputs, ProviderError> {
         upsert(c, &r.spec).await
+    }
+
+    /// One ListResourceRecordSets per zone holding a recorded record set (every
+    /// page; the zones at once). Record sets take no tags, so only recorded ones
+    /// are read, through their zones: one state does not know is not detected.
+    /// A zone that is gone takes its record sets with it.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<RecordSetSpec>,
+    ) -> Result<Option<Vec<Live<RecordSetSpec>>>, ProviderError> {
+        let r53 = c.route53();
+        let mut zones: BTreeMap<String, Vec<&Recorded<RecordSetSpec>>> = BTreeMap::new();
+        for r in &scope.recorded {
+            zones.entry(zone_of(&r.spec)?).or_default().push(r);
+        }
+        let read = try_join_all(zones.keys().map(|z| zone_records(&r53, z))).await?;
+        let mut live = Vec::new();
+        for (recorded, sets) in zones.into_values().zip(read) {
+            let Some(sets) = sets else {
+                continue;
+            };
+            for r in recorded {
+                if let Some(set) = sets.iter().find(|s| is_of(s, &r.spec)) {
+                    live.push(Live {
+                        id: r.id.clone(),
+                        outputs: record_outputs(&r.spec),
+                        tags: Default::default(),
+                        spec: Some(read_record(set, &r.spec)),
+                    });
+                }
+            }
+        }
+        Ok(Some(live))
     }
 
     async fn delete(

@@ -10,10 +10,12 @@
 //! create before ours are written. A new bucket can take a moment to be visible
 //! to the sub-resource calls, and a deleted one to go away.
 
-use super::configuration::configure;
+use super::configuration::{self, configure};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::{classify, classify_code};
+use crate::kit::join::try_join_all;
+use crate::kit::live::{Live, Scope};
 use crate::kit::{self, build_error, wait, wait::Poll, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_s3::types::{
@@ -22,6 +24,7 @@ use aws_sdk_s3::types::{
 use aws_sdk_s3::Client;
 use glinfra_core::spec::s3::{BucketOutputs, BucketSpec};
 use glinfra_engine::{ErrorClass, ProviderError};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How long a new bucket may take to become visible, and a deleted one to go away.
@@ -95,6 +98,34 @@ async fn owner(s3: &Client, bucket: &str, r: &Desired<BucketSpec>) -> Result<Own
     } else {
         Owner::Other(kit::owner_of(&tags))
     })
+}
+
+/// The account's buckets in `region` (every page of ListBuckets asked for that
+/// region), each with the region the listing gives it, if any.
+async fn list_buckets(
+    s3: &Client,
+    region: &str,
+) -> Result<BTreeMap<String, Option<String>>, ProviderError> {
+    let mut found = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = s3
+            .list_buckets()
+            .bucket_region(region)
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| classify("ListBuckets", e))?;
+        for b in page.buckets() {
+            if let Some(name) = b.name() {
+                found.insert(name.to_string(), b.bucket_region().map(str::to_owned));
+            }
+        }
+        match page.continuation_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+            _ => return Ok(found),
+        }
+    }
 }
 
 fn taken(bucket: &str, owner: &str) -> ProviderError {
@@ -204,6 +235,55 @@ impl Driver for BucketDriver {
         let s3 = c.s3(&r.region);
         configure(&s3, &r.spec, &r.owned_tags(), changed, false).await?;
         Ok(outputs(&r.spec.bucket, &r.region))
+    }
+
+    /// ListBuckets for the region (one call per page), then, for each recorded
+    /// bucket it lists, at once: GetBucketTagging, GetBucketVersioning,
+    /// GetPublicAccessBlock, and the Get call of each further configuration its
+    /// recorded spec sets (object lock, lifecycle, encryption, policy, replication).
+    /// S3 returns no tags with the listing and has no batch read of them, so only
+    /// recorded buckets are read: a bucket carrying the stack's tags that state
+    /// does not know is not detected here (that would take a GetBucketTagging for
+    /// every bucket of the account); the create's find adopts it. A bucket whose
+    /// tags name another stack is not ours; one the listing places in another
+    /// region is not in this one (the region filter is not trusted). Nothing
+    /// recorded: no call.
+    async fn observe(
+        &self,
+        c: &Clients,
+        scope: &Scope<BucketSpec>,
+    ) -> Result<Option<Vec<Live<BucketSpec>>>, ProviderError> {
+        if scope.recorded.is_empty() {
+            return Ok(Some(Vec::new())); // nothing to read: no call
+        }
+        let s3 = c.s3(&scope.region);
+        let listed = list_buckets(&s3, &scope.region).await?;
+        let present: Vec<&Recorded<BucketSpec>> = scope
+            .recorded
+            .iter()
+            .filter(|r| match listed.get(&r.spec.bucket) {
+                Some(Some(region)) => *region == scope.region,
+                Some(None) => true,
+                None => false,
+            })
+            .collect();
+        let reads = try_join_all(present.iter().map(|r| configuration::read(&s3, &r.spec))).await?;
+        let mut live = Vec::new();
+        for (r, read) in present.into_iter().zip(reads) {
+            let Some(read) = read else {
+                continue; // gone since the listing
+            };
+            if kit::claimed_elsewhere(&read.tags, &scope.stack, &r.id) {
+                continue;
+            }
+            live.push(Live {
+                id: r.id.clone(),
+                outputs: outputs(&read.spec.bucket, &scope.region),
+                tags: read.tags,
+                spec: Some(read.spec),
+            });
+        }
+        Ok(Some(live))
     }
 
     async fn delete(&self, c: &Clients, prior: &Recorded<BucketSpec>) -> Result<(), ProviderError> {

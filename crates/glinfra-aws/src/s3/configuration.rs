@@ -5,8 +5,12 @@
 //! its `Delete*` call; removing what is not there succeeds), so applying the same
 //! spec twice is harmless. Replication needs versioning, and object lock is fixed
 //! at creation (only its default retention changes).
+//!
+//! [`read`] reads them back for a refresh, each with its `Get*` call.
 
 use crate::error::classify;
+use crate::kit::join::when;
+use crate::kit::live::like;
 use crate::kit::{self, build_error, resolved_opt, resolved_str, Absent, Changed};
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketVersioningStatus, DefaultRetention,
@@ -21,9 +25,12 @@ use aws_sdk_s3::types::{
     TransitionStorageClass, VersioningConfiguration,
 };
 use aws_sdk_s3::Client;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use glinfra_core::spec::s3::{
-    BucketEncryption, BucketSpec, LifecycleRule, ObjectLockRetention, Replication,
+    BucketEncryption, BucketSpec, LifecycleRule, ObjectLockRetention, Replication, ReplicationRule,
 };
+use glinfra_core::Input;
 use glinfra_engine::ProviderError;
 use std::collections::BTreeMap;
 
@@ -222,7 +229,9 @@ pub(super) fn encryption(
 }
 
 /// The lifecycle configuration of `rules`, every rule enabled.
-fn lifecycle(rules: &[LifecycleRule]) -> Result<BucketLifecycleConfiguration, ProviderError> {
+pub(super) fn lifecycle(
+    rules: &[LifecycleRule],
+) -> Result<BucketLifecycleConfiguration, ProviderError> {
     let mut out = Vec::with_capacity(rules.len());
     for rule in rules {
         let mut b = S3LifecycleRule::builder()
@@ -256,7 +265,7 @@ fn lifecycle(rules: &[LifecycleRule]) -> Result<BucketLifecycleConfiguration, Pr
 }
 
 /// Object lock, with the default retention when there is one.
-fn object_lock(retention: Option<&ObjectLockRetention>) -> ObjectLockConfiguration {
+pub(super) fn object_lock(retention: Option<&ObjectLockRetention>) -> ObjectLockConfiguration {
     let mut b = ObjectLockConfiguration::builder().object_lock_enabled(ObjectLockEnabled::Enabled);
     if let Some(r) = retention {
         b = b.rule(
@@ -275,7 +284,7 @@ fn object_lock(retention: Option<&ObjectLockRetention>) -> ObjectLockConfigurati
 
 /// The replication configuration: delete markers are not replicated, and objects
 /// encrypted with KMS are when a rule names a replica key.
-fn replication(rep: &Replication) -> Result<ReplicationConfiguration, ProviderError> {
+pub(super) fn replication(rep: &Replication) -> Result<ReplicationConfiguration, ProviderError> {
     let mut rules = Vec::with_capacity(rep.rules.len());
     for (i, rule) in rep.rules.iter().enumerate() {
         let field = format!("replication.rules[{i}]");
@@ -331,4 +340,292 @@ fn replication(rep: &Replication) -> Result<ReplicationConfiguration, ProviderEr
         .set_rules(Some(rules))
         .build()
         .map_err(build_error("replication configuration"))
+}
+
+/// Codes S3 answers about a bucket that is gone, or that is in another region
+/// than the client's (so not in the region being read).
+const GONE: &[&str] = &[
+    "NoSuchBucket",
+    "PermanentRedirect",
+    "AuthorizationHeaderMalformed",
+    "IllegalLocationConstraintException",
+];
+
+/// A bucket's configuration as S3 has it, read back for a refresh.
+pub(super) struct Read {
+    /// The recorded spec with every field read replaced by its live value.
+    pub spec: BucketSpec,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The answer of one read; `None` when S3 says the configuration is not set (`unset`).
+async fn get<O, E, R>(
+    what: String,
+    call: impl std::future::Future<Output = Result<O, SdkError<E, R>>>,
+    unset: &[&str],
+) -> Result<Option<O>, ProviderError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match call.await {
+        Ok(out) => Ok(Some(out)),
+        Err(e) => {
+            let err = classify(&what, e);
+            if err.has_code(unset) {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Reads back the configuration of bucket `recorded.bucket` that its recorded
+/// spec sets, all at once: tags, versioning and the public access block always
+/// (they are always in the spec), then object lock, lifecycle, encryption, policy
+/// and replication only when recorded (a field recorded as absent is never
+/// compared). `force_destroy` is not in S3: it stays as recorded. `None` when the
+/// bucket is gone (or not in this region).
+pub(super) async fn read(
+    s3: &Client,
+    recorded: &BucketSpec,
+) -> Result<Option<Read>, ProviderError> {
+    let b = recorded.bucket.as_str();
+    let at = |op: &str| format!("{op} {b}");
+    let lock = recorded.object_lock_enabled || recorded.object_lock_retention.is_some();
+    let reads = async {
+        tokio::try_join!(
+            get(
+                at("GetBucketTagging"),
+                s3.get_bucket_tagging().bucket(b).send(),
+                &["NoSuchTagSet"]
+            ),
+            get(
+                at("GetBucketVersioning"),
+                s3.get_bucket_versioning().bucket(b).send(),
+                &[]
+            ),
+            get(
+                at("GetPublicAccessBlock"),
+                s3.get_public_access_block().bucket(b).send(),
+                &["NoSuchPublicAccessBlockConfiguration"]
+            ),
+            when(
+                lock,
+                get(
+                    at("GetObjectLockConfiguration"),
+                    s3.get_object_lock_configuration().bucket(b).send(),
+                    &["ObjectLockConfigurationNotFoundError"]
+                )
+            ),
+            when(
+                !recorded.lifecycle_rules.is_empty(),
+                get(
+                    at("GetBucketLifecycleConfiguration"),
+                    s3.get_bucket_lifecycle_configuration().bucket(b).send(),
+                    &["NoSuchLifecycleConfiguration"]
+                )
+            ),
+            when(
+                recorded.encryption.is_some(),
+                get(
+                    at("GetBucketEncryption"),
+                    s3.get_bucket_encryption().bucket(b).send(),
+                    &["ServerSideEncryptionConfigurationNotFoundError"]
+                )
+            ),
+            when(
+                recorded.policy.is_some(),
+                get(
+                    at("GetBucketPolicy"),
+                    s3.get_bucket_policy().bucket(b).send(),
+                    &["NoSuchBucketPolicy"]
+                )
+            ),
+            when(
+                recorded.replication.is_some(),
+                get(
+                    at("GetBucketReplication"),
+                    s3.get_bucket_replication().bucket(b).send(),
+                    &["ReplicationConfigurationNotFoundError"]
+                )
+            ),
+        )
+    };
+    let (tagging, versioning, block, object_lock, lifecycle, encryption, policy, replication) =
+        match reads.await {
+            Ok(read) => read,
+            Err(err) if err.has_code(GONE) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+    // Not read, or read and not set: either way nothing to take from it.
+    let (object_lock, lifecycle, encryption, policy, replication) = (
+        object_lock.flatten(),
+        lifecycle.flatten(),
+        encryption.flatten(),
+        policy.flatten(),
+        replication.flatten(),
+    );
+
+    let mut spec = recorded.clone();
+    spec.versioning =
+        versioning.and_then(|v| v.status().cloned()) == Some(BucketVersioningStatus::Enabled);
+    // A removed block reads as none set: public access is not blocked.
+    spec.block_public_access = block
+        .as_ref()
+        .and_then(|o| o.public_access_block_configuration())
+        .is_some_and(|c| {
+            [
+                c.block_public_acls(),
+                c.ignore_public_acls(),
+                c.block_public_policy(),
+                c.restrict_public_buckets(),
+            ]
+            .iter()
+            .all(|x| *x == Some(true))
+        });
+    if lock {
+        let config = object_lock
+            .as_ref()
+            .and_then(|o| o.object_lock_configuration());
+        spec.object_lock_enabled =
+            config.and_then(|c| c.object_lock_enabled()) == Some(&ObjectLockEnabled::Enabled);
+        spec.object_lock_retention = config
+            .and_then(|c| c.rule()?.default_retention())
+            .and_then(read_retention);
+    }
+    if !recorded.lifecycle_rules.is_empty() {
+        let rules = lifecycle.as_ref().map(|o| o.rules()).unwrap_or_default();
+        spec.lifecycle_rules = read_lifecycle(rules, &recorded.lifecycle_rules);
+    }
+    if let Some(before) = &recorded.encryption {
+        spec.encryption = encryption
+            .as_ref()
+            .and_then(|o| o.server_side_encryption_configuration())
+            .and_then(|c| read_encryption(c, before));
+    }
+    if recorded.policy.is_some() {
+        spec.policy = policy
+            .as_ref()
+            .and_then(|o| o.policy())
+            .map(|text| kit::policy::like(kit::policy::parse(text), recorded.policy.as_ref()));
+    }
+    if let Some(before) = &recorded.replication {
+        spec.replication = replication
+            .as_ref()
+            .and_then(|o| o.replication_configuration())
+            .map(|c| read_replication(c, before));
+    }
+    let tags = tagging
+        .as_ref()
+        .map(|t| kit::tags::from_sdk(t.tag_set()))
+        .unwrap_or_default();
+    Ok(Some(Read { spec, tags }))
+}
+
+/// The default retention, in days (a retention in years reads as 365 days a year).
+fn read_retention(r: &DefaultRetention) -> Option<ObjectLockRetention> {
+    let mode = r.mode()?.as_str().parse().ok()?;
+    let days = r.days().or_else(|| r.years().map(|y| y * 365))?;
+    Some(ObjectLockRetention { mode, days })
+}
+
+/// A live value as an input: the recorded input when it holds that value.
+fn input(live: &str, recorded: Option<&Input<String>>) -> Input<String> {
+    match recorded {
+        Some(r) if r.value().map(String::as_str) == Some(live) => r.clone(),
+        _ => Input::Value(live.to_string()),
+    }
+}
+
+/// The enabled lifecycle rules (a disabled rule is one the spec does not have),
+/// in the recorded order when they are the same rules.
+fn read_lifecycle(rules: &[S3LifecycleRule], recorded: &[LifecycleRule]) -> Vec<LifecycleRule> {
+    let live = rules
+        .iter()
+        .filter(|r| *r.status() == ExpirationStatus::Enabled)
+        .map(|r| {
+            let id = r.id().unwrap_or_default().to_string();
+            let transitions = r
+                .transitions()
+                .iter()
+                .filter_map(|t| {
+                    Some(glinfra_core::spec::s3::Transition {
+                        days: t.days()?,
+                        storage_class: t.storage_class()?.as_str().parse().ok()?,
+                    })
+                })
+                .collect();
+            let before = recorded.iter().find(|x| x.id == id);
+            LifecycleRule {
+                prefix: r
+                    .filter()
+                    .and_then(|f| f.prefix())
+                    .unwrap_or_default()
+                    .to_string(),
+                transitions: like(transitions, before.map(|b| &b.transitions[..])),
+                expiration_days: r.expiration().and_then(|e| e.days()),
+                noncurrent_version_expiration_days: r
+                    .noncurrent_version_expiration()
+                    .and_then(|n| n.noncurrent_days()),
+                id,
+            }
+        })
+        .collect();
+    like(live, Some(recorded))
+}
+
+/// Default encryption with KMS, or `None` when the bucket uses another kind.
+fn read_encryption(
+    config: &ServerSideEncryptionConfiguration,
+    recorded: &BucketEncryption,
+) -> Option<BucketEncryption> {
+    let rule = config.rules().first()?;
+    let by_default = rule.apply_server_side_encryption_by_default()?;
+    (*by_default.sse_algorithm() == ServerSideEncryption::AwsKms).then(|| BucketEncryption {
+        kms_key_arn: by_default
+            .kms_master_key_id()
+            .map(|k| input(k, recorded.kms_key_arn.as_ref())),
+        bucket_key_enabled: rule.bucket_key_enabled().unwrap_or(false),
+    })
+}
+
+/// The replication configuration: its role and enabled rules, in the recorded
+/// order when they are the same.
+fn read_replication(config: &ReplicationConfiguration, recorded: &Replication) -> Replication {
+    let rules = config
+        .rules()
+        .iter()
+        .filter(|r| *r.status() == ReplicationRuleStatus::Enabled)
+        .map(|r| {
+            let id = r.id().unwrap_or_default().to_string();
+            let before = recorded.rules.iter().find(|x| x.id == id);
+            let destination = r.destination();
+            ReplicationRule {
+                priority: r.priority().unwrap_or(0),
+                prefix: r
+                    .filter()
+                    .and_then(|f| f.prefix())
+                    .unwrap_or_default()
+                    .to_string(),
+                destination_bucket_arn: input(
+                    destination.map(|d| d.bucket()).unwrap_or_default(),
+                    before.map(|b| &b.destination_bucket_arn),
+                ),
+                storage_class: destination
+                    .and_then(|d| d.storage_class())
+                    .and_then(|s| s.as_str().parse().ok()),
+                replica_kms_key_arn: destination
+                    .and_then(|d| d.encryption_configuration()?.replica_kms_key_id())
+                    .map(|k| input(k, before.and_then(|b| b.replica_kms_key_arn.as_ref()))),
+                id,
+            }
+        })
+        .collect();
+    Replication {
+        role_arn: input(config.role(), Some(&recorded.role_arn)),
+        rules: like(rules, Some(&recorded.rules)),
+    }
 }

@@ -277,3 +277,209 @@ async fn delete_of_a_role_still_in_use_says_so_and_keeps_the_code() {
     assert!(err.message.contains("still in use"), "{}", err.message);
     all_used(&rules);
 }
+
+// ------------------------------------------------------------------ refresh
+
+mod observe {
+    use super::*;
+    use crate::kit::Recorded;
+    use crate::test_support::{desired, mock_clients, scope};
+    use aws_sdk_iam::operation::get_role::GetRoleInput;
+    use aws_sdk_iam::operation::get_role_policy::GetRolePolicyOutput;
+    use aws_smithy_mocks::{Rule, RuleMode};
+    use serde_json::json;
+
+    /// The reads of a refresh run at once: rules match by request, not order.
+    fn mock_any(rules: &[&Rule]) -> crate::clients::Clients {
+        mock_clients!(aws_sdk_iam, "iam", "us-east-1", RuleMode::MatchAny, rules)
+    }
+
+    /// `doc` as IAM returns it: URL-encoded.
+    fn encoded(doc: &Value) -> String {
+        doc.to_string()
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
+    /// Role `name` as GetRole returns it: `trust` URL-encoded, with `description`.
+    fn live_role(name: &str, tags: &[(&str, &str)], trust: &Value, description: &str) -> Role {
+        let mut r = role(tags);
+        r.role_name = name.into();
+        r.arn = format!("arn:aws:iam::111122223333:role/service/{name}");
+        r.assume_role_policy_document = Some(encoded(trust));
+        r.description = Some(description.into());
+        r
+    }
+
+    fn get_role(name: &'static str, role: Role) -> Rule {
+        mock!(Client::get_role)
+            .match_requests(move |r| r.role_name() == Some(name))
+            .then_output(move || GetRoleOutput::builder().role(role.clone()).build())
+    }
+
+    fn recorded_role(id: &str, name: &str, spec: &IamRoleSpec) -> Recorded<IamRoleSpec> {
+        let mut spec = spec.clone();
+        spec.name = name.into();
+        let out = IamRoleOutputs {
+            arn: format!("arn:aws:iam::111122223333:role/service/{name}"),
+            name: name.into(),
+        };
+        recorded(&desired("prod", id, "us-east-1", spec), out)
+    }
+
+    fn recorded_spec() -> IamRoleSpec {
+        let mut spec = spec();
+        spec.managed_policy_arns = vec![
+            "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".into(),
+        ];
+        spec
+    }
+
+    fn ours() -> Vec<(&'static str, &'static str)> {
+        vec![
+            (TAG_STACK, "prod"),
+            (TAG_LOGICAL_ID, "replicator"),
+            ("team", "platform"),
+        ]
+    }
+
+    /// The rules answering role `replicator` as `recorded_spec()` made it, its
+    /// trust policy rewritten as IAM may rewrite it, with `description`, and its
+    /// inline policies `inline` (name, document).
+    fn replicator(description: &str, inline: Vec<(&'static str, Value)>) -> Vec<Rule> {
+        let trust = json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": ["s3.amazonaws.com"]}, "Action": ["sts:AssumeRole"]
+        }]});
+        let names: Vec<&'static str> = inline.iter().map(|(n, _)| *n).collect();
+        let mut rules = vec![
+            get_role(
+                "replicator",
+                live_role("replicator", &ours(), &trust, description),
+            ),
+            mock!(Client::list_attached_role_policies)
+                .match_requests(|r| r.role_name() == Some("replicator"))
+                .then_output(|| {
+                    // Another order than recorded: a set.
+                    ListAttachedRolePoliciesOutput::builder()
+                        .attached_policies(
+                            AttachedPolicy::builder()
+                                .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+                                .build(),
+                        )
+                        .attached_policies(
+                            AttachedPolicy::builder()
+                                .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+                                .build(),
+                        )
+                        .build()
+                }),
+            mock!(Client::list_role_policies)
+                .match_requests(|r| r.role_name() == Some("replicator"))
+                .then_output(move || {
+                    ListRolePoliciesOutput::builder()
+                        .set_policy_names(Some(names.iter().map(|n| n.to_string()).collect()))
+                        .build()
+                        .unwrap()
+                }),
+        ];
+        for (name, doc) in inline {
+            rules.push(
+                mock!(Client::get_role_policy)
+                    .match_requests(move |r| r.policy_name() == Some(name))
+                    .then_output(move || {
+                        GetRolePolicyOutput::builder()
+                            .role_name("replicator")
+                            .policy_name(name)
+                            .policy_document(encoded(&doc))
+                            .build()
+                            .unwrap()
+                    }),
+            );
+        }
+        rules
+    }
+
+    #[tokio::test]
+    async fn an_unchanged_role_round_trips_exactly() {
+        let spec = recorded_spec();
+        let inline = spec.inline_policies["replicate"].clone();
+        let rules = replicator("S3 replication", vec![("replicate", inline)]);
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+        let before = recorded_role("replicator", "replicator", &spec);
+        let live = IamRoleDriver
+            .observe(&c, &scope("prod", "us-east-1", vec![before]))
+            .await
+            .unwrap()
+            .unwrap();
+        for (i, rule) in rules.iter().enumerate() {
+            assert_eq!(rule.num_calls(), 1, "rule #{i}");
+        }
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].outputs, outputs());
+        assert_eq!(live[0].tags, owner_tags());
+        assert_eq!(
+            serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+            serde_json::to_value(&spec).unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn changes_read_live_others_roles_and_deleted_ones_are_dropped() {
+        let spec = recorded_spec();
+        let inline = spec.inline_policies["replicate"].clone();
+        let backdoor = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+        let mut rules = replicator(
+            "changed outside",
+            vec![("replicate", inline), ("backdoor", backdoor.clone())],
+        );
+        let plain = IamRoleSpec::for_service("x", "ec2.amazonaws.com");
+        let (asked, see) = recorder::<GetRoleInput>();
+        rules.push(get_role(
+            "taken",
+            live_role(
+                "taken",
+                &[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "taken")],
+                &plain.assume_role_policy,
+                "",
+            ),
+        ));
+        rules.push(
+            mock!(Client::get_role)
+                .match_requests(see)
+                .then_error(|| GetRoleError::generic(meta("NoSuchEntity"))),
+        );
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+        // Neither `taken` nor `deleted` records policies: no policy list is read for them.
+        let recorded = vec![
+            recorded_role("replicator", "replicator", &spec),
+            recorded_role("taken", "taken", &plain),
+            recorded_role("deleted", "deleted", &plain),
+        ];
+        let live = IamRoleDriver
+            .observe(&c, &scope("prod", "us-east-1", recorded))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(asked.lock().unwrap()[0].role_name(), Some("deleted"));
+        assert_eq!(live.len(), 1);
+        let read = live[0].spec.as_ref().unwrap();
+        assert_eq!(read.description, "changed outside");
+        assert_eq!(
+            read.inline_policies["backdoor"], backdoor,
+            "added outside, read live"
+        );
+        assert_eq!(
+            read.inline_policies["replicate"],
+            spec.inline_policies["replicate"]
+        );
+        assert_eq!(read.assume_role_policy, spec.assume_role_policy);
+        assert_eq!(read.managed_policy_arns, spec.managed_policy_arns);
+    }
+}

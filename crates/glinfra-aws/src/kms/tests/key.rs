@@ -222,3 +222,161 @@ async fn delete_of_a_key_scheduled_meanwhile_is_success() {
     KmsKeyDriver.delete(&c, &state(spec())).await.unwrap();
     all_used(&rules);
 }
+
+// ------------------------------------------------------------------ refresh
+
+mod observe {
+    use super::*;
+    use crate::test_support::scope;
+    use aws_sdk_kms::operation::get_key_rotation_status::GetKeyRotationStatusOutput;
+
+    /// The reads of a refresh run at once: rules match by request, not order
+    /// (and answer every call they match: the tests count them).
+    fn mock_any(rules: &[&Rule]) -> Clients {
+        mock_clients!(aws_sdk_kms, "kms", REGION, RuleMode::MatchAny, rules)
+    }
+
+    fn described(id: &'static str, state: KeyState, description: &'static str) -> Rule {
+        mock!(Client::describe_key)
+            .match_requests(move |r| r.key_id() == Some(id))
+            .then_output(move || {
+                let mut meta = key(id, state.clone());
+                meta.description = Some(description.into());
+                DescribeKeyOutput::builder().key_metadata(meta).build()
+            })
+    }
+
+    fn rotation(id: &'static str, enabled: bool) -> Rule {
+        mock!(Client::get_key_rotation_status)
+            .match_requests(move |r| r.key_id() == Some(id))
+            .then_output(move || {
+                GetKeyRotationStatusOutput::builder()
+                    .key_rotation_enabled(enabled)
+                    .build()
+            })
+    }
+
+    /// ListAliases answering `aliases` (name, key), on one page.
+    fn aliases(aliases: &'static [(&'static str, &'static str)]) -> Rule {
+        mock!(Client::list_aliases).then_output(move || {
+            ListAliasesOutput::builder()
+                .set_aliases(Some(
+                    aliases
+                        .iter()
+                        .map(|(name, key)| {
+                            AliasListEntry::builder()
+                                .alias_name(*name)
+                                .target_key_id(*key)
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .truncated(false)
+                .build()
+        })
+    }
+
+    fn recorded_key(id: &str, key_id: &str) -> Recorded<KmsKeySpec> {
+        crate::test_support::recorded(&desired("prod", id, REGION, spec()), outputs(key_id))
+    }
+
+    #[tokio::test]
+    async fn an_unchanged_key_round_trips_exactly() {
+        let rules = [
+            aliases(&[("alias/aws/s3", "k-aws"), ("alias/prod/data", "k1")]),
+            described("k1", KeyState::Enabled, "data at rest"),
+            rotation("k1", true),
+            tags_rule("k1", OURS),
+        ];
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+        let before = state(spec());
+        let live = KmsKeyDriver
+            .observe(&c, &scope("prod", REGION, vec![before.clone()]))
+            .await
+            .unwrap()
+            .unwrap();
+        // Rule #0: ListAliases, once for the region.
+        for (i, rule) in rules.iter().enumerate() {
+            assert_eq!(rule.num_calls(), 1, "rule #{i}");
+        }
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].outputs, outputs("k1"));
+        assert_eq!(
+            serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+            serde_json::to_value(&before.spec).unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn changes_read_live_and_gone_pending_or_others_keys_are_dropped() {
+        let rules = [
+            // The key's alias was deleted outside glinfra.
+            aliases(&[("alias/other", "k2")]),
+            described("k1", KeyState::Enabled, "changed outside"),
+            rotation("k1", false),
+            tags_rule("k1", OURS),
+            described("k2", KeyState::Enabled, "data at rest"),
+            rotation("k2", true),
+            tags_rule("k2", THEIRS),
+            describe_missing("k3"),
+            // Pending deletion is gone: neither its rotation nor its tags are read.
+            described("k4", KeyState::PendingDeletion, "data at rest"),
+        ];
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+        let recorded = vec![
+            recorded_key("data-key", "k1"),
+            recorded_key("taken", "k2"),
+            recorded_key("deleted", "k3"),
+            recorded_key("pending", "k4"),
+        ];
+        let live = KmsKeyDriver
+            .observe(&c, &scope("prod", REGION, recorded))
+            .await
+            .unwrap()
+            .unwrap();
+        for (i, rule) in rules.iter().enumerate() {
+            assert_eq!(rule.num_calls(), 1, "rule #{i}");
+        }
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].id, "data-key");
+        let read = live[0].spec.as_ref().unwrap();
+        assert_eq!(read.description, "changed outside");
+        assert!(!read.enable_key_rotation);
+        assert_eq!(read.alias, "", "no alias names the key any more");
+        assert_eq!(read.deletion_window_days, 10, "not readable: as recorded");
+    }
+
+    #[tokio::test]
+    async fn an_update_after_the_alias_was_deleted_outside_only_creates_it() {
+        // State after that refresh: the alias recorded as none.
+        let mut prior = state(spec());
+        prior.spec.alias = String::new();
+        let (created, see) = recorder::<aws_sdk_kms::operation::create_alias::CreateAliasInput>();
+        let rules = [
+            describe_missing("alias/prod/data"),
+            ok_rule!(Client::create_alias(see) -> CreateAliasOutput),
+        ];
+        let c = mock_kms(&rules.iter().collect::<Vec<_>>());
+        let changed = vec!["alias".to_string()];
+        KmsKeyDriver
+            .update(&c, &prior, &resource(spec()), Changed(&changed))
+            .await
+            .unwrap();
+        all_used(&rules);
+        assert_eq!(
+            created.lock().unwrap()[0].alias_name(),
+            Some("alias/prod/data")
+        );
+    }
+
+    #[tokio::test]
+    async fn nothing_recorded_makes_no_call() {
+        // No rule: any call would panic.
+        let c = mock_any(&[]);
+        let live = KmsKeyDriver
+            .observe(&c, &scope::<KmsKeySpec>("prod", REGION, vec![]))
+            .await
+            .unwrap();
+        assert_eq!(live.map(|l| l.len()), Some(0));
+    }
+}

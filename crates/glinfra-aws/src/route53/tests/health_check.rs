@@ -467,3 +467,90 @@ async fn health_check_of_a_cut_short_create_is_found_then_deleted_by_its_id() {
     delete_found(&HealthCheckDriver, &c, &r).await;
     assert_eq!(rules[1].num_calls(), 1);
 }
+
+// ------------------------------------------------------------------ refresh
+
+#[tokio::test]
+async fn health_check_observe_lists_once_and_reads_tags_in_one_batch() {
+    let check = |id: &str, threshold: i32| {
+        let mut h = health_check(id, "ref", 1);
+        h.health_check_config = Some(
+            HealthCheckConfig::builder()
+                .r#type(HealthCheckType::Https)
+                .fully_qualified_domain_name("api.greenlang.ai")
+                .port(443)
+                .resource_path("/healthz")
+                .request_interval(30)
+                .failure_threshold(threshold)
+                .build()
+                .unwrap(),
+        );
+        h
+    };
+    let list = mock!(Client::list_health_checks).then_output(move || {
+        listed(vec![
+            check("hc-1", 5),
+            check("hc-2", 3),
+            check("hc-3", 3),
+            check("hc-4", 3),
+        ])
+    });
+    let (seen, see) = recorder::<ListTagsForResourcesInput>();
+    let tags = mock!(Client::list_tags_for_resources)
+        .match_requests(see)
+        .then_output(|| {
+            ListTagsForResourcesOutput::builder()
+                .resource_tag_sets(hc_tag_set(
+                    "hc-1",
+                    &[
+                        (TAG_STACK, "prod"),
+                        (TAG_LOGICAL_ID, "api-health"),
+                        ("team", "platform"),
+                    ],
+                ))
+                .resource_tag_sets(hc_tag_set(
+                    "hc-2",
+                    &[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "api-health")],
+                ))
+                .resource_tag_sets(hc_tag_set(
+                    "hc-3",
+                    &[(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "new-health")],
+                ))
+                .resource_tag_sets(hc_tag_set("hc-4", &[]))
+                .build()
+                .unwrap()
+        });
+    let c = mock_any(&[&list, &tags]);
+    let before = hc_state("hc-1");
+    let live = HealthCheckDriver
+        .observe(
+            &c,
+            &crate::test_support::scope("prod", REGION, vec![before.clone()]),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(list.num_calls(), 1);
+    assert_eq!(tags.num_calls(), 1);
+    let req = &seen.lock().unwrap()[0];
+    assert_eq!(req.resource_type(), Some(&TagResourceType::Healthcheck));
+    assert_eq!(req.resource_ids(), ["hc-1", "hc-2", "hc-3", "hc-4"]);
+    let ids: Vec<(&str, &str)> = live
+        .iter()
+        .map(|l| (l.id.as_str(), l.outputs.id.as_str()))
+        .collect();
+    assert_eq!(ids, vec![("api-health", "hc-1"), ("new-health", "hc-3")]);
+    assert_eq!(live[0].tags, hc_tags());
+    // Every field but the one changed outside reads as recorded.
+    let mut expected = serde_json::to_value(&before.spec).unwrap();
+    expected["failure_threshold"] = json!(5);
+    assert_eq!(
+        serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+        expected
+    );
+    assert!(
+        live[1].spec.is_some(),
+        "a check state does not know is read whole"
+    );
+}

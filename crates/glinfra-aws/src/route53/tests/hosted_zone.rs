@@ -285,3 +285,172 @@ async fn zone_delete_with_foreign_records_is_fatal_and_a_missing_zone_is_success
 
     HostedZoneDriver.delete(&c, &zone_state()).await.unwrap();
 }
+
+// ------------------------------------------------------------------ refresh
+
+mod observe {
+    use super::*;
+    use crate::route53::tests::mock_any;
+    use crate::test_support::scope;
+    use aws_sdk_route53::operation::list_hosted_zones::{
+        ListHostedZonesInput, ListHostedZonesOutput,
+    };
+    use aws_sdk_route53::types::HostedZoneConfig;
+    use std::sync::{Arc, Mutex};
+
+    fn zone_with(id: &str, name: &str, comment: &str, private: bool) -> HostedZone {
+        let mut z = zone(id, name, "ref");
+        z.config = Some(
+            HostedZoneConfig::builder()
+                .comment(comment)
+                .private_zone(private)
+                .build(),
+        );
+        z
+    }
+
+    /// ListTagsForResources answering each id asked for from `tags`, each
+    /// request's ids recorded in `seen`.
+    fn tags_rule(
+        tags: BTreeMap<&'static str, Vec<(&'static str, &'static str)>>,
+        seen: Arc<Mutex<Vec<ListTagsForResourcesInput>>>,
+    ) -> Rule {
+        mock!(Client::list_tags_for_resources).then_compute_output(move |req| {
+            seen.lock().unwrap().push(req.clone());
+            let sets = req
+                .resource_ids()
+                .iter()
+                .map(|id| tag_set(id, tags.get(id.as_str()).map(Vec::as_slice).unwrap_or(&[])))
+                .collect();
+            ListTagsForResourcesOutput::builder()
+                .set_resource_tag_sets(Some(sets))
+                .build()
+                .unwrap()
+        })
+    }
+
+    fn recorded_zone(comment: &str) -> Recorded<HostedZoneSpec> {
+        let mut spec = zone_resource().spec;
+        spec.comment = comment.into();
+        recorded(
+            &desired("prod", "zone", REGION, spec),
+            HostedZoneOutputs {
+                zone_id: "Z111".into(),
+                name_servers: vec!["ns-recorded.awsdns-00.com".into()],
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn zones_are_listed_once_and_their_tags_read_ten_at_a_time() {
+        let (listed, see_list) = recorder::<ListHostedZonesInput>();
+        let mut zones = vec![
+            zone_with("Z111", "GreenLang.ai.", "changed outside", false),
+            zone_with("Z222", "extra.greenlang.ai.", "", false),
+            zone_with("Z333", "greenlang.ai.", "theirs", false),
+            // A private zone is not one glinfra makes, whatever its tags say.
+            zone_with("Z999", "internal.greenlang.ai.", "", true),
+        ];
+        for i in 0..9 {
+            zones.push(zone_with(&format!("Z5{i}"), "other.example.", "", false));
+        }
+        let list = mock!(Client::list_hosted_zones)
+            .match_requests(see_list)
+            .then_output(move || {
+                ListHostedZonesOutput::builder()
+                    .set_hosted_zones(Some(zones.clone()))
+                    .marker("")
+                    .is_truncated(false)
+                    .max_items(100)
+                    .build()
+                    .unwrap()
+            });
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let tags = tags_rule(
+            BTreeMap::from([
+                ("Z111", vec![(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "zone")]),
+                ("Z222", vec![(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "extra")]),
+                (
+                    "Z333",
+                    vec![(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "zone")],
+                ),
+                (
+                    "Z999",
+                    vec![(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "private")],
+                ),
+            ]),
+            seen.clone(),
+        );
+        // Only the zone state does not know needs GetHostedZone for its name servers.
+        let get = get_zone("Z222");
+        let c = mock_any(&[&list, &tags, &get]);
+
+        let live = HostedZoneDriver
+            .observe(
+                &c,
+                &scope("prod", REGION, vec![recorded_zone("public zone")]),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+
+        assert_eq!(listed.lock().unwrap().len(), 1);
+        let batches: Vec<usize> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .inspect(|r| assert_eq!(r.resource_type(), Some(&TagResourceType::Hostedzone)))
+            .map(|r| r.resource_ids().len())
+            .collect();
+        assert_eq!(batches, vec![10, 2], "12 public zones, ten per call");
+        assert_eq!(get.num_calls(), 1);
+        let ids: Vec<&str> = live.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(ids, vec!["extra", "zone"], "the others' zone is dropped");
+
+        let extra = &live[0];
+        assert_eq!(extra.outputs.zone_id, "Z222");
+        assert_eq!(extra.outputs.name_servers, name_servers());
+        let spec = extra.spec.as_ref().expect("a zone is readable whole");
+        assert_eq!(spec.name, "extra.greenlang.ai");
+
+        let zone = &live[1];
+        assert_eq!(
+            zone.outputs,
+            recorded_zone("").outputs,
+            "name servers as recorded"
+        );
+        let spec = zone.spec.as_ref().unwrap();
+        assert_eq!(spec.comment, "changed outside", "the live value");
+        assert_eq!(spec.name, "greenlang.ai", "the name is spelled as recorded");
+        assert_eq!(zone.tags, owner_tags());
+    }
+
+    #[tokio::test]
+    async fn an_unchanged_zone_round_trips_exactly() {
+        let list = mock!(Client::list_hosted_zones).then_output(|| {
+            ListHostedZonesOutput::builder()
+                .hosted_zones(zone_with("Z111", "greenlang.ai.", "public zone", false))
+                .marker("")
+                .is_truncated(false)
+                .max_items(100)
+                .build()
+                .unwrap()
+        });
+        let tags = tags_rule(
+            BTreeMap::from([("Z111", vec![(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "zone")])]),
+            Arc::new(Mutex::new(Vec::new())),
+        );
+        let c = mock_any(&[&list, &tags]);
+        let before = recorded_zone("public zone");
+        let live = HostedZoneDriver
+            .observe(&c, &scope("prod", REGION, vec![before.clone()]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+            serde_json::to_value(&before.spec).unwrap()
+        );
+        assert_eq!(tags.num_calls(), 1);
+    }
+}

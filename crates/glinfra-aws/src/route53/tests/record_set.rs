@@ -292,3 +292,174 @@ async fn record_find_matches_a_latency_record_by_its_set_identifier() {
         Some(record_outputs(&spec))
     );
 }
+
+// ------------------------------------------------------------------ refresh
+
+mod observe {
+    use super::*;
+    use crate::test_support::{meta, scope};
+    use aws_sdk_route53::operation::list_resource_record_sets::{
+        ListResourceRecordSetsError, ListResourceRecordSetsInput,
+    };
+
+    fn state_of(id: &str, spec: serde_json::Value) -> Recorded<RecordSetSpec> {
+        let spec: RecordSetSpec = serde_json::from_value(spec).unwrap();
+        recorded(
+            &desired("prod", id, REGION, spec.clone()),
+            record_outputs(&spec),
+        )
+    }
+
+    fn page(sets: Vec<ResourceRecordSet>, next: Option<&str>) -> ListResourceRecordSetsOutput {
+        ListResourceRecordSetsOutput::builder()
+            .set_resource_record_sets(Some(sets))
+            .is_truncated(next.is_some())
+            .set_next_record_name(next.map(str::to_owned))
+            .set_next_record_type(next.map(|_| RrType::Cname))
+            .max_items(300)
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn record_sets_are_read_through_their_zones_one_listing_each() {
+        let latency = latency_record_spec();
+        let www = json!({
+            "zone_id": "Z111", "name": "www.greenlang.ai", "record_type": "CNAME",
+            "ttl": 300, "records": ["lb.greenlang.ai"]
+        });
+        let recorded = vec![
+            state_of("api", serde_json::to_value(&latency).unwrap()),
+            state_of("www", www.clone()),
+            state_of(
+                "deleted",
+                json!({"zone_id": "Z111", "name": "old.greenlang.ai", "record_type": "A",
+                       "ttl": 60, "records": ["192.0.2.9"]}),
+            ),
+            state_of(
+                "in-a-gone-zone",
+                json!({"zone_id": "/hostedzone/Z222", "name": "x.example.org", "record_type": "A",
+                       "ttl": 60, "records": ["192.0.2.9"]}),
+            ),
+        ];
+        let (seen, see) = recorder::<ListResourceRecordSetsInput>();
+        let api = ResourceRecordSet::builder()
+            .name("api.greenlang.ai.")
+            .r#type(RrType::A)
+            .ttl(30) // changed outside
+            .set_identifier("use1")
+            .region(ResourceRecordSetRegion::UsEast1)
+            .health_check_id("hc-1")
+            .resource_records(
+                ResourceRecord::builder()
+                    .value("192.0.2.10")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        // Route 53 spells names its way (a trailing dot, another case): not drift.
+        let www_live = ResourceRecordSet::builder()
+            .name("www.greenlang.ai.")
+            .r#type(RrType::Cname)
+            .ttl(300)
+            .resource_records(
+                ResourceRecord::builder()
+                    .value("LB.greenlang.ai.")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let first = mock!(Client::list_resource_record_sets)
+            .match_requests(|r| {
+                r.hosted_zone_id() == Some("Z111") && r.start_record_name().is_none()
+            })
+            .then_output(move || {
+                page(
+                    vec![
+                        api.clone(),
+                        rrset("api.greenlang.ai.", RrType::A, Some("euw1")),
+                    ],
+                    Some("www.greenlang.ai."),
+                )
+            });
+        let second = mock!(Client::list_resource_record_sets)
+            .match_requests(|r| r.start_record_name() == Some("www.greenlang.ai."))
+            .then_output(move || page(vec![www_live.clone()], None));
+        let gone = mock!(Client::list_resource_record_sets)
+            .match_requests(see)
+            .then_error(|| ListResourceRecordSetsError::generic(meta("NoSuchHostedZone")));
+        let c = mock_any(&[&first, &second, &gone]);
+
+        let live = RecordSetDriver
+            .observe(&c, &scope("prod", REGION, recorded))
+            .await
+            .unwrap()
+            .unwrap();
+
+        assert_eq!(
+            (first.num_calls(), second.num_calls()),
+            (1, 1),
+            "zone Z111: two pages"
+        );
+        assert_eq!(gone.num_calls(), 1);
+        assert_eq!(seen.lock().unwrap()[0].hosted_zone_id(), Some("Z222"));
+        let ids: Vec<&str> = live.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec!["api", "www"],
+            "the deleted record and the gone zone's are not returned"
+        );
+        assert!(live.iter().all(|l| l.tags.is_empty()));
+
+        let mut expected = serde_json::to_value(&latency).unwrap();
+        expected["ttl"] = json!(30);
+        assert_eq!(
+            serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+            expected
+        );
+        assert_eq!(live[0].outputs.fqdn, "api.greenlang.ai");
+        assert_eq!(
+            serde_json::to_value(live[1].spec.as_ref().unwrap()).unwrap(),
+            www,
+            "an unchanged record set round-trips exactly"
+        );
+    }
+
+    #[tokio::test]
+    async fn values_in_another_order_keep_the_recorded_order_and_new_ones_read_live() {
+        let spec = record_spec(); // 192.0.2.10, 192.0.2.11 in zone /hostedzone/Z111
+        let list = mock!(Client::list_resource_record_sets)
+            .match_requests(|r| r.hosted_zone_id() == Some("Z111"))
+            .then_output(|| {
+                let set = |values: &[&str], id: &str| {
+                    ResourceRecordSet::builder()
+                        .name("api.greenlang.ai.")
+                        .r#type(RrType::A)
+                        .ttl(300)
+                        .set_identifier(id)
+                        .set_resource_records(Some(
+                            values
+                                .iter()
+                                .map(|v| ResourceRecord::builder().value(*v).build().unwrap())
+                                .collect(),
+                        ))
+                        .build()
+                        .unwrap()
+                };
+                page(vec![set(&["192.0.2.11", "192.0.2.10"], "blue")], None)
+            });
+        let c = mock_any(&[&list]);
+        let live = RecordSetDriver
+            .observe(&c, &scope("prod", REGION, vec![record_state(&spec)]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+            serde_json::to_value(&spec).unwrap()
+        );
+        assert_eq!(list.num_calls(), 1);
+    }
+}

@@ -604,3 +604,312 @@ async fn find_adopts_only_a_bucket_with_our_tags_or_no_tags() {
         assert_error(&err, ErrorClass::AlreadyExists, expected);
     }
 }
+
+mod observe {
+    //! Refresh: one ListBuckets for the region, then each recorded bucket's
+    //! configuration read back at once, only what its spec sets.
+
+    use super::*;
+    use crate::kit::Recorded;
+    use crate::s3::configuration::{lifecycle, object_lock, replication};
+    use crate::test_support::{desired, recorded, scope};
+    use aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput;
+    use aws_sdk_s3::operation::get_bucket_lifecycle_configuration::GetBucketLifecycleConfigurationOutput;
+    use aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyOutput;
+    use aws_sdk_s3::operation::get_bucket_replication::GetBucketReplicationOutput;
+    use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
+    use aws_sdk_s3::operation::get_object_lock_configuration::GetObjectLockConfigurationOutput;
+    use aws_sdk_s3::operation::get_public_access_block::{
+        GetPublicAccessBlockError, GetPublicAccessBlockOutput,
+    };
+    use aws_sdk_s3::operation::list_buckets::{ListBucketsInput, ListBucketsOutput};
+    use aws_sdk_s3::types::Bucket;
+
+    /// Bucket `name` as ListBuckets returns it, in `region`.
+    fn listed(name: &str, region: &str) -> Bucket {
+        Bucket::builder().name(name).bucket_region(region).build()
+    }
+
+    // In MatchAny mode a rule answers every call it matches: each names its bucket,
+    // and the tests count the calls.
+    fn versioning(bucket: &'static str, status: BucketVersioningStatus) -> Rule {
+        mock!(Client::get_bucket_versioning)
+            .match_requests(move |r| r.bucket() == Some(bucket))
+            .then_output(move || {
+                GetBucketVersioningOutput::builder()
+                    .status(status.clone())
+                    .build()
+            })
+    }
+
+    fn blocked(bucket: &'static str) -> Rule {
+        mock!(Client::get_public_access_block)
+            .match_requests(move |r| r.bucket() == Some(bucket))
+            .then_output(|| {
+                GetPublicAccessBlockOutput::builder()
+                    .public_access_block_configuration(public_access_block())
+                    .build()
+            })
+    }
+
+    fn live_tags(bucket: &'static str, tags: &'static [(&'static str, &'static str)]) -> Rule {
+        mock!(Client::get_bucket_tagging)
+            .match_requests(move |r| r.bucket() == Some(bucket))
+            .then_output(move || tagging_output(tags))
+    }
+
+    const OURS: &[(&str, &str)] = &[
+        (TAG_STACK, "prod"),
+        (TAG_LOGICAL_ID, "logs"),
+        ("team", "platform"),
+    ];
+
+    /// Every configuration S3 has for `spec`, answered as S3 answers a bucket
+    /// configured from it (the policy rewritten as S3 may rewrite it).
+    fn configured(spec: &BucketSpec) -> Vec<Rule> {
+        let spec = Arc::new(spec.clone());
+        let (s1, s2, s3, s4) = (spec.clone(), spec.clone(), spec.clone(), spec.clone());
+        vec![
+            live_tags("gl-prod-logs", OURS),
+            versioning("gl-prod-logs", BucketVersioningStatus::Enabled),
+            blocked("gl-prod-logs"),
+            mock!(Client::get_object_lock_configuration).then_output(move || {
+                GetObjectLockConfigurationOutput::builder()
+                    .object_lock_configuration(object_lock(s1.object_lock_retention.as_ref()))
+                    .build()
+            }),
+            mock!(Client::get_bucket_lifecycle_configuration).then_output(move || {
+                let mut rules = lifecycle(&s2.lifecycle_rules).unwrap().rules().to_vec();
+                rules.reverse(); // a set: another order is not drift
+                GetBucketLifecycleConfigurationOutput::builder()
+                    .set_rules(Some(rules))
+                    .build()
+            }),
+            mock!(Client::get_bucket_encryption).then_output(move || {
+                GetBucketEncryptionOutput::builder()
+                    .server_side_encryption_configuration(
+                        encryption(s3.encryption.as_ref().unwrap()).unwrap(),
+                    )
+                    .build()
+            }),
+            mock!(Client::get_bucket_policy).then_output(|| {
+                // S3's own spelling of the same policy: lists for single values, no Version first.
+                GetBucketPolicyOutput::builder()
+                    .policy(
+                        json!({
+                            "Statement": [{
+                                "Sid": "DenyInsecureTransport", "Effect": "Deny",
+                                "Principal": {"AWS": ["*"]}, "Action": ["s3:*"],
+                                "Resource": ["arn:aws:s3:::gl-prod-logs/*", "arn:aws:s3:::gl-prod-logs"],
+                                "Condition": {"Bool": {"aws:SecureTransport": ["false"]}}
+                            }],
+                            "Version": "2012-10-17"
+                        })
+                        .to_string(),
+                    )
+                    .build()
+            }),
+            mock!(Client::get_bucket_replication).then_output(move || {
+                GetBucketReplicationOutput::builder()
+                    .replication_configuration(
+                        replication(s4.replication.as_ref().unwrap()).unwrap(),
+                    )
+                    .build()
+            }),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_bucket_unchanged_round_trips_exactly_and_force_destroy_stays_as_recorded() {
+        let mut spec = full_spec();
+        spec.force_destroy = true; // not in S3: kept as recorded
+        let (seen, see) = recorder::<ListBucketsInput>();
+        let list = mock!(Client::list_buckets)
+            .match_requests(see)
+            .then_output(|| {
+                ListBucketsOutput::builder()
+                    .buckets(listed("gl-prod-logs", REGION))
+                    .build()
+            });
+        let mut rules = configured(&spec);
+        rules.push(list);
+        let c = mock_s3(RuleMode::MatchAny, &rules.iter().collect::<Vec<_>>());
+        let live = BucketDriver
+            .observe(&c, &scope("prod", REGION, vec![state(&spec)]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert_eq!(seen.lock().unwrap()[0].bucket_region(), Some(REGION));
+        for (i, rule) in rules.iter().enumerate() {
+            assert_eq!(rule.num_calls(), 1, "rule #{i}");
+        }
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].id, "logs");
+        assert_eq!(live[0].outputs, outputs("gl-prod-logs", REGION));
+        assert_eq!(live[0].tags, bucket_tags());
+        assert_eq!(
+            serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+            serde_json::to_value(&spec).unwrap()
+        );
+    }
+
+    /// Bucket `id` named `name`, recorded with `spec`'s settings.
+    fn recorded_bucket(id: &str, name: &str, spec: &BucketSpec) -> Recorded<BucketSpec> {
+        let mut spec = spec.clone();
+        spec.bucket = name.into();
+        recorded(&desired("prod", id, REGION, spec), outputs(name, REGION))
+    }
+
+    #[tokio::test]
+    async fn suspended_versioning_and_a_removed_block_read_live_and_others_buckets_are_dropped() {
+        let mut spec = BucketSpec::new("gl-prod-logs");
+        spec.versioning = true;
+        let list = mock!(Client::list_buckets).then_output(|| {
+            ListBucketsOutput::builder()
+                .buckets(listed("gl-prod-logs", REGION))
+                .buckets(listed("gl-prod-taken", REGION))
+                // The region filter is not trusted: this one is elsewhere.
+                .buckets(listed("gl-prod-moved", "us-east-1"))
+                .buckets(listed("someone-elses", REGION))
+                .build()
+        });
+        // Only the two recorded buckets listed in the region are read; the spec
+        // sets no lifecycle, encryption, policy, object lock or replication, so
+        // none of those is read (a call without a rule would panic).
+        let rules = [
+            list,
+            live_tags("gl-prod-logs", OURS),
+            versioning("gl-prod-logs", BucketVersioningStatus::Suspended),
+            mock!(Client::get_public_access_block)
+                .match_requests(|r| r.bucket() == Some("gl-prod-logs"))
+                .then_error(|| {
+                    GetPublicAccessBlockError::generic(meta("NoSuchPublicAccessBlockConfiguration"))
+                }),
+            live_tags(
+                "gl-prod-taken",
+                &[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "logs")],
+            ),
+            versioning("gl-prod-taken", BucketVersioningStatus::Enabled),
+            blocked("gl-prod-taken"),
+        ];
+        let c = mock_s3(RuleMode::MatchAny, &rules.iter().collect::<Vec<_>>());
+        let recorded = vec![
+            state(&spec),
+            recorded_bucket("taken", "gl-prod-taken", &spec),
+            recorded_bucket("moved", "gl-prod-moved", &spec),
+            recorded_bucket("deleted", "gl-prod-deleted", &spec),
+        ];
+        let live = BucketDriver
+            .observe(&c, &scope("prod", REGION, recorded))
+            .await
+            .unwrap()
+            .unwrap();
+        for (i, rule) in rules.iter().enumerate() {
+            assert_eq!(rule.num_calls(), 1, "rule #{i}");
+        }
+        assert_eq!(
+            live.len(),
+            1,
+            "the others' bucket, the moved one and the deleted one are not ours here"
+        );
+        let read = live[0].spec.as_ref().unwrap();
+        assert!(!read.versioning, "suspended reads as versioning: false");
+        assert!(!read.block_public_access, "a removed block reads as false");
+        assert_eq!(read.bucket, "gl-prod-logs");
+    }
+
+    #[tokio::test]
+    async fn removed_configurations_read_as_absent() {
+        use aws_sdk_s3::operation::get_bucket_lifecycle_configuration::GetBucketLifecycleConfigurationError;
+        use aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyError;
+        use aws_sdk_s3::operation::get_bucket_replication::GetBucketReplicationError;
+        let mut spec = full_spec();
+        spec.object_lock_enabled = false;
+        spec.object_lock_retention = None;
+        let rules = [
+            mock!(Client::list_buckets).then_output(|| {
+                ListBucketsOutput::builder()
+                    .buckets(listed("gl-prod-logs", REGION))
+                    .build()
+            }),
+            live_tags("gl-prod-logs", OURS),
+            versioning("gl-prod-logs", BucketVersioningStatus::Enabled),
+            blocked("gl-prod-logs"),
+            mock!(Client::get_bucket_lifecycle_configuration).then_error(|| {
+                GetBucketLifecycleConfigurationError::generic(meta("NoSuchLifecycleConfiguration"))
+            }),
+            // The S3 default (SSE-S3) is not the KMS encryption the spec asks for.
+            mock!(Client::get_bucket_encryption).then_output(|| {
+                GetBucketEncryptionOutput::builder()
+                    .server_side_encryption_configuration(
+                        aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder()
+                            .rules(
+                                aws_sdk_s3::types::ServerSideEncryptionRule::builder()
+                                    .apply_server_side_encryption_by_default(
+                                        aws_sdk_s3::types::ServerSideEncryptionByDefault::builder()
+                                            .sse_algorithm(ServerSideEncryption::Aes256)
+                                            .build()
+                                            .unwrap(),
+                                    )
+                                    .build(),
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            }),
+            mock!(Client::get_bucket_policy)
+                .then_error(|| GetBucketPolicyError::generic(meta("NoSuchBucketPolicy"))),
+            mock!(Client::get_bucket_replication).then_error(|| {
+                GetBucketReplicationError::generic(meta("ReplicationConfigurationNotFoundError"))
+            }),
+        ];
+        let c = mock_s3(RuleMode::MatchAny, &rules.iter().collect::<Vec<_>>());
+        let live = BucketDriver
+            .observe(&c, &scope("prod", REGION, vec![state(&spec)]))
+            .await
+            .unwrap()
+            .unwrap();
+        let read = serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap();
+        for field in ["lifecycle_rules", "encryption", "policy", "replication"] {
+            assert_eq!(read.get(field), None, "{field} reads as absent");
+        }
+        assert_eq!(read["versioning"], json!(true));
+    }
+
+    #[tokio::test]
+    async fn a_bucket_gone_between_the_listing_and_its_reads_is_not_returned() {
+        let rules = [
+            mock!(Client::list_buckets).then_output(|| {
+                ListBucketsOutput::builder()
+                    .buckets(listed("gl-prod-logs", REGION))
+                    .build()
+            }),
+            mock!(Client::get_bucket_tagging)
+                .then_error(|| GetBucketTaggingError::generic(meta("NoSuchBucket"))),
+            mock!(Client::get_bucket_versioning)
+                .then_output(|| GetBucketVersioningOutput::builder().build()),
+            blocked("gl-prod-logs"),
+        ];
+        let c = mock_s3(RuleMode::MatchAny, &rules.iter().collect::<Vec<_>>());
+        let spec = BucketSpec::new("gl-prod-logs");
+        let live = BucketDriver
+            .observe(&c, &scope("prod", REGION, vec![state(&spec)]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(live.is_empty());
+    }
+
+    #[tokio::test]
+    async fn nothing_recorded_makes_no_call() {
+        // No rule: any call would panic.
+        let c = mock_s3(RuleMode::MatchAny, &[]);
+        let live = BucketDriver
+            .observe(&c, &scope::<BucketSpec>("prod", REGION, vec![]))
+            .await
+            .unwrap();
+        assert_eq!(live.map(|l| l.len()), Some(0));
+    }
+}

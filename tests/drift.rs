@@ -360,6 +360,22 @@ async fn seven_changes_behind_our_back_on_the_platform_are_seen_and_repaired() {
         .send()
         .await
         .unwrap();
+    // As on AWS, the new sizes show once the update is done.
+    for _ in 0..120 {
+        let ng_now = eks
+            .describe_nodegroup()
+            .cluster_name(&cluster)
+            .nodegroup_name(&ng)
+            .send()
+            .await
+            .unwrap();
+        if ng_now.nodegroup().and_then(|n| n.status())
+            == Some(&aws_sdk_eks::types::NodegroupStatus::Active)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
     // 7. RDS backup retention cut.
     let db = out["db-primary.identifier"].clone();
     rds.modify_db_instance()

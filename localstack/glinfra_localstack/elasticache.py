@@ -9,7 +9,7 @@ Gap fills on top of LocalStack's bundled moto:
 * CreateReplicationGroup: checks that the named parameter and subnet groups exist, takes
   the cluster mode from the parameter group when ClusterMode is not given, and registers
   the member cache clusters (DescribeCacheClusters then reports each member with its
-  CacheParameterGroup, as AWS does);
+  CacheParameterGroup and SecurityGroups, as AWS does);
 * ModifyReplicationGroup, IncreaseReplicaCount, DecreaseReplicaCount and
   ModifyReplicationGroupShardConfiguration on moto's replication group objects;
 * DeleteReplicationGroup / DeleteCacheCluster: the resource is gone afterwards (moto keeps
@@ -818,6 +818,10 @@ class ElastiCacheProvider(GapFillProvider):
         cc.transit_encryption_enabled = rg.transit_encryption_enabled
         cc.at_rest_encryption_enabled = rg.at_rest_encryption_enabled
         cc.replication_group_log_delivery_enabled = False
+        # AWS lists a member's VPC security groups as SecurityGroups (SecurityGroupMembership);
+        # moto keeps only the ids and leaves the member out of the answer.
+        cc.security_group_ids = list(rg.security_group_ids or [])
+        cc.security_groups = [{"SecurityGroupId": sg, "Status": "active"} for sg in cc.security_group_ids]
 
     def _rg(self, context: RequestContext, rg_id: str):
         rg = self._backend(context).replication_groups.get(rg_id or "")

@@ -550,3 +550,22 @@ def test_replica_and_node_limits(ec, name, cluster_param_group, subnet_group):
         ec.modify_replication_group_shard_configuration(ReplicationGroupId=name, NodeGroupCount=91, ApplyImmediately=True)
     assert error_of(excinfo) == ("NodeGroupsPerReplicationGroupQuotaExceeded", 400)
     ec.delete_replication_group(ReplicationGroupId=name)
+
+
+def test_members_list_their_security_groups_and_follow_a_change(ec, name, cluster_param_group, subnet_group, network, client):
+    """AWS lists each member cache cluster's VPC security groups (SecurityGroupMembership)."""
+    ec2 = client("ec2")
+    first, second = (
+        ec2.create_security_group(GroupName=f"{name}-{i}", Description="redis", VpcId=network["vpc"])["GroupId"]
+        for i in (1, 2)
+    )
+    create_cluster_mode_group(ec, name, cluster_param_group, subnet_group, SecurityGroupIds=[first])
+    wait_available(ec, name)
+    members = [c for c in all_cache_clusters(ec) if c.get("ReplicationGroupId") == name]
+    assert members
+    for m in members:
+        assert m["SecurityGroups"] == [{"SecurityGroupId": first, "Status": "active"}]
+    ec.modify_replication_group(ReplicationGroupId=name, SecurityGroupIds=[second], ApplyImmediately=True)
+    wait_available(ec, name)
+    members = [c for c in all_cache_clusters(ec) if c.get("ReplicationGroupId") == name]
+    assert {m["SecurityGroups"][0]["SecurityGroupId"] for m in members} == {second}

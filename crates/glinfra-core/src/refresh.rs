@@ -177,9 +177,22 @@ pub fn reconcile(
     scopes: &BTreeSet<Scope>,
     observed: Vec<Observed>,
 ) -> Refreshed {
+    // A global kind (a hosted zone, a health check) is seen from every region it is
+    // read in: keep the sighting in the region state records (else the first).
     let mut live: BTreeMap<ResourceId, Observed> = BTreeMap::new();
     for o in observed {
-        live.insert(o.id.clone(), o);
+        let recorded_here = |x: &Observed| {
+            state
+                .resources
+                .get(&x.id)
+                .is_some_and(|r| r.region == x.region && r.kind == x.kind)
+        };
+        match live.get(&o.id) {
+            Some(kept) if recorded_here(kept) || !recorded_here(&o) => {}
+            _ => {
+                live.insert(o.id.clone(), o);
+            }
+        }
     }
     let mut next = state.clone();
     let mut drift = Vec::new();

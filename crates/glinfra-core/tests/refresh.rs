@@ -269,3 +269,17 @@ fn plan_json_v1_reads_as_v2_without_drift() {
     let back: glinfra_core::Plan = serde_json::from_value(v).unwrap();
     assert!(back.drift.is_empty());
 }
+
+#[test]
+fn a_global_resource_seen_from_two_regions_is_the_recorded_one() {
+    let stack = stack();
+    let state = applied(&stack);
+    let mut seen = as_recorded(&state);
+    let mut elsewhere = seen.iter().find(|o| o.id == "bucket").unwrap().clone();
+    elsewhere.region = "eu-west-1".into();
+    seen.insert(0, elsewhere);
+    let mut scopes = every_scope(&state);
+    scopes.insert((<BucketSpec as Declared>::KIND, "eu-west-1".to_string()));
+    let r = reconcile(&state, &declared(&stack), &scopes, seen);
+    assert!(r.drift.is_empty(), "{:?}", r.drift);
+}

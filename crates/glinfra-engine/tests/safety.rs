@@ -115,7 +115,7 @@ async fn a_retained_resource_is_left_in_the_cloud_and_forgotten() {
     .unwrap();
     // The VPC cannot go while the retained subnet is in it: AWS says so, and glinfra
     // reports it; the subnet itself was forgotten without a call.
-    assert!(lock.load().unwrap().resources.get("subnet").is_none());
+    assert!(!lock.load().unwrap().resources.contains_key("subnet"));
     assert_eq!(cloud.count("safe", "subnet"), 1, "retained in the cloud");
     let deletes: Vec<_> = cloud
         .calls()

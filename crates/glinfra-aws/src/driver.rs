@@ -53,16 +53,13 @@ pub(crate) trait Driver: Send + Sync + 'static {
     /// Reads every resource of this kind in `scope.region` carrying `scope.stack`'s
     /// ownership tag, in as few calls as the API allows (one paginated list or
     /// describe; kinds that take no tags read their recorded resources through
-    /// their parents). What is not returned does not exist. `None`: this kind
-    /// cannot be read yet, and its recorded resources are left as recorded.
+    /// their parents). What is not returned does not exist. Every kind implements
+    /// it (`None` would leave a kind's recorded resources unread).
     async fn observe(
         &self,
         c: &Clients,
         scope: &Scope<Self::Spec>,
-    ) -> Result<Option<Vec<Live<Self::Spec>>>, ProviderError> {
-        let _ = (c, scope);
-        Ok(None)
-    }
+    ) -> Result<Option<Vec<Live<Self::Spec>>>, ProviderError>;
 
     /// Takes the existing resource `aws_id`, not made by glinfra, as `r`: checks no
     /// other stack owns it, puts the ownership tags on it, and reads it (fields it

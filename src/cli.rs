@@ -318,7 +318,11 @@ async fn execute(
             glinfra_core::refresh::annotate(&mut p, &refreshed.drift);
             p.steps.clear();
             if args.json {
-                println!("{}", serde_json::json!({"drift": p.drift}));
+                let calls = session.aws_provider().map(|a| a.api_calls());
+                println!(
+                    "{}",
+                    serde_json::json!({"drift": p.drift, "api_calls": calls})
+                );
             } else if p.drift.is_empty() {
                 println!("No drift: the cloud matches recorded state.");
             } else {

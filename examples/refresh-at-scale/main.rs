@@ -3,9 +3,10 @@
 //! read per kind and region) and the way Terraform and Pulumi do it (one read per
 //! resource, 10 at a time like `terraform -parallelism=10`), in the same run.
 //!
-//! `cargo run --release --example refresh-at-scale -- [SUBNETS GROUPS RECORDS]`
-//! (default 300 300 1000). Needs `AWS_ENDPOINT_URL` (`eval "$(localstack/up)"`).
-//! Prints calls and seconds of each and their ratios; destroys what it made.
+//! `cargo run --example refresh-at-scale -- [SUBNETS GROUPS RECORDS]` (default 300
+//! 300 1000), or `-- prod` for the whole prod-us-east-1 platform (100 resources in
+//! four regions). Needs `AWS_ENDPOINT_URL` (`eval "$(localstack/up)"`). Prints calls
+//! and seconds of each and their ratios; destroys what it made.
 
 use glinfra::engine::NoObserver;
 use glinfra::spec::ec2::{IpProtocol, SecurityGroupRule, SecurityGroupSpec, SubnetSpec, VpcSpec};
@@ -78,14 +79,32 @@ async fn main() {
         std::env::var_os("AWS_ENDPOINT_URL").is_some(),
         "set AWS_ENDPOINT_URL to the emulator: eval \"$(localstack/up)\""
     );
-    let mut args = std::env::args().skip(1);
-    let (subnets, groups, records) = (
-        count(args.next(), 300),
-        count(args.next(), 300),
-        count(args.next(), 1000),
-    );
+    let mut args = std::env::args().skip(1).peekable();
     let name = format!("scale-{}", std::process::id());
-    let stack = stack(&name, subnets, groups, records);
+    let (stack, what) = if args.peek().map(String::as_str) == Some("prod") {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("environments/prod-us-east-1.toml");
+        let mut env = greenlang_agent_factory::load(&path).expect("the prod environment");
+        env.stack.name = name.clone();
+        env.stack.environment = format!("scale{}", std::process::id());
+        env.stack.protect = false;
+        env.storage.force_destroy = true;
+        if let Some(db) = env.database.as_mut() {
+            db.deletion_protection = false;
+        }
+        let (stack, _) = greenlang_agent_factory::stack_for(&env).expect("a valid platform");
+        (stack, "the prod-us-east-1 platform".to_string())
+    } else {
+        let (subnets, groups, records) = (
+            count(args.next(), 300),
+            count(args.next(), 300),
+            count(args.next(), 1000),
+        );
+        (
+            stack(&name, subnets, groups, records),
+            format!("{subnets} subnets, {groups} security groups, {records} records"),
+        )
+    };
     let graph = ResourceGraph::build(&stack).expect("a valid stack");
     let dir = tempfile::tempdir().unwrap();
     let session = Session::aws(dir.path()).await;
@@ -101,7 +120,7 @@ async fn main() {
     assert!(report.is_success(), "apply failed: {report:?}");
     let n = stack.declarations().len();
     println!(
-        "applied {n} resources ({subnets} subnets, {groups} security groups, {records} records) in {:.1}s",
+        "applied {n} resources ({what}) in {:.1}s",
         started.elapsed().as_secs_f64()
     );
 

@@ -136,9 +136,10 @@ impl Provider for AwsProvider {
     }
 }
 
-/// The refresh Terraform and Pulumi do, for comparison in measurements: one read
-/// (`find`) per recorded resource of `state`, `parallelism` at a time. Returns the
-/// number of resources read. glinfra itself never reads this way.
+/// The refresh Terraform and Pulumi do, for comparison in measurements: every
+/// recorded resource of `state` read on its own (the kind's read with that one
+/// resource in scope), `parallelism` at a time, as `terraform -parallelism=N`
+/// does. Returns the number of resources read. glinfra itself never reads this way.
 pub async fn read_each(
     provider: &AwsProvider,
     state: &glinfra_core::State,
@@ -147,11 +148,12 @@ pub async fn read_each(
     let gate = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
     let mut reads = tokio::task::JoinSet::new();
     for (id, r) in &state.resources {
-        let resource = ResolvedResource::from_state(&state.stack, id, r);
-        let (provider, gate) = (provider.clone(), gate.clone());
+        let one = vec![(id.clone(), r.clone())];
+        let (provider, gate, stack) = (provider.clone(), gate.clone(), state.stack.clone());
+        let (kind, region) = (r.kind, r.region.clone());
         reads.spawn(async move {
             let _permit = gate.acquire_owned().await.expect("semaphore open");
-            provider.find(&resource).await
+            provider.observe(&stack, kind, &region, &one).await
         });
     }
     let mut n = 0;

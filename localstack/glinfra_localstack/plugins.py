@@ -1,8 +1,11 @@
-"""Entry points (namespace ``localstack.aws.provider``) for our four providers.
+"""Entry points (namespace ``localstack.aws.provider``) for our providers.
 
-LocalStack community ships no provider for these services and answers 501 for
-them; with this package installed in its venv it loads ours instead. The imports
-stay inside the factories so that LocalStack only pays for a service on first use.
+eks, rds, elasticache, kafka: LocalStack community ships no provider for these
+services and answers 501 for them; with this package installed in its venv it loads
+ours instead. ec2, route53: LocalStack's own providers with a gap filled, registered
+under the name "glinfra" (selected by PROVIDER_OVERRIDE_<SERVICE>=glinfra). The
+imports stay inside the factories so that LocalStack only pays for a service on
+first use.
 """
 
 from localstack.services.plugins import Service, aws_provider
@@ -48,3 +51,14 @@ def ec2():
     from localstack.services.moto import MotoFallbackDispatcher
 
     return Service.for_provider(GlinfraEc2Provider(), dispatch_table_factory=MotoFallbackDispatcher)
+
+
+@aws_provider(api="route53", name="glinfra")
+def route53():
+    # LocalStack's own Route 53 provider with set-identifier DELETEs done as AWS does them
+    # (see glinfra_localstack/route53.py); selected with PROVIDER_OVERRIDE_ROUTE53=glinfra,
+    # which localstack/up sets.
+    from glinfra_localstack.route53 import GlinfraRoute53Provider
+    from localstack.services.moto import MotoFallbackDispatcher
+
+    return Service.for_provider(GlinfraRoute53Provider(), dispatch_table_factory=MotoFallbackDispatcher)

@@ -466,3 +466,85 @@ async fn seven_changes_behind_our_back_on_the_platform_are_seen_and_repaired() {
     assert!(again.is_empty(), "{}", glinfra::render::text(&again));
     run.destroy(&stack).await;
 }
+
+#[tokio::test]
+async fn after_state_is_lost_the_next_run_adopts_and_a_stray_tagged_subnet_is_deleted() {
+    let stack = network("lost");
+    let first = Run::new().await;
+    first.up(&stack).await;
+    let vpc_id = first.outputs(&stack)["vpc.id"].clone();
+    let ec2 = aws_sdk_ec2::Client::new(&sdk().await);
+    // Something carrying this stack's tags that the program does not declare.
+    let stray = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.40.9.0/24")
+        .availability_zone("us-east-1c")
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Subnet)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("glinfra:stack")
+                        .value(stack.name())
+                        .build(),
+                )
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("glinfra:logical-id")
+                        .value("stray")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    // A new machine: no state at all.
+    let second = Run::new().await;
+    let plan = second.plan_live(&stack).await;
+    let text = glinfra::render::text(&plan);
+    assert_eq!(plan.summary.create, 3, "{text}");
+    assert!(
+        plan.steps
+            .iter()
+            .filter(|s| s.action == Action::Create)
+            .all(|s| s.reason == Some(Reason::Unmanaged)),
+        "{text}"
+    );
+    assert_eq!(
+        plan.step("stray").map(|s| (s.action, s.reason)),
+        Some((Action::Delete, Some(Reason::UnmanagedUndeclared))),
+        "{text}"
+    );
+    second.up(&stack).await;
+    assert_eq!(
+        second.outputs(&stack)["vpc.id"],
+        vpc_id,
+        "adopted, not duplicated"
+    );
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:glinfra:stack")
+                .values(stack.name())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vpcs.vpcs().len(), 1);
+    let gone = ec2.describe_subnets().subnet_ids(&stray).send().await;
+    assert!(
+        gone.map(|o| o.subnets().is_empty()).unwrap_or(true),
+        "the stray subnet is deleted"
+    );
+    assert!(second.plan_live(&stack).await.is_empty());
+    second.destroy(&stack).await;
+}

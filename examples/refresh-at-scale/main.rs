@@ -81,7 +81,15 @@ async fn main() {
     );
     let mut args = std::env::args().skip(1).peekable();
     let name = format!("scale-{}", std::process::id());
-    let (stack, what) = if args.peek().map(String::as_str) == Some("prod") {
+    let prod = args.peek().map(String::as_str) == Some("prod");
+    // For the platform, each resource read whole (as a refresh compares it); at scale,
+    // the one Describe per subnet, group or record that returns every field.
+    let how = if prod {
+        glinfra::aws::ReadEach::FullRead
+    } else {
+        glinfra::aws::ReadEach::Lookup
+    };
+    let (stack, what) = if prod {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("environments/prod-us-east-1.toml");
         let mut env = greenlang_agent_factory::load(&path).expect("the prod environment");
@@ -138,7 +146,7 @@ async fn main() {
     let before = calls();
     let started = Instant::now();
     let state = session.state(&lock).unwrap();
-    let per_resource = glinfra::aws::read_each(session.aws_provider().unwrap(), &state, 10)
+    let per_resource = glinfra::aws::read_each(session.aws_provider().unwrap(), &state, 10, how)
         .await
         .unwrap();
     let one_by_one = (calls() - before, started.elapsed().as_secs_f64());
@@ -150,7 +158,7 @@ async fn main() {
         batched.0, batched.1
     );
     println!(
-        "  one read per resource:     {:>5} calls  {:>6.2}s  (10 in flight)",
+        "  one read per resource:     {:>5} calls  {:>6.2}s  (10 in flight, {how:?})",
         one_by_one.0, one_by_one.1
     );
     println!(

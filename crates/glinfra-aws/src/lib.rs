@@ -29,4 +29,4 @@ mod s3;
 pub use clients::Clients;
 pub use error::classify;
 pub use metrics::{ApiCallCounter, ApiCalls};
-pub use provider::{read_each, AwsProvider};
+pub use provider::{read_each, AwsProvider, ReadEach};

@@ -136,24 +136,43 @@ impl Provider for AwsProvider {
     }
 }
 
+/// How [`read_each`] reads one resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadEach {
+    /// The driver's `find`: one targeted Describe, Get or List by name. For kinds
+    /// whose Describe returns every field (subnets, security groups, record sets)
+    /// this is what a per-resource refresh costs.
+    Lookup,
+    /// The kind's full read (what a refresh compares) with only that resource in
+    /// scope: the same information as glinfra's refresh, one resource at a time.
+    FullRead,
+}
+
 /// The refresh Terraform and Pulumi do, for comparison in measurements: every
-/// recorded resource of `state` read on its own (the kind's read with that one
-/// resource in scope), `parallelism` at a time, as `terraform -parallelism=N`
-/// does. Returns the number of resources read. glinfra itself never reads this way.
+/// recorded resource of `state` read on its own, `parallelism` at a time, as
+/// `terraform -parallelism=N` does. Returns the number of resources read. glinfra
+/// itself never reads this way.
 pub async fn read_each(
     provider: &AwsProvider,
     state: &glinfra_core::State,
     parallelism: usize,
+    how: ReadEach,
 ) -> Result<usize, ProviderError> {
     let gate = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
     let mut reads = tokio::task::JoinSet::new();
     for (id, r) in &state.resources {
         let one = vec![(id.clone(), r.clone())];
+        let resource = ResolvedResource::from_state(&state.stack, id, r);
         let (provider, gate, stack) = (provider.clone(), gate.clone(), state.stack.clone());
-        let (kind, region) = (r.kind, r.region.clone());
         reads.spawn(async move {
             let _permit = gate.acquire_owned().await.expect("semaphore open");
-            provider.observe(&stack, kind, &region, &one).await
+            match how {
+                ReadEach::Lookup => provider.find(&resource).await.map(|_| ()),
+                ReadEach::FullRead => provider
+                    .observe(&stack, resource.kind, &resource.region, &one)
+                    .await
+                    .map(|_| ()),
+            }
         });
     }
     let mut n = 0;

@@ -548,3 +548,44 @@ async fn after_state_is_lost_the_next_run_adopts_and_a_stray_tagged_subnet_is_de
     assert!(second.plan_live(&stack).await.is_empty());
     second.destroy(&stack).await;
 }
+
+#[tokio::test]
+async fn an_untagged_bucket_is_imported_then_brought_in_line() {
+    use glinfra::spec::s3::BucketSpec;
+    let run = Run::new().await;
+    let s3 = aws_sdk_s3::Client::new(&sdk().await);
+    let name = format!("drift-import-{}", nonce());
+    s3.create_bucket().bucket(&name).send().await.unwrap();
+    let mut stack = Stack::new(format!("drift-bucket-{}", nonce()), common::REGION);
+    let mut spec = BucketSpec::new(&name);
+    spec.versioning = true;
+    spec.force_destroy = true;
+    stack.add("bucket", spec);
+    let graph = glinfra::ResourceGraph::build(&stack).unwrap();
+    let lock = run.session.lock(stack.name()).unwrap();
+    let plan = run
+        .session
+        .import(&lock, &graph, "bucket", &name)
+        .await
+        .unwrap();
+    drop(lock);
+    // A new bucket is unversioned and has no public access block: the diff says so.
+    let step = plan.step("bucket").expect("a diff to review");
+    assert_eq!(step.action, Action::Update);
+    let mut changed = step.changed_fields();
+    changed.sort();
+    assert_eq!(changed, vec!["block_public_access", "versioning"]);
+    let tags = s3.get_bucket_tagging().bucket(&name).send().await.unwrap();
+    assert!(tags
+        .tag_set()
+        .iter()
+        .any(|t| t.key() == "glinfra:logical-id" && t.value() == "bucket"));
+    run.up(&stack).await;
+    let v = s3.get_bucket_versioning().bucket(&name).send().await.unwrap();
+    assert_eq!(
+        v.status(),
+        Some(&aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+    );
+    assert!(run.plan_live(&stack).await.is_empty());
+    run.destroy(&stack).await;
+}

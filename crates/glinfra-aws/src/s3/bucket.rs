@@ -286,6 +286,42 @@ impl Driver for BucketDriver {
         Ok(Some(live))
     }
 
+    /// Reads the bucket `aws_id` (the configuration the program sets, as a refresh
+    /// does), refuses it when another stack's tags are on it, then PutBucketTagging
+    /// of its tags with the ownership tags added.
+    async fn import(
+        &self,
+        c: &Clients,
+        r: &Desired<BucketSpec>,
+        aws_id: &str,
+    ) -> Result<Option<Live<BucketSpec>>, ProviderError> {
+        let s3 = c.s3(&r.region);
+        let mut wanted = r.spec.clone();
+        wanted.bucket = aws_id.to_string();
+        let read = configuration::read(&s3, &wanted).await?.ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::NotFound,
+                format!("bucket {aws_id} does not exist in {}", r.region),
+            )
+        })?;
+        kit::ensure_importable(aws_id, &read.tags, r)?;
+        let mut tags = read.tags.clone();
+        tags.insert(glinfra_core::TAG_STACK.into(), r.stack.clone());
+        tags.insert(glinfra_core::TAG_LOGICAL_ID.into(), r.id.clone());
+        s3.put_bucket_tagging()
+            .bucket(aws_id)
+            .tagging(configuration::tagging(&tags)?)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("PutBucketTagging {aws_id}"), e))?;
+        Ok(Some(Live {
+            id: r.id.clone(),
+            outputs: outputs(aws_id, &r.region),
+            tags,
+            spec: Some(read.spec),
+        }))
+    }
+
     async fn delete(&self, c: &Clients, prior: &Recorded<BucketSpec>) -> Result<(), ProviderError> {
         let spec = &prior.spec;
         let bucket = prior.outputs.name.as_str();

@@ -64,6 +64,12 @@ pub struct Args {
     /// state alone, with no AWS call).
     #[arg(long, global = true, default_value_t = true, action = clap::ArgAction::Set)]
     pub refresh: bool,
+    /// Stop starting operations this many seconds after the run starts; those in
+    /// flight finish (each within its lifecycle timeout), the state is saved, and
+    /// the run exits 1 naming what it did not start. In-flight AWS calls are not
+    /// cut off: that would leave resources half made.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
 }
 
 /// The verbs.
@@ -140,7 +146,8 @@ pub fn kinds_table() -> String {
 
 /// Runs the command line for a program whose stack `declare` builds from an
 /// environment file (`default_env` when `--env` is not given). Returns the exit code:
-/// 0 on success, 1 when an operation failed, 2 on bad input (nothing sent to AWS).
+/// 0 on success, 1 when an operation failed or `--timeout` passed, 2 on bad input
+/// (nothing sent to AWS), 130 when interrupted (Ctrl-C).
 pub fn run(
     default_env: &str,
     declare: impl Fn(&Path) -> Result<(Stack, ResourceGraph), Diagnostics>,
@@ -160,6 +167,7 @@ pub fn run_with(
     local: Option<LocalEndpoint>,
 ) -> ExitCode {
     let args = Args::parse();
+    interrupt::install_tracing();
     if matches!(args.command, Some(Verb::Kinds)) {
         print!("{}", kinds_table());
         return ExitCode::SUCCESS;
@@ -262,8 +270,13 @@ async fn execute(
         }
     }
     let mut session = Session::aws(&state_dir).await;
+    let stop = glinfra_engine::Stop::new();
+    if let Some(seconds) = args.timeout {
+        stop.stop_after(std::time::Duration::from_secs(seconds));
+    }
     session.set_options(ApplyOptions {
         concurrency: args.concurrency,
+        stop: stop.clone(),
         ..ApplyOptions::default()
     });
     let lock = session.lock(stack.name()).map_err(|e| e.to_string())?;
@@ -384,6 +397,7 @@ async fn execute(
     let started = Instant::now();
     let ops = glinfra_core::Schedule::from_plan(&plan).len();
     let progress = Arc::new(Progress::new(ops, args.json));
+    interrupt::stop_on_ctrl_c(&stop);
     let report = session
         .apply(lock.clone(), &plan, progress.clone())
         .await
@@ -400,12 +414,18 @@ async fn execute(
             serde_json::json!({"report": report, "api_calls": calls, "outputs": outputs})
         );
     } else {
+        if let Some(reason) = report.stopped {
+            println!(
+                "\nStopped ({reason}): {} operations not started; the state is saved, run again to finish.",
+                report.cancelled()
+            );
+        }
         println!(
             "\nApply {}: {} succeeded, {} failed, {} skipped in {:.1}s; {} AWS API calls ({} mutating).",
             if report.is_success() { "complete" } else { "incomplete" },
             report.succeeded(),
             report.failed(),
-            report.skipped(),
+            report.skipped() + report.cancelled(),
             started.elapsed().as_secs_f64(),
             calls.total,
             calls.mutating
@@ -432,9 +452,53 @@ async fn execute(
     }
     Ok(if report.is_success() {
         ExitCode::SUCCESS
+    } else if report.stopped == Some(glinfra_engine::StopReason::Interrupted) {
+        ExitCode::from(130)
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Signals and logs: what the command line installs around a run.
+mod interrupt {
+    use glinfra_engine::{Stop, StopReason};
+
+    /// Shows `tracing` warnings on stderr (`RUST_LOG` chooses what else).
+    pub(super) fn install_tracing() {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(
+                "error,glinfra=warn,glinfra_core=warn,glinfra_engine=warn,glinfra_aws=warn",
+            )
+        });
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+
+    /// The first Ctrl-C stops `stop` (nothing more starts, what is in flight
+    /// finishes, the state is saved); the second exits at once with 130, leaving
+    /// the journal as `kill -9` would for the next run to resume.
+    pub(super) fn stop_on_ctrl_c(stop: &Stop) {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                interrupted = tokio::signal::ctrl_c() => if interrupted.is_err() { return },
+                reason = stop.stopped() => {
+                    eprintln!("\nStopping ({reason}): starting nothing more, waiting for the operations in flight to finish.");
+                    if tokio::signal::ctrl_c().await.is_err() {
+                        return;
+                    }
+                }
+            }
+            eprintln!("\nInterrupted: starting nothing more, waiting for the operations in flight to finish (Ctrl-C again to exit at once).");
+            stop.stop(StopReason::Interrupted);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("Interrupted again: exiting now. The journal records what was in flight; the next run resumes it.");
+                std::process::exit(130);
+            }
+        });
+    }
 }
 
 #[cfg(test)]

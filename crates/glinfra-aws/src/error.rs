@@ -16,8 +16,30 @@ const THROTTLED: &[&str] = &[
     "SlowDown",
     "PriorRequestNotComplete",
     "ProvisionedThroughputExceededException",
-    "LimitExceededException",
+    "BandwidthLimitExceeded",
 ];
+
+/// Is `code` an account or resource quota (`VpcLimitExceeded`, `InstanceQuotaExceeded`,
+/// `QuotaExceeded.DBSecurityGroup`, IAM's `LimitExceeded`)? A quota does not lift by
+/// waiting, so it is never retried: it fails the operation at once with what to change
+/// ([`remedy`]). Request-rate limits that look like quotas are in [`THROTTLED`] and stay
+/// throttles (`RequestLimitExceeded`, `ProvisionedThroughputExceededException`).
+///
+/// `LimitExceededException` is a quota in every service glinfra drives: KMS answers it
+/// for its resource and length quotas (keys, aliases, grants; its request-rate limit is
+/// `ThrottlingException`), CloudWatch Logs for "the maximum number of resources" (its
+/// rate limit is `ThrottlingException` too), and EKS, RDS, ElastiCache, MSK, Route 53,
+/// S3 and EC2 never send it. (Where it is a rate limit, in services glinfra does not
+/// use, such as Kinesis or Cognito, the SDK's own retry list treats it as one.)
+pub fn is_quota(code: &str) -> bool {
+    let exceeded = ["Exceeded", "ExceededFault", "ExceededException"]
+        .iter()
+        .any(|suffix| code.ends_with(suffix));
+    !THROTTLED.contains(&code)
+        && ((exceeded && (code.contains("Limit") || code.contains("Quota")))
+            || code.starts_with("QuotaExceeded.")
+            || (code.starts_with("TooMany") && !code.contains("Request")))
+}
 
 const RETRYABLE: &[&str] = &[
     "DependencyViolation",
@@ -198,7 +220,7 @@ const ANY_QUOTA: &str = "an account quota: find the quota AWS's message names in
 
 /// The field to change (when the code tells) and what to change, for an error
 /// `code` of `operation`; `None` when glinfra has nothing to add. Throttling codes
-/// that look like quotas (`RequestLimitExceeded`, `LimitExceededException`) get none.
+/// that look like quotas (`RequestLimitExceeded`) get none.
 pub fn remedy(code: &str, operation: &str) -> Option<(Option<&'static str>, &'static str)> {
     if let Some(r) = REMEDIES.iter().find(|r| {
         r.code == code
@@ -209,17 +231,7 @@ pub fn remedy(code: &str, operation: &str) -> Option<(Option<&'static str>, &'st
     }) {
         return Some((r.field, r.advice));
     }
-    let quota = [
-        "LimitExceeded",
-        "QuotaExceeded",
-        "QuotaExceededFault",
-        "QuotaExceededException",
-        "LimitExceededFault",
-    ]
-    .iter()
-    .any(|suffix| code.ends_with(suffix))
-        || code.starts_with("QuotaExceeded.");
-    (quota && !THROTTLED.contains(&code)).then_some((None, ANY_QUOTA))
+    is_quota(code).then_some((None, ANY_QUOTA))
 }
 
 /// `message` with what to change appended, when [`remedy`] has something to say.
@@ -233,10 +245,13 @@ fn with_remedy(message: String, code: &str, operation: &str) -> String {
     }
 }
 
-/// Classifies an error code (and HTTP status) the way the executor needs it.
+/// Classifies an error code (and HTTP status) the way the executor needs it. A
+/// quota ([`is_quota`]) is Fatal whatever the status: waiting does not lift it.
 pub fn classify_code(code: &str, status: Option<u16>) -> ErrorClass {
     if THROTTLED.contains(&code) {
         ErrorClass::Throttled
+    } else if is_quota(code) {
+        ErrorClass::Fatal
     } else if RETRYABLE.contains(&code) {
         ErrorClass::Retryable
     } else if ALREADY_EXISTS.contains(&code)
@@ -458,8 +473,13 @@ mod tests {
 
     #[test]
     fn throttles_that_look_like_quotas_stay_throttles_without_advice() {
-        for code in ["LimitExceededException", "RequestLimitExceeded"] {
+        for code in [
+            "RequestLimitExceeded",
+            "TooManyRequestsException",
+            "Throttling",
+        ] {
             assert_eq!(classify_code(code, Some(400)), ErrorClass::Throttled);
+            assert!(!is_quota(code), "{code}");
             assert_eq!(remedy(code, "CreateKey"), None, "{code}");
         }
         assert_eq!(remedy("InvalidVpcID.NotFound", "DescribeVpcs"), None);
@@ -467,6 +487,40 @@ mod tests {
         for r in REMEDIES {
             assert!(!r.advice.is_empty() && r.field != Some(""), "{r:?}");
         }
+    }
+
+    /// A quota does not lift by waiting: it is never retried as throttling (which
+    /// would spend ten attempts and minutes of backoff), whatever status it came with.
+    #[test]
+    fn quotas_are_not_retried() {
+        for code in [
+            "VpcLimitExceeded",
+            "AddressLimitExceeded",
+            "NatGatewayLimitExceeded",
+            "InstanceQuotaExceeded",
+            "StorageQuotaExceeded",
+            "DBSubnetGroupQuotaExceeded",
+            "NodeQuotaForClusterExceeded",
+            "ClusterQuotaForCustomerExceeded",
+            "ResourceLimitExceededException",
+            "LimitExceeded",
+            "LimitExceededException",
+            "QuotaExceeded.DBSecurityGroup",
+            "TooManyHostedZones",
+            "TooManyBuckets",
+        ] {
+            for status in [Some(400), Some(403), Some(503), None] {
+                let class = classify_code(code, status);
+                assert_eq!(class, ErrorClass::Fatal, "{code} {status:?}");
+                assert!(!class.is_retryable(), "{code}");
+            }
+        }
+        // KMS and CloudWatch Logs send LimitExceededException for resource quotas
+        // (their rate limit is ThrottlingException): it says which quota to raise.
+        let (field, advice) = remedy("LimitExceededException", "CreateKey").unwrap();
+        assert_eq!(field, None);
+        assert!(advice.contains("Service Quotas"), "{advice}");
+        assert!(remedy("LimitExceededException", "CreateLogGroup").is_some());
     }
 
     #[test]

@@ -4,19 +4,22 @@
 //! A failed operation stops only the operations that (transitively) wait for it;
 //! independent branches run to the end. Throttled and retryable errors are retried
 //! with exponential backoff and jitter. Every mutating call is journaled before and
-//! after; the snapshot is written atomically at the end.
+//! after ([`operation`](crate::operation)); the snapshot is written atomically at the end.
+//!
+//! A run can be stopped ([`Stop`]: Ctrl-C, `--timeout`): from then on it starts
+//! nothing, lets the operations in flight finish, saves the state and reports the
+//! operations it did not start as cancelled.
 
 use crate::journal::{replay, JournalRecord};
-use crate::provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
+use crate::operation::{run_operation, OpError};
+use crate::provider::Provider;
 pub use crate::report::{ApplyReport, Event, NoObserver, Observer, OpOutcome, OpStatus};
+pub use crate::stop::{Stop, StopReason};
 use crate::store::{StackLock, StoreError};
 use glinfra_core::safety::{refusals, Refusal};
-use glinfra_core::schedule::{OpPhase, Schedule};
-use glinfra_core::state::{Mutation, ResourceState, State};
-use glinfra_core::{Lifecycle, Plan, ResourceId, Step};
-use std::collections::BTreeSet;
-use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use glinfra_core::schedule::Schedule;
+use glinfra_core::state::State;
+use glinfra_core::{Plan, Step};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
@@ -95,6 +98,9 @@ pub struct ApplyOptions {
     pub retry: RetryPolicy,
     /// An id for this run, recorded in pending operations.
     pub run_id: String,
+    /// Stops the run early (Ctrl-C, a time limit): nothing more is started, the
+    /// operations in flight finish, and the state is saved.
+    pub stop: Stop,
 }
 
 impl Default for ApplyOptions {
@@ -107,6 +113,7 @@ impl Default for ApplyOptions {
                 std::process::id(),
                 chrono::Utc::now().format("%Y%m%dT%H%M%S")
             ),
+            stop: Stop::new(),
         }
     }
 }
@@ -114,23 +121,25 @@ impl Default for ApplyOptions {
 /// A finished operation: its index, attempts made or the error with attempts, wall time.
 type Finished = (usize, Result<u32, (u32, OpError)>, Duration);
 
-struct Shared {
-    provider: Arc<dyn Provider>,
+/// What every operation of a run shares.
+pub(crate) struct Shared {
+    pub(crate) provider: Arc<dyn Provider>,
     lock: Arc<StackLock>,
-    state: Mutex<State>,
-    observer: Arc<dyn Observer>,
-    options: ApplyOptions,
-    stack: String,
+    pub(crate) state: Mutex<State>,
+    pub(crate) observer: Arc<dyn Observer>,
+    pub(crate) options: ApplyOptions,
+    pub(crate) stack: String,
 }
 
 impl Shared {
-    fn record(&self, record: JournalRecord) -> Result<(), StoreError> {
+    /// Journals `record` (synced to disk) and applies it to the run's state.
+    pub(crate) fn record(&self, record: JournalRecord) -> Result<(), StoreError> {
         self.lock.append(&record)?;
         replay(&mut self.state.lock().expect("state lock"), &record);
         Ok(())
     }
 
-    fn now() -> String {
+    pub(crate) fn now() -> String {
         chrono::Utc::now().to_rfc3339()
     }
 }
@@ -138,7 +147,8 @@ impl Shared {
 /// Applies `plan` to the stack held by `lock`, through `provider`.
 ///
 /// Refuses a plan made from another state serial. Returns the report even when
-/// operations failed; an `Err` means the plan was refused or the state store failed.
+/// operations failed or the run was stopped (`options.stop`); an `Err` means the
+/// plan was refused or the state store failed.
 pub async fn apply(
     provider: Arc<dyn Provider>,
     lock: Arc<StackLock>,
@@ -189,9 +199,10 @@ pub async fn apply(
     let mut tasks: JoinSet<Finished> = JoinSet::new();
     let mut store_error: Option<StoreError> = None;
     let concurrency = options.concurrency.max(1);
+    let mut stopped = options.stop.reason();
 
     loop {
-        while tasks.len() < concurrency && store_error.is_none() {
+        while stopped.is_none() && tasks.len() < concurrency && store_error.is_none() {
             let Some(o) = ready.pop() else { break };
             let op = schedule.ops[o];
             let shared = shared.clone();
@@ -202,7 +213,16 @@ pub async fn apply(
                 (o, result, began.elapsed())
             });
         }
-        let Some(joined) = tasks.join_next().await else {
+        let joined = tokio::select! {
+            biased;
+            joined = tasks.join_next() => joined,
+            reason = options.stop.stopped(), if stopped.is_none() => {
+                // Start nothing more; what is in flight finishes below.
+                stopped = Some(reason);
+                continue;
+            }
+        };
+        let Some(joined) = joined else {
             break;
         };
         let (o, result, elapsed) = joined.expect("operation tasks do not panic");
@@ -281,349 +301,30 @@ pub async fn apply(
     if let Some(e) = store_error {
         return Err(e.into());
     }
+    // Every task was joined: what is not settled was never started.
+    if let Some(reason) = stopped {
+        for (_, op) in schedule
+            .ops
+            .iter()
+            .enumerate()
+            .filter(|(o, _)| !settled[*o])
+        {
+            outcomes.push(OpOutcome {
+                resource: steps[op.step].resource.clone(),
+                phase: op.phase,
+                status: OpStatus::Cancelled,
+                detail: Some(format!("not started: {reason}")),
+                attempts: 0,
+                elapsed_ms: 0,
+            });
+        }
+    }
     let final_state = shared.state.lock().expect("state lock").clone();
     lock.save(&final_state)?;
     Ok(ApplyReport {
         outcomes,
         elapsed_ms: start.elapsed().as_millis() as u64,
         serial: final_state.serial,
+        stopped,
     })
-}
-
-/// Resolves `step`'s desired spec against the outputs recorded so far.
-fn resolve(shared: &Shared, step: &Step) -> Result<ResolvedResource, ProviderError> {
-    let decl = step.desired.as_ref().ok_or_else(|| {
-        ProviderError::new(
-            ErrorClass::Fatal,
-            format!("step `{}` has no desired spec", step.resource),
-        )
-    })?;
-    let state = shared.state.lock().expect("state lock");
-    ResolvedResource::resolve(&shared.stack, decl, &state)
-}
-
-/// What `step`'s declaration depends on (nothing, for a step without one).
-fn dependencies(step: &Step) -> BTreeSet<ResourceId> {
-    step.desired
-        .as_ref()
-        .map(|d| d.dependencies())
-        .unwrap_or_default()
-}
-
-/// Calls `call` until it succeeds or fails with an error that is not retryable.
-async fn with_retry<T, F, Fut>(
-    shared: &Shared,
-    resource: &str,
-    phase: OpPhase,
-    attempts: &mut u32,
-    mut call: F,
-) -> Result<T, ProviderError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, ProviderError>>,
-{
-    let policy = &shared.options.retry;
-    loop {
-        *attempts += 1;
-        match call().await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.class.is_retryable() && *attempts < policy.max_attempts => {
-                let delay = policy.delay(*attempts);
-                shared.observer.event(&Event::Retrying {
-                    resource: resource.to_string(),
-                    phase,
-                    attempt: *attempts,
-                    delay_ms: delay.as_millis() as u64,
-                    error: e.to_string(),
-                });
-                tokio::time::sleep(delay).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Why an operation failed: the cloud refused, or the state store could not
-/// record (which stops the whole run: nothing more may be done unrecorded).
-#[derive(Debug, thiserror::Error)]
-enum OpError {
-    #[error(transparent)]
-    Provider(#[from] ProviderError),
-    #[error("state store: {0}")]
-    Store(#[from] StoreError),
-}
-
-async fn run_operation(
-    shared: &Shared,
-    step: &Step,
-    phase: OpPhase,
-) -> Result<u32, (u32, OpError)> {
-    let mut attempts = 0;
-    shared.observer.event(&Event::Started {
-        resource: step.resource.clone(),
-        phase,
-    });
-    let result = match phase {
-        OpPhase::Create | OpPhase::ReplaceCreate => {
-            create(shared, step, phase, &mut attempts).await
-        }
-        OpPhase::Update => update(shared, step, &mut attempts).await,
-        OpPhase::Delete | OpPhase::ReplaceDelete => {
-            delete(shared, step, phase, &mut attempts).await
-        }
-    };
-    result.map(|()| attempts).map_err(|e| (attempts, e))
-}
-
-/// The lifecycle options `step` applies with: the declaration's, else the record's.
-fn lifecycle_of(step: &Step) -> Lifecycle {
-    match (&step.desired, &step.prior) {
-        (Some(d), _) => d.lifecycle.clone(),
-        (None, Some(p)) => p.lifecycle.clone(),
-        (None, None) => Lifecycle::default(),
-    }
-}
-
-fn begin(
-    shared: &Shared,
-    step: &Step,
-    resource: &ResolvedResource,
-    operation: Mutation,
-    deps: BTreeSet<ResourceId>,
-) -> Result<(), OpError> {
-    shared
-        .record(JournalRecord::Begin {
-            resource: resource.id.clone(),
-            operation,
-            run_id: shared.options.run_id.clone(),
-            at: Shared::now(),
-            kind: resource.kind,
-            region: resource.region.clone(),
-            props: resource.props.clone(),
-            tags: resource.tags.clone(),
-            dependencies: deps,
-            lifecycle: lifecycle_of(step),
-        })
-        .map_err(OpError::Store)
-}
-
-fn fail(shared: &Shared, resource: &str, operation: Mutation, error: ProviderError) -> OpError {
-    match shared.record(JournalRecord::Failed {
-        resource: resource.to_string(),
-        operation,
-        error: error.to_string(),
-    }) {
-        Ok(()) => OpError::Provider(error),
-        Err(e) => OpError::Store(e),
-    }
-}
-
-fn recorded(
-    shared: &Shared,
-    step: &Step,
-    resource: &ResolvedResource,
-    deps: BTreeSet<ResourceId>,
-    outputs: Outputs,
-) -> Result<(), OpError> {
-    shared
-        .record(JournalRecord::Recorded {
-            resource: resource.id.clone(),
-            state: ResourceState {
-                kind: resource.kind,
-                region: resource.region.clone(),
-                props: resource.props.clone(),
-                tags: resource.tags.clone(),
-                outputs,
-                dependencies: deps,
-                pending: None,
-                lifecycle: lifecycle_of(step),
-            },
-        })
-        .map_err(OpError::Store)
-}
-
-async fn create(
-    shared: &Shared,
-    step: &Step,
-    phase: OpPhase,
-    attempts: &mut u32,
-) -> Result<(), OpError> {
-    let resource = resolve(shared, step)?;
-    let deps = dependencies(step);
-    begin(shared, step, &resource, Mutation::Create, deps.clone())?;
-    let provider = shared.provider.clone();
-    let adopted = AtomicBool::new(false);
-    let result = with_retry(shared, &resource.id, phase, attempts, || {
-        let provider = provider.clone();
-        let resource = &resource;
-        let adopted = &adopted;
-        async move {
-            // Look first: a run that crashed after creating, or a create that failed
-            // after the resource was made, must not make a second one.
-            if let Some(outputs) = provider.find(resource).await? {
-                adopted.store(true, Ordering::Relaxed);
-                return Ok(outputs);
-            }
-            match provider.create(resource).await {
-                Err(e) if e.class == ErrorClass::AlreadyExists => {
-                    match provider.find(resource).await? {
-                        Some(outputs) => {
-                            adopted.store(true, Ordering::Relaxed);
-                            Ok(outputs)
-                        }
-                        None => Err(e),
-                    }
-                }
-                other => other,
-            }
-        }
-    })
-    .await;
-    let result = match result {
-        Ok(outputs) if adopted.load(Ordering::Relaxed) => {
-            shared.observer.event(&Event::Adopted {
-                resource: resource.id.clone(),
-            });
-            // What was found may be half made (a crash between the create call and the
-            // calls that configure it): bring every field in line before recording it.
-            let found = ResourceState {
-                kind: resource.kind,
-                region: resource.region.clone(),
-                props: resource.props.clone(),
-                tags: resource.tags.clone(),
-                outputs,
-                dependencies: deps.clone(),
-                pending: None,
-                lifecycle: lifecycle_of(step),
-            };
-            with_retry(shared, &resource.id, phase, attempts, || {
-                shared.provider.update(&found, &resource, &[])
-            })
-            .await
-            .map(|o| {
-                if o.is_empty() {
-                    found.outputs.clone()
-                } else {
-                    o
-                }
-            })
-        }
-        other => other,
-    };
-    match result {
-        Ok(outputs) => recorded(shared, step, &resource, deps, outputs),
-        Err(e) => Err(fail(shared, &resource.id, Mutation::Create, e)),
-    }
-}
-
-fn current(shared: &Shared, id: &str) -> Option<ResourceState> {
-    shared
-        .state
-        .lock()
-        .expect("state lock")
-        .resources
-        .get(id)
-        .cloned()
-}
-
-async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), OpError> {
-    let resource = resolve(shared, step)?;
-    let deps = dependencies(step);
-    let prior = current(shared, &step.resource).ok_or_else(|| {
-        ProviderError::new(
-            ErrorClass::Fatal,
-            format!("`{}` is not in state", step.resource),
-        )
-    })?;
-    begin(shared, step, &resource, Mutation::Update, deps.clone())?;
-    let changed = step.changed_fields();
-    let provider = shared.provider.clone();
-    let result = with_retry(shared, &resource.id, OpPhase::Update, attempts, || {
-        provider.update(&prior, &resource, &changed)
-    })
-    .await;
-    match result {
-        Ok(mut outputs) => {
-            if outputs.is_empty() {
-                outputs = prior.outputs.clone();
-            }
-            recorded(shared, step, &resource, deps, outputs)
-        }
-        Err(e) => Err(fail(shared, &resource.id, Mutation::Update, e)),
-    }
-}
-
-async fn delete(
-    shared: &Shared,
-    step: &Step,
-    phase: OpPhase,
-    attempts: &mut u32,
-) -> Result<(), OpError> {
-    let Some(mut prior) = current(shared, &step.resource) else {
-        return Ok(());
-    };
-    if step.retain {
-        // Retained on delete: forgotten by state, left in AWS. No call is made.
-        return shared
-            .record(JournalRecord::Removed {
-                resource: step.resource.clone(),
-            })
-            .map_err(OpError::Store);
-    }
-    let as_recorded = ResolvedResource::from_state(&shared.stack, &step.resource, &prior);
-    begin(
-        shared,
-        step,
-        &as_recorded,
-        Mutation::Delete,
-        prior.dependencies.clone(),
-    )?;
-    let provider = shared.provider.clone();
-    if !prior.exists() {
-        // Its create never got recorded: delete what carries its tags, if anything.
-        let found = with_retry(shared, &step.resource, phase, attempts, || {
-            let provider = provider.clone();
-            let as_recorded = &as_recorded;
-            async move {
-                match provider.find(as_recorded).await {
-                    // A same-named resource owned by someone else is not ours to delete.
-                    Err(e) if e.class == ErrorClass::AlreadyExists => Ok(None),
-                    other => other,
-                }
-            }
-        })
-        .await;
-        match found {
-            Ok(Some(outputs)) => prior.outputs = outputs,
-            Ok(None) => {
-                return shared
-                    .record(JournalRecord::Removed {
-                        resource: step.resource.clone(),
-                    })
-                    .map_err(OpError::Store)
-            }
-            Err(e) => return Err(fail(shared, &step.resource, Mutation::Delete, e)),
-        }
-    }
-    let prior = prior;
-    let result = with_retry(shared, &step.resource, phase, attempts, || {
-        let provider = provider.clone();
-        let prior = &prior;
-        let id = &as_recorded.id;
-        async move {
-            match provider.delete(id, prior).await {
-                Err(e) if e.class == ErrorClass::NotFound => Ok(()),
-                other => other,
-            }
-        }
-    })
-    .await;
-    match result {
-        Ok(()) => shared
-            .record(JournalRecord::Removed {
-                resource: step.resource.clone(),
-            })
-            .map_err(OpError::Store),
-        Err(e) => Err(fail(shared, &step.resource, Mutation::Delete, e)),
-    }
 }

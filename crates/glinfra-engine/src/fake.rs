@@ -58,7 +58,8 @@ struct Inner {
     resources: BTreeMap<String, FakeResource>,
     next: u64,
     faults: Vec<Fault>,
-    hang_after_create: BTreeSet<String>,
+    hang_after: BTreeSet<(FakeOp, String)>,
+    lose_reply: BTreeSet<(FakeOp, String)>,
     calls: Vec<(FakeOp, String)>,
     latency: Duration,
 }
@@ -67,6 +68,7 @@ struct Inner {
 #[derive(Default)]
 pub struct FakeCloud {
     inner: Mutex<Inner>,
+    hung: tokio::sync::Notify,
 }
 
 impl FakeCloud {
@@ -93,11 +95,44 @@ impl FakeCloud {
     /// Makes the create of `resource` succeed in the cloud and then never return,
     /// as if the process were killed between the call and recording its result.
     pub fn hang_after_create(&self, resource: &str) {
+        self.hang_after(FakeOp::Create, resource);
+    }
+
+    /// [`FakeCloud::hang_after_create`], for an update.
+    pub fn hang_after_update(&self, resource: &str) {
+        self.hang_after(FakeOp::Update, resource);
+    }
+
+    /// [`FakeCloud::hang_after_create`], for a delete.
+    pub fn hang_after_delete(&self, resource: &str) {
+        self.hang_after(FakeOp::Delete, resource);
+    }
+
+    /// Makes the next `op` (create, update, delete) of `resource` take effect in the
+    /// cloud and then never return. One-shot. [`FakeCloud::hung`] tells when it does.
+    pub fn hang_after(&self, op: FakeOp, resource: &str) {
         self.inner
             .lock()
             .unwrap()
-            .hang_after_create
-            .insert(resource.to_string());
+            .hang_after
+            .insert((op, resource.to_string()));
+    }
+
+    /// Makes the next `op` of `resource` take effect in the cloud and then fail
+    /// with a Retryable error, as when the reply is lost (a connection reset, the
+    /// SDK's attempt timeout). One-shot.
+    pub fn lose_reply(&self, op: FakeOp, resource: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .lose_reply
+            .insert((op, resource.to_string()));
+    }
+
+    /// Waits until a call set to hang ([`FakeCloud::hang_after`]) has taken effect
+    /// and hangs (at once, if one has since the last wait).
+    pub async fn hung(&self) {
+        self.hung.notified().await;
     }
 
     /// Every resource, by physical id.
@@ -153,6 +188,32 @@ impl FakeCloud {
         self.inner.lock().unwrap().resources.clear();
     }
 
+    /// Deletes what `prior` records, as AWS would (in use: DependencyViolation).
+    fn delete_now(&self, prior: &ResourceState) -> Result<(), ProviderError> {
+        let mut inner = self.inner.lock().unwrap();
+        let id = physical_id(&prior.outputs).unwrap_or_default();
+        if !inner.resources.contains_key(&id) {
+            return Err(ProviderError::new(
+                ErrorClass::NotFound,
+                format!("{id} not found"),
+            ));
+        }
+        if let Some(user) = inner.resources.values().find(|x| {
+            x.outputs.get("id").and_then(|v| v.as_str()) != Some(&id)
+                && physical_id(&x.outputs).as_deref() != Some(&id)
+                && mentions(&x.props, &id)
+        }) {
+            return Err(ProviderError::new(
+                ErrorClass::Retryable,
+                format!(
+                    "DependencyViolation: {id} is still used by {}",
+                    user.logical_id
+                ),
+            ));
+        }
+        inner.resources.remove(&id);
+        Ok(())
+    }
     async fn enter(&self, op: FakeOp, logical_id: &str) -> Result<(), ProviderError> {
         let latency = {
             let mut inner = self.inner.lock().unwrap();
@@ -172,6 +233,26 @@ impl FakeCloud {
         };
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
+        }
+        Ok(())
+    }
+
+    /// After `op` on `logical_id` took effect: hangs, or loses the reply, when set to.
+    async fn after(&self, op: FakeOp, logical_id: &str) -> Result<(), ProviderError> {
+        let key = (op, logical_id.to_string());
+        let (hang, lose) = {
+            let mut inner = self.inner.lock().unwrap();
+            (inner.hang_after.remove(&key), inner.lose_reply.remove(&key))
+        };
+        if hang {
+            self.hung.notify_one();
+            std::future::pending::<()>().await;
+        }
+        if lose {
+            return Err(ProviderError::new(
+                ErrorClass::Retryable,
+                format!("{op:?} `{logical_id}`: the reply was lost (connection reset)"),
+            ));
         }
         Ok(())
     }
@@ -208,7 +289,7 @@ impl Provider for FakeCloud {
 
     async fn create(&self, r: &ResolvedResource) -> Result<Outputs, ProviderError> {
         self.enter(FakeOp::Create, &r.id).await?;
-        let (outputs, hang) = {
+        let outputs = {
             let mut inner = self.inner.lock().unwrap();
             inner.next += 1;
             let n = inner.next;
@@ -239,12 +320,9 @@ impl Provider for FakeCloud {
                     outputs: outputs.clone(),
                 },
             );
-            // One-shot: the next run's create (if any) returns normally.
-            (outputs, inner.hang_after_create.remove(&r.id))
+            outputs
         };
-        if hang {
-            std::future::pending::<()>().await;
-        }
+        self.after(FakeOp::Create, &r.id).await?;
         Ok(outputs)
     }
 
@@ -255,46 +333,31 @@ impl Provider for FakeCloud {
         _changed: &[String],
     ) -> Result<Outputs, ProviderError> {
         self.enter(FakeOp::Update, &r.id).await?;
-        let mut inner = self.inner.lock().unwrap();
-        let id = physical_id(&prior.outputs).unwrap_or_default();
-        match inner.resources.get_mut(&id) {
-            Some(x) => {
-                x.props = r.props.clone();
-                x.tags = r.tags.clone();
-                Ok(x.outputs.clone())
+        let outputs = {
+            let mut inner = self.inner.lock().unwrap();
+            let id = physical_id(&prior.outputs).unwrap_or_default();
+            match inner.resources.get_mut(&id) {
+                Some(x) => {
+                    x.props = r.props.clone();
+                    x.tags = r.tags.clone();
+                    x.outputs.clone()
+                }
+                None => {
+                    return Err(ProviderError::new(
+                        ErrorClass::NotFound,
+                        format!("{id} not found"),
+                    ))
+                }
             }
-            None => Err(ProviderError::new(
-                ErrorClass::NotFound,
-                format!("{id} not found"),
-            )),
-        }
+        };
+        self.after(FakeOp::Update, &r.id).await?;
+        Ok(outputs)
     }
 
     async fn delete(&self, logical_id: &str, prior: &ResourceState) -> Result<(), ProviderError> {
         self.enter(FakeOp::Delete, logical_id).await?;
-        let mut inner = self.inner.lock().unwrap();
-        let id = physical_id(&prior.outputs).unwrap_or_default();
-        if !inner.resources.contains_key(&id) {
-            return Err(ProviderError::new(
-                ErrorClass::NotFound,
-                format!("{id} not found"),
-            ));
-        }
-        if let Some(user) = inner.resources.values().find(|x| {
-            x.outputs.get("id").and_then(|v| v.as_str()) != Some(&id)
-                && physical_id(&x.outputs).as_deref() != Some(&id)
-                && mentions(&x.props, &id)
-        }) {
-            return Err(ProviderError::new(
-                ErrorClass::Retryable,
-                format!(
-                    "DependencyViolation: {id} is still used by {}",
-                    user.logical_id
-                ),
-            ));
-        }
-        inner.resources.remove(&id);
-        Ok(())
+        self.delete_now(prior)?;
+        self.after(FakeOp::Delete, logical_id).await
     }
 
     async fn observe(

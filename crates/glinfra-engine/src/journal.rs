@@ -50,7 +50,8 @@ pub enum JournalRecord {
         /// The resource.
         resource: ResourceId,
     },
-    /// The call failed; the resource is as before (a create's outcome is unknown).
+    /// The call failed; the resource is as before (a create's outcome is unknown,
+    /// unless `made_nothing`).
     Failed {
         /// The resource.
         resource: ResourceId,
@@ -58,6 +59,12 @@ pub enum JournalRecord {
         operation: Mutation,
         /// The error.
         error: String,
+        /// The failure shows nothing of ours was made: a create refused because
+        /// the name belongs to someone else (AlreadyExists, and no resource with
+        /// our ownership tags found). Its placeholder is dropped, so it cannot
+        /// hold up later runs (a destroy, or a protection recorded with it).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        made_nothing: bool,
     },
 }
 
@@ -115,16 +122,76 @@ pub fn replay(state: &mut State, record: &JournalRecord) {
         JournalRecord::Failed {
             resource,
             operation,
+            made_nothing,
             ..
         } => {
             // A failed create may have left something behind: keep the placeholder
-            // and its pending mark so the next run looks for it. Others are unchanged.
-            if let Some(existing) = state.resources.get_mut(resource) {
-                if existing.exists() || *operation != Mutation::Create {
+            // and its pending mark so the next run looks for it, unless the failure
+            // shows nothing was made. Others are unchanged.
+            match state.resources.get_mut(resource) {
+                Some(existing) if existing.exists() || *operation != Mutation::Create => {
                     existing.pending = None;
                 }
+                Some(_) if *made_nothing => {
+                    state.resources.remove(resource);
+                }
+                _ => {}
             }
             state.serial += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn begin(operation: Mutation) -> JournalRecord {
+        JournalRecord::Begin {
+            resource: "bucket".into(),
+            operation,
+            run_id: "r".into(),
+            at: "t".into(),
+            kind: Kind::all()[0],
+            region: "us-east-1".into(),
+            props: Value::Null,
+            tags: BTreeMap::new(),
+            dependencies: BTreeSet::new(),
+            lifecycle: Lifecycle::protected(),
+        }
+    }
+
+    fn failed(operation: Mutation, made_nothing: bool) -> JournalRecord {
+        JournalRecord::Failed {
+            resource: "bucket".into(),
+            operation,
+            error: "AlreadyExists: taken".into(),
+            made_nothing,
+        }
+    }
+
+    #[test]
+    fn a_failed_create_keeps_its_placeholder_unless_it_made_nothing() {
+        let mut state = State::empty("s");
+        replay(&mut state, &begin(Mutation::Create));
+        replay(&mut state, &failed(Mutation::Create, false));
+        assert!(state.resources["bucket"].pending.is_some(), "kept, pending");
+        replay(&mut state, &begin(Mutation::Create));
+        replay(&mut state, &failed(Mutation::Create, true));
+        assert!(!state.resources.contains_key("bucket"), "dropped");
+        assert_eq!(state.serial, 2);
+    }
+
+    #[test]
+    fn made_nothing_is_written_only_when_true_and_read_when_absent() {
+        let line = serde_json::to_string(&failed(Mutation::Create, false)).unwrap();
+        assert!(!line.contains("made_nothing"), "{line}");
+        let old = r#"{"record":"failed","resource":"b","operation":"create","error":"x"}"#;
+        let JournalRecord::Failed { made_nothing, .. } = serde_json::from_str(old).unwrap() else {
+            panic!()
+        };
+        assert!(!made_nothing);
+        let line = serde_json::to_string(&failed(Mutation::Create, true)).unwrap();
+        assert!(line.contains("\"made_nothing\":true"), "{line}");
     }
 }

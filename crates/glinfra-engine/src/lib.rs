@@ -6,9 +6,11 @@ pub mod executor;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
 pub mod journal;
+mod operation;
 pub mod provider;
 pub mod refresh;
 pub mod report;
+pub mod stop;
 pub mod store;
 
 pub use executor::{
@@ -17,4 +19,5 @@ pub use executor::{
 };
 pub use provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
 pub use refresh::{refresh, Program, RefreshError, RefreshOptions, RefreshStats};
+pub use stop::{Stop, StopReason};
 pub use store::{LocalStateStore, LockHolder, StackLock, StoreError};

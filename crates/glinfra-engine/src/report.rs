@@ -1,6 +1,7 @@
 //! What an apply tells its watchers as it runs ([`Event`] to an [`Observer`]) and
 //! what it reports when it ends ([`ApplyReport`] of [`OpOutcome`]s).
 
+use crate::stop::StopReason;
 use glinfra_core::schedule::OpPhase;
 use glinfra_core::ResourceId;
 use serde::Serialize;
@@ -86,6 +87,8 @@ pub enum OpStatus {
     Failed,
     /// It did not run because something it waits for failed.
     Skipped,
+    /// It did not run because the run was stopped (Ctrl-C, its time limit) first.
+    Cancelled,
 }
 
 impl std::fmt::Display for OpStatus {
@@ -94,6 +97,7 @@ impl std::fmt::Display for OpStatus {
             OpStatus::Succeeded => "succeeded",
             OpStatus::Failed => "failed",
             OpStatus::Skipped => "skipped",
+            OpStatus::Cancelled => "cancelled",
         })
     }
 }
@@ -125,6 +129,9 @@ pub struct ApplyReport {
     pub elapsed_ms: u64,
     /// The state serial after the apply.
     pub serial: u64,
+    /// Why the run stopped before starting every operation, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<StopReason>,
 }
 
 impl ApplyReport {
@@ -143,8 +150,12 @@ impl ApplyReport {
     pub fn skipped(&self) -> usize {
         self.count(OpStatus::Skipped)
     }
+    /// Operations not started because the run was stopped.
+    pub fn cancelled(&self) -> usize {
+        self.count(OpStatus::Cancelled)
+    }
     /// True when every operation succeeded.
     pub fn is_success(&self) -> bool {
-        self.failed() == 0 && self.skipped() == 0
+        self.failed() == 0 && self.skipped() == 0 && self.cancelled() == 0
     }
 }

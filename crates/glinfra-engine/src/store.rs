@@ -6,6 +6,9 @@
 //! holder exits, however it exits, so a crashed run never leaves it stuck. The
 //! file also names the holder (process, host, start time, command) so a second
 //! run can say who has it.
+//!
+//! Every file (state, journal, lock, and the directory) is private to its owner:
+//! mode 0600 (0700 for the directory), since state records ARNs, endpoints and tags.
 
 use crate::journal::{replay, JournalRecord};
 use fs2::FileExt;
@@ -83,6 +86,45 @@ impl std::fmt::Display for LockHolder {
     }
 }
 
+/// Opens (creating if need be) a file only its owner may read and write.
+fn private(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
+    options
+}
+
+/// Makes an existing file only its owner may read and write (one made by an
+/// older glinfra, or by hand).
+fn make_private(file: &File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file.metadata()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            file.set_permissions(fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
+/// Syncs `dir`'s entries (a file created, renamed or removed in it) to disk.
+/// File systems that cannot sync a directory are let be.
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    match File::open(dir).and_then(|d| d.sync_all()) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported
+            ) =>
+        {
+            Ok(())
+        }
+        other => other.map_err(io(dir)),
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_path_buf(),
@@ -114,15 +156,21 @@ impl LocalStateStore {
         if let Some(problem) = glinfra_core::names::stack_name_problem(stack) {
             return Err(StoreError::InvalidStackName { problem });
         }
-        fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let mut dir = fs::DirBuilder::new();
+        dir.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+        dir.create(&self.dir).map_err(io(&self.dir))?;
         let path = self.dir.join(format!("{stack}.lock"));
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io(&path))?;
+        let mut file = private(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+        )
+        .open(&path)
+        .map_err(io(&path))?;
         if file.try_lock_exclusive().is_err() {
             let mut text = String::new();
             let _ = file.read_to_string(&mut text);
@@ -145,6 +193,7 @@ impl LocalStateStore {
             started_at: chrono::Utc::now().to_rfc3339(),
             command: std::env::args().collect::<Vec<_>>().join(" "),
         };
+        make_private(&file).map_err(io(&path))?;
         file.set_len(0).map_err(io(&path))?;
         file.seek(SeekFrom::Start(0)).map_err(io(&path))?;
         file.write_all(&serde_json::to_vec(&holder).expect("holder serialises"))
@@ -211,19 +260,36 @@ impl StackLock {
         Ok(state)
     }
 
+    /// The journal's records. A torn last line (a write the crash interrupted: its
+    /// call was never made) is cut off the file here, before anything can be
+    /// appended after it; a torn line anywhere else is corruption.
     fn read_journal(&self) -> Result<Vec<JournalRecord>, StoreError> {
-        let text = match fs::read_to_string(&self.journal_path) {
-            Ok(t) => t,
+        let bytes = match fs::read(&self.journal_path) {
+            Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(io(&self.journal_path)(e)),
         };
         let mut records = Vec::new();
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut offset = 0;
+        let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
         for (i, line) in lines.iter().enumerate() {
-            match serde_json::from_str(line) {
-                Ok(r) => records.push(r),
-                // A torn last line is a write the crash interrupted: its call was never made.
-                Err(_) if i + 1 == lines.len() => break,
+            let start = offset;
+            offset += line.len();
+            let complete = line.ends_with(b"\n");
+            let text = line.strip_suffix(b"\n").unwrap_or(line);
+            if text.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice(text) {
+                Ok(r) if complete => records.push(r),
+                // Whole but for its newline: keep it, and end the line.
+                Ok(r) => {
+                    records.push(r);
+                    self.repair_journal(bytes.len() as u64, Some(b"\n"))?;
+                }
+                Err(_) if i + 1 == lines.len() => {
+                    self.repair_journal(start as u64, None)?;
+                }
                 Err(e) => {
                     return Err(StoreError::Corrupt {
                         path: self.journal_path.clone(),
@@ -235,15 +301,34 @@ impl StackLock {
         Ok(records)
     }
 
-    /// Appends a record to the journal and syncs it to disk before returning.
+    /// Cuts the journal to `len` bytes, or ends it with `tail`, and syncs it.
+    fn repair_journal(&self, len: u64, tail: Option<&[u8]>) -> Result<(), StoreError> {
+        let path = &self.journal_path;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(io(path))?;
+        match tail {
+            None => f.set_len(len).map_err(io(path))?,
+            Some(tail) => {
+                f.seek(SeekFrom::Start(len)).map_err(io(path))?;
+                f.write_all(tail).map_err(io(path))?;
+            }
+        }
+        f.sync_all().map_err(io(path))
+    }
+
+    /// Appends a record to the journal and syncs it to disk before returning. The
+    /// first append after a snapshot creates the journal and syncs its directory
+    /// entry, so the journal itself survives a crash.
     pub fn append(&self, record: &JournalRecord) -> Result<(), StoreError> {
         let mut guard = self.journal.lock().expect("journal lock");
         if guard.is_none() {
-            let f = OpenOptions::new()
-                .create(true)
-                .append(true)
+            let f = private(OpenOptions::new().create(true).append(true))
                 .open(&self.journal_path)
                 .map_err(io(&self.journal_path))?;
+            make_private(&f).map_err(io(&self.journal_path))?;
+            sync_dir(&self.dir)?;
             *guard = Some(f);
         }
         let file = guard.as_mut().expect("journal open");
@@ -259,24 +344,29 @@ impl StackLock {
     pub fn save(&self, state: &State) -> Result<(), StoreError> {
         let tmp = self.dir.join(format!(".{}.state.json.tmp", self.stack));
         {
-            let mut f = File::create(&tmp).map_err(io(&tmp))?;
+            // A leftover of a crash may have other permissions: start afresh.
+            match fs::remove_file(&tmp) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&tmp)(e)),
+                _ => {}
+            }
+            let mut f = private(OpenOptions::new().write(true).create_new(true))
+                .open(&tmp)
+                .map_err(io(&tmp))?;
             f.write_all(&serde_json::to_vec_pretty(state).expect("state serialises"))
                 .map_err(io(&tmp))?;
             f.sync_all().map_err(io(&tmp))?;
         }
         fs::rename(&tmp, &self.state_path).map_err(io(&self.state_path))?;
-        if let Ok(d) = File::open(&self.dir) {
-            let _ = d.sync_all();
-        }
+        sync_dir(&self.dir)?;
         let mut guard = self.journal.lock().expect("journal lock");
         *guard = None;
         match fs::remove_file(&self.journal_path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(io(&self.journal_path)(e))
-            }
-            _ => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(&self.journal_path)(e)),
+            // The removal must be durable too, or a crash could bring back records
+            // the snapshot already holds.
+            Ok(()) => sync_dir(&self.dir),
         }
-        Ok(())
     }
 
     /// Forgets resource `id` without deleting it (`state rm`): it stays in AWS,

@@ -31,7 +31,7 @@ impl Driver for ElasticIpDriver {
         r: &Desired<ElasticIpSpec>,
     ) -> Result<Option<ElasticIpOutputs>, ProviderError> {
         let found = describe_owned(c.ec2(&r.region).describe_addresses(), r).await?;
-        pick(r, found).map(|a| outputs(&a)).transpose()
+        pick(r, found)?.map(|a| outputs(&a)).transpose()
     }
 
     async fn create(

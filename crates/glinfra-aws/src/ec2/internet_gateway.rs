@@ -88,7 +88,7 @@ impl Driver for InternetGatewayDriver {
         r: &Desired<InternetGatewaySpec>,
     ) -> Result<Option<InternetGatewayOutputs>, ProviderError> {
         let found = describe_owned(c.ec2(&r.region).describe_internet_gateways(), r).await?;
-        pick(r, found).map(|g| outputs(&g)).transpose()
+        pick(r, found)?.map(|g| outputs(&g)).transpose()
     }
 
     async fn create(

@@ -223,14 +223,29 @@ pub(crate) fn read_id(
     live.map(Input::from).or_else(|| recorded.cloned())
 }
 
-/// The one of `found` that carries `r`'s ownership tags ([`kit::pick_owned`]).
-pub(crate) fn pick<T: Tagged, S>(r: &Desired<S>, found: impl IntoIterator<Item = T>) -> Option<T> {
+/// The one of `found` that carries `r`'s ownership tags; more than one is an
+/// error naming each ([`kit::pick_owned`]).
+pub(crate) fn pick<T: Tagged, S>(
+    r: &Desired<S>,
+    found: impl IntoIterator<Item = T>,
+) -> Result<Option<T>, ProviderError> {
     kit::pick_owned(
         r,
         found.into_iter().collect(),
         |x| x.id().unwrap_or_default(),
         Tagged::tag_map,
     )
+}
+
+/// The first of `found` that carries `r`'s ownership tags, several allowed: for
+/// resources on their way out, of which replacements may leave more than one.
+pub(crate) fn first_owned<T: Tagged, S>(
+    r: &Desired<S>,
+    found: impl IntoIterator<Item = T>,
+) -> Option<T> {
+    found
+        .into_iter()
+        .find(|x| kit::owned(&x.tag_map(), &r.stack, &r.id))
 }
 
 /// The `TagSpecifications` that tag a new resource with every desired tag at creation.

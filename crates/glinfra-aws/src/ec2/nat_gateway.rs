@@ -125,7 +125,7 @@ impl Driver for NatGatewayDriver {
         let live = found.into_iter().filter(|n| !is_gone(n));
         // The tags are checked again here: LocalStack ignores the tag filters of
         // DescribeNatGateways.
-        let Some(nat) = pick(r, live) else {
+        let Some(nat) = pick(r, live)? else {
             return Ok(None);
         };
         let out = outputs(&nat)?;

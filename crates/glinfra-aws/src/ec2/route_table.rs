@@ -101,7 +101,7 @@ impl Driver for RouteTableDriver {
         r: &Desired<RouteTableSpec>,
     ) -> Result<Option<RouteTableOutputs>, ProviderError> {
         let found = describe_owned(c.ec2(&r.region).describe_route_tables(), r).await?;
-        pick(r, found).map(|t| outputs(&t)).transpose()
+        pick(r, found)?.map(|t| outputs(&t)).transpose()
     }
 
     async fn create(

@@ -466,7 +466,7 @@ impl Driver for SecurityGroupDriver {
         r: &Desired<SecurityGroupSpec>,
     ) -> Result<Option<SecurityGroupOutputs>, ProviderError> {
         let found = describe_owned(c.ec2(&r.region).describe_security_groups(), r).await?;
-        pick(r, found).map(|g| outputs(&r.region, &g)).transpose()
+        pick(r, found)?.map(|g| outputs(&r.region, &g)).transpose()
     }
 
     async fn create(

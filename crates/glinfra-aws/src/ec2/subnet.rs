@@ -97,7 +97,7 @@ impl Driver for SubnetDriver {
     ) -> Result<Option<SubnetOutputs>, ProviderError> {
         let subnets = describe_owned(c.ec2(&r.region).describe_subnets(), r).await?;
         let live = subnets.into_iter().filter(|s| !is_failed(s.state()));
-        pick(r, live).map(|s| outputs(&r.region, &s)).transpose()
+        pick(r, live)?.map(|s| outputs(&r.region, &s)).transpose()
     }
 
     async fn create(

@@ -140,7 +140,7 @@ impl Driver for VpcDriver {
         let live = vpcs
             .into_iter()
             .filter(|v| !matches!(v.state(), Some(VpcState::Deleting)));
-        pick(r, live).map(|v| outputs(&r.region, &v)).transpose()
+        pick(r, live)?.map(|v| outputs(&r.region, &v)).transpose()
     }
 
     async fn create(&self, c: &Clients, r: &Desired<VpcSpec>) -> Result<VpcOutputs, ProviderError> {

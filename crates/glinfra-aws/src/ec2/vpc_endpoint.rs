@@ -6,7 +6,9 @@
 //! PascalCase, so every real value arrives as `State::Unknown`
 //! (awslabs/aws-sdk-rust#619).
 
-use super::{describe_owned, describe_stack, pick, read_id, settle, tag_specification, Tagged};
+use super::{
+    describe_owned, describe_stack, first_owned, pick, read_id, settle, tag_specification, Tagged,
+};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::{classify, classify_code};
@@ -320,14 +322,14 @@ impl Driver for VpcEndpointDriver {
             .into_iter()
             .filter(|e| !is_dead(&state(e)))
             .partition(|e| state(e) == "deleting");
-        if let Some(endpoint) = pick(r, live) {
+        if let Some(endpoint) = pick(r, live)? {
             let out = outputs(&endpoint)?;
             if state(&endpoint) != "available" {
                 wait_available(&ec2, &out.id).await?;
             }
             return Ok(Some(out));
         }
-        if let Some(going) = pick(r, deleting) {
+        if let Some(going) = first_owned(r, deleting) {
             wait_gone(&ec2, going.vpc_endpoint_id().unwrap_or_default()).await?;
         }
         Ok(None)

@@ -279,29 +279,38 @@ pub(crate) fn ensure_importable<S>(
 
 /// Picks the one of `found` that carries `r`'s ownership tags. The tags are
 /// checked here as well as in any Describe filter, so a service that ignores a
-/// filter cannot make us adopt another stack's resource. More than one means
-/// something outside glinfra copied the tags: the lowest id is taken,
-/// deterministically, and the others are reported.
+/// filter cannot make us adopt another stack's resource. More than one is an error
+/// naming each of them: something outside glinfra copied the tags (or an earlier
+/// create was made twice), and adopting either would leave the other unmanaged;
+/// which one is ours is for a person to decide (untag or delete the other).
 pub(crate) fn pick_owned<T, S>(
     r: &Desired<S>,
     found: Vec<T>,
     id_of: impl Fn(&T) -> &str,
     tags_of: impl Fn(&T) -> BTreeMap<String, String>,
-) -> Option<T> {
+) -> Result<Option<T>, ProviderError> {
     let mut found: Vec<T> = found
         .into_iter()
         .filter(|x| owned(&tags_of(x), &r.stack, &r.id))
         .collect();
     if found.len() > 1 {
-        found.sort_by(|a, b| id_of(a).cmp(id_of(b)));
-        let ids: Vec<&str> = found.iter().map(&id_of).collect();
-        tracing::warn!(
-            resource = %r.id,
-            ?ids,
-            "several resources carry the same ownership tags; adopting the first"
-        );
+        let mut ids: Vec<String> = found.iter().map(|x| id_of(x).to_string()).collect();
+        ids.sort();
+        return Err(ProviderError::new(
+            ErrorClass::Fatal,
+            format!(
+                "{} resources carry the ownership tags of `{}` in stack `{}` ({TAG_STACK}={}, {TAG_LOGICAL_ID}={}): {}; glinfra adopts exactly one. Keep the right one: delete the other, or remove its glinfra tags, then run again",
+                ids.len(),
+                r.id,
+                r.stack,
+                r.stack,
+                r.id,
+                ids.join(" and ")
+            ),
+        )
+        .resource(&r.id));
     }
-    found.into_iter().next()
+    Ok(found.pop())
 }
 
 /// Not-found handling, once: a Describe that finds nothing and a delete of what is gone.
@@ -489,15 +498,46 @@ mod tests {
     }
 
     #[test]
-    fn pick_owned_filters_by_tags_and_takes_the_lowest_id() {
+    fn pick_owned_filters_by_tags() {
         let r = desired();
         let found = vec![
-            ("b", tags("s", "vpc")),
             ("x", tags("s", "other")),
             ("a", tags("s", "vpc")),
+            ("y", tags("t", "vpc")),
         ];
-        let picked = pick_owned(&r, found, |x| x.0, |x| x.1.clone());
+        let picked = pick_owned(&r, found, |x| x.0, |x| x.1.clone()).unwrap();
         assert_eq!(picked.map(|x| x.0), Some("a"));
+        let none = pick_owned(
+            &r,
+            vec![("x", tags("s", "other"))],
+            |x| x.0,
+            |x| x.1.clone(),
+        );
+        assert!(none.unwrap().is_none());
+    }
+
+    /// Two resources with one logical id's tags: an error naming both, never a
+    /// silent pick (the other would be left running, unmanaged).
+    #[test]
+    fn two_resources_with_one_logical_ids_tags_are_an_error_naming_both() {
+        let r = desired();
+        let found = vec![
+            ("vpc-0bbb", tags("s", "vpc")),
+            ("vpc-0ccc", tags("s", "other")),
+            ("vpc-0aaa", tags("s", "vpc")),
+        ];
+        let err = pick_owned(&r, found, |x| x.0, |x| x.1.clone()).unwrap_err();
+        assert_eq!(err.class, ErrorClass::Fatal);
+        assert!(!err.class.is_retryable());
+        assert_eq!(err.resource.as_deref(), Some("vpc"));
+        assert!(
+            err.message.starts_with(
+                "2 resources carry the ownership tags of `vpc` in stack `s` (glinfra:stack=s, glinfra:logical-id=vpc): vpc-0aaa and vpc-0bbb;"
+            ),
+            "{}",
+            err.message
+        );
+        assert!(!err.message.contains("vpc-0ccc"), "{}", err.message);
     }
 
     #[test]

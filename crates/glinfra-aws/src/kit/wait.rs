@@ -1,8 +1,13 @@
 //! Waiting, once: polling until a resource reaches a state, with a deadline.
 //!
-//! A poll that meets a throttled or transient error keeps polling (the SDK does
-//! not retry; see ARCHITECTURE.md), so a long wait is not lost to one bad answer;
-//! any other error ends the wait at once.
+//! A poll that meets a throttled or transient error keeps polling, backing off
+//! like any other poll (the SDK does not retry; see ARCHITECTURE.md), so a long
+//! wait is not lost to one bad answer; any other error ends the wait at once.
+//!
+//! A wait that runs past its deadline fails its operation for good (a Fatal
+//! error): the executor does not start the operation again, which would wait the
+//! whole deadline once more for each of its attempts. What was waited for may still
+//! finish in AWS; the next run finds it and resumes.
 
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::future::Future;
@@ -31,8 +36,8 @@ pub enum Poll<T> {
 }
 
 /// Polls `check` until it is ready, every `interval` (doubling up to [`MAX_POLL`]),
-/// failing with a Retryable error naming `what` and the last state seen after
-/// `deadline`.
+/// failing after `deadline` with a Fatal error naming `what` and the last state
+/// seen ([`gave_up`]).
 pub async fn until<T, F, Fut>(
     what: &str,
     deadline: Duration,
@@ -53,14 +58,24 @@ where
             Err(e) => return Err(e),
         };
         if start.elapsed() >= deadline {
-            return Err(ProviderError::new(
-                ErrorClass::Retryable,
-                format!("{what}: still `{seen}` after {}s", deadline.as_secs()),
-            ));
+            return Err(gave_up(what, deadline, &seen));
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(MAX_POLL.max(interval));
     }
+}
+
+/// The error of a wait past its deadline: Fatal, so the executor does not run the
+/// whole operation again; the resource may still get there, and the next run
+/// resumes from what it finds.
+pub fn gave_up(what: &str, deadline: Duration, seen: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorClass::Fatal,
+        format!(
+            "gave up waiting for {what} after {}s (still `{seen}`); it may still finish: run again to resume",
+            deadline.as_secs()
+        ),
+    )
 }
 
 /// Waits until `describe` finds nothing: `Ok(None)` is gone, `Ok(Some(status))`
@@ -156,8 +171,15 @@ mod tests {
         })
         .await
         .unwrap_err();
+        assert_eq!(
+            err.class,
+            ErrorClass::Fatal,
+            "not retried as a whole operation"
+        );
         assert!(
-            err.message.contains("cluster c deletion: still `DELETING`"),
+            err.message.starts_with(
+                "gave up waiting for cluster c deletion after 0s (still `DELETING`); it may still finish: run again to resume"
+            ),
             "{}",
             err.message
         );
@@ -197,6 +219,54 @@ mod tests {
         })
         .await
         .unwrap_err();
-        assert_eq!(err.class, ErrorClass::Retryable);
+        assert_eq!(err.class, ErrorClass::Fatal);
+        assert!(err.message.contains("not visible"), "{}", err.message);
+    }
+
+    /// A throttled poll backs off and polls again, like a pending one: the wait
+    /// is not aborted, and the polls space out (doubling, up to MAX_POLL).
+    #[tokio::test]
+    async fn a_throttled_poll_backs_off_instead_of_aborting_the_wait() {
+        let times = std::sync::Mutex::new(Vec::new());
+        let v = until("cluster c", Duration::from_secs(5), POLL, || {
+            let mut times = times.lock().unwrap();
+            times.push(Instant::now());
+            let n = times.len();
+            async move {
+                if n <= 4 {
+                    Err(ProviderError::new(
+                        ErrorClass::Throttled,
+                        "Throttling: Rate exceeded",
+                    ))
+                } else {
+                    Ok(Poll::Ready(n))
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(v, 5, "four throttled polls, then the answer");
+        let times = times.into_inner().unwrap();
+        let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps[0] >= POLL, "{gaps:?}");
+        assert!(gaps[2] >= (POLL * 4).min(MAX_POLL), "backs off: {gaps:?}");
+
+        // Throttled until the deadline: the wait gives up, for good, saying so.
+        let err = until::<(), _, _>("cluster c", Duration::from_millis(30), POLL, || async {
+            Err(ProviderError::new(
+                ErrorClass::Throttled,
+                "Throttling: Rate exceeded",
+            ))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Fatal);
+        assert!(
+            err.message
+                .contains("gave up waiting for cluster c after 0s")
+                && err.message.contains("Rate exceeded (polling again)"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -137,7 +137,7 @@ impl Driver for FlowLogDriver {
         r: &Desired<FlowLogSpec>,
     ) -> Result<Option<FlowLogOutputs>, ProviderError> {
         let found = describe(&c.ec2(&r.region), owner_filters(r), Vec::new()).await?;
-        pick(r, found).map(|f| outputs(&f)).transpose()
+        pick(r, found)?.map(|f| outputs(&f)).transpose()
     }
 
     async fn create(

@@ -228,29 +228,13 @@ async fn state_rm_forgets_without_deleting() {
     run.destroy(&smaller).await;
 }
 
-/// The prod environment renamed for one test, destroyable (as in tests/emulator.rs).
-fn prod(test: &str) -> greenlang_agent_factory::config::Environment {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("environments/prod-us-east-1.toml");
-    let mut env = greenlang_agent_factory::load(&path).unwrap();
-    let nonce = nonce();
-    env.stack.name = format!("it-{test}-{nonce}");
-    env.stack.environment = format!("it{}-{nonce}", &test[..3]);
-    env.storage.force_destroy = true;
-    env.stack.protect = false;
-    if let Some(db) = env.database.as_mut() {
-        db.deletion_protection = false;
-    }
-    env
-}
-
 /// The seven out-of-band changes of issue 8, made through the AWS APIs on an
 /// applied prod-us-east-1: each is shown as drift, repaired by the next apply, and
 /// read back repaired; then the plan is quiet again.
 #[tokio::test(flavor = "multi_thread")]
 async fn seven_changes_behind_our_back_on_the_platform_are_seen_and_repaired() {
     use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-    let env = prod("seven");
+    let env = common::environment_from("prod-us-east-1", "seven");
     let (stack, _) = greenlang_agent_factory::stack_for(&env).unwrap();
     let run = Run::new().await;
     run.up(&stack).await;

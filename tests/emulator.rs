@@ -9,33 +9,15 @@ use aws_sdk_eks::types::Nodegroup;
 use aws_sdk_elasticache::types::ReplicationGroup;
 use aws_sdk_rds::types::DbInstance;
 use aws_sdk_s3::types::LifecycleRule;
-use common::{nonce, sdk, Run};
+use common::{sdk, Run};
 use glinfra::Stack;
 use greenlang_agent_factory::{config::Environment, stack_for};
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Instant;
 
 /// The prod environment renamed for one test, with buckets that empty themselves on destroy.
 fn environment(test: &str) -> Environment {
-    environment_from("prod-us-east-1", test)
-}
-
-/// An environment file renamed for one test: its own stack and names, buckets that
-/// empty themselves, no deletion protection and nothing protected, so the test can
-/// destroy it.
-fn environment_from(file: &str, test: &str) -> Environment {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("environments/{file}.toml"));
-    let mut env = greenlang_agent_factory::load(&path).unwrap();
-    let nonce = nonce();
-    env.stack.name = format!("it-{test}-{nonce}");
-    env.stack.environment = format!("it{}-{nonce}", &test[..3]);
-    env.storage.force_destroy = true;
-    env.stack.protect = false;
-    if let Some(db) = env.database.as_mut() {
-        db.deletion_protection = false;
-    }
-    env
+    common::environment_from("prod-us-east-1", test)
 }
 
 fn tag_filter(stack: &Stack) -> Filter {
@@ -966,8 +948,8 @@ async fn check_platform(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn staging_and_dev_deploy_side_by_side_without_touching_each_other() {
-    let staging_env = environment_from("staging-us-east-1", "staging");
-    let dev_env = environment_from("dev-us-east-1", "devenv");
+    let staging_env = common::environment_from("staging-us-east-1", "staging");
+    let dev_env = common::environment_from("dev-us-east-1", "devenv");
     let (staging, _) = stack_for(&staging_env).unwrap();
     let (dev, _) = stack_for(&dev_env).unwrap();
     let run = Run::new().await;

@@ -141,3 +141,21 @@ pub async fn sdk() -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// An environment file renamed for one test: its own stack and names, buckets that
+/// empty themselves, no deletion protection and nothing protected, so the test can
+/// destroy it.
+pub fn environment_from(file: &str, test: &str) -> greenlang_agent_factory::config::Environment {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("environments/{file}.toml"));
+    let mut env = greenlang_agent_factory::load(&path).unwrap();
+    let nonce = nonce();
+    env.stack.name = format!("it-{test}-{nonce}");
+    env.stack.environment = format!("it{}-{nonce}", &test[..3]);
+    env.storage.force_destroy = true;
+    env.stack.protect = false;
+    if let Some(db) = env.database.as_mut() {
+        db.deletion_protection = false;
+    }
+    env
+}

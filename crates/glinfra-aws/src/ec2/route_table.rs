@@ -77,15 +77,10 @@ pub(super) async fn tables_of(
             .name("route-table-id")
             .set_values(Some(missing))
             .build();
-        let tables = ec2
-            .describe_route_tables()
-            .filters(by_id)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("DescribeRouteTables", e))?;
+        let tables = crate::kit::all_items!(
+            ec2.describe_route_tables().filters(by_id),
+            "DescribeRouteTables"
+        )?;
         keep(tables, &mut found);
     }
     Ok(found)

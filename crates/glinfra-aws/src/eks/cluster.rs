@@ -531,14 +531,7 @@ impl Driver for EksClusterDriver {
         scope: &Scope<EksClusterSpec>,
     ) -> Result<Option<Vec<Live<EksClusterSpec>>>, ProviderError> {
         let eks = c.eks(&scope.region);
-        let names: Vec<String> = eks
-            .list_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("ListClusters", e))?;
+        let names: Vec<String> = crate::kit::all_items!(eks.list_clusters(), "ListClusters")?;
         let mut live = Vec::new();
         for name in names {
             // Gone since it was listed: not there.

@@ -673,14 +673,10 @@ impl Driver for ReplicationGroupDriver {
             return Ok(Some(Vec::new()));
         }
         let ec = c.elasticache(&scope.region);
-        let groups: Vec<ReplicationGroup> = ec
-            .describe_replication_groups()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("DescribeReplicationGroups", e))?;
+        let groups: Vec<ReplicationGroup> = crate::kit::all_items!(
+            ec.describe_replication_groups(),
+            "DescribeReplicationGroups"
+        )?;
         let groups: Vec<_> = groups
             .into_iter()
             .filter(|rg| !matches!(status(rg), "deleting" | CREATE_FAILED))
@@ -693,14 +689,8 @@ impl Driver for ReplicationGroupDriver {
         if groups.is_empty() {
             return Ok(Some(Vec::new()));
         }
-        let clusters: Vec<CacheCluster> = ec
-            .describe_cache_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("DescribeCacheClusters", e))?;
+        let clusters: Vec<CacheCluster> =
+            crate::kit::all_items!(ec.describe_cache_clusters(), "DescribeCacheClusters")?;
         let mut members: BTreeMap<&str, &CacheCluster> = BTreeMap::new();
         for cc in &clusters {
             if let Some(group) = cc.replication_group_id() {

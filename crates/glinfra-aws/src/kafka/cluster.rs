@@ -533,14 +533,8 @@ impl Driver for MskClusterDriver {
         scope: &Scope<MskClusterSpec>,
     ) -> Result<Option<Vec<Live<MskClusterSpec>>>, ProviderError> {
         let kafka = c.kafka(&scope.region);
-        let clusters: Vec<Cluster> = kafka
-            .list_clusters_v2()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("ListClustersV2", e))?;
+        let clusters: Vec<Cluster> =
+            crate::kit::all_items!(kafka.list_clusters_v2(), "ListClustersV2")?;
         let mut live = Vec::new();
         for cl in clusters {
             let tags = tags_of(&cl);

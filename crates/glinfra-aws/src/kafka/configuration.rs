@@ -347,14 +347,8 @@ impl Driver for MskConfigurationDriver {
             return Ok(Some(Vec::new()));
         }
         let kafka = c.kafka(&scope.region);
-        let listed: Vec<Configuration> = kafka
-            .list_configurations()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("ListConfigurations", e))?;
+        let listed: Vec<Configuration> =
+            crate::kit::all_items!(kafka.list_configurations(), "ListConfigurations")?;
         let mut live = Vec::new();
         for conf in listed {
             let Some(recorded) = scope

@@ -27,6 +27,21 @@
 //! - [`wait`]: one polling helper with a deadline, [`wait::gone`], and
 //!   [`wait::settle`] for calls that name something not visible yet.
 
+/// Every item of every page of the paginated SDK call `$call` (a fluent builder),
+/// its error classified as operation `$op`: `all_items!(eks.list_clusters(), "ListClusters")`.
+macro_rules! all_items {
+    ($call:expr, $op:expr) => {
+        $call
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| $crate::error::classify($op, e))
+    };
+}
+pub(crate) use all_items;
+
 pub(crate) mod join;
 pub(crate) mod live;
 pub(crate) mod named;

@@ -608,14 +608,8 @@ impl Driver for DbInstanceDriver {
         scope: &Scope<DbInstanceSpec>,
     ) -> Result<Option<Vec<Live<DbInstanceSpec>>>, ProviderError> {
         let rds = c.rds(&scope.region);
-        let instances: Vec<DbInstance> = rds
-            .describe_db_instances()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("DescribeDBInstances", e))?;
+        let instances: Vec<DbInstance> =
+            crate::kit::all_items!(rds.describe_db_instances(), "DescribeDBInstances")?;
         let mut live = Vec::new();
         for db in instances {
             let s = status(&db);

@@ -362,10 +362,7 @@ async fn execute(
     if !mutating || plan.is_empty() {
         let refused = glinfra_core::safety::refusals(&plan);
         if !refused.is_empty() && !args.json {
-            println!("\nThis plan would be refused: it deletes or replaces protected resources:");
-            for r in refused {
-                println!("  {r}");
-            }
+            println!("\n{}", glinfra_core::safety::message(&refused));
             return Ok(ExitCode::from(1));
         }
         return Ok(ExitCode::SUCCESS);

@@ -2,6 +2,7 @@
 
 use super::closed_set;
 use crate::input::Input;
+use crate::kind::{ChangeRule, FieldValues};
 use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;
 use serde::{Deserialize, Serialize};
@@ -86,11 +87,11 @@ pub struct EksClusterSpec {
     #[resource(replace)]
     /// The cluster IAM role. Forces replacement.
     pub role_arn: Input<String>,
-    #[resource(replace)]
-    /// Subnets for the control plane's network interfaces. Forces replacement.
+    /// Subnets for the control plane's network interfaces (UpdateClusterConfig
+    /// `resourcesVpcConfig`; AWS keeps them in the cluster's VPC and zones).
     pub subnet_ids: Vec<Input<String>>,
-    #[resource(replace)]
-    /// Extra security groups for the control plane. Forces replacement.
+    /// Extra security groups for the control plane (UpdateClusterConfig
+    /// `resourcesVpcConfig`).
     #[serde(default)]
     pub security_group_ids: Vec<Input<String>>,
     /// Private API endpoint (UpdateClusterConfig).
@@ -99,10 +100,23 @@ pub struct EksClusterSpec {
     pub endpoint_public_access: bool,
     /// Enabled control-plane log types (UpdateClusterConfig).
     pub enabled_log_types: Vec<LogType>,
-    #[resource(replace)]
-    /// KMS key for envelope encryption of Kubernetes secrets. Forces replacement.
+    #[resource(change_rule = secrets_encryption_change)]
+    /// KMS key for envelope encryption of Kubernetes secrets. Added to a cluster that
+    /// has none, in place (AssociateEncryptionConfig); removed or changed, forces
+    /// replacement (EKS can neither turn it off nor change its key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets_kms_key_arn: Option<Input<String>>,
+}
+
+/// `secrets_kms_key_arn`: added, in place (AssociateEncryptionConfig); removed or
+/// another key, a replacement (EKS User Guide, "Encrypt Kubernetes secrets with KMS
+/// on existing clusters": encryption cannot be disabled or its key changed).
+pub fn secrets_encryption_change(c: &FieldValues<'_>) -> ChangeRule {
+    if c.before.is_none() {
+        ChangeRule::InPlace
+    } else {
+        ChangeRule::Replace
+    }
 }
 
 impl ResourceSpec for EksClusterSpec {

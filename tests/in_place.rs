@@ -5,14 +5,20 @@
 mod common;
 
 use common::{nonce, sdk, Run};
-use glinfra::spec::ec2::{SubnetSpec, VpcSpec};
+use glinfra::spec::ec2::{SecurityGroupSpec, SubnetSpec, VpcSpec};
+use glinfra::spec::eks::EksClusterSpec;
 use glinfra::spec::rds::{DbEngine, DbInstanceSpec, DbSubnetGroupSpec, StorageType};
 use glinfra::{Action, Input, Stack};
 
 /// A VPC with two subnets in two zones, named for one test; the subnets' ids.
 fn network(stack: &mut Stack, cidr16: u8) -> Vec<Input<String>> {
+    network_of(stack, cidr16, 2)
+}
+
+/// A VPC with `n` subnets in as many zones; the subnets' ids.
+fn network_of(stack: &mut Stack, cidr16: u8, n: usize) -> Vec<Input<String>> {
     let vpc = stack.add("vpc", VpcSpec::new(format!("10.{cidr16}.0.0/16")));
-    ["us-east-1a", "us-east-1b"]
+    ["us-east-1a", "us-east-1b", "us-east-1c"][..n]
         .iter()
         .enumerate()
         .map(|(i, zone)| {
@@ -130,4 +136,99 @@ async fn a_read_replica_is_promoted_in_place() {
     );
     assert_eq!(run.calls().1, mutating, "no mutating call");
     run.destroy(&promoted).await;
+}
+
+const SECRETS_KEY: &str = "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555";
+
+/// An EKS cluster in a VPC; `changed`: a third subnet, a control-plane security
+/// group and secrets encryption added; `description`: the group's description.
+fn kubernetes(name: &str, changed: bool, description: &str) -> Stack {
+    let mut stack = Stack::new(name, common::REGION);
+    let subnets = network_of(&mut stack, 43, 3);
+    let vpc = glinfra::Input::output("vpc", "id");
+    let sg = stack.add(
+        "sg-control-plane",
+        SecurityGroupSpec {
+            vpc_id: vpc,
+            name: format!("{name}-cp"),
+            description: description.into(),
+            ingress: Vec::new(),
+            egress: Vec::new(),
+        },
+    );
+    stack.add(
+        "eks",
+        EksClusterSpec {
+            name: name.into(),
+            version: "1.29".into(),
+            role_arn: Input::from("arn:aws:iam::000000000000:role/glinfra-eks"),
+            subnet_ids: if changed { subnets } else { subnets[..2].to_vec() },
+            security_group_ids: if changed { vec![sg.id()] } else { Vec::new() },
+            endpoint_private_access: true,
+            endpoint_public_access: false,
+            enabled_log_types: Vec::new(),
+            secrets_kms_key_arn: changed.then(|| Input::from(SECRETS_KEY)),
+        },
+    );
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eks_subnets_security_groups_and_secrets_encryption_change_in_place() {
+    let name = format!("eks-inplace-{}", nonce());
+    let run = Run::new().await;
+    run.up(&kubernetes(&name, false, "control plane")).await;
+    let eks = aws_sdk_eks::Client::new(&sdk().await);
+    let describe = || async {
+        eks.describe_cluster()
+            .name(&name)
+            .send()
+            .await
+            .unwrap()
+            .cluster()
+            .unwrap()
+            .clone()
+    };
+    let before = describe().await;
+
+    let changed = kubernetes(&name, true, "control plane");
+    let (plan, _) = run.up(&changed).await;
+    assert_eq!(
+        plan.steps
+            .iter()
+            .map(|s| (s.resource.as_str(), s.action))
+            .collect::<Vec<_>>(),
+        [("eks", Action::Update)]
+    );
+    let after = describe().await;
+    let outputs = run.outputs(&changed);
+    let vpc = after.resources_vpc_config().unwrap();
+    assert_eq!(vpc.subnet_ids().len(), 3);
+    assert_eq!(
+        vpc.security_group_ids(),
+        [outputs["sg-control-plane.id"].clone()]
+    );
+    let key = after
+        .encryption_config()
+        .iter()
+        .find_map(|e| e.provider()?.key_arn());
+    assert_eq!(key, Some(SECRETS_KEY));
+    assert_eq!(after.arn(), before.arn());
+    assert_eq!(after.created_at(), before.created_at());
+    assert_eq!(after.endpoint(), before.endpoint());
+    assert!(run.plan(&changed).is_empty());
+
+    // The group's description cannot change: refused with no mutating call, and
+    // nothing that uses the group is replaced.
+    let edited = kubernetes(&name, true, "EKS control plane");
+    let plan = run.plan(&edited);
+    assert!(plan.steps.iter().all(|s| s.action != Action::Replace));
+    let (_, mutating) = run.calls();
+    let err = run.attempt(&edited, false).await.unwrap_err().to_string();
+    assert!(
+        err.contains("`sg-control-plane` field `description`: EC2 cannot change"),
+        "{err}"
+    );
+    assert_eq!(run.calls().1, mutating, "no mutating call");
+    run.destroy(&changed).await;
 }

@@ -7,6 +7,7 @@ mod common;
 use common::{nonce, sdk, Run};
 use glinfra::spec::ec2::{SecurityGroupSpec, SubnetSpec, VpcSpec};
 use glinfra::spec::eks::EksClusterSpec;
+use glinfra::spec::msk::{ClientBrokerEncryption, MskClusterSpec, MskConfigurationSpec};
 use glinfra::spec::rds::{DbEngine, DbInstanceSpec, DbSubnetGroupSpec, StorageType};
 use glinfra::{Action, Input, Stack};
 
@@ -227,6 +228,108 @@ async fn eks_subnets_security_groups_and_secrets_encryption_change_in_place() {
     let err = run.attempt(&edited, false).await.unwrap_err().to_string();
     assert!(
         err.contains("`sg-control-plane` field `description`: EC2 cannot change"),
+        "{err}"
+    );
+    assert_eq!(run.calls().1, mutating, "no mutating call");
+    run.destroy(&changed).await;
+}
+
+/// An MSK cluster in a VPC of three subnets, with client-broker encryption `encryption`.
+fn kafka(name: &str, encryption: ClientBrokerEncryption) -> Stack {
+    kafka_at(name, encryption, "3.5.1")
+}
+
+/// [`kafka`] at Kafka `version`.
+fn kafka_at(name: &str, encryption: ClientBrokerEncryption, version: &str) -> Stack {
+    let mut stack = Stack::new(name, common::REGION);
+    let subnets = network_of(&mut stack, 44, 3);
+    let sg = stack.add(
+        "sg-kafka",
+        SecurityGroupSpec {
+            vpc_id: glinfra::Input::output("vpc", "id"),
+            name: format!("{name}-kafka"),
+            description: "kafka brokers".into(),
+            ingress: Vec::new(),
+            egress: Vec::new(),
+        },
+    );
+    let configuration = stack.add(
+        "kafka-config",
+        MskConfigurationSpec {
+            name: format!("{name}-config"),
+            kafka_versions: vec!["3.4.0".into(), "3.5.1".into()],
+            server_properties: [("auto.create.topics.enable".to_string(), "false".to_string())]
+                .into(),
+        },
+    );
+    stack.add(
+        "kafka",
+        MskClusterSpec {
+            name: name.into(),
+            kafka_version: version.into(),
+            broker_count: 3,
+            instance_type: "kafka.m5.large".into(),
+            client_subnets: subnets,
+            security_groups: vec![sg.id()],
+            volume_size_gb: 100,
+            configuration_arn: configuration.arn(),
+            configuration_revision: configuration.latest_revision(),
+            kms_key_arn: Input::from(SECRETS_KEY),
+            client_broker_encryption: encryption,
+        },
+    );
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn msk_client_broker_encryption_changes_in_place() {
+    let name = format!("msk-inplace-{}", nonce());
+    let run = Run::new().await;
+    run.up(&kafka(&name, ClientBrokerEncryption::Tls)).await;
+    let msk = aws_sdk_kafka::Client::new(&sdk().await);
+    let arn = run.outputs(&kafka(&name, ClientBrokerEncryption::Tls))["kafka.arn"].clone();
+    let describe = || async {
+        msk.describe_cluster_v2()
+            .cluster_arn(&arn)
+            .send()
+            .await
+            .unwrap()
+            .cluster_info()
+            .unwrap()
+            .clone()
+    };
+    let before = describe().await;
+
+    let changed = kafka(&name, ClientBrokerEncryption::TlsPlaintext);
+    let (plan, _) = run.up(&changed).await;
+    assert_eq!(
+        plan.steps
+            .iter()
+            .map(|s| (s.resource.as_str(), s.action))
+            .collect::<Vec<_>>(),
+        [("kafka", Action::Update)]
+    );
+    let after = describe().await;
+    let transit = after
+        .provisioned()
+        .and_then(|p| p.encryption_info())
+        .and_then(|e| e.encryption_in_transit())
+        .unwrap();
+    assert_eq!(
+        transit.client_broker(),
+        Some(&aws_sdk_kafka::types::ClientBroker::TlsPlaintext)
+    );
+    assert_eq!(after.cluster_arn(), before.cluster_arn());
+    assert_eq!(after.creation_time(), before.creation_time());
+    assert_ne!(after.current_version(), before.current_version());
+    assert!(run.plan(&changed).is_empty());
+
+    // A downgrade of Kafka is refused in the plan, before any call.
+    let older = kafka_at(&name, ClientBrokerEncryption::TlsPlaintext, "3.4.0");
+    let (_, mutating) = run.calls();
+    let err = run.attempt(&older, false).await.unwrap_err().to_string();
+    assert!(
+        err.contains("`kafka` field `kafka_version`: `3.4.0` is older than the running `3.5.1`"),
         "{err}"
     );
     assert_eq!(run.calls().1, mutating, "no mutating call");

@@ -8,6 +8,7 @@ use common::{nonce, sdk, Run};
 use glinfra::spec::ec2::{SecurityGroupSpec, SubnetSpec, VpcSpec};
 use glinfra::spec::eks::EksClusterSpec;
 use glinfra::spec::msk::{ClientBrokerEncryption, MskClusterSpec, MskConfigurationSpec};
+use glinfra::spec::s3::{BucketSpec, ObjectLockMode, ObjectLockRetention};
 use glinfra::spec::rds::{DbEngine, DbInstanceSpec, DbSubnetGroupSpec, StorageType};
 use glinfra::{Action, Input, Stack};
 
@@ -334,4 +335,89 @@ async fn msk_client_broker_encryption_changes_in_place() {
     );
     assert_eq!(run.calls().1, mutating, "no mutating call");
     run.destroy(&changed).await;
+}
+
+/// A versioned bucket, with object lock (and a default retention) or without.
+fn audit_bucket(name: &str, bucket: &str, lock: bool) -> Stack {
+    let mut stack = Stack::new(name, common::REGION);
+    stack.add(
+        "audit",
+        BucketSpec {
+            versioning: true,
+            object_lock_enabled: lock,
+            object_lock_retention: lock.then_some(ObjectLockRetention {
+                mode: ObjectLockMode::Governance,
+                days: 30,
+            }),
+            force_destroy: true,
+            ..BucketSpec::new(bucket)
+        },
+    );
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn object_lock_turns_on_in_place_and_never_off() {
+    let nonce = nonce();
+    let name = format!("lock-inplace-{nonce}");
+    let bucket = format!("glinfra-lock-{nonce}");
+    let run = Run::new().await;
+    run.up(&audit_bucket(&name, &bucket, false)).await;
+    let s3 = aws_sdk_s3::Client::new(&sdk().await);
+    let created = || async {
+        s3.list_buckets()
+            .send()
+            .await
+            .unwrap()
+            .buckets()
+            .iter()
+            .find(|b| b.name() == Some(bucket.as_str()))
+            .and_then(|b| b.creation_date().cloned())
+    };
+    let before = created().await;
+    assert!(before.is_some());
+
+    let locked = audit_bucket(&name, &bucket, true);
+    let (plan, _) = run.up(&locked).await;
+    assert_eq!(
+        plan.steps
+            .iter()
+            .map(|s| (s.resource.as_str(), s.action))
+            .collect::<Vec<_>>(),
+        [("audit", Action::Update)]
+    );
+    let conf = s3
+        .get_object_lock_configuration()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let conf = conf.object_lock_configuration().unwrap();
+    assert_eq!(
+        conf.object_lock_enabled(),
+        Some(&aws_sdk_s3::types::ObjectLockEnabled::Enabled)
+    );
+    assert_eq!(
+        conf.rule()
+            .and_then(|r| r.default_retention())
+            .and_then(|d| d.days()),
+        Some(30)
+    );
+    assert_eq!(created().await, before, "the same bucket");
+    assert!(run.plan(&locked).is_empty());
+
+    // Off again is refused before any call: S3 cannot, and a replacement would
+    // delete the locked objects.
+    let (_, mutating) = run.calls();
+    let err = run
+        .attempt(&audit_bucket(&name, &bucket, false), false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`audit` field `object_lock_enabled`: S3 cannot turn object lock off"),
+        "{err}"
+    );
+    assert_eq!(run.calls().1, mutating, "no mutating call");
+    run.destroy(&locked).await;
 }

@@ -123,8 +123,17 @@ pub fn kinds_table() -> String {
         let replace: Vec<&str> = std::iter::once("region")
             .chain(info.replace_fields.iter().copied())
             .collect();
+        let by_value: Vec<&str> = info.change_rules.iter().map(|(f, _)| *f).collect();
+        let by_value = if by_value.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "  in place, replaced or refused by the values: {}\n",
+                by_value.join(", ")
+            )
+        };
         out.push_str(&format!(
-            "{}\n  outputs: {}\n  forces replacement: {}\n  tags: {}\n",
+            "{}\n  outputs: {}\n  forces replacement: {}\n{by_value}  tags: {}\n",
             kind.type_name(),
             outputs.join(", "),
             replace.join(", "),

@@ -8,8 +8,8 @@ use common::{nonce, sdk, Run};
 use glinfra::spec::ec2::{SecurityGroupSpec, SubnetSpec, VpcSpec};
 use glinfra::spec::eks::EksClusterSpec;
 use glinfra::spec::msk::{ClientBrokerEncryption, MskClusterSpec, MskConfigurationSpec};
-use glinfra::spec::s3::{BucketSpec, ObjectLockMode, ObjectLockRetention};
 use glinfra::spec::rds::{DbEngine, DbInstanceSpec, DbSubnetGroupSpec, StorageType};
+use glinfra::spec::s3::{BucketSpec, ObjectLockMode, ObjectLockRetention};
 use glinfra::{Action, Input, Stack};
 
 /// A VPC with two subnets in two zones, named for one test; the subnets' ids.
@@ -102,7 +102,9 @@ async fn a_read_replica_is_promoted_in_place() {
     };
     let replica_id = format!("{name}-replica");
     let before = describe(replica_id.clone()).await;
-    assert!(before.read_replica_source_db_instance_identifier().is_some());
+    assert!(before
+        .read_replica_source_db_instance_identifier()
+        .is_some());
 
     let promoted = databases(&name, true);
     let (plan, _) = run.up(&promoted).await;
@@ -140,7 +142,8 @@ async fn a_read_replica_is_promoted_in_place() {
     run.destroy(&promoted).await;
 }
 
-const SECRETS_KEY: &str = "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555";
+const SECRETS_KEY: &str =
+    "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555";
 
 /// An EKS cluster in a VPC; `changed`: a third subnet, a control-plane security
 /// group and secrets encryption added; `description`: the group's description.
@@ -164,7 +167,11 @@ fn kubernetes(name: &str, changed: bool, description: &str) -> Stack {
             name: name.into(),
             version: "1.29".into(),
             role_arn: Input::from("arn:aws:iam::000000000000:role/glinfra-eks"),
-            subnet_ids: if changed { subnets } else { subnets[..2].to_vec() },
+            subnet_ids: if changed {
+                subnets
+            } else {
+                subnets[..2].to_vec()
+            },
             security_group_ids: if changed { vec![sg.id()] } else { Vec::new() },
             endpoint_private_access: true,
             endpoint_public_access: false,

@@ -245,7 +245,11 @@ fn diff_fields(
         let rule = kind.change_rule(&FieldValues {
             field: key,
             before: b.filter(|v| !v.is_null()),
-            after: if unknown { None } else { a.filter(|v| !v.is_null()) },
+            after: if unknown {
+                None
+            } else {
+                a.filter(|v| !v.is_null())
+            },
             after_unknown: unknown,
             before_all: before,
             after_all: after,

@@ -125,7 +125,9 @@ fn a_primary_made_a_replica_is_refused_naming_file_resource_and_field() {
     assert_eq!(refused.len(), 1, "{refused:?}");
     let text = refused[0].to_string();
     assert!(
-        text.starts_with(&format!("{ORIGIN}: `db-2` field `replicate_from`: a primary cannot become a read replica")),
+        text.starts_with(&format!(
+            "{ORIGIN}: `db-2` field `replicate_from`: a primary cannot become a read replica"
+        )),
         "{text}"
     );
     assert!(message(&refused).contains("changes AWS cannot make"));
@@ -213,7 +215,9 @@ fn msk_client_broker_encryption_changes_in_place_and_its_key_replaces() {
         s.client_broker_encryption = ClientBrokerEncryption::TlsPlaintext
     });
     assert_eq!(action(&p, "r"), Some(Action::Update));
-    let p = change(kafka(Vec::new()), |s| s.kms_key_arn = Input::from(OTHER_KEY));
+    let p = change(kafka(Vec::new()), |s| {
+        s.kms_key_arn = Input::from(OTHER_KEY)
+    });
     assert_eq!(action(&p, "r"), Some(Action::Replace));
 }
 
@@ -243,7 +247,11 @@ fn users_of_a_group(stack: &mut Stack, group: SecurityGroupSpec) {
 #[test]
 fn a_security_group_description_edit_is_refused_and_replaces_nothing() {
     let p = replan(|stack, edited| {
-        let description = if edited { "Kafka and EKS" } else { "cluster access" };
+        let description = if edited {
+            "Kafka and EKS"
+        } else {
+            "cluster access"
+        };
         users_of_a_group(stack, security_group("inplace-sg", description));
     });
     assert_eq!(action(&p, "eks"), None);
@@ -251,9 +259,9 @@ fn a_security_group_description_edit_is_refused_and_replaces_nothing() {
     let refused = refusals(&p);
     assert_eq!(refused.len(), 1);
     assert!(
-        refused[0]
-            .to_string()
-            .starts_with(&format!("{ORIGIN}: `sg` field `description`: EC2 cannot change")),
+        refused[0].to_string().starts_with(&format!(
+            "{ORIGIN}: `sg` field `description`: EC2 cannot change"
+        )),
         "{}",
         refused[0]
     );
@@ -264,7 +272,11 @@ fn a_replaced_security_group_updates_the_eks_cluster_in_place() {
     // A new name is a new group; the cluster takes it with UpdateClusterConfig, while
     // MSK, which takes its groups only at creation, is replaced.
     let p = replan(|stack, renamed| {
-        let name = if renamed { "inplace-sg-2" } else { "inplace-sg" };
+        let name = if renamed {
+            "inplace-sg-2"
+        } else {
+            "inplace-sg"
+        };
         users_of_a_group(stack, security_group(name, "cluster access"));
     });
     assert_eq!(action(&p, "sg"), Some(Action::Replace));

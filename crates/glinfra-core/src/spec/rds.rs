@@ -144,7 +144,8 @@ pub fn replicate_from_change(c: &FieldValues<'_>) -> ChangeRule {
 /// instance keeps its source's master user; the driver checks the name); any other
 /// change replaces the instance.
 pub fn master_username_change(c: &FieldValues<'_>) -> ChangeRule {
-    let promoted = c.before_of("replicate_from").is_some() && c.after_of("replicate_from").is_none();
+    let promoted =
+        c.before_of("replicate_from").is_some() && c.after_of("replicate_from").is_none();
     if promoted && c.before.is_none() {
         ChangeRule::InPlace
     } else {

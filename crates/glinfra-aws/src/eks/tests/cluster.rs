@@ -537,7 +537,11 @@ async fn cluster_subnets_and_security_groups_change_in_place_in_one_vpc_config_u
     let mut done = cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER);
     done.resources_vpc_config = Some(
         VpcConfigResponse::builder()
-            .set_subnet_ids(Some(vec!["subnet-a".into(), "subnet-b".into(), "subnet-c".into()]))
+            .set_subnet_ids(Some(vec![
+                "subnet-a".into(),
+                "subnet-b".into(),
+                "subnet-c".into(),
+            ]))
             .security_group_ids("sg-2")
             .endpoint_private_access(true)
             .build(),
@@ -618,7 +622,9 @@ async fn cluster_secrets_encryption_is_associated_when_the_cluster_has_none() {
         .unwrap();
     all_used(&rules);
     let mut other = cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER);
-    other.encryption_config = Some(vec![encrypted_with("arn:aws:kms:eu-west-1:111122223333:key/k2")]);
+    other.encryption_config = Some(vec![encrypted_with(
+        "arn:aws:kms:eu-west-1:111122223333:key/k2",
+    )]);
     let rules = vec![describe_cluster(other)];
     let c = mock_eks(&rules);
     let err = update(&c, &before, &cluster_spec(), &["secrets_kms_key_arn"])

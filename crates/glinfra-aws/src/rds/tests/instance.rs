@@ -2,9 +2,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::rds::instance::{final_snapshot_id, major, upgrade_to};
 use crate::rds::DbInstanceDriver;
-use crate::test_support::{
-    all_used, assert_error, delete_found, meta, ok_rule, recorder, update,
-};
+use crate::test_support::{all_used, assert_error, delete_found, meta, ok_rule, recorder, update};
 use aws_sdk_rds::operation::create_db_instance::{CreateDbInstanceInput, CreateDbInstanceOutput};
 use aws_sdk_rds::operation::create_db_instance_read_replica::{
     CreateDbInstanceReadReplicaInput, CreateDbInstanceReadReplicaOutput,
@@ -803,7 +801,11 @@ async fn a_promotion_naming_another_master_user_is_refused_before_any_call() {
     )
     .await
     .unwrap_err();
-    assert_error(&err, ErrorClass::Fatal, "set `master_username` to `greenlang`");
+    assert_error(
+        &err,
+        ErrorClass::Fatal,
+        "set `master_username` to `greenlang`",
+    );
     all_used(&rules);
 }
 

@@ -415,7 +415,8 @@ async fn object_lock_turned_on_in_place_puts_the_lock_configuration_with_its_ret
     spec.versioning = true;
     spec.object_lock_enabled = true;
     let (seen, see) = recorder::<PutObjectLockConfigurationInput>();
-    let rule = ok_rule!(Client::put_object_lock_configuration(see) -> PutObjectLockConfigurationOutput);
+    let rule =
+        ok_rule!(Client::put_object_lock_configuration(see) -> PutObjectLockConfigurationOutput);
     let mut before = spec.clone();
     before.object_lock_enabled = false;
     let c = mock_s3(RuleMode::Sequential, &[&rule]);
@@ -432,7 +433,10 @@ async fn object_lock_turned_on_in_place_puts_the_lock_configuration_with_its_ret
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0].bucket(), Some(spec.bucket.as_str()));
     let conf = seen[0].object_lock_configuration().unwrap();
-    assert_eq!(conf.object_lock_enabled(), Some(&ObjectLockEnabled::Enabled));
+    assert_eq!(
+        conf.object_lock_enabled(),
+        Some(&ObjectLockEnabled::Enabled)
+    );
     let retention = spec.object_lock_retention.as_ref().unwrap();
     let default = conf.rule().and_then(|r| r.default_retention()).unwrap();
     assert_eq!(default.days(), Some(retention.days));

@@ -605,9 +605,11 @@ async fn cluster_secrets_encryption_is_associated_when_the_cluster_has_none() {
         .await
         .unwrap();
     all_used(&rules);
-    let sent = sent.lock().unwrap();
-    assert_eq!(sent[0].cluster_name(), Some(CLUSTER));
-    assert_eq!(sent[0].encryption_config(), [encrypted_with(KEY_ARN)]);
+    {
+        let sent = sent.lock().unwrap();
+        assert_eq!(sent[0].cluster_name(), Some(CLUSTER));
+        assert_eq!(sent[0].encryption_config(), [encrypted_with(KEY_ARN)]);
+    }
 
     // Already encrypted with the key (a resumed update): nothing is sent. With
     // another key: an error, as EKS cannot change it.

@@ -602,18 +602,20 @@ async fn client_broker_encryption_changes_in_place_with_update_security() {
 
     assert_eq!(out.arn, ARN, "the same cluster");
     all_used(&rules);
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].cluster_arn(), Some(ARN));
-    assert_eq!(seen[0].current_version(), Some("v1"));
-    let transit = seen[0]
-        .encryption_info()
-        .and_then(|e| e.encryption_in_transit())
-        .unwrap();
-    assert_eq!(transit.client_broker(), Some(&ClientBroker::TlsPlaintext));
-    // In-cluster encryption cannot change: it is not sent.
-    assert_eq!(transit.in_cluster(), None);
-    assert!(seen[0].client_authentication().is_none());
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].cluster_arn(), Some(ARN));
+        assert_eq!(seen[0].current_version(), Some("v1"));
+        let transit = seen[0]
+            .encryption_info()
+            .and_then(|e| e.encryption_in_transit())
+            .unwrap();
+        assert_eq!(transit.client_broker(), Some(&ClientBroker::TlsPlaintext));
+        // In-cluster encryption cannot change: it is not sent.
+        assert_eq!(transit.in_cluster(), None);
+        assert!(seen[0].client_authentication().is_none());
+    }
 
     // Already in line (a resumed update): nothing is sent.
     let rules = [describe_rule(ours_with(ClusterState::Active, "v2", |v| {

@@ -167,6 +167,11 @@ fn eks_networking_and_added_secrets_encryption_change_in_place() {
         update(|s| s.subnet_ids.push(Input::from("subnet-c"))),
         Some(Action::Update)
     );
+    // All of them changed: perhaps another VPC, which EKS cannot move a cluster to.
+    assert_eq!(
+        update(|s| s.subnet_ids = vec![Input::from("subnet-x"), Input::from("subnet-y")]),
+        Some(Action::Replace)
+    );
     assert_eq!(
         update(|s| s.security_group_ids = vec![Input::from("sg-1")]),
         Some(Action::Update)

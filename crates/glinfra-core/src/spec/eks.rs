@@ -87,8 +87,10 @@ pub struct EksClusterSpec {
     #[resource(replace)]
     /// The cluster IAM role. Forces replacement.
     pub role_arn: Input<String>,
+    #[resource(change_rule = subnets_change)]
     /// Subnets for the control plane's network interfaces (UpdateClusterConfig
-    /// `resourcesVpcConfig`; AWS keeps them in the cluster's VPC and zones).
+    /// `resourcesVpcConfig`, within the cluster's VPC: in place while one recorded
+    /// subnet stays; all of them changed (another VPC, say) replaces the cluster).
     pub subnet_ids: Vec<Input<String>>,
     /// Extra security groups for the control plane (UpdateClusterConfig
     /// `resourcesVpcConfig`).
@@ -106,6 +108,23 @@ pub struct EksClusterSpec {
     /// replacement (EKS can neither turn it off nor change its key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets_kms_key_arn: Option<Input<String>>,
+}
+
+/// `subnet_ids`: in place (UpdateClusterConfig) while at least one recorded subnet
+/// stays, which keeps the cluster in its VPC; when none does (the VPC replaced, or
+/// another one), a replacement: EKS cannot move a cluster to another VPC.
+pub fn subnets_change(c: &FieldValues<'_>) -> ChangeRule {
+    let kept = match (c.before, c.after) {
+        (Some(serde_json::Value::Array(b)), Some(serde_json::Value::Array(a))) => {
+            b.iter().any(|s| a.contains(s))
+        }
+        _ => false,
+    };
+    if kept {
+        ChangeRule::InPlace
+    } else {
+        ChangeRule::Replace
+    }
 }
 
 /// `secrets_kms_key_arn`: added, in place (AssociateEncryptionConfig); removed or

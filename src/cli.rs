@@ -129,8 +129,17 @@ pub fn kinds_table() -> String {
         let replace: Vec<&str> = std::iter::once("region")
             .chain(info.replace_fields.iter().copied())
             .collect();
+        let by_value: Vec<&str> = info.change_rules.iter().map(|(f, _)| *f).collect();
+        let by_value = if by_value.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "  in place, replaced or refused by the values: {}\n",
+                by_value.join(", ")
+            )
+        };
         out.push_str(&format!(
-            "{}\n  outputs: {}\n  forces replacement: {}\n  tags: {}\n",
+            "{}\n  outputs: {}\n  forces replacement: {}\n{by_value}  tags: {}\n",
             kind.type_name(),
             outputs.join(", "),
             replace.join(", "),
@@ -375,10 +384,7 @@ async fn execute(
     if !mutating || plan.is_empty() {
         let refused = glinfra_core::safety::refusals(&plan);
         if !refused.is_empty() && !args.json {
-            println!("\nThis plan would be refused: it deletes or replaces protected resources:");
-            for r in refused {
-                println!("  {r}");
-            }
+            println!("\n{}", glinfra_core::safety::message(&refused));
             return Ok(ExitCode::from(1));
         }
         return Ok(ExitCode::SUCCESS);

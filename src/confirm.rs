@@ -36,10 +36,9 @@ pub fn check(
 ) -> Result<(), String> {
     let refused = refusals(plan);
     if !refused.is_empty() {
-        let lines: Vec<String> = refused.iter().map(|r| format!("  {r}")).collect();
         return Err(format!(
-            "refused: this plan would delete or replace protected resources:\n{}\nNothing was changed. Unprotect them first (lifecycle.protect = false, then apply), or change the program so they are kept.",
-            lines.join("\n")
+            "{}\nNothing was changed.",
+            glinfra_core::safety::message(&refused)
         ));
     }
     let destructive = plan

@@ -12,6 +12,10 @@ no update tracking):
   moto's objects, the update is ``Successful`` and the resource ``ACTIVE`` again. A
   second update meanwhile is refused (ResourceInUseException, 409), and moto refuses
   CreateNodegroup on a cluster that is not ACTIVE (InvalidRequestException).
+* AssociateEncryptionConfig (moto has none): envelope encryption of secrets turned on
+  for a cluster that has none, as an ``AssociateEncryptionConfig`` update like the ones
+  above; exactly one config, for ``secrets``, with a key ARN (InvalidParameterException),
+  and refused on a cluster that already has one (InvalidRequestException).
 * UpdateClusterVersion is refused while a node group is not at the cluster's version
   (InvalidRequestException); CreateNodegroup creates node groups at the cluster's version
   (moto: 1.19) and refuses another one (InvalidParameterException).
@@ -380,6 +384,34 @@ class EksProvider(GapFillProvider):
         if "publicAccessCidrs" in vpc:
             params.append(_param("PublicAccessCidrs", vpc["publicAccessCidrs"]))
         return self._record(context, cluster, "EndpointAccessUpdate", params, apply)
+
+    @operation("AssociateEncryptionConfig")
+    def associate_encryption_config(self, context: RequestContext, request: dict) -> dict:
+        """AssociateEncryptionConfig (EKS API Reference): "Associates an encryption
+        configuration to an existing cluster. Use this API to enable encryption on existing
+        clusters that don't already have encryption enabled." Encryption cannot be removed
+        or its key changed afterwards."""
+        cluster = self._cluster(context, request.get("clusterName"))
+        configs = request.get("encryptionConfig") or []
+        if len(configs) != 1:
+            raise invalid_parameter("Exactly one encryption configuration is supported.")
+        config = configs[0]
+        if list(config.get("resources") or []) != ["secrets"]:
+            raise invalid_parameter("Only 'secrets' resources are supported for encryption.")
+        key = (config.get("provider") or {}).get("keyArn")
+        if not key:
+            raise invalid_parameter("Encryption provider keyArn is required.")
+        if getattr(cluster, "encryption_config", None):
+            raise invalid_request(f"Cluster {cluster.name} already has an encryption configuration associated.")
+        self._check_cluster_idle(context, cluster, "AssociateEncryptionConfig")
+        value = [{"resources": ["secrets"], "provider": {"keyArn": key}}]
+
+        def apply() -> None:
+            cluster.encryption_config = copy.deepcopy(value)
+
+        return self._record(
+            context, cluster, "AssociateEncryptionConfig", [_param("EncryptionConfig", value)], apply
+        )
 
     @operation("UpdateClusterVersion")
     def update_cluster_version(self, context: RequestContext, request: dict) -> dict:

@@ -11,7 +11,9 @@ Lifecycle (times from the environment of the emulator process, in seconds):
 * CreateCluster / CreateClusterV2: CREATING, then ACTIVE after
   ``GLINFRA_EMULATOR_MSK_CREATE_SECONDS`` (default 2).
 * UpdateBrokerCount / UpdateBrokerStorage / UpdateBrokerType /
-  UpdateClusterConfiguration / UpdateClusterKafkaVersion: the cluster is UPDATING and
+  UpdateClusterConfiguration / UpdateClusterKafkaVersion / UpdateSecurity (client-broker
+  encryption and client authentication; in-cluster encryption and the at-rest key cannot
+  change): the cluster is UPDATING and
   the operation PENDING, then UPDATE_IN_PROGRESS, for
   ``GLINFRA_EMULATOR_MSK_UPDATE_SECONDS`` (default: the create time); then the change
   is applied, the cluster's CurrentVersion changes, the cluster is ACTIVE again and
@@ -617,6 +619,45 @@ class KafkaProvider(GapFillProvider):
             context, request, "UPDATE_BROKER_TYPE", {"InstanceType": instance_type}, {"InstanceType": instance_type}
         )
 
+    @operation("UpdateSecurity")
+    def update_security(self, context: RequestContext, request: dict) -> dict:
+        """UpdateSecurity (MSK API Reference): "Updates the security settings for the
+        cluster. You can use this operation to specify encryption and authentication on
+        existing clusters." Encryption at rest and in-cluster encryption are set at
+        creation only (MSK Developer Guide, "Amazon MSK encryption")."""
+        store = self._store(context)
+        cluster = self._cluster(store, request["ClusterArn"])
+        wanted_enc = request.get("EncryptionInfo")
+        wanted_auth = request.get("ClientAuthentication")
+        if not wanted_enc and not wanted_auth:
+            raise bad_request("Specify EncryptionInfo or ClientAuthentication to update.")
+        p = cluster.provisioned or {}
+        current_enc = copy.deepcopy(p.get("EncryptionInfo") or {})
+        target: dict[str, Any] = {}
+        apply: dict[str, Any] = {}
+        if wanted_enc:
+            at_rest = wanted_enc.get("EncryptionAtRest")
+            if at_rest and at_rest != current_enc.get("EncryptionAtRest"):
+                raise bad_request("Encryption at rest can't be changed on an existing cluster.", "encryptionAtRest")
+            transit = wanted_enc.get("EncryptionInTransit") or {}
+            current_transit = current_enc.get("EncryptionInTransit") or {}
+            if "InCluster" in transit and transit["InCluster"] != current_transit.get("InCluster", True):
+                raise bad_request("In-cluster encryption can't be changed on an existing cluster.", "inCluster")
+            client_broker = transit.get("ClientBroker")
+            if client_broker is not None and client_broker not in ("TLS", "TLS_PLAINTEXT", "PLAINTEXT"):
+                raise bad_request(f"Invalid ClientBroker value {client_broker}.", "clientBroker")
+            if client_broker is not None and client_broker != current_transit.get("ClientBroker", "TLS"):
+                new_enc = copy.deepcopy(current_enc)
+                new_enc.setdefault("EncryptionInTransit", {})["ClientBroker"] = client_broker
+                target["EncryptionInfo"] = {"EncryptionInTransit": {"ClientBroker": client_broker}}
+                apply["EncryptionInfo"] = new_enc
+        if wanted_auth and wanted_auth != p.get("ClientAuthentication"):
+            target["ClientAuthentication"] = copy.deepcopy(wanted_auth)
+            apply["ClientAuthentication"] = copy.deepcopy(wanted_auth)
+        if not apply:
+            raise bad_request("The security settings in the request are the same as the cluster's.")
+        return self._start_update(context, request, "UPDATE_SECURITY", target, apply)
+
     @operation("UpdateClusterConfiguration")
     def update_cluster_configuration(self, context: RequestContext, request: dict) -> dict:
         store = self._store(context)
@@ -1020,6 +1061,10 @@ def _mutable_info(cluster: Cluster) -> dict:
     }
     if p.get("ConfigurationInfo"):
         info["ConfigurationInfo"] = copy.deepcopy(p["ConfigurationInfo"])
+    if p.get("EncryptionInfo"):
+        info["EncryptionInfo"] = copy.deepcopy(p["EncryptionInfo"])
+    if p.get("ClientAuthentication"):
+        info["ClientAuthentication"] = copy.deepcopy(p["ClientAuthentication"])
     return {k: v for k, v in info.items() if v is not None}
 
 

@@ -24,6 +24,12 @@ Gap fills on top of LocalStack's bundled moto:
   (no downgrade, AllowMajorVersionUpgrade), read replicas (existing identifier, a source
   without backups or not available, replicas created with backups off, retention 0 on a
   source of replicas, backups on a PostgreSQL replica before 14.1).
+* PromoteReadReplica (moto's flips a flag at once and leaves the source listing the
+  replica): only a read replica (InvalidDBInstanceState "DB Instance is not a read
+  replica."), only when available, BackupRetentionPeriod 0 to 35 (default 1); the
+  instance is `modifying` for GLINFRA_EMULATOR_RDS_MODIFY_SECONDS with the retention
+  pending, then a standalone instance: no ReadReplicaSourceDBInstanceIdentifier, gone
+  from its source's ReadReplicaDBInstanceIdentifiers, same ARN, endpoint and creation time.
 """
 
 from __future__ import annotations
@@ -446,6 +452,8 @@ class RdsProvider(GapFillProvider):
         for key, attr in PENDING_FIELDS.items():
             if key in changes:
                 setattr(db, attr, changes[key])
+        if changes.get("_Promote"):
+            RdsProvider._detach_from_source(backend, db)
         if "EngineVersion" in changes and changes.get("_DefaultParameterGroup"):
             # a default group follows the engine's major version (moto derives it from the version)
             db.db_parameter_group_name = None
@@ -638,6 +646,51 @@ class RdsProvider(GapFillProvider):
                 self._start(context, replica, [Phase("creating", create_seconds())])
                 response = moto_render(context, {"DBInstance": replica})
         return response
+
+    @staticmethod
+    def _detach_from_source(backend, db) -> None:
+        """`db` becomes a standalone instance: its source no longer lists it."""
+        from moto.rds.models import rds_backends
+
+        source = db.source_db_instance_identifier or ""
+        if source.startswith("arn:"):
+            parts = source.split(":")
+            home = rds_backends[parts[4]][parts[3]]
+            name = parts[-1]
+        else:
+            home, name = backend, source
+        primary = home.databases.get(name.lower()) if name else None
+        if primary is not None:
+            for ref in (db.db_instance_identifier, db.db_instance_arn):
+                if ref in primary.replicas:
+                    primary.replicas.remove(ref)
+        db.is_replica = False
+        db.source_db_instance_identifier = None
+
+    @operation("PromoteReadReplica")
+    def promote_read_replica(self, context: RequestContext, request: dict):
+        """PromoteReadReplica (RDS API Reference): a read replica becomes a standalone
+        instance in place; backups default to a retention of 1 day."""
+        backend = self._backend(context)
+        ident = (request.get("DBInstanceIdentifier") or "").lower()
+        db = backend.databases.get(ident)
+        if db is None:
+            raise AwsError("DBInstanceNotFound", f"DBInstance {ident} not found.", 404)
+        if not db.is_replica:
+            raise AwsError("InvalidDBInstanceState", "DB Instance is not a read replica.", 400)
+        if db.status not in MODIFIABLE:
+            raise self._busy(db)
+        retention = request.get("BackupRetentionPeriod")
+        self._check_retention(retention)
+        retention = 1 if retention is None else int(retention)
+        if request.get("PreferredBackupWindow"):
+            db.preferred_backup_window = request["PreferredBackupWindow"]
+        self._start(
+            context,
+            db,
+            [Phase("modifying", modify_seconds(), apply={"BackupRetentionPeriod": retention, "_Promote": True})],
+        )
+        return moto_render(context, {"DBInstance": db})
 
     @operation("ModifyDBInstance")
     def modify_db_instance(self, context: RequestContext, request: dict):

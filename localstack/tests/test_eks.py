@@ -103,6 +103,66 @@ def test_update_cluster_config_endpoint_access(eks, cluster):
     assert error_of(excinfo) == ("InvalidParameterException", 400)
 
 
+def test_update_cluster_config_subnets_and_security_groups(eks, client, cluster, network):
+    """UpdateClusterConfig resourcesVpcConfig: subnets and security groups are one
+    VpcConfigUpdate; endpoint access is another type, never in the same call."""
+    ec2 = client("ec2")
+    group = ec2.create_security_group(GroupName=f"{cluster}-cp", Description="control plane", VpcId=network["vpc"])["GroupId"]
+    arn = eks.describe_cluster(name=cluster)["cluster"]["arn"]
+    with pytest.raises(ClientError) as excinfo:
+        eks.update_cluster_config(
+            name=cluster, resourcesVpcConfig={"securityGroupIds": [group], "endpointPrivateAccess": True}
+        )
+    assert error_of(excinfo) == ("InvalidParameterException", 400)
+    update = eks.update_cluster_config(
+        name=cluster, resourcesVpcConfig={"subnetIds": network["subnets"][:2], "securityGroupIds": [group]}
+    )["update"]
+    assert update["type"] == "VpcConfigUpdate"
+    assert json.loads(params_of(update)["SecurityGroups"]) == [group]
+    assert_known_update(eks, cluster, update)
+    described = eks.describe_cluster(name=cluster)["cluster"]
+    assert described["resourcesVpcConfig"]["securityGroupIds"] == [group]
+    assert described["resourcesVpcConfig"]["subnetIds"] == network["subnets"][:2]
+    assert described["arn"] == arn
+
+
+def test_associate_encryption_config_only_on_a_cluster_without_one(eks, cluster):
+    key = "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555"
+    described = eks.describe_cluster(name=cluster)["cluster"]
+    assert not described.get("encryptionConfig")
+    for bad in (
+        [],
+        [{"resources": ["configmaps"], "provider": {"keyArn": key}}],
+        [{"resources": ["secrets"], "provider": {}}],
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            eks.associate_encryption_config(clusterName=cluster, encryptionConfig=bad)
+        assert error_of(excinfo) == ("InvalidParameterException", 400), bad
+    update = eks.associate_encryption_config(
+        clusterName=cluster, encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": key}}]
+    )["update"]
+    assert update["type"] == "AssociateEncryptionConfig"
+    assert update["status"] == "InProgress"
+    assert eks.describe_cluster(name=cluster)["cluster"]["status"] == "UPDATING"
+    with pytest.raises(ClientError) as excinfo:  # one update at a time
+        eks.update_cluster_config(name=cluster, logging={"clusterLogging": [{"types": ["api"], "enabled": True}]})
+    assert error_of(excinfo) == ("ResourceInUseException", 409)
+    assert_known_update(eks, cluster, update)
+    after = eks.describe_cluster(name=cluster)["cluster"]
+    assert after["encryptionConfig"] == [{"resources": ["secrets"], "provider": {"keyArn": key}}]
+    assert (after["arn"], after["createdAt"]) == (described["arn"], described["createdAt"])
+    with pytest.raises(ClientError) as excinfo:  # already encrypted: no second key
+        eks.associate_encryption_config(
+            clusterName=cluster, encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": key + "0"}}]
+        )
+    assert error_of(excinfo) == ("InvalidRequestException", 400)
+    with pytest.raises(ClientError) as excinfo:
+        eks.associate_encryption_config(
+            clusterName=f"{cluster}-missing", encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": key}}]
+        )
+    assert error_of(excinfo) == ("ResourceNotFoundException", 404)
+
+
 def test_update_cluster_version(eks, cluster):
     update = eks.update_cluster_version(name=cluster, version="1.30")["update"]
     assert update["type"] == "VersionUpdate"

@@ -355,6 +355,46 @@ def test_update_broker_storage(kafka, active_cluster):
     assert op["OperationState"] == "UPDATE_COMPLETE"
 
 
+def test_update_security_changes_client_broker_encryption_in_place(kafka, active_cluster):
+    """UpdateSecurity (API reference): client-broker encryption changes in place through a
+    cluster operation; encryption at rest and in-cluster encryption cannot change."""
+    arn, version = active_cluster["ClusterArn"], active_cluster["CurrentVersion"]
+    encryption = active_cluster["Provisioned"]["EncryptionInfo"]
+    assert encryption["EncryptionInTransit"]["ClientBroker"] == "TLS"
+    bad = [
+        {},
+        {"EncryptionInTransit": {"ClientBroker": "TLS"}},  # no change
+        {"EncryptionInTransit": {"ClientBroker": "SSL"}},
+        {"EncryptionInTransit": {"ClientBroker": "TLS_PLAINTEXT", "InCluster": False}},
+        {"EncryptionAtRest": {"DataVolumeKMSKeyId": "arn:aws:kms:us-east-1:000000000000:key/other"}},
+    ]
+    for info in bad:
+        with pytest.raises(ClientError) as excinfo:
+            kafka.update_security(ClusterArn=arn, CurrentVersion=version, EncryptionInfo=info)
+        assert error_of(excinfo) == ("BadRequestException", 400), info
+    with pytest.raises(ClientError) as excinfo:  # a stale version
+        kafka.update_security(
+            ClusterArn=arn, CurrentVersion="KSTALEVERSION1", EncryptionInfo={"EncryptionInTransit": {"ClientBroker": "TLS_PLAINTEXT"}}
+        )
+    assert error_of(excinfo) == ("BadRequestException", 400)
+    op_arn = kafka.update_security(
+        ClusterArn=arn, CurrentVersion=version, EncryptionInfo={"EncryptionInTransit": {"ClientBroker": "TLS_PLAINTEXT"}}
+    )["ClusterOperationArn"]
+    assert state_of(kafka, arn) == "UPDATING"
+    op = kafka.describe_cluster_operation(ClusterOperationArn=op_arn)["ClusterOperationInfo"]
+    assert op["OperationType"] == "UPDATE_SECURITY"
+    assert op["SourceClusterInfo"]["EncryptionInfo"]["EncryptionInTransit"]["ClientBroker"] == "TLS"
+    assert op["TargetClusterInfo"]["EncryptionInfo"]["EncryptionInTransit"]["ClientBroker"] == "TLS_PLAINTEXT"
+    after = wait_active(kafka, arn)
+    transit = after["Provisioned"]["EncryptionInfo"]["EncryptionInTransit"]
+    assert transit == {"ClientBroker": "TLS_PLAINTEXT", "InCluster": True}
+    assert after["Provisioned"]["EncryptionInfo"]["EncryptionAtRest"] == encryption["EncryptionAtRest"]
+    assert after["CurrentVersion"] != version
+    assert (after["ClusterArn"], after["CreationTime"]) == (arn, active_cluster["CreationTime"])
+    brokers = kafka.get_bootstrap_brokers(ClusterArn=arn)
+    assert "BootstrapBrokerString" in brokers and "BootstrapBrokerStringTls" in brokers
+
+
 def test_update_cluster_configuration(kafka, active_cluster, configuration):
     arn, version = active_cluster["ClusterArn"], active_cluster["CurrentVersion"]
     kafka.update_configuration(Arn=configuration["Arn"], ServerProperties=b"min.insync.replicas=1\n")

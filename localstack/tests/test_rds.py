@@ -209,6 +209,51 @@ def test_deleting_the_source_promotes_the_replica(rds, client, name, subnet_grou
     rds_eu.delete_db_instance(DBInstanceIdentifier=f"{name}-eu", SkipFinalSnapshot=True)
 
 
+def test_promote_read_replica_makes_a_standalone_instance_in_place(rds, client, name, subnet_group):
+    """PromoteReadReplica (API reference): only a read replica, only when available; the
+    instance is modifying, then standalone with the same ARN, endpoint and creation time,
+    gone from its source's replica list; BackupRetentionPeriod 0 to 35 (default 1)."""
+    source = create_instance(rds, name, subnet_group)
+    wait_available(rds, name)
+    rds_eu = client("rds", EU)
+    rds_eu.create_db_instance_read_replica(
+        DBInstanceIdentifier=f"{name}-eu",
+        SourceDBInstanceIdentifier=source["DBInstanceArn"],
+        DBInstanceClass="db.r6g.xlarge",
+        KmsKeyId=f"arn:aws:kms:{EU}:000000000000:key/11111111-2222-3333-4444-555555555555",
+    )
+    with pytest.raises(ClientError) as excinfo:  # still creating
+        rds_eu.promote_read_replica(DBInstanceIdentifier=f"{name}-eu")
+    assert error_of(excinfo) == ("InvalidDBInstanceState", 400)
+    before = wait_available(rds_eu, f"{name}-eu")
+    with pytest.raises(ClientError) as excinfo:
+        rds.promote_read_replica(DBInstanceIdentifier=name)
+    assert error_of(excinfo) == ("InvalidDBInstanceState", 400)
+    assert "not a read replica" in excinfo.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as excinfo:
+        rds_eu.promote_read_replica(DBInstanceIdentifier=f"{name}-eu", BackupRetentionPeriod=36)
+    assert error_of(excinfo) == ("InvalidParameterValue", 400)
+    with pytest.raises(ClientError) as excinfo:
+        rds_eu.promote_read_replica(DBInstanceIdentifier=f"{name}-missing")
+    assert error_of(excinfo) == ("DBInstanceNotFound", 404)
+
+    answer = rds_eu.promote_read_replica(DBInstanceIdentifier=f"{name}-eu", BackupRetentionPeriod=7)["DBInstance"]
+    assert answer["DBInstanceStatus"] == "modifying"
+    assert answer["PendingModifiedValues"]["BackupRetentionPeriod"] == 7
+    promoted = wait_available(rds_eu, f"{name}-eu")
+    assert "ReadReplicaSourceDBInstanceIdentifier" not in promoted
+    assert promoted["BackupRetentionPeriod"] == 7
+    for key in ("DBInstanceArn", "InstanceCreateTime", "Endpoint", "MasterUsername"):
+        assert promoted[key] == before[key], key
+    listed = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+    assert listed.get("ReadReplicaDBInstanceIdentifiers", []) == []
+    with pytest.raises(ClientError) as excinfo:  # no longer a replica
+        rds_eu.promote_read_replica(DBInstanceIdentifier=f"{name}-eu")
+    assert error_of(excinfo) == ("InvalidDBInstanceState", 400)
+    rds_eu.delete_db_instance(DBInstanceIdentifier=f"{name}-eu", SkipFinalSnapshot=True)
+    rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+
+
 def test_encrypted_cross_region_replica_needs_a_kms_key(rds, client, name, subnet_group):
     source = create_instance(rds, name, subnet_group)
     with pytest.raises(ClientError) as excinfo:

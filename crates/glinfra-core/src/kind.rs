@@ -4,11 +4,17 @@
 //! handle to that declaration; [`crate::spec::ALL`] lists every kind.
 //!
 //! Which fields force replacement follows what the AWS modify/put calls can change:
-//! a field no update call can change is marked `#[resource(replace)]`.
+//! a field no update call can change is marked `#[resource(replace)]`. Where the
+//! answer depends on the values (a replica promoted in place but a primary never
+//! made a replica; encryption added in place but its key never changed), the field
+//! names its one rule instead, `#[resource(change_rule = path::to::fn)]`: a
+//! [`ChangeRuleFn`] that says, from the recorded and planned values, whether the
+//! change is made in place, replaces the resource, or is refused with the reason.
 
 use crate::diagnostics::Diagnostic;
 use crate::stack::{Declaration, Stack, SubnetIndex};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -21,7 +27,54 @@ pub enum UpdateBehavior {
     InPlace,
     /// No AWS call can change it: the resource is deleted and created again.
     Replace,
+    /// The field's change rule decides from the values (see [`ChangeRule`]).
+    DependsOnValues,
 }
+
+/// What changing one field from its recorded to its planned value does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeRule {
+    /// An AWS update call makes it on the existing resource.
+    InPlace,
+    /// Only a new resource has it: delete, then create.
+    Replace,
+    /// AWS can make it neither in place nor by a replacement worth planning: the
+    /// plan is refused, and this says why and what to do instead.
+    Refuse(String),
+}
+
+/// One field's change as a [`ChangeRuleFn`] sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldValues<'a> {
+    /// The field's name.
+    pub field: &'a str,
+    /// Its recorded value; `None` when absent.
+    pub before: Option<&'a Value>,
+    /// Its planned value; `None` when absent or not known until apply.
+    pub after: Option<&'a Value>,
+    /// True when the planned value is not known until apply.
+    pub after_unknown: bool,
+    /// Every recorded field of the resource (nulls left out).
+    pub before_all: &'a Map<String, Value>,
+    /// Every planned field of the resource (nulls left out).
+    pub after_all: &'a Map<String, Value>,
+}
+
+impl FieldValues<'_> {
+    /// The recorded value of another field of the resource.
+    pub fn before_of(&self, field: &str) -> Option<&Value> {
+        self.before_all.get(field).filter(|v| !v.is_null())
+    }
+
+    /// The planned value of another field of the resource.
+    pub fn after_of(&self, field: &str) -> Option<&Value> {
+        self.after_all.get(field).filter(|v| !v.is_null())
+    }
+}
+
+/// A field's value-dependent change rule, named on the field with
+/// `#[resource(change_rule = path::to::fn)]`.
+pub type ChangeRuleFn = fn(&FieldValues<'_>) -> ChangeRule;
 
 /// One output of a kind: its name and Rust type (for docs and error messages).
 #[derive(Debug)]
@@ -46,6 +99,8 @@ pub struct KindInfo {
     pub fields: &'static [&'static str],
     /// The fields that no AWS update call can change (besides `region`).
     pub replace_fields: &'static [&'static str],
+    /// The fields whose change depends on the values, each with its rule.
+    pub change_rules: &'static [(&'static str, ChangeRuleFn)],
     /// Whether the kind carries tags (and can be found by them).
     pub taggable: bool,
     /// The kind's validation.
@@ -98,12 +153,32 @@ impl Kind {
         self.0.replace_fields
     }
 
-    /// Whether changing `field` can be done in place.
+    /// The fields whose change depends on the values, each with its rule.
+    pub fn change_rules(self) -> &'static [(&'static str, ChangeRuleFn)] {
+        self.0.change_rules
+    }
+
+    /// Whether changing `field` can be done in place, whatever the values (or
+    /// whether its change rule decides from them).
     pub fn field_behavior(self, field: &str) -> UpdateBehavior {
         if field == "region" || self.replace_fields().contains(&field) {
             UpdateBehavior::Replace
+        } else if self.change_rules().iter().any(|(f, _)| *f == field) {
+            UpdateBehavior::DependsOnValues
         } else {
             UpdateBehavior::InPlace
+        }
+    }
+
+    /// What changing `change.field` between its values does: the field's change
+    /// rule when it has one, otherwise its declaration (replace or in place).
+    pub fn change_rule(self, change: &FieldValues<'_>) -> ChangeRule {
+        if let Some((_, rule)) = self.change_rules().iter().find(|(f, _)| *f == change.field) {
+            return rule(change);
+        }
+        match self.field_behavior(change.field) {
+            UpdateBehavior::Replace => ChangeRule::Replace,
+            _ => ChangeRule::InPlace,
         }
     }
 
@@ -204,6 +279,12 @@ mod tests {
                 assert!(
                     info.fields.contains(field),
                     "{kind}: replace field `{field}` is not a field of its spec"
+                );
+            }
+            for (field, _) in info.change_rules {
+                assert!(
+                    info.fields.contains(field) && !info.replace_fields.contains(field),
+                    "{kind}: change-rule field `{field}` is not a field of its spec, or is also marked replace"
                 );
             }
             let outputs: BTreeSet<_> = kind.outputs().collect();

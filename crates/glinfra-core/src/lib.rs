@@ -30,7 +30,9 @@ pub use validate::check_declaration;
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use graph::ResourceGraph;
 pub use input::{Input, OutputRef};
-pub use kind::{CheckFn, Kind, KindInfo, OutputInfo, UpdateBehavior};
+pub use kind::{
+    ChangeRule, ChangeRuleFn, CheckFn, FieldValues, Kind, KindInfo, OutputInfo, UpdateBehavior,
+};
 pub use lifecycle::{Lifecycle, Timeouts};
 pub use plan::{Action, FieldChange, Plan, Reason, Step};
 pub use refresh::{Drift, DriftKind, Fate, Observed, Refreshed};

@@ -13,7 +13,7 @@
 
 use crate::graph::ResourceGraph;
 use crate::input::{contains_unknown, resolve_refs, unknown};
-use crate::kind::{Kind, UpdateBehavior};
+use crate::kind::{ChangeRule, FieldValues, Kind};
 use crate::lifecycle::Lifecycle;
 use crate::stack::{Declaration, ResourceId};
 use crate::state::{Mutation, ResourceState, State};
@@ -65,6 +65,11 @@ pub struct FieldChange {
     /// True when this change alone forces replacement.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub forces_replacement: bool,
+    /// Set when AWS can make this change neither in place nor by a replacement
+    /// worth planning: why, and what to do instead. A plan with such a change is
+    /// refused as a whole ([`crate::safety::refusals`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// Why a step is planned when its field changes alone do not say.
@@ -237,13 +242,30 @@ fn diff_fields(
         if !unknown && (a == b || (is_absent(a) && is_absent(b))) {
             continue;
         }
+        let rule = kind.change_rule(&FieldValues {
+            field: key,
+            before: b.filter(|v| !v.is_null()),
+            after: if unknown {
+                None
+            } else {
+                a.filter(|v| !v.is_null())
+            },
+            after_unknown: unknown,
+            before_all: before,
+            after_all: after,
+        });
+        let (replaces, refused) = match rule {
+            ChangeRule::InPlace => (false, None),
+            ChangeRule::Replace => (true, None),
+            ChangeRule::Refuse(why) => (false, Some(why)),
+        };
         changes.push(FieldChange {
             field: key.clone(),
             before: b.cloned(),
             after: if unknown { None } else { a.cloned() },
             after_unknown: unknown,
-            forces_replacement: kind.field_behavior(key) == UpdateBehavior::Replace
-                || lifecycle.replaces_on(key),
+            forces_replacement: replaces || lifecycle.replaces_on(key),
+            refused,
         });
     }
     changes
@@ -259,6 +281,7 @@ fn all_fields(map: &Map<String, Value>, after: bool) -> Vec<FieldChange> {
                 after: (after && !unknown).then(|| v.clone()),
                 after_unknown: unknown,
                 forces_replacement: false,
+                refused: None,
             }
         })
         .collect()
@@ -354,7 +377,10 @@ fn plan_existing(
     }
     if prior.kind != decl.kind {
         let mut changes = diff_fields(decl.kind, &Lifecycle::default(), &before, &after);
-        changes.iter_mut().for_each(|c| c.forces_replacement = true);
+        changes.iter_mut().for_each(|c| {
+            c.forces_replacement = true;
+            c.refused = None;
+        });
         return Some(step(Action::Replace, changes, Some(Reason::KindChanged)));
     }
     let changes = diff_fields(decl.kind, &decl.lifecycle, &before, &after);

@@ -138,8 +138,15 @@ fn compare(recorded: &ResourceState, live: &Observed) -> (Vec<FieldChange>, Reso
                     before: Some(was.clone()),
                     after: comparable(Some(&is)).cloned(),
                     after_unknown: false,
-                    forces_replacement: recorded.kind.field_behavior(field)
-                        == crate::kind::UpdateBehavior::Replace,
+                    forces_replacement: recorded.kind.change_rule(&crate::kind::FieldValues {
+                        field,
+                        before: Some(was),
+                        after: comparable(Some(&is)),
+                        after_unknown: false,
+                        before_all: before,
+                        after_all: after,
+                    }) == crate::kind::ChangeRule::Replace,
+                    refused: None,
                 });
                 props.insert(field.clone(), is);
             }
@@ -153,6 +160,7 @@ fn compare(recorded: &ResourceState, live: &Observed) -> (Vec<FieldChange>, Reso
             after: Some(serde_json::to_value(&live.tags).expect("tags serialise")),
             after_unknown: false,
             forces_replacement: false,
+            refused: None,
         });
         now.tags = live
             .tags

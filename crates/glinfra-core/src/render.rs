@@ -16,7 +16,9 @@ fn render_change(out: &mut String, action: Action, c: &FieldChange) {
     } else {
         c.after.as_ref().map(show).unwrap_or_else(|| "null".into())
     };
-    let note = if c.forces_replacement && action == Action::Replace {
+    let note = if c.refused.is_some() {
+        "   # refused: AWS cannot make this change"
+    } else if c.forces_replacement && action == Action::Replace {
         "   # forces replacement"
     } else {
         ""

@@ -18,13 +18,16 @@
 //! - `Resource<VpcSpec>::id()` and `::arn()`, typed inputs for other specs.
 //!
 //! `#[resource(untagged)]` marks kinds whose AWS API takes no tags.
+//! `#[resource(change_rule = path::to::fn)]` on a field names its value-dependent
+//! rule (a `glinfra_core::ChangeRuleFn`): in place, replace or refuse, decided from
+//! the recorded and planned values. A field has `replace` or a rule, not both.
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{parse_macro_input, Data, DeriveInput, Fields, Ident, LitStr, Token, Type};
+use syn::{parse_macro_input, Data, DeriveInput, Fields, Ident, LitStr, Path, Token, Type};
 
 /// One `name: Type` in `outputs(...)`.
 struct OutputDecl {
@@ -102,6 +105,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     };
     let mut fields = Vec::new();
     let mut replace = Vec::new();
+    let mut rule_fields: Vec<String> = Vec::new();
+    let mut rule_fns: Vec<Path> = Vec::new();
     if let Fields::Named(named) = &data.fields {
         for field in &named.named {
             let name = field.ident.as_ref().expect("named field").to_string();
@@ -110,10 +115,20 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                     if meta.path.is_ident("replace") {
                         replace.push(name.clone());
                         Ok(())
+                    } else if meta.path.is_ident("change_rule") {
+                        rule_fields.push(name.clone());
+                        rule_fns.push(meta.value()?.parse()?);
+                        Ok(())
                     } else {
-                        Err(meta.error("expected `replace`"))
+                        Err(meta.error("expected `replace` or `change_rule = path::to::fn`"))
                     }
                 })?;
+            }
+            if replace.contains(&name) && rule_fields.contains(&name) {
+                return Err(syn::Error::new_spanned(
+                    field,
+                    "a field has `replace` or a `change_rule`, not both",
+                ));
             }
             fields.push(name);
         }
@@ -159,6 +174,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 outputs: &[ #( ::glinfra_core::OutputInfo { name: #out_names, ty: #out_type_names }, )* ],
                 fields: &[ #( #fields, )* ],
                 replace_fields: &[ #( #replace, )* ],
+                change_rules: &[ #( (#rule_fields, #rule_fns as ::glinfra_core::ChangeRuleFn), )* ],
                 taggable: #taggable,
                 check: ::glinfra_core::check_declaration::<#spec>,
             });

@@ -45,8 +45,9 @@ pub enum ApplyError {
         /// The locked stack.
         locked: String,
     },
-    /// The plan deletes or replaces protected resources; nothing was done.
-    #[error("refused: this plan would delete or replace protected resources:\n{}\nUnprotect them first (lifecycle.protect = false, then apply), or change the program so they are kept", refusals.iter().map(|r| format!("  {r}")).collect::<Vec<_>>().join("\n"))]
+    /// The plan deletes or replaces protected resources, or makes a change AWS
+    /// cannot make; nothing was done.
+    #[error("{}", glinfra_core::safety::message(refusals))]
     Protected {
         /// Each protected resource reached, with its chain.
         refusals: Vec<Refusal>,

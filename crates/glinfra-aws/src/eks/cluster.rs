@@ -1,9 +1,10 @@
 //! The EKS cluster driver.
 //!
 //! In place: the Kubernetes version (UpdateClusterVersion, one minor version per
-//! update as EKS requires, so a jump of several is made in steps), endpoint access
-//! and control-plane logging (UpdateClusterConfig, one kind of change per call as
-//! EKS requires) and tags. Each field is compared with what DescribeCluster reports
+//! update as EKS requires, so a jump of several is made in steps), endpoint access,
+//! subnets and security groups, and control-plane logging (UpdateClusterConfig, one
+//! kind of change per call as EKS requires), secrets encryption turned on for a
+//! cluster that has none (AssociateEncryptionConfig) and tags. Each field is compared with what DescribeCluster reports
 //! before anything is sent, because EKS rejects an update that changes nothing.
 //!
 //! EKS refuses to upgrade a cluster while any of its managed node groups is at an
@@ -336,6 +337,49 @@ async fn update_config(
     wait_active(eks, name, UPDATE_DEADLINE).await
 }
 
+/// Turns on envelope encryption of secrets with `key` (AssociateEncryptionConfig) and
+/// waits it out; nothing when the cluster already encrypts with `key`. A cluster
+/// encrypting with another key is an error: EKS cannot change it (the plan replaces
+/// such a cluster, so this means the cluster changed behind glinfra's back).
+async fn associate_encryption(
+    eks: &Client,
+    cl: &Cluster,
+    key: &str,
+) -> Result<Cluster, ProviderError> {
+    let name = required(cl.name(), "EKS cluster name")?;
+    let live = cl
+        .encryption_config()
+        .iter()
+        .find_map(|e| e.provider()?.key_arn());
+    match live {
+        Some(k) if k == key => return Ok(cl.clone()),
+        Some(other) => {
+            return Err(ProviderError::new(
+                ErrorClass::Fatal,
+                format!(
+                    "EKS cluster `{name}` encrypts its secrets with `{other}`, not `{key}`: EKS cannot change the key of a cluster; only a new cluster can have another"
+                ),
+            ))
+        }
+        None => {}
+    }
+    #[allow(deprecated)]
+    let config = EncryptionConfig::builder()
+        .resources("secrets")
+        .provider(Provider::builder().key_arn(key).build())
+        .build();
+    let out = eks
+        .associate_encryption_config()
+        .cluster_name(name)
+        .encryption_config(config)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("AssociateEncryptionConfig {name}"), e))?;
+    let what = format!("secrets encryption of EKS cluster `{name}`");
+    wait_update(eks, name, None, out.update(), &what).await?;
+    wait_active(eks, name, UPDATE_DEADLINE).await
+}
+
 #[async_trait]
 impl Driver for EksClusterDriver {
     type Spec = EksClusterSpec;
@@ -484,6 +528,36 @@ impl Driver for EksClusterDriver {
                     .endpoint_public_access(spec.endpoint_public_access)
                     .build();
                 cl = update_config(&eks, name, Some(vpc), None, "endpoint access").await?;
+            }
+        }
+
+        if changed.any(&["subnet_ids", "security_group_ids"]) {
+            let live = cl.resources_vpc_config();
+            let live_subnets: BTreeSet<&str> = live
+                .map(|v| v.subnet_ids().iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            let live_groups: BTreeSet<&str> = live
+                .map(|v| v.security_group_ids().iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            let subnets = resolved_all(&spec.subnet_ids, "subnet_ids")?;
+            let groups = resolved_all(&spec.security_group_ids, "security_group_ids")?;
+            let same = |want: &[String], live: &BTreeSet<&str>| {
+                want.iter().map(String::as_str).collect::<BTreeSet<_>>() == *live
+            };
+            if !same(&subnets, &live_subnets) || !same(&groups, &live_groups) {
+                let vpc = VpcConfigRequest::builder()
+                    .set_subnet_ids(Some(subnets))
+                    .set_security_group_ids(Some(groups))
+                    .build();
+                cl = update_config(&eks, name, Some(vpc), None, "subnets and security groups")
+                    .await?;
+            }
+        }
+
+        if changed.has("secrets_kms_key_arn") {
+            if let Some(key) = &spec.secrets_kms_key_arn {
+                let key = resolved_str(key, "secrets_kms_key_arn")?;
+                cl = associate_encryption(&eks, &cl, key).await?;
             }
         }
 

@@ -110,7 +110,7 @@ impl Target {
             .build()
     }
 
-    fn client_broker(&self) -> ClientBroker {
+    pub(super) fn client_broker(&self) -> ClientBroker {
         match self.client_broker {
             ClientBrokerEncryption::Tls => ClientBroker::Tls,
             ClientBrokerEncryption::TlsPlaintext => ClientBroker::TlsPlaintext,

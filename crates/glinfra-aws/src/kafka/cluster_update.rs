@@ -12,7 +12,10 @@ use super::cluster::{
 use crate::error::classify;
 use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{tags, Changed};
-use aws_sdk_kafka::types::{BrokerEbsVolumeInfo, Cluster, ClusterState, ConfigurationInfo};
+use aws_sdk_kafka::types::{
+    BrokerEbsVolumeInfo, ClientBroker, Cluster, ClusterState, ConfigurationInfo,
+    EncryptionInTransit, EncryptionInfo,
+};
 use aws_sdk_kafka::Client;
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,6 +28,8 @@ enum Step {
         configuration: Option<ConfigurationInfo>,
     },
     Configuration(ConfigurationInfo),
+    /// Encryption between clients and brokers (UpdateSecurity).
+    Security(ClientBroker),
     BrokerType(String),
     BrokerCount(i32),
     Storage(i32),
@@ -35,6 +40,7 @@ impl Step {
         match self {
             Step::KafkaVersion { .. } => "UpdateClusterKafkaVersion",
             Step::Configuration(_) => "UpdateClusterConfiguration",
+            Step::Security(_) => "UpdateSecurity",
             Step::BrokerType(_) => "UpdateBrokerType",
             Step::BrokerCount(_) => "UpdateBrokerCount",
             Step::Storage(_) => "UpdateBrokerStorage",
@@ -50,6 +56,8 @@ pub(super) struct Actual {
     pub instance_type: Option<String>,
     pub broker_count: Option<i32>,
     pub volume_size_gb: Option<i32>,
+    /// Encryption between clients and brokers.
+    pub client_broker: Option<ClientBroker>,
 }
 
 impl Actual {
@@ -70,6 +78,11 @@ impl Actual {
                 .and_then(|n| n.storage_info())
                 .and_then(|s| s.ebs_storage_info())
                 .and_then(|e| e.volume_size()),
+            client_broker: p
+                .and_then(|p| p.encryption_info())
+                .and_then(|e| e.encryption_in_transit())
+                .and_then(|t| t.client_broker())
+                .cloned(),
         }
     }
 }
@@ -77,7 +90,8 @@ impl Actual {
 /// The next operation to run (each kind at most once per update), in an order that
 /// keeps every intermediate state valid: the Kafka version first (with the new
 /// configuration, which may need the new version), then the configuration, the
-/// broker type, the broker count and the storage.
+/// encryption between clients and brokers, the broker type, the broker count and
+/// the storage.
 fn next_step(
     actual: &Actual,
     d: &Target,
@@ -98,6 +112,9 @@ fn next_step(
             configuration: (want_conf && conf_differs).then(|| d.configuration()),
         }),
         (want_conf && conf_differs).then(|| Step::Configuration(d.configuration())),
+        (changed.has("client_broker_encryption")
+            && actual.client_broker.as_ref() != Some(&d.client_broker()))
+        .then(|| Step::Security(d.client_broker())),
         (changed.has("instance_type")
             && actual.instance_type.as_deref() != Some(d.instance_type.as_str()))
         .then(|| Step::BrokerType(d.instance_type.clone())),
@@ -167,6 +184,25 @@ async fn run(
             .cluster_arn(arn)
             .current_version(version)
             .configuration_info(info.clone())
+            .send()
+            .await
+            .map_err(|e| classify(&what, e))?
+            .cluster_operation_arn()
+            .map(str::to_owned),
+        // Only the client-broker setting: in-cluster encryption cannot change.
+        Step::Security(client_broker) => kafka
+            .update_security()
+            .cluster_arn(arn)
+            .current_version(version)
+            .encryption_info(
+                EncryptionInfo::builder()
+                    .encryption_in_transit(
+                        EncryptionInTransit::builder()
+                            .client_broker(client_broker.clone())
+                            .build(),
+                    )
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| classify(&what, e))?

@@ -162,8 +162,11 @@ pub(super) async fn configure(
         }
     }
 
-    // Object lock itself is fixed at creation; its default retention can change.
-    if changed.has("object_lock_retention")
+    // Object lock is turned on at creation, or later on a versioned bucket (versioning
+    // is set above) with PutObjectLockConfiguration; it never turns off. Its default
+    // retention can change.
+    let turned_on = changed.has("object_lock_enabled") && !fresh;
+    if (changed.has("object_lock_retention") || turned_on)
         && spec.object_lock_enabled
         && (spec.object_lock_retention.is_some() || !fresh)
     {

@@ -2,6 +2,7 @@
 
 use super::closed_set;
 use crate::input::Input;
+use crate::kind::{ChangeRule, FieldValues};
 use crate::regions;
 use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;
@@ -302,6 +303,16 @@ pub struct SecurityGroupRule {
     pub description: String,
 }
 
+/// `description` of a security group: refused. EC2 has no call that changes it,
+/// and a replacement (delete, then create) cannot delete a group while anything
+/// uses it, and would replace what takes its security groups only at creation (an
+/// MSK cluster, with its topics).
+pub fn security_group_description_change(_: &FieldValues<'_>) -> ChangeRule {
+    ChangeRule::Refuse(
+        "EC2 cannot change a security group's description, and replacing the group would replace what uses it (an MSK cluster takes its security groups only at creation). Keep the description (each rule has its own, which changes in place), or declare a new group (another logical id and name), move its users to it, then remove this one".into(),
+    )
+}
+
 /// A security group. Nothing is open by default: with no egress rules, the
 /// default allow-all egress rule AWS adds is removed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
@@ -313,8 +324,10 @@ pub struct SecurityGroupSpec {
     #[resource(replace)]
     /// Group name. Forces replacement.
     pub name: String,
-    #[resource(replace)]
-    /// Description. Forces replacement (no API changes it).
+    #[resource(change_rule = security_group_description_change)]
+    /// Description. A change is refused: no API changes it, and replacing the group
+    /// would replace what takes its groups only at creation (MSK clusters) or fail
+    /// to delete it while in use.
     pub description: String,
     /// Ingress rules (Authorize/RevokeSecurityGroupIngress).
     #[serde(default)]

@@ -2,6 +2,7 @@
 
 use super::closed_set;
 use crate::input::Input;
+use crate::kind::{ChangeRule, FieldValues};
 use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;
 use serde::{Deserialize, Serialize};
@@ -86,11 +87,13 @@ pub struct EksClusterSpec {
     #[resource(replace)]
     /// The cluster IAM role. Forces replacement.
     pub role_arn: Input<String>,
-    #[resource(replace)]
-    /// Subnets for the control plane's network interfaces. Forces replacement.
+    #[resource(change_rule = subnets_change)]
+    /// Subnets for the control plane's network interfaces (UpdateClusterConfig
+    /// `resourcesVpcConfig`, within the cluster's VPC: in place while one recorded
+    /// subnet stays; all of them changed (another VPC, say) replaces the cluster).
     pub subnet_ids: Vec<Input<String>>,
-    #[resource(replace)]
-    /// Extra security groups for the control plane. Forces replacement.
+    /// Extra security groups for the control plane (UpdateClusterConfig
+    /// `resourcesVpcConfig`).
     #[serde(default)]
     pub security_group_ids: Vec<Input<String>>,
     /// Private API endpoint (UpdateClusterConfig).
@@ -99,10 +102,40 @@ pub struct EksClusterSpec {
     pub endpoint_public_access: bool,
     /// Enabled control-plane log types (UpdateClusterConfig).
     pub enabled_log_types: Vec<LogType>,
-    #[resource(replace)]
-    /// KMS key for envelope encryption of Kubernetes secrets. Forces replacement.
+    #[resource(change_rule = secrets_encryption_change)]
+    /// KMS key for envelope encryption of Kubernetes secrets. Added to a cluster that
+    /// has none, in place (AssociateEncryptionConfig); removed or changed, forces
+    /// replacement (EKS can neither turn it off nor change its key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets_kms_key_arn: Option<Input<String>>,
+}
+
+/// `subnet_ids`: in place (UpdateClusterConfig) while at least one recorded subnet
+/// stays, which keeps the cluster in its VPC; when none does (the VPC replaced, or
+/// another one), a replacement: EKS cannot move a cluster to another VPC.
+pub fn subnets_change(c: &FieldValues<'_>) -> ChangeRule {
+    let kept = match (c.before, c.after) {
+        (Some(serde_json::Value::Array(b)), Some(serde_json::Value::Array(a))) => {
+            b.iter().any(|s| a.contains(s))
+        }
+        _ => false,
+    };
+    if kept {
+        ChangeRule::InPlace
+    } else {
+        ChangeRule::Replace
+    }
+}
+
+/// `secrets_kms_key_arn`: added, in place (AssociateEncryptionConfig); removed or
+/// another key, a replacement (EKS User Guide, "Encrypt Kubernetes secrets with KMS
+/// on existing clusters": encryption cannot be disabled or its key changed).
+pub fn secrets_encryption_change(c: &FieldValues<'_>) -> ChangeRule {
+    if c.before.is_none() {
+        ChangeRule::InPlace
+    } else {
+        ChangeRule::Replace
+    }
 }
 
 impl ResourceSpec for EksClusterSpec {

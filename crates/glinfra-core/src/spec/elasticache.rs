@@ -103,7 +103,9 @@ pub struct ReplicationGroupSpec {
     pub id: String,
     /// Description (ModifyReplicationGroup).
     pub description: String,
-    /// Engine version (`7.0`) (ModifyReplicationGroup, upgrades only).
+    #[resource(change_rule = crate::spec::rules::upgrade_only)]
+    /// Engine version (`7.0`) (ModifyReplicationGroup, upgrades only: a downgrade is
+    /// refused in the plan).
     pub engine_version: String,
     /// Node type (`cache.r6g.xlarge`) (ModifyReplicationGroup).
     pub node_type: String,

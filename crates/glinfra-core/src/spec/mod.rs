@@ -12,6 +12,7 @@ pub mod logs;
 pub mod msk;
 pub mod rds;
 pub mod route53;
+pub mod rules;
 pub mod s3;
 
 pub(crate) fn is_false(b: &bool) -> bool {

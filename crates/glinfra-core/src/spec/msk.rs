@@ -54,7 +54,9 @@ pub struct MskClusterSpec {
     #[resource(replace)]
     /// Name. Forces replacement.
     pub name: String,
-    /// Kafka version (UpdateClusterKafkaVersion).
+    #[resource(change_rule = crate::spec::rules::upgrade_only)]
+    /// Kafka version (UpdateClusterKafkaVersion, upgrades only: a downgrade is
+    /// refused in the plan).
     pub kafka_version: String,
     /// Brokers, a multiple of the subnet count (UpdateBrokerCount, increase only).
     pub broker_count: i32,
@@ -77,8 +79,8 @@ pub struct MskClusterSpec {
     #[resource(replace)]
     /// KMS key for encryption at rest. Forces replacement.
     pub kms_key_arn: Input<String>,
-    #[resource(replace)]
-    /// `TLS`, `TLS_PLAINTEXT` or `PLAINTEXT` between clients and brokers. Forces replacement.
+    /// `TLS`, `TLS_PLAINTEXT` or `PLAINTEXT` between clients and brokers
+    /// (UpdateSecurity; only in-cluster encryption and the at-rest key cannot change).
     pub client_broker_encryption: ClientBrokerEncryption,
 }
 

@@ -2,6 +2,7 @@
 
 use super::closed_set;
 use crate::input::Input;
+use crate::kind::{ChangeRule, FieldValues};
 use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;
 use serde::{Deserialize, Serialize};
@@ -70,7 +71,9 @@ pub struct DbInstanceSpec {
     #[resource(replace)]
     /// Engine (`postgres`). Forces replacement.
     pub engine: DbEngine,
-    /// Engine version (`15`, `15.5`) (ModifyDBInstance, upgrades only).
+    #[resource(change_rule = crate::spec::rules::upgrade_only)]
+    /// Engine version (`15`, `15.5`) (ModifyDBInstance, upgrades only: a downgrade
+    /// is refused in the plan).
     pub engine_version: String,
     /// Instance class (`db.r6g.2xlarge`) (ModifyDBInstance).
     pub instance_class: String,
@@ -106,17 +109,48 @@ pub struct DbInstanceSpec {
     pub parameter_group_name: Option<Input<String>>,
     /// VPC security groups (ModifyDBInstance).
     pub vpc_security_group_ids: Vec<Input<String>>,
-    #[resource(replace)]
-    /// Master user name (primaries). Forces replacement.
+    #[resource(change_rule = master_username_change)]
+    /// Master user name (primaries). Forces replacement, except when set as a replica
+    /// is promoted (the promoted instance keeps its source's master user, which this
+    /// must name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub master_username: Option<String>,
     /// Whether Secrets Manager manages the master password (no password in state or plans).
     #[serde(default)]
     pub manage_master_user_password: bool,
-    #[resource(replace)]
-    /// For a read replica: the source instance's ARN. Forces replacement.
+    #[resource(change_rule = replicate_from_change)]
+    /// For a read replica: the source instance's ARN. Removed, the replica is
+    /// promoted in place (PromoteReadReplica); another source forces replacement; set
+    /// on a primary, refused (AWS cannot make a primary a replica).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicate_from: Option<Input<String>>,
+}
+
+/// `replicate_from`: removed, the replica is promoted in place (PromoteReadReplica);
+/// another source replaces the replica (no call changes a replica's source); set on a
+/// primary, refused (no call makes an instance a replica, and replacing a primary
+/// would delete its data).
+pub fn replicate_from_change(c: &FieldValues<'_>) -> ChangeRule {
+    match (c.before, c.after.is_some() || c.after_unknown) {
+        (Some(_), false) => ChangeRule::InPlace,
+        (None, true) => ChangeRule::Refuse(
+            "a primary cannot become a read replica: AWS has no call that makes an existing instance a replica, and replacing it would delete its data. Leave `replicate_from` unset; for a replica, declare a new instance (another logical id and identifier)".into(),
+        ),
+        _ => ChangeRule::Replace,
+    }
+}
+
+/// `master_username`: set as the replica is promoted, in place (the promoted
+/// instance keeps its source's master user; the driver checks the name); any other
+/// change replaces the instance.
+pub fn master_username_change(c: &FieldValues<'_>) -> ChangeRule {
+    let promoted =
+        c.before_of("replicate_from").is_some() && c.after_of("replicate_from").is_none();
+    if promoted && c.before.is_none() {
+        ChangeRule::InPlace
+    } else {
+        ChangeRule::Replace
+    }
 }
 
 closed_set! {

@@ -4,6 +4,7 @@
 use super::closed_set;
 use super::is_false;
 use crate::input::Input;
+use crate::kind::{ChangeRule, FieldValues};
 use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;
 use serde::{Deserialize, Serialize};
@@ -155,8 +156,9 @@ pub struct BucketSpec {
     pub bucket: String,
     /// Whether versioning is enabled.
     pub versioning: bool,
-    #[resource(replace)]
-    /// Whether object lock is enabled (at creation). Forces replacement.
+    #[resource(change_rule = object_lock_change)]
+    /// Whether object lock is enabled. Turned on in place on a versioned bucket
+    /// (PutObjectLockConfiguration); turned off, refused (AWS cannot).
     #[serde(default, skip_serializing_if = "is_false")]
     pub object_lock_enabled: bool,
     /// Default object-lock retention.
@@ -179,6 +181,20 @@ pub struct BucketSpec {
     /// On delete, remove every object version first (otherwise a non-empty bucket fails to delete).
     #[serde(default, skip_serializing_if = "is_false")]
     pub force_destroy: bool,
+}
+
+/// `object_lock_enabled`: false to true, in place (PutObjectLockConfiguration with
+/// `ObjectLockEnabled=Enabled`, on a versioned bucket); true to false, refused: S3
+/// cannot turn object lock off, and deleting the bucket would take its locked objects.
+pub fn object_lock_change(c: &FieldValues<'_>) -> ChangeRule {
+    let on = |v: Option<&Value>| v.and_then(Value::as_bool).unwrap_or(false);
+    if on(c.before) && !on(c.after) {
+        ChangeRule::Refuse(
+            "S3 cannot turn object lock off once a bucket has it, and a replacement would delete the bucket with its locked objects. Keep `object_lock_enabled = true`; to stop retaining new objects by default, remove `object_lock_retention`".into(),
+        )
+    } else {
+        ChangeRule::InPlace
+    }
 }
 
 impl BucketSpec {

@@ -95,13 +95,33 @@ pub(super) fn cluster(status: ClusterStatus, version: &str, tags: &[(&str, &str)
         .version(version)
         .status(status)
         .set_tags(Some(tag_map(tags)))
-        .resources_vpc_config(
-            VpcConfigResponse::builder()
-                .endpoint_private_access(spec.endpoint_private_access)
-                .endpoint_public_access(spec.endpoint_public_access)
-                .build(),
-        )
+        .resources_vpc_config(vpc_config(
+            spec.endpoint_private_access,
+            spec.endpoint_public_access,
+        ))
         .logging(logging(&["api", "audit"]))
+        .encryption_config(encrypted_with(KEY_ARN))
+        .build()
+}
+
+/// The VPC configuration of `cluster_spec()` (its subnets and security groups) with
+/// the endpoint access given.
+fn vpc_config(private: bool, public: bool) -> VpcConfigResponse {
+    VpcConfigResponse::builder()
+        .subnet_ids("subnet-a")
+        .subnet_ids("subnet-b")
+        .security_group_ids("sg-1")
+        .endpoint_private_access(private)
+        .endpoint_public_access(public)
+        .build()
+}
+
+/// Envelope encryption of secrets with `key`.
+#[allow(deprecated)]
+fn encrypted_with(key: &str) -> aws_sdk_eks::types::EncryptionConfig {
+    aws_sdk_eks::types::EncryptionConfig::builder()
+        .resources("secrets")
+        .provider(aws_sdk_eks::types::Provider::builder().key_arn(key).build())
         .build()
 }
 
@@ -425,12 +445,7 @@ async fn cluster_full_reconcile_sends_tags_endpoint_access_and_logging_one_kind_
             ("aws:eks:owned", "y"),
         ],
     );
-    live.resources_vpc_config = Some(
-        VpcConfigResponse::builder()
-            .endpoint_private_access(false)
-            .endpoint_public_access(true)
-            .build(),
-    );
+    live.resources_vpc_config = Some(vpc_config(false, true));
     live.logging = Some(logging(&["api"]));
     // After the endpoint update: only the logging still differs.
     let mut endpoint_done = cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER);
@@ -498,6 +513,127 @@ async fn cluster_full_reconcile_sends_tags_endpoint_access_and_logging_one_kind_
             ),
         ]
     );
+}
+
+/// UpdateClusterConfig answering update `id` in progress; each request recorded.
+fn update_config_ok(
+    id: &'static str,
+    see: impl Fn(&UpdateClusterConfigInput) -> bool + Send + Sync + 'static,
+) -> Rule {
+    mock!(aws_sdk_eks::Client::update_cluster_config)
+        .match_requests(see)
+        .then_output(move || {
+            UpdateClusterConfigOutput::builder()
+                .update(an_update(id, UpdateStatus::InProgress))
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn cluster_subnets_and_security_groups_change_in_place_in_one_vpc_config_update() {
+    let mut spec = cluster_spec();
+    spec.subnet_ids.push(v("subnet-c"));
+    spec.security_group_ids = vec![v("sg-2")];
+    let mut done = cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER);
+    done.resources_vpc_config = Some(
+        VpcConfigResponse::builder()
+            .set_subnet_ids(Some(vec![
+                "subnet-a".into(),
+                "subnet-b".into(),
+                "subnet-c".into(),
+            ]))
+            .security_group_ids("sg-2")
+            .endpoint_private_access(true)
+            .build(),
+    );
+    let (configs, see) = recorder::<UpdateClusterConfigInput>();
+    let rules = vec![
+        describe_cluster(cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER)),
+        update_config_ok("u1", see),
+        describe_update(None, "u1", UpdateStatus::Successful),
+        describe_cluster(done),
+    ];
+    let c = mock_eks(&rules);
+    let out = update(
+        &c,
+        &cluster_spec(),
+        &spec,
+        &["security_group_ids", "subnet_ids"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out, cluster_outputs());
+    all_used(&rules);
+    let configs = configs.lock().unwrap();
+    assert_eq!(configs.len(), 1);
+    assert_eq!(configs[0].name(), Some(CLUSTER));
+    let vpc = configs[0].resources_vpc_config().unwrap();
+    assert_eq!(vpc.subnet_ids(), ["subnet-a", "subnet-b", "subnet-c"]);
+    assert_eq!(vpc.security_group_ids(), ["sg-2"]);
+    // Endpoint access is another kind of update: never in the same call.
+    assert_eq!(vpc.endpoint_private_access(), None);
+    assert_eq!(vpc.endpoint_public_access(), None);
+    assert!(configs[0].logging().is_none());
+}
+
+#[tokio::test]
+async fn cluster_secrets_encryption_is_associated_when_the_cluster_has_none() {
+    use aws_sdk_eks::operation::associate_encryption_config::{
+        AssociateEncryptionConfigInput, AssociateEncryptionConfigOutput,
+    };
+    let mut plain = cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER);
+    plain.encryption_config = None;
+    let before = EksClusterSpec {
+        secrets_kms_key_arn: None,
+        ..cluster_spec()
+    };
+    let (sent, see) = recorder::<AssociateEncryptionConfigInput>();
+    let rules = vec![
+        describe_cluster(plain),
+        mock!(aws_sdk_eks::Client::associate_encryption_config)
+            .match_requests(see)
+            .then_output(|| {
+                AssociateEncryptionConfigOutput::builder()
+                    .update(an_update("u1", UpdateStatus::InProgress))
+                    .build()
+            }),
+        describe_update(None, "u1", UpdateStatus::Successful),
+        describe_cluster(cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER)),
+    ];
+    let c = mock_eks(&rules);
+    update(&c, &before, &cluster_spec(), &["secrets_kms_key_arn"])
+        .await
+        .unwrap();
+    all_used(&rules);
+    {
+        let sent = sent.lock().unwrap();
+        assert_eq!(sent[0].cluster_name(), Some(CLUSTER));
+        assert_eq!(sent[0].encryption_config(), [encrypted_with(KEY_ARN)]);
+    }
+
+    // Already encrypted with the key (a resumed update): nothing is sent. With
+    // another key: an error, as EKS cannot change it.
+    let rules = vec![describe_cluster(cluster(
+        ClusterStatus::Active,
+        "1.29",
+        OURS_CLUSTER,
+    ))];
+    let c = mock_eks(&rules);
+    update(&c, &before, &cluster_spec(), &["secrets_kms_key_arn"])
+        .await
+        .unwrap();
+    all_used(&rules);
+    let mut other = cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER);
+    other.encryption_config = Some(vec![encrypted_with(
+        "arn:aws:kms:eu-west-1:111122223333:key/k2",
+    )]);
+    let rules = vec![describe_cluster(other)];
+    let c = mock_eks(&rules);
+    let err = update(&c, &before, &cluster_spec(), &["secrets_kms_key_arn"])
+        .await
+        .unwrap_err();
+    assert_error(&err, ErrorClass::Fatal, "cannot change the key");
+    all_used(&rules);
 }
 
 #[tokio::test]

@@ -114,6 +114,7 @@ struct View {
     instance_type: &'static str,
     volume: i32,
     revision: i64,
+    client_broker: ClientBroker,
     tags: &'static [(&'static str, &'static str)],
 }
 
@@ -130,6 +131,7 @@ impl View {
             instance_type: "kafka.m5.large",
             volume: 100,
             revision: 1,
+            client_broker: ClientBroker::Tls,
             tags: OURS,
         }
     }
@@ -155,6 +157,16 @@ impl View {
             .provisioned(
                 Provisioned::builder()
                     .number_of_broker_nodes(self.count)
+                    .encryption_info(
+                        aws_sdk_kafka::types::EncryptionInfo::builder()
+                            .encryption_in_transit(
+                                aws_sdk_kafka::types::EncryptionInTransit::builder()
+                                    .client_broker(self.client_broker.clone())
+                                    .in_cluster(true)
+                                    .build(),
+                            )
+                            .build(),
+                    )
                     .current_broker_software_info(
                         BrokerSoftwareInfo::builder()
                             .kafka_version(self.kafka)
@@ -564,6 +576,55 @@ async fn update_of_the_configuration_sends_update_cluster_configuration() {
     assert_eq!(seen[0].current_version(), Some("v1"));
     let conf = seen[0].configuration_info().unwrap();
     assert_eq!((conf.arn(), conf.revision()), (Some(CONF), Some(2)));
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn client_broker_encryption_changes_in_place_with_update_security() {
+    use aws_sdk_kafka::operation::update_security::{UpdateSecurityInput, UpdateSecurityOutput};
+    let mut want = spec();
+    want.client_broker_encryption = ClientBrokerEncryption::TlsPlaintext;
+    let (seen, see) = recorder::<UpdateSecurityInput>();
+    let rules = [
+        describe_rule(View::ours(ClusterState::Active, "v1")),
+        ok_rule!(Client::update_security(see) -> UpdateSecurityOutput),
+        describe_rule(View::ours(ClusterState::Updating, "v1")),
+        describe_rule(ours_with(ClusterState::Active, "v2", |v| {
+            v.client_broker = ClientBroker::TlsPlaintext
+        })),
+        bootstrap_rule(),
+    ];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+
+    let out = update(&c, &want, &["client_broker_encryption"])
+        .await
+        .unwrap();
+
+    assert_eq!(out.arn, ARN, "the same cluster");
+    all_used(&rules);
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].cluster_arn(), Some(ARN));
+        assert_eq!(seen[0].current_version(), Some("v1"));
+        let transit = seen[0]
+            .encryption_info()
+            .and_then(|e| e.encryption_in_transit())
+            .unwrap();
+        assert_eq!(transit.client_broker(), Some(&ClientBroker::TlsPlaintext));
+        // In-cluster encryption cannot change: it is not sent.
+        assert_eq!(transit.in_cluster(), None);
+        assert!(seen[0].client_authentication().is_none());
+    }
+
+    // Already in line (a resumed update): nothing is sent.
+    let rules = [describe_rule(ours_with(ClusterState::Active, "v2", |v| {
+        v.client_broker = ClientBroker::TlsPlaintext
+    }))];
+    let c = mock_kafka(&rules.iter().collect::<Vec<_>>());
+    update(&c, &want, &["client_broker_encryption"])
+        .await
+        .unwrap();
     all_used(&rules);
 }
 

@@ -1,6 +1,7 @@
 //! DB instances: primaries (CreateDBInstance) and read replicas
-//! (CreateDBInstanceReadReplica), in place changes by ModifyDBInstance, tags on the
-//! instance ARN, DeleteDBInstance.
+//! (CreateDBInstanceReadReplica), in place changes by ModifyDBInstance, a replica
+//! promoted in place by PromoteReadReplica when `replicate_from` is removed, tags on
+//! the instance ARN, DeleteDBInstance.
 //!
 //! - A primary's master password is never seen: `ManageMasterUserPassword=true`
 //!   makes RDS keep it in Secrets Manager, and no password is ever sent.
@@ -200,6 +201,59 @@ async fn wait_usable(
             }
         };
         if done {
+            return Ok(Poll::Ready(db));
+        }
+        if is_failed(s) || matches!(s, "stopped" | "stopping" | "deleting") {
+            return Err(ProviderError::new(
+                ErrorClass::Fatal,
+                format!("{what}: the instance is `{s}` and will not become available by itself"),
+            ));
+        }
+        Ok(Poll::Pending(s.to_string()))
+    })
+    .await
+}
+
+/// Promotes the read replica `db` to a standalone instance in place
+/// (PromoteReadReplica, with the spec's backup retention) and waits until it is
+/// available and no longer a replica. An instance already standalone is left as it
+/// is (a resumed promotion). The promoted instance keeps its source's master user:
+/// a spec naming another one is refused before the call.
+async fn promote(
+    rds: &Client,
+    spec: &DbInstanceSpec,
+    db: DbInstance,
+) -> Result<DbInstance, ProviderError> {
+    let id = required(db.db_instance_identifier(), "DBInstance identifier")?.to_string();
+    if db.read_replica_source_db_instance_identifier().is_none() {
+        return Ok(db);
+    }
+    if let (Some(want), Some(have)) = (&spec.master_username, db.master_username()) {
+        if want != have {
+            return Err(ProviderError::new(
+                ErrorClass::Fatal,
+                format!(
+                    "RDS instance `{id}`: a promoted replica keeps its source's master user `{have}`, but the spec names `{want}`: set `master_username` to `{have}` (nothing was changed)"
+                ),
+            ));
+        }
+    }
+    rds.promote_read_replica()
+        .db_instance_identifier(&id)
+        .backup_retention_period(spec.backup_retention_days)
+        .send()
+        .await
+        .map_err(|e| unless_busy(classify(&format!("PromoteReadReplica {id}"), e)))?;
+    let what = format!("RDS instance `{id}` promotion");
+    wait::until(&what, DEADLINE, POLL, || async {
+        let Some(db) = describe(rds, &id).await? else {
+            return Err(ProviderError::new(
+                ErrorClass::NotFound,
+                format!("{what}: the instance is gone"),
+            ));
+        };
+        let s = status(&db);
+        if s == "available" && db.read_replica_source_db_instance_identifier().is_none() {
             return Ok(Poll::Ready(db));
         }
         if is_failed(s) || matches!(s, "stopped" | "stopping" | "deleting") {
@@ -584,7 +638,10 @@ impl Driver for DbInstanceDriver {
     ) -> Result<DbInstanceOutputs, ProviderError> {
         let rds = c.rds(&r.region);
         let id = prior.outputs.identifier.as_str();
-        let db = wait_usable(&rds, id, Stage::BeforeModify).await?;
+        let mut db = wait_usable(&rds, id, Stage::BeforeModify).await?;
+        if changed.has("replicate_from") && r.spec.replicate_from.is_none() {
+            db = promote(&rds, &r.spec, db).await?;
+        }
         let db = modify_to(&rds, &r.spec, db, changed).await?;
         if changed.has("tags") {
             let live = if changed.everything() {

@@ -2,7 +2,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::rds::instance::{final_snapshot_id, major, upgrade_to};
 use crate::rds::DbInstanceDriver;
-use crate::test_support::{all_used, delete_found, meta, ok_rule, recorder, update};
+use crate::test_support::{all_used, assert_error, delete_found, meta, ok_rule, recorder, update};
 use aws_sdk_rds::operation::create_db_instance::{CreateDbInstanceInput, CreateDbInstanceOutput};
 use aws_sdk_rds::operation::create_db_instance_read_replica::{
     CreateDbInstanceReadReplicaInput, CreateDbInstanceReadReplicaOutput,
@@ -14,6 +14,9 @@ use aws_sdk_rds::operation::describe_db_instances::{
     DescribeDBInstancesError, DescribeDbInstancesOutput,
 };
 use aws_sdk_rds::operation::modify_db_instance::{ModifyDbInstanceInput, ModifyDbInstanceOutput};
+use aws_sdk_rds::operation::promote_read_replica::{
+    PromoteReadReplicaInput, PromoteReadReplicaOutput,
+};
 use aws_sdk_rds::types::builders::DbInstanceBuilder;
 use aws_sdk_rds::types::{
     DbInstance, DbParameterGroupStatus, Endpoint, PendingModifiedValues, VpcSecurityGroupMembership,
@@ -707,6 +710,102 @@ async fn update_of_a_busy_instance_is_retryable() {
         .await
         .unwrap_err();
     assert_eq!(err.class, ErrorClass::Retryable);
+    all_used(&rules);
+}
+
+// ---------------------------------------------------------------------------- promotion
+
+/// The replica's spec once promoted: no source, the source's master user, backups on.
+fn promoted() -> DbInstanceSpec {
+    DbInstanceSpec {
+        replicate_from: None,
+        master_username: Some("greenlang".into()),
+        backup_retention_days: 7,
+        ..cross_region_replica()
+    }
+}
+
+const PROMOTION: &[&str] = &["backup_retention_days", "master_username", "replicate_from"];
+
+#[tokio::test]
+async fn removing_replicate_from_promotes_the_replica_in_place_and_waits_until_standalone() {
+    let before = cross_region_replica();
+    let after = promoted();
+    let replica = |status| {
+        live_builder(&before, status)
+            .master_username("greenlang")
+            .build()
+    };
+    let (seen, see) = recorder::<PromoteReadReplicaInput>();
+    let rules = [
+        describe(replica("available")),
+        ok_rule!(Client::promote_read_replica(see) -> PromoteReadReplicaOutput),
+        // Modifying, then available but still listed as a replica for a moment: not done.
+        describe(replica("modifying")),
+        describe(replica("available")),
+        describe(
+            live_builder(&after, "available")
+                .master_username("greenlang")
+                .build(),
+        ),
+    ];
+    let c = mock_rds(&rules);
+    let out = update(&DRIVER, &c, &recorded(&before), &r(&after), PROMOTION)
+        .await
+        .unwrap();
+    // Same identity: the instance is the replica, promoted.
+    assert_eq!(out, instance_outputs(REPLICA));
+    all_used(&rules);
+    let req = seen.lock().unwrap()[0].clone();
+    assert_eq!(req.db_instance_identifier(), Some(REPLICA));
+    assert_eq!(req.backup_retention_period(), Some(7));
+}
+
+#[tokio::test]
+async fn a_resumed_promotion_of_an_instance_already_standalone_sends_nothing() {
+    let after = promoted();
+    let rules = [describe(
+        live_builder(&after, "available")
+            .master_username("greenlang")
+            .build(),
+    )];
+    let c = mock_rds(&rules);
+    update(
+        &DRIVER,
+        &c,
+        &recorded(&cross_region_replica()),
+        &r(&after),
+        PROMOTION,
+    )
+    .await
+    .unwrap();
+    all_used(&rules);
+}
+
+#[tokio::test]
+async fn a_promotion_naming_another_master_user_is_refused_before_any_call() {
+    let mut after = promoted();
+    after.master_username = Some("someone-else".into());
+    let rules = [describe(
+        live_builder(&cross_region_replica(), "available")
+            .master_username("greenlang")
+            .build(),
+    )];
+    let c = mock_rds(&rules);
+    let err = update(
+        &DRIVER,
+        &c,
+        &recorded(&cross_region_replica()),
+        &r(&after),
+        PROMOTION,
+    )
+    .await
+    .unwrap_err();
+    assert_error(
+        &err,
+        ErrorClass::Fatal,
+        "set `master_username` to `greenlang`",
+    );
     all_used(&rules);
 }
 

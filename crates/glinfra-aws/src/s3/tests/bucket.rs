@@ -409,6 +409,44 @@ async fn update_touches_only_the_changed_fields() {
 }
 
 #[tokio::test]
+async fn object_lock_turned_on_in_place_puts_the_lock_configuration_with_its_retention() {
+    use aws_sdk_s3::operation::put_object_lock_configuration::PutObjectLockConfigurationInput;
+    let mut spec = full_spec();
+    spec.versioning = true;
+    spec.object_lock_enabled = true;
+    let (seen, see) = recorder::<PutObjectLockConfigurationInput>();
+    let rule =
+        ok_rule!(Client::put_object_lock_configuration(see) -> PutObjectLockConfigurationOutput);
+    let mut before = spec.clone();
+    before.object_lock_enabled = false;
+    let c = mock_s3(RuleMode::Sequential, &[&rule]);
+    update(
+        &BucketDriver,
+        &c,
+        &state(&before),
+        &resource(&spec),
+        &["object_lock_enabled"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(rule.num_calls(), 1);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].bucket(), Some(spec.bucket.as_str()));
+    let conf = seen[0].object_lock_configuration().unwrap();
+    assert_eq!(
+        conf.object_lock_enabled(),
+        Some(&ObjectLockEnabled::Enabled)
+    );
+    let retention = spec.object_lock_retention.as_ref().unwrap();
+    let default = conf.rule().and_then(|r| r.default_retention()).unwrap();
+    assert_eq!(default.days(), Some(retention.days));
+    assert_eq!(
+        default.mode().map(|m| m.as_str()),
+        Some(retention.mode.as_str())
+    );
+}
+
+#[tokio::test]
 async fn update_deletes_removed_configurations() {
     let before = full_spec();
     let mut after = full_spec();

@@ -1,0 +1,397 @@
+//! Changes AWS makes in place are planned as updates, changes it cannot make at all
+//! are refused in the plan (naming the file, resource and field), and only the rest
+//! replaces: each kind's value-dependent rules, declared with its fields.
+
+use glinfra_core::plan::plan;
+use glinfra_core::safety::{message, refusals};
+use glinfra_core::spec::ec2::*;
+use glinfra_core::spec::eks::*;
+use glinfra_core::spec::elasticache::*;
+use glinfra_core::spec::msk::*;
+use glinfra_core::spec::rds::*;
+use glinfra_core::spec::s3::BucketSpec;
+use glinfra_core::{
+    Action, ChangeRule, Declared, Input, Kind, Plan, ResourceSpec, Stack, UpdateBehavior,
+};
+use std::collections::BTreeMap;
+
+mod common;
+use common::{applied, graph};
+
+const ORIGIN: &str = "environments/prod-us-east-1.toml";
+
+fn stack() -> Stack {
+    let mut stack = Stack::new("inplace", "us-east-1");
+    stack.set_origin(Some(ORIGIN.into()));
+    stack
+}
+
+/// The plan that takes `before` (applied) to `after`, both built by `build`.
+fn replan(build: impl Fn(&mut Stack, bool)) -> Plan {
+    let mut before = stack();
+    build(&mut before, false);
+    let state = applied(&before);
+    let mut after = stack();
+    build(&mut after, true);
+    plan(&graph(&after), &state)
+}
+
+/// The plan of one resource `r` changed by `edit`.
+fn change<S: ResourceSpec>(base: S, edit: impl Fn(&mut S)) -> Plan {
+    replan(|stack, changed| {
+        let mut spec = base.clone();
+        if changed {
+            edit(&mut spec);
+        }
+        stack.add("r", spec);
+    })
+}
+
+fn action(p: &Plan, id: &str) -> Option<Action> {
+    p.step(id).map(|s| s.action)
+}
+
+fn primary(identifier: &str) -> DbInstanceSpec {
+    DbInstanceSpec {
+        identifier: identifier.into(),
+        engine: DbEngine::Postgres,
+        engine_version: "15".into(),
+        instance_class: "db.r6g.large".into(),
+        allocated_storage: 200,
+        storage_type: StorageType::Gp3,
+        iops: None,
+        storage_encrypted: false,
+        kms_key_id: None,
+        multi_az: false,
+        backup_retention_days: 7,
+        maintenance_window: "sun:03:00-sun:04:00".into(),
+        deletion_protection: false,
+        db_subnet_group_name: Some(Input::from("inplace-db")),
+        parameter_group_name: None,
+        vpc_security_group_ids: Vec::new(),
+        master_username: Some("greenlang".into()),
+        manage_master_user_password: true,
+        replicate_from: None,
+    }
+}
+
+fn replica_of(source: Input<String>) -> DbInstanceSpec {
+    DbInstanceSpec {
+        master_username: None,
+        backup_retention_days: 0,
+        replicate_from: Some(source),
+        ..primary("inplace-db-replica")
+    }
+}
+
+#[test]
+fn a_replica_promoted_is_updated_in_place() {
+    let p = replan(|stack, promoted| {
+        let db = stack.add("db", primary("inplace-db"));
+        let mut replica = replica_of(db.arn());
+        if promoted {
+            replica.replicate_from = None;
+            replica.master_username = Some("greenlang".into());
+            replica.backup_retention_days = 7;
+        }
+        stack.add("replica", replica);
+    });
+    assert_eq!(action(&p, "replica"), Some(Action::Update), "{p:#?}");
+    assert_eq!(action(&p, "db"), None);
+    let fields: Vec<String> = p.step("replica").unwrap().changed_fields();
+    assert_eq!(
+        fields,
+        ["backup_retention_days", "master_username", "replicate_from"]
+    );
+    assert!(refusals(&p).is_empty());
+}
+
+#[test]
+fn a_primary_made_a_replica_is_refused_naming_file_resource_and_field() {
+    let p = replan(|stack, demoted| {
+        let db = stack.add("db", primary("inplace-db"));
+        let mut other = primary("inplace-db-2");
+        if demoted {
+            other = DbInstanceSpec {
+                master_username: Some("greenlang".into()),
+                ..replica_of(db.arn())
+            };
+            other.identifier = "inplace-db-2".into();
+        }
+        stack.add("db-2", other);
+    });
+    assert_ne!(action(&p, "db-2"), Some(Action::Replace));
+    let refused = refusals(&p);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let text = refused[0].to_string();
+    assert!(
+        text.starts_with(&format!(
+            "{ORIGIN}: `db-2` field `replicate_from`: a primary cannot become a read replica"
+        )),
+        "{text}"
+    );
+    assert!(message(&refused).contains("changes AWS cannot make"));
+}
+
+#[test]
+fn a_replica_given_another_source_is_replaced() {
+    let p = replan(|stack, moved| {
+        let a = stack.add("db", primary("inplace-db"));
+        let b = stack.add("db-b", primary("inplace-db-b"));
+        stack.add("replica", replica_of(if moved { b.arn() } else { a.arn() }));
+    });
+    assert_eq!(action(&p, "replica"), Some(Action::Replace));
+}
+
+fn eks() -> EksClusterSpec {
+    EksClusterSpec {
+        name: "inplace".into(),
+        version: "1.29".into(),
+        role_arn: Input::from("arn:aws:iam::111122223333:role/eks"),
+        subnet_ids: vec![Input::from("subnet-a"), Input::from("subnet-b")],
+        security_group_ids: Vec::new(),
+        endpoint_private_access: true,
+        endpoint_public_access: false,
+        enabled_log_types: Vec::new(),
+        secrets_kms_key_arn: None,
+    }
+}
+
+const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/a";
+const OTHER_KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/b";
+
+#[test]
+fn eks_networking_and_added_secrets_encryption_change_in_place() {
+    let update = |edit: fn(&mut EksClusterSpec)| action(&change(eks(), edit), "r");
+    assert_eq!(
+        update(|s| s.subnet_ids.push(Input::from("subnet-c"))),
+        Some(Action::Update)
+    );
+    // All of them changed: perhaps another VPC, which EKS cannot move a cluster to.
+    assert_eq!(
+        update(|s| s.subnet_ids = vec![Input::from("subnet-x"), Input::from("subnet-y")]),
+        Some(Action::Replace)
+    );
+    assert_eq!(
+        update(|s| s.security_group_ids = vec![Input::from("sg-1")]),
+        Some(Action::Update)
+    );
+    assert_eq!(
+        update(|s| s.secrets_kms_key_arn = Some(Input::from(KEY))),
+        Some(Action::Update)
+    );
+    let encrypted = EksClusterSpec {
+        secrets_kms_key_arn: Some(Input::from(KEY)),
+        ..eks()
+    };
+    let p = change(encrypted.clone(), |s| s.secrets_kms_key_arn = None);
+    assert_eq!(action(&p, "r"), Some(Action::Replace), "removed");
+    let p = change(encrypted, |s| {
+        s.secrets_kms_key_arn = Some(Input::from(OTHER_KEY))
+    });
+    assert_eq!(action(&p, "r"), Some(Action::Replace), "another key");
+    assert_eq!(
+        EksClusterSpec::KIND.field_behavior("secrets_kms_key_arn"),
+        UpdateBehavior::DependsOnValues
+    );
+}
+
+fn kafka(security_groups: Vec<Input<String>>) -> MskClusterSpec {
+    MskClusterSpec {
+        name: "inplace".into(),
+        kafka_version: "3.6.0".into(),
+        broker_count: 3,
+        instance_type: "kafka.m5.large".into(),
+        client_subnets: ["subnet-a", "subnet-b", "subnet-c"]
+            .map(Input::from)
+            .to_vec(),
+        security_groups,
+        volume_size_gb: 100,
+        configuration_arn: Input::from("arn:aws:kafka:us-east-1:111122223333:configuration/c"),
+        configuration_revision: Input::Value(1),
+        kms_key_arn: Input::from(KEY),
+        client_broker_encryption: ClientBrokerEncryption::Tls,
+    }
+}
+
+#[test]
+fn msk_client_broker_encryption_changes_in_place_and_its_key_replaces() {
+    let p = change(kafka(Vec::new()), |s| {
+        s.client_broker_encryption = ClientBrokerEncryption::TlsPlaintext
+    });
+    assert_eq!(action(&p, "r"), Some(Action::Update));
+    let p = change(kafka(Vec::new()), |s| {
+        s.kms_key_arn = Input::from(OTHER_KEY)
+    });
+    assert_eq!(action(&p, "r"), Some(Action::Replace));
+}
+
+fn security_group(name: &str, description: &str) -> SecurityGroupSpec {
+    SecurityGroupSpec {
+        vpc_id: Input::from("vpc-1"),
+        name: name.into(),
+        description: description.into(),
+        ingress: Vec::new(),
+        egress: Vec::new(),
+    }
+}
+
+/// A security group used by an EKS cluster and an MSK cluster.
+fn users_of_a_group(stack: &mut Stack, group: SecurityGroupSpec) {
+    let sg = stack.add("sg", group);
+    stack.add(
+        "eks",
+        EksClusterSpec {
+            security_group_ids: vec![sg.id()],
+            ..eks()
+        },
+    );
+    stack.add("kafka", kafka(vec![sg.id()]));
+}
+
+#[test]
+fn a_security_group_description_edit_is_refused_and_replaces_nothing() {
+    let p = replan(|stack, edited| {
+        let description = if edited {
+            "Kafka and EKS"
+        } else {
+            "cluster access"
+        };
+        users_of_a_group(stack, security_group("inplace-sg", description));
+    });
+    assert_eq!(action(&p, "eks"), None);
+    assert_eq!(action(&p, "kafka"), None);
+    let refused = refusals(&p);
+    assert_eq!(refused.len(), 1);
+    assert!(
+        refused[0].to_string().starts_with(&format!(
+            "{ORIGIN}: `sg` field `description`: EC2 cannot change"
+        )),
+        "{}",
+        refused[0]
+    );
+}
+
+#[test]
+fn a_replaced_security_group_updates_the_eks_cluster_in_place() {
+    // A new name is a new group; the cluster takes it with UpdateClusterConfig, while
+    // MSK, which takes its groups only at creation, is replaced.
+    let p = replan(|stack, renamed| {
+        let name = if renamed {
+            "inplace-sg-2"
+        } else {
+            "inplace-sg"
+        };
+        users_of_a_group(stack, security_group(name, "cluster access"));
+    });
+    assert_eq!(action(&p, "sg"), Some(Action::Replace));
+    assert_eq!(action(&p, "eks"), Some(Action::Update));
+    assert_eq!(action(&p, "kafka"), Some(Action::Replace));
+}
+
+fn bucket(lock: bool) -> BucketSpec {
+    BucketSpec {
+        versioning: true,
+        object_lock_enabled: lock,
+        ..BucketSpec::new("inplace-audit-bucket")
+    }
+}
+
+#[test]
+fn object_lock_turns_on_in_place_and_off_is_refused() {
+    let p = change(bucket(false), |s| s.object_lock_enabled = true);
+    assert_eq!(action(&p, "r"), Some(Action::Update));
+    assert!(refusals(&p).is_empty());
+    let p = change(bucket(true), |s| s.object_lock_enabled = false);
+    assert_ne!(action(&p, "r"), Some(Action::Replace));
+    assert_ne!(action(&p, "r"), Some(Action::Delete));
+    let refused = refusals(&p);
+    assert_eq!(refused.len(), 1);
+    assert!(
+        refused[0]
+            .to_string()
+            .contains("`r` field `object_lock_enabled`: S3 cannot turn object lock off"),
+        "{}",
+        refused[0]
+    );
+}
+
+fn redis(version: &str) -> ReplicationGroupSpec {
+    ReplicationGroupSpec {
+        id: "inplace".into(),
+        description: "cache".into(),
+        engine_version: version.into(),
+        node_type: "cache.r6g.large".into(),
+        num_node_groups: 3,
+        replicas_per_node_group: 1,
+        cache_subnet_group_name: Input::from("inplace-cache"),
+        cache_parameter_group_name: Input::from("inplace-redis7"),
+        security_group_ids: Vec::new(),
+        at_rest_encryption: true,
+        kms_key_id: None,
+        transit_encryption: true,
+        automatic_failover: true,
+        multi_az: true,
+        snapshot_retention_days: 7,
+        port: 6379,
+    }
+}
+
+#[test]
+fn engine_downgrades_are_refused_in_the_plan_and_upgrades_are_updates() {
+    let refused_field = |p: &Plan| {
+        let r = refusals(p);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(r[0].to_string().contains("never downgrades"), "{}", r[0]);
+        r[0].impossible.as_ref().unwrap().field.clone()
+    };
+    let p = change(redis("7.1"), |s| s.engine_version = "7.0".into());
+    assert_eq!(refused_field(&p), "engine_version");
+    let p = change(redis("7.0"), |s| s.engine_version = "7.1".into());
+    assert_eq!(action(&p, "r"), Some(Action::Update));
+    assert!(refusals(&p).is_empty());
+
+    let p = change(kafka(Vec::new()), |s| s.kafka_version = "3.5.1".into());
+    assert_eq!(refused_field(&p), "kafka_version");
+    let p = change(kafka(Vec::new()), |s| s.kafka_version = "3.7.x".into());
+    assert!(refusals(&p).is_empty());
+
+    let p = change(primary("inplace-db"), |s| s.engine_version = "14".into());
+    assert_eq!(refused_field(&p), "engine_version");
+}
+
+#[test]
+fn a_refused_change_survives_the_plan_json() {
+    let p = change(bucket(true), |s| s.object_lock_enabled = false);
+    let json = serde_json::to_value(&p).unwrap();
+    let change = &json["steps"][0]["changes"][0];
+    assert_eq!(change["field"], "object_lock_enabled");
+    assert!(change["refused"].as_str().unwrap().contains("S3 cannot"));
+    let back: Plan = serde_json::from_value(json).unwrap();
+    assert_eq!(back, p);
+    assert!(glinfra_core::render::text(&p).contains("# refused"));
+}
+
+#[test]
+fn every_change_rule_is_declared_on_a_field_and_decides_something() {
+    let mut ruled = BTreeMap::new();
+    for kind in Kind::all() {
+        for (field, _) in kind.change_rules() {
+            ruled.insert(format!("{kind}.{field}"), kind.field_behavior(field));
+        }
+    }
+    assert!(ruled
+        .values()
+        .all(|b| *b == UpdateBehavior::DependsOnValues));
+    for name in [
+        "aws:rds/db-instance.replicate_from",
+        "aws:eks/cluster.secrets_kms_key_arn",
+        "aws:s3/bucket.object_lock_enabled",
+        "aws:elasticache/replication-group.engine_version",
+        "aws:msk/cluster.kafka_version",
+        "aws:ec2/security-group.description",
+    ] {
+        assert!(ruled.contains_key(name), "{name} has no change rule");
+    }
+    let _ = ChangeRule::InPlace;
+}

@@ -1,0 +1,430 @@
+//! Changes AWS makes in place, applied on the emulator: the resource keeps its
+//! identity (ARN, endpoint, creation time). Nothing here skips: without an emulator
+//! (`AWS_ENDPOINT_URL`), these fail.
+
+mod common;
+
+use common::{nonce, sdk, Run};
+use glinfra::spec::ec2::{SecurityGroupSpec, SubnetSpec, VpcSpec};
+use glinfra::spec::eks::EksClusterSpec;
+use glinfra::spec::msk::{ClientBrokerEncryption, MskClusterSpec, MskConfigurationSpec};
+use glinfra::spec::rds::{DbEngine, DbInstanceSpec, DbSubnetGroupSpec, StorageType};
+use glinfra::spec::s3::{BucketSpec, ObjectLockMode, ObjectLockRetention};
+use glinfra::{Action, Input, Stack};
+
+/// A VPC with two subnets in two zones, named for one test; the subnets' ids.
+fn network(stack: &mut Stack, cidr16: u8) -> Vec<Input<String>> {
+    network_of(stack, cidr16, 2)
+}
+
+/// A VPC with `n` subnets in as many zones; the subnets' ids.
+fn network_of(stack: &mut Stack, cidr16: u8, n: usize) -> Vec<Input<String>> {
+    let vpc = stack.add("vpc", VpcSpec::new(format!("10.{cidr16}.0.0/16")));
+    ["us-east-1a", "us-east-1b", "us-east-1c"][..n]
+        .iter()
+        .enumerate()
+        .map(|(i, zone)| {
+            stack
+                .add(
+                    format!("subnet-{i}"),
+                    SubnetSpec::new(vpc.id(), format!("10.{cidr16}.{i}.0/24"), *zone),
+                )
+                .id()
+        })
+        .collect()
+}
+
+fn db(identifier: &str, subnet_group: Input<String>) -> DbInstanceSpec {
+    DbInstanceSpec {
+        identifier: identifier.into(),
+        engine: DbEngine::Postgres,
+        engine_version: "15".into(),
+        instance_class: "db.r6g.large".into(),
+        allocated_storage: 200,
+        storage_type: StorageType::Gp3,
+        iops: None,
+        storage_encrypted: false,
+        kms_key_id: None,
+        multi_az: false,
+        backup_retention_days: 7,
+        maintenance_window: "sun:03:00-sun:04:00".into(),
+        deletion_protection: false,
+        db_subnet_group_name: Some(subnet_group),
+        parameter_group_name: None,
+        vpc_security_group_ids: Vec::new(),
+        master_username: Some("greenlang".into()),
+        manage_master_user_password: true,
+        replicate_from: None,
+    }
+}
+
+/// A primary and its read replica; `promoted`: the replica promoted.
+fn databases(name: &str, promoted: bool) -> Stack {
+    let mut stack = Stack::new(name, common::REGION);
+    let subnets = network(&mut stack, 42);
+    let group = stack.add(
+        "db-subnets",
+        DbSubnetGroupSpec {
+            vpc_id: None,
+            name: format!("{name}-db"),
+            description: "databases".into(),
+            subnet_ids: subnets,
+        },
+    );
+    let primary = stack.add("db-primary", db(&format!("{name}-primary"), group.name()));
+    let mut replica = db(&format!("{name}-replica"), group.name());
+    if !promoted {
+        replica.replicate_from = Some(primary.arn());
+        replica.master_username = None;
+        replica.backup_retention_days = 0;
+    }
+    stack.add("db-replica", replica);
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_replica_is_promoted_in_place() {
+    let name = format!("promote-{}", nonce());
+    let run = Run::new().await;
+    run.up(&databases(&name, false)).await;
+    let rds = aws_sdk_rds::Client::new(&sdk().await);
+    let describe = |id: String| {
+        let rds = rds.clone();
+        async move {
+            rds.describe_db_instances()
+                .db_instance_identifier(id)
+                .send()
+                .await
+                .unwrap()
+                .db_instances()[0]
+                .clone()
+        }
+    };
+    let replica_id = format!("{name}-replica");
+    let before = describe(replica_id.clone()).await;
+    assert!(before
+        .read_replica_source_db_instance_identifier()
+        .is_some());
+
+    let promoted = databases(&name, true);
+    let (plan, _) = run.up(&promoted).await;
+    let actions: Vec<(String, Action)> = plan
+        .steps
+        .iter()
+        .map(|s| (s.resource.clone(), s.action))
+        .collect();
+    assert_eq!(actions, [("db-replica".to_string(), Action::Update)]);
+    let after = describe(replica_id).await;
+    assert_eq!(after.read_replica_source_db_instance_identifier(), None);
+    assert_eq!(after.backup_retention_period(), Some(7));
+    assert_eq!(after.db_instance_arn(), before.db_instance_arn());
+    assert_eq!(after.instance_create_time(), before.instance_create_time());
+    assert_eq!(
+        after.endpoint().and_then(|e| e.address()),
+        before.endpoint().and_then(|e| e.address())
+    );
+    let source = describe(format!("{name}-primary")).await;
+    assert!(source.read_replica_db_instance_identifiers().is_empty());
+    assert!(run.plan(&promoted).is_empty());
+
+    // And back: a primary is never made a replica; refused before any call.
+    let (_, mutating) = run.calls();
+    let err = run
+        .attempt(&databases(&name, false), false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`db-replica` field `replicate_from`: a primary cannot become a read replica"),
+        "{err}"
+    );
+    assert_eq!(run.calls().1, mutating, "no mutating call");
+    run.destroy(&promoted).await;
+}
+
+const SECRETS_KEY: &str =
+    "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555";
+
+/// An EKS cluster in a VPC; `changed`: a third subnet, a control-plane security
+/// group and secrets encryption added; `description`: the group's description.
+fn kubernetes(name: &str, changed: bool, description: &str) -> Stack {
+    let mut stack = Stack::new(name, common::REGION);
+    let subnets = network_of(&mut stack, 43, 3);
+    let vpc = glinfra::Input::output("vpc", "id");
+    let sg = stack.add(
+        "sg-control-plane",
+        SecurityGroupSpec {
+            vpc_id: vpc,
+            name: format!("{name}-cp"),
+            description: description.into(),
+            ingress: Vec::new(),
+            egress: Vec::new(),
+        },
+    );
+    stack.add(
+        "eks",
+        EksClusterSpec {
+            name: name.into(),
+            version: "1.29".into(),
+            role_arn: Input::from("arn:aws:iam::000000000000:role/glinfra-eks"),
+            subnet_ids: if changed {
+                subnets
+            } else {
+                subnets[..2].to_vec()
+            },
+            security_group_ids: if changed { vec![sg.id()] } else { Vec::new() },
+            endpoint_private_access: true,
+            endpoint_public_access: false,
+            enabled_log_types: Vec::new(),
+            secrets_kms_key_arn: changed.then(|| Input::from(SECRETS_KEY)),
+        },
+    );
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eks_subnets_security_groups_and_secrets_encryption_change_in_place() {
+    let name = format!("eks-inplace-{}", nonce());
+    let run = Run::new().await;
+    run.up(&kubernetes(&name, false, "control plane")).await;
+    let eks = aws_sdk_eks::Client::new(&sdk().await);
+    let describe = || async {
+        eks.describe_cluster()
+            .name(&name)
+            .send()
+            .await
+            .unwrap()
+            .cluster()
+            .unwrap()
+            .clone()
+    };
+    let before = describe().await;
+
+    let changed = kubernetes(&name, true, "control plane");
+    let (plan, _) = run.up(&changed).await;
+    assert_eq!(
+        plan.steps
+            .iter()
+            .map(|s| (s.resource.as_str(), s.action))
+            .collect::<Vec<_>>(),
+        [("eks", Action::Update)]
+    );
+    let after = describe().await;
+    let outputs = run.outputs(&changed);
+    let vpc = after.resources_vpc_config().unwrap();
+    assert_eq!(vpc.subnet_ids().len(), 3);
+    assert_eq!(
+        vpc.security_group_ids(),
+        [outputs["sg-control-plane.id"].clone()]
+    );
+    let key = after
+        .encryption_config()
+        .iter()
+        .find_map(|e| e.provider()?.key_arn());
+    assert_eq!(key, Some(SECRETS_KEY));
+    assert_eq!(after.arn(), before.arn());
+    assert_eq!(after.created_at(), before.created_at());
+    assert_eq!(after.endpoint(), before.endpoint());
+    assert!(run.plan(&changed).is_empty());
+
+    // The group's description cannot change: refused with no mutating call, and
+    // nothing that uses the group is replaced.
+    let edited = kubernetes(&name, true, "EKS control plane");
+    let plan = run.plan(&edited);
+    assert!(plan.steps.iter().all(|s| s.action != Action::Replace));
+    let (_, mutating) = run.calls();
+    let err = run.attempt(&edited, false).await.unwrap_err().to_string();
+    assert!(
+        err.contains("`sg-control-plane` field `description`: EC2 cannot change"),
+        "{err}"
+    );
+    assert_eq!(run.calls().1, mutating, "no mutating call");
+    run.destroy(&changed).await;
+}
+
+/// An MSK cluster in a VPC of three subnets, with client-broker encryption `encryption`.
+fn kafka(name: &str, encryption: ClientBrokerEncryption) -> Stack {
+    kafka_at(name, encryption, "3.5.1")
+}
+
+/// [`kafka`] at Kafka `version`.
+fn kafka_at(name: &str, encryption: ClientBrokerEncryption, version: &str) -> Stack {
+    let mut stack = Stack::new(name, common::REGION);
+    let subnets = network_of(&mut stack, 44, 3);
+    let sg = stack.add(
+        "sg-kafka",
+        SecurityGroupSpec {
+            vpc_id: glinfra::Input::output("vpc", "id"),
+            name: format!("{name}-kafka"),
+            description: "kafka brokers".into(),
+            ingress: Vec::new(),
+            egress: Vec::new(),
+        },
+    );
+    let configuration = stack.add(
+        "kafka-config",
+        MskConfigurationSpec {
+            name: format!("{name}-config"),
+            kafka_versions: vec!["3.4.0".into(), "3.5.1".into()],
+            server_properties: [("auto.create.topics.enable".to_string(), "false".to_string())]
+                .into(),
+        },
+    );
+    stack.add(
+        "kafka",
+        MskClusterSpec {
+            name: name.into(),
+            kafka_version: version.into(),
+            broker_count: 3,
+            instance_type: "kafka.m5.large".into(),
+            client_subnets: subnets,
+            security_groups: vec![sg.id()],
+            volume_size_gb: 100,
+            configuration_arn: configuration.arn(),
+            configuration_revision: configuration.latest_revision(),
+            kms_key_arn: Input::from(SECRETS_KEY),
+            client_broker_encryption: encryption,
+        },
+    );
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn msk_client_broker_encryption_changes_in_place() {
+    let name = format!("msk-inplace-{}", nonce());
+    let run = Run::new().await;
+    run.up(&kafka(&name, ClientBrokerEncryption::Tls)).await;
+    let msk = aws_sdk_kafka::Client::new(&sdk().await);
+    let arn = run.outputs(&kafka(&name, ClientBrokerEncryption::Tls))["kafka.arn"].clone();
+    let describe = || async {
+        msk.describe_cluster_v2()
+            .cluster_arn(&arn)
+            .send()
+            .await
+            .unwrap()
+            .cluster_info()
+            .unwrap()
+            .clone()
+    };
+    let before = describe().await;
+
+    let changed = kafka(&name, ClientBrokerEncryption::TlsPlaintext);
+    let (plan, _) = run.up(&changed).await;
+    assert_eq!(
+        plan.steps
+            .iter()
+            .map(|s| (s.resource.as_str(), s.action))
+            .collect::<Vec<_>>(),
+        [("kafka", Action::Update)]
+    );
+    let after = describe().await;
+    let transit = after
+        .provisioned()
+        .and_then(|p| p.encryption_info())
+        .and_then(|e| e.encryption_in_transit())
+        .unwrap();
+    assert_eq!(
+        transit.client_broker(),
+        Some(&aws_sdk_kafka::types::ClientBroker::TlsPlaintext)
+    );
+    assert_eq!(after.cluster_arn(), before.cluster_arn());
+    assert_eq!(after.creation_time(), before.creation_time());
+    assert_ne!(after.current_version(), before.current_version());
+    assert!(run.plan(&changed).is_empty());
+
+    // A downgrade of Kafka is refused in the plan, before any call.
+    let older = kafka_at(&name, ClientBrokerEncryption::TlsPlaintext, "3.4.0");
+    let (_, mutating) = run.calls();
+    let err = run.attempt(&older, false).await.unwrap_err().to_string();
+    assert!(
+        err.contains("`kafka` field `kafka_version`: `3.4.0` is older than the running `3.5.1`"),
+        "{err}"
+    );
+    assert_eq!(run.calls().1, mutating, "no mutating call");
+    run.destroy(&changed).await;
+}
+
+/// A versioned bucket, with object lock (and a default retention) or without.
+fn audit_bucket(name: &str, bucket: &str, lock: bool) -> Stack {
+    let mut stack = Stack::new(name, common::REGION);
+    stack.add(
+        "audit",
+        BucketSpec {
+            versioning: true,
+            object_lock_enabled: lock,
+            object_lock_retention: lock.then_some(ObjectLockRetention {
+                mode: ObjectLockMode::Governance,
+                days: 30,
+            }),
+            force_destroy: true,
+            ..BucketSpec::new(bucket)
+        },
+    );
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn object_lock_turns_on_in_place_and_never_off() {
+    let nonce = nonce();
+    let name = format!("lock-inplace-{nonce}");
+    let bucket = format!("glinfra-lock-{nonce}");
+    let run = Run::new().await;
+    run.up(&audit_bucket(&name, &bucket, false)).await;
+    let s3 = aws_sdk_s3::Client::new(&sdk().await);
+    let created = || async {
+        s3.list_buckets()
+            .send()
+            .await
+            .unwrap()
+            .buckets()
+            .iter()
+            .find(|b| b.name() == Some(bucket.as_str()))
+            .and_then(|b| b.creation_date().cloned())
+    };
+    let before = created().await;
+    assert!(before.is_some());
+
+    let locked = audit_bucket(&name, &bucket, true);
+    let (plan, _) = run.up(&locked).await;
+    assert_eq!(
+        plan.steps
+            .iter()
+            .map(|s| (s.resource.as_str(), s.action))
+            .collect::<Vec<_>>(),
+        [("audit", Action::Update)]
+    );
+    let conf = s3
+        .get_object_lock_configuration()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let conf = conf.object_lock_configuration().unwrap();
+    assert_eq!(
+        conf.object_lock_enabled(),
+        Some(&aws_sdk_s3::types::ObjectLockEnabled::Enabled)
+    );
+    assert_eq!(
+        conf.rule()
+            .and_then(|r| r.default_retention())
+            .and_then(|d| d.days()),
+        Some(30)
+    );
+    assert_eq!(created().await, before, "the same bucket");
+    assert!(run.plan(&locked).is_empty());
+
+    // Off again is refused before any call: S3 cannot, and a replacement would
+    // delete the locked objects.
+    let (_, mutating) = run.calls();
+    let err = run
+        .attempt(&audit_bucket(&name, &bucket, false), false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`audit` field `object_lock_enabled`: S3 cannot turn object lock off"),
+        "{err}"
+    );
+    assert_eq!(run.calls().1, mutating, "no mutating call");
+    run.destroy(&locked).await;
+}

@@ -300,9 +300,8 @@ async fn execute(
     }
     let target = (verb != Verb::Destroy).then_some(graph);
     let replace: std::collections::BTreeSet<String> = args.replace.iter().cloned().collect();
-    let plan_from = |state: &glinfra_core::State| match target {
-        Some(g) => glinfra_core::plan::plan_replacing(g, state, &replace),
-        None => glinfra_core::plan::plan_destroy(state),
+    let plan_from = |state: &glinfra_core::State, drift: &[glinfra_core::Drift]| {
+        glinfra_core::refresh::plan_refreshed(target, state, drift, &replace)
     };
     let (mut plan, base) = if args.refresh && !args.dot {
         let before = session.aws_provider().map(|a| a.api_calls().total);
@@ -336,32 +335,31 @@ async fn execute(
                 .map_err(|e| e.to_string())?;
         }
         if verb == Verb::Refresh {
-            let mut p = plan_from(&refreshed.state);
-            glinfra_core::refresh::annotate(&mut p, &refreshed.drift);
-            p.steps.clear();
+            let drift = &refreshed.drift;
             if args.json {
                 let calls = session.aws_provider().map(|a| a.api_calls());
                 println!(
                     "{}",
-                    serde_json::json!({"drift": p.drift, "api_calls": calls})
+                    serde_json::json!({"drift": drift, "api_calls": calls})
                 );
-            } else if p.drift.is_empty() {
+            } else if drift.is_empty() {
                 println!("No drift: the cloud matches recorded state.");
             } else {
-                print!("{}", render::drift_text(&p.drift));
+                print!("{}", render::drift_text(drift));
                 println!("State updated from the cloud; `plan` shows how to bring it back to the program.");
             }
             return Ok(ExitCode::SUCCESS);
         }
-        let mut p = plan_from(&refreshed.state);
-        glinfra_core::refresh::annotate(&mut p, &refreshed.drift);
-        (p, refreshed.state)
+        (
+            plan_from(&refreshed.state, &refreshed.drift),
+            refreshed.state,
+        )
     } else {
         if verb == Verb::Refresh {
             return Err("`refresh` with --refresh=false does nothing".into());
         }
         let state = session.state(&lock).map_err(|e| e.to_string())?;
-        (plan_from(&state), state)
+        (plan_from(&state, &[]), state)
     };
     glinfra_core::plan::restrict(&mut plan, graph, &base, &args.target, &args.exclude)
         .map_err(|e| e.to_string())?;

@@ -3,7 +3,6 @@
 use glinfra_aws::AwsProvider;
 use glinfra_core::input::resolve_refs;
 use glinfra_core::plan::{plan, plan_destroy};
-use glinfra_core::refresh::annotate;
 use glinfra_core::{Plan, ResourceGraph, Stack};
 use glinfra_core::{Refreshed, State};
 use glinfra_engine::{
@@ -135,12 +134,12 @@ impl Session {
     /// The plan that takes `refreshed` state to `graph` (or, with no graph, deletes
     /// everything), with the drift the refresh found.
     pub fn plan_refreshed(&self, graph: Option<&ResourceGraph>, refreshed: &Refreshed) -> Plan {
-        let mut p = match graph {
-            Some(g) => plan(g, &refreshed.state),
-            None => plan_destroy(&refreshed.state),
-        };
-        annotate(&mut p, &refreshed.drift);
-        p
+        glinfra_core::refresh::plan_refreshed(
+            graph,
+            &refreshed.state,
+            &refreshed.drift,
+            &Default::default(),
+        )
     }
 
     /// Records `state` (a refreshed state) as the stack's state, when it differs.

@@ -144,14 +144,7 @@ async fn an_untagged_vpc_is_imported_then_brought_in_line() {
     let mut spec = VpcSpec::new("10.41.0.0/16");
     spec.enable_dns_hostnames = true;
     stack.add("vpc", spec);
-    let graph = glinfra::ResourceGraph::build(&stack).unwrap();
-    let lock = run.session.lock(stack.name()).unwrap();
-    let plan = run
-        .session
-        .import(&lock, &graph, "vpc", &vpc_id)
-        .await
-        .unwrap();
-    drop(lock);
+    let plan = run.import(&stack, "vpc", &vpc_id).await.unwrap();
     // A new VPC has DNS host names off: the diff to the program says so.
     let step = plan.step("vpc").expect("a diff to review");
     assert_eq!(step.action, Action::Update);
@@ -179,15 +172,8 @@ async fn an_untagged_vpc_is_imported_then_brought_in_line() {
     // Importing it into another stack is refused: it is this stack's now.
     let mut other = Stack::new(format!("drift-other-{}", nonce()), common::REGION);
     other.add("vpc", VpcSpec::new("10.41.0.0/16"));
-    let graph = glinfra::ResourceGraph::build(&other).unwrap();
-    let lock = run.session.lock(other.name()).unwrap();
-    let err = run
-        .session
-        .import(&lock, &graph, "vpc", &vpc_id)
-        .await
-        .unwrap_err();
+    let err = run.import(&other, "vpc", &vpc_id).await.unwrap_err();
     assert!(err.to_string().contains("belongs to stack"), "{err}");
-    drop(lock);
     run.destroy(&stack).await;
 }
 
@@ -545,14 +531,7 @@ async fn an_untagged_bucket_is_imported_then_brought_in_line() {
     spec.versioning = true;
     spec.force_destroy = true;
     stack.add("bucket", spec);
-    let graph = glinfra::ResourceGraph::build(&stack).unwrap();
-    let lock = run.session.lock(stack.name()).unwrap();
-    let plan = run
-        .session
-        .import(&lock, &graph, "bucket", &name)
-        .await
-        .unwrap();
-    drop(lock);
+    let plan = run.import(&stack, "bucket", &name).await.unwrap();
     // A new bucket is unversioned (and, since April 2023, blocks public access): the
     // diff to the program is versioning alone.
     let step = plan.step("bucket").expect("a diff to review");

@@ -93,6 +93,18 @@ impl Run {
         (plan, report)
     }
 
+    /// What `import ID AWS_ID` does for `stack`: the plan from there, or the refusal.
+    pub async fn import(
+        &self,
+        stack: &Stack,
+        id: &str,
+        aws_id: &str,
+    ) -> Result<Plan, glinfra::Error> {
+        let graph = ResourceGraph::build(stack).unwrap();
+        let lock = self.session.lock(stack.name())?;
+        self.session.import(&lock, &graph, id, aws_id).await
+    }
+
     /// What `apply` (or `destroy`) does, returning what the session says, refusals included.
     pub async fn attempt(
         &self,

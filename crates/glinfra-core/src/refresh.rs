@@ -314,3 +314,20 @@ pub fn annotate(plan: &mut Plan, drift: &[Drift]) {
     }
     plan.drift = drift.to_vec();
 }
+
+/// The plan from `refreshed` state with its `drift`: to `graph` (replacing the
+/// resources in `replace` too), or, with no graph, deleting everything. The one
+/// place a plan is made from a refresh.
+pub fn plan_refreshed(
+    graph: Option<&crate::graph::ResourceGraph>,
+    refreshed: &State,
+    drift: &[Drift],
+    replace: &BTreeSet<ResourceId>,
+) -> Plan {
+    let mut plan = match graph {
+        Some(g) => crate::plan::plan_replacing(g, refreshed, replace),
+        None => crate::plan::plan_destroy(refreshed),
+    };
+    annotate(&mut plan, drift);
+    plan
+}

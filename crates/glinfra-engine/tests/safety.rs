@@ -6,7 +6,9 @@ use glinfra_core::plan::{plan, plan_destroy};
 use glinfra_core::spec::ec2::*;
 use glinfra_core::{ResourceGraph, ResourceOptions, Stack};
 use glinfra_engine::fake::FakeCloud;
-use glinfra_engine::{apply, ApplyError, ApplyOptions, LocalStateStore, NoObserver};
+use glinfra_engine::{
+    apply, ApplyError, ApplyOptions, ApplyReport, LocalStateStore, NoObserver, StackLock,
+};
 use std::sync::Arc;
 
 fn stack(cidr: &str, protect_subnet: bool, retain_subnet: bool) -> Stack {
@@ -24,6 +26,27 @@ fn stack(cidr: &str, protect_subnet: bool, retain_subnet: bool) -> Stack {
     stack
 }
 
+/// Plans `stack` (or, with none, its destroy) against what `lock` records and applies it.
+async fn run(
+    cloud: &Arc<FakeCloud>,
+    lock: &Arc<StackLock>,
+    stack: Option<&Stack>,
+) -> Result<ApplyReport, ApplyError> {
+    let state = lock.load().unwrap();
+    let p = match stack {
+        Some(s) => plan(&ResourceGraph::build(s).unwrap(), &state),
+        None => plan_destroy(&state),
+    };
+    apply(
+        cloud.clone(),
+        lock.clone(),
+        &p,
+        ApplyOptions::default(),
+        Arc::new(NoObserver),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn the_executor_refuses_a_plan_that_replaces_or_deletes_a_protected_resource() {
     let dir = tempfile::tempdir().unwrap();
@@ -31,37 +54,12 @@ async fn the_executor_refuses_a_plan_that_replaces_or_deletes_a_protected_resour
     let cloud = Arc::new(FakeCloud::new());
     let lock = Arc::new(store.lock("safe").unwrap());
     let first = stack("10.0.0.0/16", true, false);
-    let p = plan(
-        &ResourceGraph::build(&first).unwrap(),
-        &lock.load().unwrap(),
-    );
-    let r = apply(
-        cloud.clone(),
-        lock.clone(),
-        &p,
-        ApplyOptions::default(),
-        Arc::new(NoObserver),
-    )
-    .await
-    .unwrap();
-    assert!(r.is_success());
+    assert!(run(&cloud, &lock, Some(&first)).await.unwrap().is_success());
     let calls = cloud.calls().len();
 
     // A new VPC CIDR replaces the VPC and, through it, the protected subnet.
     let moved = stack("10.9.0.0/16", true, false);
-    let p = plan(
-        &ResourceGraph::build(&moved).unwrap(),
-        &lock.load().unwrap(),
-    );
-    let err = apply(
-        cloud.clone(),
-        lock.clone(),
-        &p,
-        ApplyOptions::default(),
-        Arc::new(NoObserver),
-    )
-    .await
-    .unwrap_err();
+    let err = run(&cloud, &lock, Some(&moved)).await.unwrap_err();
     let ApplyError::Protected { refusals } = &err else {
         panic!("{err}")
     };
@@ -70,16 +68,8 @@ async fn the_executor_refuses_a_plan_that_replaces_or_deletes_a_protected_resour
         "`vpc` replace → `subnet` replace: `subnet` is protected"
     );
     // A destroy too.
-    let d = plan_destroy(&lock.load().unwrap());
     assert!(matches!(
-        apply(
-            cloud.clone(),
-            lock.clone(),
-            &d,
-            ApplyOptions::default(),
-            Arc::new(NoObserver)
-        )
-        .await,
+        run(&cloud, &lock, None).await,
         Err(ApplyError::Protected { .. })
     ));
     assert_eq!(cloud.calls().len(), calls, "not one call");
@@ -93,26 +83,8 @@ async fn a_retained_resource_is_left_in_the_cloud_and_forgotten() {
     let cloud = Arc::new(FakeCloud::new());
     let lock = Arc::new(store.lock("safe").unwrap());
     let s = stack("10.0.0.0/16", false, true);
-    let p = plan(&ResourceGraph::build(&s).unwrap(), &lock.load().unwrap());
-    apply(
-        cloud.clone(),
-        lock.clone(),
-        &p,
-        ApplyOptions::default(),
-        Arc::new(NoObserver),
-    )
-    .await
-    .unwrap();
-    let d = plan_destroy(&lock.load().unwrap());
-    let r = apply(
-        cloud.clone(),
-        lock.clone(),
-        &d,
-        ApplyOptions::default(),
-        Arc::new(NoObserver),
-    )
-    .await
-    .unwrap();
+    run(&cloud, &lock, Some(&s)).await.unwrap();
+    let r = run(&cloud, &lock, None).await.unwrap();
     // The VPC cannot go while the retained subnet is in it: AWS says so, and glinfra
     // reports it; the subnet itself was forgotten without a call.
     assert!(!lock.load().unwrap().resources.contains_key("subnet"));

@@ -1,6 +1,6 @@
 //! Renderings of a plan: text for a reviewer, JSON for machines, Graphviz DOT.
 
-use crate::plan::{Action, FieldChange, Plan};
+use crate::plan::{Action, FieldChange, Plan, ReplaceOrder};
 use crate::refresh::{Drift, DriftKind, Fate};
 use crate::schedule::{OpPhase, Schedule};
 use serde_json::Value;
@@ -38,7 +38,7 @@ fn render_change(out: &mut String, action: Action, c: &FieldChange) {
     }
 }
 
-/// The plan as text: one block per step (`+`, `~`, `-/+`, `-`) with per-field
+/// The plan as text: one block per step (`+`, `~`, `+/-` or `-/+`, `-`) with per-field
 /// before and after, then a summary line.
 pub fn text(plan: &Plan) -> String {
     let mut out = String::new();
@@ -60,13 +60,29 @@ pub fn text(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "  {:<3} {} `{}` ({})",
-            step.action.symbol(),
+            step.symbol(),
             step.kind,
             step.resource,
             step.region
         );
         if let Some(reason) = &step.reason {
             let _ = writeln!(out, "        # {reason}");
+        }
+        match &step.replace_order {
+            Some(ReplaceOrder::CreateFirst) => {
+                let _ = writeln!(
+                    out,
+                    "        # the new one is created first; the old one is deleted once nothing uses it"
+                );
+            }
+            Some(ReplaceOrder::DeleteFirst(why)) => {
+                let _ = writeln!(
+                    out,
+                    "        # the old one is deleted first: {}",
+                    why.describe()
+                );
+            }
+            None => {}
         }
         for c in &step.changes {
             render_change(&mut out, step.action, c);
@@ -148,6 +164,7 @@ pub fn dot(plan: &Plan) -> String {
             OpPhase::Update => ("~", "darkorange"),
             OpPhase::Delete => ("-", "red"),
             OpPhase::ReplaceDelete => ("- (replaced)", "red"),
+            OpPhase::DeleteReplaced => ("- (old, after its replacement)", "red"),
         };
         let _ = writeln!(
             out,

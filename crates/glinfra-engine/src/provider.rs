@@ -1,6 +1,7 @@
 //! The interface between the engine and a cloud: one implementation talks to AWS
 //! (`glinfra-aws`), another is the in-memory fake used by the engine's tests.
 
+use crate::token::IdempotencyToken;
 use async_trait::async_trait;
 use glinfra_core::input::resolve_refs;
 use glinfra_core::{Declaration, Kind, Observed, ResourceId, ResourceState, State};
@@ -125,6 +126,10 @@ pub struct ResolvedResource {
     pub props: Value,
     /// Tags, ownership tags included (empty for kinds that take none).
     pub tags: BTreeMap<String, String>,
+    /// For a create, the idempotency token the engine decided for it: drivers
+    /// whose create API takes one pass it (`ClientToken`, `clientRequestToken`,
+    /// `CallerReference`). `None` for every other call.
+    pub token: Option<IdempotencyToken>,
 }
 
 impl ResolvedResource {
@@ -167,6 +172,7 @@ impl ResolvedResource {
             region: decl.region.clone(),
             props,
             tags: decl.tags.clone(),
+            token: None,
         })
     }
 
@@ -179,6 +185,7 @@ impl ResolvedResource {
             region: state.region.clone(),
             props: state.props.clone(),
             tags: state.tags.clone(),
+            token: None,
         }
     }
 }

@@ -40,19 +40,22 @@ impl Rng {
 }
 
 /// When a run is killed: a moment after the process starts (it may still be
-/// reading the cloud or planning), or after its first operation starts.
+/// reading the cloud or planning), after its first operation starts, or just
+/// after its n-th operation starts (its journal record written, its call in
+/// flight).
 #[derive(Clone, Copy, Debug)]
 enum Moment {
     AfterSpawn(Duration),
     AfterFirstOperation(Duration),
+    AfterOperation(usize, Duration),
 }
 
 impl Moment {
     fn pick(rng: &mut Rng) -> Moment {
-        if rng.next() % 4 == 0 {
-            Moment::AfterSpawn(rng.millis(100, 2000))
-        } else {
-            Moment::AfterFirstOperation(rng.millis(0, 1500))
+        match rng.next() % 4 {
+            0 => Moment::AfterSpawn(rng.millis(100, 2000)),
+            1 => Moment::AfterFirstOperation(rng.millis(0, 1500)),
+            _ => Moment::AfterOperation(1 + (rng.next() % 40) as usize, rng.millis(0, 100)),
         }
     }
 }
@@ -143,7 +146,7 @@ impl Campaign {
         let began = Instant::now();
         let mut kill_at = match moment {
             Moment::AfterSpawn(d) => Some(began + d),
-            Moment::AfterFirstOperation(_) => None,
+            Moment::AfterFirstOperation(_) | Moment::AfterOperation(..) => None,
         };
         let (mut started, mut finished) = (0, 0);
         loop {
@@ -151,8 +154,14 @@ impl Campaign {
             match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(line) if line.starts_with(r#"{"event":"started""#) => {
                     started += 1;
-                    if let (None, Moment::AfterFirstOperation(d)) = (kill_at, moment) {
-                        kill_at = Some(Instant::now() + d);
+                    match (kill_at, moment) {
+                        (None, Moment::AfterFirstOperation(d)) => {
+                            kill_at = Some(Instant::now() + d)
+                        }
+                        (None, Moment::AfterOperation(n, d)) if started == n => {
+                            kill_at = Some(Instant::now() + d)
+                        }
+                        _ => {}
                     }
                 }
                 Ok(line) if line.starts_with(r#"{"event":"succeeded""#) => finished += 1,

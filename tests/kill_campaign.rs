@@ -45,17 +45,30 @@ impl Rng {
 /// flight).
 #[derive(Clone, Copy, Debug)]
 enum Moment {
-    AfterSpawn(Duration),
-    AfterFirstOperation(Duration),
-    AfterOperation(usize, Duration),
+    /// This long after the process starts.
+    Spawn(Duration),
+    /// This long after its first operation starts.
+    FirstOperation(Duration),
+    /// This long after its n-th operation starts.
+    Operation(usize, Duration),
+}
+
+impl std::fmt::Display for Moment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Moment::Spawn(d) => write!(f, "{d:?} after the start"),
+            Moment::FirstOperation(d) => write!(f, "{d:?} after the first operation"),
+            Moment::Operation(n, d) => write!(f, "{d:?} after operation {n}"),
+        }
+    }
 }
 
 impl Moment {
     fn pick(rng: &mut Rng) -> Moment {
         match rng.next() % 4 {
-            0 => Moment::AfterSpawn(rng.millis(100, 2000)),
-            1 => Moment::AfterFirstOperation(rng.millis(0, 1500)),
-            _ => Moment::AfterOperation(1 + (rng.next() % 40) as usize, rng.millis(0, 100)),
+            0 => Moment::Spawn(rng.millis(100, 2000)),
+            1 => Moment::FirstOperation(rng.millis(0, 1500)),
+            _ => Moment::Operation(1 + (rng.next() % 40) as usize, rng.millis(0, 100)),
         }
     }
 }
@@ -145,8 +158,8 @@ impl Campaign {
         });
         let began = Instant::now();
         let mut kill_at = match moment {
-            Moment::AfterSpawn(d) => Some(began + d),
-            Moment::AfterFirstOperation(_) | Moment::AfterOperation(..) => None,
+            Moment::Spawn(d) => Some(began + d),
+            Moment::FirstOperation(_) | Moment::Operation(..) => None,
         };
         let (mut started, mut finished) = (0, 0);
         loop {
@@ -155,10 +168,8 @@ impl Campaign {
                 Ok(line) if line.starts_with(r#"{"event":"started""#) => {
                     started += 1;
                     match (kill_at, moment) {
-                        (None, Moment::AfterFirstOperation(d)) => {
-                            kill_at = Some(Instant::now() + d)
-                        }
-                        (None, Moment::AfterOperation(n, d)) if started == n => {
+                        (None, Moment::FirstOperation(d)) => kill_at = Some(Instant::now() + d),
+                        (None, Moment::Operation(n, d)) if started == n => {
                             kill_at = Some(Instant::now() + d)
                         }
                         _ => {}
@@ -293,14 +304,14 @@ async fn twenty_kills_then_one_run_converges_with_no_duplicate_and_a_no_op_repla
             } => {
                 kills += 1;
                 println!(
-                    "kill {kills:2} (run {:2}, round {rounds}): {moment:?} → SIGKILL at {:.3}s, {started} operations started, {finished} done",
+                    "kill {kills:2} (run {:2}, round {rounds}): {moment} → SIGKILL at {:.3}s, {started} operations started, {finished} done",
                     campaign.runs,
                     at.as_secs_f64()
                 );
             }
             Ended::Exited { code, took } => {
                 println!(
-                    "run {:2} ended before its kill ({moment:?}): exit {code:?} after {:.1}s",
+                    "run {:2} ended before its kill ({moment}): exit {code:?} after {:.1}s",
                     campaign.runs,
                     took.as_secs_f64()
                 );

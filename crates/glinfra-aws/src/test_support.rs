@@ -147,6 +147,7 @@ pub(crate) fn desired<S: glinfra_core::ResourceSpec>(
         spec,
         tags,
         token: None,
+        superseded: Default::default(),
     }
 }
 

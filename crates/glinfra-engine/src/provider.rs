@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use glinfra_core::input::resolve_refs;
 use glinfra_core::{Declaration, Kind, Observed, ResourceId, ResourceState, State};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// A resource's outputs (`id`, `arn`, ...).
@@ -130,6 +130,10 @@ pub struct ResolvedResource {
     /// whose create API takes one pass it (`ClientToken`, `clientRequestToken`,
     /// `CallerReference`). `None` for every other call.
     pub token: Option<IdempotencyToken>,
+    /// The output values (AWS ids, ARNs) of the old resources a create-first
+    /// replacement keeps until the new one exists: they carry the same ownership
+    /// tags, and `find` must never return them as the new one.
+    pub superseded: BTreeSet<String>,
 }
 
 impl ResolvedResource {
@@ -173,6 +177,14 @@ impl ResolvedResource {
             props,
             tags: decl.tags.clone(),
             token: None,
+            superseded: state
+                .superseded
+                .get(&decl.id)
+                .into_iter()
+                .flatten()
+                .flat_map(|old| old.outputs.values())
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
         })
     }
 
@@ -186,6 +198,7 @@ impl ResolvedResource {
             props: state.props.clone(),
             tags: state.tags.clone(),
             token: None,
+            superseded: BTreeSet::new(),
         }
     }
 }

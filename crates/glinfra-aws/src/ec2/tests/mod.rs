@@ -57,6 +57,7 @@ fn resource<S: ResourceSpec>(id: &str, props: Value) -> Desired<S> {
         spec: serde_json::from_value(props).expect("a valid spec"),
         tags,
         token: None,
+        superseded: Default::default(),
     }
 }
 

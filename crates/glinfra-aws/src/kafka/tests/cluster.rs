@@ -325,6 +325,7 @@ async fn create_rejects_a_revision_that_is_not_a_number_before_any_call() {
         props,
         tags: tag_map(OURS),
         token: None,
+        superseded: Default::default(),
     };
     let c = mock_kafka(&[]);
     let err = crate::driver::AnyDriver::create(&MskClusterDriver, &c, &r)

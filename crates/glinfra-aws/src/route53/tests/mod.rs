@@ -86,6 +86,7 @@ fn resolved<S: ResourceSpec>(r: &Desired<S>) -> ResolvedResource {
         props: serde_json::to_value(&r.spec).unwrap(),
         tags: r.tags.clone(),
         token: r.token.clone(),
+        superseded: r.superseded.clone(),
     }
 }
 

@@ -217,6 +217,36 @@ async fn a_create_after_a_delete_of_the_same_logical_id_sends_another_token() {
     }
 }
 
+/// A replacement asked for by name (`--replace`) sends the same request as the
+/// create of the resource it replaces; it began later, so it sends another token
+/// (a reused one would be answered with the old subnet). Create-first or not, the
+/// stack ends with one subnet, the new one.
+#[tokio::test]
+async fn a_replacement_with_the_same_request_sends_another_token() {
+    let world = World::new();
+    world.up(&stack()).await;
+    let old = world.lock().load().unwrap().resources["subnet-0"]
+        .outputs
+        .clone();
+    let graph = ResourceGraph::build(&stack()).unwrap();
+    let p = glinfra_core::plan::plan_replacing(
+        &graph,
+        &world.lock().load().unwrap(),
+        &["subnet-0".to_string()].into_iter().collect(),
+    );
+    assert_eq!(
+        p.step("subnet-0").unwrap().action,
+        glinfra_core::Action::Replace
+    );
+    world.run(&p).await;
+    let tokens = world.cloud.create_tokens("subnet-0");
+    assert_eq!(tokens.len(), 2, "{tokens:?}");
+    assert_ne!(tokens[0], tokens[1]);
+    world.exactly_once(&stack());
+    let new = &world.lock().load().unwrap().resources["subnet-0"].outputs;
+    assert_ne!(*new, old, "a new subnet");
+}
+
 /// A reused token with another request is refused, as EC2 refuses it: the fake
 /// is faithful, so the tests above can fail.
 #[tokio::test]

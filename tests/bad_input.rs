@@ -1,10 +1,11 @@
 //! Bad input: every problem in an environment file is reported at once, naming the
 //! file, the resource and the field, with exit code 2 and no AWS call.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod common;
+use common::example;
 
 fn prod() -> String {
     std::fs::read_to_string(
@@ -17,10 +18,6 @@ fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn example() -> PathBuf {
-    common::example_binary("prod-us-east-1")
 }
 
 /// Runs the example on `env_file` with state in `state`, its endpoint a closed port

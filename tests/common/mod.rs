@@ -203,3 +203,8 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
     );
     example
 }
+
+/// The main job's binary, `examples/prod-us-east-1`.
+pub fn example() -> std::path::PathBuf {
+    example_binary("prod-us-east-1")
+}

@@ -12,6 +12,7 @@ pub mod refresh;
 pub mod report;
 pub mod stop;
 pub mod store;
+pub mod token;
 
 pub use executor::{
     apply, ApplyError, ApplyOptions, ApplyReport, Event, NoObserver, Observer, OpOutcome, OpStatus,
@@ -21,3 +22,4 @@ pub use provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResourc
 pub use refresh::{refresh, Program, RefreshError, RefreshOptions, RefreshStats};
 pub use stop::{Stop, StopReason};
 pub use store::{LocalStateStore, LockHolder, StackLock, StoreError};
+pub use token::IdempotencyToken;

@@ -448,6 +448,9 @@ impl Driver for EksClusterDriver {
         };
         let tags = tags::to_map(&r.owned_tags());
         // At most: a failed or deleting cluster of ours holding the name is cleared, then one more try.
+        // The engine's token goes with the first try only: a try after clearing a cluster
+        // is a new request (with the old token EKS would answer about the old cluster).
+        let mut token = r.token();
         for _ in 0..3 {
             let sent = eks
                 .create_cluster()
@@ -458,6 +461,7 @@ impl Driver for EksClusterDriver {
                 .logging(logging(&spec.enabled_log_types))
                 .set_encryption_config(encryption.clone())
                 .set_tags(Some(tags.clone()))
+                .set_client_request_token(token.take())
                 .send()
                 .await
                 .map_err(|e| classify(&format!("CreateCluster {name}"), e));

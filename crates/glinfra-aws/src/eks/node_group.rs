@@ -366,6 +366,8 @@ impl Driver for EksNodeGroupDriver {
         let taints: Vec<SdkTaint> = spec.taints.iter().map(sdk_taint).collect();
         let tags = tags::to_map(&r.owned_tags());
         // At most: a failed or deleting node group of ours holding the name is cleared, then one more try.
+        // The engine's token goes with the first try only (see the cluster's create).
+        let mut token = r.token();
         for _ in 0..3 {
             let sent = eks
                 .create_nodegroup()
@@ -380,6 +382,7 @@ impl Driver for EksNodeGroupDriver {
                 .set_labels((!labels.is_empty()).then(|| labels.clone()))
                 .set_taints((!taints.is_empty()).then(|| taints.clone()))
                 .set_tags(Some(tags.clone()))
+                .set_client_request_token(token.take())
                 .send()
                 .await
                 .map_err(|e| classify(&format!("CreateNodegroup {cluster}/{name}"), e));

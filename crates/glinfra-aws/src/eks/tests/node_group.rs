@@ -596,3 +596,33 @@ async fn nodegroup_observe_keeps_what_it_cannot_read_as_recorded() {
     assert!(live[1].spec.is_none());
     all_used(&rules);
 }
+
+/// A retried create (after a lost response) sends the engine's token again.
+#[tokio::test]
+async fn nodegroup_create_sends_the_engines_token_on_a_retry() {
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let see = |sent: &std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>| {
+        let sent = sent.clone();
+        move |r: &CreateNodegroupInput| {
+            sent.lock()
+                .unwrap()
+                .push(r.client_request_token().map(str::to_string));
+            true
+        }
+    };
+    let rules = vec![
+        ok_rule!(aws_sdk_eks::Client::create_nodegroup(see(&sent)) -> CreateNodegroupOutput),
+        describe_nodegroup(nodegroup(NodegroupStatus::Active, OURS_NODEGROUP)),
+        ok_rule!(aws_sdk_eks::Client::create_nodegroup(see(&sent)) -> CreateNodegroupOutput),
+        describe_nodegroup(nodegroup(NodegroupStatus::Active, OURS_NODEGROUP)),
+    ];
+    let c = mock_eks(&rules);
+    let r = test_support::with_token(nodegroup_resource(&nodegroup_spec()), 4);
+    for _ in 0..2 {
+        EksNodeGroupDriver.create(&c, &r).await.unwrap();
+    }
+    all_used(&rules);
+    let token = r.token();
+    assert!(token.is_some());
+    assert_eq!(*sent.lock().unwrap(), vec![token; 2]);
+}

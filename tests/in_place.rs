@@ -11,6 +11,7 @@ use glinfra::spec::msk::{ClientBrokerEncryption, MskClusterSpec, MskConfiguratio
 use glinfra::spec::rds::{DbEngine, DbInstanceSpec, DbSubnetGroupSpec, StorageType};
 use glinfra::spec::s3::{BucketSpec, ObjectLockMode, ObjectLockRetention};
 use glinfra::{Action, Input, Stack};
+use std::collections::BTreeMap;
 
 /// A VPC with two subnets in two zones, named for one test; the subnets' ids.
 fn network(stack: &mut Stack, cidr16: u8) -> Vec<Input<String>> {
@@ -46,9 +47,11 @@ fn db(identifier: &str, subnet_group: Input<String>) -> DbInstanceSpec {
         storage_encrypted: false,
         kms_key_id: None,
         multi_az: false,
+        availability_zone: None,
         backup_retention_days: 7,
         maintenance_window: "sun:03:00-sun:04:00".into(),
         deletion_protection: false,
+        vpc_id: None,
         db_subnet_group_name: Some(subnet_group),
         parameter_group_name: None,
         vpc_security_group_ids: Vec::new(),
@@ -427,4 +430,106 @@ async fn object_lock_turns_on_in_place_and_never_off() {
     );
     assert_eq!(run.calls().1, mutating, "no mutating call");
     run.destroy(&locked).await;
+}
+
+/// Two VPCs (`a`, `b`), each with two subnets and a DB subnet group, and a third
+/// group in `b`; a Single-AZ instance in the group `group` (`a`, `b` or `b2`).
+fn two_networks(name: &str, group: &str) -> Stack {
+    let mut stack = Stack::new(name, common::REGION);
+    let mut groups = BTreeMap::new();
+    let mut vpcs = BTreeMap::new();
+    for (v, cidr16) in [("a", 47u8), ("b", 48)] {
+        let vpc = stack.add(
+            format!("vpc-{v}"),
+            VpcSpec::new(format!("10.{cidr16}.0.0/16")),
+        );
+        let subnets: Vec<Input<String>> = ["us-east-1a", "us-east-1b"]
+            .iter()
+            .enumerate()
+            .map(|(i, zone)| {
+                let cidr = format!("10.{cidr16}.{i}.0/24");
+                let spec = SubnetSpec::new(vpc.id(), cidr, *zone);
+                stack.add(format!("subnet-{v}{i}"), spec).id()
+            })
+            .collect();
+        let groups_here: &[&str] = if v == "b" { &["b", "b2"] } else { &["a"] };
+        for g in groups_here {
+            let handle = stack.add(
+                format!("db-subnets-{g}"),
+                DbSubnetGroupSpec {
+                    vpc_id: Some(vpc.id()),
+                    name: format!("{name}-{g}"),
+                    description: "databases".into(),
+                    subnet_ids: subnets.clone(),
+                },
+            );
+            groups.insert(g.to_string(), handle.name());
+            vpcs.insert(g.to_string(), vpc.id());
+        }
+    }
+    stack.add(
+        "db",
+        DbInstanceSpec {
+            vpc_id: Some(vpcs[group].clone()),
+            ..db(&format!("{name}-db"), groups[group].clone())
+        },
+    );
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_moves_to_another_vpc_in_place_and_a_swap_within_one_is_refused() {
+    let name = format!("vpcmove-{}", nonce());
+    let run = Run::new().await;
+    run.up(&two_networks(&name, "a")).await;
+    let rds = aws_sdk_rds::Client::new(&sdk().await);
+    let describe = || async {
+        rds.describe_db_instances()
+            .db_instance_identifier(format!("{name}-db"))
+            .send()
+            .await
+            .unwrap()
+            .db_instances()[0]
+            .clone()
+    };
+    let before = describe().await;
+
+    let moved = two_networks(&name, "b");
+    let (plan, _) = run.up(&moved).await;
+    assert_eq!(
+        plan.steps
+            .iter()
+            .map(|s| (s.resource.as_str(), s.action))
+            .collect::<Vec<_>>(),
+        [("db", Action::Update)]
+    );
+    let after = describe().await;
+    let outputs = run.outputs(&moved);
+    let group = after.db_subnet_group().unwrap();
+    assert_eq!(
+        group.db_subnet_group_name(),
+        Some(format!("{name}-b").as_str())
+    );
+    assert_eq!(group.vpc_id(), Some(outputs["vpc-b.id"].as_str()));
+    assert_eq!(after.db_instance_arn(), before.db_instance_arn());
+    assert_eq!(after.instance_create_time(), before.instance_create_time());
+    assert_eq!(
+        after.endpoint().and_then(|e| e.address()),
+        before.endpoint().and_then(|e| e.address())
+    );
+    assert!(run.plan(&moved).is_empty());
+
+    // Another group of the same VPC: RDS refuses it, so the plan does, before any call.
+    let (_, mutating) = run.calls();
+    let err = run
+        .attempt(&two_networks(&name, "b2"), false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`db` field `db_subnet_group_name`: the new DB subnet group is in the instance's own VPC"),
+        "{err}"
+    );
+    assert_eq!(run.calls().1, mutating, "no mutating call");
+    run.destroy(&moved).await;
 }

@@ -63,9 +63,11 @@ fn primary(identifier: &str) -> DbInstanceSpec {
         storage_encrypted: false,
         kms_key_id: None,
         multi_az: false,
+        availability_zone: None,
         backup_retention_days: 7,
         maintenance_window: "sun:03:00-sun:04:00".into(),
         deletion_protection: false,
+        vpc_id: None,
         db_subnet_group_name: Some(Input::from("inplace-db")),
         parameter_group_name: None,
         vpc_security_group_ids: Vec::new(),
@@ -394,4 +396,222 @@ fn every_change_rule_is_declared_on_a_field_and_decides_something() {
         assert!(ruled.contains_key(name), "{name} has no change rule");
     }
     let _ = ChangeRule::InPlace;
+}
+
+/// A VPC `v` with two subnets and a DB subnet group; the group's handle and the VPC id.
+fn db_network(stack: &mut Stack, v: &str, cidr16: u8) -> (Input<String>, Input<String>) {
+    let vpc = stack.add(v, VpcSpec::new(format!("10.{cidr16}.0.0/16")));
+    let subnets = ["us-east-1a", "us-east-1b"]
+        .iter()
+        .enumerate()
+        .map(|(i, zone)| {
+            stack
+                .add(
+                    format!("{v}-subnet-{i}"),
+                    SubnetSpec::new(vpc.id(), format!("10.{cidr16}.{i}.0/24"), *zone),
+                )
+                .id()
+        })
+        .collect();
+    let group = stack.add(
+        format!("{v}-db"),
+        DbSubnetGroupSpec {
+            vpc_id: Some(vpc.id()),
+            name: format!("inplace-{v}"),
+            description: "databases".into(),
+            subnet_ids: subnets,
+        },
+    );
+    (group.name(), vpc.id())
+}
+
+/// The primary in `group` of `vpc`.
+fn placed(group: Input<String>, vpc: Input<String>) -> DbInstanceSpec {
+    DbInstanceSpec {
+        vpc_id: Some(vpc),
+        db_subnet_group_name: Some(group),
+        ..primary("inplace-db")
+    }
+}
+
+#[test]
+fn an_instance_moves_in_place_to_a_subnet_group_in_another_existing_vpc() {
+    // Both networks exist; the instance moves from the first to the second.
+    let p = replan(|stack, moved| {
+        let a = db_network(stack, "vpc-a", 1);
+        let b = db_network(stack, "vpc-b", 2);
+        let (group, vpc) = if moved { b } else { a };
+        stack.add("db", placed(group, vpc));
+    });
+    assert_eq!(action(&p, "db"), Some(Action::Update), "{p:#?}");
+    assert_eq!(
+        p.step("db").unwrap().changed_fields(),
+        ["db_subnet_group_name", "vpc_id"]
+    );
+    assert!(refusals(&p).is_empty());
+
+    // The VPC exists, its DB subnet group is made by this plan: still in place.
+    let p = replan(|stack, moved| {
+        db_network(stack, "vpc-a", 1);
+        let vpc_b = stack.add("vpc-b", VpcSpec::new("10.2.0.0/16"));
+        let subnets: Vec<Input<String>> = ["us-east-1a", "us-east-1b"]
+            .iter()
+            .enumerate()
+            .map(|(i, zone)| {
+                stack
+                    .add(
+                        format!("b-{i}"),
+                        SubnetSpec::new(vpc_b.id(), format!("10.2.{i}.0/24"), *zone),
+                    )
+                    .id()
+            })
+            .collect();
+        let spec = if moved {
+            let group = stack.add(
+                "vpc-b-db",
+                DbSubnetGroupSpec {
+                    vpc_id: Some(vpc_b.id()),
+                    name: "inplace-vpc-b".into(),
+                    description: "databases".into(),
+                    subnet_ids: subnets,
+                },
+            );
+            placed(group.name(), vpc_b.id())
+        } else {
+            placed(
+                Input::output("vpc-a-db", "name"),
+                Input::output("vpc-a", "id"),
+            )
+        };
+        stack.add("db", spec);
+    });
+    assert_eq!(action(&p, "vpc-b-db"), Some(Action::Create));
+    assert_eq!(action(&p, "db"), Some(Action::Update), "{p:#?}");
+}
+
+#[test]
+fn a_subnet_group_swap_within_one_vpc_is_refused() {
+    let p = replan(|stack, swapped| {
+        let (group, vpc) = db_network(stack, "vpc-a", 1);
+        let other = stack.add(
+            "other-db",
+            DbSubnetGroupSpec {
+                vpc_id: Some(vpc.clone()),
+                name: "inplace-other".into(),
+                description: "databases".into(),
+                subnet_ids: vec![
+                    Input::output("vpc-a-subnet-0", "id"),
+                    Input::output("vpc-a-subnet-1", "id"),
+                ],
+            },
+        );
+        stack.add(
+            "db",
+            placed(if swapped { other.name() } else { group }, vpc),
+        );
+    });
+    assert_ne!(action(&p, "db"), Some(Action::Replace));
+    let refused = refusals(&p);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let text = refused[0].to_string();
+    assert!(
+        text.contains("`db` field `db_subnet_group_name`: the new DB subnet group is in the instance's own VPC"),
+        "{text}"
+    );
+    assert!(text.contains("InvalidVPCNetworkStateFault"), "{text}");
+}
+
+#[test]
+fn a_multi_az_instance_is_not_moved_and_a_vpc_made_by_the_plan_replaces() {
+    let p = replan(|stack, moved| {
+        let a = db_network(stack, "vpc-a", 1);
+        let b = db_network(stack, "vpc-b", 2);
+        let (group, vpc) = if moved { b } else { a };
+        stack.add(
+            "db",
+            DbInstanceSpec {
+                multi_az: true,
+                ..placed(group, vpc)
+            },
+        );
+    });
+    let refused = refusals(&p);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0]
+            .to_string()
+            .contains("RDS moves only a Single-AZ instance to another VPC"),
+        "{}",
+        refused[0]
+    );
+
+    // The new VPC is made by this plan: the plan cannot tell it from a replacement
+    // of the current one, around which the instance cannot stay.
+    let p = replan(|stack, moved| {
+        let a = db_network(stack, "vpc-a", 1);
+        let (group, vpc) = if moved {
+            db_network(stack, "vpc-b", 2)
+        } else {
+            a
+        };
+        stack.add("db", placed(group, vpc));
+    });
+    assert_eq!(action(&p, "vpc-b"), Some(Action::Create));
+    assert_eq!(action(&p, "db"), Some(Action::Replace));
+    assert!(refusals(&p).is_empty());
+    // And so does the cascade of a replaced VPC (a new CIDR block), as before.
+    let p = replan(|stack, renumbered| {
+        let (group, vpc) = db_network(stack, "vpc-a", if renumbered { 3 } else { 1 });
+        stack.add("db", placed(group, vpc));
+    });
+    assert_eq!(action(&p, "vpc-a"), Some(Action::Replace));
+    assert_eq!(action(&p, "db"), Some(Action::Replace));
+}
+
+#[test]
+fn an_instance_zone_is_checked_against_its_group_and_another_zone_replaces() {
+    let mut stack = stack();
+    let (group, vpc) = db_network(&mut stack, "vpc-a", 1);
+    stack.add(
+        "db",
+        DbInstanceSpec {
+            availability_zone: Some("us-east-1c".into()),
+            ..placed(group.clone(), Input::from("vpc-0other"))
+        },
+    );
+    stack.add(
+        "db-multi",
+        DbInstanceSpec {
+            identifier: "inplace-db-multi".into(),
+            availability_zone: Some("us-east-1a".into()),
+            multi_az: true,
+            ..placed(group, vpc)
+        },
+    );
+    let errors = glinfra_core::ResourceGraph::build(&stack).unwrap_err();
+    let text: Vec<String> = errors.0.iter().map(|d| d.to_string()).collect();
+    assert_eq!(text.len(), 3, "{text:#?}");
+    assert!(
+        text.iter().any(|t| t.contains(
+            "resource `db`, field `vpc_id`: must be the VPC of its DB subnet group `vpc-a-db`"
+        )),
+        "{text:#?}"
+    );
+    assert!(text.iter().any(|t| t.contains("resource `db`, field `availability_zone`: `us-east-1c` has no subnet in the DB subnet group `vpc-a-db` (its zones: us-east-1a, us-east-1b)")), "{text:#?}");
+    assert!(text.iter().any(|t| t.contains("resource `db-multi`, field `availability_zone`: a Multi-AZ instance takes no availability zone")), "{text:#?}");
+
+    let zoned = DbInstanceSpec {
+        availability_zone: Some("us-east-1a".into()),
+        ..primary("inplace-db")
+    };
+    let p = change(zoned.clone(), |s| {
+        s.availability_zone = Some("us-east-1b".into())
+    });
+    assert_eq!(action(&p, "r"), Some(Action::Replace));
+    let p = change(zoned, |s| s.availability_zone = None);
+    assert_eq!(action(&p, "r"), Some(Action::Update));
+    let p = change(primary("inplace-db"), |s| {
+        s.availability_zone = Some("us-east-1a".into())
+    });
+    assert_eq!(action(&p, "r"), Some(Action::Update));
 }

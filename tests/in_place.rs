@@ -7,6 +7,7 @@ mod common;
 use common::{nonce, sdk, Run};
 use glinfra::spec::ec2::{SecurityGroupSpec, SubnetSpec, VpcSpec};
 use glinfra::spec::eks::EksClusterSpec;
+use glinfra::spec::elasticache::{CacheSubnetGroupSpec, ReplicationGroupSpec};
 use glinfra::spec::msk::{ClientBrokerEncryption, MskClusterSpec, MskConfigurationSpec};
 use glinfra::spec::rds::{DbEngine, DbInstanceSpec, DbSubnetGroupSpec, StorageType};
 use glinfra::spec::s3::{BucketSpec, ObjectLockMode, ObjectLockRetention};
@@ -532,4 +533,96 @@ async fn an_instance_moves_to_another_vpc_in_place_and_a_swap_within_one_is_refu
     );
     assert_eq!(run.calls().1, mutating, "no mutating call");
     run.destroy(&moved).await;
+}
+
+/// A Redis 7.1 replication group in cluster mode, with in-transit encryption `tls`.
+fn cache(name: &str, tls: bool) -> Stack {
+    let mut stack = Stack::new(name, common::REGION);
+    let subnets = network_of(&mut stack, 49, 2);
+    let group = stack.add(
+        "cache-subnets",
+        CacheSubnetGroupSpec {
+            vpc_id: Some(Input::output("vpc", "id")),
+            name: format!("{name}-cache"),
+            description: "caches".into(),
+            subnet_ids: subnets,
+        },
+    );
+    stack.add(
+        "cache",
+        ReplicationGroupSpec {
+            id: name.into(),
+            description: "sessions".into(),
+            engine_version: "7.1".into(),
+            node_type: "cache.r6g.large".into(),
+            num_node_groups: 2,
+            replicas_per_node_group: 1,
+            cache_subnet_group_name: group.name(),
+            cache_parameter_group_name: Input::from("default.redis7.cluster.on"),
+            security_group_ids: Vec::new(),
+            at_rest_encryption: true,
+            kms_key_id: None,
+            transit_encryption: tls,
+            transit_encryption_mode: None,
+            automatic_failover: true,
+            multi_az: true,
+            snapshot_retention_days: 0,
+            port: 6379,
+        },
+    );
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transit_encryption_turns_on_in_place_on_redis_7() {
+    let name = format!("tls-{}", nonce());
+    let run = Run::new().await;
+    run.up(&cache(&name, false)).await;
+    let ec = aws_sdk_elasticache::Client::new(&sdk().await);
+    let describe = || async {
+        ec.describe_replication_groups()
+            .replication_group_id(&name)
+            .send()
+            .await
+            .unwrap()
+            .replication_groups()[0]
+            .clone()
+    };
+    let before = describe().await;
+    assert_eq!(before.transit_encryption_enabled(), Some(false));
+
+    let tls = cache(&name, true);
+    let (plan, _) = run.up(&tls).await;
+    assert_eq!(
+        plan.steps
+            .iter()
+            .map(|s| (s.resource.as_str(), s.action))
+            .collect::<Vec<_>>(),
+        [("cache", Action::Update)]
+    );
+    let after = describe().await;
+    assert_eq!(after.transit_encryption_enabled(), Some(true));
+    assert_eq!(
+        after.transit_encryption_mode(),
+        Some(&aws_sdk_elasticache::types::TransitEncryptionMode::Required)
+    );
+    assert_eq!(after.arn(), before.arn());
+    assert_eq!(
+        after.replication_group_create_time(),
+        before.replication_group_create_time()
+    );
+    assert_eq!(
+        after.configuration_endpoint(),
+        before.configuration_endpoint()
+    );
+    assert!(run.plan(&tls).is_empty());
+
+    // And off again, through `preferred`.
+    let (plan, _) = run.up(&cache(&name, false)).await;
+    assert_eq!(plan.steps.len(), 1);
+    assert_eq!(plan.steps[0].action, Action::Update);
+    let off = describe().await;
+    assert_eq!(off.transit_encryption_enabled(), Some(false));
+    assert_eq!(off.arn(), before.arn());
+    run.destroy(&cache(&name, false)).await;
 }

@@ -190,6 +190,7 @@ pub(crate) fn cache(env: &Environment, stack: &mut Stack, p: &Placement<'_>) {
             at_rest_encryption: true,
             kms_key_id: Some(p.key.clone()),
             transit_encryption: true,
+            transit_encryption_mode: None,
             automatic_failover: true,
             multi_az: cache.replicas_per_shard > 0,
             snapshot_retention_days: cache.snapshot_retention_days,

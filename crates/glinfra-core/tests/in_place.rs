@@ -332,6 +332,7 @@ fn redis(version: &str) -> ReplicationGroupSpec {
         at_rest_encryption: true,
         kms_key_id: None,
         transit_encryption: true,
+        transit_encryption_mode: None,
         automatic_failover: true,
         multi_az: true,
         snapshot_retention_days: 7,
@@ -614,4 +615,59 @@ fn an_instance_zone_is_checked_against_its_group_and_another_zone_replaces() {
         s.availability_zone = Some("us-east-1a".into())
     });
     assert_eq!(action(&p, "r"), Some(Action::Update));
+}
+
+#[test]
+fn transit_encryption_changes_in_place_from_redis_7_0_5_and_earlier_replaces() {
+    let plain = |v: &str| ReplicationGroupSpec {
+        transit_encryption: false,
+        ..redis(v)
+    };
+    for v in ["7.0", "7.1"] {
+        let on = change(plain(v), |s| s.transit_encryption = true);
+        assert_eq!(action(&on, "r"), Some(Action::Update), "{v} on");
+        let off = change(redis(v), |s| s.transit_encryption = false);
+        assert_eq!(action(&off, "r"), Some(Action::Update), "{v} off");
+        let preferred = change(redis(v), |s| {
+            s.transit_encryption_mode = Some(TransitEncryptionMode::Preferred)
+        });
+        assert_eq!(action(&preferred, "r"), Some(Action::Update), "{v} mode");
+    }
+    let p = change(plain("6.2"), |s| s.transit_encryption = true);
+    assert_eq!(action(&p, "r"), Some(Action::Replace));
+    let p = change(redis("6.2"), |s| s.transit_encryption = false);
+    assert_eq!(action(&p, "r"), Some(Action::Replace));
+    // Upgraded to 7.1 by the same plan: the driver upgrades first, then encrypts.
+    let p = change(plain("6.2"), |s| {
+        s.engine_version = "7.1".into();
+        s.transit_encryption = true;
+    });
+    assert_eq!(action(&p, "r"), Some(Action::Update));
+    assert_eq!(
+        ReplicationGroupSpec::KIND.field_behavior("transit_encryption"),
+        UpdateBehavior::DependsOnValues
+    );
+
+    // A mode exists only with encryption on, from Redis 7.0.5.
+    let mut stack = stack();
+    stack.add(
+        "old",
+        ReplicationGroupSpec {
+            transit_encryption_mode: Some(TransitEncryptionMode::Preferred),
+            ..redis("6.2")
+        },
+    );
+    stack.add(
+        "plain",
+        ReplicationGroupSpec {
+            id: "inplace-plain".into(),
+            transit_encryption_mode: Some(TransitEncryptionMode::Required),
+            ..plain("7.1")
+        },
+    );
+    let errors = glinfra_core::ResourceGraph::build(&stack).unwrap_err();
+    let text: Vec<String> = errors.0.iter().map(|d| d.to_string()).collect();
+    assert_eq!(text.len(), 2, "{text:#?}");
+    assert!(text[0].contains("resource `old`, field `transit_encryption_mode`: Redis 6.2 has no transit encryption mode"), "{text:#?}");
+    assert!(text[1].contains("resource `plain`, field `transit_encryption_mode`: `required` needs `transit_encryption = true`"), "{text:#?}");
 }

@@ -5,11 +5,15 @@
 mod common;
 
 use common::{nonce, sdk, Run};
-use glinfra::spec::ec2::{SecurityGroupSpec, SubnetSpec, VpcSpec};
+use glinfra::spec::ec2::{
+    InternetGatewaySpec, RouteTableAssociationSpec, RouteTableSpec, SecurityGroupSpec, SubnetSpec,
+    VpcSpec,
+};
 use glinfra::spec::eks::EksClusterSpec;
 use glinfra::spec::elasticache::{CacheSubnetGroupSpec, ReplicationGroupSpec};
 use glinfra::spec::msk::{ClientBrokerEncryption, MskClusterSpec, MskConfigurationSpec};
 use glinfra::spec::rds::{DbEngine, DbInstanceSpec, DbSubnetGroupSpec, StorageType};
+use glinfra::spec::route53::{HostedZoneSpec, RecordSetSpec, RecordType};
 use glinfra::spec::s3::{BucketSpec, ObjectLockMode, ObjectLockRetention};
 use glinfra::{Action, Input, Stack};
 use std::collections::BTreeMap;
@@ -625,4 +629,189 @@ async fn transit_encryption_turns_on_in_place_on_redis_7() {
     assert_eq!(off.transit_encryption_enabled(), Some(false));
     assert_eq!(off.arn(), before.arn());
     run.destroy(&cache(&name, false)).await;
+}
+
+/// A hosted zone with one record set `api` of `record_type` (a latency record with
+/// `set_identifier`, or a simple one).
+fn dns(name: &str, record_type: RecordType, set_identifier: Option<&str>) -> Stack {
+    let mut stack = Stack::new(name, common::REGION);
+    let zone = stack.add(
+        "zone",
+        HostedZoneSpec {
+            name: format!("{name}.example.com"),
+            comment: String::new(),
+        },
+    );
+    let records = match record_type {
+        RecordType::Txt => vec![Input::from("\"v=glinfra\"")],
+        _ => vec![Input::from("192.0.2.10")],
+    };
+    stack.add(
+        "api",
+        RecordSetSpec {
+            zone_id: zone.zone_id(),
+            name: format!("api.{name}.example.com"),
+            record_type,
+            ttl: 60,
+            records,
+            set_identifier: set_identifier.map(str::to_owned),
+            latency_region: set_identifier.map(|_| common::REGION.to_string()),
+            health_check_id: None,
+        },
+    );
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_sets_type_and_set_identifier_change_in_one_atomic_batch() {
+    let name = format!("dns-{}", nonce());
+    let run = Run::new().await;
+    run.up(&dns(&name, RecordType::A, Some("use1"))).await;
+    let r53 = aws_sdk_route53::Client::new(&sdk().await);
+    let zone = run.outputs(&dns(&name, RecordType::A, Some("use1")))["zone.zone_id"].clone();
+    let api = format!("api.{name}.example.com.");
+    let records = || async {
+        r53.list_resource_record_sets()
+            .hosted_zone_id(&zone)
+            .send()
+            .await
+            .unwrap()
+            .resource_record_sets()
+            .iter()
+            .filter(|s| s.name() == api)
+            .map(|s| {
+                (
+                    s.r#type().as_str().to_string(),
+                    s.set_identifier().map(str::to_owned),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        records().await,
+        [("A".to_string(), Some("use1".to_string()))]
+    );
+
+    for (record_type, id, listed) in [
+        (RecordType::A, Some("use1-b"), ("A", Some("use1-b"))),
+        (RecordType::Txt, None, ("TXT", None)),
+    ] {
+        let next = dns(&name, record_type, id);
+        let (_, mutating) = run.calls();
+        let (plan, _) = run.up(&next).await;
+        assert_eq!(
+            plan.steps
+                .iter()
+                .map(|s| (s.resource.as_str(), s.action))
+                .collect::<Vec<_>>(),
+            [("api", Action::Update)]
+        );
+        // One ChangeResourceRecordSets: DELETE and CREATE in one batch.
+        assert_eq!(run.calls().1 - mutating, 1);
+        assert_eq!(
+            records().await,
+            [(listed.0.to_string(), listed.1.map(str::to_owned))]
+        );
+        assert!(run.plan(&next).is_empty());
+    }
+    run.destroy(&dns(&name, RecordType::Txt, None)).await;
+}
+
+/// Two VPCs and, in the first, a subnet and two route tables; the internet gateway
+/// in VPC `b` when `moved`, and the subnet associated with table 2.
+fn attachments(name: &str, moved: bool) -> Stack {
+    let mut stack = Stack::new(name, common::REGION);
+    let a = stack.add("vpc-a", VpcSpec::new("10.50.0.0/16"));
+    let b = stack.add("vpc-b", VpcSpec::new("10.51.0.0/16"));
+    let subnet = stack.add(
+        "subnet",
+        SubnetSpec::new(a.id(), "10.50.0.0/24", "us-east-1a"),
+    );
+    let t1 = stack.add("rt-1", RouteTableSpec { vpc_id: a.id() });
+    let t2 = stack.add("rt-2", RouteTableSpec { vpc_id: a.id() });
+    stack.add(
+        "igw",
+        InternetGatewaySpec {
+            vpc_id: if moved { b.id() } else { a.id() },
+        },
+    );
+    stack.add(
+        "assoc",
+        RouteTableAssociationSpec {
+            route_table_id: if moved { t2.id() } else { t1.id() },
+            subnet_id: subnet.id(),
+        },
+    );
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateway_and_a_subnets_route_table_move_in_place() {
+    let name = format!("attach-{}", nonce());
+    let run = Run::new().await;
+    run.up(&attachments(&name, false)).await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk().await);
+    let before = run.outputs(&attachments(&name, false));
+
+    let moved = attachments(&name, true);
+    let (_, mutating) = run.calls();
+    let (plan, _) = run.up(&moved).await;
+    let mut actions: Vec<(&str, Action)> = plan
+        .steps
+        .iter()
+        .map(|s| (s.resource.as_str(), s.action))
+        .collect();
+    actions.sort_by_key(|(id, _)| *id);
+    assert_eq!(
+        actions,
+        [("assoc", Action::Update), ("igw", Action::Update)]
+    );
+    // DetachInternetGateway, AttachInternetGateway, ReplaceRouteTableAssociation.
+    assert_eq!(run.calls().1 - mutating, 3);
+    let after = run.outputs(&moved);
+
+    let igw = ec2
+        .describe_internet_gateways()
+        .internet_gateway_ids(&before["igw.id"])
+        .send()
+        .await
+        .unwrap()
+        .internet_gateways()[0]
+        .clone();
+    let vpcs: Vec<&str> = igw
+        .attachments()
+        .iter()
+        .filter_map(|a| a.vpc_id())
+        .collect();
+    assert_eq!(vpcs, [after["vpc-b.id"].as_str()]);
+    assert_eq!(after["igw.id"], before["igw.id"], "the same gateway");
+
+    let table = |id: String| {
+        let ec2 = ec2.clone();
+        async move {
+            ec2.describe_route_tables()
+                .route_table_ids(id)
+                .send()
+                .await
+                .unwrap()
+                .route_tables()[0]
+                .clone()
+        }
+    };
+    let subnet = after["subnet.id"].as_str();
+    let on = |t: &aws_sdk_ec2::types::RouteTable| {
+        t.associations()
+            .iter()
+            .filter(|a| a.subnet_id() == Some(subnet))
+            .filter_map(|a| a.route_table_association_id().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert!(on(&table(after["rt-1.id"].clone()).await).is_empty());
+    // AWS gives a replaced association a new id, which state records.
+    assert_eq!(
+        on(&table(after["rt-2.id"].clone()).await),
+        [after["assoc.id"].clone()]
+    );
+    assert!(run.plan(&moved).is_empty());
+    run.destroy(&moved).await;
 }

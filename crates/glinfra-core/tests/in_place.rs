@@ -671,3 +671,90 @@ fn transit_encryption_changes_in_place_from_redis_7_0_5_and_earlier_replaces() {
     assert!(text[0].contains("resource `old`, field `transit_encryption_mode`: Redis 6.2 has no transit encryption mode"), "{text:#?}");
     assert!(text[1].contains("resource `plain`, field `transit_encryption_mode`: `required` needs `transit_encryption = true`"), "{text:#?}");
 }
+
+#[test]
+fn a_record_sets_type_or_set_identifier_changes_in_place_and_its_name_replaces() {
+    use glinfra_core::spec::route53::{RecordSetSpec, RecordType};
+    let record = RecordSetSpec {
+        zone_id: Input::from("Z111"),
+        name: "api.inplace.example".into(),
+        record_type: RecordType::A,
+        ttl: 60,
+        records: vec![Input::from("192.0.2.10")],
+        set_identifier: Some("use1".into()),
+        latency_region: Some("us-east-1".into()),
+        health_check_id: None,
+    };
+    let p = change(record.clone(), |s| {
+        s.record_type = RecordType::Aaaa;
+        s.records = vec![Input::from("2001:db8::10")];
+    });
+    assert_eq!(action(&p, "r"), Some(Action::Update));
+    let p = change(record.clone(), |s| s.set_identifier = Some("use1-b".into()));
+    assert_eq!(action(&p, "r"), Some(Action::Update));
+    let p = change(record, |s| s.name = "www.inplace.example".into());
+    assert_eq!(action(&p, "r"), Some(Action::Replace));
+}
+
+#[test]
+fn a_gateway_or_an_association_moves_in_place_to_what_exists_and_is_replaced_to_what_is_made() {
+    // Both VPCs and both tables exist: the gateway and the association move.
+    let p = replan(|stack, moved| {
+        let a = stack.add("vpc-a", VpcSpec::new("10.1.0.0/16"));
+        let b = stack.add("vpc-b", VpcSpec::new("10.2.0.0/16"));
+        let subnet = stack.add(
+            "subnet",
+            SubnetSpec::new(a.id(), "10.1.0.0/24", "us-east-1a"),
+        );
+        let t1 = stack.add("rt-1", RouteTableSpec { vpc_id: a.id() });
+        let t2 = stack.add("rt-2", RouteTableSpec { vpc_id: a.id() });
+        let target = if moved { b.id() } else { a.id() };
+        stack.add("igw", InternetGatewaySpec { vpc_id: target });
+        stack.add(
+            "assoc",
+            RouteTableAssociationSpec {
+                route_table_id: if moved { t2.id() } else { t1.id() },
+                subnet_id: subnet.id(),
+            },
+        );
+    });
+    assert_eq!(action(&p, "igw"), Some(Action::Update), "{p:#?}");
+    assert_eq!(action(&p, "assoc"), Some(Action::Update));
+    assert_eq!(p.steps.len(), 2);
+
+    // The VPC and the table are replaced (a new CIDR block): delete-then-create
+    // cannot move anything to their replacements, so the gateway and the
+    // association are replaced with them, as before.
+    let p = replan(|stack, renumbered| {
+        let cidr = if renumbered {
+            "10.3.0.0/16"
+        } else {
+            "10.1.0.0/16"
+        };
+        let vpc = stack.add("vpc", VpcSpec::new(cidr));
+        let subnet_cidr = if renumbered {
+            "10.3.0.0/24"
+        } else {
+            "10.1.0.0/24"
+        };
+        let subnet = stack.add(
+            "subnet",
+            SubnetSpec::new(vpc.id(), subnet_cidr, "us-east-1a"),
+        );
+        let table = stack.add("rt", RouteTableSpec { vpc_id: vpc.id() });
+        stack.add("igw", InternetGatewaySpec { vpc_id: vpc.id() });
+        stack.add(
+            "assoc",
+            RouteTableAssociationSpec {
+                route_table_id: table.id(),
+                subnet_id: subnet.id(),
+            },
+        );
+    });
+    assert_eq!(action(&p, "igw"), Some(Action::Replace));
+    assert_eq!(action(&p, "assoc"), Some(Action::Replace));
+    assert_eq!(
+        RouteTableAssociationSpec::KIND.field_behavior("subnet_id"),
+        UpdateBehavior::Replace
+    );
+}

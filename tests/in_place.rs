@@ -9,7 +9,7 @@ use glinfra::spec::ec2::{
     InternetGatewaySpec, RouteTableAssociationSpec, RouteTableSpec, SecurityGroupSpec, SubnetSpec,
     VpcSpec,
 };
-use glinfra::spec::eks::EksClusterSpec;
+use glinfra::spec::eks::{AmiType, CapacityType, EksClusterSpec, EksNodeGroupSpec};
 use glinfra::spec::elasticache::{CacheSubnetGroupSpec, ReplicationGroupSpec};
 use glinfra::spec::msk::{ClientBrokerEncryption, MskClusterSpec, MskConfigurationSpec};
 use glinfra::spec::rds::{DbEngine, DbInstanceSpec, DbSubnetGroupSpec, StorageType};
@@ -814,4 +814,111 @@ async fn a_gateway_and_a_subnets_route_table_move_in_place() {
     );
     assert!(run.plan(&moved).is_empty());
     run.destroy(&moved).await;
+}
+
+/// An EKS cluster and a managed node group, both at Kubernetes `version`.
+fn upgradable(name: &str, version: &str) -> Stack {
+    let mut stack = Stack::new(name, common::REGION);
+    let subnets = network_of(&mut stack, 52, 2);
+    let cluster = stack.add(
+        "eks",
+        EksClusterSpec {
+            name: name.into(),
+            version: version.into(),
+            role_arn: Input::from("arn:aws:iam::000000000000:role/glinfra-eks"),
+            subnet_ids: subnets.clone(),
+            security_group_ids: Vec::new(),
+            endpoint_private_access: true,
+            endpoint_public_access: false,
+            enabled_log_types: Vec::new(),
+            secrets_kms_key_arn: None,
+        },
+    );
+    stack.add(
+        "ng",
+        EksNodeGroupSpec {
+            cluster_name: cluster.name(),
+            name: "workers".into(),
+            node_role_arn: Input::from("arn:aws:iam::000000000000:role/glinfra-node"),
+            subnet_ids: subnets,
+            instance_types: vec!["m6i.large".into()],
+            capacity_type: CapacityType::OnDemand,
+            disk_size: 50,
+            version: version.into(),
+            ami_type: Some(AmiType::Al2023X86_64Standard),
+            min_size: 1,
+            max_size: 3,
+            desired_size: 1,
+            labels: Default::default(),
+            taints: Vec::new(),
+        },
+    );
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kubernetes_upgrade_updates_the_cluster_then_its_node_group_in_place() {
+    let name = format!("k8s-up-{}", nonce());
+    let run = Run::new().await;
+    run.up(&upgradable(&name, "1.29")).await;
+    let eks = aws_sdk_eks::Client::new(&sdk().await);
+    let read = || async {
+        let cluster = eks
+            .describe_cluster()
+            .name(&name)
+            .send()
+            .await
+            .unwrap()
+            .cluster()
+            .unwrap()
+            .clone();
+        let ng = eks
+            .describe_nodegroup()
+            .cluster_name(&name)
+            .nodegroup_name("workers")
+            .send()
+            .await
+            .unwrap()
+            .nodegroup()
+            .unwrap()
+            .clone();
+        (cluster, ng)
+    };
+    let (cluster_before, ng_before) = read().await;
+
+    // One minor version, then two: each plans the cluster, then the node group.
+    for version in ["1.30", "1.32"] {
+        let upgraded = upgradable(&name, version);
+        let (plan, _) = run.up(&upgraded).await;
+        assert_eq!(
+            plan.steps
+                .iter()
+                .map(|s| (s.resource.as_str(), s.action))
+                .collect::<Vec<_>>(),
+            [("eks", Action::Update), ("ng", Action::Update)],
+            "{version}"
+        );
+        let (cluster, ng) = read().await;
+        assert_eq!(cluster.version(), Some(version));
+        assert_eq!(ng.version(), Some(version));
+        assert_eq!(cluster.arn(), cluster_before.arn());
+        assert_eq!(cluster.created_at(), cluster_before.created_at());
+        assert_eq!(ng.nodegroup_arn(), ng_before.nodegroup_arn());
+        assert_eq!(ng.created_at(), ng_before.created_at());
+        assert!(run.plan(&upgraded).is_empty(), "{version}");
+    }
+
+    // Down again is refused before any call.
+    let (_, mutating) = run.calls();
+    let err = run
+        .attempt(&upgradable(&name, "1.31"), false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`eks` field `version`: Kubernetes 1.31 is older than the cluster's 1.32"),
+        "{err}"
+    );
+    assert_eq!(run.calls().1, mutating, "no mutating call");
+    run.destroy(&upgradable(&name, "1.32")).await;
 }

@@ -525,6 +525,8 @@ mod names_and_limits {
             instance_types: vec!["m6i.xlarge".into()],
             capacity_type: CapacityType::OnDemand,
             disk_size: 50,
+            version: String::new(),
+            ami_type: None,
             min_size: 1,
             max_size: 10,
             desired_size: 1,

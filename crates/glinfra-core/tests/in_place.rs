@@ -393,6 +393,14 @@ fn every_change_rule_is_declared_on_a_field_and_decides_something() {
         "aws:elasticache/replication-group.engine_version",
         "aws:msk/cluster.kafka_version",
         "aws:ec2/security-group.description",
+        "aws:rds/db-instance.db_subnet_group_name",
+        "aws:rds/db-instance.availability_zone",
+        "aws:elasticache/replication-group.transit_encryption",
+        "aws:ec2/internet-gateway.vpc_id",
+        "aws:ec2/route-table-association.route_table_id",
+        "aws:eks/cluster.version",
+        "aws:eks/node-group.version",
+        "aws:eks/node-group.ami_type",
     ] {
         assert!(ruled.contains_key(name), "{name} has no change rule");
     }
@@ -757,4 +765,187 @@ fn a_gateway_or_an_association_moves_in_place_to_what_exists_and_is_replaced_to_
         RouteTableAssociationSpec::KIND.field_behavior("subnet_id"),
         UpdateBehavior::Replace
     );
+}
+
+fn node_group(cluster: Input<String>, version: &str) -> EksNodeGroupSpec {
+    EksNodeGroupSpec {
+        cluster_name: cluster,
+        name: "workers".into(),
+        node_role_arn: Input::from("arn:aws:iam::111122223333:role/node"),
+        subnet_ids: vec![Input::from("subnet-a"), Input::from("subnet-b")],
+        instance_types: vec!["m6i.large".into()],
+        capacity_type: CapacityType::OnDemand,
+        disk_size: 50,
+        version: version.into(),
+        ami_type: Some(AmiType::Al2023X86_64Standard),
+        min_size: 1,
+        max_size: 3,
+        desired_size: 2,
+        labels: BTreeMap::new(),
+        taints: Vec::new(),
+    }
+}
+
+/// A cluster at `cluster` with two node groups at `nodes`.
+fn kubernetes(stack: &mut Stack, cluster: &str, nodes: &str) {
+    let eks = stack.add(
+        "eks",
+        EksClusterSpec {
+            version: cluster.into(),
+            ..eks()
+        },
+    );
+    for n in ["ng-a", "ng-b"] {
+        stack.add(
+            n,
+            EksNodeGroupSpec {
+                name: n.into(),
+                ..node_group(eks.name(), nodes)
+            },
+        );
+    }
+}
+
+#[test]
+fn a_kubernetes_upgrade_plans_the_cluster_then_its_node_groups() {
+    let p = replan(|stack, upgraded| {
+        let v = if upgraded { "1.30" } else { "1.29" };
+        kubernetes(stack, v, v);
+    });
+    let actions: Vec<(&str, Action)> = p
+        .steps
+        .iter()
+        .map(|s| (s.resource.as_str(), s.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("eks", Action::Update),
+            ("ng-a", Action::Update),
+            ("ng-b", Action::Update)
+        ]
+    );
+    for s in &p.steps {
+        assert_eq!(s.changed_fields(), ["version"], "{}", s.resource);
+    }
+    assert!(refusals(&p).is_empty());
+    // Each node group's UpdateNodegroupVersion waits for the cluster's
+    // UpdateClusterVersion.
+    let schedule = glinfra_core::schedule::Schedule::from_plan(&p);
+    let cluster_op = schedule
+        .ops
+        .iter()
+        .position(|o| p.steps[o.step].resource == "eks")
+        .unwrap();
+    for (i, op) in schedule.ops.iter().enumerate() {
+        if p.steps[op.step].resource.starts_with("ng-") {
+            assert_eq!(schedule.waits_for[i], [cluster_op]);
+        }
+    }
+
+    // The cluster ahead, the node groups a minor version behind (allowed), then
+    // brought along: only the node groups change.
+    let p = replan(|stack, upgraded| {
+        kubernetes(stack, "1.30", if upgraded { "1.30" } else { "1.29" });
+    });
+    assert_eq!(action(&p, "eks"), None);
+    assert_eq!(action(&p, "ng-a"), Some(Action::Update));
+}
+
+#[test]
+fn kubernetes_downgrades_are_refused_and_node_groups_stay_within_a_minor_of_their_cluster() {
+    let p = replan(|stack, lowered| {
+        let v = if lowered { "1.29" } else { "1.30" };
+        kubernetes(stack, v, v);
+    });
+    let refused = refusals(&p);
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert!(refused[0]
+        .to_string()
+        .contains("`eks` field `version`: Kubernetes 1.29 is older than the cluster's 1.30"));
+    assert!(refused[1]
+        .to_string()
+        .contains("`ng-a` field `version`: Kubernetes 1.29 is older than the node group's 1.30"));
+
+    let errors = |cluster: &str, nodes: &str| -> Vec<String> {
+        let mut stack = stack();
+        kubernetes(&mut stack, cluster, nodes);
+        match glinfra_core::ResourceGraph::build(&stack) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0.iter().map(|d| d.to_string()).collect(),
+        }
+    };
+    assert!(errors("1.30", "1.29").is_empty());
+    let ahead = errors("1.29", "1.30");
+    assert_eq!(ahead.len(), 2, "{ahead:#?}");
+    assert!(ahead[0].contains("resource `ng-a`, field `version`: Kubernetes 1.30 is newer than its cluster `eks` (1.29)"), "{ahead:#?}");
+    let behind = errors("1.31", "1.29");
+    assert!(
+        behind[0].contains("is more than one minor version behind its cluster `eks` (1.31)"),
+        "{behind:#?}"
+    );
+    assert!(behind[0].contains("declare 1.31 (or 1.30)"), "{behind:#?}");
+}
+
+#[test]
+fn a_node_groups_ami_type_is_checked_and_another_one_replaces_it() {
+    let mut stack = stack();
+    let eks = stack.add(
+        "eks",
+        EksClusterSpec {
+            version: "1.33".into(),
+            ..eks()
+        },
+    );
+    stack.add(
+        "al2",
+        EksNodeGroupSpec {
+            name: "al2".into(),
+            ami_type: Some(AmiType::Al2X86_64),
+            ..node_group(eks.name(), "1.33")
+        },
+    );
+    stack.add(
+        "arm",
+        EksNodeGroupSpec {
+            name: "arm".into(),
+            instance_types: vec!["m7g.large".into()],
+            ..node_group(eks.name(), "1.33")
+        },
+    );
+    let errors = glinfra_core::ResourceGraph::build(&stack).unwrap_err();
+    let text: Vec<String> = errors.0.iter().map(|d| d.to_string()).collect();
+    assert_eq!(text.len(), 2, "{text:#?}");
+    assert!(
+        text[0].contains(
+            "resource `al2`, field `ami_type`: EKS publishes no AL2_x86_64 AMI for Kubernetes 1.33"
+        ),
+        "{text:#?}"
+    );
+    assert!(text[1].contains("resource `arm`, field `ami_type`: AL2023_x86_64_STANDARD is for x86-64 instances, but `m7g.large` is Arm (Graviton)"), "{text:#?}");
+
+    let unset = EksNodeGroupSpec {
+        ami_type: None,
+        ..node_group(Input::from("inplace"), "1.29")
+    };
+    let p = change(unset.clone(), |s| {
+        s.ami_type = Some(AmiType::Al2023X86_64Standard)
+    });
+    assert_eq!(
+        action(&p, "r"),
+        Some(Action::Update),
+        "set to what it is: checked, in place"
+    );
+    let p = change(node_group(Input::from("inplace"), "1.29"), |s| {
+        s.ami_type = Some(AmiType::BottlerocketX86_64)
+    });
+    assert_eq!(action(&p, "r"), Some(Action::Replace));
+}
+
+#[test]
+fn every_family_ending_in_g_but_the_gpu_ones_is_arm() {
+    for family in INSTANCE_FAMILIES {
+        let arm = family.ends_with('g') && !family.starts_with('g');
+        assert_eq!(ARM_FAMILIES.contains(family), arm, "{family}");
+    }
 }

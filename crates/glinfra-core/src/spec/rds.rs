@@ -93,7 +93,7 @@ pub struct DbInstanceSpec {
     pub kms_key_id: Option<Input<String>>,
     /// Multi-AZ standby (ModifyDBInstance).
     pub multi_az: bool,
-    #[resource(change_rule = availability_zone_change)]
+    #[resource(change_rule = crate::spec::rules::chosen_once)]
     /// The zone of a Single-AZ instance (CreateDBInstance `AvailabilityZone`; none
     /// with `multi_az`). Unset, RDS picks one of its subnet group's zones. No call
     /// moves a Single-AZ instance to another zone: another zone forces replacement;
@@ -216,17 +216,6 @@ pub fn subnet_group_change(c: &FieldValues<'_>) -> ChangeRule {
         );
     }
     ChangeRule::InPlace
-}
-
-/// `availability_zone`: another zone replaces the instance (no call moves a
-/// Single-AZ instance); set where it was unset, or unset, in place (nothing is sent;
-/// the driver checks that a zone set is the one the instance is in).
-pub fn availability_zone_change(c: &FieldValues<'_>) -> ChangeRule {
-    match (c.before, c.after) {
-        (Some(b), Some(a)) if a != b => ChangeRule::Replace,
-        _ if c.after_unknown => ChangeRule::Replace,
-        _ => ChangeRule::InPlace,
-    }
 }
 
 closed_set! {

@@ -379,7 +379,6 @@ async fn cluster_version_is_raised_one_minor_version_per_update() {
         update_version("1.30", "u2", move |r| see2(r)),
         describe_update(None, "u2", UpdateStatus::Successful),
         describe_cluster(cluster(ClusterStatus::Active, "1.30", OURS_CLUSTER)),
-        super::upgrade::no_node_groups(),
     ];
     let c = mock_eks(&rules);
 

@@ -339,6 +339,8 @@ pub fn plan_replacing(
 ) -> Plan {
     let mut steps = Vec::new();
     let mut actions: HashMap<&str, Option<Action>> = HashMap::new();
+    // Resources replaced delete-first so far (dependencies come first).
+    let mut deleted_first: BTreeSet<&str> = BTreeSet::new();
     let mut unchanged = 0;
     for decl in graph.in_order() {
         let prior = state.resources.get(&decl.id);
@@ -373,15 +375,20 @@ pub fn plan_replacing(
         if let Some(s) = step.as_mut().filter(|s| s.creates_first()) {
             // A dependency replaced delete-first waits for this one's old resource
             // to go: this one cannot keep its old resource until its new one exists.
-            let follows = decl.dependencies().into_iter().find(|d| {
-                steps.iter().any(|p: &Step| {
-                    p.resource == *d && p.action == Action::Replace && !p.creates_first()
-                })
-            });
+            let follows = decl
+                .dependencies()
+                .into_iter()
+                .find(|d| deleted_first.contains(d.as_str()));
             if let Some(resource) = follows {
                 s.replace_order =
                     Some(ReplaceOrder::DeleteFirst(DeleteFirst::Follows { resource }));
             }
+        }
+        if step
+            .as_ref()
+            .is_some_and(|s| s.action == Action::Replace && !s.creates_first())
+        {
+            deleted_first.insert(&decl.id);
         }
         actions.insert(&decl.id, step.as_ref().map(|s| s.action));
         match step {

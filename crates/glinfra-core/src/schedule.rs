@@ -159,6 +159,62 @@ impl Schedule {
         Schedule { ops, waits_for }
     }
 
+    /// For each operation, what waits for it (the reverse of `waits_for`).
+    pub fn dependents(&self) -> Vec<Vec<usize>> {
+        let mut dependents = vec![Vec::new(); self.ops.len()];
+        for (o, waits) in self.waits_for.iter().enumerate() {
+            for &w in waits {
+                dependents[w].push(o);
+            }
+        }
+        dependents
+    }
+
+    /// For each operation, the longest path from its start to the end of the plan
+    /// when operation `o` takes `weight(o)`: its own weight plus the longest
+    /// remaining path of what waits for it. The executor starts the operation with
+    /// the longest expected remaining path first; with the latencies of a run,
+    /// the largest value is the run's critical-path bound.
+    pub fn remaining(&self, weight: impl Fn(usize) -> f64) -> Vec<f64> {
+        let dependents = self.dependents();
+        let mut unsettled: Vec<usize> = dependents.iter().map(Vec::len).collect();
+        let mut remaining: Vec<f64> = (0..self.ops.len()).map(&weight).collect();
+        let mut ready: Vec<usize> = (0..self.ops.len()).filter(|&o| unsettled[o] == 0).collect();
+        // Reverse topological order: an operation is settled once all that waits for it is.
+        while let Some(o) = ready.pop() {
+            let longest = dependents[o]
+                .iter()
+                .map(|&d| remaining[d])
+                .fold(0.0, f64::max);
+            remaining[o] = weight(o) + longest;
+            for &w in &self.waits_for[o] {
+                unsettled[w] -= 1;
+                if unsettled[w] == 0 {
+                    ready.push(w);
+                }
+            }
+        }
+        remaining
+    }
+
+    /// The operations of the longest path when operation `o` takes `weight(o)`, in
+    /// order, and its length (0 for an empty schedule).
+    pub fn critical_path(&self, weight: impl Fn(usize) -> f64) -> (Vec<usize>, f64) {
+        let remaining = self.remaining(weight);
+        let dependents = self.dependents();
+        let longest = |ops: &mut dyn Iterator<Item = usize>| {
+            ops.max_by(|&a, &b| remaining[a].total_cmp(&remaining[b]).then(b.cmp(&a)))
+        };
+        let mut path = Vec::new();
+        let mut next = longest(&mut (0..self.ops.len()));
+        while let Some(o) = next {
+            path.push(o);
+            next = longest(&mut dependents[o].iter().copied());
+        }
+        let length = path.first().map_or(0.0, |&o| remaining[o]);
+        (path, length)
+    }
+
     /// The number of operations.
     pub fn len(&self) -> usize {
         self.ops.len()

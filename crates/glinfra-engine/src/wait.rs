@@ -1,0 +1,173 @@
+//! The one polling loop behind every wait for AWS (the driver kit's `wait::until`
+//! and the simulated cloud's waits both run through [`poll`]).
+//!
+//! A wait holds no concurrency slot ([`pace::waiting`]); each poll is one paced
+//! read ([`pace::call`]): it takes a token of its service and region, and a
+//! throttled poll slows that bucket down and counts as "not yet". Polls double
+//! their interval from `first` up to `max`. In a paced operation, whose resource
+//! the latency table expects ready within a window, polls are placed by it
+//! ([`next_poll`]): none before a quick resource can be ready, one as the window
+//! opens, and close together inside it, so a wait ends within seconds of the
+//! resource being ready without polling all along.
+
+use crate::pace;
+use crate::provider::ProviderError;
+use crate::timing::{CallClass, Latency};
+use std::future::Future;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What one poll saw.
+pub enum Poll<T> {
+    /// Reached the wanted state.
+    Ready(T),
+    /// Not yet; the string says what was seen.
+    Pending(String),
+}
+
+/// How a wait ended without an error.
+pub enum Waited<T> {
+    /// Ready, with what the last poll returned.
+    Ready(T),
+    /// Still not ready at the deadline; the last state seen.
+    GaveUp(String),
+}
+
+/// Windows opening this early are not polled before they open.
+const QUICK: Duration = Duration::from_secs(10);
+/// Inside the window of a quick resource, polls are this far apart.
+const FINE_QUICK: Duration = Duration::from_secs(1);
+/// Inside a long window, polls are `min / SLICES` apart, at least [`FINE_LONG`].
+const SLICES: f64 = 200.0;
+const FINE_LONG: Duration = Duration::from_secs(2);
+
+/// Where the first poll of a wait goes: at once, or (for a resource the table
+/// says cannot be ready before a few seconds) when its window opens.
+pub fn first_poll(window: Option<Latency>) -> Duration {
+    match window {
+        Some(w) if Duration::from_secs_f64(w.min) <= QUICK => Duration::from_secs_f64(w.min),
+        _ => Duration::ZERO,
+    }
+}
+
+/// After a poll at `elapsed` into the wait, with the doubling interval at
+/// `delay` (capped at `max`): how long to sleep, and the interval after that.
+pub fn next_poll(
+    elapsed: Duration,
+    delay: Duration,
+    max: Duration,
+    window: Option<Latency>,
+) -> (Duration, Duration) {
+    let doubled = (delay * 2).min(max.max(delay));
+    let Some(w) = window else {
+        return (delay, doubled);
+    };
+    let (open, close) = (
+        Duration::from_secs_f64(w.min),
+        Duration::from_secs_f64(w.max),
+    );
+    if elapsed < open {
+        // Normal polls, one landing as the window opens.
+        (delay.min(open - elapsed), doubled)
+    } else if elapsed < close {
+        let fine = if open <= QUICK {
+            FINE_QUICK
+        } else {
+            Duration::from_secs_f64(w.min / SLICES).max(FINE_LONG)
+        };
+        (delay.min(fine), delay)
+    } else {
+        // Past the window: the table was wrong for this one; back to normal.
+        (delay, doubled)
+    }
+}
+
+/// Polls `check` until it is ready or `deadline` has passed. A poll that fails
+/// with a retryable (throttled, transient) error counts as not ready; any other
+/// error ends the wait at once.
+pub async fn poll<T, F, Fut>(
+    deadline: Duration,
+    first: Duration,
+    max: Duration,
+    mut check: F,
+) -> Result<Waited<T>, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, ProviderError>>,
+{
+    pace::waiting(async {
+        let start = Instant::now();
+        let window = pace::window();
+        let mut delay = first;
+        tokio::time::sleep(first_poll(window)).await;
+        loop {
+            let seen = match pace::call(CallClass::Describe, check()).await {
+                Ok(Poll::Ready(v)) => return Ok(Waited::Ready(v)),
+                Ok(Poll::Pending(seen)) => seen,
+                Err(e) if e.class.is_retryable() => format!("{} (polling again)", e.message),
+                Err(e) => return Err(e),
+            };
+            let elapsed = start.elapsed();
+            if elapsed >= deadline {
+                return Ok(Waited::GaveUp(seen));
+            }
+            let (sleep, next) = next_poll(elapsed, delay, max, window);
+            tokio::time::sleep(sleep).await;
+            delay = next;
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: f64) -> Duration {
+        Duration::from_secs_f64(x)
+    }
+
+    /// The poll times of a wait that never ends, up to `until` seconds.
+    fn times(window: Option<Latency>, until: f64) -> Vec<f64> {
+        let mut t = first_poll(window);
+        let mut delay = s(2.0);
+        let mut out = vec![];
+        while t < s(until) {
+            out.push(t.as_secs_f64());
+            let (sleep, next) = next_poll(t, delay, s(10.0), window);
+            t += sleep;
+            delay = next;
+        }
+        out
+    }
+
+    #[test]
+    fn without_a_window_polls_double_up_to_the_cap() {
+        assert_eq!(times(None, 40.0), [0.0, 2.0, 6.0, 14.0, 24.0, 34.0]);
+    }
+
+    #[test]
+    fn a_quick_resource_is_polled_from_its_window_every_second() {
+        let w = Some(Latency { min: 1.0, max: 3.0 });
+        assert_eq!(times(w, 6.0), [1.0, 2.0, 3.0, 5.0]);
+    }
+
+    #[test]
+    fn a_long_wait_polls_normally_then_closely_inside_its_window() {
+        let w = Some(Latency {
+            min: 600.0,
+            max: 900.0,
+        });
+        let t = times(w, 1000.0);
+        assert_eq!(&t[..5], [0.0, 2.0, 6.0, 14.0, 24.0]);
+        assert!(t.contains(&600.0), "a poll as the window opens");
+        let inside: Vec<f64> = t
+            .iter()
+            .copied()
+            .filter(|&x| (600.0..900.0).contains(&x))
+            .collect();
+        assert_eq!(inside.len(), 100, "every 3 s (600/200) inside: {inside:?}");
+        let after: Vec<f64> = t.iter().copied().filter(|&x| x >= 900.0).collect();
+        assert!(after.windows(2).all(|p| p[1] - p[0] == 10.0), "{after:?}");
+    }
+}

@@ -176,6 +176,7 @@ impl Schedule {
     /// the longest expected remaining path first; with the latencies of a run,
     /// the largest value is the run's critical-path bound.
     pub fn remaining(&self, weight: impl Fn(usize) -> f64) -> Vec<f64> {
+        let weight = &weight;
         let dependents = self.dependents();
         let mut unsettled: Vec<usize> = dependents.iter().map(Vec::len).collect();
         let mut remaining: Vec<f64> = (0..self.ops.len()).map(&weight).collect();
@@ -195,6 +196,30 @@ impl Schedule {
             }
         }
         remaining
+    }
+
+    /// For each operation, the longest path through it (from the start of the
+    /// plan to its end) when operation `o` takes `weight(o)`. The longest of
+    /// these less an operation's own is how long it can be late without making
+    /// the plan later: its slack.
+    pub fn through(&self, weight: impl Fn(usize) -> f64) -> Vec<f64> {
+        let remaining = self.remaining(&weight);
+        let dependents = self.dependents();
+        // The longest path before each operation starts, in topological order.
+        let mut head = vec![0.0f64; self.ops.len()];
+        let mut unsettled: Vec<usize> = self.waits_for.iter().map(Vec::len).collect();
+        let mut ready: Vec<usize> = (0..self.ops.len()).filter(|&o| unsettled[o] == 0).collect();
+        while let Some(o) = ready.pop() {
+            let end = head[o] + weight(o);
+            for &d in &dependents[o] {
+                head[d] = head[d].max(end);
+                unsettled[d] -= 1;
+                if unsettled[d] == 0 {
+                    ready.push(d);
+                }
+            }
+        }
+        head.iter().zip(&remaining).map(|(h, r)| h + r).collect()
     }
 
     /// The operations of the longest path when operation `o` takes `weight(o)`, in

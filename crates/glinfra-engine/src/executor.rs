@@ -267,7 +267,10 @@ pub async fn apply(
                         p.priority[o],
                         step.kind,
                         &step.region,
-                        p.latency[o],
+                        crate::wait::Window {
+                            latency: p.latency[o],
+                            slack: p.slack[o],
+                        },
                     );
                     let stop = options.stop.clone();
                     tasks.spawn(context.clone().scope(async move {
@@ -413,16 +416,26 @@ struct Pacing {
     priority: Vec<f64>,
     /// Each operation's latency range, from the table.
     latency: Vec<crate::timing::Latency>,
+    /// How late each operation can be without making the plan later, expected.
+    slack: Vec<Duration>,
 }
 
 impl Pacing {
     fn new(pace: Arc<Pace>, plan: &Plan, schedule: &Schedule) -> Pacing {
         let latency = crate::timing::op_latencies(plan, schedule);
-        let priority = schedule.remaining(|o| latency[o].expected());
+        let expected = |o: usize| latency[o].expected();
+        let priority = schedule.remaining(expected);
+        let through = schedule.through(expected);
+        let longest = through.iter().copied().fold(0.0, f64::max);
+        let slack = through
+            .iter()
+            .map(|t| Duration::from_secs_f64((longest - t).max(0.0)))
+            .collect();
         Pacing {
             pace,
             priority,
             latency,
+            slack,
         }
     }
 }

@@ -17,7 +17,8 @@
 //! them through [`crate::wait::poll`].
 
 use crate::provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
-use crate::timing::{CallClass, Latency, Rate, Service};
+use crate::timing::{CallClass, Rate, Service};
+use crate::wait::Window;
 use async_trait::async_trait;
 use glinfra_core::{Kind, Observed, ResourceId, ResourceState};
 use std::cmp::Ordering;
@@ -33,6 +34,16 @@ pub const RECOVERY: Duration = Duration::from_secs(30);
 
 /// The lowest share of its nominal rate a bucket slows down to.
 const MIN_FACTOR: f64 = 1.0 / 16.0;
+
+/// The longest a call may take from its token to the service (the slot it then
+/// waits for, its round trip): the client's bucket holds this many seconds of
+/// refill less than the service's, so that calls arriving late do not arrive
+/// together with those that follow.
+const SLACK: f64 = 0.5;
+
+/// Added to the priority of an operation holding a token, for its slot: a call
+/// with its token goes before any without, so a token is spent at once.
+const HOLDS_TOKEN: f64 = 1e12;
 
 /// A token bucket's arithmetic: `rate.burst` tokens at most, refilled
 /// continuously at a rate given at each refill. Used by the pacer (whose rate
@@ -210,8 +221,8 @@ impl BucketInner {
 
 impl Bucket {
     fn new(rate: Rate) -> Arc<Bucket> {
-        // One token short of the service's bucket, against rounding.
-        let capacity = (rate.burst - 1.0).max(1.0);
+        // Short of the service's bucket by what refills in SLACK (one token at least).
+        let capacity = (rate.burst - (rate.per_second * SLACK).max(1.0)).max(1.0);
         Arc::new(Bucket {
             nominal: rate.per_second,
             inner: Mutex::new(BucketInner {
@@ -272,6 +283,14 @@ impl Bucket {
         }
     }
 
+    /// Takes a token if one is there now, ahead of any waiter (for a call whose
+    /// token went stale waiting for its slot).
+    fn try_take_now(&self) -> bool {
+        let mut inner = self.inner.lock().expect("bucket");
+        self.refill(&mut inner, Instant::now());
+        inner.bucket.try_take()
+    }
+
     fn throttled(&self) {
         let mut inner = self.inner.lock().expect("bucket");
         let now = Instant::now();
@@ -322,10 +341,10 @@ pub(crate) struct OpContext {
     priority: f64,
     service: Service,
     region: String,
-    window: Mutex<Option<Latency>>,
+    window: Mutex<Option<Window>>,
     held: Mutex<Option<Permit>>,
-    /// A token taken at admission for the first call of this class.
-    prepaid: Mutex<Option<CallClass>>,
+    /// A token taken at admission for the first call of this class, and when.
+    prepaid: Mutex<Option<(CallClass, Instant)>>,
 }
 
 tokio::task_local! {
@@ -338,7 +357,7 @@ impl OpContext {
         priority: f64,
         kind: Kind,
         region: &str,
-        window: Latency,
+        window: Window,
     ) -> Arc<OpContext> {
         Arc::new(OpContext {
             pace,
@@ -354,10 +373,9 @@ impl OpContext {
     /// Waits for a token for the operation's first call (of `class`) and a slot,
     /// by priority: the operation starts once it has both.
     pub(crate) async fn admit(&self, class: CallClass) {
-        self.token(class).await;
-        *self.prepaid.lock().expect("prepaid") = Some(class);
-        let permit = self.pace.slots.acquire(self.priority).await;
-        *self.held.lock().expect("held") = Some(permit);
+        let took = self.token(class).await;
+        *self.prepaid.lock().expect("prepaid") = Some((class, took));
+        self.hold(self.priority + HOLDS_TOKEN).await;
     }
 
     /// Gives back the slot, if held.
@@ -365,25 +383,54 @@ impl OpContext {
         self.held.lock().expect("held").take().is_some()
     }
 
-    async fn hold(&self) {
+    async fn hold(&self, priority: f64) {
         if self.held.lock().expect("held").is_none() {
-            let permit = self.pace.slots.acquire(self.priority).await;
+            let permit = self.pace.slots.acquire(priority).await;
             *self.held.lock().expect("held") = Some(permit);
         }
     }
 
-    async fn token(&self, class: CallClass) {
+    /// Takes a token for a call of `class` (or the one prepaid at admission);
+    /// when it was taken.
+    async fn token(&self, class: CallClass) -> Instant {
         let prepaid = {
             let mut p = self.prepaid.lock().expect("prepaid");
-            if *p == Some(class) {
-                p.take()
-            } else {
-                None
+            match *p {
+                Some((c, at)) if c == class => {
+                    *p = None;
+                    Some(at)
+                }
+                _ => None,
             }
         };
-        if prepaid.is_none() {
-            let bucket = self.pace.bucket(self.service, &self.region, class);
-            bucket.take(self.priority).await;
+        match prepaid {
+            Some(at) => at,
+            None => {
+                let bucket = self.pace.bucket(self.service, &self.region, class);
+                bucket.take(self.priority).await;
+                Instant::now()
+            }
+        }
+    }
+
+    /// Takes a token and then a slot for a call of `class`. A token that waited
+    /// longer than [`SLACK`] for its slot is stale (the service would see the
+    /// call later than its bucket allowed for): another is taken if there is one
+    /// now, else the slot is given back and the call waits for a token again.
+    async fn ready_to_call(&self, class: CallClass) {
+        let mut took = self.token(class).await;
+        loop {
+            self.hold(self.priority + HOLDS_TOKEN).await;
+            if took.elapsed().as_secs_f64() <= SLACK
+                || self
+                    .pace
+                    .bucket(self.service, &self.region, class)
+                    .try_take_now()
+            {
+                return;
+            }
+            self.let_go();
+            took = self.token(class).await;
         }
     }
 
@@ -404,8 +451,9 @@ fn current() -> Option<Arc<OpContext>> {
 }
 
 /// Runs one AWS call of `class`: takes a token (no slot is held meanwhile),
-/// then a slot, makes the call, gives the slot back; a throttled answer slows
-/// the bucket down. Outside a paced operation, just makes the call.
+/// then a slot (before any operation without a token, so the token is spent at
+/// once), makes the call, gives the slot back; a throttled answer slows the
+/// bucket down. Outside a paced operation, just makes the call.
 pub async fn call<T, F>(class: CallClass, f: F) -> Result<T, ProviderError>
 where
     F: Future<Output = Result<T, ProviderError>>,
@@ -414,8 +462,7 @@ where
         return f.await;
     };
     op.let_go();
-    op.token(class).await;
-    op.hold().await;
+    op.ready_to_call(class).await;
     let result = f.await;
     op.let_go();
     if let Err(e) = &result {
@@ -436,15 +483,15 @@ pub async fn waiting<F: Future>(wait: F) -> F::Output {
     let held = op.let_go();
     let out = wait.await;
     if held {
-        op.hold().await;
+        op.hold(op.priority).await;
     }
     out
 }
 
 /// When the current operation's resource is expected to be ready, counted from
-/// its call: the table's latency range. Given once per operation (to its first
-/// wait); `None` outside a paced operation.
-pub fn window() -> Option<Latency> {
+/// its call (the table's latency range), and the operation's slack. Given once
+/// per operation (to its first wait); `None` outside a paced operation.
+pub fn window() -> Option<Window> {
     current().and_then(|op| op.window.lock().expect("window").take())
 }
 
@@ -573,7 +620,7 @@ mod tests {
         assert_eq!(
             start.elapsed(),
             Duration::ZERO,
-            "the burst (one short) at once"
+            "the burst, short of what refills in SLACK, at once"
         );
         for _ in 0..4 {
             bucket.take(0.0).await;

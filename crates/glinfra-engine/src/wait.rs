@@ -100,7 +100,8 @@ pub fn next_poll(
         (delay.min(fine), delay)
     } else {
         // Past the window: the table was wrong for this one; back to normal.
-        (delay, doubled)
+        let normal = delay.min(max);
+        (normal, (normal * 2).min(max.max(normal)))
     }
 }
 

@@ -115,11 +115,13 @@ impl Schedule {
             match op.phase {
                 OpPhase::Create | OpPhase::Update | OpPhase::ReplaceCreate => {
                     if let Some(decl) = &step.desired {
-                        for dep in decl.dependencies() {
-                            if let Some(&p) = producer.get(dep.as_str()) {
+                        let mut wait = |dep: &str| {
+                            if let Some(&p) = producer.get(dep) {
                                 waits_for[o].push(p);
                             }
-                        }
+                        };
+                        decl.for_each_dependency(&mut wait);
+                        decl.depends_on.iter().for_each(|d| wait(d));
                     }
                     if op.phase == OpPhase::ReplaceCreate && !step.creates_first() {
                         // Delete-first: the old resource goes before the new one comes.

@@ -15,6 +15,21 @@ use std::time::Instant;
 /// Measures one size in this process and prints its JSON object.
 fn child(resources: usize) {
     let stack = planning(resources);
+    if std::env::var_os("PLANBENCH_PHASES").is_some() {
+        let rss = |what: &str| eprintln!("{what}: VmRSS {:?} MB", rss_mb("VmRSS:"));
+        rss("declared");
+        let graph = ResourceGraph::build(&stack).expect("a valid stack");
+        rss("graph");
+        let p = plan(&graph, &State::empty(stack.name()));
+        rss("plan");
+        let schedule = Schedule::from_plan(&p);
+        rss("schedule");
+        eprintln!(
+            "plan JSON: {} MB",
+            serde_json::to_vec(&p).unwrap().len() / 1_000_000
+        );
+        drop((schedule, p, graph));
+    }
     let runs = if resources <= 20_000 { 9 } else { 3 };
     let mut times = Vec::new();
     let mut phases = (0.0, 0.0, 0.0);
@@ -53,10 +68,15 @@ fn child(resources: usize) {
 
 /// The process's peak resident set, in MB (`VmHWM` of /proc/self/status).
 fn peak_rss_mb() -> Option<f64> {
+    rss_mb("VmHWM:")
+}
+
+/// A size of /proc/self/status (`VmHWM:`, `VmRSS:`), in MB.
+fn rss_mb(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kb: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .find_map(|l| l.strip_prefix(field))?
         .trim()
         .trim_end_matches("kB")
         .trim()

@@ -26,6 +26,7 @@
 pub mod cli;
 mod confirm;
 mod progress;
+pub mod saved;
 mod session;
 
 pub use glinfra_aws as aws;

@@ -225,6 +225,11 @@ pub struct Plan {
     /// nothing was, or when the plan was made without a refresh).
     #[serde(default)]
     pub drift: Vec<crate::refresh::Drift>,
+    /// The digest of the program the plan was made from
+    /// ([`ResourceGraph::digest`]; none for a destroy): a saved plan is applied
+    /// only to the same program.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
 }
 
 impl Plan {
@@ -394,7 +399,9 @@ pub fn plan_replacing(
         steps.push(delete_step(id, prior));
     }
     superseded_steps(state, &mut steps);
-    finish(graph.stack_name(), state, steps, unchanged)
+    let mut plan = finish(graph.stack_name(), state, steps, unchanged);
+    plan.program = Some(graph.digest());
+    plan
 }
 
 /// A delete step for the old resources that interrupted create-first replacements
@@ -634,5 +641,6 @@ fn finish(stack: &str, state: &State, steps: Vec<Step>, unchanged: usize) -> Pla
         steps,
         summary,
         drift: Vec::new(),
+        program: None,
     }
 }

@@ -110,23 +110,19 @@ fn text_rendering_shows_fields_and_unknowns() {
     );
     let p = plan(&graph(&stack), &State::empty("test"));
     expect![[r#"
-        Plan for stack `test` (state serial 0):
+        Plan for stack `test` (state serial 0, 0 resources unchanged):
 
           +   aws:ec2/vpc `vpc` (us-east-1)
                 cidr_block = "10.0.0.0/16"
                 enable_dns_support = true
                 enable_dns_hostnames = true
-                region = "us-east-1"
-                tags = {"glinfra:logical-id":"vpc","glinfra:stack":"test"}
           +   aws:ec2/subnet `subnet` (us-east-1)
                 vpc_id = (known after apply)
                 cidr_block = "10.0.0.0/20"
                 availability_zone = "us-east-1a"
                 map_public_ip_on_launch = false
-                region = "us-east-1"
-                tags = {"glinfra:logical-id":"subnet","glinfra:stack":"test"}
 
-        Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
+        Plan: 2 to add, 0 to change, 0 to replace, 0 to destroy.
     "#]]
     .assert_eq(&render::text(&p));
 }
@@ -150,15 +146,41 @@ fn lifecycle_rule_and_subnet_attribute_change_in_place() {
         ~ subnet-0
         ~ bucket"#]]
     .assert_eq(&actions(&p));
-    let text = render::text(&p);
+    // The reviewer's text: the stack-wide tags once, a nested value diffed line
+    // by line, and the closing summary.
+    expect![[r#"
+        Plan for stack `test` (state serial 7, 5 resources unchanged):
+        Tags on every resource: environment = "test"
+
+          ~   aws:ec2/subnet `subnet-0` (us-east-1)
+                map_public_ip_on_launch: false -> true
+          ~   aws:s3/bucket `bucket` (us-east-1)
+                lifecycle_rules:
+                    [
+                      {
+                        "id": "expire",
+                        "prefix": "",
+                        "transitions": [
+                          {
+                            "days": 30,
+                            "storage_class": "STANDARD_IA"
+                          }
+                        ],
+                  -     "expiration_days": 365
+                  +     "expiration_days": 400
+                      }
+                    ]
+
+        Plan: 0 to add, 2 to change, 0 to replace, 0 to destroy.
+    "#]]
+    .assert_eq(&render::text(&p));
+    // On a terminal, the symbols and the changed lines are coloured.
+    let coloured = render::text_styled(&p, render::Style { color: true });
     assert!(
-        text.contains("map_public_ip_on_launch: false -> true"),
-        "{text}"
+        coloured.contains("\x1b[33m~\x1b[0m   aws:ec2/subnet"),
+        "{coloured}"
     );
-    assert!(
-        text.contains("\"expiration_days\":365") && text.contains("\"expiration_days\":400"),
-        "{text}"
-    );
+    assert!(coloured.contains("\x1b[31m          -     \"expiration_days\": 365\x1b[0m"));
 }
 
 #[test]

@@ -196,8 +196,10 @@ impl ResourceGraph {
         use sha2::{Digest, Sha256};
         let mut hash = Sha256::new();
         hash.update(self.stack_name.as_bytes());
-        for (id, decl) in &self.declarations {
-            hash.update(id.as_bytes());
+        let mut in_id_order: Vec<&Declaration> = self.declarations.iter().collect();
+        in_id_order.sort_by(|a, b| a.id.cmp(&b.id));
+        for decl in in_id_order {
+            hash.update(decl.id.as_bytes());
             hash.update(serde_json::to_vec(decl).expect("declarations serialise"));
         }
         hash.finalize().iter().map(|b| format!("{b:02x}")).collect()

@@ -122,22 +122,22 @@ pub fn scenarios(root: &Path) -> Result<Vec<Scenario>, String> {
         Scenario {
             name: "stack",
             plans: vec![declared(&prod)?],
-            draws: 200,
+            draws: 300,
         },
         Scenario {
             name: "fleet-5",
             plans: fleet,
-            draws: 60,
+            draws: 100,
         },
         Scenario {
             name: "copies-20",
             plans: copies,
-            draws: 12,
+            draws: 30,
         },
         Scenario {
             name: "bulk-2000",
             plans: vec![from_nothing(&crate::synthetic::bulk_security_groups(2000))?],
-            draws: 12,
+            draws: 30,
         },
     ])
 }

@@ -200,7 +200,7 @@ impl ResourceGraph {
         in_id_order.sort_by(|a, b| a.id.cmp(&b.id));
         for decl in in_id_order {
             hash.update(decl.id.as_bytes());
-            hash.update(serde_json::to_vec(decl).expect("declarations serialise"));
+            serde_json::to_writer(&mut hash, decl).expect("declarations serialise");
         }
         hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }

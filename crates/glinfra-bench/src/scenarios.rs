@@ -150,25 +150,34 @@ pub fn account(seed: u64) -> SimCloud {
     })
 }
 
+/// The longest path through `plan`'s schedule in draw `seed`: each operation on
+/// it (resource and seconds), and its length in seconds.
+pub fn longest_path(plan: &Plan, seed: u64) -> (Vec<(String, f64)>, f64) {
+    let sim = account(seed);
+    let schedule = Schedule::from_plan(plan);
+    let profiles = op_profiles(plan, &schedule);
+    let took: Vec<f64> = schedule
+        .ops
+        .iter()
+        .zip(&profiles)
+        .map(|(op, profile)| {
+            sim.latency(&plan.stack, &plan.steps[op.step].resource, *profile)
+                .as_secs_f64()
+        })
+        .collect();
+    let (path, length) = schedule.critical_path(|o| took[o]);
+    let named = path
+        .into_iter()
+        .map(|o| (plan.steps[schedule.ops[o].step].resource.clone(), took[o]))
+        .collect();
+    (named, length)
+}
+
 /// The critical-path bound of `plans` in draw `seed`, in seconds.
 pub fn critical_path(plans: &[Arc<Plan>], seed: u64) -> f64 {
-    let sim = account(seed);
     plans
         .iter()
-        .map(|plan| {
-            let schedule = Schedule::from_plan(plan);
-            let profiles = op_profiles(plan, &schedule);
-            let took: Vec<f64> = schedule
-                .ops
-                .iter()
-                .zip(&profiles)
-                .map(|(op, profile)| {
-                    sim.latency(&plan.stack, &plan.steps[op.step].resource, *profile)
-                        .as_secs_f64()
-                })
-                .collect();
-            schedule.critical_path(|o| took[o]).1
-        })
+        .map(|plan| longest_path(plan, seed).1)
         .fold(0.0, f64::max)
 }
 

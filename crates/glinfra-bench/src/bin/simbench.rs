@@ -18,6 +18,7 @@ struct Args {
     only: Vec<String>,
     seed: u64,
     by_service: bool,
+    path: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -27,6 +28,7 @@ fn args() -> Result<Args, String> {
         only: Vec::new(),
         seed: 1,
         by_service: false,
+        path: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -34,6 +36,7 @@ fn args() -> Result<Args, String> {
         match arg.as_str() {
             "--json" => a.json = true,
             "--by-service" => a.by_service = true,
+            "--critical-path" => a.path = true,
             "--draws" => {
                 a.draws = Some(
                     value("--draws")?
@@ -123,6 +126,17 @@ fn main() {
         .filter(|s| args.only.is_empty() || args.only.iter().any(|o| o == s.name))
     {
         let draws = args.draws.unwrap_or(scenario.draws);
+        if args.path {
+            let (path, length) =
+                glinfra_bench::scenarios::longest_path(&scenario.plans[0], args.seed);
+            let steps: Vec<String> = path.iter().map(|(r, s)| format!("{r} {s:.0}s")).collect();
+            eprintln!(
+                "{} critical path of draw {} ({length:.0}s): {}",
+                scenario.name,
+                args.seed,
+                steps.join(" → ")
+            );
+        }
         let runs = measure(&scenario.plans, draws, args.seed);
         let mut p50 = Vec::new();
         for executor in [Executor::Baseline, Executor::Current] {

@@ -17,7 +17,9 @@ use glinfra_core::{Plan, ResourceGraph, Schedule, Stack, State};
 use glinfra_engine::sim::{Count, SimStats};
 use glinfra_engine::sim::{SimCloud, SimConfig};
 use glinfra_engine::timing::{op_profiles, CallClass, Change, Service};
-use glinfra_engine::{apply, ApplyOptions, LocalStateStore, NoObserver, OpStatus, Pace, Scheduler};
+use glinfra_engine::{
+    apply, ApplyOptions, LocalStateStore, NoObserver, OpStatus, Pace, Scheduler, Timeline,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
@@ -211,14 +213,24 @@ pub fn rate_bound(plans: &[Arc<Plan>]) -> f64 {
 
 /// Applies `plans` together with `executor` in draw `seed`, on a paused clock.
 pub fn run(plans: &[Arc<Plan>], executor: Executor, seed: u64) -> Run {
+    run_recorded(plans, executor, seed, false).0
+}
+
+/// [`run`], and with `chart` the timeline of the first plan's apply as an SVG.
+pub fn run_recorded(
+    plans: &[Arc<Plan>],
+    executor: Executor,
+    seed: u64,
+    chart: bool,
+) -> (Run, Option<String>) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .expect("a runtime");
-    let (makespan, stats, failed) = runtime.block_on(apply_all(plans, executor, seed));
+    let (makespan, stats, failed, svg) = runtime.block_on(apply_all(plans, executor, seed, chart));
     let total = stats.total();
-    Run {
+    let run = Run {
         makespan,
         critical_path: critical_path(plans, seed),
         rate_bound: rate_bound(plans),
@@ -226,7 +238,8 @@ pub fn run(plans: &[Arc<Plan>], executor: Executor, seed: u64) -> Run {
         throttled: total.throttled,
         failed,
         by_service: stats.by_service,
-    }
+    };
+    (run, svg)
 }
 
 /// A directory for the state files: in memory where there is one (the journal
@@ -244,14 +257,20 @@ fn state_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary directory")
 }
 
-async fn apply_all(plans: &[Arc<Plan>], executor: Executor, seed: u64) -> (f64, SimStats, usize) {
+async fn apply_all(
+    plans: &[Arc<Plan>],
+    executor: Executor,
+    seed: u64,
+    chart: bool,
+) -> (f64, SimStats, usize, Option<String>) {
     let sim = Arc::new(account(seed));
     let dir = state_dir();
     let store = LocalStateStore::new(dir.path());
     let pace = Pace::new(16);
+    let timeline = chart.then(Timeline::new);
     let start = Instant::now();
     let mut runs = JoinSet::new();
-    for plan in plans {
+    for (i, plan) in plans.iter().enumerate() {
         let lock = Arc::new(store.lock(&plan.stack).expect("the stack's lock"));
         let scheduler = match executor {
             Executor::Baseline => Scheduler::Baseline,
@@ -261,6 +280,7 @@ async fn apply_all(plans: &[Arc<Plan>], executor: Executor, seed: u64) -> (f64, 
             concurrency: 16,
             scheduler,
             run_id: format!("sim-{seed}"),
+            timeline: timeline.clone().filter(|_| i == 0),
             ..ApplyOptions::default()
         };
         let (sim, plan) = (sim.clone(), plan.clone());
@@ -280,5 +300,6 @@ async fn apply_all(plans: &[Arc<Plan>], executor: Executor, seed: u64) -> (f64, 
             .count();
     }
     let makespan = start.elapsed().as_secs_f64();
-    (makespan, sim.stats(), failed)
+    let svg = timeline.map(|t| t.svg(&plans[0]));
+    (makespan, sim.stats(), failed, svg)
 }

@@ -23,6 +23,7 @@ use crate::provider::Provider;
 pub use crate::report::{ApplyReport, Event, NoObserver, Observer, OpOutcome, OpStatus};
 pub use crate::stop::{Stop, StopReason};
 use crate::store::{StackLock, StoreError};
+use crate::timeline::Timeline;
 use glinfra_core::safety::{refusals, Refusal};
 use glinfra_core::schedule::{OpPhase, Schedule};
 use glinfra_core::state::State;
@@ -125,6 +126,8 @@ pub struct ApplyOptions {
     pub concurrency: usize,
     /// How ready operations are ordered and paced.
     pub scheduler: Scheduler,
+    /// Records when each operation ran and waited (`apply --timeline`).
+    pub timeline: Option<Arc<Timeline>>,
     /// Retry policy for throttled and retryable errors.
     pub retry: RetryPolicy,
     /// An id for this run, recorded in pending operations.
@@ -139,6 +142,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             concurrency: 16,
             scheduler: Scheduler::default(),
+            timeline: None,
             retry: RetryPolicy::default(),
             run_id: format!(
                 "run-{}-{}",
@@ -208,6 +212,9 @@ pub async fn apply(
         });
     }
     let start = Instant::now();
+    if let Some(timeline) = &options.timeline {
+        timeline.begin();
+    }
     let schedule = Schedule::from_plan(plan);
     let concurrency = options.concurrency.max(1);
     let paced = match &options.scheduler {
@@ -254,10 +261,15 @@ pub async fn apply(
             let op = schedule.ops[o];
             let shared = shared.clone();
             let steps = steps.clone();
+            let timeline = options.timeline.clone();
             match &paced {
                 None => tasks.spawn(async move {
                     let began = Instant::now();
-                    let result = run_operation(&shared, &steps[op.step], op.phase).await;
+                    let step = &steps[op.step];
+                    let result = traced(timeline, o, step, op.phase, async {
+                        run_operation(&shared, step, op.phase).await
+                    })
+                    .await;
                     (o, Some(result), began.elapsed())
                 }),
                 Some(p) => {
@@ -282,7 +294,11 @@ pub async fn apply(
                             () = context.admit(first_call(op.phase)) => {}
                         }
                         let began = Instant::now();
-                        let result = run_operation(&shared, &steps[op.step], op.phase).await;
+                        let step = &steps[op.step];
+                        let result = traced(timeline, o, step, op.phase, async {
+                            run_operation(&shared, step, op.phase).await
+                        })
+                        .await;
                         context.let_go();
                         (o, Some(result), began.elapsed())
                     }))
@@ -306,6 +322,13 @@ pub async fn apply(
             // Never started: reported cancelled below.
             continue;
         };
+        if let Some(timeline) = &options.timeline {
+            let status = match &result {
+                Ok(_) => OpStatus::Succeeded,
+                Err(_) => OpStatus::Failed,
+            };
+            timeline.ended(o, status);
+        }
         let op = schedule.ops[o];
         let resource = steps[op.step].resource.clone();
         settled[o] = true;
@@ -445,5 +468,22 @@ fn first_call(phase: OpPhase) -> crate::timing::CallClass {
     match phase {
         OpPhase::Create | OpPhase::ReplaceCreate => crate::timing::CallClass::Describe,
         _ => crate::timing::CallClass::Mutate,
+    }
+}
+
+/// Runs operation `o` (`step`'s `phase`), recorded on `timeline` when there is one.
+async fn traced<F: std::future::Future>(
+    timeline: Option<Arc<Timeline>>,
+    o: usize,
+    step: &Step,
+    phase: OpPhase,
+    run: F,
+) -> F::Output {
+    match timeline {
+        Some(t) => {
+            t.started(o, &step.resource, phase);
+            t.recording(o, run).await
+        }
+        None => run.await,
     }
 }

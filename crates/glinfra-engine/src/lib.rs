@@ -16,6 +16,7 @@ pub mod report;
 pub mod sim;
 pub mod stop;
 pub mod store;
+pub mod timeline;
 pub mod timing;
 pub mod wait;
 
@@ -28,3 +29,4 @@ pub use provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResourc
 pub use refresh::{refresh, Program, RefreshError, RefreshOptions, RefreshStats};
 pub use stop::{Stop, StopReason};
 pub use store::{LocalStateStore, LockHolder, StackLock, StoreError};
+pub use timeline::Timeline;

@@ -118,7 +118,8 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll<T>, ProviderError>>,
 {
-    pace::waiting(async {
+    let began = Instant::now();
+    let waited = pace::waiting(async {
         let start = Instant::now();
         let window = pace::window();
         let mut delay = first;
@@ -139,7 +140,9 @@ where
             delay = next;
         }
     })
-    .await
+    .await;
+    crate::timeline::waited(began);
+    waited
 }
 
 #[cfg(test)]

@@ -236,6 +236,11 @@ async fn the_longest_remaining_path_starts_first() {
         },
     );
     let graph = ResourceGraph::build(&stack).unwrap();
+    let rds = latency(
+        glinfra_core::Kind::from_name("aws:rds/db-instance").unwrap(),
+        Change::Create,
+        Variant::Plain,
+    );
 
     let mut makespans = Vec::new();
     for scheduler in [Scheduler::default(), Scheduler::Baseline] {
@@ -244,6 +249,7 @@ async fn the_longest_remaining_path_starts_first() {
         let p = plan(&graph, &State::empty("s"));
         let sim = Arc::new(SimCloud::new(quiet()));
         let starts = Arc::new(Starts::default());
+        let timeline = glinfra_engine::Timeline::new();
         let t0 = Instant::now();
         let report = apply(
             sim.clone(),
@@ -252,6 +258,7 @@ async fn the_longest_remaining_path_starts_first() {
             ApplyOptions {
                 concurrency: 1,
                 scheduler: scheduler.clone(),
+                timeline: Some(timeline.clone()),
                 ..ApplyOptions::default()
             },
             starts.clone(),
@@ -269,12 +276,21 @@ async fn the_longest_remaining_path_starts_first() {
             Scheduler::CriticalPath(_) => assert_eq!(order[0], "vpc", "{order:?}"),
         }
         makespans.push(t0.elapsed());
+        // The timeline: every operation, the instance's wait, the chain as the critical path.
+        let bars = timeline.bars();
+        assert_eq!(bars.len(), p.steps.len());
+        let db = bars.iter().find(|b| b.resource == "db").unwrap();
+        let waited: f64 = db.waits.iter().map(|(a, b)| b - a).sum();
+        assert!(waited >= rds.min, "{db:?}");
+        let svg = timeline.svg(&p);
+        assert!(
+            svg.contains("critical path (red): vpc → subnet-")
+                && svg.contains("→ db-subnets → db<"),
+            "{}",
+            svg.lines().nth(1).unwrap_or_default()
+        );
+        assert!(svg.matches("<rect").count() >= p.steps.len());
     }
-    let rds = latency(
-        glinfra_core::Kind::from_name("aws:rds/db-instance").unwrap(),
-        Change::Create,
-        Variant::Plain,
-    );
     let (current, baseline) = (makespans[0].as_secs_f64(), makespans[1].as_secs_f64());
     assert!(
         current < rds.max + 20.0,

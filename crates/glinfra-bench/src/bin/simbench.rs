@@ -4,7 +4,9 @@
 //! same draw (median and p99), the share of requests throttled, and the
 //! requests made per run. `--json`: one object per line.
 //!
-//! `simbench [--json] [--draws N] [--scenario NAME]... [--seed S]`
+//! `simbench [--json] [--draws N] [--scenario NAME]... [--seed S] [--by-service]
+//! [--critical-path] [--timeline DIR]` (`--timeline`: a Gantt chart of the first
+//! draw's first stack per scenario and executor, `DIR/<scenario>-<executor>.svg`).
 
 use glinfra_bench::scenarios::{scenarios, Executor, Run};
 use glinfra_bench::stats::quantile;
@@ -19,6 +21,7 @@ struct Args {
     seed: u64,
     by_service: bool,
     path: bool,
+    timeline: Option<std::path::PathBuf>,
 }
 
 fn args() -> Result<Args, String> {
@@ -29,6 +32,7 @@ fn args() -> Result<Args, String> {
         seed: 1,
         by_service: false,
         path: false,
+        timeline: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -37,6 +41,7 @@ fn args() -> Result<Args, String> {
             "--json" => a.json = true,
             "--by-service" => a.by_service = true,
             "--critical-path" => a.path = true,
+            "--timeline" => a.timeline = Some(value("--timeline")?.into()),
             "--draws" => {
                 a.draws = Some(
                     value("--draws")?
@@ -126,6 +131,24 @@ fn main() {
         .filter(|s| args.only.is_empty() || args.only.iter().any(|o| o == s.name))
     {
         let draws = args.draws.unwrap_or(scenario.draws);
+        if let Some(dir) = &args.timeline {
+            for executor in [Executor::Baseline, Executor::Current] {
+                let (_, svg) = glinfra_bench::scenarios::run_recorded(
+                    &scenario.plans,
+                    executor,
+                    args.seed,
+                    true,
+                );
+                let file = dir.join(format!("{}-{}.svg", scenario.name, executor.name()));
+                if let Err(e) = std::fs::create_dir_all(dir)
+                    .and_then(|()| std::fs::write(&file, svg.unwrap_or_default()))
+                {
+                    eprintln!("simbench: {}: {e}", file.display());
+                    std::process::exit(1);
+                }
+                eprintln!("wrote {}", file.display());
+            }
+        }
         if args.path {
             let (path, length) =
                 glinfra_bench::scenarios::longest_path(&scenario.plans[0], args.seed);

@@ -301,12 +301,15 @@ impl Bucket {
     }
 }
 
+/// A request bucket: its service, scope (region, or `global`) and name.
+pub(crate) type BucketKey = (Service, String, &'static str);
+
 /// The pacing shared by the operations of a run, or of several runs at once in
 /// one process and one account (a fleet applied together): the slots and the
 /// token buckets.
 pub struct Pace {
     slots: Arc<Slots>,
-    buckets: Mutex<HashMap<(Service, String, &'static str), Arc<Bucket>>>,
+    buckets: Mutex<HashMap<BucketKey, Arc<Bucket>>>,
 }
 
 impl Pace {

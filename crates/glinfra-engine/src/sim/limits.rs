@@ -31,7 +31,7 @@ impl Count {
 
 #[derive(Default)]
 pub(super) struct Limits {
-    buckets: HashMap<(Service, String, &'static str), TokenBucket>,
+    buckets: HashMap<crate::pace::BucketKey, TokenBucket>,
     counts: BTreeMap<(Service, CallClass), Count>,
 }
 

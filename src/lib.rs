@@ -25,6 +25,7 @@
 
 pub mod cli;
 mod confirm;
+pub mod embed;
 mod progress;
 pub mod saved;
 mod session;

@@ -42,10 +42,10 @@ pub enum Error {
 
 /// Plans and applies stacks through one provider, with state in one directory.
 pub struct Session {
-    provider: Arc<dyn Provider>,
+    pub(crate) provider: Arc<dyn Provider>,
     aws: Option<AwsProvider>,
     store: LocalStateStore,
-    options: ApplyOptions,
+    pub(crate) options: ApplyOptions,
 }
 
 impl Session {

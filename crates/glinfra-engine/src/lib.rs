@@ -18,6 +18,7 @@ pub mod stop;
 pub mod store;
 pub mod timeline;
 pub mod timing;
+pub mod token;
 pub mod wait;
 
 pub use executor::{
@@ -30,3 +31,4 @@ pub use refresh::{refresh, Program, RefreshError, RefreshOptions, RefreshStats};
 pub use stop::{Stop, StopReason};
 pub use store::{LocalStateStore, LockHolder, StackLock, StoreError};
 pub use timeline::Timeline;
+pub use token::IdempotencyToken;

@@ -13,6 +13,7 @@ use crate::journal::JournalRecord;
 use crate::provider::{ErrorClass, Outputs, ProviderError, ResolvedResource};
 use crate::report::Event;
 use crate::store::StoreError;
+use crate::token::IdempotencyToken;
 use glinfra_core::schedule::OpPhase;
 use glinfra_core::state::{Mutation, ResourceState};
 use glinfra_core::{Lifecycle, ResourceId, Step};
@@ -186,6 +187,7 @@ fn begin(
     resource: &ResolvedResource,
     operation: Mutation,
     deps: BTreeSet<ResourceId>,
+    since_serial: Option<u64>,
 ) -> Result<(), OpError> {
     shared
         .record(JournalRecord::Begin {
@@ -199,8 +201,22 @@ fn begin(
             tags: resource.tags.clone(),
             dependencies: deps,
             lifecycle: lifecycle_of(step),
+            since_serial,
         })
         .map_err(OpError::Store)
+}
+
+/// The serial the create of `id` derives its idempotency token from: that of
+/// the create a killed or failed run left pending, else the state's now.
+fn since_serial(shared: &Shared, id: &str) -> u64 {
+    let state = shared.state.lock().expect("state lock");
+    state
+        .resources
+        .get(id)
+        .and_then(|r| r.pending.as_ref())
+        .filter(|p| p.operation == Mutation::Create)
+        .and_then(|p| p.since_serial)
+        .unwrap_or(state.serial)
 }
 
 /// Records that `operation` failed with `error`; `made_nothing` when the failure
@@ -253,9 +269,25 @@ async fn create(
     phase: OpPhase,
     attempts: &mut u32,
 ) -> Result<(), OpError> {
-    let resource = resolve(shared, step)?;
+    let mut resource = resolve(shared, step)?;
     let deps = dependencies(step);
-    begin(shared, step, &resource, Mutation::Create, deps.clone())?;
+    // Decided once, before the first attempt: every retry sends the same token.
+    let since = since_serial(shared, &resource.id);
+    resource.token = Some(IdempotencyToken::for_create(
+        &shared.stack,
+        &resource.id,
+        since,
+        &resource.props,
+        &resource.tags,
+    ));
+    begin(
+        shared,
+        step,
+        &resource,
+        Mutation::Create,
+        deps.clone(),
+        Some(since),
+    )?;
     let provider = shared.provider.clone();
     let adopted = AtomicBool::new(false);
     let result = with_retry(shared, &resource.id, phase, attempts, || {
@@ -352,7 +384,14 @@ async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), 
             format!("`{}` is not in state", step.resource),
         )
     })?;
-    begin(shared, step, &resource, Mutation::Update, deps.clone())?;
+    begin(
+        shared,
+        step,
+        &resource,
+        Mutation::Update,
+        deps.clone(),
+        None,
+    )?;
     let changed = step.changed_fields();
     let provider = shared.provider.clone();
     let result = with_retry(shared, &resource.id, OpPhase::Update, attempts, || {
@@ -394,6 +433,7 @@ async fn delete(
         &as_recorded,
         Mutation::Delete,
         prior.dependencies.clone(),
+        None,
     )?;
     let provider = shared.provider.clone();
     if !prior.exists() {

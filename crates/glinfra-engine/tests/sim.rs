@@ -31,6 +31,7 @@ fn resource(kind: &str, id: &str, region: &str, props: serde_json::Value) -> Res
             (TAG_LOGICAL_ID.to_string(), id.to_string()),
         ]),
         superseded: BTreeSet::new(),
+        token: None,
     }
 }
 
@@ -233,6 +234,8 @@ async fn the_longest_remaining_path_starts_first() {
             master_username: Some("admin_user".into()),
             manage_master_user_password: true,
             replicate_from: None,
+            availability_zone: None,
+            vpc_id: Some(vpc.id()),
         },
     );
     let graph = ResourceGraph::build(&stack).unwrap();

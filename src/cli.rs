@@ -73,6 +73,10 @@ pub struct Args {
     /// `plan` exits 0 when there is nothing to change, 2 when there is, 1 on error.
     #[arg(long, global = true)]
     pub detailed_exitcode: bool,
+    /// Write a Gantt chart of the apply to this SVG file: one bar per operation,
+    /// its waits for AWS shaded, the run's critical path in red.
+    #[arg(long, global = true, value_name = "FILE.svg")]
+    pub timeline: Option<PathBuf>,
 }
 
 /// The verbs.
@@ -297,6 +301,10 @@ async fn execute(
     session.set_options(ApplyOptions {
         concurrency: args.concurrency,
         stop: stop.clone(),
+        timeline: args
+            .timeline
+            .as_ref()
+            .map(|_| glinfra_engine::Timeline::new()),
         ..ApplyOptions::default()
     });
     let lock = session.lock(stack.name()).map_err(|e| e.to_string())?;
@@ -473,6 +481,10 @@ async fn apply_reviewed(
         .await
         .map_err(|e| e.to_string())?;
     progress.finish();
+    if let (Some(file), Some(timeline)) = (&args.timeline, &session.options().timeline) {
+        std::fs::write(file, timeline.svg(&plan))
+            .map_err(|e| format!("--timeline {}: {e}", file.display()))?;
+    }
     let calls = session
         .aws_provider()
         .map(|a| a.api_calls())

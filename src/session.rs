@@ -76,6 +76,11 @@ impl Session {
         self.options = options;
     }
 
+    /// The executor options.
+    pub fn options(&self) -> &ApplyOptions {
+        &self.options
+    }
+
     /// The AWS provider, when this session talks to AWS (for its API-call counts).
     pub fn aws_provider(&self) -> Option<&AwsProvider> {
         self.aws.as_ref()

@@ -9,16 +9,19 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A stack whose every check passed: references resolve, there is no cycle,
-/// and every spec is valid. Edges run from a dependency to its dependent.
+/// and every spec is valid. Edges run from a dependency to its dependent; node
+/// `i` is the stack's declaration `i`, which the graph shares with the stack.
 #[derive(Clone, Debug)]
 pub struct ResourceGraph {
     stack_name: String,
-    graph: DiGraph<ResourceId, ()>,
-    declarations: BTreeMap<ResourceId, Declaration>,
-    order: Vec<ResourceId>,
+    graph: DiGraph<(), ()>,
+    declarations: Arc<Vec<Declaration>>,
+    index: Arc<HashMap<ResourceId, usize>>,
+    order: Vec<usize>,
 }
 
 impl ResourceGraph {
@@ -30,18 +33,21 @@ impl ResourceGraph {
         if let Some(problem) = crate::names::stack_name_problem(stack.name()) {
             problems.push(Diagnostic::new(format!("stack name {problem}")).field("name"));
         }
-        let mut graph = DiGraph::new();
-        let mut nodes: HashMap<&str, NodeIndex> = HashMap::new();
-        for decl in stack.declarations() {
-            nodes.insert(&decl.id, graph.add_node(decl.id.clone()));
+        let declarations = stack.declarations.clone();
+        let index = stack.index.clone();
+        let mut graph: DiGraph<(), ()> =
+            DiGraph::with_capacity(declarations.len(), declarations.len() * 3);
+        for _ in declarations.iter() {
+            graph.add_node(());
         }
+        let node = |id: &str| index.get(id).map(|&i| NodeIndex::new(i));
         let located = |decl: &Declaration, d: Diagnostic| {
             let mut d = d.resource(decl.id.clone());
             d.file = decl.origin.clone();
             d
         };
         let subnets = subnet_index(stack);
-        for decl in stack.declarations() {
+        for (i, decl) in declarations.iter().enumerate() {
             if !regions::is_known_region(&decl.region) {
                 problems.push(located(
                     decl,
@@ -81,11 +87,14 @@ impl ResourceGraph {
                     ));
                 }
             }
-            for dep in decl.dependencies() {
-                if let Some(&from) = nodes.get(dep.as_str()) {
-                    graph.update_edge(from, nodes[decl.id.as_str()], ());
+            let me = NodeIndex::new(i);
+            let mut edge = |dep: &str| {
+                if let Some(from) = node(dep) {
+                    graph.update_edge(from, me, ());
                 }
-            }
+            };
+            decl.for_each_dependency(&mut edge);
+            decl.depends_on.iter().for_each(|d| edge(d));
             for problem in crate::names::tag_problems(&decl.tags) {
                 problems.push(located(decl, Diagnostic::new(problem).field("tags")));
             }
@@ -94,7 +103,10 @@ impl ResourceGraph {
         for scc in tarjan_scc(&graph) {
             let self_loop = scc.len() == 1 && graph.contains_edge(scc[0], scc[0]);
             if scc.len() > 1 || self_loop {
-                let mut names: Vec<&str> = scc.iter().map(|&n| graph[n].as_str()).collect();
+                let mut names: Vec<&str> = scc
+                    .iter()
+                    .map(|&n| declarations[n.index()].id.as_str())
+                    .collect();
                 names.sort();
                 let first = stack.get(names[0]).expect("node of a declaration");
                 problems.push(located(
@@ -129,7 +141,7 @@ impl ResourceGraph {
         let mut order = Vec::with_capacity(graph.node_count());
         while let Some(Reverse(i)) = ready.pop() {
             let n = NodeIndex::new(i);
-            order.push(graph[n].clone());
+            order.push(i);
             for m in graph.neighbors_directed(n, Direction::Outgoing) {
                 indegree[m.index()] -= 1;
                 if indegree[m.index()] == 0 {
@@ -137,15 +149,11 @@ impl ResourceGraph {
                 }
             }
         }
-        let declarations = stack
-            .declarations()
-            .iter()
-            .map(|d| (d.id.clone(), d.clone()))
-            .collect();
         Ok(ResourceGraph {
             stack_name: stack.name().to_string(),
             graph,
             declarations,
+            index,
             order,
         })
     }
@@ -157,12 +165,12 @@ impl ResourceGraph {
 
     /// Declarations in dependency order (dependencies first).
     pub fn in_order(&self) -> impl Iterator<Item = &Declaration> {
-        self.order.iter().map(|id| &self.declarations[id])
+        self.order.iter().map(|&i| &self.declarations[i])
     }
 
     /// The declaration `id`.
     pub fn get(&self, id: &str) -> Option<&Declaration> {
-        self.declarations.get(id)
+        self.index.get(id).map(|&i| &self.declarations[i])
     }
 
     /// The number of resources.
@@ -188,9 +196,11 @@ impl ResourceGraph {
         use sha2::{Digest, Sha256};
         let mut hash = Sha256::new();
         hash.update(self.stack_name.as_bytes());
-        for (id, decl) in &self.declarations {
-            hash.update(id.as_bytes());
-            hash.update(serde_json::to_vec(decl).expect("declarations serialise"));
+        let mut in_id_order: Vec<&Declaration> = self.declarations.iter().collect();
+        in_id_order.sort_by(|a, b| a.id.cmp(&b.id));
+        for decl in in_id_order {
+            hash.update(decl.id.as_bytes());
+            serde_json::to_writer(&mut hash, decl).expect("declarations serialise");
         }
         hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }

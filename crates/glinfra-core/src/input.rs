@@ -159,11 +159,24 @@ impl From<&str> for Input<String> {
 
 /// Reads an `{"$output": {...}}` marker.
 pub fn as_output_ref(value: &Value) -> Option<OutputRef> {
+    output_ref_parts(value).map(|(resource, output)| OutputRef {
+        resource: resource.to_string(),
+        output: output.to_string(),
+    })
+}
+
+/// The resource and output an `{"$output": {...}}` marker names, borrowed (read
+/// as [`OutputRef`] deserialises: other keys of the marker are ignored).
+pub fn output_ref_parts(value: &Value) -> Option<(&str, &str)> {
     let obj = value.as_object()?;
     if obj.len() != 1 {
         return None;
     }
-    serde_json::from_value(obj.get(OUTPUT_KEY)?.clone()).ok()
+    let inner = obj.get(OUTPUT_KEY)?.as_object()?;
+    Some((
+        inner.get("resource")?.as_str()?,
+        inner.get("output")?.as_str()?,
+    ))
 }
 
 /// The marker for a value not known until apply.

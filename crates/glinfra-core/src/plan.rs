@@ -250,7 +250,15 @@ fn is_absent(v: Option<&Value>) -> bool {
 
 /// The comparable fields of a resource: its spec's top-level fields plus `region` and `tags`.
 fn fields(kind_props: &Value, region: &str, tags: &BTreeMap<String, String>) -> Map<String, Value> {
-    let mut m = kind_props.as_object().cloned().unwrap_or_default();
+    fields_of(kind_props.clone(), region, tags)
+}
+
+/// [`fields`] of props already owned (the resolved props of a declaration).
+fn fields_of(props: Value, region: &str, tags: &BTreeMap<String, String>) -> Map<String, Value> {
+    let mut m = match props {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
     m.retain(|_, v| !v.is_null());
     m.insert("region".into(), Value::String(region.to_string()));
     if !tags.is_empty() {
@@ -309,14 +317,21 @@ fn diff_fields(
     changes
 }
 
-fn all_fields(map: &Map<String, Value>, after: bool) -> Vec<FieldChange> {
-    map.iter()
+/// Every field of `map` as a change (its value the `after`, or with `after` false
+/// the `before`), the values moved into the changes.
+fn all_fields_of(map: Map<String, Value>, after: bool) -> Vec<FieldChange> {
+    map.into_iter()
         .map(|(k, v)| {
-            let unknown = after && contains_unknown(v);
+            let unknown = after && contains_unknown(&v);
+            let (before, after) = match (after, unknown) {
+                (false, _) => (Some(v), None),
+                (true, false) => (None, Some(v)),
+                (true, true) => (None, None),
+            };
             FieldChange {
-                field: k.clone(),
-                before: (!after).then(|| v.clone()),
-                after: (after && !unknown).then(|| v.clone()),
+                field: k,
+                before,
+                after,
                 after_unknown: unknown,
                 forces_replacement: false,
                 refused: None,
@@ -355,14 +370,14 @@ pub fn plan_replacing(
                 _ => unknown(),
             }
         });
-        let after = fields(&resolved, &decl.region, &decl.tags);
+        let after = fields_of(resolved, &decl.region, &decl.tags);
         let step = match prior {
             None => Some(Step {
                 resource: decl.id.clone(),
                 kind: decl.kind,
                 region: decl.region.clone(),
                 action: Action::Create,
-                changes: all_fields(&after, true),
+                changes: all_fields_of(after, true),
                 reason: None,
                 desired: Some(decl.clone()),
                 prior: None,
@@ -454,7 +469,7 @@ fn plan_existing(
     if !prior.exists() {
         return Some(step(
             Action::Create,
-            all_fields(&after, true),
+            all_fields_of(after, true),
             Some(Reason::ResumeCreate),
         ));
     }
@@ -496,7 +511,7 @@ fn delete_step(id: &ResourceId, prior: &ResourceState) -> Step {
         kind: prior.kind,
         region: prior.region.clone(),
         action: Action::Delete,
-        changes: all_fields(&before, false),
+        changes: all_fields_of(before, false),
         reason: None,
         desired: None,
         prior: Some(prior.clone()),

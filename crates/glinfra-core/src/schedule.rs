@@ -115,11 +115,13 @@ impl Schedule {
             match op.phase {
                 OpPhase::Create | OpPhase::Update | OpPhase::ReplaceCreate => {
                     if let Some(decl) = &step.desired {
-                        for dep in decl.dependencies() {
-                            if let Some(&p) = producer.get(dep.as_str()) {
+                        let mut wait = |dep: &str| {
+                            if let Some(&p) = producer.get(dep) {
                                 waits_for[o].push(p);
                             }
-                        }
+                        };
+                        decl.for_each_dependency(&mut wait);
+                        decl.depends_on.iter().for_each(|d| wait(d));
                     }
                     if op.phase == OpPhase::ReplaceCreate && !step.creates_first() {
                         // Delete-first: the old resource goes before the new one comes.
@@ -157,6 +159,87 @@ impl Schedule {
             waits_for[o].dedup();
         }
         Schedule { ops, waits_for }
+    }
+
+    /// For each operation, what waits for it (the reverse of `waits_for`).
+    pub fn dependents(&self) -> Vec<Vec<usize>> {
+        let mut dependents = vec![Vec::new(); self.ops.len()];
+        for (o, waits) in self.waits_for.iter().enumerate() {
+            for &w in waits {
+                dependents[w].push(o);
+            }
+        }
+        dependents
+    }
+
+    /// For each operation, the longest path from its start to the end of the plan
+    /// when operation `o` takes `weight(o)`: its own weight plus the longest
+    /// remaining path of what waits for it. The executor starts the operation with
+    /// the longest expected remaining path first; with the latencies of a run,
+    /// the largest value is the run's critical-path bound.
+    pub fn remaining(&self, weight: impl Fn(usize) -> f64) -> Vec<f64> {
+        let weight = &weight;
+        let dependents = self.dependents();
+        let mut unsettled: Vec<usize> = dependents.iter().map(Vec::len).collect();
+        let mut remaining: Vec<f64> = (0..self.ops.len()).map(&weight).collect();
+        let mut ready: Vec<usize> = (0..self.ops.len()).filter(|&o| unsettled[o] == 0).collect();
+        // Reverse topological order: an operation is settled once all that waits for it is.
+        while let Some(o) = ready.pop() {
+            let longest = dependents[o]
+                .iter()
+                .map(|&d| remaining[d])
+                .fold(0.0, f64::max);
+            remaining[o] = weight(o) + longest;
+            for &w in &self.waits_for[o] {
+                unsettled[w] -= 1;
+                if unsettled[w] == 0 {
+                    ready.push(w);
+                }
+            }
+        }
+        remaining
+    }
+
+    /// For each operation, the longest path through it (from the start of the
+    /// plan to its end) when operation `o` takes `weight(o)`. The longest of
+    /// these less an operation's own is how long it can be late without making
+    /// the plan later: its slack.
+    pub fn through(&self, weight: impl Fn(usize) -> f64) -> Vec<f64> {
+        let remaining = self.remaining(&weight);
+        let dependents = self.dependents();
+        // The longest path before each operation starts, in topological order.
+        let mut head = vec![0.0f64; self.ops.len()];
+        let mut unsettled: Vec<usize> = self.waits_for.iter().map(Vec::len).collect();
+        let mut ready: Vec<usize> = (0..self.ops.len()).filter(|&o| unsettled[o] == 0).collect();
+        while let Some(o) = ready.pop() {
+            let end = head[o] + weight(o);
+            for &d in &dependents[o] {
+                head[d] = head[d].max(end);
+                unsettled[d] -= 1;
+                if unsettled[d] == 0 {
+                    ready.push(d);
+                }
+            }
+        }
+        head.iter().zip(&remaining).map(|(h, r)| h + r).collect()
+    }
+
+    /// The operations of the longest path when operation `o` takes `weight(o)`, in
+    /// order, and its length (0 for an empty schedule).
+    pub fn critical_path(&self, weight: impl Fn(usize) -> f64) -> (Vec<usize>, f64) {
+        let remaining = self.remaining(weight);
+        let dependents = self.dependents();
+        let longest = |ops: &mut dyn Iterator<Item = usize>| {
+            ops.max_by(|&a, &b| remaining[a].total_cmp(&remaining[b]).then(b.cmp(&a)))
+        };
+        let mut path = Vec::new();
+        let mut next = longest(&mut (0..self.ops.len()));
+        while let Some(o) = next {
+            path.push(o);
+            next = longest(&mut dependents[o].iter().copied());
+        }
+        let length = path.first().map_or(0.0, |&o| remaining[o]);
+        (path, length)
     }
 
     /// The number of operations.

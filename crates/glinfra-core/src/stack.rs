@@ -19,6 +19,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// The logical id of a resource: unique within its stack, stable across runs.
 pub type ResourceId = String;
@@ -102,10 +103,30 @@ impl Declaration {
 
     /// The logical ids this resource depends on: referenced and explicit.
     pub fn dependencies(&self) -> BTreeSet<ResourceId> {
-        let mut deps: BTreeSet<ResourceId> =
-            self.references().into_iter().map(|r| r.resource).collect();
-        deps.extend(self.depends_on.iter().cloned());
+        let mut deps: BTreeSet<ResourceId> = self.depends_on.clone();
+        self.for_each_dependency(&mut |id| {
+            if !deps.contains(id) {
+                deps.insert(id.to_string());
+            }
+        });
         deps
+    }
+
+    /// Calls `f` with the logical id of every resource this one refers to (once
+    /// per reference, so maybe more than once per resource), without collecting.
+    pub fn for_each_dependency(&self, f: &mut impl FnMut(&str)) {
+        fn walk(value: &Value, f: &mut impl FnMut(&str)) {
+            if let Some((resource, _)) = crate::input::output_ref_parts(value) {
+                f(resource);
+                return;
+            }
+            match value {
+                Value::Object(m) => m.values().for_each(|v| walk(v, f)),
+                Value::Array(a) => a.iter().for_each(|v| walk(v, f)),
+                _ => {}
+            }
+        }
+        walk(&self.props, f);
     }
 
     /// The spec, typed.
@@ -209,8 +230,9 @@ pub struct Stack {
     default_region: String,
     default_tags: BTreeMap<String, String>,
     origin: Option<String>,
-    pub(crate) declarations: Vec<Declaration>,
-    index: HashMap<ResourceId, usize>,
+    /// Shared with the graphs built from it (a change after that copies them).
+    pub(crate) declarations: Arc<Vec<Declaration>>,
+    pub(crate) index: Arc<HashMap<ResourceId, usize>>,
     pub(crate) duplicates: Vec<Diagnostic>,
     exports: Vec<(String, Input<String>)>,
 }
@@ -223,8 +245,8 @@ impl Stack {
             default_region: region.into(),
             default_tags: BTreeMap::new(),
             origin: None,
-            declarations: Vec::new(),
-            index: HashMap::new(),
+            declarations: Arc::new(Vec::new()),
+            index: Arc::new(HashMap::new()),
             duplicates: Vec::new(),
             exports: Vec::new(),
         }
@@ -324,8 +346,8 @@ impl Stack {
             d.file = decl.origin.clone();
             self.duplicates.push(d);
         } else {
-            self.index.insert(id.clone(), self.declarations.len());
-            self.declarations.push(decl);
+            Arc::make_mut(&mut self.index).insert(id.clone(), self.declarations.len());
+            Arc::make_mut(&mut self.declarations).push(decl);
         }
         Resource {
             id,
@@ -337,14 +359,16 @@ impl Stack {
     /// Adds an explicit dependency: `resource` waits for `on`.
     pub fn depends_on<A, B>(&mut self, resource: &Resource<A>, on: &Resource<B>) {
         if let Some(&i) = self.index.get(&resource.id) {
-            self.declarations[i].depends_on.insert(on.id.clone());
+            Arc::make_mut(&mut self.declarations)[i]
+                .depends_on
+                .insert(on.id.clone());
         }
     }
 
     /// The lifecycle options of the resource `id`, to change them after declaring it.
     pub fn lifecycle_mut(&mut self, id: &str) -> Option<&mut Lifecycle> {
         let i = *self.index.get(id)?;
-        Some(&mut self.declarations[i].lifecycle)
+        Some(&mut Arc::make_mut(&mut self.declarations)[i].lifecycle)
     }
 
     /// Protects `resource` from deletion and replacement ([`Lifecycle::protect`]).
@@ -358,7 +382,9 @@ impl Stack {
     pub fn set_tag(&mut self, id: &str, key: impl Into<String>, value: impl Into<String>) {
         if let Some(&i) = self.index.get(id) {
             if self.declarations[i].kind.taggable() {
-                self.declarations[i].tags.insert(key.into(), value.into());
+                Arc::make_mut(&mut self.declarations)[i]
+                    .tags
+                    .insert(key.into(), value.into());
             }
         }
     }

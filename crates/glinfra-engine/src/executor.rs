@@ -6,23 +6,32 @@
 //! with exponential backoff and jitter. Every mutating call is journaled before and
 //! after ([`operation`](crate::operation)); the snapshot is written atomically at the end.
 //!
+//! Two schedulers ([`Scheduler`]): the critical-path scheduler (the default) starts
+//! the ready operation with the longest expected remaining path first, counts its
+//! concurrency limit in calls in flight (a waiting operation holds no slot) and
+//! paces calls by per-service token buckets ([`pace`](crate::pace)); the baseline
+//! is the executor as it was before, kept to measure against.
+//!
 //! A run can be stopped ([`Stop`]: Ctrl-C, `--timeout`): from then on it starts
 //! nothing, lets the operations in flight finish, saves the state and reports the
 //! operations it did not start as cancelled.
 
 use crate::journal::{replay, JournalRecord};
 use crate::operation::{run_operation, OpError};
+use crate::pace::{OpContext, Pace, Paced};
 use crate::provider::Provider;
 pub use crate::report::{ApplyReport, Event, NoObserver, Observer, OpOutcome, OpStatus};
 pub use crate::stop::{Stop, StopReason};
 use crate::store::{StackLock, StoreError};
+use crate::timeline::Timeline;
 use glinfra_core::safety::{refusals, Refusal};
-use glinfra_core::schedule::Schedule;
+use glinfra_core::schedule::{OpPhase, Schedule};
 use glinfra_core::state::State;
 use glinfra_core::{Plan, Step};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 /// Errors that stop an apply before it starts, or the state store failing under it.
 #[derive(Debug, thiserror::Error)]
@@ -90,11 +99,35 @@ impl Default for RetryPolicy {
     }
 }
 
+/// How the executor orders ready operations and what its concurrency limit counts.
+#[derive(Clone, Debug)]
+pub enum Scheduler {
+    /// The executor as it was before the critical-path scheduler, kept to measure
+    /// against: ready operations last-in-first-out in declaration order, a slot
+    /// held for an operation's whole life (its waits included), no rate limits.
+    Baseline,
+    /// Ready operations by longest expected remaining path first; the limit counts
+    /// calls in flight; calls paced by per-service token buckets. Several runs at
+    /// once in one account share their pacing when given the same [`Pace`] (its
+    /// concurrency then applies to them together); `None` makes one for the run.
+    CriticalPath(Option<Arc<Pace>>),
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Scheduler::CriticalPath(None)
+    }
+}
+
 /// Executor settings.
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
-    /// Operations in flight at once.
+    /// Calls in flight at once (with [`Scheduler::Baseline`], operations in flight).
     pub concurrency: usize,
+    /// How ready operations are ordered and paced.
+    pub scheduler: Scheduler,
+    /// Records when each operation ran and waited (`apply --timeline`).
+    pub timeline: Option<Arc<Timeline>>,
     /// Retry policy for throttled and retryable errors.
     pub retry: RetryPolicy,
     /// An id for this run, recorded in pending operations.
@@ -108,6 +141,8 @@ impl Default for ApplyOptions {
     fn default() -> Self {
         ApplyOptions {
             concurrency: 16,
+            scheduler: Scheduler::default(),
+            timeline: None,
             retry: RetryPolicy::default(),
             run_id: format!(
                 "run-{}-{}",
@@ -119,8 +154,9 @@ impl Default for ApplyOptions {
     }
 }
 
-/// A finished operation: its index, attempts made or the error with attempts, wall time.
-type Finished = (usize, Result<u32, (u32, OpError)>, Duration);
+/// A finished operation: its index, attempts made or the error with attempts
+/// (`None`: stopped before it started), wall time.
+type Finished = (usize, Option<Result<u32, (u32, OpError)>>, Duration);
 
 /// What every operation of a run shares.
 pub(crate) struct Shared {
@@ -176,7 +212,23 @@ pub async fn apply(
         });
     }
     let start = Instant::now();
+    if let Some(timeline) = &options.timeline {
+        timeline.begin();
+    }
     let schedule = Schedule::from_plan(plan);
+    let concurrency = options.concurrency.max(1);
+    let paced = match &options.scheduler {
+        Scheduler::Baseline => None,
+        Scheduler::CriticalPath(pace) => Some(Pacing::new(
+            pace.clone().unwrap_or_else(|| Pace::new(concurrency)),
+            plan,
+            &schedule,
+        )),
+    };
+    let provider: Arc<dyn Provider> = match paced {
+        Some(_) => Arc::new(Paced(provider)),
+        None => provider,
+    };
     let shared = Arc::new(Shared {
         provider,
         lock: lock.clone(),
@@ -188,31 +240,70 @@ pub async fn apply(
     let steps: Arc<Vec<Step>> = Arc::new(plan.steps.clone());
     let n = schedule.ops.len();
     let mut waiting: Vec<usize> = schedule.waits_for.iter().map(Vec::len).collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (o, waits) in schedule.waits_for.iter().enumerate() {
-        for &w in waits {
-            dependents[w].push(o);
-        }
-    }
+    let dependents = schedule.dependents();
     let mut ready: Vec<usize> = (0..n).filter(|&o| waiting[o] == 0).rev().collect();
     let mut settled = vec![false; n];
     let mut outcomes = Vec::new();
     let mut tasks: JoinSet<Finished> = JoinSet::new();
     let mut store_error: Option<StoreError> = None;
-    let concurrency = options.concurrency.max(1);
     let mut stopped = options.stop.reason();
 
     loop {
-        while stopped.is_none() && tasks.len() < concurrency && store_error.is_none() {
+        if let Some(p) = &paced {
+            // The highest priority last, to be popped (and admitted) first.
+            ready.sort_by(|&a, &b| p.priority[a].total_cmp(&p.priority[b]).then(b.cmp(&a)));
+        }
+        while stopped.is_none()
+            && (paced.is_some() || tasks.len() < concurrency)
+            && store_error.is_none()
+        {
             let Some(o) = ready.pop() else { break };
             let op = schedule.ops[o];
             let shared = shared.clone();
             let steps = steps.clone();
-            tasks.spawn(async move {
-                let began = Instant::now();
-                let result = run_operation(&shared, &steps[op.step], op.phase).await;
-                (o, result, began.elapsed())
-            });
+            let timeline = options.timeline.clone();
+            match &paced {
+                None => tasks.spawn(async move {
+                    let began = Instant::now();
+                    let step = &steps[op.step];
+                    let result = traced(timeline, o, step, op.phase, async {
+                        run_operation(&shared, step, op.phase).await
+                    })
+                    .await;
+                    (o, Some(result), began.elapsed())
+                }),
+                Some(p) => {
+                    let step = &steps[op.step];
+                    let context = OpContext::new(
+                        p.pace.clone(),
+                        p.priority[o],
+                        step.kind,
+                        &step.region,
+                        crate::wait::Window {
+                            latency: p.latency[o],
+                            slack: p.slack[o],
+                        },
+                    );
+                    let stop = options.stop.clone();
+                    tasks.spawn(context.clone().scope(async move {
+                        // Started once it has a token and a slot; a stop before that
+                        // leaves it not started.
+                        tokio::select! {
+                            biased;
+                            _ = stop.stopped() => return (o, None, Duration::ZERO),
+                            () = context.admit(first_call(op.phase)) => {}
+                        }
+                        let began = Instant::now();
+                        let step = &steps[op.step];
+                        let result = traced(timeline, o, step, op.phase, async {
+                            run_operation(&shared, step, op.phase).await
+                        })
+                        .await;
+                        context.let_go();
+                        (o, Some(result), began.elapsed())
+                    }))
+                }
+            };
         }
         let joined = tokio::select! {
             biased;
@@ -227,6 +318,17 @@ pub async fn apply(
             break;
         };
         let (o, result, elapsed) = joined.expect("operation tasks do not panic");
+        let Some(result) = result else {
+            // Never started: reported cancelled below.
+            continue;
+        };
+        if let Some(timeline) = &options.timeline {
+            let status = match &result {
+                Ok(_) => OpStatus::Succeeded,
+                Err(_) => OpStatus::Failed,
+            };
+            timeline.ended(o, status);
+        }
         let op = schedule.ops[o];
         let resource = steps[op.step].resource.clone();
         settled[o] = true;
@@ -333,4 +435,60 @@ pub async fn apply(
         serial: final_state.serial,
         stopped,
     })
+}
+
+/// What the critical-path scheduler knows of a run's operations.
+struct Pacing {
+    pace: Arc<Pace>,
+    /// Each operation's expected remaining path, in seconds.
+    priority: Vec<f64>,
+    /// Each operation's latency range, from the table.
+    latency: Vec<crate::timing::Latency>,
+    /// How late each operation can be without making the plan later, expected.
+    slack: Vec<Duration>,
+}
+
+impl Pacing {
+    fn new(pace: Arc<Pace>, plan: &Plan, schedule: &Schedule) -> Pacing {
+        let latency = crate::timing::op_latencies(plan, schedule);
+        let expected = |o: usize| latency[o].expected();
+        let priority = schedule.remaining(expected);
+        let through = schedule.through(expected);
+        let longest = through.iter().copied().fold(0.0, f64::max);
+        let slack = through
+            .iter()
+            .map(|t| Duration::from_secs_f64((longest - t).max(0.0)))
+            .collect();
+        Pacing {
+            pace,
+            priority,
+            latency,
+            slack,
+        }
+    }
+}
+
+/// The class of an operation's first call: a create looks its resource up first.
+fn first_call(phase: OpPhase) -> crate::timing::CallClass {
+    match phase {
+        OpPhase::Create | OpPhase::ReplaceCreate => crate::timing::CallClass::Describe,
+        _ => crate::timing::CallClass::Mutate,
+    }
+}
+
+/// Runs operation `o` (`step`'s `phase`), recorded on `timeline` when there is one.
+async fn traced<F: std::future::Future>(
+    timeline: Option<Arc<Timeline>>,
+    o: usize,
+    step: &Step,
+    phase: OpPhase,
+    run: F,
+) -> F::Output {
+    match timeline {
+        Some(t) => {
+            t.started(o, &step.resource, phase);
+            t.recording(o, run).await
+        }
+        None => run.await,
+    }
 }

@@ -7,19 +7,28 @@ pub mod executor;
 pub mod fake;
 pub mod journal;
 mod operation;
+pub mod pace;
 pub mod provider;
 pub mod refresh;
 pub mod report;
+/// The simulated AWS account, on tokio's clock (feature `test-util`).
+#[cfg(any(test, feature = "test-util"))]
+pub mod sim;
 pub mod stop;
 pub mod store;
+pub mod timeline;
+pub mod timing;
 pub mod token;
+pub mod wait;
 
 pub use executor::{
     apply, ApplyError, ApplyOptions, ApplyReport, Event, NoObserver, Observer, OpOutcome, OpStatus,
-    RetryPolicy,
+    RetryPolicy, Scheduler,
 };
+pub use pace::Pace;
 pub use provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
 pub use refresh::{refresh, Program, RefreshError, RefreshOptions, RefreshStats};
 pub use stop::{Stop, StopReason};
 pub use store::{LocalStateStore, LockHolder, StackLock, StoreError};
+pub use timeline::Timeline;
 pub use token::IdempotencyToken;

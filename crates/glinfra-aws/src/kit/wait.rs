@@ -11,7 +11,7 @@
 
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// First poll interval of every wait; it doubles up to [`MAX_POLL`].
 pub(crate) const POLL: Duration = if cfg!(test) {
@@ -27,41 +27,30 @@ pub(crate) const MAX_POLL: Duration = if cfg!(test) {
     Duration::from_secs(10)
 };
 
-/// What one poll saw.
-pub enum Poll<T> {
-    /// Reached the wanted state.
-    Ready(T),
-    /// Not yet; the string says what was seen.
-    Pending(String),
-}
+pub use glinfra_engine::wait::Poll;
+use glinfra_engine::wait::Waited;
 
 /// Polls `check` until it is ready, every `interval` (doubling up to [`MAX_POLL`]),
 /// failing after `deadline` with a Fatal error naming `what` and the last state
 /// seen ([`gave_up`]).
+///
+/// The loop is the engine's ([`glinfra_engine::wait::poll`]): the wait gives its
+/// operation's concurrency slot back while it runs, each poll is paced by its
+/// service's token bucket, and the polls are placed by when the latency table
+/// expects the resource (none of which happens outside a paced operation).
 pub async fn until<T, F, Fut>(
     what: &str,
     deadline: Duration,
     interval: Duration,
-    mut check: F,
+    check: F,
 ) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll<T>, ProviderError>>,
 {
-    let start = Instant::now();
-    let mut delay = interval;
-    loop {
-        let seen = match check().await {
-            Ok(Poll::Ready(v)) => return Ok(v),
-            Ok(Poll::Pending(seen)) => seen,
-            Err(e) if e.class.is_retryable() => format!("{} (polling again)", e.message),
-            Err(e) => return Err(e),
-        };
-        if start.elapsed() >= deadline {
-            return Err(gave_up(what, deadline, &seen));
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(MAX_POLL.max(interval));
+    match glinfra_engine::wait::poll(deadline, interval, MAX_POLL.max(interval), check).await? {
+        Waited::Ready(v) => Ok(v),
+        Waited::GaveUp(seen) => Err(gave_up(what, deadline, &seen)),
     }
 }
 
@@ -134,6 +123,7 @@ where
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Instant;
 
     #[tokio::test]
     async fn transient_errors_keep_polling_and_others_stop_it() {

@@ -172,7 +172,7 @@ fn lifecycle_of(step: &Step) -> Lifecycle {
     }
 }
 
-fn begin(
+async fn begin(
     shared: &Shared,
     step: &Step,
     resource: &ResolvedResource,
@@ -192,30 +192,34 @@ fn begin(
             dependencies: deps,
             lifecycle: lifecycle_of(step),
         })
+        .await
         .map_err(OpError::Store)
 }
 
 /// Records that `operation` failed with `error`; `made_nothing` when the failure
 /// shows nothing of ours exists (see [`JournalRecord::Failed`]).
-fn fail(
+async fn fail(
     shared: &Shared,
     resource: &str,
     operation: Mutation,
     error: ProviderError,
     made_nothing: bool,
 ) -> OpError {
-    match shared.record(JournalRecord::Failed {
-        resource: resource.to_string(),
-        operation,
-        error: error.to_string(),
-        made_nothing,
-    }) {
+    match shared
+        .record(JournalRecord::Failed {
+            resource: resource.to_string(),
+            operation,
+            error: error.to_string(),
+            made_nothing,
+        })
+        .await
+    {
         Ok(()) => OpError::Provider(error),
         Err(e) => OpError::Store(e),
     }
 }
 
-fn recorded(
+async fn recorded(
     shared: &Shared,
     step: &Step,
     resource: &ResolvedResource,
@@ -236,6 +240,7 @@ fn recorded(
                 lifecycle: lifecycle_of(step),
             },
         })
+        .await
         .map_err(OpError::Store)
 }
 
@@ -247,7 +252,7 @@ async fn create(
 ) -> Result<(), OpError> {
     let resource = resolve(shared, step)?;
     let deps = dependencies(step);
-    begin(shared, step, &resource, Mutation::Create, deps.clone())?;
+    begin(shared, step, &resource, Mutation::Create, deps.clone()).await?;
     let provider = shared.provider.clone();
     let adopted = AtomicBool::new(false);
     let result = with_retry(shared, &resource.id, phase, attempts, || {
@@ -308,19 +313,13 @@ async fn create(
         other => other,
     };
     match result {
-        Ok(outputs) => recorded(shared, step, &resource, deps, outputs),
+        Ok(outputs) => recorded(shared, step, &resource, deps, outputs).await,
         Err(e) => {
             // Refused because the name is someone else's, with nothing of ours found
             // (ours would have been adopted): nothing of ours was made.
             let made_nothing =
                 e.class == ErrorClass::AlreadyExists && !adopted.load(Ordering::Relaxed);
-            Err(fail(
-                shared,
-                &resource.id,
-                Mutation::Create,
-                e,
-                made_nothing,
-            ))
+            Err(fail(shared, &resource.id, Mutation::Create, e, made_nothing).await)
         }
     }
 }
@@ -344,7 +343,7 @@ async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), 
             format!("`{}` is not in state", step.resource),
         )
     })?;
-    begin(shared, step, &resource, Mutation::Update, deps.clone())?;
+    begin(shared, step, &resource, Mutation::Update, deps.clone()).await?;
     let changed = step.changed_fields();
     let provider = shared.provider.clone();
     let result = with_retry(shared, &resource.id, OpPhase::Update, attempts, || {
@@ -356,9 +355,9 @@ async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), 
             if outputs.is_empty() {
                 outputs = prior.outputs.clone();
             }
-            recorded(shared, step, &resource, deps, outputs)
+            recorded(shared, step, &resource, deps, outputs).await
         }
-        Err(e) => Err(fail(shared, &resource.id, Mutation::Update, e, false)),
+        Err(e) => Err(fail(shared, &resource.id, Mutation::Update, e, false).await),
     }
 }
 
@@ -377,6 +376,7 @@ async fn delete(
             .record(JournalRecord::Removed {
                 resource: step.resource.clone(),
             })
+            .await
             .map_err(OpError::Store);
     }
     let as_recorded = ResolvedResource::from_state(&shared.stack, &step.resource, &prior);
@@ -386,7 +386,8 @@ async fn delete(
         &as_recorded,
         Mutation::Delete,
         prior.dependencies.clone(),
-    )?;
+    )
+    .await?;
     let provider = shared.provider.clone();
     if !prior.exists() {
         // Its create never got recorded: delete what carries its tags, if anything.
@@ -409,9 +410,10 @@ async fn delete(
                     .record(JournalRecord::Removed {
                         resource: step.resource.clone(),
                     })
+                    .await
                     .map_err(OpError::Store)
             }
-            Err(e) => return Err(fail(shared, &step.resource, Mutation::Delete, e, false)),
+            Err(e) => return Err(fail(shared, &step.resource, Mutation::Delete, e, false).await),
         }
     }
     let prior = prior;
@@ -432,7 +434,8 @@ async fn delete(
             .record(JournalRecord::Removed {
                 resource: step.resource.clone(),
             })
+            .await
             .map_err(OpError::Store),
-        Err(e) => Err(fail(shared, &step.resource, Mutation::Delete, e, false)),
+        Err(e) => Err(fail(shared, &step.resource, Mutation::Delete, e, false).await),
     }
 }

@@ -1,6 +1,8 @@
 //! Bad input: every problem in an environment file is reported at once, naming the
 //! file, the resource and the field, with exit code 2 and no AWS call.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,41 +19,10 @@ fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
     path
 }
 
-/// The example binary (cargo test builds the examples). `examples/prod-us-east-1`
-/// is the last one built in the target directory, which other checkouts may share:
-/// this checkout's own build is the newest whose dep-info names this manifest
-/// directory (the example reads `CARGO_MANIFEST_DIR`, so cargo records it there).
-fn example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let examples = exe.parent().unwrap().parent().unwrap().join("examples");
-    let ours = format!(
-        "env-dep:CARGO_MANIFEST_DIR={}\n",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let built_here = std::fs::read_dir(&examples)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            name.starts_with("prod_us_east_1-") && p.extension().is_none()
-        })
-        .filter(|p| std::fs::read_to_string(p.with_extension("d")).is_ok_and(|d| d.contains(&ours)))
-        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok());
-    let example = built_here.unwrap_or_else(|| examples.join("prod-us-east-1"));
-    assert!(
-        example.exists(),
-        "cargo test builds the examples: {}",
-        example.display()
-    );
-    example
-}
-
 /// Runs the example on `env_file` with state in `state`, its endpoint a closed port
 /// (so any AWS call would fail differently: exit 1, not 2).
 fn run_example(env_file: &Path, state: &Path) -> std::process::Output {
-    Command::new(example())
+    Command::new(common::example())
         .args([
             "--env",
             env_file.to_str().unwrap(),

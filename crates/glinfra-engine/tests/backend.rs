@@ -215,12 +215,9 @@ async fn a_holder_whose_lock_was_taken_over_starts_nothing_more_and_cannot_save(
     };
     assert!(reason.starts_with("taken over by "), "{reason}");
     assert!(reason.contains("run run-b"), "{reason}");
-    // Its state write is refused: the successor wrote since it read.
+    // Its state write is refused too.
     let err = stalled.save(&State::empty("app")).await.unwrap_err();
-    let StoreError::Conflict { detail, .. } = &err else {
-        panic!("{err}")
-    };
-    assert!(detail.contains("held by"), "{detail}");
+    assert!(matches!(err, StoreError::LockLost { .. }), "{err}");
     // Releasing deletes nothing of the successor's.
     stalled.release().await.unwrap();
     assert_eq!(
@@ -277,6 +274,28 @@ async fn force_unlock_needs_the_lock_id_says_what_it_overrode_and_the_next_run_r
         world.state_object("app")["history"][0]["kind"],
         "force_unlocked"
     );
+}
+
+/// Between a force-unlock and its next renewal, a holder still believes in its
+/// lease; a state write checks the lock first, so it cannot overwrite the next run's.
+#[tokio::test(start_paused = true)]
+async fn a_state_write_checks_the_lock_before_writing() {
+    let world = World::new();
+    let (_, a) = world.process();
+    let (_, ops) = world.process();
+    let held = a.lock("app", "run-a").await.unwrap();
+    ops.force_unlock("app", &held.info().lock_id).await.unwrap();
+    let next = ops.lock("app", "run-b").await.unwrap();
+    let err = held.save(&State::empty("app")).await.unwrap_err();
+    let StoreError::LockLost { reason, .. } = &err else {
+        panic!("{err}")
+    };
+    assert!(reason.contains("run run-b"), "{reason}");
+    assert_eq!(
+        world.state_object("app")["history"][0]["kind"],
+        "force_unlocked"
+    );
+    next.release().await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
@@ -336,8 +355,8 @@ async fn each_step_costs_a_few_calls() {
     lock.save(&state).await.unwrap();
     assert_eq!(
         count(&before),
-        BTreeMap::from([("put", 1), ("delete_many", 1)]),
-        "write (and the journal folded away)"
+        BTreeMap::from([("get", 1), ("put", 1), ("delete_many", 1)]),
+        "write: the lock checked, the state written, the journal folded away"
     );
     let before = world.calls();
     lock.release().await.unwrap();

@@ -89,7 +89,9 @@ pub async fn init(
     let bucket = location.bucket.as_str();
     let wanted = state_bucket(bucket, kms_key);
     let mut created = false;
-    let live = match read(&s3, &wanted).await? {
+    // Boxed: the bucket reads are large futures (eight calls at once).
+    let found = Box::pin(read(&s3, &wanted)).await?;
+    let live = match found {
         Some(live) => live.spec,
         None if create => {
             let mut request = s3.create_bucket().bucket(bucket);
@@ -113,7 +115,8 @@ pub async fn init(
                 Duration::from_secs(120),
                 wait::POLL,
                 || async {
-                    Ok(match read(&s3, &wanted).await? {
+                    let found = Box::pin(read(&s3, &wanted)).await?;
+                    Ok(match found {
                         Some(_) => Poll::Ready(()),
                         None => Poll::Pending("not yet visible".into()),
                     })
@@ -121,9 +124,9 @@ pub async fn init(
             )
             .await?;
             let tags = BTreeMap::from([("glinfra:purpose".to_string(), "state".to_string())]);
-            configure(&s3, &wanted, &tags, Changed(&[]), true).await?;
+            Box::pin(configure(&s3, &wanted, &tags, Changed(&[]), true)).await?;
             created = true;
-            read(&s3, &wanted)
+            Box::pin(read(&s3, &wanted))
                 .await?
                 .ok_or_else(|| {
                     ProviderError::new(

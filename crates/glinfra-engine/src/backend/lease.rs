@@ -229,6 +229,11 @@ impl Lease {
         Ok(())
     }
 
+    /// Why the lock is lost, once it is (for good).
+    pub fn lost_reason(&self) -> Option<String> {
+        self.lost.clone()
+    }
+
     /// True once the lock is lost for good.
     pub fn is_lost(&self) -> bool {
         self.lost.is_some()

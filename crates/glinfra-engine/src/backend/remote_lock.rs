@@ -238,8 +238,38 @@ impl Inner {
         }
     }
 
-    /// Writes `state` as the next generation, conditionally on the version read.
+    /// Reads the lock object: refuses once it is someone else's (taken over, or
+    /// removed with force-unlock since the last renewal).
+    async fn verify_held(&self) -> Result<(), StoreError> {
+        let store = &*self.store;
+        let key = &self.keys.lock;
+        let found = retry(|| store.get(key))
+            .await
+            .map_err(|e| remote(store, key, e))?
+            .and_then(|o| {
+                serde_json::from_slice::<LockInfo>(&o.bytes)
+                    .ok()
+                    .map(|i| (i, o.etag))
+            });
+        match renewal_refused(found.as_ref().map(|(i, _)| i), &self.lock_id) {
+            None => {
+                *self.current.lock().expect("lock info") = found.expect("ours");
+                Ok(())
+            }
+            Some(reason) => {
+                self.lease.lock().expect("lease lock").lose(reason.clone());
+                Err(self.lost(reason))
+            }
+        }
+    }
+
+    /// Writes `state` as the next generation, conditionally on the version read,
+    /// once the lock is checked to be still this run's.
     async fn write(&self, snapshot: &mut Snapshot, state: State) -> Result<(), StoreError> {
+        if let Some(reason) = self.lease.lock().expect("lease lock").lost_reason() {
+            return Err(self.lost(reason));
+        }
+        self.verify_held().await?;
         let event = self.unrecorded.lock().expect("event").clone();
         let mut history = snapshot.history.clone();
         if let Some(e) = &event {

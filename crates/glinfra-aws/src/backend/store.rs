@@ -56,6 +56,8 @@ pub(crate) fn object_error(error: ProviderError) -> ObjectError {
 impl ObjectStore for S3Store {
     fn location(&self, key: &str) -> String {
         format!("s3://{}/{}", self.bucket, self.key(key))
+            .trim_end_matches('/')
+            .to_string()
     }
 
     async fn get(&self, key: &str) -> Result<Option<Object>, ObjectError> {

@@ -83,15 +83,26 @@ pub struct Args {
     /// cut off: that would leave resources half made.
     #[arg(long, global = true, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// `plan` exits 0 when there is nothing to change, 2 when there is, 1 on error.
+    #[arg(long, global = true)]
+    pub detailed_exitcode: bool,
 }
 
 /// The verbs.
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum Verb {
     /// Print the plan; change nothing.
-    Plan,
-    /// Plan and apply (the default).
-    Apply,
+    Plan {
+        /// Also save the plan (its JSON) to this file, for `apply FILE`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Plan and apply (the default); or apply a plan saved with `plan --out`.
+    Apply {
+        /// A saved plan: apply exactly it (refused if the program or the state
+        /// changed since it was made). No refresh, no new plan.
+        plan: Option<PathBuf>,
+    },
     /// Delete everything the stack recorded, dependents first.
     Destroy,
     /// Read the live cloud, record what it says, and show what changed outside
@@ -288,11 +299,11 @@ async fn execute(
     graph: &ResourceGraph,
     local: Option<LocalEndpoint>,
 ) -> Result<ExitCode, String> {
-    let verb = args.command.clone().unwrap_or(Verb::Apply);
+    let verb = args.command.clone().unwrap_or(Verb::Apply { plan: None });
     let backend = backend_url(args);
     let mutating = matches!(
         verb,
-        Verb::Apply | Verb::Destroy | Verb::Refresh | Verb::Import { .. }
+        Verb::Apply { .. } | Verb::Destroy | Verb::Refresh | Verb::Import { .. }
     ) && !args.dot;
     let reads_cloud = mutating || (args.refresh && !args.dot && !matches!(verb, Verb::State(_)));
     if reads_cloud || matches!(backend, BackendUrl::S3(_)) {
@@ -359,6 +370,17 @@ async fn run_verb(
         println!("Imported {aws_id} as `{id}`. From here, the program plans:\n");
         print!("{}", render::text(&plan));
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Verb::Apply { plan: Some(path) } = &verb {
+        let plan = crate::saved::read(path, graph).map_err(|e| e.to_string())?;
+        if !args.json {
+            print!("{}", render::text_styled(&plan, text_style()));
+        }
+        if plan.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let destroy = plan.program.is_none();
+        return apply_reviewed(args, session, held(), stack, &plan, &stop, destroy).await;
     }
     let target = (verb != Verb::Destroy).then_some(graph);
     let replace: std::collections::BTreeSet<String> = args.replace.iter().cloned().collect();
@@ -434,17 +456,25 @@ async fn run_verb(
         print!("{}", render::dot(&plan));
         return Ok(ExitCode::SUCCESS);
     }
+    if let Verb::Plan { out: Some(path) } = &verb {
+        crate::saved::write(&plan, path).map_err(|e| e.to_string())?;
+        if !args.json {
+            println!(
+                "Saved the plan to {}: `apply {}` applies exactly it.",
+                path.display(),
+                path.display()
+            );
+        }
+    }
     if args.json && !mutating {
         println!("{}", render::json(&plan));
-        return Ok(ExitCode::SUCCESS);
-    }
-    if args.json {
+    } else if args.json {
         println!(
             "{}",
             serde_json::to_string(&plan).map_err(|e| e.to_string())?
         );
     } else {
-        print!("{}", render::text(&plan));
+        print!("{}", render::text_styled(&plan, text_style()));
     }
     if !mutating || plan.is_empty() {
         let refused = glinfra_core::safety::refusals(&plan);
@@ -452,8 +482,44 @@ async fn run_verb(
             println!("\n{}", glinfra_core::safety::message(&refused));
             return Ok(ExitCode::from(1));
         }
+        if args.detailed_exitcode && !plan.is_empty() {
+            return Ok(ExitCode::from(2));
+        }
         return Ok(ExitCode::SUCCESS);
     }
+    apply_reviewed(
+        args,
+        session,
+        held(),
+        stack,
+        &plan,
+        &stop,
+        verb == Verb::Destroy,
+    )
+    .await
+}
+
+/// Colour on a terminal, unless `NO_COLOR` is set (<https://no-color.org>).
+fn text_style() -> render::Style {
+    use std::io::IsTerminal;
+    render::Style {
+        color: std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Asks for consent where the plan needs it, applies it with live progress, and
+/// reports: the summary, what did not succeed, the outputs.
+async fn apply_reviewed(
+    args: &Args,
+    session: &Session,
+    lock: Arc<glinfra_engine::StackLock>,
+    stack: &Stack,
+    plan: &glinfra_core::Plan,
+    stop: &glinfra_engine::Stop,
+    destroy: bool,
+) -> Result<ExitCode, String> {
+    let plan = plan.clone();
     let consent = crate::confirm::Consent {
         yes: args.yes,
         confirm: args.confirm.clone(),
@@ -461,16 +527,16 @@ async fn run_verb(
     crate::confirm::check(
         &plan,
         stack,
-        verb == Verb::Destroy,
+        destroy,
         &consent,
         crate::confirm::ask_on_terminal,
     )?;
     let started = Instant::now();
     let ops = glinfra_core::Schedule::from_plan(&plan).len();
     let progress = Arc::new(Progress::new(ops, args.json));
-    interrupt::stop_on_ctrl_c(&stop);
+    interrupt::stop_on_ctrl_c(stop);
     let report = session
-        .apply(held(), &plan, progress.clone())
+        .apply(lock.clone(), &plan, progress.clone())
         .await
         .map_err(|e| e.to_string())?;
     progress.finish();
@@ -480,7 +546,7 @@ async fn run_verb(
         .unwrap_or_default();
     if args.json {
         let outputs = session
-            .outputs(&held(), stack)
+            .outputs(&lock, stack)
             .await
             .map_err(|e| e.to_string())?;
         println!(
@@ -525,10 +591,10 @@ async fn run_verb(
                 o.detail.clone().unwrap_or_default()
             );
         }
-        if verb != Verb::Destroy {
+        if !destroy {
             println!("\nOutputs:");
             for (k, v) in session
-                .outputs(&held(), stack)
+                .outputs(&lock, stack)
                 .await
                 .map_err(|e| e.to_string())?
             {

@@ -29,14 +29,15 @@ pub mod backend;
 pub mod cli;
 mod confirm;
 mod progress;
+pub mod saved;
 mod session;
 
 pub use backend::BackendUrl;
 pub use glinfra_aws as aws;
 pub use glinfra_core as core;
 pub use glinfra_core::{
-    render, spec, Action, Diagnostic, Diagnostics, Drift, DriftKind, Fate, Input, Plan, Reason,
-    Resource, ResourceGraph, ResourceOptions, Stack,
+    render, spec, Action, DeleteFirst, Diagnostic, Diagnostics, Drift, DriftKind, Fate, Input,
+    OpPhase, Plan, Reason, ReplaceOrder, Resource, ResourceGraph, ResourceOptions, Stack,
 };
 pub use glinfra_engine as engine;
 pub use progress::Progress;

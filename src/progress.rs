@@ -19,6 +19,7 @@ fn verb(phase: OpPhase) -> (&'static str, &'static str) {
         OpPhase::Update => ("~", "updated"),
         OpPhase::Delete => ("-", "deleted"),
         OpPhase::ReplaceDelete => ("-", "deleted (replaced)"),
+        OpPhase::DeleteReplaced => ("-", "deleted the old one (replaced)"),
     }
 }
 

@@ -22,7 +22,13 @@ fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
 /// Runs the example on `env_file` with state in `state`, its endpoint a closed port
 /// (so any AWS call would fail differently: exit 1, not 2).
 fn run_example(env_file: &Path, state: &Path) -> std::process::Output {
+    run_example_with(env_file, state, &[])
+}
+
+/// [`run_example`] with the verb and flags in `args`.
+fn run_example_with(env_file: &Path, state: &Path, args: &[&str]) -> std::process::Output {
     Command::new(common::example())
+        .args(args)
         .args([
             "--env",
             env_file.to_str().unwrap(),
@@ -228,4 +234,52 @@ fn cache_nodes_and_brokers_per_zone_are_refused_before_any_call() {
     }
     assert!(stderr.contains("nothing was sent to AWS"), "{stderr}");
     assert!(untouched, "the state directory was created");
+}
+
+/// A saved plan (`plan --out`) applies only to the program it was made from: an
+/// environment file changed since is refused, saying why, before any AWS call.
+/// `--detailed-exitcode` makes `plan` exit 2 when it has changes.
+#[test]
+fn a_saved_plan_for_another_program_is_refused_and_detailed_exit_codes_say_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = write(&dir, &prod());
+    let state = dir.path().join("state");
+    let saved = dir.path().join("prod.plan.json");
+    let out = run_example_with(
+        &env,
+        &state,
+        &[
+            "plan",
+            "--out",
+            saved.to_str().unwrap(),
+            "--refresh=false",
+            "--detailed-exitcode",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("to add, 0 to change, 0 to replace, 0 to destroy."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Tags on every resource: "), "{stdout}");
+    assert!(saved.exists());
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(plan["schema"], "glinfra.plan/v2");
+
+    // The program changes (one node group's desired size): applying the saved plan
+    // is refused.
+    std::fs::write(
+        &env,
+        prod().replacen("desired_size = 3", "desired_size = 4", 1),
+    )
+    .unwrap();
+    let out = run_example_with(&env, &state, &["apply", saved.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the program changed since") && stderr.contains("plan again"),
+        "{stderr}"
+    );
 }

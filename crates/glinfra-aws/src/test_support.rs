@@ -146,6 +146,7 @@ pub(crate) fn desired<S: glinfra_core::ResourceSpec>(
         region: region.into(),
         spec,
         tags,
+        superseded: Default::default(),
     }
 }
 

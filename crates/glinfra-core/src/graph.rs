@@ -179,4 +179,19 @@ impl ResourceGraph {
     pub fn edge_count(&self) -> usize {
         self.graph.edge_count()
     }
+
+    /// A digest of the declared program (SHA-256 of every declaration, in
+    /// logical-id order, as JSON): equal exactly when the program declares the
+    /// same resources with the same specs, tags and options. A saved plan records
+    /// it, so applying it after the program changed is refused.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(self.stack_name.as_bytes());
+        for (id, decl) in &self.declarations {
+            hash.update(id.as_bytes());
+            hash.update(serde_json::to_vec(decl).expect("declarations serialise"));
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
 }

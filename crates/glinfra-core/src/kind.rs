@@ -99,6 +99,9 @@ pub struct KindInfo {
     pub fields: &'static [&'static str],
     /// The fields that no AWS update call can change (besides `region`).
     pub replace_fields: &'static [&'static str],
+    /// The fields AWS allows one resource per value of (`#[resource(unique)]`): a
+    /// replacement that changes none of them must delete the old resource first.
+    pub unique_fields: &'static [&'static str],
     /// The fields whose change depends on the values, each with its rule.
     pub change_rules: &'static [(&'static str, ChangeRuleFn)],
     /// Whether the kind carries tags (and can be found by them).
@@ -151,6 +154,11 @@ impl Kind {
     /// The spec fields that no AWS update call can change (besides `region`).
     pub fn replace_fields(self) -> &'static [&'static str] {
         self.0.replace_fields
+    }
+
+    /// The fields AWS allows one resource per value of (`#[resource(unique)]`).
+    pub fn unique_fields(self) -> &'static [&'static str] {
+        self.0.unique_fields
     }
 
     /// The fields whose change depends on the values, each with its rule.

@@ -17,6 +17,7 @@ pub mod plan;
 pub mod refresh;
 pub mod regions;
 pub mod render;
+pub mod replace;
 pub mod safety;
 pub mod schedule;
 pub mod spec;
@@ -34,7 +35,7 @@ pub use kind::{
     ChangeRule, ChangeRuleFn, CheckFn, FieldValues, Kind, KindInfo, OutputInfo, UpdateBehavior,
 };
 pub use lifecycle::{Lifecycle, Timeouts};
-pub use plan::{Action, FieldChange, Plan, Reason, Step};
+pub use plan::{Action, DeleteFirst, FieldChange, Plan, Reason, ReplaceOrder, Step};
 pub use refresh::{Drift, DriftKind, Fate, Observed, Refreshed};
 pub use schedule::{OpPhase, Operation, Schedule};
 pub use stack::{

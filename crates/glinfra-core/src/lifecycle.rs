@@ -28,6 +28,10 @@ pub struct Lifecycle {
     /// Fields whose changes force a replacement even where AWS could update in place.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace_on_changes: Vec<String>,
+    /// A replacement deletes the old resource before creating the new one, even
+    /// where AWS would let both exist at once (the default is to create first).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub delete_before_replace: bool,
     /// Longest time each operation may take, waiters included.
     #[serde(default, skip_serializing_if = "Timeouts::is_empty")]
     pub timeouts: Timeouts,

@@ -4,7 +4,7 @@
 //! |-----------|---------------------|--------------------------------|
 //! | `Create`  | absent (or a create interrupted by a crash) | the desired spec |
 //! | `Update`  | the recorded spec   | the desired spec, same resource |
-//! | `Replace` | the recorded spec   | the desired spec, new resource (delete, then create) |
+//! | `Replace` | the recorded spec   | the desired spec, new resource ([`ReplaceOrder`]) |
 //! | `Delete`  | the recorded spec   | absent                         |
 //!
 //! A value that depends on a resource created or replaced in the same plan is
@@ -15,6 +15,7 @@ use crate::graph::ResourceGraph;
 use crate::input::{contains_unknown, resolve_refs, unknown};
 use crate::kind::{ChangeRule, FieldValues, Kind};
 use crate::lifecycle::Lifecycle;
+pub use crate::replace::{replace_order, DeleteFirst, ReplaceOrder};
 use crate::stack::{Declaration, ResourceId};
 use crate::state::{Mutation, ResourceState, State};
 use serde::{Deserialize, Serialize};
@@ -95,6 +96,9 @@ pub enum Reason {
     UnmanagedUndeclared,
     /// Its replacement was asked for (`--replace`).
     ReplaceRequested,
+    /// The old resource of a create-first replacement that was interrupted before
+    /// it was deleted: it is deleted now.
+    Superseded,
 }
 
 impl Reason {
@@ -110,6 +114,7 @@ impl Reason {
             Reason::Unmanaged => "carries this stack's tags but was not in state; adopted and brought in line",
             Reason::UnmanagedUndeclared => "carries this stack's tags but is not declared; deleted",
             Reason::ReplaceRequested => "replacement asked for (--replace)",
+            Reason::Superseded => "the old resource of a replacement interrupted before its delete; deleted now",
         }
     }
 }
@@ -146,9 +151,37 @@ pub struct Step {
     /// resource: it is retained in AWS (`retain_on_delete`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retain: bool,
+    /// For a replacement: which half runs first, and why when it is the delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace_order: Option<ReplaceOrder>,
 }
 
 impl Step {
+    /// True when this step deletes what a create-first replacement left behind
+    /// ([`Reason::Superseded`]) rather than the resource itself.
+    pub fn is_superseded_delete(&self) -> bool {
+        self.reason == Some(Reason::Superseded)
+    }
+
+    /// The symbol in the rendered plan: the action's, and `+/-` for a replacement
+    /// that creates first.
+    pub fn symbol(&self) -> &'static str {
+        if self.creates_first() {
+            "+/-"
+        } else {
+            self.action.symbol()
+        }
+    }
+
+    /// True for a replacement that creates the new resource first.
+    pub fn creates_first(&self) -> bool {
+        self.action == Action::Replace
+            && self
+                .replace_order
+                .as_ref()
+                .is_some_and(ReplaceOrder::is_create_first)
+    }
+
     /// Names of the changed spec fields (and `tags`), as drivers receive them for an
     /// update; `region` never reaches a driver (a region change replaces).
     pub fn changed_fields(&self) -> Vec<String> {
@@ -192,6 +225,11 @@ pub struct Plan {
     /// nothing was, or when the plan was made without a refresh).
     #[serde(default)]
     pub drift: Vec<crate::refresh::Drift>,
+    /// The digest of the program the plan was made from
+    /// ([`ResourceGraph::digest`]; none for a destroy): a saved plan is applied
+    /// only to the same program.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
 }
 
 impl Plan {
@@ -327,9 +365,24 @@ pub fn plan_replacing(
                 desired: Some(decl.clone()),
                 prior: None,
                 retain: false,
+                replace_order: None,
             }),
             Some(prior) => plan_existing(decl, prior, after, replace.contains(&decl.id)),
         };
+        let mut step = step;
+        if let Some(s) = step.as_mut().filter(|s| s.creates_first()) {
+            // A dependency replaced delete-first waits for this one's old resource
+            // to go: this one cannot keep its old resource until its new one exists.
+            let follows = decl.dependencies().into_iter().find(|d| {
+                steps.iter().any(|p: &Step| {
+                    p.resource == *d && p.action == Action::Replace && !p.creates_first()
+                })
+            });
+            if let Some(resource) = follows {
+                s.replace_order =
+                    Some(ReplaceOrder::DeleteFirst(DeleteFirst::Follows { resource }));
+            }
+        }
         actions.insert(&decl.id, step.as_ref().map(|s| s.action));
         match step {
             Some(s) => steps.push(s),
@@ -345,7 +398,25 @@ pub fn plan_replacing(
         let prior = &state.resources[id];
         steps.push(delete_step(id, prior));
     }
-    finish(graph.stack_name(), state, steps, unchanged)
+    superseded_steps(state, &mut steps);
+    let mut plan = finish(graph.stack_name(), state, steps, unchanged);
+    plan.program = Some(graph.digest());
+    plan
+}
+
+/// A delete step for the old resources that interrupted create-first replacements
+/// left (recorded in [`State::superseded`]), unless a create-first replacement of
+/// the same resource in `steps` deletes them anyway.
+fn superseded_steps(state: &State, steps: &mut Vec<Step>) {
+    for (id, copies) in &state.superseded {
+        let Some(old) = copies.last() else { continue };
+        if steps.iter().any(|s| s.resource == *id && s.creates_first()) {
+            continue;
+        }
+        let mut step = delete_step(id, old);
+        step.reason = Some(Reason::Superseded);
+        steps.push(step);
+    }
 }
 
 fn plan_existing(
@@ -355,11 +426,16 @@ fn plan_existing(
     force_replace: bool,
 ) -> Option<Step> {
     let before = fields(&prior.props, &prior.region, &prior.tags);
-    let step = |action, changes, reason: Option<Reason>| Step {
+    let step = |action, changes: Vec<FieldChange>, reason: Option<Reason>| Step {
         resource: decl.id.clone(),
         kind: decl.kind,
         region: decl.region.clone(),
         action,
+        replace_order: (action == Action::Replace).then(|| match reason {
+            Some(Reason::KindChanged) => ReplaceOrder::DeleteFirst(DeleteFirst::KindChanged),
+            Some(Reason::ResumeReplace) => ReplaceOrder::DeleteFirst(DeleteFirst::Resumed),
+            _ => replace_order(decl.kind, &decl.lifecycle, &changes),
+        }),
         changes,
         reason,
         desired: Some(decl.clone()),
@@ -418,6 +494,7 @@ fn delete_step(id: &ResourceId, prior: &ResourceState) -> Step {
         desired: None,
         prior: Some(prior.clone()),
         retain: prior.lifecycle.retain_on_delete,
+        replace_order: None,
     }
 }
 
@@ -466,10 +543,11 @@ fn delete_order<'a>(state: &'a State, ids: &[&'a ResourceId]) -> Vec<&'a Resourc
 /// Plans deleting every resource recorded in `state`, dependents first.
 pub fn plan_destroy(state: &State) -> Plan {
     let ids: Vec<&ResourceId> = state.resources.keys().collect();
-    let steps = delete_order(state, &ids)
+    let mut steps = delete_order(state, &ids)
         .into_iter()
         .map(|id| delete_step(id, &state.resources[id]))
         .collect();
+    superseded_steps(state, &mut steps);
     finish(&state.stack, state, steps, 0)
 }
 
@@ -563,5 +641,6 @@ fn finish(stack: &str, state: &State, steps: Vec<Step>, unchanged: usize) -> Pla
         steps,
         summary,
         drift: Vec::new(),
+        program: None,
     }
 }

@@ -175,6 +175,23 @@ fn compare(recorded: &ResourceState, live: &Observed) -> (Vec<FieldChange>, Reso
     (changes, now)
 }
 
+/// The output that names a resource in AWS (its ARN, else its id), to tell an
+/// old resource of a replacement from the new one.
+fn identity(outputs: &BTreeMap<String, Value>) -> Option<&Value> {
+    [
+        "arn",
+        "id",
+        "allocation_id",
+        "key_id",
+        "zone_id",
+        "identifier",
+        "fqdn",
+    ]
+    .iter()
+    .find_map(|k| outputs.get(*k))
+    .filter(|v| !v.is_null())
+}
+
 /// Reconciles `state` with what was `observed` in `scopes` (the (kind, region)
 /// pairs read completely). `declared` are the logical ids the program declares.
 /// A recorded resource of a scope that was read and not observed was deleted
@@ -185,6 +202,25 @@ pub fn reconcile(
     scopes: &BTreeSet<Scope>,
     observed: Vec<Observed>,
 ) -> Refreshed {
+    // The old resources of create-first replacements carry the same logical id as
+    // their replacements: told apart by their AWS identity, kept while they live.
+    let mut alive: BTreeSet<(ResourceId, String)> = BTreeSet::new();
+    let observed: Vec<Observed> = observed
+        .into_iter()
+        .filter(|o| {
+            let old = state.superseded.get(&o.id).into_iter().flatten();
+            let seen = old
+                .filter_map(|c| identity(&c.outputs))
+                .find(|i| Some(*i) == identity(&o.outputs));
+            match seen {
+                Some(i) => {
+                    alive.insert((o.id.clone(), i.to_string()));
+                    false
+                }
+                None => true,
+            }
+        })
+        .collect();
     // A global kind (a hosted zone, a health check) is seen from every region it is
     // read in: keep the sighting in the region state records (else the first).
     let mut live: BTreeMap<ResourceId, Observed> = BTreeMap::new();
@@ -277,8 +313,17 @@ pub fn reconcile(
             },
         });
     }
+    // An old resource no longer seen where it was read is gone: nothing to delete.
+    for (id, copies) in next.superseded.iter_mut() {
+        copies.retain(|c| {
+            !scopes.contains(&(c.kind, c.region.clone()))
+                || identity(&c.outputs)
+                    .is_some_and(|i| alive.contains(&(id.clone(), i.to_string())))
+        });
+    }
+    next.superseded.retain(|_, copies| !copies.is_empty());
     drift.sort_by(|a, b| a.resource.cmp(&b.resource));
-    if next.resources != state.resources {
+    if next.resources != state.resources || next.superseded != state.superseded {
         next.serial = state.serial + 1;
     }
     Refreshed {

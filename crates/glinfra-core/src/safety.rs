@@ -85,6 +85,7 @@ pub fn refusals(plan: &Plan) -> Vec<Refusal> {
     let by_id: HashMap<&str, &Step> = plan
         .steps
         .iter()
+        .filter(|s| !s.is_superseded_delete())
         .map(|s| (s.resource.as_str(), s))
         .collect();
     let impossible = plan.steps.iter().flat_map(|s| {
@@ -105,7 +106,13 @@ pub fn refusals(plan: &Plan) -> Vec<Refusal> {
     let protected = plan
         .steps
         .iter()
-        .filter(|s| matches!(s.action, Action::Delete | Action::Replace) && protected(s))
+        // The old resource a create-first replacement left is not the protected one:
+        // its replacement was allowed when it began.
+        .filter(|s| {
+            matches!(s.action, Action::Delete | Action::Replace)
+                && protected(s)
+                && !s.is_superseded_delete()
+        })
         .map(|s| Refusal {
             resource: s.resource.clone(),
             action: s.action,

@@ -1,9 +1,12 @@
 //! The operations a plan runs and the order constraints between them.
 //!
-//! A replace is two operations: the old resource's delete and the new one's
-//! create. Creates wait for the creates of what they depend on; deletes wait for
-//! the deletes of what depended on them (a VPC cannot be deleted while subnets
-//! remain), and a plain delete also waits for the updates that stop using it.
+//! A replace is two operations. Delete-first: the old resource's delete, then the
+//! new one's create. Create-first: the new one's create, then the old one's
+//! delete, which also waits for every update and replacement of what used it (so
+//! nothing still points at it when it goes). Creates wait for the creates of what
+//! they depend on; deletes wait for the deletes of what depended on them (a VPC
+//! cannot be deleted while subnets remain), and a plain delete also waits for the
+//! updates that stop using it.
 
 use crate::plan::{Action, Plan};
 use serde::Serialize;
@@ -23,12 +26,18 @@ pub enum OpPhase {
     ReplaceDelete,
     /// Create the new resource of a replace.
     ReplaceCreate,
+    /// Delete the old resource of a create-first replace once its replacement
+    /// exists (or, resuming, the old resources an interrupted one left).
+    DeleteReplaced,
 }
 
 impl OpPhase {
     /// True for the phases that remove a resource.
     pub fn is_delete(self) -> bool {
-        matches!(self, OpPhase::Delete | OpPhase::ReplaceDelete)
+        matches!(
+            self,
+            OpPhase::Delete | OpPhase::ReplaceDelete | OpPhase::DeleteReplaced
+        )
     }
 }
 
@@ -58,13 +67,17 @@ impl Schedule {
             let phases: &[OpPhase] = match step.action {
                 Action::Create => &[OpPhase::Create],
                 Action::Update => &[OpPhase::Update],
+                Action::Delete if step.is_superseded_delete() => &[OpPhase::DeleteReplaced],
                 Action::Delete => &[OpPhase::Delete],
+                Action::Replace if step.creates_first() => {
+                    &[OpPhase::ReplaceCreate, OpPhase::DeleteReplaced]
+                }
                 Action::Replace => &[OpPhase::ReplaceDelete, OpPhase::ReplaceCreate],
             };
             ops.extend(phases.iter().map(|&phase| Operation { step: i, phase }));
         }
         let mut producer: HashMap<&str, usize> = HashMap::new();
-        let mut remover: HashMap<&str, usize> = HashMap::new();
+        let mut removers: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut updater: HashMap<&str, usize> = HashMap::new();
         for (o, op) in ops.iter().enumerate() {
             let id = plan.steps[op.step].resource.as_str();
@@ -76,8 +89,8 @@ impl Schedule {
                     producer.insert(id, o);
                     updater.insert(id, o);
                 }
-                OpPhase::Delete | OpPhase::ReplaceDelete => {
-                    remover.insert(id, o);
+                OpPhase::Delete | OpPhase::ReplaceDelete | OpPhase::DeleteReplaced => {
+                    removers.entry(id).or_default().push(o);
                 }
             }
         }
@@ -108,18 +121,33 @@ impl Schedule {
                             }
                         }
                     }
-                    if op.phase == OpPhase::ReplaceCreate {
-                        waits_for[o].push(remover[me]);
+                    if op.phase == OpPhase::ReplaceCreate && !step.creates_first() {
+                        // Delete-first: the old resource goes before the new one comes.
+                        waits_for[o].extend(
+                            removers[me]
+                                .iter()
+                                .filter(|&&r| ops[r].phase == OpPhase::ReplaceDelete),
+                        );
                     }
                 }
-                OpPhase::Delete | OpPhase::ReplaceDelete => {
+                OpPhase::Delete | OpPhase::ReplaceDelete | OpPhase::DeleteReplaced => {
+                    if op.phase == OpPhase::DeleteReplaced {
+                        // The old resource goes once its replacement exists.
+                        waits_for[o].extend(producer.get(me));
+                    }
                     for &other in dependents.get(me).map(Vec::as_slice).unwrap_or_default() {
-                        if let Some(&r) = remover.get(other) {
-                            waits_for[o].push(r);
+                        if let Some(rs) = removers.get(other) {
+                            waits_for[o].extend(rs);
                         }
-                        if op.phase == OpPhase::Delete {
+                        // What stops using it: not for a delete-first replacement,
+                        // whose dependents' updates wait for its new resource.
+                        if op.phase != OpPhase::ReplaceDelete {
                             if let Some(&u) = updater.get(other) {
                                 waits_for[o].push(u);
+                            }
+                            if op.phase == OpPhase::DeleteReplaced {
+                                // A dependent replaced delete-first now uses the new one.
+                                waits_for[o].extend(producer.get(other));
                             }
                         }
                     }

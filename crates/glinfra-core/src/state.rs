@@ -101,6 +101,11 @@ pub struct State {
     /// (never adopted from a refresh, never deleted as unmanaged).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub released: BTreeMap<ResourceId, BTreeMap<String, Value>>,
+    /// Old resources of create-first replacements, by logical id, recorded from the
+    /// moment their replacement's create begins until they are deleted: a run
+    /// interrupted between the two leaves them here, and the next plan deletes them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub superseded: BTreeMap<ResourceId, Vec<ResourceState>>,
 }
 
 impl State {
@@ -112,6 +117,7 @@ impl State {
             serial: 0,
             resources: BTreeMap::new(),
             released: BTreeMap::new(),
+            superseded: BTreeMap::new(),
         }
     }
 }

@@ -74,7 +74,7 @@ fn network_with(
 fn actions(p: &Plan) -> String {
     p.steps
         .iter()
-        .map(|s| format!("{} {}", s.action.symbol(), s.resource))
+        .map(|s| format!("{} {}", s.symbol(), s.resource))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -110,23 +110,19 @@ fn text_rendering_shows_fields_and_unknowns() {
     );
     let p = plan(&graph(&stack), &State::empty("test"));
     expect![[r#"
-        Plan for stack `test` (state serial 0):
+        Plan for stack `test` (state serial 0, 0 resources unchanged):
 
           +   aws:ec2/vpc `vpc` (us-east-1)
                 cidr_block = "10.0.0.0/16"
                 enable_dns_support = true
                 enable_dns_hostnames = true
-                region = "us-east-1"
-                tags = {"glinfra:logical-id":"vpc","glinfra:stack":"test"}
           +   aws:ec2/subnet `subnet` (us-east-1)
                 vpc_id = (known after apply)
                 cidr_block = "10.0.0.0/20"
                 availability_zone = "us-east-1a"
                 map_public_ip_on_launch = false
-                region = "us-east-1"
-                tags = {"glinfra:logical-id":"subnet","glinfra:stack":"test"}
 
-        Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
+        Plan: 2 to add, 0 to change, 0 to replace, 0 to destroy.
     "#]]
     .assert_eq(&render::text(&p));
 }
@@ -150,15 +146,41 @@ fn lifecycle_rule_and_subnet_attribute_change_in_place() {
         ~ subnet-0
         ~ bucket"#]]
     .assert_eq(&actions(&p));
-    let text = render::text(&p);
+    // The reviewer's text: the stack-wide tags once, a nested value diffed line
+    // by line, and the closing summary.
+    expect![[r#"
+        Plan for stack `test` (state serial 7, 5 resources unchanged):
+        Tags on every resource: environment = "test"
+
+          ~   aws:ec2/subnet `subnet-0` (us-east-1)
+                map_public_ip_on_launch: false -> true
+          ~   aws:s3/bucket `bucket` (us-east-1)
+                lifecycle_rules:
+                    [
+                      {
+                        "id": "expire",
+                        "prefix": "",
+                        "transitions": [
+                          {
+                            "days": 30,
+                            "storage_class": "STANDARD_IA"
+                          }
+                        ],
+                  -     "expiration_days": 365
+                  +     "expiration_days": 400
+                      }
+                    ]
+
+        Plan: 0 to add, 2 to change, 0 to replace, 0 to destroy.
+    "#]]
+    .assert_eq(&render::text(&p));
+    // On a terminal, the symbols and the changed lines are coloured.
+    let coloured = render::text_styled(&p, render::Style { color: true });
     assert!(
-        text.contains("map_public_ip_on_launch: false -> true"),
-        "{text}"
+        coloured.contains("\x1b[33m~\x1b[0m   aws:ec2/subnet"),
+        "{coloured}"
     );
-    assert!(
-        text.contains("\"expiration_days\":365") && text.contains("\"expiration_days\":400"),
-        "{text}"
-    );
+    assert!(coloured.contains("\x1b[31m          -     \"expiration_days\": 365\x1b[0m"));
 }
 
 #[test]
@@ -182,10 +204,62 @@ fn subnet_cidr_change_replaces_the_subnet_and_its_association() {
 }
 
 #[test]
-fn vpc_cidr_change_replaces_everything_inside_it() {
+fn vpc_cidr_change_replaces_everything_inside_it_creating_first_where_aws_allows() {
     let state = applied(&network("10.0.0.0/16", &["10.0.0.0/20"], false, 365));
     let changed = network("10.1.0.0/16", &["10.1.0.0/20"], false, 365);
     let p = plan(&graph(&changed), &state);
+    // Tagged kinds whose unique fields change (a new VPC id) are created first; the
+    // route and the association take no tags, so they are deleted first.
+    expect![[r#"
+        +/- vpc
+        +/- igw
+        +/- rt
+        -/+ route
+        +/- subnet-0
+        -/+ rta-0"#]]
+    .assert_eq(&actions(&p));
+    let text = render::text(&p);
+    assert!(
+        text.contains("# the old one is deleted first: its kind takes no tags"),
+        "{text}"
+    );
+    let s = Schedule::from_plan(&p);
+    let op = |id: &str, phase| {
+        s.ops
+            .iter()
+            .position(|o| p.steps[o.step].resource == id && o.phase == phase)
+            .unwrap_or_else(|| panic!("no {phase:?} of {id}"))
+    };
+    // The new VPC comes first, with nothing to wait for; the old one goes last,
+    // after every old resource inside it and every new one that replaced them.
+    assert!(s.waits_for[op("vpc", OpPhase::ReplaceCreate)].is_empty());
+    let old_vpc = op("vpc", OpPhase::DeleteReplaced);
+    assert!(s.waits_for[old_vpc].contains(&op("vpc", OpPhase::ReplaceCreate)));
+    for inner in ["igw", "rt", "subnet-0"] {
+        assert!(
+            s.waits_for[old_vpc].contains(&op(inner, OpPhase::DeleteReplaced)),
+            "the old vpc must wait for the old {inner}"
+        );
+        assert!(s.waits_for[op(inner, OpPhase::ReplaceCreate)]
+            .contains(&op("vpc", OpPhase::ReplaceCreate)));
+    }
+    // A delete-first dependent (the association) goes before the old subnet, and its
+    // new one waits for the new subnet.
+    assert!(s.waits_for[op("subnet-0", OpPhase::DeleteReplaced)]
+        .contains(&op("rta-0", OpPhase::ReplaceDelete)));
+    assert!(s.waits_for[op("rta-0", OpPhase::ReplaceCreate)]
+        .contains(&op("subnet-0", OpPhase::ReplaceCreate)));
+    assert!(s.waits_for[op("rta-0", OpPhase::ReplaceCreate)]
+        .contains(&op("rta-0", OpPhase::ReplaceDelete)));
+}
+
+#[test]
+fn delete_before_replace_is_asked_for_and_followed_by_what_depends_on_it() {
+    let state = applied(&network("10.0.0.0/16", &["10.0.0.0/20"], false, 365));
+    let mut changed = network("10.1.0.0/16", &["10.1.0.0/20"], false, 365);
+    changed.lifecycle_mut("vpc").unwrap().delete_before_replace = true;
+    let p = plan(&graph(&changed), &state);
+    // The old VPC must go first, so everything in it must go before: delete-first too.
     expect![[r#"
         -/+ vpc
         -/+ igw
@@ -194,7 +268,20 @@ fn vpc_cidr_change_replaces_everything_inside_it() {
         -/+ subnet-0
         -/+ rta-0"#]]
     .assert_eq(&actions(&p));
-    // The VPC's delete waits for every delete inside it; its create for its own delete.
+    use glinfra_core::{DeleteFirst, ReplaceOrder};
+    assert_eq!(
+        p.step("vpc").unwrap().replace_order,
+        Some(ReplaceOrder::DeleteFirst(DeleteFirst::Asked))
+    );
+    assert_eq!(
+        p.step("subnet-0").unwrap().replace_order,
+        Some(ReplaceOrder::DeleteFirst(DeleteFirst::Follows {
+            resource: "vpc".into()
+        }))
+    );
+    let json = render::json(&p);
+    assert!(json.contains(r#""order": "delete_first""#), "{json}");
+    assert!(json.contains(r#""because": "follows""#), "{json}");
     let s = Schedule::from_plan(&p);
     let op = |id: &str, phase| {
         s.ops
@@ -204,16 +291,48 @@ fn vpc_cidr_change_replaces_everything_inside_it() {
     };
     let vpc_delete = op("vpc", OpPhase::ReplaceDelete);
     for inner in ["igw", "rt", "subnet-0"] {
-        assert!(
-            s.waits_for[vpc_delete].contains(&op(inner, OpPhase::ReplaceDelete)),
-            "vpc delete must wait for {inner}"
-        );
-        assert!(s.waits_for[op(inner, OpPhase::ReplaceCreate)]
-            .contains(&op("vpc", OpPhase::ReplaceCreate)));
+        assert!(s.waits_for[vpc_delete].contains(&op(inner, OpPhase::ReplaceDelete)));
     }
     assert!(s.waits_for[op("vpc", OpPhase::ReplaceCreate)].contains(&vpc_delete));
-    assert!(s.waits_for[op("subnet-0", OpPhase::ReplaceDelete)]
-        .contains(&op("rta-0", OpPhase::ReplaceDelete)));
+}
+
+#[test]
+fn a_replacement_that_keeps_a_unique_value_deletes_first() {
+    use glinfra_core::spec::s3::BucketSpec;
+    use glinfra_core::{DeleteFirst, ReplaceOrder};
+    // A new block for a subnet in the same VPC: blocks in one VPC cannot overlap.
+    let state = applied(&network("10.0.0.0/16", &["10.0.0.0/20"], false, 365));
+    let p = plan(
+        &graph(&network("10.0.0.0/16", &["10.0.32.0/20"], false, 365)),
+        &state,
+    );
+    assert_eq!(
+        p.step("subnet-0").unwrap().replace_order,
+        Some(ReplaceOrder::DeleteFirst(DeleteFirst::Unique {
+            fields: vec!["vpc_id".into()]
+        }))
+    );
+    assert!(
+        render::text(&p)
+            .contains("# the old one is deleted first: AWS allows one with the same `vpc_id`"),
+        "{}",
+        render::text(&p)
+    );
+    // A bucket renamed: both names can exist at once, so the new one comes first.
+    let bucket = |name: &str| {
+        let mut stack = Stack::new("test", "us-east-1");
+        stack.add("logs", BucketSpec::new(name));
+        stack
+    };
+    let p = plan(
+        &graph(&bucket("glinfra-logs-v2")),
+        &applied(&bucket("glinfra-logs")),
+    );
+    assert_eq!(
+        p.step("logs").unwrap().replace_order,
+        Some(ReplaceOrder::CreateFirst)
+    );
+    assert!(render::text(&p).contains("+/- aws:s3/bucket `logs`"));
 }
 
 #[test]

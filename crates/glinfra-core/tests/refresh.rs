@@ -283,3 +283,65 @@ fn a_global_resource_seen_from_two_regions_is_the_recorded_one() {
     let r = reconcile(&state, &declared(&stack), &scopes, seen);
     assert!(r.drift.is_empty(), "{:?}", r.drift);
 }
+
+/// State after a create-first replacement of the VPC was interrupted between its
+/// create and the old VPC's delete: the new VPC recorded, the old one superseded.
+fn interrupted_replacement(stack: &Stack) -> State {
+    let mut state = applied(stack);
+    let mut old = state.resources["vpc"].clone();
+    old.outputs.insert("id".into(), json!("vpc-old"));
+    old.outputs.insert("arn".into(), json!("arn:vpc-old"));
+    old.lifecycle.protect = true;
+    state.superseded.insert("vpc".into(), vec![old]);
+    state
+}
+
+#[test]
+fn an_old_resource_left_by_an_interrupted_replacement_is_deleted_next() {
+    let stack = stack();
+    let state = interrupted_replacement(&stack);
+    let p = plan(&graph(&stack), &state);
+    assert_eq!(p.steps.len(), 1, "{}", glinfra_core::render::text(&p));
+    let step = &p.steps[0];
+    assert_eq!(
+        (step.action, step.reason),
+        (Action::Delete, Some(Reason::Superseded))
+    );
+    assert_eq!(step.prior.as_ref().unwrap().outputs["id"], json!("vpc-old"));
+    // The old resource is not what `protect` guards: its replacement was allowed.
+    assert!(glinfra_core::safety::refusals(&p).is_empty());
+    let s = glinfra_core::Schedule::from_plan(&p);
+    assert_eq!(s.ops[0].phase, glinfra_core::OpPhase::DeleteReplaced);
+    // A destroy deletes it too.
+    let d = glinfra_core::plan::plan_destroy(&state);
+    assert_eq!(
+        d.steps.iter().filter(|s| s.is_superseded_delete()).count(),
+        1
+    );
+}
+
+#[test]
+fn a_refresh_keeps_an_old_resource_that_is_live_and_drops_one_that_is_gone() {
+    let stack = stack();
+    let state = interrupted_replacement(&stack);
+    let mut seen = as_recorded(&state);
+    // Both VPCs carry the logical id `vpc`: the old one is told apart by its id.
+    let mut old = observed_mut(&mut seen, "vpc").clone();
+    old.outputs = state.superseded["vpc"][0].outputs.clone();
+    seen.push(old);
+    let r = reconcile(
+        &state,
+        &declared(&stack),
+        &every_scope(&state),
+        seen.clone(),
+    );
+    assert!(r.drift.is_empty(), "{:?}", r.drift);
+    assert_eq!(r.state.superseded, state.superseded);
+    assert_eq!(r.state.resources["vpc"], state.resources["vpc"]);
+    // Deleted meanwhile (by hand): nothing left to delete, and no drift either.
+    seen.pop();
+    let r = reconcile(&state, &declared(&stack), &every_scope(&state), seen);
+    assert!(r.drift.is_empty(), "{:?}", r.drift);
+    assert!(r.state.superseded.is_empty());
+    assert!(r.state.serial > state.serial);
+}

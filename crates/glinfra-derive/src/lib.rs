@@ -21,6 +21,9 @@
 //! `#[resource(change_rule = path::to::fn)]` on a field names its value-dependent
 //! rule (a `glinfra_core::ChangeRuleFn`): in place, replace or refuse, decided from
 //! the recorded and planned values. A field has `replace` or a rule, not both.
+//! `#[resource(unique)]` on a field says AWS allows only one resource with its value
+//! (a name, or one per VPC): a replacement creates the new resource before deleting
+//! the old one only when one of these fields changes; otherwise it deletes first.
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
@@ -105,6 +108,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     };
     let mut fields = Vec::new();
     let mut replace = Vec::new();
+    let mut unique: Vec<String> = Vec::new();
     let mut rule_fields: Vec<String> = Vec::new();
     let mut rule_fns: Vec<Path> = Vec::new();
     if let Fields::Named(named) = &data.fields {
@@ -115,12 +119,16 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                     if meta.path.is_ident("replace") {
                         replace.push(name.clone());
                         Ok(())
+                    } else if meta.path.is_ident("unique") {
+                        unique.push(name.clone());
+                        Ok(())
                     } else if meta.path.is_ident("change_rule") {
                         rule_fields.push(name.clone());
                         rule_fns.push(meta.value()?.parse()?);
                         Ok(())
                     } else {
-                        Err(meta.error("expected `replace` or `change_rule = path::to::fn`"))
+                        Err(meta
+                            .error("expected `replace`, `unique` or `change_rule = path::to::fn`"))
                     }
                 })?;
             }
@@ -174,6 +182,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 outputs: &[ #( ::glinfra_core::OutputInfo { name: #out_names, ty: #out_type_names }, )* ],
                 fields: &[ #( #fields, )* ],
                 replace_fields: &[ #( #replace, )* ],
+                unique_fields: &[ #( #unique, )* ],
                 change_rules: &[ #( (#rule_fields, #rule_fns as ::glinfra_core::ChangeRuleFn), )* ],
                 taggable: #taggable,
                 check: ::glinfra_core::check_declaration::<#spec>,

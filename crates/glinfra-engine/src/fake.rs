@@ -283,7 +283,15 @@ impl Provider for FakeCloud {
         Ok(inner
             .resources
             .values()
-            .find(|x| x.stack == r.stack && x.logical_id == r.id && x.kind == r.kind)
+            .find(|x| {
+                x.stack == r.stack
+                    && x.logical_id == r.id
+                    && x.kind == r.kind
+                    && !x
+                        .outputs
+                        .values()
+                        .any(|v| v.as_str().is_some_and(|v| r.superseded.contains(v)))
+            })
             .map(|x| x.outputs.clone()))
     }
 

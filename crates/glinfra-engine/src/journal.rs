@@ -50,6 +50,19 @@ pub enum JournalRecord {
         /// The resource.
         resource: ResourceId,
     },
+    /// A create-first replacement is about to create the new resource: the
+    /// recorded one moves to [`State::superseded`] until it is deleted.
+    Superseded {
+        /// The resource.
+        resource: ResourceId,
+    },
+    /// An old resource of a create-first replacement was deleted (or retained).
+    SupersededRemoved {
+        /// The resource.
+        resource: ResourceId,
+        /// The old resource's outputs, which tell it from any other old one.
+        outputs: BTreeMap<String, Value>,
+    },
     /// The call failed; the resource is as before (a create's outcome is unknown,
     /// unless `made_nothing`).
     Failed {
@@ -117,6 +130,25 @@ pub fn replay(state: &mut State, record: &JournalRecord) {
         }
         JournalRecord::Removed { resource } => {
             state.resources.remove(resource);
+            state.serial += 1;
+        }
+        JournalRecord::Superseded { resource } => {
+            if let Some(old) = state.resources.remove(resource) {
+                state
+                    .superseded
+                    .entry(resource.clone())
+                    .or_default()
+                    .push(old);
+            }
+            state.serial += 1;
+        }
+        JournalRecord::SupersededRemoved { resource, outputs } => {
+            if let Some(copies) = state.superseded.get_mut(resource) {
+                copies.retain(|c| c.outputs != *outputs);
+                if copies.is_empty() {
+                    state.superseded.remove(resource);
+                }
+            }
             state.serial += 1;
         }
         JournalRecord::Failed {

@@ -118,6 +118,10 @@ pub(crate) async fn run_operation(
     });
     let work = async {
         match phase {
+            OpPhase::ReplaceCreate if step.creates_first() => {
+                supersede(shared, &step.resource).await?;
+                create(shared, step, phase, &mut attempts).await
+            }
             OpPhase::Create | OpPhase::ReplaceCreate => {
                 create(shared, step, phase, &mut attempts).await
             }
@@ -125,6 +129,7 @@ pub(crate) async fn run_operation(
             OpPhase::Delete | OpPhase::ReplaceDelete => {
                 delete(shared, step, phase, &mut attempts).await
             }
+            OpPhase::DeleteReplaced => delete_superseded(shared, step, &mut attempts).await,
         }
     };
     let result = match time_limit(&lifecycle_of(step), phase) {
@@ -149,7 +154,9 @@ fn time_limit(lifecycle: &Lifecycle, phase: OpPhase) -> Option<(&'static str, u6
     match phase {
         OpPhase::Create | OpPhase::ReplaceCreate => t.create.map(|s| ("create", s)),
         OpPhase::Update => t.update.map(|s| ("update", s)),
-        OpPhase::Delete | OpPhase::ReplaceDelete => t.delete.map(|s| ("delete", s)),
+        OpPhase::Delete | OpPhase::ReplaceDelete | OpPhase::DeleteReplaced => {
+            t.delete.map(|s| ("delete", s))
+        }
     }
 }
 
@@ -160,6 +167,7 @@ fn phase_name(phase: OpPhase) -> &'static str {
         OpPhase::Update => "the update",
         OpPhase::Delete => "the delete",
         OpPhase::ReplaceDelete => "the delete before its replacement",
+        OpPhase::DeleteReplaced => "the delete of the resource it replaced",
     }
 }
 
@@ -438,4 +446,70 @@ async fn delete(
             .map_err(OpError::Store),
         Err(e) => Err(fail(shared, &step.resource, Mutation::Delete, e, false).await),
     }
+}
+
+/// Moves `id`'s recorded resource aside ([`State::superseded`](glinfra_core::State))
+/// before a create-first replacement creates its new one, so the record of the
+/// old one survives anything that happens next. A placeholder (a create that was
+/// never recorded) is not a resource and stays where it is.
+async fn supersede(shared: &Shared, id: &str) -> Result<(), OpError> {
+    if current(shared, id).is_some_and(|r| r.exists()) {
+        shared
+            .record(JournalRecord::Superseded {
+                resource: id.to_string(),
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Deletes every old resource that create-first replacements of `step`'s resource
+/// left (or, retained, forgets it). No `begin` record is needed: each stays in
+/// [`State::superseded`](glinfra_core::State) until its deletion is recorded, so a
+/// run killed meanwhile deletes it again next time.
+async fn delete_superseded(
+    shared: &Shared,
+    step: &Step,
+    attempts: &mut u32,
+) -> Result<(), OpError> {
+    let old: Vec<ResourceState> = shared
+        .state
+        .lock()
+        .expect("state lock")
+        .superseded
+        .get(&step.resource)
+        .cloned()
+        .unwrap_or_default();
+    for copy in old {
+        if !step.retain && !copy.lifecycle.retain_on_delete && copy.exists() {
+            let provider = shared.provider.clone();
+            let result = with_retry(
+                shared,
+                &step.resource,
+                OpPhase::DeleteReplaced,
+                attempts,
+                || {
+                    let provider = provider.clone();
+                    let copy = &copy;
+                    async move {
+                        match provider.delete(&step.resource, copy).await {
+                            Err(e) if e.class == ErrorClass::NotFound => Ok(()),
+                            other => other,
+                        }
+                    }
+                },
+            )
+            .await;
+            if let Err(e) = result {
+                return Err(OpError::Provider(e));
+            }
+        }
+        shared
+            .record(JournalRecord::SupersededRemoved {
+                resource: step.resource.clone(),
+                outputs: copy.outputs.clone(),
+            })
+            .await?;
+    }
+    Ok(())
 }

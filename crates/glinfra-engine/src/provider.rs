@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use glinfra_core::input::resolve_refs;
 use glinfra_core::{Declaration, Kind, Observed, ResourceId, ResourceState, State};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// A resource's outputs (`id`, `arn`, ...).
@@ -125,6 +125,10 @@ pub struct ResolvedResource {
     pub props: Value,
     /// Tags, ownership tags included (empty for kinds that take none).
     pub tags: BTreeMap<String, String>,
+    /// The output values (AWS ids, ARNs) of the old resources a create-first
+    /// replacement keeps until the new one exists: they carry the same ownership
+    /// tags, and `find` must never return them as the new one.
+    pub superseded: BTreeSet<String>,
 }
 
 impl ResolvedResource {
@@ -167,6 +171,14 @@ impl ResolvedResource {
             region: decl.region.clone(),
             props,
             tags: decl.tags.clone(),
+            superseded: state
+                .superseded
+                .get(&decl.id)
+                .into_iter()
+                .flatten()
+                .flat_map(|old| old.outputs.values())
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
         })
     }
 
@@ -179,6 +191,7 @@ impl ResolvedResource {
             region: state.region.clone(),
             props: state.props.clone(),
             tags: state.tags.clone(),
+            superseded: BTreeSet::new(),
         }
     }
 }

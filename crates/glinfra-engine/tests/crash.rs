@@ -529,14 +529,21 @@ async fn a_kill_during_a_delete_converges() {
     assert!(world.lock().load().await.unwrap().resources.is_empty());
 }
 
-/// Killed during the first half of a replacement (the old bucket deleted, not
-/// yet recorded): the next run resumes the replacement, and one bucket, the new
-/// one, remains.
+/// `stack` with the bucket renamed, replaced delete-first (`lifecycle.delete_before_replace`).
+fn renamed_delete_first() -> Stack {
+    let mut stack = with_bucket(BucketSpec::new("life-bucket-2"));
+    stack.lifecycle_mut("bucket").unwrap().delete_before_replace = true;
+    stack
+}
+
+/// Killed during the first half of a delete-first replacement (the old bucket
+/// deleted, not yet recorded): the next run resumes the replacement, and one
+/// bucket, the new one, remains.
 #[tokio::test]
 async fn a_kill_during_the_delete_half_of_a_replacement_converges() {
     let world = World::new();
     world.up(&stack()).await;
-    let renamed = with_bucket(BucketSpec::new("life-bucket-2"));
+    let renamed = renamed_delete_first();
     let p = world.plan(&world.lock(), &renamed).await;
     assert_eq!(p.step("bucket").unwrap().action, Action::Replace);
     world.cloud.hang_after_delete("bucket");
@@ -557,13 +564,13 @@ async fn a_kill_during_the_delete_half_of_a_replacement_converges() {
     assert_eq!(b.props["bucket"], "life-bucket-2");
 }
 
-/// Killed during the second half of a replacement (the new bucket made, not yet
-/// recorded): the next run adopts it instead of making another.
+/// Killed during the second half of a delete-first replacement (the new bucket
+/// made, not yet recorded): the next run adopts it instead of making another.
 #[tokio::test]
 async fn a_kill_during_the_create_half_of_a_replacement_converges() {
     let world = World::new();
     world.up(&stack()).await;
-    let renamed = with_bucket(BucketSpec::new("life-bucket-2"));
+    let renamed = renamed_delete_first();
     let p = world.plan(&world.lock(), &renamed).await;
     world.cloud.hang_after_create("bucket");
     world.kill_when_hung(&p).await;
@@ -717,4 +724,131 @@ async fn state_journal_and_lock_files_are_private() {
         .unwrap()
         .journal_path()
         .exists());
+}
+
+/// The position of the first call `op` on `id` in the cloud's call log.
+fn call_at(world: &World, op: FakeOp, id: &str) -> usize {
+    world
+        .cloud
+        .calls()
+        .iter()
+        .position(|(o, r)| *o == op && r == id)
+        .unwrap_or_else(|| panic!("no {op:?} of {id}: {:?}", world.cloud.calls()))
+}
+
+/// A VPC whose CIDR changes is replaced create-first with what is in it: every
+/// new resource is made before any old one is deleted (what takes no tags, the
+/// associations, excepted: they go first), and the old VPC goes last.
+#[tokio::test]
+async fn a_create_first_replacement_makes_the_new_resources_before_deleting_the_old() {
+    let world = World::new();
+    world.up(&stack()).await;
+    let before: Vec<_> = world.cloud.resources();
+    let moved = {
+        let mut s = Stack::new("life", "us-east-1");
+        let vpc = s.add("vpc", VpcSpec::new("10.9.0.0/16"));
+        let rt = s.add("rt", RouteTableSpec { vpc_id: vpc.id() });
+        for (i, cidr) in ["10.9.0.0/20", "10.9.16.0/20"].iter().enumerate() {
+            let subnet = s.add(
+                format!("subnet-{i}"),
+                SubnetSpec::new(vpc.id(), *cidr, format!("us-east-1{}", ['a', 'b'][i])),
+            );
+            s.add(
+                format!("rta-{i}"),
+                RouteTableAssociationSpec {
+                    route_table_id: rt.id(),
+                    subnet_id: subnet.id(),
+                },
+            );
+        }
+        s.add("bucket", BucketSpec::new("life-bucket"));
+        s
+    };
+    let p = world.plan(&world.lock(), &moved).await;
+    for id in ["vpc", "rt", "subnet-0", "subnet-1"] {
+        assert!(p.step(id).unwrap().creates_first(), "{id}");
+    }
+    let report = world.up(&moved).await;
+    assert!(report.is_success(), "{report:?}");
+    let old_vpc_deleted = call_at(&world, FakeOp::Delete, "vpc");
+    for id in ["rt", "subnet-0", "subnet-1"] {
+        assert!(call_at(&world, FakeOp::Create, id) < call_at(&world, FakeOp::Delete, id));
+        assert!(
+            call_at(&world, FakeOp::Delete, id) < old_vpc_deleted,
+            "{id}"
+        );
+    }
+    assert!(call_at(&world, FakeOp::Create, "vpc") < call_at(&world, FakeOp::Create, "rt"));
+    // New ids everywhere; the state has nothing superseded left.
+    let after = world.cloud.resources();
+    let vpc_of = |rs: &[glinfra_engine::fake::FakeResource]| {
+        rs.iter().find(|r| r.logical_id == "vpc").unwrap().outputs["id"].clone()
+    };
+    assert_ne!(vpc_of(&before), vpc_of(&after));
+    assert!(world.lock().load().await.unwrap().superseded.is_empty());
+    world.converges(&moved).await;
+}
+
+/// Killed after a create-first replacement made the new bucket and before it was
+/// recorded: both buckets carry the logical id `bucket`. The next run adopts the
+/// new one (never the old one, recorded as superseded) and deletes the old one.
+#[tokio::test]
+async fn a_kill_after_the_create_of_a_create_first_replacement_converges() {
+    let world = World::new();
+    world.up(&stack()).await;
+    let renamed = with_bucket(BucketSpec::new("life-bucket-2"));
+    let p = world.plan(&world.lock(), &renamed).await;
+    assert!(p.step("bucket").unwrap().creates_first());
+    world.cloud.hang_after_create("bucket");
+    world.kill_when_hung(&p).await;
+
+    let lock = world.lock_after_kill().await;
+    assert_eq!(world.cloud.count("life", "bucket"), 2, "old and new");
+    let state = lock.load().await.unwrap();
+    assert_eq!(
+        state.superseded["bucket"].len(),
+        1,
+        "the old one is recorded"
+    );
+    let p = world.plan(&lock, &renamed).await;
+    let reasons: Vec<_> = p
+        .steps
+        .iter()
+        .filter(|s| s.resource == "bucket")
+        .map(|s| (s.action, s.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (Action::Create, Some(glinfra_core::Reason::ResumeCreate)),
+            (Action::Delete, Some(glinfra_core::Reason::Superseded))
+        ]
+    );
+    drop(lock);
+    world.converges(&renamed).await;
+    let live = world.cloud.resources();
+    let b = live.iter().find(|r| r.logical_id == "bucket").unwrap();
+    assert_eq!(b.props["bucket"], "life-bucket-2");
+    assert!(world.lock().load().await.unwrap().superseded.is_empty());
+}
+
+/// Killed as the old bucket of a create-first replacement was deleted, before that
+/// was recorded: the next run deletes it again (gone: success) and records it.
+#[tokio::test]
+async fn a_kill_during_the_delete_of_the_old_resource_converges() {
+    let world = World::new();
+    world.up(&stack()).await;
+    let renamed = with_bucket(BucketSpec::new("life-bucket-2"));
+    let p = world.plan(&world.lock(), &renamed).await;
+    world.cloud.hang_after_delete("bucket");
+    world.kill_when_hung(&p).await;
+
+    let lock = world.lock_after_kill().await;
+    assert_eq!(world.cloud.count("life", "bucket"), 1, "the new one");
+    let state = lock.load().await.unwrap();
+    assert!(state.resources["bucket"].exists());
+    assert_eq!(state.superseded["bucket"].len(), 1);
+    drop(lock);
+    world.converges(&renamed).await;
+    assert!(world.lock().load().await.unwrap().superseded.is_empty());
 }

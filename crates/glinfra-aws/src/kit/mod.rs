@@ -72,6 +72,9 @@ pub(crate) struct Desired<S> {
     pub spec: S,
     /// Every tag it must carry, ownership tags included (empty for untagged kinds).
     pub tags: BTreeMap<String, String>,
+    /// The ids of its old resources that a create-first replacement keeps until
+    /// this one exists: they carry its ownership tags but are never it.
+    pub superseded: std::collections::BTreeSet<String>,
 }
 
 /// A resource as state recorded it: what `update` and `delete` get as `prior`.
@@ -107,6 +110,7 @@ impl<S: ResourceSpec> Desired<S> {
             spec: serde_json::from_value(r.props.clone())
                 .map_err(|e| malformed(S::KIND, &r.id, "spec", e))?,
             tags: r.tags.clone(),
+            superseded: r.superseded.clone(),
         })
     }
 
@@ -292,9 +296,10 @@ pub(crate) fn ensure_importable<S>(
     }
 }
 
-/// Picks the one of `found` that carries `r`'s ownership tags. The tags are
-/// checked here as well as in any Describe filter, so a service that ignores a
-/// filter cannot make us adopt another stack's resource. More than one is an error
+/// Picks the one of `found` that carries `r`'s ownership tags and is not one of
+/// its superseded old resources. The tags are checked here as well as in any
+/// Describe filter, so a service that ignores a filter cannot make us adopt
+/// another stack's resource. More than one is an error
 /// naming each of them: something outside glinfra copied the tags (or an earlier
 /// create was made twice), and adopting either would leave the other unmanaged;
 /// which one is ours is for a person to decide (untag or delete the other).
@@ -306,7 +311,7 @@ pub(crate) fn pick_owned<T, S>(
 ) -> Result<Option<T>, ProviderError> {
     let mut found: Vec<T> = found
         .into_iter()
-        .filter(|x| owned(&tags_of(x), &r.stack, &r.id))
+        .filter(|x| owned(&tags_of(x), &r.stack, &r.id) && !r.superseded.contains(id_of(x)))
         .collect();
     if found.len() > 1 {
         let mut ids: Vec<String> = found.iter().map(|x| id_of(x).to_string()).collect();
@@ -485,6 +490,7 @@ mod tests {
             region: "us-east-1".into(),
             spec: (),
             tags: BTreeMap::new(),
+            superseded: Default::default(),
         }
     }
 
@@ -529,6 +535,24 @@ mod tests {
             |x| x.1.clone(),
         );
         assert!(none.unwrap().is_none());
+    }
+
+    /// During a create-first replacement the old resource carries the same tags as
+    /// the new one: it is never picked as the new one, and is not a duplicate.
+    #[test]
+    fn pick_owned_never_picks_a_superseded_resource() {
+        let mut r = desired();
+        r.superseded.insert("vpc-0old".into());
+        let found = vec![
+            ("vpc-0old", tags("s", "vpc")),
+            ("vpc-0new", tags("s", "vpc")),
+        ];
+        let picked = pick_owned(&r, found, |x| x.0, |x| x.1.clone()).unwrap();
+        assert_eq!(picked.map(|x| x.0), Some("vpc-0new"));
+        let only_old = vec![("vpc-0old", tags("s", "vpc"))];
+        assert!(pick_owned(&r, only_old, |x| x.0, |x| x.1.clone())
+            .unwrap()
+            .is_none());
     }
 
     /// Two resources with one logical id's tags: an error naming both, never a

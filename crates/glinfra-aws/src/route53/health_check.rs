@@ -132,6 +132,8 @@ impl Driver for HealthCheckDriver {
                     .map(|(id, _)| id),
             );
         }
+        // The old health check of a create-first replacement is never the new one.
+        ours.retain(|id| !r.superseded.contains(id));
         ours.sort();
         ours.dedup();
         if ours.len() > 1 {

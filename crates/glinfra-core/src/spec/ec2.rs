@@ -72,7 +72,7 @@ impl ResourceSpec for VpcSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:ec2/subnet", outputs(id: String, arn: String))]
 pub struct SubnetSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// The VPC. Forces replacement.
     pub vpc_id: Input<String>,
     #[resource(replace)]
@@ -157,7 +157,7 @@ impl ResourceSpec for SubnetSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:ec2/internet-gateway", outputs(id: String))]
 pub struct InternetGatewaySpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// The VPC it is attached to. Forces replacement.
     pub vpc_id: Input<String>,
 }
@@ -178,7 +178,7 @@ pub struct NatGatewaySpec {
     #[resource(replace)]
     /// The (public) subnet it lives in. Forces replacement.
     pub subnet_id: Input<String>,
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// The elastic IP allocation. Forces replacement.
     pub allocation_id: Input<String>,
 }
@@ -318,10 +318,10 @@ pub fn security_group_description_change(_: &FieldValues<'_>) -> ChangeRule {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:ec2/security-group", outputs(id: String, arn: String))]
 pub struct SecurityGroupSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// The VPC. Forces replacement.
     pub vpc_id: Input<String>,
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Group name. Forces replacement.
     pub name: String,
     #[resource(change_rule = security_group_description_change)]
@@ -407,10 +407,10 @@ closed_set! {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:ec2/vpc-endpoint", outputs(id: String))]
 pub struct VpcEndpointSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// The VPC. Forces replacement.
     pub vpc_id: Input<String>,
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Service name (`com.amazonaws.us-east-1.s3`). Forces replacement.
     pub service_name: String,
     #[resource(replace)]
@@ -480,13 +480,13 @@ pub const FLOW_LOG_INTERVALS: [i32; 2] = [60, 600];
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:ec2/flow-log", outputs(id: String))]
 pub struct FlowLogSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// The VPC whose traffic is recorded. Forces replacement.
     pub vpc_id: Input<String>,
     #[resource(replace)]
     /// `ALL`, `ACCEPT` or `REJECT`. Forces replacement.
     pub traffic_type: FlowLogTraffic,
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// The destination log group's ARN (same region). Forces replacement.
     pub log_group_arn: Input<String>,
     #[resource(replace)]

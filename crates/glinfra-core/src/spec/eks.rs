@@ -79,7 +79,7 @@ pub const MAX_NODES_PER_NODE_GROUP: i32 = 450;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:eks/cluster", outputs(name: String, arn: String, endpoint: String))]
 pub struct EksClusterSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Cluster name. Forces replacement.
     pub name: String,
     /// Kubernetes version (`1.29`); UpdateClusterVersion raises it in place, one minor at a time.
@@ -187,10 +187,10 @@ pub struct Taint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:eks/node-group", outputs(name: String, arn: String))]
 pub struct EksNodeGroupSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// The cluster (its `name` output). Forces replacement.
     pub cluster_name: Input<String>,
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Node group name. Forces replacement.
     pub name: String,
     #[resource(replace)]

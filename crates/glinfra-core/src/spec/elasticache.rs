@@ -15,7 +15,7 @@ pub struct CacheSubnetGroupSpec {
     /// between VPCs, so a new VPC means a new group (forces replacement).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<Input<String>>,
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Name. Forces replacement.
     pub name: String,
     /// Description (ModifyCacheSubnetGroup).
@@ -34,7 +34,7 @@ impl ResourceSpec for CacheSubnetGroupSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:elasticache/parameter-group", outputs(name: String))]
 pub struct CacheParameterGroupSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Name. Forces replacement.
     pub name: String,
     #[resource(replace)]
@@ -98,7 +98,7 @@ impl ReplicationGroupSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:elasticache/replication-group", outputs(id: String, arn: String, configuration_endpoint: String))]
 pub struct ReplicationGroupSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Id. Forces replacement.
     pub id: String,
     /// Description (ModifyReplicationGroup).

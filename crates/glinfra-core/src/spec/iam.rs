@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:iam/role", outputs(arn: String, name: String))]
 pub struct IamRoleSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Role name. Forces replacement.
     pub name: String,
     #[resource(replace)]

@@ -12,6 +12,7 @@ pub struct KmsKeySpec {
     pub description: String,
     /// Whether yearly automatic rotation is on.
     pub enable_key_rotation: bool,
+    #[resource(unique)]
     /// Alias name without the `alias/` prefix; unique per account and region.
     pub alias: String,
     /// Waiting period before deletion, 7 to 30 days.

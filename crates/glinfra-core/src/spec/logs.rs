@@ -28,7 +28,7 @@ pub const RETENTION_DAYS: &[i32] = &[
     )
 )]
 pub struct LogGroupSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Name (`/greenlang/prod/vpc-flow-logs`). Forces replacement.
     pub name: String,
     /// Days events are kept, one of [`RETENTION_DAYS`]; none keeps them forever

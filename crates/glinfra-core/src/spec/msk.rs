@@ -24,7 +24,7 @@ closed_set! {
 #[resource(kind = "aws:msk/configuration", outputs(arn: String, latest_revision: i64))]
 #[resource(untagged)]
 pub struct MskConfigurationSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Name. Forces replacement.
     pub name: String,
     #[resource(replace)]
@@ -51,7 +51,7 @@ impl ResourceSpec for MskConfigurationSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:msk/cluster", outputs(arn: String, bootstrap_brokers_tls: String))]
 pub struct MskClusterSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Name. Forces replacement.
     pub name: String,
     #[resource(change_rule = crate::spec::rules::upgrade_only)]

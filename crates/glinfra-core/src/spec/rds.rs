@@ -17,7 +17,7 @@ pub struct DbSubnetGroupSpec {
     /// between VPCs, so a new VPC means a new group (forces replacement).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<Input<String>>,
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Name (lower case). Forces replacement.
     pub name: String,
     /// Description (ModifyDBSubnetGroup).
@@ -42,7 +42,7 @@ impl ResourceSpec for DbSubnetGroupSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:rds/db-parameter-group", outputs(name: String, arn: String))]
 pub struct DbParameterGroupSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Name. Forces replacement.
     pub name: String,
     #[resource(replace)]
@@ -65,7 +65,7 @@ impl ResourceSpec for DbParameterGroupSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:rds/db-instance", outputs(identifier: String, arn: String, endpoint: String, port: i64))]
 pub struct DbInstanceSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Identifier. Forces replacement.
     pub identifier: String,
     #[resource(replace)]

@@ -51,7 +51,7 @@ pub enum Routing<'a> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:route53/hosted-zone", outputs(zone_id: String, name_servers: Vec<String>))]
 pub struct HostedZoneSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// The domain (`greenlang.ai`). Forces replacement.
     pub name: String,
     /// A comment.

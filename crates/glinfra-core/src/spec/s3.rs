@@ -151,7 +151,7 @@ pub struct ReplicationRule {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:s3/bucket", outputs(name: String, arn: String, region: String))]
 pub struct BucketSpec {
-    #[resource(replace)]
+    #[resource(replace, unique)]
     /// Globally unique bucket name. Forces replacement.
     pub bucket: String,
     /// Whether versioning is enabled.

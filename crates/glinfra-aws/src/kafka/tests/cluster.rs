@@ -324,6 +324,7 @@ async fn create_rejects_a_revision_that_is_not_a_number_before_any_call() {
         region: REGION.into(),
         props,
         tags: tag_map(OURS),
+        superseded: Default::default(),
     };
     let c = mock_kafka(&[]);
     let err = crate::driver::AnyDriver::create(&MskClusterDriver, &c, &r)

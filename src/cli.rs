@@ -561,11 +561,12 @@ async fn apply_reviewed(
             );
         }
         println!(
-            "\nApply {}: {} succeeded, {} failed, {} skipped in {:.1}s; {} AWS API calls ({} mutating).",
+            "\nApply {}: {} succeeded, {} failed, {} skipped, {} not started in {:.1}s; {} AWS API calls ({} mutating).",
             if report.is_success() { "complete" } else { "incomplete" },
             report.succeeded(),
             report.failed(),
-            report.skipped() + report.cancelled(),
+            report.skipped(),
+            report.cancelled(),
             started.elapsed().as_secs_f64(),
             calls.total,
             calls.mutating

@@ -28,6 +28,7 @@
 pub mod backend;
 pub mod cli;
 mod confirm;
+pub mod embed;
 mod progress;
 pub mod saved;
 mod session;

@@ -110,6 +110,12 @@ impl Observer for Progress {
                     "  . {resource}: skipped, because {blocked_by} failed"
                 ));
             }
+            Event::Cancelled {
+                resource, reason, ..
+            } => {
+                self.bar.inc(1);
+                self.line(format!("  . {resource}: not started ({reason})"));
+            }
         }
     }
 }

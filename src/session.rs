@@ -45,11 +45,11 @@ pub enum Error {
 
 /// Plans and applies stacks through one provider, with state in one backend.
 pub struct Session {
-    provider: Arc<dyn Provider>,
+    pub(crate) provider: Arc<dyn Provider>,
     aws: Option<AwsProvider>,
     backend: Arc<dyn Backend>,
     backend_calls: Option<ApiCallCounter>,
-    options: ApplyOptions,
+    pub(crate) options: ApplyOptions,
 }
 
 impl Session {

@@ -1,10 +1,11 @@
 //! Bad input: every problem in an environment file is reported at once, naming the
 //! file, the resource and the field, with exit code 2 and no AWS call.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod common;
+use common::example;
 
 fn prod() -> String {
     std::fs::read_to_string(
@@ -27,7 +28,7 @@ fn run_example(env_file: &Path, state: &Path) -> std::process::Output {
 
 /// [`run_example`] with the verb and flags in `args`.
 fn run_example_with(env_file: &Path, state: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(common::example())
+    Command::new(example())
         .args(args)
         .args([
             "--env",

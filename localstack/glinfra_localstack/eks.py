@@ -21,7 +21,10 @@ no update tracking):
   (moto: 1.19) and refuses another one (InvalidParameterException).
 * CreateNodegroup and UpdateNodegroupConfig validate taint effects and scaling sizes
   (moto accepts an invalid taint effect); release versions must belong to the Kubernetes
-  version.
+  version; an Amazon Linux 2 AMI type (``AL2_*``) is refused past Kubernetes 1.32, on
+  CreateNodegroup and UpdateNodegroupVersion (InvalidParameterException; the message is
+  ours); a node group naming no AMI type gets AWS's default for its version (AL2023 from
+  Kubernetes 1.30, AL2 before; moto: AL2_x86_64 always).
 """
 
 from __future__ import annotations
@@ -264,7 +267,10 @@ class EksProvider(GapFillProvider):
         release = request.get("releaseVersion")
         if release is not None:
             _check_release(release, cluster.version)
+        _check_ami(request.get("amiType"), cluster.version)
         params = dict(request)
+        if not request.get("amiType") and not request.get("launchTemplate"):
+            params["amiType"] = _default_ami(cluster.version, request.get("instanceTypes") or [])
         params["version"] = cluster.version
         if release is None and not request.get("launchTemplate"):
             params["releaseVersion"] = _release_of(cluster.version)
@@ -544,6 +550,7 @@ class EksProvider(GapFillProvider):
             _check_release(release, version)
         else:
             release = _release_of(version)
+        _check_ami(getattr(nodegroup, "ami_type", None), version)
         launch_template = request.get("launchTemplate")
         if launch_template is not None and not nodegroup.launch_template:
             raise invalid_parameter("The node group was not created with a launch template.")
@@ -610,6 +617,31 @@ class EksProvider(GapFillProvider):
 def _release_of(version: str) -> str:
     """An AMI release version of a Kubernetes version, shaped like AWS's (1.29.0-20240110)."""
     return f"{version}.0-{now():%Y%m%d}"
+
+
+# EKS User Guide, "Amazon EKS AL2 AMI deprecation": Kubernetes 1.32 is the last version
+# for which EKS releases Amazon Linux 2 AMIs.
+LAST_AL2 = (1, 32)
+
+
+def _check_ami(ami_type: str | None, version: str) -> None:
+    if ami_type and ami_type.startswith("AL2_") and _minor(version) > LAST_AL2:
+        raise invalid_parameter(
+            f"AMI type {ami_type} is not supported for Kubernetes version {version}: Amazon Linux 2 AMIs end with "
+            "Kubernetes 1.32; use an AL2023 or Bottlerocket AMI type."
+        )
+
+
+def _default_ami(version: str, instance_types: list[str]) -> str:
+    """The AMI type EKS gives a node group that names none: Amazon Linux 2023 from
+    Kubernetes 1.30 ("Starting with Kubernetes version 1.30 or newer, any newly created
+    managed node groups will automatically default to using AL2023"), Amazon Linux 2
+    before (moto: AL2_x86_64 always); Arm for Graviton instance types (m7g, c6g, t4g ...)."""
+    family = (instance_types[0] if instance_types else "t3.medium").split(".")[0]
+    arm = family.endswith("g") and not family.startswith("g")
+    if _minor(version) >= (1, 30):
+        return "AL2023_ARM_64_STANDARD" if arm else "AL2023_x86_64_STANDARD"
+    return "AL2_ARM_64" if arm else "AL2_x86_64"
 
 
 def _check_release(release: str, version: str) -> None:

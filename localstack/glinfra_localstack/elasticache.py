@@ -15,6 +15,12 @@ Gap fills on top of LocalStack's bundled moto:
 * DeleteReplicationGroup / DeleteCacheCluster: the resource is gone afterwards (moto keeps
   it in "deleting" forever).
 
+* In-transit encryption changed on a running group (ModifyReplicationGroup
+  TransitEncryptionEnabled / TransitEncryptionMode, Redis OSS 7.0.5 and later): on only in
+  `preferred` mode, `required` only from `preferred`, off only from `preferred`; groups
+  created with TLS on report mode `required` unless `preferred` was asked (moto took any
+  value, on any version, in one step).
+
 Changes apply at once (ApplyImmediately=false is accepted but not deferred).
 
 Busy states and AWS's validation (issue 7): replication groups are `creating` for
@@ -171,6 +177,28 @@ def check_version(engine: str | None, version: str | None) -> str:
     if version not in known:
         raise AwsError("InvalidParameterCombination", f"Cannot find version {version} for {engine}", 400)
     return version
+
+
+# the patch release ElastiCache runs for an engine version named by major.minor
+RUNNING_PATCH = {"7.0": "7.0.7", "7.1": "7.1.0"}
+TRANSIT_MODES = ("preferred", "required")
+
+
+def transit_modifiable(engine: str | None, version: str | None) -> bool:
+    """In-transit encryption can be turned on or off on a running group from Redis OSS 7.0.5
+    (and on every Valkey version) ("Enabling in-transit encryption", ElastiCache User Guide)."""
+    if (engine or "redis").lower() == "valkey":
+        return True
+    version = RUNNING_PATCH.get(version or "", version or "")
+    return version_key(version) >= (7, 0, 5)
+
+
+def check_transit_mode(mode: str | None) -> str | None:
+    if mode is None:
+        return None
+    if mode not in TRANSIT_MODES:
+        raise invalid_value(f"Invalid value for TransitEncryptionMode: {mode}. Valid values: preferred, required.")
+    return mode
 
 
 def family_mismatch(wanted: str, found: str) -> AwsError:
@@ -745,10 +773,21 @@ class ElastiCacheProvider(GapFillProvider):
             counts = [int(c["ReplicaCount"]) if c.get("ReplicaCount") is not None else per_shard for c in confs]
             counts += [per_shard] * (shards - len(counts))
             self._check_nodes(shards, counts)
+        transit_mode = check_transit_mode(params.get("TransitEncryptionMode"))
+        if transit_mode and not params.get("TransitEncryptionEnabled"):
+            raise invalid_combination("TransitEncryptionMode requires TransitEncryptionEnabled to be true.")
+        if transit_mode and not transit_modifiable(engine, params["EngineVersion"]):
+            raise invalid_combination(
+                f"TransitEncryptionMode is supported from Redis OSS 7.0.5; version {params['EngineVersion']} was given."
+            )
         response = forward_with(context, params)
         if isinstance(response, dict):
             rg = self._backend(context).replication_groups.get(params["ReplicationGroupId"])
             if rg is not None:
+                if rg.transit_encryption_enabled and transit_modifiable(engine, rg.engine_version):
+                    rg.transit_encryption_mode = transit_mode or "required"
+                elif not rg.transit_encryption_enabled:
+                    rg.transit_encryption_mode = None
                 self._register_members(context, rg)
                 self._busy_for(context, rg, "creating", create_seconds())
                 response = moto_render(context, {"ReplicationGroup": rg})
@@ -874,6 +913,7 @@ class ElastiCacheProvider(GapFillProvider):
                     f"Parameter group {group.name} has cluster-enabled={'yes' if group.cluster_enabled() else 'no'}, "
                     f"which does not match the replication group's cluster mode {rg.cluster_mode}."
                 )
+        transit = self._transit_change(rg, engine, r)  # checked before anything changes
         if r.get("ClusterMode"):
             target = r["ClusterMode"].lower()
             order = {"disabled": 0, "compatible": 1, "enabled": 2}
@@ -907,8 +947,6 @@ class ElastiCacheProvider(GapFillProvider):
             "SecurityGroupIds": "security_group_ids",
             "CacheSecurityGroupNames": "cache_security_group_names",
             "IpDiscovery": "ip_discovery",
-            "TransitEncryptionEnabled": "transit_encryption_enabled",
-            "TransitEncryptionMode": "transit_encryption_mode",
             "PrimaryClusterId": "primary_cluster_id",
             "SnapshottingClusterId": "snapshotting_cluster_id",
         }
@@ -933,9 +971,48 @@ class ElastiCacheProvider(GapFillProvider):
             rg.log_delivery_configurations = rg._get_log_delivery_configurations(
                 [dict(c) for c in r["LogDeliveryConfigurations"] if c.get("Enabled", True)]
             )
+        if transit is not None:
+            rg.transit_encryption_enabled, rg.transit_encryption_mode = transit
         self._register_members(context, rg)
         self._busy_for(context, rg, "modifying", modify_seconds())
         return moto_render(context, {"ReplicationGroup": rg})
+
+    @staticmethod
+    def _transit_change(rg, engine: str, r: dict) -> tuple[bool, str | None] | None:
+        """ModifyReplicationGroup TransitEncryptionEnabled / TransitEncryptionMode: the
+        encryption afterwards, or None when neither is given. AWS's steps (API reference,
+        ModifyReplicationGroup): "If you are enabling in-transit encryption for an existing
+        cluster, you must also set TransitEncryptionMode to preferred"; "Setting
+        TransitEncryptionMode to required is a two-step process that requires you to first
+        set the TransitEncryptionMode to preferred"; and to turn it off, the mode is
+        `preferred` first (User Guide, "Disabling in-transit encryption"). Only from Redis
+        OSS 7.0.5."""
+        enabled, mode = r.get("TransitEncryptionEnabled"), check_transit_mode(r.get("TransitEncryptionMode"))
+        if enabled is None and mode is None:
+            return None
+        if not transit_modifiable(engine, rg.engine_version):
+            raise invalid_combination(
+                f"In-transit encryption can be modified only from Redis OSS 7.0.5; the replication group runs {rg.engine_version}."
+            )
+        on = bool(rg.transit_encryption_enabled)
+        current = (rg.transit_encryption_mode or "required") if on else None
+        if enabled is False:
+            if mode is not None:
+                raise invalid_combination("TransitEncryptionMode cannot be set when disabling in-transit encryption.")
+            if current == "required":
+                raise invalid_combination(
+                    "To disable in-transit encryption, first set TransitEncryptionMode to preferred."
+                )
+            return False, None
+        if not on:
+            if enabled is None:
+                raise invalid_combination("TransitEncryptionMode requires in-transit encryption to be enabled.")
+            if mode != "preferred":
+                raise invalid_combination(
+                    "To enable in-transit encryption on an existing replication group, set TransitEncryptionMode to preferred."
+                )
+            return True, "preferred"
+        return True, mode or current
 
     # shard and replica counts ----------------------------------------------------
     def _layout(self, context: RequestContext, rg, shard_count: int, replicas: list[int]) -> None:

@@ -24,6 +24,12 @@ Gap fills on top of LocalStack's bundled moto:
   (no downgrade, AllowMajorVersionUpgrade), read replicas (existing identifier, a source
   without backups or not available, replicas created with backups off, retention 0 on a
   source of replicas, backups on a PostgreSQL replica before 14.1).
+* ModifyDBInstance DBSubnetGroupName moves the instance to a group in another VPC: the
+  instance is `modifying` with the group pending, then in the group and its VPC (same ARN,
+  endpoint and creation time); a group of the same VPC, or the group it is in, is
+  InvalidVPCNetworkStateFault with AWS's message (moto moved it at once, anywhere). AWS's
+  other conditions for a move (Single-AZ, no read replicas, a subnet in the instance's
+  zone) are not checked here.
 * PromoteReadReplica (moto's flips a flag at once and leaves the source listing the
   replica): only a read replica (InvalidDBInstanceState "DB Instance is not a read
   replica."), only when available, BackupRetentionPeriod 0 to 35 (default 1); the
@@ -282,6 +288,7 @@ PENDING_FIELDS = {
     "MultiAZ": "multi_az",
     "EngineVersion": "engine_version",
     "BackupRetentionPeriod": "backup_retention_period",
+    "DBSubnetGroupName": "db_subnet_group_name",
 }
 
 
@@ -703,7 +710,14 @@ class RdsProvider(GapFillProvider):
         engine = validated_engine(db.engine)
         heavy: dict[str, Any] = {}  # changes that put the instance in modifying (PendingModifiedValues)
         light = dict(r)  # what moto applies at once
-        for key in (*STORAGE_FIELDS, "DBInstanceClass", "MultiAZ", "EngineVersion", "BackupRetentionPeriod"):
+        for key in (
+            *STORAGE_FIELDS,
+            "DBInstanceClass",
+            "MultiAZ",
+            "EngineVersion",
+            "BackupRetentionPeriod",
+            "DBSubnetGroupName",
+        ):
             light.pop(key, None)
 
         # ---- validation (AWS checks the parameters before the instance's state)
@@ -789,6 +803,8 @@ class RdsProvider(GapFillProvider):
             heavy["DBInstanceClass"] = r["DBInstanceClass"]
         if r.get("MultiAZ") is not None and bool(r["MultiAZ"]) != bool(db.multi_az):
             heavy["MultiAZ"] = bool(r["MultiAZ"])
+        if r.get("DBSubnetGroupName"):
+            heavy["DBSubnetGroupName"] = self._move_to(context, db, r["DBSubnetGroupName"])
 
         # ---- state
         if db.status not in MODIFIABLE:
@@ -831,6 +847,26 @@ class RdsProvider(GapFillProvider):
                 phases += remaining
             self._start(context, db, phases)
         return moto_render(context, {"DBInstance": db})
+
+    def _move_to(self, context: RequestContext, db, name: str) -> str:
+        """ModifyDBInstance DBSubnetGroupName: "You can use this parameter to move your DB
+        instance to a different VPC." RDS refuses a group of the instance's own VPC and the
+        group it is in (InvalidVPCNetworkStateFault). Returns the group's name."""
+        group = self._subnet_group(context, name)
+        current = getattr(db, "db_subnet_group", None)
+        if current is not None and current.name.lower() == group.name.lower():
+            raise AwsError(
+                "InvalidVPCNetworkStateFault", "The specified DB instance is already in the target DB subnet group.", 400
+            )
+        if current is not None and current.vpc_id == group.vpc_id:
+            raise AwsError(
+                "InvalidVPCNetworkStateFault",
+                f"You cannot move DB instance {db.db_instance_identifier} to subnet group {group.name}. "
+                "The specified DB subnet group and DB instance are in the same VPC. Choose a DB subnet group in "
+                "different VPC than the specified DB instance and try again.",
+                400,
+            )
+        return group.name
 
     @operation("RebootDBInstance")
     def reboot_db_instance(self, context: RequestContext, request: dict):

@@ -403,3 +403,37 @@ def test_update_nodegroup_version_release_must_match_the_version(eks, cluster, n
     update = eks.update_nodegroup_version(clusterName=cluster, nodegroupName=nodegroup, releaseVersion="1.29.15-20250103")
     wait_update(eks, cluster, update["update"], nodegroup)
     assert eks.describe_nodegroup(clusterName=cluster, nodegroupName=nodegroup)["nodegroup"]["releaseVersion"] == "1.29.15-20250103"
+
+
+def test_amazon_linux_2_ends_with_kubernetes_1_32_and_the_default_ami_follows_the_version(eks, name, network):
+    """EKS User Guide, "Amazon EKS AL2 AMI deprecation": Kubernetes 1.32 is the last version
+    with Amazon Linux 2 AMIs, so an AL2 node group is refused at 1.33, on CreateNodegroup and
+    on UpdateNodegroupVersion (InvalidParameterException; the message is ours). A node group
+    naming no AMI type gets AL2023 from Kubernetes 1.30 ("any newly created managed node groups
+    will automatically default to using AL2023"), AL2 before, Arm on Graviton types."""
+    spec = dict(nodeRole=ROLE, subnets=network["subnets"], instanceTypes=["m6i.large"])
+    for version in ("1.29", "1.32"):
+        eks.create_cluster(
+            name=f"{name}-{version[2:]}",
+            version=version,
+            roleArn=ROLE,
+            resourcesVpcConfig={"subnetIds": network["subnets"]},
+        )
+    old, last = f"{name}-29", f"{name}-32"
+    assert eks.create_nodegroup(clusterName=old, nodegroupName="d", **spec)["nodegroup"]["amiType"] == "AL2_x86_64"
+    arm = eks.create_nodegroup(clusterName=last, nodegroupName="arm", **{**spec, "instanceTypes": ["m7g.large"]})
+    assert arm["nodegroup"]["amiType"] == "AL2023_ARM_64_STANDARD"
+    eks.create_nodegroup(clusterName=last, nodegroupName="al2", amiType="AL2_x86_64", **spec)
+
+    # the cluster to 1.33 (the node groups at 1.32), then the AL2 group cannot follow
+    wait_update(eks, last, eks.update_cluster_version(name=last, version="1.33")["update"])
+    with pytest.raises(ClientError) as excinfo:
+        eks.update_nodegroup_version(clusterName=last, nodegroupName="al2")
+    assert error_of(excinfo) == ("InvalidParameterException", 400)
+    assert "AL2_x86_64" in excinfo.value.response["Error"]["Message"]
+    update = eks.update_nodegroup_version(clusterName=last, nodegroupName="arm")["update"]  # AL2023: accepted
+    wait_update(eks, last, update, "arm")
+    with pytest.raises(ClientError) as excinfo:
+        eks.create_nodegroup(clusterName=last, nodegroupName="al2-new", amiType="AL2_x86_64", **spec)
+    assert error_of(excinfo) == ("InvalidParameterException", 400)
+    assert eks.create_nodegroup(clusterName=last, nodegroupName="new", **spec)["nodegroup"]["amiType"] == "AL2023_x86_64_STANDARD"

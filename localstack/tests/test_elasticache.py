@@ -569,3 +569,79 @@ def test_members_list_their_security_groups_and_follow_a_change(ec, name, cluste
     wait_available(ec, name)
     members = [c for c in all_cache_clusters(ec) if c.get("ReplicationGroupId") == name]
     assert {m["SecurityGroups"][0]["SecurityGroupId"] for m in members} == {second}
+
+
+def test_transit_encryption_changes_in_place_in_two_steps(ec, name, cluster_param_group, subnet_group):
+    """ModifyReplicationGroup (API reference), TransitEncryptionEnabled: "If you are enabling
+    in-transit encryption for an existing cluster, you must also set TransitEncryptionMode to
+    preferred"; TransitEncryptionMode: "Setting TransitEncryptionMode to required is a
+    two-step process that requires you to first set the TransitEncryptionMode to preferred".
+    Off again goes through preferred too. The group keeps its ARN, endpoint and creation
+    time. Redis OSS before 7.0.5 cannot change it (our message; the code is
+    InvalidParameterCombination)."""
+    created = create_cluster_mode_group(ec, name, cluster_param_group, subnet_group, TransitEncryptionEnabled=False)
+    assert created["TransitEncryptionEnabled"] is False and "TransitEncryptionMode" not in created
+    before = wait_available(ec, name)
+
+    def modify(**kwargs):
+        return ec.modify_replication_group(ReplicationGroupId=name, ApplyImmediately=True, **kwargs)["ReplicationGroup"]
+
+    for refused in ({"TransitEncryptionEnabled": True}, {"TransitEncryptionEnabled": True, "TransitEncryptionMode": "required"},
+                    {"TransitEncryptionMode": "required"}, {"TransitEncryptionMode": "optional"}):
+        with pytest.raises(ClientError) as excinfo:
+            modify(**refused)
+        assert error_of(excinfo)[0] in ("InvalidParameterCombination", "InvalidParameterValue"), refused
+    assert wait_available(ec, name)["TransitEncryptionEnabled"] is False  # nothing changed
+
+    modify(TransitEncryptionEnabled=True, TransitEncryptionMode="preferred")
+    step = wait_available(ec, name)
+    assert (step["TransitEncryptionEnabled"], step["TransitEncryptionMode"]) == (True, "preferred")
+    modify(TransitEncryptionMode="required")
+    done = wait_available(ec, name)
+    assert (done["TransitEncryptionEnabled"], done["TransitEncryptionMode"]) == (True, "required")
+    members = [c for c in all_cache_clusters(ec) if c.get("ReplicationGroupId") == name]
+    assert {m["TransitEncryptionEnabled"] for m in members} == {True}
+    for key in ("ARN", "ConfigurationEndpoint", "ReplicationGroupCreateTime"):
+        assert done.get(key) == before.get(key), key
+
+    with pytest.raises(ClientError) as excinfo:  # off only from preferred
+        modify(TransitEncryptionEnabled=False)
+    assert error_of(excinfo) == ("InvalidParameterCombination", 400)
+    modify(TransitEncryptionMode="preferred")
+    wait_available(ec, name)
+    modify(TransitEncryptionEnabled=False)
+    off = wait_available(ec, name)
+    assert off["TransitEncryptionEnabled"] is False and "TransitEncryptionMode" not in off
+
+
+def test_transit_encryption_mode_at_creation_and_before_7_0_5(ec, name, subnet_group):
+    """CreateReplicationGroup: TLS on reports mode `required` unless `preferred` is asked; a
+    mode needs TransitEncryptionEnabled; Redis 6.2 takes no mode and cannot change its
+    in-transit encryption afterwards."""
+    args = dict(
+        ReplicationGroupDescription="glinfra redis",
+        Engine="redis",
+        CacheNodeType="cache.t4g.small",
+        NumCacheClusters=2,
+        AutomaticFailoverEnabled=True,
+        CacheSubnetGroupName=subnet_group,
+    )
+    tls = ec.create_replication_group(ReplicationGroupId=f"{name}-a", EngineVersion="7.1", TransitEncryptionEnabled=True, **args)
+    assert tls["ReplicationGroup"]["TransitEncryptionMode"] == "required"
+    preferred = ec.create_replication_group(
+        ReplicationGroupId=f"{name}-b", EngineVersion="7.0", TransitEncryptionEnabled=True, TransitEncryptionMode="preferred", **args
+    )
+    assert preferred["ReplicationGroup"]["TransitEncryptionMode"] == "preferred"
+    for extra in ({"EngineVersion": "7.1", "TransitEncryptionMode": "preferred"},
+                  {"EngineVersion": "6.2", "TransitEncryptionEnabled": True, "TransitEncryptionMode": "preferred"}):
+        with pytest.raises(ClientError) as excinfo:
+            ec.create_replication_group(ReplicationGroupId=f"{name}-c", **extra, **args)
+        assert error_of(excinfo) == ("InvalidParameterCombination", 400), extra
+    ec.create_replication_group(ReplicationGroupId=f"{name}-d", EngineVersion="6.2", **args)
+    wait_available(ec, f"{name}-d")
+    with pytest.raises(ClientError) as excinfo:
+        ec.modify_replication_group(
+            ReplicationGroupId=f"{name}-d", TransitEncryptionEnabled=True, TransitEncryptionMode="preferred", ApplyImmediately=True
+        )
+    assert error_of(excinfo) == ("InvalidParameterCombination", 400)
+    assert "7.0.5" in excinfo.value.response["Error"]["Message"]

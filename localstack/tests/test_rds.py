@@ -455,6 +455,54 @@ def test_changes_without_apply_immediately_stay_pending(rds, name):
     assert not done.get("PendingModifiedValues")
 
 
+def test_a_subnet_group_in_another_vpc_moves_the_instance_in_place(rds, client, name, subnet_group, network):
+    """ModifyDBInstance, DBSubnetGroupName (API reference): "The new DB subnet group for the DB
+    instance. You can use this parameter to move your DB instance to a different VPC."
+    Applied immediately, the instance is `modifying` with the group pending, then in the new
+    group and its VPC, with the same ARN, endpoint and creation time. A group in the same VPC
+    is refused (InvalidVPCNetworkStateFault: "The specified DB subnet group and DB instance
+    are in the same VPC. Choose a DB subnet group in different VPC than the specified DB
+    instance and try again."), as is the group it is in already, and an unknown group is
+    DBSubnetGroupNotFoundFault."""
+    ec2 = client("ec2")
+    other_vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    other_subnets = [
+        ec2.create_subnet(VpcId=other_vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"{rds.meta.region_name}{az}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, az in enumerate("ab")
+    ]
+    rds.create_db_subnet_group(DBSubnetGroupName=f"{name}-b", DBSubnetGroupDescription="other VPC", SubnetIds=other_subnets)
+    rds.create_db_subnet_group(
+        DBSubnetGroupName=f"{name}-same", DBSubnetGroupDescription="same VPC", SubnetIds=network["subnets"][1:]
+    )
+    small_instance(rds, name, DBSubnetGroupName=subnet_group)
+    before = wait_available(rds, name)
+    assert before["DBSubnetGroup"]["VpcId"] == network["vpc"]
+
+    for group, message in ((f"{name}-same", "are in the same VPC"), (subnet_group, "already in the target DB subnet group")):
+        with pytest.raises(ClientError) as excinfo:
+            rds.modify_db_instance(DBInstanceIdentifier=name, DBSubnetGroupName=group, ApplyImmediately=True)
+        assert error_of(excinfo) == ("InvalidVPCNetworkStateFault", 400)
+        assert message in excinfo.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as excinfo:
+        rds.modify_db_instance(DBInstanceIdentifier=name, DBSubnetGroupName=f"{name}-none", ApplyImmediately=True)
+    assert error_of(excinfo) == ("DBSubnetGroupNotFoundFault", 404)
+    assert status_of(rds, name) == "available"  # the refusals changed nothing
+
+    db = rds.modify_db_instance(DBInstanceIdentifier=name, DBSubnetGroupName=f"{name}-b", ApplyImmediately=True)["DBInstance"]
+    assert db["DBInstanceStatus"] == "modifying"
+    assert db["PendingModifiedValues"] == {"DBSubnetGroupName": f"{name}-b"}
+    assert db["DBSubnetGroup"]["DBSubnetGroupName"] == subnet_group
+    moved = wait_available(rds, name)
+    assert moved["DBSubnetGroup"]["DBSubnetGroupName"] == f"{name}-b"
+    assert moved["DBSubnetGroup"]["VpcId"] == other_vpc
+    for key in ("DBInstanceArn", "InstanceCreateTime", "Endpoint", "DbiResourceId"):
+        assert moved[key] == before[key], key
+    # the old group is free again
+    rds.delete_db_subnet_group(DBSubnetGroupName=f"{name}-same")
+
+
 def test_delete_while_creating_needs_skip_final_snapshot(rds, name):
     """DeleteDBInstance (API reference, Errors: InvalidDBInstanceState): a final snapshot needs
     an instance that can be snapshotted; RDS answers "Instance <id> is currently creating - a

@@ -179,33 +179,39 @@ pub fn environment_from(file: &str, test: &str) -> greenlang_agent_factory::conf
     env
 }
 
-/// The example binary (cargo test builds the examples). `examples/prod-us-east-1`
-/// is the last one built in the target directory, which other checkouts may share:
-/// this checkout's own build is the newest whose dep-info names this manifest
-/// directory (the example reads `CARGO_MANIFEST_DIR`, so cargo records it there).
-pub fn example() -> std::path::PathBuf {
+/// The binary of example `name` (cargo test builds the examples). The target
+/// directory may be shared with other checkouts: this checkout's own build is the
+/// newest whose dep-info names this manifest directory (an example that reads
+/// `CARGO_MANIFEST_DIR` has cargo record it there).
+pub fn example_binary(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let examples = exe.parent().unwrap().parent().unwrap().join("examples");
     let ours = format!(
         "env-dep:CARGO_MANIFEST_DIR={}\n",
         env!("CARGO_MANIFEST_DIR")
     );
+    let prefix = format!("{}-", name.replace('-', "_"));
     let built_here = std::fs::read_dir(&examples)
         .into_iter()
         .flatten()
         .flatten()
         .map(|entry| entry.path())
         .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            name.starts_with("prod_us_east_1-") && p.extension().is_none()
+            let file = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            file.starts_with(&prefix) && p.extension().is_none()
         })
         .filter(|p| std::fs::read_to_string(p.with_extension("d")).is_ok_and(|d| d.contains(&ours)))
         .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok());
-    let example = built_here.unwrap_or_else(|| examples.join("prod-us-east-1"));
+    let example = built_here.unwrap_or_else(|| examples.join(name));
     assert!(
         example.exists(),
         "cargo test builds the examples: {}",
         example.display()
     );
     example
+}
+
+/// The main job's binary, `examples/prod-us-east-1`.
+pub fn example() -> std::path::PathBuf {
+    example_binary("prod-us-east-1")
 }

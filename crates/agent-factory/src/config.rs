@@ -190,6 +190,9 @@ pub struct NodePoolConfig {
     pub labels: std::collections::BTreeMap<String, String>,
     /// Kubernetes taints.
     pub taints: Vec<TaintConfig>,
+    /// The nodes' AMI type (`AL2023_x86_64_STANDARD`, ...); unset, EKS chooses.
+    #[serde(default)]
+    pub ami_type: Option<glinfra_core::spec::eks::AmiType>,
 }
 
 /// A taint, with the Kubernetes effect spelling (`NoSchedule`).

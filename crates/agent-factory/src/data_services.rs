@@ -94,9 +94,11 @@ pub(crate) fn database(
                 storage_encrypted: true,
                 kms_key_id: Some(p.key.clone()),
                 multi_az: db.multi_az,
+                availability_zone: None,
                 backup_retention_days: db.backup_retention_days,
                 maintenance_window: db.maintenance_window.clone(),
                 deletion_protection: db.deletion_protection,
+                vpc_id: Some(p.vpc.id()),
                 db_subnet_group_name: Some(subnet_group.name()),
                 parameter_group_name: Some(params.name()),
                 vpc_security_group_ids: vec![p.sg_postgres.clone()],
@@ -121,6 +123,7 @@ pub(crate) fn database(
                 replicate_from: Some(primary.arn()),
                 // A cross-region replica lives in its region's default VPC here: this
                 // stack has no network in that region (its own environment does).
+                vpc_id: local.then(|| p.vpc.id()),
                 db_subnet_group_name: local.then(|| subnet_group.name()),
                 parameter_group_name: local.then(|| params.name()),
                 vpc_security_group_ids: if local {
@@ -187,6 +190,7 @@ pub(crate) fn cache(env: &Environment, stack: &mut Stack, p: &Placement<'_>) {
             at_rest_encryption: true,
             kms_key_id: Some(p.key.clone()),
             transit_encryption: true,
+            transit_encryption_mode: None,
             automatic_failover: true,
             multi_az: cache.replicas_per_shard > 0,
             snapshot_retention_days: cache.snapshot_retention_days,

@@ -611,6 +611,10 @@ fn platform(
                     instance_types: vec![pool.instance_type.clone()],
                     capacity_type: capacity,
                     disk_size: pool.disk_size_gb,
+                    // The cluster's version: an upgrade plans the cluster, then each
+                    // node group after it.
+                    version: k8s.version.clone(),
+                    ami_type: pool.ami_type,
                     min_size: min,
                     max_size: max,
                     desired_size: desired,

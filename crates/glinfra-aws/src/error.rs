@@ -132,6 +132,8 @@ pub const REMEDIES: &[Remedy] = &[
         "RDS does not offer this combination for a replica in its region: change the instance class or storage AWS's message names; `aws rds describe-orderable-db-instance-options` in that region lists what is offered"),
     row("InvalidParameterCombination", Some("ModifyDBInstance"), None,
         "RDS does not offer this combination of instance class, engine version and storage: change the one AWS's message names; `aws rds describe-orderable-db-instance-options` lists what is offered"),
+    row("InvalidVPCNetworkStateFault", Some("ModifyDBInstance"), Some("db_subnet_group_name"),
+        "RDS moves an instance only to a DB subnet group in another VPC, only a Single-AZ instance without read replicas, and only to a group with a subnet in the instance's availability zone: change what AWS's message names"),
     row("StorageTypeNotSupported", None, Some("storage_type"),
         "this instance class or engine does not take that storage type: choose another storage type (gp3, io1, io2) or instance class"),
     row("StorageTypeNotAvailableFault", None, Some("storage_type"),

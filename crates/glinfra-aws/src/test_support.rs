@@ -146,6 +146,7 @@ pub(crate) fn desired<S: glinfra_core::ResourceSpec>(
         region: region.into(),
         spec,
         tags,
+        token: None,
         superseded: Default::default(),
     }
 }
@@ -180,4 +181,17 @@ pub(crate) fn scope<S: glinfra_core::ResourceSpec>(
         region: region.to_string(),
         recorded,
     }
+}
+
+/// `r` as the engine hands it to a create: with the idempotency token it derives
+/// for a create that began at state serial `serial`.
+pub(crate) fn with_token<S: glinfra_core::ResourceSpec>(
+    mut r: crate::kit::Desired<S>,
+    serial: u64,
+) -> crate::kit::Desired<S> {
+    let props = serde_json::to_value(&r.spec).expect("specs serialise");
+    r.token = Some(glinfra_engine::IdempotencyToken::for_create(
+        &r.stack, &r.id, serial, &props, &r.tags,
+    ));
+    r
 }

@@ -66,9 +66,23 @@ impl FieldValues<'_> {
         self.before_all.get(field).filter(|v| !v.is_null())
     }
 
-    /// The planned value of another field of the resource.
+    /// The planned value of another field of the resource (when not known until
+    /// apply, the marker that says so: see [`FieldValues::known_after_of`]).
     pub fn after_of(&self, field: &str) -> Option<&Value> {
         self.after_all.get(field).filter(|v| !v.is_null())
+    }
+
+    /// The planned value of another field of the resource, when it is known now.
+    pub fn known_after_of(&self, field: &str) -> Option<&Value> {
+        self.after_of(field)
+            .filter(|v| !crate::input::contains_unknown(v))
+    }
+
+    /// True when the planned value of another field is not known until apply (it
+    /// comes from a resource made, or made again, by this plan).
+    pub fn unknown_after_of(&self, field: &str) -> bool {
+        self.after_of(field)
+            .is_some_and(crate::input::contains_unknown)
     }
 }
 

@@ -52,6 +52,12 @@ pub struct PendingOperation {
     pub run_id: String,
     /// When it started (RFC 3339).
     pub started_at: String,
+    /// For a create: the state serial when it first began, kept by the runs that
+    /// resume it. The seed of its idempotency token, so a resumed create sends
+    /// the request it sent before, and a later create of the same logical id
+    /// (after a delete) another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_serial: Option<u64>,
 }
 
 /// One resource as recorded after the last successful operation on it.

@@ -381,6 +381,7 @@ fn interrupted_create_is_planned_as_a_create_that_adopts() {
         operation: glinfra_core::Mutation::Create,
         run_id: "r1".into(),
         started_at: "t".into(),
+        since_serial: Some(3),
     });
     let p = plan(&graph(&stack), &state);
     let step = p.step("vpc").unwrap();

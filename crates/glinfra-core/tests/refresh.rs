@@ -190,6 +190,7 @@ fn a_resource_with_a_pending_operation_is_left_to_the_plan_that_resumes_it() {
         operation: Mutation::Update,
         run_id: "r".into(),
         started_at: "t".into(),
+        since_serial: None,
     });
     let seen = as_recorded(&state)
         .into_iter()

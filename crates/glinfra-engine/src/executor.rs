@@ -309,6 +309,11 @@ pub async fn apply(
             .enumerate()
             .filter(|(o, _)| !settled[*o])
         {
+            shared.observer.event(&Event::Cancelled {
+                resource: steps[op.step].resource.clone(),
+                phase: op.phase,
+                reason,
+            });
             outcomes.push(OpOutcome {
                 resource: steps[op.step].resource.clone(),
                 phase: op.phase,

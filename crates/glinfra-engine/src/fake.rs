@@ -2,7 +2,10 @@
 //!
 //! It behaves like AWS where the engine's guarantees depend on it: resources are
 //! found by their ownership tags, deleting a resource others still use fails
-//! with a retryable `DependencyViolation`, deleting what is gone is `NotFound`.
+//! with a retryable `DependencyViolation`, deleting what is gone is `NotFound`,
+//! and a create that carries an idempotency token is answered as EC2 answers it:
+//! a token seen before with the same request returns what that request made (even
+//! if it has been deleted since), with another request `IdempotentParameterMismatch`.
 
 use crate::provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
 use async_trait::async_trait;
@@ -60,6 +63,9 @@ struct Inner {
     faults: Vec<Fault>,
     hang_after: BTreeSet<(FakeOp, String)>,
     lose_reply: BTreeSet<(FakeOp, String)>,
+    blind_finds: BTreeMap<String, u32>,
+    tokens: BTreeMap<String, (Value, Outputs)>,
+    create_tokens: Vec<(String, Option<String>)>,
     calls: Vec<(FakeOp, String)>,
     latency: Duration,
 }
@@ -127,6 +133,29 @@ impl FakeCloud {
             .unwrap()
             .lose_reply
             .insert((op, resource.to_string()));
+    }
+
+    /// Makes the next `times` finds of `resource` see nothing, as a Describe just
+    /// after a create may not list it yet (EC2 is eventually consistent): only the
+    /// create's idempotency token then keeps a retry from making a second one.
+    pub fn blind_finds(&self, resource: &str, times: u32) {
+        self.inner
+            .lock()
+            .unwrap()
+            .blind_finds
+            .insert(resource.to_string(), times);
+    }
+
+    /// The idempotency token each create call of `resource` carried, in order.
+    pub fn create_tokens(&self, resource: &str) -> Vec<Option<String>> {
+        self.inner
+            .lock()
+            .unwrap()
+            .create_tokens
+            .iter()
+            .filter(|(id, _)| id == resource)
+            .map(|(_, t)| t.clone())
+            .collect()
     }
 
     /// Waits until a call set to hang ([`FakeCloud::hang_after`]) has taken effect
@@ -266,6 +295,11 @@ fn physical_id(outputs: &Outputs) -> Option<String> {
         .map(str::to_string)
 }
 
+/// What a create asks for, as a token remembers it.
+fn request_of(r: &ResolvedResource) -> Value {
+    serde_json::json!([r.kind.type_name(), r.region, r.props, r.tags])
+}
+
 fn mentions(value: &Value, needle: &str) -> bool {
     match value {
         Value::String(s) => s == needle,
@@ -279,7 +313,11 @@ fn mentions(value: &Value, needle: &str) -> bool {
 impl Provider for FakeCloud {
     async fn find(&self, r: &ResolvedResource) -> Result<Option<Outputs>, ProviderError> {
         self.enter(FakeOp::Find, &r.id).await?;
-        let inner = self.inner.lock().unwrap();
+        let mut inner = self.inner.lock().unwrap();
+        if let Some(n) = inner.blind_finds.get_mut(&r.id).filter(|n| **n > 0) {
+            *n -= 1;
+            return Ok(None);
+        }
         Ok(inner
             .resources
             .values()
@@ -297,6 +335,30 @@ impl Provider for FakeCloud {
 
     async fn create(&self, r: &ResolvedResource) -> Result<Outputs, ProviderError> {
         self.enter(FakeOp::Create, &r.id).await?;
+        let outputs = {
+            let mut inner = self.inner.lock().unwrap();
+            let token = r.token.as_ref().map(|t| t.as_str().to_string());
+            inner.create_tokens.push((r.id.clone(), token.clone()));
+            let request = request_of(r);
+            match token.as_ref().and_then(|t| inner.tokens.get(t)) {
+                Some((seen, outputs)) if *seen == request => Some(outputs.clone()),
+                Some(_) => {
+                    return Err(ProviderError::new(
+                        ErrorClass::Invalid,
+                        format!(
+                            "IdempotentParameterMismatch: token {} was used with another request",
+                            token.unwrap_or_default()
+                        ),
+                    ))
+                }
+                None => None,
+            }
+        };
+        if let Some(outputs) = outputs {
+            // The request this token was first sent with: what it made, made once.
+            self.after(FakeOp::Create, &r.id).await?;
+            return Ok(outputs);
+        }
         let outputs = {
             let mut inner = self.inner.lock().unwrap();
             inner.next += 1;
@@ -328,6 +390,11 @@ impl Provider for FakeCloud {
                     outputs: outputs.clone(),
                 },
             );
+            if let Some(t) = &r.token {
+                inner
+                    .tokens
+                    .insert(t.as_str().to_string(), (request_of(r), outputs.clone()));
+            }
             outputs
         };
         self.after(FakeOp::Create, &r.id).await?;

@@ -37,6 +37,10 @@ pub enum JournalRecord {
         /// Lifecycle options (so a crash mid-create keeps a protection).
         #[serde(default, skip_serializing_if = "Lifecycle::is_default")]
         lifecycle: Lifecycle,
+        /// For a create: the serial its idempotency token is derived from
+        /// ([`PendingOperation::since_serial`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since_serial: Option<u64>,
     },
     /// The call succeeded; this is the resource now.
     Recorded {
@@ -95,11 +99,13 @@ pub fn replay(state: &mut State, record: &JournalRecord) {
             tags,
             dependencies,
             lifecycle,
+            since_serial,
         } => {
             let pending = PendingOperation {
                 operation: *operation,
                 run_id: run_id.clone(),
                 started_at: at.clone(),
+                since_serial: *since_serial,
             };
             match state.resources.get_mut(resource) {
                 Some(existing) if existing.exists() => existing.pending = Some(pending),
@@ -190,6 +196,7 @@ mod tests {
             tags: BTreeMap::new(),
             dependencies: BTreeSet::new(),
             lifecycle: Lifecycle::protected(),
+            since_serial: None,
         }
     }
 

@@ -14,6 +14,7 @@ pub mod refresh;
 pub mod report;
 pub mod stop;
 pub mod store;
+pub mod token;
 
 pub use backend::{
     Backend, LeaseConfig, LockEvent, LockInfo, ObjectBackend, StackLock, StackRead, StoreError,
@@ -26,3 +27,4 @@ pub use provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResourc
 pub use refresh::{refresh, Program, RefreshError, RefreshOptions, RefreshStats};
 pub use stop::{Stop, StopReason};
 pub use store::{LocalLock, LocalStateStore};
+pub use token::IdempotencyToken;

@@ -13,6 +13,7 @@ use crate::journal::JournalRecord;
 use crate::provider::{ErrorClass, Outputs, ProviderError, ResolvedResource};
 use crate::report::Event;
 use crate::store::StoreError;
+use crate::token::IdempotencyToken;
 use glinfra_core::schedule::OpPhase;
 use glinfra_core::state::{Mutation, ResourceState};
 use glinfra_core::{Lifecycle, ResourceId, Step};
@@ -186,6 +187,7 @@ async fn begin(
     resource: &ResolvedResource,
     operation: Mutation,
     deps: BTreeSet<ResourceId>,
+    since_serial: Option<u64>,
 ) -> Result<(), OpError> {
     shared
         .record(JournalRecord::Begin {
@@ -199,9 +201,23 @@ async fn begin(
             tags: resource.tags.clone(),
             dependencies: deps,
             lifecycle: lifecycle_of(step),
+            since_serial,
         })
         .await
         .map_err(OpError::Store)
+}
+
+/// The serial the create of `id` derives its idempotency token from: that of
+/// the create a killed or failed run left pending, else the state's now.
+fn since_serial(shared: &Shared, id: &str) -> u64 {
+    let state = shared.state.lock().expect("state lock");
+    state
+        .resources
+        .get(id)
+        .and_then(|r| r.pending.as_ref())
+        .filter(|p| p.operation == Mutation::Create)
+        .and_then(|p| p.since_serial)
+        .unwrap_or(state.serial)
 }
 
 /// Records that `operation` failed with `error`; `made_nothing` when the failure
@@ -258,9 +274,26 @@ async fn create(
     phase: OpPhase,
     attempts: &mut u32,
 ) -> Result<(), OpError> {
-    let resource = resolve(shared, step)?;
+    let mut resource = resolve(shared, step)?;
     let deps = dependencies(step);
-    begin(shared, step, &resource, Mutation::Create, deps.clone()).await?;
+    // Decided once, before the first attempt: every retry sends the same token.
+    let since = since_serial(shared, &resource.id);
+    resource.token = Some(IdempotencyToken::for_create(
+        &shared.stack,
+        &resource.id,
+        since,
+        &resource.props,
+        &resource.tags,
+    ));
+    begin(
+        shared,
+        step,
+        &resource,
+        Mutation::Create,
+        deps.clone(),
+        Some(since),
+    )
+    .await?;
     let provider = shared.provider.clone();
     let adopted = AtomicBool::new(false);
     let result = with_retry(shared, &resource.id, phase, attempts, || {
@@ -351,7 +384,15 @@ async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), 
             format!("`{}` is not in state", step.resource),
         )
     })?;
-    begin(shared, step, &resource, Mutation::Update, deps.clone()).await?;
+    begin(
+        shared,
+        step,
+        &resource,
+        Mutation::Update,
+        deps.clone(),
+        None,
+    )
+    .await?;
     let changed = step.changed_fields();
     let provider = shared.provider.clone();
     let result = with_retry(shared, &resource.id, OpPhase::Update, attempts, || {
@@ -394,6 +435,7 @@ async fn delete(
         &as_recorded,
         Mutation::Delete,
         prior.dependencies.clone(),
+        None,
     )
     .await?;
     let provider = shared.provider.clone();

@@ -1,6 +1,7 @@
 //! The interface between the engine and a cloud: one implementation talks to AWS
 //! (`glinfra-aws`), another is the in-memory fake used by the engine's tests.
 
+use crate::token::IdempotencyToken;
 use async_trait::async_trait;
 use glinfra_core::input::resolve_refs;
 use glinfra_core::{Declaration, Kind, Observed, ResourceId, ResourceState, State};
@@ -125,6 +126,10 @@ pub struct ResolvedResource {
     pub props: Value,
     /// Tags, ownership tags included (empty for kinds that take none).
     pub tags: BTreeMap<String, String>,
+    /// For a create, the idempotency token the engine decided for it: drivers
+    /// whose create API takes one pass it (`ClientToken`, `clientRequestToken`,
+    /// `CallerReference`). `None` for every other call.
+    pub token: Option<IdempotencyToken>,
     /// The output values (AWS ids, ARNs) of the old resources a create-first
     /// replacement keeps until the new one exists: they carry the same ownership
     /// tags, and `find` must never return them as the new one.
@@ -171,6 +176,7 @@ impl ResolvedResource {
             region: decl.region.clone(),
             props,
             tags: decl.tags.clone(),
+            token: None,
             superseded: state
                 .superseded
                 .get(&decl.id)
@@ -191,6 +197,7 @@ impl ResolvedResource {
             region: state.region.clone(),
             props: state.props.clone(),
             tags: state.tags.clone(),
+            token: None,
             superseded: BTreeSet::new(),
         }
     }

@@ -62,6 +62,17 @@ pub enum Event {
         /// The resource whose failure blocked it.
         blocked_by: ResourceId,
     },
+    /// The operation was not started because the run was stopped first (Ctrl-C,
+    /// the run's time limit). Sent once the operations in flight have finished.
+    Cancelled {
+        /// Resource.
+        resource: ResourceId,
+        /// Phase.
+        phase: OpPhase,
+        /// Why the run stopped.
+        #[serde(flatten)]
+        reason: StopReason,
+    },
 }
 
 /// Receives events during an apply (progress bars, logs, JSON lines).

@@ -92,6 +92,7 @@ fn begin(resource: &str) -> JournalRecord {
         tags: decl.tags.clone(),
         dependencies: Default::default(),
         lifecycle: Default::default(),
+        since_serial: None,
     }
 }
 

@@ -76,6 +76,16 @@ impl Recorder {
             })
             .collect()
     }
+    /// The operations reported not started, as JSON events.
+    fn cancelled(&self) -> Vec<serde_json::Value> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, Event::Cancelled { .. }))
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect()
+    }
     fn adopted(&self) -> Vec<String> {
         self.events
             .lock()
@@ -265,6 +275,19 @@ async fn an_interrupt_drains_the_operations_in_flight_and_starts_nothing_more() 
         assert_eq!(o.detail.as_deref(), Some("not started: interrupted"));
         assert_eq!(o.attempts, 0);
     }
+    // Each is reported to the observer too, once the run has drained.
+    let mut cancelled: Vec<String> = recorder
+        .cancelled()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["event"], "cancelled", "{e}");
+            assert_eq!(e["phase"], "create", "{e}");
+            assert_eq!(e["reason"], "interrupted", "{e}");
+            e["resource"].as_str().unwrap().to_string()
+        })
+        .collect();
+    cancelled.sort();
+    assert_eq!(cancelled, ["rt", "rta-0", "rta-1", "subnet-0", "subnet-1"]);
     let called: Vec<String> = world.cloud.calls().into_iter().map(|(_, id)| id).collect();
     assert!(
         called.iter().all(|id| id == "vpc" || id == "bucket"),

@@ -431,6 +431,7 @@ async fn destroy_never_deletes_a_same_named_resource_of_someone_else() {
         tags: decl.tags.clone(),
         dependencies: Default::default(),
         lifecycle: Default::default(),
+        since_serial: None,
     })
     .await
     .unwrap();

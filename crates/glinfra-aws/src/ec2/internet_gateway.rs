@@ -1,5 +1,6 @@
 //! Internet gateways: created tagged, then attached to their VPC. A VPC has at
-//! most one internet gateway, and a gateway is attached to at most one VPC.
+//! most one internet gateway, and a gateway is attached to at most one VPC. Moved
+//! to another VPC, the gateway is detached and attached again, keeping its id.
 
 use super::{describe_owned, describe_stack, pick, settle, tag_specification, Tagged};
 use crate::clients::Clients;
@@ -9,7 +10,7 @@ use crate::kit::live::{Live, Scope};
 use crate::kit::{required, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    AttachmentStatus, InternetGateway, InternetGatewayAttachment, ResourceType,
+    AttachmentStatus, Filter, InternetGateway, InternetGatewayAttachment, ResourceType,
 };
 use aws_sdk_ec2::Client;
 use glinfra_core::spec::ec2::{InternetGatewayOutputs, InternetGatewaySpec};
@@ -78,6 +79,62 @@ async fn attach(ec2: &Client, igw: &str, vpc: &str) -> Result<(), ProviderError>
     ))
 }
 
+/// Moves the gateway `igw` to `vpc`: detached from every other VPC, then attached
+/// (the gateway keeps its id). A VPC with another gateway is refused before the
+/// gateway leaves its own (a VPC takes one internet gateway); attached to `vpc`
+/// already (a resumed move) is success.
+async fn move_to(ec2: &Client, igw: &str, vpc: &str) -> Result<(), ProviderError> {
+    let attached = attached_vpcs(ec2, igw).await?;
+    if attached.iter().any(|v| v == vpc) && attached.len() == 1 {
+        return Ok(());
+    }
+    let taken = ec2
+        .describe_internet_gateways()
+        .filters(
+            Filter::builder()
+                .name("attachment.vpc-id")
+                .values(vpc)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| classify(&format!("DescribeInternetGateways attached to {vpc}"), e))?;
+    let other = taken
+        .internet_gateways()
+        .iter()
+        .filter(|g| g.internet_gateway_id() != Some(igw))
+        .find(|g| vpcs_of(g.attachments()).any(|v| v == vpc));
+    if let Some(other) = other {
+        return Err(ProviderError::new(
+            ErrorClass::Invalid,
+            format!(
+                "VPC {vpc} has internet gateway {} attached already, and a VPC takes one: internet gateway {igw} stays where it is",
+                other.internet_gateway_id().unwrap_or("?")
+            ),
+        ));
+    }
+    for old in attached.iter().filter(|v| *v != vpc) {
+        ec2.detach_internet_gateway()
+            .internet_gateway_id(igw)
+            .vpc_id(old)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DetachInternetGateway {igw} from {old}"), e))
+            .or_gone()
+            .or_else(|e| {
+                if e.has_code(&["Gateway.NotAttached"]) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })?;
+    }
+    if !attached.iter().any(|v| v == vpc) {
+        attach(ec2, igw, vpc).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Driver for InternetGatewayDriver {
     type Spec = InternetGatewaySpec;
@@ -129,13 +186,10 @@ impl Driver for InternetGatewayDriver {
     ) -> Result<InternetGatewayOutputs, ProviderError> {
         let ec2 = c.ec2(&r.region);
         let id = &prior.outputs.id;
-        if changed.everything() {
-            // A full reconcile (after adopting a gateway whose create was cut short)
-            // makes sure it is attached.
-            let vpc_id = resolved_str(&r.spec.vpc_id, "vpc_id")?;
-            if !attached_vpcs(&ec2, id).await?.iter().any(|v| v == vpc_id) {
-                attach(&ec2, id, vpc_id).await?;
-            }
+        // Another VPC; or a full reconcile (after adopting a gateway whose create was
+        // cut short), which makes sure it is attached.
+        if changed.has("vpc_id") {
+            move_to(&ec2, id, resolved_str(&r.spec.vpc_id, "vpc_id")?).await?;
         }
         tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())

@@ -144,6 +144,7 @@ impl Driver for NatGatewayDriver {
         let subnet_id = resolved_str(&r.spec.subnet_id, "subnet_id")?;
         let allocation_id = resolved_str(&r.spec.allocation_id, "allocation_id")?;
         let (client, tags) = (&ec2, &tag_specification(ResourceType::Natgateway, r)?);
+        let token = &r.token();
         // The subnet and address were made a moment ago: they may not be visible yet.
         let created = settle("CreateNatGateway", || async move {
             client
@@ -151,6 +152,7 @@ impl Driver for NatGatewayDriver {
                 .subnet_id(subnet_id)
                 .allocation_id(allocation_id)
                 .tag_specifications(tags.clone())
+                .set_client_token(token.clone())
                 .send()
                 .await
                 .map_err(|e| classify("CreateNatGateway", e))

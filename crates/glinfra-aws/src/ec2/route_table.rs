@@ -107,12 +107,14 @@ impl Driver for RouteTableDriver {
         let ec2 = c.ec2(&r.region);
         let vpc_id = resolved_str(&r.spec.vpc_id, "vpc_id")?;
         let (client, tags) = (&ec2, &tag_specification(ResourceType::RouteTable, r)?);
+        let token = &r.token();
         // The VPC was made a moment ago: it may not be visible yet.
         let created = settle("CreateRouteTable", || async move {
             client
                 .create_route_table()
                 .vpc_id(vpc_id)
                 .tag_specifications(tags.clone())
+                .set_client_token(token.clone())
                 .send()
                 .await
                 .map_err(|e| classify("CreateRouteTable", e))

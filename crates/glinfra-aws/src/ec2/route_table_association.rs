@@ -1,6 +1,7 @@
 //! Route table associations: a subnet bound to a route table. Untaggable, found
 //! by natural key (table and subnet). A subnet associated with another table
-//! fails `Resource.AlreadyAssociated`.
+//! fails `Resource.AlreadyAssociated`; moved to another table, the association is
+//! replaced in one call (ReplaceRouteTableAssociation).
 
 use super::route_table::{describe_table, tables_of};
 use super::{settle, SETTLE_DEADLINE};
@@ -101,15 +102,45 @@ impl Driver for RouteTableAssociationDriver {
         Ok(RouteTableAssociationOutputs { id: id.to_string() })
     }
 
-    /// Both fields of an association force replacement: nothing changes in place.
+    /// Another route table: ReplaceRouteTableAssociation moves the subnet to it in
+    /// one call (never without a table; AWS gives the association a new id). A subnet
+    /// found on the new table already (a resumed move) is left as it is; an
+    /// association that is gone is made again.
     async fn update(
         &self,
-        _c: &Clients,
+        c: &Clients,
         prior: &Recorded<RouteTableAssociationSpec>,
-        _r: &Desired<RouteTableAssociationSpec>,
-        _changed: Changed<'_>,
+        r: &Desired<RouteTableAssociationSpec>,
+        changed: Changed<'_>,
     ) -> Result<RouteTableAssociationOutputs, ProviderError> {
-        Ok(prior.outputs.clone())
+        if !changed.has("route_table_id") {
+            return Ok(prior.outputs.clone());
+        }
+        if let Some(found) = self.find(c, r).await? {
+            return Ok(found);
+        }
+        let ec2 = &c.ec2(&r.region);
+        let table = resolved_str(&r.spec.route_table_id, "route_table_id")?;
+        let old = prior.outputs.id.as_str();
+        let replaced = ec2
+            .replace_route_table_association()
+            .association_id(old)
+            .route_table_id(table)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("ReplaceRouteTableAssociation {old} {table}"), e))
+            .or_absent()?;
+        let Some(replaced) = replaced else {
+            return self.create(c, r).await;
+        };
+        let id = required(
+            replaced.new_association_id(),
+            "ReplaceRouteTableAssociation new association id",
+        )?;
+        if replaced.association_state().and_then(|s| s.state()) == Some(&Code::Associating) {
+            wait_associated(ec2, table, id).await?;
+        }
+        Ok(RouteTableAssociationOutputs { id: id.to_string() })
     }
 
     /// Associations take no tags: the recorded ones are read through their tables,

@@ -347,6 +347,7 @@ impl Driver for VpcEndpointDriver {
         let subnets = &resolved_all(&spec.subnet_ids, "subnet_ids")?;
         let groups = &resolved_all(&spec.security_group_ids, "security_group_ids")?;
         let tags = &tag_specification(ResourceType::VpcEndpoint, r)?;
+        let token = &r.token();
         let service = spec.service_name.as_str();
         // The VPC, route tables, subnets or groups were made a moment ago: they may
         // not be visible yet.
@@ -356,7 +357,8 @@ impl Driver for VpcEndpointDriver {
                 .vpc_id(vpc_id)
                 .service_name(service)
                 .vpc_endpoint_type(spec.endpoint_type.as_str().into())
-                .tag_specifications(tags.clone());
+                .tag_specifications(tags.clone())
+                .set_client_token(token.clone());
             let req = match spec.endpoint_type {
                 VpcEndpointType::Gateway => req.set_route_table_ids(Some(route_tables.clone())),
                 VpcEndpointType::Interface => req

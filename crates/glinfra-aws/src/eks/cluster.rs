@@ -9,10 +9,11 @@
 //!
 //! EKS refuses to upgrade a cluster while any of its managed node groups is at an
 //! older Kubernetes version ("Update existing cluster to new Kubernetes version",
-//! EKS User Guide). Node groups follow their cluster's version (they declare none),
-//! so an upgrade goes cluster, then node groups, one minor version at a time: before
-//! each step, and after the last, every node group of the cluster that lags is
-//! brought to the cluster's version with UpdateNodegroupVersion.
+//! EKS User Guide). So before each step, every node group of the cluster that lags
+//! is brought to the cluster's version with UpdateNodegroupVersion; after the last,
+//! each node group's own step (planned after the cluster's, the version it
+//! declares) upgrades it. The plan holds node groups to their cluster's version or
+//! one minor older, so a step never takes a node group past what it declares.
 //!
 //! A refresh lists the clusters (ListClusters) and describes each (EKS has no
 //! batch describe; the tags come with DescribeCluster), so it reads every cluster
@@ -448,6 +449,9 @@ impl Driver for EksClusterDriver {
         };
         let tags = tags::to_map(&r.owned_tags());
         // At most: a failed or deleting cluster of ours holding the name is cleared, then one more try.
+        // The engine's token goes with the first try only: a try after clearing a cluster
+        // is a new request (with the old token EKS would answer about the old cluster).
+        let mut token = r.token();
         for _ in 0..3 {
             let sent = eks
                 .create_cluster()
@@ -458,6 +462,7 @@ impl Driver for EksClusterDriver {
                 .logging(logging(&spec.enabled_log_types))
                 .set_encryption_config(encryption.clone())
                 .set_tags(Some(tags.clone()))
+                .set_client_request_token(token.take())
                 .send()
                 .await
                 .map_err(|e| classify(&format!("CreateCluster {name}"), e));
@@ -576,10 +581,10 @@ impl Driver for EksClusterDriver {
         if changed.has("version") {
             let current = cl.version().unwrap_or_default().to_string();
             let steps = version_steps(name, &current, &spec.version)?;
-            if !steps.is_empty() {
-                align_node_groups(&eks, name, &current).await?;
-            }
+            let mut at = current;
             for step in steps {
+                // EKS refuses the upgrade while a node group lags the cluster.
+                align_node_groups(&eks, name, &at).await?;
                 let out = eks
                     .update_cluster_version()
                     .name(name)
@@ -590,7 +595,7 @@ impl Driver for EksClusterDriver {
                 let what = format!("EKS cluster `{name}` version {step}");
                 wait_update(&eks, name, None, out.update(), &what).await?;
                 cl = wait_active(&eks, name, UPDATE_DEADLINE).await?;
-                align_node_groups(&eks, name, &step).await?;
+                at = step;
             }
         }
 

@@ -4,7 +4,9 @@
 //! Kubernetes labels (addOrUpdateLabels / removeLabels) and taints
 //! (addOrUpdateTaints / removeTaints), computed against what DescribeNodegroup
 //! reports, so an adopted group is brought fully in line; tags with
-//! TagResource / UntagResource.
+//! TagResource / UntagResource; the Kubernetes version with UpdateNodegroupVersion
+//! (after the cluster's upgrade, which the plan orders first; a group the cluster's
+//! upgrade brought there already is left as it is).
 //!
 //! A refresh reads node groups through the clusters their records name
 //! (ListNodegroups, then DescribeNodegroup of each: tags, scaling, labels and
@@ -17,19 +19,19 @@ use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::live::{like, Live, Scope};
-use crate::kit::read;
+use crate::kit::read::{self, filled};
 use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{
     ensure_owned, required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
-    CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Taint as SdkTaint,
+    AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Taint as SdkTaint,
     TaintEffect as SdkTaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
 };
 use aws_sdk_eks::Client;
 use glinfra_core::spec::eks::{
-    CapacityType, EksNodeGroupOutputs, EksNodeGroupSpec, Taint, TaintEffect,
+    minor_of, CapacityType, EksNodeGroupOutputs, EksNodeGroupSpec, Taint, TaintEffect,
 };
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -310,12 +312,55 @@ fn live_spec(ng: &Nodegroup, recorded: Option<&EksNodeGroupSpec>) -> Option<EksN
         ),
         capacity_type: capacity_type.or(recorded.map(|r| r.capacity_type))?,
         disk_size: ng.disk_size().or(recorded.map(|r| r.disk_size))?,
+        // Read when recorded (a record made before the field has none).
+        version: match recorded {
+            Some(r) if r.version.is_empty() => String::new(),
+            _ => ng.version().unwrap_or_default().to_string(),
+        },
+        ami_type: filled(recorded.map(|r| &r.ami_type), |_| {
+            ng.ami_type().and_then(|t| t.as_str().parse().ok())
+        }),
         min_size: sizes.and_then(|s| s.min_size()).unwrap_or(0),
         max_size: sizes.and_then(|s| s.max_size()).unwrap_or(0),
         desired_size: sizes.and_then(|s| s.desired_size()).unwrap_or(0),
         labels: tags::from_map(ng.labels()),
         taints: like(taints, recorded.map(|r| r.taints.as_slice())),
     })
+}
+
+/// True when the node group runs an older Kubernetes version than the spec's (the
+/// cluster's own upgrade may have brought it there already; a newer one is left:
+/// EKS never downgrades).
+fn upgrade(ng: &Nodegroup, spec: &EksNodeGroupSpec) -> bool {
+    let live = ng.version().and_then(minor_of);
+    match (live, minor_of(&spec.version)) {
+        (Some(live), Some(want)) => live < want,
+        _ => !spec.version.is_empty() && ng.version() != Some(spec.version.as_str()),
+    }
+}
+
+/// An AMI type set on a node group that exists changes nothing in AWS (no call
+/// changes it): it must be the type the group has.
+fn same_ami(
+    ng: &Nodegroup,
+    spec: &EksNodeGroupSpec,
+    cluster: &str,
+    name: &str,
+) -> Result<(), ProviderError> {
+    let (Some(want), Some(live)) = (spec.ami_type, ng.ami_type()) else {
+        return Ok(());
+    };
+    if want.as_str() == live.as_str() {
+        return Ok(());
+    }
+    Err(ProviderError::new(
+        ErrorClass::Invalid,
+        format!(
+            "EKS node group `{cluster}/{name}` runs {}, not {want}: no call changes a node group's AMI type; set `ami_type = \"{}\"`, or leave it unset",
+            live.as_str(),
+            live.as_str()
+        ),
+    ))
 }
 
 #[async_trait]
@@ -366,6 +411,8 @@ impl Driver for EksNodeGroupDriver {
         let taints: Vec<SdkTaint> = spec.taints.iter().map(sdk_taint).collect();
         let tags = tags::to_map(&r.owned_tags());
         // At most: a failed or deleting node group of ours holding the name is cleared, then one more try.
+        // The engine's token goes with the first try only (see the cluster's create).
+        let mut token = r.token();
         for _ in 0..3 {
             let sent = eks
                 .create_nodegroup()
@@ -376,10 +423,14 @@ impl Driver for EksNodeGroupDriver {
                 .set_instance_types(Some(spec.instance_types.clone()))
                 .capacity_type(sdk_capacity(spec.capacity_type))
                 .disk_size(spec.disk_size)
+                // EKS takes only the cluster's version here (refused otherwise).
+                .set_version((!spec.version.is_empty()).then(|| spec.version.clone()))
+                .set_ami_type(spec.ami_type.map(|t| AmiTypes::from(t.as_str())))
                 .scaling_config(scaling(spec))
                 .set_labels((!labels.is_empty()).then(|| labels.clone()))
                 .set_taints((!taints.is_empty()).then(|| taints.clone()))
                 .set_tags(Some(tags.clone()))
+                .set_client_request_token(token.take())
                 .send()
                 .await
                 .map_err(|e| classify(&format!("CreateNodegroup {cluster}/{name}"), e));
@@ -464,6 +515,10 @@ impl Driver for EksNodeGroupDriver {
             .then(|| taints_payload(ng.taints(), &spec.taints))
             .flatten();
 
+        if changed.has("ami_type") {
+            same_ami(&ng, spec, cluster, name)?;
+        }
+
         if scaling_update.is_some() || labels_update.is_some() || taints_update.is_some() {
             let out = eks
                 .update_nodegroup_config()
@@ -476,6 +531,26 @@ impl Driver for EksNodeGroupDriver {
                 .await
                 .map_err(|e| classify(&format!("UpdateNodegroupConfig {cluster}/{name}"), e))?;
             let what = format!("configuration of EKS node group `{cluster}/{name}`");
+            wait_update(&eks, cluster, Some(name), out.update(), &what).await?;
+            ng = wait_active(&eks, cluster, name, UPDATE_DEADLINE, true).await?;
+        }
+
+        if changed.has("version") && upgrade(&ng, spec) {
+            let version = spec.version.as_str();
+            let out = eks
+                .update_nodegroup_version()
+                .cluster_name(cluster)
+                .nodegroup_name(name)
+                .version(version)
+                .send()
+                .await
+                .map_err(|e| {
+                    classify(
+                        &format!("UpdateNodegroupVersion {cluster}/{name} to {version}"),
+                        e,
+                    )
+                })?;
+            let what = format!("EKS node group `{cluster}/{name}` version {version}");
             wait_update(&eks, cluster, Some(name), out.update(), &what).await?;
             ng = wait_active(&eks, cluster, name, UPDATE_DEADLINE, true).await?;
         }

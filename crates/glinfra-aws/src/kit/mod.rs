@@ -55,7 +55,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use glinfra_core::{Declared, Input, Kind, ResourceId, ResourceSpec, ResourceState};
 use glinfra_core::{TAG_LOGICAL_ID, TAG_STACK};
-use glinfra_engine::{ErrorClass, Outputs, ProviderError, ResolvedResource};
+use glinfra_engine::{ErrorClass, IdempotencyToken, Outputs, ProviderError, ResolvedResource};
 use std::collections::BTreeMap;
 use std::future::Future;
 
@@ -72,6 +72,9 @@ pub(crate) struct Desired<S> {
     pub spec: S,
     /// Every tag it must carry, ownership tags included (empty for untagged kinds).
     pub tags: BTreeMap<String, String>,
+    /// For a create, the idempotency token the engine decided
+    /// ([`ResolvedResource::token`]); `None` otherwise.
+    pub token: Option<IdempotencyToken>,
     /// The ids of its old resources that a create-first replacement keeps until
     /// this one exists: they carry its ownership tags but are never it.
     pub superseded: std::collections::BTreeSet<String>,
@@ -110,8 +113,15 @@ impl<S: ResourceSpec> Desired<S> {
             spec: serde_json::from_value(r.props.clone())
                 .map_err(|e| malformed(S::KIND, &r.id, "spec", e))?,
             tags: r.tags.clone(),
+            token: r.token.clone(),
             superseded: r.superseded.clone(),
         })
+    }
+
+    /// The create's idempotency token, for APIs that take one as a string
+    /// (`set_client_token`, `set_client_request_token`).
+    pub fn token(&self) -> Option<String> {
+        self.token.as_ref().map(|t| t.as_str().to_string())
     }
 
     /// The tags to put on the resource: the declared ones, ownership tags always present.
@@ -490,6 +500,7 @@ mod tests {
             region: "us-east-1".into(),
             spec: (),
             tags: BTreeMap::new(),
+            token: None,
             superseded: Default::default(),
         }
     }

@@ -161,6 +161,7 @@ impl Driver for FlowLogDriver {
             )?)
             .max_aggregation_interval(spec.max_aggregation_interval)
             .tag_specifications(tag_specification(ResourceType::VpcFlowLog, r)?)
+            .set_client_token(r.token())
             .send()
             .await
             .map_err(|e| classify(&format!("CreateFlowLogs {vpc}"), e))?;

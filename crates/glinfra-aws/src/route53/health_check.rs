@@ -10,7 +10,7 @@
 //! health check still named by a record set cannot be deleted yet
 //! (`HealthCheckInUse`, retryable: the record set's delete comes first).
 
-use super::{change_tags, owned_once, reference_prefix, sync_tags, tags_of, with_nonce};
+use super::{caller_reference, change_tags, owned_once, reference_prefix, sync_tags, tags_of};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
@@ -29,7 +29,7 @@ use glinfra_engine::{ErrorClass, ProviderError};
 pub(crate) struct HealthCheckDriver;
 
 /// The start of the CallerReference of every health check this resource creates
-/// (64 characters at most with the nonce).
+/// (64 characters at most with the token or nonce).
 pub(super) fn health_check_reference_prefix(stack: &str, id: &str) -> String {
     reference_prefix(stack, id, 38)
 }
@@ -155,7 +155,10 @@ impl Driver for HealthCheckDriver {
         let r53 = c.route53();
         let out = r53
             .create_health_check()
-            .caller_reference(with_nonce(health_check_reference_prefix(&r.stack, &r.id)))
+            .caller_reference(caller_reference(
+                health_check_reference_prefix(&r.stack, &r.id),
+                r.token.as_ref(),
+            ))
             .health_check_config(health_check_config(spec)?)
             .send()
             .await

@@ -12,7 +12,7 @@
 
 use super::{
     bare_id, change_tags, normalise, owned_by, owned_once, reference_prefix, sync_tags, tags_of,
-    wait_insync, with_nonce, TAG_BATCH,
+    wait_insync, TAG_BATCH,
 };
 use crate::clients::Clients;
 use crate::driver::Driver;
@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use aws_sdk_route53::types::{HostedZone, HostedZoneConfig, TagResourceType};
 use aws_sdk_route53::Client;
 use glinfra_core::spec::route53::{HostedZoneOutputs, HostedZoneSpec};
-use glinfra_engine::{ErrorClass, ProviderError};
+use glinfra_engine::{ErrorClass, IdempotencyToken, ProviderError};
 
 /// The driver of `aws:route53/hosted-zone`.
 pub(crate) struct HostedZoneDriver;
@@ -34,9 +34,10 @@ pub(super) fn caller_reference_prefix(stack: &str, id: &str) -> String {
     reference_prefix(stack, id, 90)
 }
 
-/// A CallerReference never used before, with this resource's prefix.
-pub(super) fn caller_reference(stack: &str, id: &str) -> String {
-    with_nonce(caller_reference_prefix(stack, id))
+/// The CallerReference of a create of resource `id` of `stack` with `token`
+/// (see [`super::caller_reference`]).
+pub(super) fn caller_reference(stack: &str, id: &str, token: Option<&IdempotencyToken>) -> String {
+    super::caller_reference(caller_reference_prefix(stack, id), token)
 }
 
 fn zone_outputs(zone_id: &str, name_servers: &[String]) -> HostedZoneOutputs {
@@ -220,7 +221,7 @@ impl Driver for HostedZoneDriver {
         let out = r53
             .create_hosted_zone()
             .name(&spec.name)
-            .caller_reference(caller_reference(&r.stack, &r.id))
+            .caller_reference(caller_reference(&r.stack, &r.id, r.token.as_ref()))
             .set_hosted_zone_config(config)
             .send()
             .await

@@ -31,7 +31,7 @@ use crate::kit::{self, wait, wait::Poll};
 use aws_sdk_route53::types::{ChangeStatus, Tag, TagResourceType};
 use aws_sdk_route53::Client;
 use glinfra_core::{Declared, ResourceId};
-use glinfra_engine::{ErrorClass, ProviderError};
+use glinfra_engine::{ErrorClass, IdempotencyToken, ProviderError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -101,8 +101,9 @@ async fn wait_insync(r53: &Client, change_id: &str) -> Result<(), ProviderError>
 }
 
 /// `glinfra/<stack>/<id>/` when at most `readable_max` long, else a hash of both.
-/// With the nonce [`with_nonce`] adds (at most 25 characters), 90 keeps a zone's
-/// CallerReference within its 128 characters and 38 a health check's within 64.
+/// With the token or nonce [`caller_reference`] adds (at most 26 characters), 90
+/// keeps a zone's CallerReference within its 128 characters and 38 a health
+/// check's within 64.
 fn reference_prefix(stack: &str, id: &str, readable_max: usize) -> String {
     let readable = format!("glinfra/{stack}/{id}/");
     if readable.len() <= readable_max {
@@ -117,9 +118,22 @@ fn reference_prefix(stack: &str, id: &str, readable_max: usize) -> String {
     format!("glinfra/{h:016x}/")
 }
 
+/// The CallerReference of a create: `prefix` followed by the engine's idempotency
+/// token (at most 26 characters), so a retried create, in this run or in the run
+/// that resumes a killed one, is the same request. Route 53 answers a reused
+/// reference with the health check it made, or for a zone with
+/// HostedZoneAlreadyExists, which the engine follows with `find` (it knows the
+/// prefix). A later create of the same logical id gets another token. Without a
+/// token (a create not decided by the engine): a nonce.
+fn caller_reference(prefix: String, token: Option<&IdempotencyToken>) -> String {
+    match token {
+        Some(token) => format!("{prefix}{token}"),
+        None => with_nonce(prefix),
+    }
+}
+
 /// `prefix` followed by a nonce (the time in nanoseconds and the process id, in
-/// hex). A CallerReference must never be used twice (Route 53 rejects reuse), so
-/// retries rely on `find`, not on the reference.
+/// hex): a reference never used before.
 fn with_nonce(prefix: String) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -1,5 +1,7 @@
 //! Record sets: ChangeResourceRecordSets with UPSERT to create and update, with
-//! DELETE to delete, each change waited out until INSYNC.
+//! DELETE to delete, each change waited out until INSYNC. A new type or set
+//! identifier is another record set: one batch deletes the old and creates the new,
+//! which Route 53 applies atomically.
 //!
 //! A record set has no id of its own: its natural key is (zone, name, type, set
 //! identifier), and it takes no tags. UPSERT writes the whole record set, so
@@ -94,14 +96,29 @@ async fn change_record(
     action: ChangeAction,
     set: ResourceRecordSet,
 ) -> Result<String, ProviderError> {
-    let batch = ChangeBatch::builder()
-        .changes(
+    change_batch(r53, zone_id, vec![(action, set)]).await
+}
+
+/// Submits `changes` as one batch, which Route 53 applies in order and all or none,
+/// and returns its change id. A DELETE of a record set that is not there is a
+/// NotFound error (Route 53 reports it as an invalid batch).
+async fn change_batch(
+    r53: &Client,
+    zone_id: &str,
+    changes: Vec<(ChangeAction, ResourceRecordSet)>,
+) -> Result<String, ProviderError> {
+    let changes = changes
+        .into_iter()
+        .map(|(action, set)| {
             Change::builder()
                 .action(action)
                 .resource_record_set(set)
                 .build()
-                .map_err(build_error("change"))?,
-        )
+                .map_err(build_error("change"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let batch = ChangeBatch::builder()
+        .set_changes(Some(changes))
         .build()
         .map_err(build_error("change batch"))?;
     match r53
@@ -228,6 +245,33 @@ fn read_record(set: &ResourceRecordSet, recorded: &RecordSetSpec) -> RecordSetSp
     }
 }
 
+/// Changes the record set's type or set identifier: one batch that deletes the
+/// record set as recorded and creates the new one, so that Route 53 swaps them
+/// atomically (no moment where the name has neither). When the recorded one is gone
+/// already (a resumed change whose batch went through), the new one is written with
+/// UPSERT.
+async fn swap(
+    c: &Clients,
+    prior: &RecordSetSpec,
+    spec: &RecordSetSpec,
+) -> Result<RecordSetOutputs, ProviderError> {
+    let r53 = c.route53();
+    let zone_id = zone_of(spec)?;
+    let changes = vec![
+        (ChangeAction::Delete, record_set(prior)?),
+        (ChangeAction::Create, record_set(spec)?),
+    ];
+    let change = match change_batch(&r53, &zone_id, changes).await {
+        Ok(change) => change,
+        Err(e) if e.class == ErrorClass::NotFound => return upsert(c, spec).await,
+        Err(e) => return Err(e),
+    };
+    if !change.is_empty() {
+        wait_insync(&r53, &change).await?;
+    }
+    Ok(record_outputs(spec))
+}
+
 /// Writes the record set with UPSERT and waits until the change is INSYNC.
 async fn upsert(c: &Clients, spec: &RecordSetSpec) -> Result<RecordSetOutputs, ProviderError> {
     let r53 = c.route53();
@@ -301,15 +345,21 @@ impl Driver for RecordSetDriver {
         upsert(c, &r.spec).await
     }
 
-    /// Only the TTL, values, latency region and health check change in place:
-    /// UPSERT writes them all.
+    /// The TTL, values, latency region and health check: UPSERT writes them all. A
+    /// new type or set identifier makes another record set: DELETE and CREATE in one
+    /// atomic batch.
     async fn update(
         &self,
         c: &Clients,
-        _prior: &Recorded<RecordSetSpec>,
+        prior: &Recorded<RecordSetSpec>,
         r: &Desired<RecordSetSpec>,
-        _changed: Changed<'_>,
+        changed: Changed<'_>,
     ) -> Result<RecordSetOutputs, ProviderError> {
+        let moved = prior.spec.record_type != r.spec.record_type
+            || prior.spec.set_identifier != r.spec.set_identifier;
+        if changed.any(&["record_type", "set_identifier"]) && moved {
+            return swap(c, &prior.spec, &r.spec).await;
+        }
         upsert(c, &r.spec).await
     }
 

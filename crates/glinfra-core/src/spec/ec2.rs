@@ -157,8 +157,11 @@ impl ResourceSpec for SubnetSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(kind = "aws:ec2/internet-gateway", outputs(id: String))]
 pub struct InternetGatewaySpec {
-    #[resource(replace, unique)]
-    /// The VPC it is attached to. Forces replacement.
+    #[resource(change_rule = crate::spec::rules::moved_in_place_to_what_exists, unique)]
+    /// The VPC it is attached to. Another VPC that exists: moved in place
+    /// (DetachInternetGateway, AttachInternetGateway; the gateway keeps its id); a
+    /// VPC made by the same plan: a replacement (see
+    /// [`crate::spec::rules::moved_in_place_to_what_exists`]).
     pub vpc_id: Input<String>,
 }
 
@@ -262,8 +265,11 @@ impl ResourceSpec for RouteSpec {
 #[resource(kind = "aws:ec2/route-table-association", outputs(id: String))]
 #[resource(untagged)]
 pub struct RouteTableAssociationSpec {
-    #[resource(replace)]
-    /// The route table. Forces replacement.
+    #[resource(change_rule = crate::spec::rules::moved_in_place_to_what_exists)]
+    /// The route table. Another table that exists: moved in place
+    /// (ReplaceRouteTableAssociation: the subnet is never without a table; AWS gives
+    /// the association a new id); a table made by the same plan: a replacement (see
+    /// [`crate::spec::rules::moved_in_place_to_what_exists`]).
     pub route_table_id: Input<String>,
     #[resource(replace)]
     /// The subnet. Forces replacement.

@@ -46,6 +46,69 @@ closed_set! {
     }
 }
 
+closed_set! {
+    /// The AMI of a managed node group's nodes (`amiType`, EKS API spelling). `CUSTOM`
+    /// is not here: it needs a launch template, which this kind does not take.
+    AmiType, "AMI type" {
+        /// Amazon Linux 2023, x86-64.
+        Al2023X86_64Standard = "AL2023_x86_64_STANDARD",
+        /// Amazon Linux 2023, Arm.
+        Al2023Arm64Standard = "AL2023_ARM_64_STANDARD",
+        /// Amazon Linux 2023 with NVIDIA drivers, x86-64.
+        Al2023X86_64Nvidia = "AL2023_x86_64_NVIDIA",
+        /// Amazon Linux 2023 with NVIDIA drivers, Arm.
+        Al2023Arm64Nvidia = "AL2023_ARM_64_NVIDIA",
+        /// Amazon Linux 2023 with the Neuron driver, x86-64.
+        Al2023X86_64Neuron = "AL2023_x86_64_NEURON",
+        /// Amazon Linux 2, x86-64 (Kubernetes 1.32 at most).
+        Al2X86_64 = "AL2_x86_64",
+        /// Amazon Linux 2 with GPU drivers, x86-64 (Kubernetes 1.32 at most).
+        Al2X86_64Gpu = "AL2_x86_64_GPU",
+        /// Amazon Linux 2, Arm (Kubernetes 1.32 at most).
+        Al2Arm64 = "AL2_ARM_64",
+        /// Bottlerocket, x86-64.
+        BottlerocketX86_64 = "BOTTLEROCKET_x86_64",
+        /// Bottlerocket, Arm.
+        BottlerocketArm64 = "BOTTLEROCKET_ARM_64",
+        /// Bottlerocket with NVIDIA drivers, x86-64.
+        BottlerocketX86_64Nvidia = "BOTTLEROCKET_x86_64_NVIDIA",
+        /// Bottlerocket with NVIDIA drivers, Arm.
+        BottlerocketArm64Nvidia = "BOTTLEROCKET_ARM_64_NVIDIA",
+        /// Bottlerocket, FIPS, x86-64.
+        BottlerocketX86_64Fips = "BOTTLEROCKET_x86_64_FIPS",
+        /// Bottlerocket, FIPS, Arm.
+        BottlerocketArm64Fips = "BOTTLEROCKET_ARM_64_FIPS",
+        /// Windows Server 2019 Core.
+        WindowsCore2019 = "WINDOWS_CORE_2019_x86_64",
+        /// Windows Server 2019 Full.
+        WindowsFull2019 = "WINDOWS_FULL_2019_x86_64",
+        /// Windows Server 2022 Core.
+        WindowsCore2022 = "WINDOWS_CORE_2022_x86_64",
+        /// Windows Server 2022 Full.
+        WindowsFull2022 = "WINDOWS_FULL_2022_x86_64",
+    }
+}
+
+/// The last Kubernetes version with Amazon Linux 2 node AMIs (EKS User Guide,
+/// "Amazon EKS AL2 AMI deprecation": 1.32 is the last version for which EKS
+/// releases AL2 AMIs).
+pub const LAST_AL2_KUBERNETES: &str = "1.32";
+
+impl AmiType {
+    /// True for the Arm (Graviton) AMIs.
+    pub fn is_arm(self) -> bool {
+        self.as_str().contains("_ARM_64")
+    }
+
+    /// True for the Amazon Linux 2 AMIs.
+    pub fn is_al2(self) -> bool {
+        self.as_str().starts_with("AL2_")
+    }
+}
+
+/// The Graviton (Arm) families of [`INSTANCE_FAMILIES`].
+pub const ARM_FAMILIES: &[&str] = &["m6g", "m7g", "c6g", "c7g", "r6g", "t4g"];
+
 /// EC2 instance families glinfra accepts for node groups.
 pub const INSTANCE_FAMILIES: &[&str] = &[
     "m5", "m6i", "m6a", "m6g", "m7i", "m7g", "c5", "c6i", "c6a", "c6g", "c7i", "c7g", "r5", "r6i",
@@ -82,7 +145,12 @@ pub struct EksClusterSpec {
     #[resource(replace, unique)]
     /// Cluster name. Forces replacement.
     pub name: String,
-    /// Kubernetes version (`1.29`); UpdateClusterVersion raises it in place, one minor at a time.
+    #[resource(change_rule = kubernetes_version_change)]
+    /// Kubernetes version (`1.29`), raised in place by UpdateClusterVersion, one minor
+    /// version per call as EKS requires: before each call the cluster's managed node
+    /// groups are brought to the cluster's version (EKS refuses an upgrade while one
+    /// lags), and after the cluster each node group's own step takes it to its declared
+    /// `version`. Never lowered (refused in the plan).
     pub version: String,
     #[resource(replace)]
     /// The cluster IAM role. Forces replacement.
@@ -108,6 +176,48 @@ pub struct EksClusterSpec {
     /// replacement (EKS can neither turn it off nor change its key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets_kms_key_arn: Option<Input<String>>,
+}
+
+/// The minor version of a Kubernetes version (`1.29` -> (1, 29)).
+pub fn minor_of(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// The cluster's `version`: raised in place (UpdateClusterVersion, a minor version at
+/// a time); lowered, refused (EKS has no downgrade, and a new cluster would start
+/// without its workloads).
+pub fn kubernetes_version_change(c: &FieldValues<'_>) -> ChangeRule {
+    match (
+        c.before.and_then(serde_json::Value::as_str),
+        c.after.and_then(serde_json::Value::as_str),
+    ) {
+        (Some(before), Some(after)) if crate::spec::rules::is_downgrade(before, after) => {
+            ChangeRule::Refuse(format!(
+                "Kubernetes {after} is older than the cluster's {before}: EKS upgrades a cluster in place but never downgrades one. Keep {before} (or a newer version); to run {after}, declare another cluster"
+            ))
+        }
+        _ => ChangeRule::InPlace,
+    }
+}
+
+/// A node group's `version`: raised in place (UpdateNodegroupVersion); lowered,
+/// refused (EKS never downgrades a node group, and a new one takes only its
+/// cluster's version).
+pub fn node_group_version_change(c: &FieldValues<'_>) -> ChangeRule {
+    match (
+        c.before.and_then(serde_json::Value::as_str),
+        c.after.and_then(serde_json::Value::as_str),
+    ) {
+        (Some(before), Some(after)) if crate::spec::rules::is_downgrade(before, after) => {
+            ChangeRule::Refuse(format!(
+                "Kubernetes {after} is older than the node group's {before}: EKS never downgrades a node group, and creates new ones only at their cluster's version. Keep {before}"
+            ))
+        }
+        _ => ChangeRule::InPlace,
+    }
 }
 
 /// `subnet_ids`: in place (UpdateClusterConfig) while at least one recorded subnet
@@ -208,6 +318,21 @@ pub struct EksNodeGroupSpec {
     #[resource(replace)]
     /// Root volume size in GiB. Forces replacement.
     pub disk_size: i32,
+    #[resource(change_rule = node_group_version_change)]
+    /// Kubernetes version of the nodes (`1.29`): created at it (CreateNodegroup takes
+    /// only the cluster's version), raised in place by UpdateNodegroupVersion after
+    /// its cluster's upgrade, never lowered (refused). Its cluster's version or one
+    /// minor older: EKS upgrades a cluster only while its node groups are at its
+    /// version, so a node group never lags more. Empty: the cluster's version at
+    /// creation, not managed afterwards (records made before the field).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    #[resource(change_rule = crate::spec::rules::chosen_once)]
+    /// The nodes' AMI type (`AL2023_x86_64_STANDARD`, ...); unset, EKS chooses. No
+    /// call changes it: another type forces replacement; set to the type the group
+    /// has (checked), or unset, changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami_type: Option<AmiType>,
     /// Scaling minimum (UpdateNodegroupConfig).
     pub min_size: i32,
     /// Scaling maximum (UpdateNodegroupConfig).
@@ -220,6 +345,65 @@ pub struct EksNodeGroupSpec {
     /// Kubernetes taints (UpdateNodegroupConfig).
     #[serde(default)]
     pub taints: Vec<Taint>,
+}
+
+impl EksNodeGroupSpec {
+    /// The version is one EKS offers, its cluster's or one minor older (when the
+    /// cluster is declared here), and not past the last AL2 AMIs for an AL2 AMI type.
+    fn check_version(&self, cx: &mut SpecCheck<'_>) {
+        if self.version.is_empty() {
+            return;
+        }
+        let offered = &crate::offers::offers().eks.kubernetes_versions;
+        if !offered.contains(&self.version) {
+            cx.error(
+                "version",
+                crate::offers::not_offered("Kubernetes version", &self.version, offered),
+            );
+            return;
+        }
+        if let Some(ami) = self.ami_type.filter(|a| a.is_al2()) {
+            if crate::spec::rules::is_downgrade(&self.version, LAST_AL2_KUBERNETES) {
+                cx.error(
+                    "ami_type",
+                    format!(
+                        "EKS publishes no {ami} AMI for Kubernetes {} ({LAST_AL2_KUBERNETES} is the last with Amazon Linux 2 AMIs): use an AL2023 or Bottlerocket AMI type (which replaces the node group)",
+                        self.version
+                    ),
+                );
+            }
+        }
+        let cluster = cx
+            .referenced(&self.cluster_name)
+            .and_then(|d| d.spec::<EksClusterSpec>().ok().map(|s| (d.id.clone(), s)));
+        let Some((id, cluster)) = cluster else {
+            return;
+        };
+        let (Some(mine), Some(theirs)) = (minor_of(&self.version), minor_of(&cluster.version))
+        else {
+            return;
+        };
+        if mine > theirs {
+            cx.error(
+                "version",
+                format!(
+                    "Kubernetes {} is newer than its cluster `{id}` ({}): a node group runs its cluster's version or an older one",
+                    self.version, cluster.version
+                ),
+            );
+        } else if mine.0 != theirs.0 || mine.1 + 1 < theirs.1 {
+            cx.error(
+                "version",
+                format!(
+                    "Kubernetes {} is more than one minor version behind its cluster `{id}` ({}): EKS upgrades a cluster only while its node groups are at its version, so a node group follows its cluster one minor version at a time; declare {} (or {})",
+                    self.version,
+                    cluster.version,
+                    cluster.version,
+                    format_args!("{}.{}", theirs.0, theirs.1.saturating_sub(1))
+                ),
+            );
+        }
+    }
 }
 
 impl ResourceSpec for EksNodeGroupSpec {
@@ -260,6 +444,32 @@ impl ResourceSpec for EksNodeGroupSpec {
         }
         if self.instance_types.is_empty() {
             cx.error("instance_types", "at least one instance type is needed");
+        }
+        self.check_version(cx);
+        if let Some(ami) = self.ami_type {
+            let arm = self
+                .instance_types
+                .iter()
+                .filter_map(|t| t.split_once('.'))
+                .find(|(family, _)| ARM_FAMILIES.contains(family).ne(&ami.is_arm()));
+            if let Some((family, size)) = arm {
+                cx.error(
+                    "ami_type",
+                    format!(
+                        "{ami} is for {} instances, but `{family}.{size}` is {}",
+                        if ami.is_arm() {
+                            "Arm (Graviton)"
+                        } else {
+                            "x86-64"
+                        },
+                        if ami.is_arm() {
+                            "x86-64"
+                        } else {
+                            "Arm (Graviton)"
+                        }
+                    ),
+                );
+            }
         }
         for t in &self.instance_types {
             if !is_known_instance_type(t) {

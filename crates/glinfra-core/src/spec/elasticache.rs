@@ -1,6 +1,8 @@
 //! ElastiCache for Redis: subnet groups, parameter groups and cluster-mode replication groups.
 
+use super::closed_set;
 use crate::input::Input;
+use crate::kind::{ChangeRule, FieldValues};
 use crate::stack::{ResourceSpec, SpecCheck};
 use crate::Resource;
 use serde::{Deserialize, Serialize};
@@ -127,9 +129,16 @@ pub struct ReplicationGroupSpec {
     /// KMS key for encryption at rest. Forces replacement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<Input<String>>,
-    #[resource(replace)]
-    /// TLS in transit. Forces replacement.
+    #[resource(change_rule = transit_encryption_change)]
+    /// TLS in transit. On Redis 7.0.5 and later, turned on or off in place
+    /// (ModifyReplicationGroup, in AWS's two steps through `preferred`); on earlier
+    /// versions it forces replacement.
     pub transit_encryption: bool,
+    /// With `transit_encryption`: `preferred` (TLS and plain connections, while
+    /// clients move to TLS) or `required` (TLS only; the default when unset).
+    /// Redis 7.0.5 and later (ModifyReplicationGroup `TransitEncryptionMode`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transit_encryption_mode: Option<TransitEncryptionMode>,
     /// Automatic failover (ModifyReplicationGroup).
     pub automatic_failover: bool,
     /// Multi-AZ (ModifyReplicationGroup).
@@ -139,6 +148,44 @@ pub struct ReplicationGroupSpec {
     #[resource(replace)]
     /// Port. Forces replacement.
     pub port: i32,
+}
+
+closed_set! {
+    /// Which connections a replication group with in-transit encryption takes
+    /// (`TransitEncryptionMode`, AWS spelling).
+    TransitEncryptionMode, "transit encryption mode" {
+        /// TLS and plain connections both.
+        Preferred = "preferred",
+        /// TLS connections only.
+        Required = "required",
+    }
+}
+
+/// The first Redis release whose in-transit encryption can be turned on and off on
+/// a running group ("Enabling in-transit encryption on an existing cluster",
+/// ElastiCache User Guide).
+pub const TRANSIT_IN_PLACE_FROM: &str = "7.0.5";
+
+/// True when Redis `version` changes its in-transit encryption in place: 7.0.5 or
+/// later, comparing the components `version` names (`7.0` names ElastiCache's
+/// current 7.0 release, 7.0.7; `7.1`, `8` are later; `6.2` is not).
+pub fn transit_in_place(version: &str) -> bool {
+    !crate::spec::rules::is_downgrade(TRANSIT_IN_PLACE_FROM, version)
+}
+
+/// `transit_encryption`: in place when the group runs Redis 7.0.5 or later once
+/// its engine is upgraded (the driver upgrades first, then changes the encryption in
+/// AWS's steps: `preferred`, then `required`; off goes through `preferred` too);
+/// on earlier versions, which cannot change it, a replacement.
+pub fn transit_encryption_change(c: &FieldValues<'_>) -> ChangeRule {
+    let version = c
+        .known_after_of("engine_version")
+        .or(c.before_of("engine_version"))
+        .and_then(serde_json::Value::as_str);
+    match version {
+        Some(v) if transit_in_place(v) => ChangeRule::InPlace,
+        _ => ChangeRule::Replace,
+    }
 }
 
 impl ResourceSpec for ReplicationGroupSpec {
@@ -188,6 +235,22 @@ impl ResourceSpec for ReplicationGroupSpec {
                 "node_type",
                 format!("unknown node type `{}`", self.node_type),
             );
+        }
+        if let Some(mode) = self.transit_encryption_mode {
+            if !self.transit_encryption {
+                cx.error(
+                    "transit_encryption_mode",
+                    format!("`{mode}` needs `transit_encryption = true`"),
+                );
+            } else if !transit_in_place(&self.engine_version) {
+                cx.error(
+                    "transit_encryption_mode",
+                    format!(
+                        "Redis {} has no transit encryption mode (it always requires TLS when on): the mode needs Redis {TRANSIT_IN_PLACE_FROM} or later",
+                        self.engine_version
+                    ),
+                );
+            }
         }
         if !(0..=35).contains(&self.snapshot_retention_days) {
             cx.error(

@@ -93,15 +93,32 @@ pub struct DbInstanceSpec {
     pub kms_key_id: Option<Input<String>>,
     /// Multi-AZ standby (ModifyDBInstance).
     pub multi_az: bool,
+    #[resource(change_rule = crate::spec::rules::chosen_once)]
+    /// The zone of a Single-AZ instance (CreateDBInstance `AvailabilityZone`; none
+    /// with `multi_az`). Unset, RDS picks one of its subnet group's zones. No call
+    /// moves a Single-AZ instance to another zone: another zone forces replacement;
+    /// setting the zone it is in, or unsetting it, changes nothing in AWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
     /// Days of automated backups (ModifyDBInstance).
     pub backup_retention_days: i32,
     /// Weekly maintenance window, `ddd:hh24:mi-ddd:hh24:mi` UTC (ModifyDBInstance).
     pub maintenance_window: String,
     /// Deletion protection (ModifyDBInstance). Destroy turns it off first only if asked.
     pub deletion_protection: bool,
-    #[resource(replace)]
-    /// The DB subnet group. Forces replacement. A cross-region read replica without
-    /// one is placed in its region's default VPC (AWS's behaviour).
+    /// The VPC of its DB subnet group. Not sent to AWS (RDS takes the VPC from the
+    /// group): it lets the plan tell a move to another VPC from a swap of groups
+    /// within one (see `db_subnet_group_name`). When the group is declared in the
+    /// stack with its `vpc_id`, this must be the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<Input<String>>,
+    #[resource(change_rule = subnet_group_change)]
+    /// The DB subnet group. A group in another VPC that exists already: in place
+    /// (ModifyDBInstance `DBSubnetGroupName` moves a Single-AZ instance there);
+    /// another group in the same VPC: refused (AWS refuses it too); a VPC made by
+    /// this plan, or the group removed: forces replacement (see
+    /// [`subnet_group_change`]). A cross-region read replica without one is placed
+    /// in its region's default VPC (AWS's behaviour).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_subnet_group_name: Option<Input<String>>,
     /// The parameter group (ModifyDBInstance).
@@ -151,6 +168,54 @@ pub fn master_username_change(c: &FieldValues<'_>) -> ChangeRule {
     } else {
         ChangeRule::Replace
     }
+}
+
+/// `db_subnet_group_name`, decided with the instance's `vpc_id` (the VPC of its
+/// group). ModifyDBInstance `DBSubnetGroupName` moves an instance to a group in
+/// another VPC ("Updating the VPC for a DB instance", RDS User Guide), but RDS
+/// refuses a group in the instance's own VPC (InvalidVPCNetworkStateFault: "The
+/// specified DB subnet group and DB instance are in the same VPC"), and moves only
+/// a Single-AZ instance. So:
+///
+/// - the group removed: a replacement (no call takes an instance out of its group);
+/// - both VPCs declared and known, the same: refused (AWS refuses it);
+/// - the planned VPC known and another one: in place, unless the instance is
+///   Multi-AZ before or after (refused: turn Multi-AZ off, move, turn it on);
+/// - the planned VPC not known until apply (made by this plan): a replacement. The
+///   plan cannot tell a new VPC from the replacement of the current one, and a
+///   delete-then-create replacement of its VPC cannot happen around an instance
+///   that stays: move the instance once the new VPC and group exist (one apply to
+///   make them, one to move it);
+/// - no VPC declared: in place when the group exists already (RDS refuses it if it
+///   is in the same VPC, with nothing changed), a replacement when the group is
+///   made by this plan (it may be the current group's replacement).
+pub fn subnet_group_change(c: &FieldValues<'_>) -> ChangeRule {
+    if c.after.is_none() && !c.after_unknown {
+        return ChangeRule::Replace;
+    }
+    let before_vpc = c.before_of("vpc_id");
+    let after_vpc = c.known_after_of("vpc_id");
+    if c.unknown_after_of("vpc_id") {
+        return ChangeRule::Replace;
+    }
+    match (before_vpc, after_vpc) {
+        (Some(b), Some(a)) if a == b => {
+            return ChangeRule::Refuse(format!(
+                "the new DB subnet group is in the instance's own VPC ({}), and RDS moves an instance only to a group in another VPC (InvalidVPCNetworkStateFault). Change the subnets of the current group instead (ModifyDBSubnetGroup, in place), or declare a new instance in the other group",
+                a.as_str().unwrap_or("vpc_id")
+            ))
+        }
+        (Some(_), Some(_)) => {}
+        _ if c.after_unknown => return ChangeRule::Replace,
+        _ => {}
+    }
+    let multi_az = |v: Option<&serde_json::Value>| v == Some(&serde_json::Value::Bool(true));
+    if multi_az(c.before_of("multi_az")) || multi_az(c.known_after_of("multi_az")) {
+        return ChangeRule::Refuse(
+            "RDS moves only a Single-AZ instance to another VPC: apply `multi_az = false` first, then the new DB subnet group, then `multi_az = true` again".into(),
+        );
+    }
+    ChangeRule::InPlace
 }
 
 closed_set! {
@@ -323,6 +388,81 @@ impl DbInstanceSpec {
     }
 }
 
+impl DbInstanceSpec {
+    /// `vpc_id` is its subnet group's VPC, and `availability_zone` one of the zones
+    /// of the group's subnets (CreateDBInstance: "The specified Availability Zone
+    /// must be in the same Amazon Web Services Region as the current endpoint", and
+    /// RDS places the instance in a subnet of its group), never with Multi-AZ.
+    fn check_placement(&self, cx: &mut SpecCheck<'_>) {
+        let group = self
+            .db_subnet_group_name
+            .as_ref()
+            .and_then(|g| cx.referenced(g))
+            .and_then(|d| {
+                d.spec::<DbSubnetGroupSpec>()
+                    .ok()
+                    .map(|s| (d.id.clone(), s))
+            });
+        if let (Some(vpc), Some((id, Some(group_vpc)))) = (
+            &self.vpc_id,
+            group.as_ref().map(|(id, g)| (id, g.vpc_id.as_ref())),
+        ) {
+            if vpc != group_vpc {
+                cx.error(
+                    "vpc_id",
+                    format!(
+                        "must be the VPC of its DB subnet group `{id}` (that group's `vpc_id`)"
+                    ),
+                );
+            }
+        }
+        let Some(zone) = &self.availability_zone else {
+            return;
+        };
+        if self.multi_az {
+            cx.error(
+                "availability_zone",
+                "a Multi-AZ instance takes no availability zone (CreateDBInstance: \"The AvailabilityZone parameter can't be specified if the DB instance is a Multi-AZ deployment\"): RDS places the primary and the standby",
+            );
+        }
+        let zones = crate::regions::availability_zones(cx.region());
+        if !zones.is_empty() && !zones.contains(zone) {
+            let region = cx.region().to_string();
+            cx.error(
+                "availability_zone",
+                format!(
+                    "unknown availability zone `{zone}` for region {region} (known: {})",
+                    zones.join(", ")
+                ),
+            );
+            return;
+        }
+        let Some((id, group)) = group else {
+            return;
+        };
+        let subnet_zones: Option<Vec<String>> = group
+            .subnet_ids
+            .iter()
+            .map(|s| {
+                cx.referenced(s)
+                    .and_then(|d| d.spec::<crate::spec::ec2::SubnetSpec>().ok())
+                    .map(|s| s.availability_zone)
+            })
+            .collect();
+        if let Some(subnet_zones) = subnet_zones {
+            if !subnet_zones.contains(zone) {
+                cx.error(
+                    "availability_zone",
+                    format!(
+                        "`{zone}` has no subnet in the DB subnet group `{id}` (its zones: {}): RDS places an instance in a subnet of its group",
+                        subnet_zones.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
 impl ResourceSpec for DbInstanceSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
         use crate::names::{window_problem, RDS_INSTANCE};
@@ -362,6 +502,7 @@ impl ResourceSpec for DbInstanceSpec {
                 );
             }
         }
+        self.check_placement(cx);
         if self.replicate_from.is_none() && self.db_subnet_group_name.is_none() {
             cx.error("db_subnet_group_name", "a primary needs a DB subnet group");
         }

@@ -98,15 +98,15 @@ pub struct RecordSetSpec {
     #[resource(replace)]
     /// Fully qualified name (`api.greenlang.ai`). Forces replacement.
     pub name: String,
-    #[resource(replace)]
-    /// Record type. Forces replacement.
+    /// Record type. Changed in place: one ChangeResourceRecordSets batch deletes the
+    /// record set and creates the new one, atomically (no moment without an answer).
     pub record_type: RecordType,
     /// Time to live in seconds.
     pub ttl: i64,
     /// Values.
     pub records: Vec<Input<String>>,
-    #[resource(replace)]
-    /// Identifier among records with the same name and type (routing policies). Forces replacement.
+    /// Identifier among records with the same name and type (routing policies).
+    /// Changed in place, as `record_type` is: one atomic batch, DELETE then CREATE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_identifier: Option<String>,
     /// Latency routing: the AWS region this record answers for (needs `set_identifier`).

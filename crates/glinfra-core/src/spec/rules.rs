@@ -34,6 +34,32 @@ pub fn upgrade_only(c: &FieldValues<'_>) -> ChangeRule {
     }
 }
 
+/// A setting AWS chooses when it is left unset, and no call changes afterwards (an
+/// instance's zone, a node group's AMI type): another value replaces the resource;
+/// set to what it is (the driver checks it is), or unset, changes nothing in AWS.
+pub fn chosen_once(c: &FieldValues<'_>) -> ChangeRule {
+    match (c.before, c.after) {
+        (Some(b), Some(a)) if a != b => ChangeRule::Replace,
+        _ if c.after_unknown => ChangeRule::Replace,
+        _ => ChangeRule::InPlace,
+    }
+}
+
+/// A reference to what the resource is attached to, moved: in place when the new
+/// target exists already (its value is known); a replacement when it is made by
+/// this plan (not known until apply). The plan cannot tell a new target from the
+/// replacement of the current one, and a delete-then-create replacement of the
+/// current target cannot happen while this resource stays attached to it (AWS
+/// refuses to delete a VPC with a gateway attached, a route table with a subnet
+/// associated): replacing this resource too is what lets it go first.
+pub fn moved_in_place_to_what_exists(c: &FieldValues<'_>) -> ChangeRule {
+    if c.after_unknown {
+        ChangeRule::Replace
+    } else {
+        ChangeRule::InPlace
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

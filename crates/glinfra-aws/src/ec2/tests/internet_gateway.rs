@@ -224,3 +224,117 @@ async fn observe_reads_every_gateway_of_the_stack_in_one_call() {
         "attached to nothing, unknown to state"
     );
 }
+
+/// DescribeInternetGateways of the gateways attached to `vpc`, answering `found`.
+fn attached_to(vpc: &'static str, found: Vec<InternetGateway>) -> aws_smithy_mocks::Rule {
+    mock!(Client::describe_internet_gateways)
+        .match_requests(move |req| {
+            req.filters()
+                .iter()
+                .any(|f| f.name() == Some("attachment.vpc-id") && f.values() == [vpc.to_string()])
+        })
+        .then_output(move || {
+            DescribeInternetGatewaysOutput::builder()
+                .set_internet_gateways(Some(found.clone()))
+                .build()
+        })
+}
+
+/// DescribeInternetGateways of `igw-1` by id: attached to `vpc`.
+fn by_id(vpc: &'static str) -> aws_smithy_mocks::Rule {
+    mock!(Client::describe_internet_gateways)
+        .match_requests(|req| req.internet_gateway_ids() == ["igw-1"])
+        .then_output(move || {
+            DescribeInternetGatewaysOutput::builder()
+                .internet_gateways(igw_attached(vpc))
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn a_gateway_moved_to_another_vpc_is_detached_then_attached_keeping_its_id() {
+    let log = Log::default();
+    let (l1, l2) = (log.clone(), log.clone());
+    let (detached, see_detached) = recorder::<DetachInternetGatewayInput>();
+    let describe = by_id("vpc-1");
+    let free = attached_to("vpc-2", Vec::new());
+    let detach = mock!(Client::detach_internet_gateway)
+        .match_requests(see_detached)
+        .then_output(move || {
+            l1.add("DetachInternetGateway");
+            DetachInternetGatewayOutput::builder().build()
+        });
+    let attach = mock!(Client::attach_internet_gateway)
+        .match_requests(|req| {
+            req.internet_gateway_id() == Some("igw-1") && req.vpc_id() == Some("vpc-2")
+        })
+        .then_output(move || {
+            l2.add("AttachInternetGateway");
+            AttachInternetGatewayOutput::builder().build()
+        });
+    let c = clients(&[&describe, &free, &detach, &attach]);
+    let prior = recorded(&igw_resource("vpc-1"), igw_outputs("igw-1"));
+
+    let out = crate::test_support::update(
+        &InternetGatewayDriver,
+        &c,
+        &prior,
+        &igw_resource("vpc-2"),
+        &["vpc_id"],
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(out, igw_outputs("igw-1"));
+    assert_eq!(
+        log.ops(),
+        ["DetachInternetGateway", "AttachInternetGateway"]
+    );
+    let d = &detached.lock().unwrap()[0];
+    assert_eq!(
+        (d.internet_gateway_id(), d.vpc_id()),
+        (Some("igw-1"), Some("vpc-1"))
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_is_not_moved_to_a_vpc_that_has_one_and_stays_attached() {
+    let mut other = igw_attached("vpc-2");
+    other.internet_gateway_id = Some("igw-9".into());
+    let describe = by_id("vpc-1");
+    let taken = attached_to("vpc-2", vec![other]);
+    // No detach or attach rule: either call would fail the test.
+    let c = clients(&[&describe, &taken]);
+    let prior = recorded(&igw_resource("vpc-1"), igw_outputs("igw-1"));
+
+    let err = crate::test_support::update(
+        &InternetGatewayDriver,
+        &c,
+        &prior,
+        &igw_resource("vpc-2"),
+        &["vpc_id"],
+    )
+    .await
+    .unwrap_err();
+
+    assert_eq!(err.class, ErrorClass::Invalid);
+    assert!(
+        err.message
+            .contains("has internet gateway igw-9 attached already"),
+        "{err}"
+    );
+
+    // Moved already (a resumed move): nothing to do.
+    let moved = by_id("vpc-2");
+    let c = clients(&[&moved]);
+    let out = crate::test_support::update(
+        &InternetGatewayDriver,
+        &c,
+        &prior,
+        &igw_resource("vpc-2"),
+        &["vpc_id"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out, igw_outputs("igw-1"));
+}

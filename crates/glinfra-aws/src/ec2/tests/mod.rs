@@ -56,6 +56,7 @@ fn resource<S: ResourceSpec>(id: &str, props: Value) -> Desired<S> {
         region: REGION.to_string(),
         spec: serde_json::from_value(props).expect("a valid spec"),
         tags,
+        token: None,
         superseded: Default::default(),
     }
 }

@@ -278,3 +278,42 @@ async fn observe_reads_every_live_gateway_of_the_stack_in_one_call() {
         "the live subnet; the allocation not in the answer, as recorded"
     );
 }
+
+/// The engine's token goes with every CreateNatGateway of one create: the one
+/// the driver repeats while the subnet is not visible yet, and the engine's
+/// retry after a lost response, so AWS answers it with the gateway it made.
+#[tokio::test]
+async fn create_nat_gateway_sends_the_engines_client_token_on_every_try() {
+    let (created, see) = recorder::<CreateNatGatewayInput>();
+    let create = mock!(Client::create_nat_gateway)
+        .match_requests(see)
+        .sequence()
+        .error(|| {
+            aws_sdk_ec2::operation::create_nat_gateway::CreateNatGatewayError::generic(meta(
+                "InvalidSubnetID.NotFound",
+            ))
+        })
+        .output(|| {
+            CreateNatGatewayOutput::builder()
+                .nat_gateway(nat("nat-1", NatGatewayState::Available))
+                .build()
+        })
+        .times(2)
+        .build();
+    let c = clients(&[&create]);
+    let r = crate::test_support::with_token(nat_resource(), 7);
+
+    for _ in 0..2 {
+        let out = NatGatewayDriver.create(&c, &r).await.unwrap();
+        assert_eq!(out, nat_outputs("nat-1"));
+    }
+
+    let token = r.token().unwrap();
+    let sent: Vec<_> = created
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|req| req.client_token().map(str::to_string))
+        .collect();
+    assert_eq!(sent, vec![Some(token); 3]);
+}

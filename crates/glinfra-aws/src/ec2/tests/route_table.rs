@@ -5,7 +5,9 @@ use crate::driver::Driver;
 use crate::ec2::RouteTableDriver;
 use crate::kit::tags;
 use crate::test_support::meta;
-use aws_sdk_ec2::operation::create_route_table::{CreateRouteTableError, CreateRouteTableOutput};
+use aws_sdk_ec2::operation::create_route_table::{
+    CreateRouteTableError, CreateRouteTableInput, CreateRouteTableOutput,
+};
 use aws_sdk_ec2::operation::describe_route_tables::{
     DescribeRouteTablesInput, DescribeRouteTablesOutput,
 };
@@ -34,6 +36,39 @@ async fn create_route_table_waits_out_a_vpc_not_visible_yet() {
         RouteTableOutputs { id: "rtb-1".into() }
     );
     assert_eq!(create.num_calls(), 2);
+}
+
+/// Every CreateRouteTable of one create (the driver's while the VPC is not
+/// visible, the engine's after a lost response) sends the engine's token: AWS
+/// would otherwise make a second table.
+#[tokio::test]
+async fn create_route_table_sends_the_engines_client_token_on_every_try() {
+    let (seen, see) = crate::test_support::recorder::<CreateRouteTableInput>();
+    let create = mock!(Client::create_route_table)
+        .match_requests(see)
+        .sequence()
+        .error(|| CreateRouteTableError::generic(meta("InvalidVpcID.NotFound")))
+        .output(|| {
+            CreateRouteTableOutput::builder()
+                .route_table(RouteTable::builder().route_table_id("rtb-1").build())
+                .build()
+        })
+        .times(2)
+        .build();
+    let c = clients(&[&create]);
+    let r: Desired<RouteTableSpec> = resource("private", json!({"vpc_id": "vpc-1"}));
+    let r = crate::test_support::with_token(r, 11);
+    for _ in 0..2 {
+        RouteTableDriver.create(&c, &r).await.unwrap();
+    }
+    let sent: Vec<_> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|req| req.client_token().map(str::to_string))
+        .collect();
+    assert_eq!(sent, vec![r.token(); 3]);
+    assert!(r.token().is_some());
 }
 
 #[tokio::test]

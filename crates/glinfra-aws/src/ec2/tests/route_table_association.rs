@@ -183,3 +183,58 @@ async fn observe_reads_recorded_associations_through_their_tables_in_one_call() 
         "unchanged, it reads as recorded"
     );
 }
+
+#[tokio::test]
+async fn an_association_moved_to_another_table_is_replaced_in_one_call() {
+    use aws_sdk_ec2::operation::replace_route_table_association::{
+        ReplaceRouteTableAssociationInput, ReplaceRouteTableAssociationOutput,
+    };
+    let (seen, see) = crate::test_support::recorder::<ReplaceRouteTableAssociationInput>();
+    // The new table does not have the subnet yet.
+    let describe = mock!(Client::describe_route_tables)
+        .match_requests(|req: &DescribeRouteTablesInput| {
+            req.filters()
+                .iter()
+                .any(|f| f.name() == Some("route-table-id") && f.values() == ["rtb-2".to_string()])
+        })
+        .then_output(|| {
+            DescribeRouteTablesOutput::builder()
+                .route_tables(RouteTable::builder().route_table_id("rtb-2").build())
+                .build()
+        });
+    let replace = mock!(Client::replace_route_table_association)
+        .match_requests(see)
+        .then_output(|| {
+            ReplaceRouteTableAssociationOutput::builder()
+                .new_association_id("rtbassoc-2")
+                .association_state(
+                    RouteTableAssociationState::builder()
+                        .state(RouteTableAssociationStateCode::Associated)
+                        .build(),
+                )
+                .build()
+        });
+    // No associate or disassociate rule: the subnet is never without a table.
+    let c = clients(&[&describe, &replace]);
+    let prior = recorded(&association_resource(), association_outputs("rtbassoc-1"));
+    let moved = resource(
+        "private-a-routes",
+        json!({"route_table_id": "rtb-2", "subnet_id": "subnet-1"}),
+    );
+
+    let out = crate::test_support::update(
+        &RouteTableAssociationDriver,
+        &c,
+        &prior,
+        &moved,
+        &["route_table_id"],
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(out, association_outputs("rtbassoc-2"));
+    let sent = seen.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].association_id(), Some("rtbassoc-1"));
+    assert_eq!(sent[0].route_table_id(), Some("rtb-2"));
+}

@@ -531,3 +531,30 @@ async fn observe_reads_every_live_endpoint_of_the_stack_in_one_call() {
         "the live subnets; the groups the spec leaves to AWS kept as recorded"
     );
 }
+
+/// A retried CreateVpcEndpoint (the engine's retry after a lost response) sends
+/// the same client token, the engine's.
+#[tokio::test]
+async fn create_endpoint_sends_the_engines_client_token_on_every_try() {
+    let (seen, see) = recorder::<CreateVpcEndpointInput>();
+    let create = mock!(Client::create_vpc_endpoint)
+        .match_requests(see)
+        .then_output(|| {
+            CreateVpcEndpointOutput::builder()
+                .vpc_endpoint(endpoint(VPCE, "available", vec![]))
+                .build()
+        });
+    let c = clients(&[&create]);
+    let r = resource::<VpcEndpointSpec>("s3", gateway_spec(&["rtb-a"]));
+    let r = crate::test_support::with_token(r, 3);
+
+    VpcEndpointDriver.create(&c, &r).await.unwrap();
+    VpcEndpointDriver.create(&c, &r).await.unwrap();
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    for req in seen.iter() {
+        assert_eq!(req.client_token(), r.token().as_deref());
+    }
+    assert!(seen[0].client_token().is_some());
+}

@@ -379,7 +379,6 @@ async fn cluster_version_is_raised_one_minor_version_per_update() {
         update_version("1.30", "u2", move |r| see2(r)),
         describe_update(None, "u2", UpdateStatus::Successful),
         describe_cluster(cluster(ClusterStatus::Active, "1.30", OURS_CLUSTER)),
-        super::upgrade::no_node_groups(),
     ];
     let c = mock_eks(&rules);
 
@@ -959,4 +958,63 @@ async fn observe_reads_a_cluster_state_does_not_know_whole() {
     expected.subnet_ids = vec![v("subnet-b"), v("subnet-a")];
     assert_eq!(live[0].spec.as_ref().unwrap(), &expected);
     all_used(&rules);
+}
+
+/// Records the `clientRequestToken` of each CreateCluster a rule of it sees.
+fn token_of(
+    sent: &std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>,
+) -> impl Fn(&CreateClusterInput) -> bool + Send + Sync + 'static {
+    let sent = sent.clone();
+    move |r| {
+        sent.lock()
+            .unwrap()
+            .push(r.client_request_token().map(str::to_string));
+        true
+    }
+}
+
+/// A retried create (after a lost response) sends the engine's token again, so
+/// EKS answers it with the cluster it made; a try after clearing a failed
+/// cluster of ours is a new request and does not reuse it.
+#[tokio::test]
+async fn cluster_create_sends_the_engines_token_on_a_retry_but_not_after_clearing_a_failed_one() {
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let rules = vec![
+        mock!(aws_sdk_eks::Client::create_cluster)
+            .match_requests(token_of(&sent))
+            .then_output(|| CreateClusterOutput::builder().build()),
+        describe_cluster(cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER)),
+        mock!(aws_sdk_eks::Client::create_cluster)
+            .match_requests(token_of(&sent))
+            .then_output(|| CreateClusterOutput::builder().build()),
+        describe_cluster(cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER)),
+        mock!(aws_sdk_eks::Client::create_cluster)
+            .match_requests(token_of(&sent))
+            .then_error(|| CreateClusterError::generic(meta("ResourceInUseException"))),
+        describe_cluster(cluster(ClusterStatus::Failed, "1.29", OURS_CLUSTER)),
+        mock!(aws_sdk_eks::Client::delete_cluster)
+            .then_output(|| DeleteClusterOutput::builder().build()),
+        cluster_missing(),
+        mock!(aws_sdk_eks::Client::create_cluster)
+            .match_requests(token_of(&sent))
+            .then_output(|| CreateClusterOutput::builder().build()),
+        describe_cluster(cluster(ClusterStatus::Active, "1.29", OURS_CLUSTER)),
+    ];
+    let c = mock_eks(&rules);
+    let r = test_support::with_token(cluster_resource(&cluster_spec()), 9);
+    for _ in 0..3 {
+        assert_eq!(
+            EksClusterDriver.create(&c, &r).await.unwrap(),
+            cluster_outputs()
+        );
+    }
+    all_used(&rules);
+    let sent = sent.lock().unwrap();
+    let token = r.token();
+    assert!(token.is_some());
+    assert_eq!(sent[..3], [token.clone(), token.clone(), token.clone()]);
+    assert_ne!(
+        sent[3], token,
+        "a new request after clearing the failed cluster"
+    );
 }

@@ -14,12 +14,16 @@ use aws_sdk_eks::operation::untag_resource::UntagResourceOutput;
 use aws_sdk_eks::operation::update_nodegroup_config::{
     UpdateNodegroupConfigInput, UpdateNodegroupConfigOutput,
 };
+use aws_sdk_eks::operation::update_nodegroup_version::{
+    UpdateNodegroupVersionInput, UpdateNodegroupVersionOutput,
+};
 use aws_sdk_eks::types::{
-    CapacityTypes, Issue, Nodegroup, NodegroupHealth, NodegroupIssueCode, NodegroupScalingConfig,
-    NodegroupStatus, Taint as SdkTaint, TaintEffect,
+    AmiTypes, CapacityTypes, Issue, Nodegroup, NodegroupHealth, NodegroupIssueCode,
+    NodegroupScalingConfig, NodegroupStatus, Taint as SdkTaint, TaintEffect,
 };
 use glinfra_core::spec::eks::{
-    CapacityType, EksNodeGroupOutputs, EksNodeGroupSpec, Taint, TaintEffect as SpecTaintEffect,
+    AmiType, CapacityType, EksNodeGroupOutputs, EksNodeGroupSpec, Taint,
+    TaintEffect as SpecTaintEffect,
 };
 use glinfra_engine::{ErrorClass, ProviderError};
 
@@ -32,6 +36,8 @@ fn nodegroup_spec() -> EksNodeGroupSpec {
         instance_types: vec!["m6i.large".into(), "m5.large".into()],
         capacity_type: CapacityType::Spot,
         disk_size: 50,
+        version: String::new(),
+        ami_type: None,
         min_size: 1,
         max_size: 5,
         desired_size: 2,
@@ -595,4 +601,138 @@ async fn nodegroup_observe_keeps_what_it_cannot_read_as_recorded() {
     assert_eq!(live[1].id, "extra");
     assert!(live[1].spec.is_none());
     all_used(&rules);
+}
+
+/// A retried create (after a lost response) sends the engine's token again.
+#[tokio::test]
+async fn nodegroup_create_sends_the_engines_token_on_a_retry() {
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let see = |sent: &std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>| {
+        let sent = sent.clone();
+        move |r: &CreateNodegroupInput| {
+            sent.lock()
+                .unwrap()
+                .push(r.client_request_token().map(str::to_string));
+            true
+        }
+    };
+    let rules = vec![
+        ok_rule!(aws_sdk_eks::Client::create_nodegroup(see(&sent)) -> CreateNodegroupOutput),
+        describe_nodegroup(nodegroup(NodegroupStatus::Active, OURS_NODEGROUP)),
+        ok_rule!(aws_sdk_eks::Client::create_nodegroup(see(&sent)) -> CreateNodegroupOutput),
+        describe_nodegroup(nodegroup(NodegroupStatus::Active, OURS_NODEGROUP)),
+    ];
+    let c = mock_eks(&rules);
+    let r = test_support::with_token(nodegroup_resource(&nodegroup_spec()), 4);
+    for _ in 0..2 {
+        EksNodeGroupDriver.create(&c, &r).await.unwrap();
+    }
+    all_used(&rules);
+    let token = r.token();
+    assert!(token.is_some());
+    assert_eq!(*sent.lock().unwrap(), vec![token; 2]);
+}
+
+/// The node group of [`nodegroup`], active, at Kubernetes `version`.
+fn nodegroup_at(version: &str) -> Nodegroup {
+    let mut ng = nodegroup(NodegroupStatus::Active, OURS_NODEGROUP);
+    ng.version = Some(version.into());
+    ng.ami_type = Some(AmiTypes::Al2023X8664Standard);
+    ng
+}
+
+#[tokio::test]
+async fn nodegroup_create_sends_its_version_and_ami_type() {
+    let (created, see) = recorder::<CreateNodegroupInput>();
+    let rules = vec![
+        ok_rule!(aws_sdk_eks::Client::create_nodegroup(see) -> CreateNodegroupOutput),
+        describe_nodegroup(nodegroup_at("1.30")),
+    ];
+    let c = mock_eks(&rules);
+    let spec = EksNodeGroupSpec {
+        version: "1.30".into(),
+        ami_type: Some(AmiType::Al2023X86_64Standard),
+        ..nodegroup_spec()
+    };
+
+    create(&c, &spec).await.unwrap();
+
+    let req = &created.lock().unwrap()[0];
+    assert_eq!(req.version(), Some("1.30"));
+    assert_eq!(req.ami_type(), Some(&AmiTypes::Al2023X8664Standard));
+}
+
+#[tokio::test]
+async fn nodegroup_version_is_raised_with_update_nodegroup_version_after_its_cluster() {
+    let (sent, see) = recorder::<UpdateNodegroupVersionInput>();
+    let before = EksNodeGroupSpec {
+        version: "1.29".into(),
+        ..nodegroup_spec()
+    };
+    let after = EksNodeGroupSpec {
+        version: "1.30".into(),
+        ..nodegroup_spec()
+    };
+    let rules = vec![
+        describe_nodegroup(nodegroup_at("1.29")),
+        mock!(aws_sdk_eks::Client::update_nodegroup_version)
+            .match_requests(see)
+            .then_output(|| {
+                UpdateNodegroupVersionOutput::builder()
+                    .update(an_update("v1", UpdateStatus::InProgress))
+                    .build()
+            }),
+        describe_update(Some(NODEGROUP), "v1", UpdateStatus::Successful),
+        describe_nodegroup(nodegroup_at("1.30")),
+    ];
+    let c = mock_eks(&rules);
+
+    let out = update(&c, &before, &after, &["version"]).await.unwrap();
+
+    assert_eq!(out, nodegroup_outputs());
+    all_used(&rules);
+    let sent = sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].cluster_name(), Some(CLUSTER));
+    assert_eq!(sent[0].nodegroup_name(), Some(NODEGROUP));
+    assert_eq!(sent[0].version(), Some("1.30"));
+    // No launch template, no release version: EKS picks the version's latest AMI.
+    assert!(sent[0].launch_template().is_none() && sent[0].release_version().is_none());
+}
+
+#[tokio::test]
+async fn nodegroup_brought_to_its_version_by_the_clusters_upgrade_sends_nothing() {
+    let before = EksNodeGroupSpec {
+        version: "1.29".into(),
+        ..nodegroup_spec()
+    };
+    let after = EksNodeGroupSpec {
+        version: "1.30".into(),
+        ami_type: Some(AmiType::Al2023X86_64Standard),
+        ..nodegroup_spec()
+    };
+    // Only a describe: any update call would fail the test.
+    let rules = vec![describe_nodegroup(nodegroup_at("1.30"))];
+    let c = mock_eks(&rules);
+    update(&c, &before, &after, &["version", "ami_type"])
+        .await
+        .unwrap();
+    all_used(&rules);
+
+    // An AMI type the group does not have: refused, nothing sent.
+    let other = EksNodeGroupSpec {
+        ami_type: Some(AmiType::BottlerocketX86_64),
+        ..after
+    };
+    let rules = vec![describe_nodegroup(nodegroup_at("1.30"))];
+    let c = mock_eks(&rules);
+    let err = update(&c, &before, &other, &["ami_type"])
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Invalid);
+    assert!(
+        err.message
+            .contains("runs AL2023_x86_64_STANDARD, not BOTTLEROCKET_x86_64"),
+        "{err}"
+    );
 }

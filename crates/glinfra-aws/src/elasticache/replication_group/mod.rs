@@ -8,7 +8,9 @@
 //!   the highest-numbered shards), IncreaseReplicaCount, one ModifyReplicationGroup
 //!   (`ApplyImmediately`) for description, node type, engine version, parameter
 //!   group, security groups, automatic failover, Multi-AZ and snapshot retention,
-//!   DecreaseReplicaCount (after failover could be turned off), then tags. Replicas
+//!   in-transit encryption (Redis 7.0.5 and later: ModifyReplicationGroup in AWS's
+//!   steps through `preferred`, see `transit.rs`), DecreaseReplicaCount (after
+//!   failover could be turned off), then tags. Replicas
 //!   are added before and removed after the modification because automatic failover
 //!   needs a replica per shard. Each call is made only when the group differs from
 //!   the spec in a wanted field: AWS rejects a shard or replica change to the
@@ -47,6 +49,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 mod observed;
+mod transit;
 use observed::live_spec;
 
 const WHAT: &str = "replication group";
@@ -234,6 +237,11 @@ async fn send_create(ec: &Client, r: &Desired<ReplicationGroupSpec>) -> Result<(
         .at_rest_encryption_enabled(spec.at_rest_encryption)
         .set_kms_key_id(resolved_opt(spec.kms_key_id.as_ref(), "kms_key_id")?)
         .transit_encryption_enabled(spec.transit_encryption)
+        .set_transit_encryption_mode(
+            spec.transit_encryption_mode
+                .filter(|_| spec.transit_encryption)
+                .map(|m| m.as_str().into()),
+        )
         .automatic_failover_enabled(spec.automatic_failover)
         .multi_az_enabled(spec.multi_az)
         .snapshot_retention_limit(spec.snapshot_retention_days)
@@ -577,6 +585,11 @@ impl Driver for ReplicationGroupDriver {
 
         if modify(&ec, spec, &rg, changed).await? {
             rg = wait_available(&ec, id, false).await?;
+        }
+
+        // After an engine upgrade: the encryption changes in place from 7.0.5 on.
+        if changed.any(&["transit_encryption", "transit_encryption_mode"]) {
+            rg = transit::change(&ec, spec, rg).await?;
         }
 
         if replicas && replica_counts(&rg).iter().any(|&n| n > wanted) {

@@ -2,6 +2,7 @@
 //! values AWS spells differently read as recorded.
 
 use super::*;
+use glinfra_core::spec::elasticache::TransitEncryptionMode;
 
 /// What `rg` (with its member cluster `cc`, when one was listed) is as a spec,
 /// against the `recorded` one: values AWS spells differently (a patch release of
@@ -63,6 +64,13 @@ pub(super) fn live_spec(
         read::key(r, rg.kms_key_id())
     });
     spec.transit_encryption = rg.transit_encryption_enabled().unwrap_or(false);
+    // `required` is AWS's default: read only when recorded, or when it is not the case.
+    spec.transit_encryption_mode = match (recorded.transit_encryption_mode, transit::live(rg)) {
+        (_, transit::Transit::Off) => None,
+        (None, transit::Transit::Required) => None,
+        (_, transit::Transit::Preferred) => Some(TransitEncryptionMode::Preferred),
+        (Some(_), transit::Transit::Required) => Some(TransitEncryptionMode::Required),
+    };
     spec.automatic_failover = matches!(
         rg.automatic_failover(),
         Some(AutomaticFailoverStatus::Enabled | AutomaticFailoverStatus::Enabling)

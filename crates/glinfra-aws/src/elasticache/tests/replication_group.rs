@@ -27,11 +27,14 @@ use aws_sdk_elasticache::operation::modify_replication_group_shard_configuration
     ModifyReplicationGroupShardConfigurationError, ModifyReplicationGroupShardConfigurationInput,
     ModifyReplicationGroupShardConfigurationOutput,
 };
+use aws_sdk_elasticache::types::TransitEncryptionMode;
 use aws_sdk_elasticache::types::{
     AutomaticFailoverStatus, CacheCluster, CacheParameterGroupStatus, ClusterMode, Endpoint,
     MultiAzStatus, NodeGroup, NodeGroupMember, ReplicationGroup, SecurityGroupMembership,
 };
-use glinfra_core::spec::elasticache::{ReplicationGroupOutputs, ReplicationGroupSpec};
+use glinfra_core::spec::elasticache::{
+    ReplicationGroupOutputs, ReplicationGroupSpec, TransitEncryptionMode as CoreMode,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -55,6 +58,7 @@ fn rg_spec() -> ReplicationGroupSpec {
         at_rest_encryption: true,
         kms_key_id: Some("arn:aws:kms:us-east-1:123456789012:key/k".into()),
         transit_encryption: true,
+        transit_encryption_mode: None,
         automatic_failover: true,
         multi_az: true,
         snapshot_retention_days: 0,
@@ -117,6 +121,11 @@ fn rg(status: &str, shards: usize, replicas: usize) -> ReplicationGroup {
         .automatic_failover(AutomaticFailoverStatus::Enabled)
         .multi_az(MultiAzStatus::Enabled)
         .snapshot_retention_limit(0)
+        .transit_encryption_enabled(spec.transit_encryption)
+        .set_transit_encryption_mode(
+            spec.transit_encryption
+                .then_some(TransitEncryptionMode::Required),
+        )
         .configuration_endpoint(Endpoint::builder().address(RG_ENDPOINT).port(6380).build());
     for shard in 1..=shards {
         let mut ng = NodeGroup::builder()
@@ -925,4 +934,90 @@ async fn replication_group_observe_with_nothing_recorded_makes_no_call() {
         .unwrap()
         .unwrap()
         .is_empty());
+}
+
+/// The group of [`rg`], available, with in-transit encryption `mode` (`None`: off).
+fn rg_transit(mode: Option<TransitEncryptionMode>) -> ReplicationGroup {
+    let mut group = rg("available", 2, 1);
+    group.transit_encryption_enabled = Some(mode.is_some());
+    group.transit_encryption_mode = mode;
+    group
+}
+
+/// Runs an update of the in-transit encryption from `live` to `after`; the
+/// ModifyReplicationGroup requests sent, as (TransitEncryptionEnabled, mode).
+async fn transit_steps(
+    live: Vec<Option<TransitEncryptionMode>>,
+    after: ReplicationGroupSpec,
+) -> Vec<(Option<bool>, Option<TransitEncryptionMode>)> {
+    let (seen, see) = recorder::<ModifyReplicationGroupInput>();
+    let see = Arc::new(see);
+    let mut rules = vec![describe_rg_rule(rg_transit(live[0].clone()))];
+    for state in &live[1..] {
+        let see = see.clone();
+        rules.push(
+            ok_rule!(Client::modify_replication_group(move |r| see(r)) -> ModifyReplicationGroupOutput),
+        );
+        rules.push(describe_rg_rule(rg_transit(state.clone())));
+    }
+    let c = clients(&rules);
+    let out = update(
+        &c,
+        &rg_spec(),
+        &after,
+        &["transit_encryption", "transit_encryption_mode"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out, rg_outputs_expected());
+    all_used(&rules);
+    let sent = seen.lock().unwrap();
+    for m in sent.iter() {
+        assert_eq!(m.replication_group_id(), Some(RG_ID));
+        assert_eq!(m.apply_immediately(), Some(true));
+        // Nothing else travels with the encryption.
+        assert!(m.engine_version().is_none() && m.cache_node_type().is_none());
+    }
+    sent.iter()
+        .map(|m| {
+            (
+                m.transit_encryption_enabled(),
+                m.transit_encryption_mode().cloned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn transit_encryption_turns_on_in_place_through_preferred_then_required() {
+    use TransitEncryptionMode::{Preferred, Required};
+    let on = rg_spec();
+    let steps = transit_steps(vec![None, Some(Preferred), Some(Required)], on.clone()).await;
+    assert_eq!(
+        steps,
+        [(Some(true), Some(Preferred)), (None, Some(Required))]
+    );
+    // Preferred asked: one step, which stops there.
+    let preferred = ReplicationGroupSpec {
+        transit_encryption_mode: Some(CoreMode::Preferred),
+        ..on.clone()
+    };
+    let steps = transit_steps(vec![None, Some(Preferred)], preferred).await;
+    assert_eq!(steps, [(Some(true), Some(Preferred))]);
+    // Resumed after the first step: only the second is left.
+    let steps = transit_steps(vec![Some(Preferred), Some(Required)], on).await;
+    assert_eq!(steps, [(None, Some(Required))]);
+}
+
+#[tokio::test]
+async fn transit_encryption_turns_off_in_place_through_preferred() {
+    use TransitEncryptionMode::{Preferred, Required};
+    let off = ReplicationGroupSpec {
+        transit_encryption: false,
+        ..rg_spec()
+    };
+    let steps = transit_steps(vec![Some(Required), Some(Preferred), None], off.clone()).await;
+    assert_eq!(steps, [(None, Some(Preferred)), (Some(false), None)]);
+    // Already off: nothing is sent.
+    assert!(transit_steps(vec![None], off).await.is_empty());
 }

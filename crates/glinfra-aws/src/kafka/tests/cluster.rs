@@ -324,6 +324,7 @@ async fn create_rejects_a_revision_that_is_not_a_number_before_any_call() {
         region: REGION.into(),
         props,
         tags: tag_map(OURS),
+        token: None,
         superseded: Default::default(),
     };
     let c = mock_kafka(&[]);

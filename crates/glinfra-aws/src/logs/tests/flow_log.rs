@@ -119,6 +119,29 @@ async fn create_records_all_traffic_of_the_vpc_into_the_group_with_every_tag() {
     all_used(&rules);
 }
 
+/// CreateFlowLogs takes no token unless given one; the engine's goes with every
+/// try, so a retried create after a lost response makes no second flow log.
+#[tokio::test]
+async fn create_sends_the_engines_client_token_on_every_try() {
+    let (seen, see) = recorder::<CreateFlowLogsInput>();
+    let rules = [mock!(Client::create_flow_logs)
+        .match_requests(see)
+        .sequence()
+        .output(|| CreateFlowLogsOutput::builder().flow_log_ids(FLOW).build())
+        .times(2)
+        .build()];
+    let c = mock_ec2(&rules);
+    let r = crate::test_support::with_token(r(), 5);
+
+    FlowLogDriver.create(&c, &r).await.unwrap();
+    FlowLogDriver.create(&c, &r).await.unwrap();
+
+    let seen = seen.lock().unwrap();
+    let sent: Vec<_> = seen.iter().map(|s| s.client_token()).collect();
+    assert_eq!(sent, vec![r.token().as_deref(); 2]);
+    assert!(sent[0].is_some());
+}
+
 #[tokio::test]
 async fn create_sends_the_traffic_type_and_interval_of_the_spec() {
     let (seen, see) = recorder::<CreateFlowLogsInput>();

@@ -17,7 +17,11 @@
 //!   both, and autoscaling or automatic minor upgrades may have moved past the
 //!   spec). A major engine upgrade carries `AllowMajorVersionUpgrade`. Changing the
 //!   parameter group takes effect at the next reboot (as in RDS itself); glinfra
-//!   does not reboot instances.
+//!   does not reboot instances. A DB subnet group in another VPC moves the instance
+//!   there in the same call (`DBSubnetGroupName`, with that VPC's security groups);
+//!   the plan refuses a group of the same VPC, which RDS refuses. A declared
+//!   `availability_zone` is checked against the instance's zone, never sent to an
+//!   instance that exists (no call moves a Single-AZ instance).
 //! - Deletion protection is lifted before a delete only when the spec being
 //!   destroyed says `deletion_protection: false`; otherwise the delete fails, so
 //!   that the protection means something. Primaries leave a final snapshot
@@ -321,6 +325,7 @@ async fn create_primary(rds: &Client, r: &Desired<DbInstanceSpec>) -> Result<(),
         .storage_encrypted(spec.storage_encrypted)
         .set_kms_key_id(kms_key)
         .multi_az(spec.multi_az)
+        .set_availability_zone(spec.availability_zone.clone())
         .backup_retention_period(spec.backup_retention_days)
         .preferred_maintenance_window(&spec.maintenance_window)
         .deletion_protection(spec.deletion_protection)
@@ -370,6 +375,7 @@ async fn create_replica(
         // and in another region).
         .set_kms_key_id(kms_key)
         .multi_az(spec.multi_az)
+        .set_availability_zone(spec.availability_zone.clone())
         .deletion_protection(spec.deletion_protection)
         // Without one, a cross-region replica goes to its region's default VPC.
         .set_db_subnet_group_name(subnet_group)
@@ -389,6 +395,25 @@ async fn create_replica(
             ))
         })?;
     Ok(())
+}
+
+/// A zone set on an instance that exists changes nothing in AWS (no call moves a
+/// Single-AZ instance): it must be the zone the instance is in.
+fn in_zone(db: &DbInstance, spec: &DbInstanceSpec) -> Result<(), ProviderError> {
+    let (Some(want), Some(live)) = (spec.availability_zone.as_deref(), db.availability_zone())
+    else {
+        return Ok(());
+    };
+    if want == live {
+        return Ok(());
+    }
+    Err(ProviderError::new(
+        ErrorClass::Invalid,
+        format!(
+            "RDS instance `{}` is in {live}, not {want}: no call moves a Single-AZ instance to another zone; set `availability_zone = \"{live}\"`, or leave it unset",
+            spec.identifier
+        ),
+    ))
 }
 
 /// The spec's security groups; None (RDS's default group of the VPC) when it names none.
@@ -513,6 +538,9 @@ impl Driver for DbInstanceDriver {
         let mut db = wait_usable(&rds, id, Stage::BeforeModify).await?;
         if changed.has("replicate_from") && r.spec.replicate_from.is_none() {
             db = promote(&rds, &r.spec, db).await?;
+        }
+        if changed.has("availability_zone") {
+            in_zone(&db, &r.spec)?;
         }
         let db = modify_to(&rds, &r.spec, db, changed).await?;
         if changed.has("tags") {

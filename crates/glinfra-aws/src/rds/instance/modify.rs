@@ -1,5 +1,7 @@
 //! ModifyDBInstance: which wanted fields differ from what the instance reports, one
 //! call with exactly those (`ApplyImmediately=true`), and how to tell it was applied.
+//! A new DB subnet group (in another VPC) goes in the same call as the security
+//! groups of that VPC.
 //! Storage is never shrunk and the engine never downgraded: AWS refuses both, and
 //! storage autoscaling or automatic minor upgrades may have moved past the spec.
 
@@ -9,6 +11,7 @@ use crate::kit::{required, resolved, Changed};
 use aws_sdk_rds::types::DbInstance;
 use aws_sdk_rds::Client;
 use glinfra_core::spec::rds::DbInstanceSpec;
+use glinfra_core::Input;
 use glinfra_engine::ProviderError;
 use std::collections::BTreeSet;
 
@@ -22,6 +25,12 @@ pub(super) fn reflects(db: &DbInstance, spec: &DbInstanceSpec, fields: &[&str]) 
         "storage_type" => db.storage_type() == Some(spec.storage_type.as_str()),
         "multi_az" => db.multi_az() == Some(spec.multi_az),
         "backup_retention_days" => db.backup_retention_period() == Some(spec.backup_retention_days),
+        "db_subnet_group_name" => match &spec.db_subnet_group_name {
+            Some(Input::Value(want)) => {
+                subnet_group_of(db).is_some_and(|g| g.eq_ignore_ascii_case(want))
+            }
+            _ => true,
+        },
         "engine_version" => db.engine_version().is_some_and(|v| {
             v == spec.engine_version || v.starts_with(&format!("{}.", spec.engine_version))
         }),
@@ -42,8 +51,14 @@ pub(super) fn pending(db: &DbInstance, fields: &[&str]) -> bool {
         "multi_az" => p.multi_az().is_some(),
         "backup_retention_days" => p.backup_retention_period().is_some(),
         "engine_version" => p.engine_version().is_some(),
+        "db_subnet_group_name" => p.db_subnet_group_name().is_some(),
         _ => false,
     })
+}
+
+/// The name of the instance's DB subnet group.
+fn subnet_group_of(db: &DbInstance) -> Option<&str> {
+    db.db_subnet_group().and_then(|g| g.db_subnet_group_name())
 }
 
 /// The numeric components of a version (`15.5` -> [15, 5]); None when one is not a number.
@@ -157,6 +172,18 @@ pub(super) async fn modify_to(
             if !attached {
                 m = m.db_parameter_group_name(group);
                 fields.push("parameter_group_name");
+            }
+        }
+    }
+    // Another group moves the instance to the group's VPC (the plan has made sure
+    // it is another VPC, and that the instance is Single-AZ); the security groups of
+    // that VPC go in the same call, below.
+    if changed.has("db_subnet_group_name") {
+        if let Some(group) = &spec.db_subnet_group_name {
+            let group = resolved(group, "db_subnet_group_name")?.as_str();
+            if !subnet_group_of(&db).is_some_and(|g| g.eq_ignore_ascii_case(group)) {
+                m = m.db_subnet_group_name(group);
+                fields.push("db_subnet_group_name");
             }
         }
     }

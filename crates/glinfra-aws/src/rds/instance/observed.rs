@@ -106,9 +106,19 @@ pub(super) fn live_spec(
             read::key(r, db.kms_key_id())
         }),
         multi_az: db.multi_az().unwrap_or(false),
+        // A Multi-AZ instance's zone is its primary's now: no spec sets it.
+        availability_zone: filled(recorded.map(|r| &r.availability_zone), |_| {
+            db.availability_zone()
+                .filter(|_| db.multi_az() != Some(true))
+                .map(str::to_owned)
+        }),
         backup_retention_days: db.backup_retention_period().unwrap_or(0),
         maintenance_window,
         deletion_protection: db.deletion_protection().unwrap_or(false),
+        vpc_id: filled(recorded.map(|r| &r.vpc_id), |r| {
+            let vpc = db.db_subnet_group().and_then(|g| g.vpc_id());
+            vpc.map(|v| read::name(r, v))
+        }),
         db_subnet_group_name: filled(recorded.map(|r| &r.db_subnet_group_name), |r| {
             subnet_group.map(|g| read::name(r, g))
         }),

@@ -19,7 +19,8 @@ use aws_sdk_rds::operation::promote_read_replica::{
 };
 use aws_sdk_rds::types::builders::DbInstanceBuilder;
 use aws_sdk_rds::types::{
-    DbInstance, DbParameterGroupStatus, Endpoint, PendingModifiedValues, VpcSecurityGroupMembership,
+    DbInstance, DbParameterGroupStatus, DbSubnetGroup, Endpoint, PendingModifiedValues,
+    VpcSecurityGroupMembership,
 };
 use aws_sdk_rds::Client;
 use aws_smithy_mocks::mock;
@@ -64,9 +65,11 @@ fn primary() -> DbInstanceSpec {
         storage_encrypted: true,
         kms_key_id: Some(PRIMARY_KEY.into()),
         multi_az: true,
+        availability_zone: None,
         backup_retention_days: 14,
         maintenance_window: "Sun:04:00-Sun:05:00".into(),
         deletion_protection: true,
+        vpc_id: None,
         db_subnet_group_name: Some("greenlang-prod-data".into()),
         parameter_group_name: Some("greenlang-prod-postgres16".into()),
         vpc_security_group_ids: vec!["sg-1".into(), "sg-2".into()],
@@ -156,7 +159,16 @@ fn live_builder(spec: &DbInstanceSpec, status: &str) -> DbInstanceBuilder {
     if spec.replicate_from.is_some() {
         b = b.read_replica_source_db_instance_identifier(SOURCE_ARN);
     }
-    b
+    if let Some(group) = &spec.db_subnet_group_name {
+        let vpc = spec.vpc_id.as_ref().and_then(|v| v.value().cloned());
+        b = b.db_subnet_group(
+            DbSubnetGroup::builder()
+                .db_subnet_group_name(group.value().unwrap())
+                .vpc_id(vpc.unwrap_or_else(|| "vpc-1".into()))
+                .build(),
+        );
+    }
+    b.set_availability_zone(spec.availability_zone.clone())
 }
 
 fn describe(db: DbInstance) -> Rule {
@@ -590,6 +602,85 @@ async fn a_major_engine_upgrade_allows_it_explicitly() {
     let req = update_one("engine_version", primary(), after).await;
     assert_eq!(req.engine_version(), Some("17.2"));
     assert_eq!(req.allow_major_version_upgrade(), Some(true));
+}
+
+#[tokio::test]
+async fn a_subnet_group_in_another_vpc_moves_the_instance_in_one_call_with_that_vpcs_groups() {
+    let before = DbInstanceSpec {
+        multi_az: false,
+        vpc_id: Some("vpc-a".into()),
+        ..primary()
+    };
+    let after = DbInstanceSpec {
+        vpc_id: Some("vpc-b".into()),
+        db_subnet_group_name: Some("greenlang-prod-data-b".into()),
+        vpc_security_group_ids: vec!["sg-b".into()],
+        ..before.clone()
+    };
+    let (seen, see) = recorder::<ModifyDbInstanceInput>();
+    let moving = live_builder(&before, "modifying")
+        .pending_modified_values(
+            PendingModifiedValues::builder()
+                .db_subnet_group_name("greenlang-prod-data-b")
+                .build(),
+        )
+        .build();
+    let rules = [
+        describe(live(&before, "available")),
+        modify_ok(see),
+        describe(moving),
+        describe(live(&after, "available")),
+    ];
+    let c = mock_rds(&rules);
+    let fields = ["db_subnet_group_name", "vpc_id", "vpc_security_group_ids"];
+    let out = update(&DRIVER, &c, &recorded(&before), &r(&after), &fields)
+        .await
+        .unwrap();
+    assert_eq!(out, instance_outputs(PRIMARY));
+    all_used(&rules);
+    let sent = seen.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    let req = &sent[0];
+    assert_eq!(
+        sent_fields(req),
+        BTreeSet::from(["db_subnet_group_name", "vpc_security_group_ids"])
+    );
+    assert_eq!(req.db_subnet_group_name(), Some("greenlang-prod-data-b"));
+    assert_eq!(req.vpc_security_group_ids(), ["sg-b"]);
+    assert_eq!(req.apply_immediately(), Some(true));
+}
+
+#[tokio::test]
+async fn a_zone_declared_on_an_instance_elsewhere_is_refused_before_any_modification() {
+    let before = DbInstanceSpec {
+        multi_az: false,
+        availability_zone: Some("eu-west-1a".into()),
+        ..primary()
+    };
+    let after = DbInstanceSpec {
+        availability_zone: Some("eu-west-1b".into()),
+        ..before.clone()
+    };
+    // The instance is where it was recorded; the spec now names another zone (a
+    // plan would replace it: this is the driver's own guard).
+    let rules = [describe(live(&before, "available"))];
+    let c = mock_rds(&rules);
+    let err = update(
+        &DRIVER,
+        &c,
+        &recorded(&before),
+        &r(&after),
+        &["availability_zone"],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Invalid);
+    assert!(
+        err.message.contains("is in eu-west-1a, not eu-west-1b"),
+        "{}",
+        err.message
+    );
+    all_used(&rules);
 }
 
 #[tokio::test]

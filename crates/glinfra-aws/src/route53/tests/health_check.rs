@@ -554,3 +554,36 @@ async fn health_check_observe_lists_once_and_reads_tags_in_one_batch() {
         "a check state does not know is read whole"
     );
 }
+
+/// The CallerReference of a create is the prefix and the engine's token: the
+/// same on a retry after a lost response (Route 53 then answers with the check
+/// it made), within 64 characters even with the longest prefix.
+#[tokio::test]
+async fn health_check_create_sends_the_prefix_and_the_engines_token_on_every_try() {
+    let (created, see_created) = recorder::<CreateHealthCheckInput>();
+    let rules = [
+        create_rule("hc-new", see_created),
+        mock!(Client::change_tags_for_resource)
+            .then_output(|| ChangeTagsForResourceOutput::builder().build()),
+    ];
+    let c = mock_any(&rules.iter().collect::<Vec<_>>());
+    let r = crate::test_support::with_token(hc_resource(hc_props("HTTPS", "/healthz")), 12);
+
+    for _ in 0..2 {
+        assert_eq!(HealthCheckDriver.create(&c, &r).await.unwrap().id, "hc-new");
+    }
+
+    let token = r.token().unwrap();
+    let references: Vec<_> = created
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.caller_reference().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        references,
+        vec![format!("glinfra/prod/api-health/{token}"); 2]
+    );
+    let longest = health_check_reference_prefix(&"s".repeat(200), "api-health");
+    assert!(longest.len() + token.len() <= 64);
+}

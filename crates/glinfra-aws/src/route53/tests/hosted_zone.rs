@@ -1,6 +1,6 @@
 //! Hosted zones: adoption by tags or CallerReference, create, delete.
 
-use super::{added, change_info, insync, mock_route53, resolved, tag_set, REGION};
+use super::{added, change_info, insync, mock_any, mock_route53, resolved, tag_set, REGION};
 use crate::driver::Driver;
 use crate::kit::{Desired, Recorded};
 use crate::route53::hosted_zone::{caller_reference, caller_reference_prefix};
@@ -23,7 +23,7 @@ use aws_sdk_route53::Client;
 use aws_smithy_mocks::{mock, Rule};
 use glinfra_core::spec::route53::{HostedZoneOutputs, HostedZoneSpec};
 use glinfra_core::{Declared, ResourceState, TAG_LOGICAL_ID, TAG_STACK};
-use glinfra_engine::ErrorClass;
+use glinfra_engine::{ErrorClass, IdempotencyToken};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -103,15 +103,36 @@ fn name_servers() -> Vec<String> {
 }
 
 #[test]
-fn caller_references_are_unique_but_share_a_prefix() {
-    let a = caller_reference("prod", "zone");
-    let b = caller_reference("prod", "zone");
+fn caller_references_without_a_token_are_unique_but_share_a_prefix() {
+    let a = caller_reference("prod", "zone", None);
+    let b = caller_reference("prod", "zone", None);
     assert_ne!(a, b);
     assert!(a.starts_with("glinfra/prod/zone/"), "{a}");
     let long = "x".repeat(120);
-    let c = caller_reference(&long, "zone");
+    let c = caller_reference(&long, "zone", None);
     assert!(c.len() <= 128, "{}", c.len());
     assert!(c.starts_with(&caller_reference_prefix(&long, "zone")));
+}
+
+#[test]
+fn a_create_with_a_token_sends_the_prefix_and_the_token_within_128_characters() {
+    let t = token(1);
+    let a = caller_reference("prod", "zone", Some(&t));
+    assert_eq!(a, format!("glinfra/prod/zone/{t}"));
+    assert_eq!(
+        a,
+        caller_reference("prod", "zone", Some(&t)),
+        "the same request"
+    );
+    assert_ne!(a, caller_reference("prod", "zone", Some(&token(2))));
+    let long = "x".repeat(120);
+    let c = caller_reference(&long, "zone", Some(&t));
+    assert!(c.len() <= 128, "{}", c.len());
+    assert!(c.starts_with(&caller_reference_prefix(&long, "zone")));
+}
+
+fn token(serial: u64) -> IdempotencyToken {
+    IdempotencyToken::for_create("prod", "zone", serial, &json!({}), &owner_tags())
 }
 
 #[test]
@@ -264,6 +285,56 @@ async fn zone_create_tags_the_zone_and_waits_for_the_change() {
     );
     assert_eq!(added(tagged[0].add_tags()), owner_tags());
     assert!(rules.iter().all(|r| r.num_calls() == 1));
+}
+
+/// A retried create (after a lost response) sends the same CallerReference, the
+/// prefix and the engine's token; Route 53 answers it with HostedZoneAlreadyExists
+/// instead of a second zone, which the engine follows with `find` (by prefix).
+#[tokio::test]
+async fn zone_create_retried_sends_the_same_caller_reference_and_makes_no_second_zone() {
+    let (created, see_created) = recorder::<CreateHostedZoneInput>();
+    let rules = [
+        mock!(Client::create_hosted_zone)
+            .match_requests(see_created)
+            .sequence()
+            .output(|| {
+                CreateHostedZoneOutput::builder()
+                    .hosted_zone(zone("ZNEW", "greenlang.ai.", "glinfra/prod/zone/1"))
+                    .change_info(change_info(ChangeStatus::Insync))
+                    .delegation_set(delegation())
+                    .location("https://route53.amazonaws.com/2013-04-01/hostedzone/ZNEW")
+                    .build()
+                    .unwrap()
+            })
+            .error(|| {
+                aws_sdk_route53::operation::create_hosted_zone::CreateHostedZoneError::generic(
+                    meta("HostedZoneAlreadyExists"),
+                )
+            })
+            .build(),
+        mock!(Client::change_tags_for_resource)
+            .then_output(|| ChangeTagsForResourceOutput::builder().build()),
+        insync(),
+    ];
+    let c = mock_any(&rules.iter().collect::<Vec<_>>());
+    let r = resolved(&crate::test_support::with_token(zone_resource(), 8));
+
+    crate::driver::AnyDriver::create(&HostedZoneDriver, &c, &r)
+        .await
+        .unwrap();
+    let err = crate::driver::AnyDriver::create(&HostedZoneDriver, &c, &r)
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.class, ErrorClass::AlreadyExists, "{err}");
+    let token = r.token.unwrap();
+    let references: Vec<_> = created
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.caller_reference().unwrap().to_string())
+        .collect();
+    assert_eq!(references, vec![format!("glinfra/prod/zone/{token}"); 2]);
 }
 
 #[tokio::test]

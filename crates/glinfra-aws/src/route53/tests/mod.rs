@@ -85,6 +85,7 @@ fn resolved<S: ResourceSpec>(r: &Desired<S>) -> ResolvedResource {
         region: r.region.clone(),
         props: serde_json::to_value(&r.spec).unwrap(),
         tags: r.tags.clone(),
+        token: r.token.clone(),
         superseded: r.superseded.clone(),
     }
 }

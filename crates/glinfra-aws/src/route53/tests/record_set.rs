@@ -463,3 +463,89 @@ mod observe {
         assert_eq!(list.num_calls(), 1);
     }
 }
+
+#[tokio::test]
+async fn a_new_type_or_set_identifier_is_one_atomic_batch_deleting_then_creating() {
+    let before = record_spec();
+    for (field, after) in [
+        (
+            "record_type",
+            RecordSetSpec {
+                record_type: RecordType::Aaaa,
+                records: vec!["2001:db8::10".into()],
+                ..before.clone()
+            },
+        ),
+        (
+            "set_identifier",
+            RecordSetSpec {
+                set_identifier: Some("green".into()),
+                ..before.clone()
+            },
+        ),
+    ] {
+        let (seen, rules) = change_then_insync(ChangeStatus::Pending);
+        let c = mock_route53(&rules.iter().collect::<Vec<_>>());
+
+        let out = crate::test_support::update(
+            &RecordSetDriver,
+            &c,
+            &record_state(&before),
+            &record_resource(&after),
+            &[field],
+        )
+        .await
+        .unwrap();
+
+        assert_eq!(out, record_outputs(&after));
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "{field}: one call");
+        let changes = seen[0].change_batch().unwrap().changes();
+        let shape: Vec<(&ChangeAction, &ResourceRecordSet)> = changes
+            .iter()
+            .map(|c| (c.action(), c.resource_record_set().unwrap()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (&ChangeAction::Delete, &record_set(&before).unwrap()),
+                (&ChangeAction::Create, &record_set(&after).unwrap()),
+            ],
+            "{field}"
+        );
+        assert!(rules.iter().all(|r| r.num_calls() == 1), "{field}");
+    }
+}
+
+#[tokio::test]
+async fn a_swap_whose_old_record_is_gone_already_writes_the_new_one() {
+    // A resumed update whose batch went through: the DELETE finds nothing, and the
+    // new record set is written with UPSERT.
+    let before = record_spec();
+    let after = RecordSetSpec {
+        set_identifier: Some("green".into()),
+        ..before.clone()
+    };
+    let gone = invalid_batch("Tried to delete resource record set [name='api.greenlang.ai.', type='A', set-identifier='blue'] but it was not found");
+    let (seen, rules) = change_then_insync(ChangeStatus::Insync);
+    let c = mock_route53(&[&gone, &rules[0], &rules[1]]);
+
+    crate::test_support::update(
+        &RecordSetDriver,
+        &c,
+        &record_state(&before),
+        &record_resource(&after),
+        &["set_identifier"],
+    )
+    .await
+    .unwrap();
+
+    let seen = seen.lock().unwrap();
+    let changes = seen[0].change_batch().unwrap().changes();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].action(), &ChangeAction::Upsert);
+    assert_eq!(
+        changes[0].resource_record_set().unwrap(),
+        &record_set(&after).unwrap()
+    );
+}

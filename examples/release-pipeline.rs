@@ -61,7 +61,10 @@ async fn release(
     apply: bool,
 ) -> Result<Option<std::collections::BTreeMap<String, serde_json::Value>>, String> {
     let (_, stack, graph) = greenlang_agent_factory::load_stack(file).map_err(|d| d.to_string())?;
-    let lock = session.lock(stack.name()).map_err(|e| e.to_string())?;
+    let lock = session
+        .lock(stack.name())
+        .await
+        .map_err(|e| e.to_string())?;
     let plan = session
         .preview(&lock, &graph)
         .await
@@ -99,7 +102,10 @@ async fn release(
         );
     }
     Ok(Some(
-        session.outputs(&lock, &stack).map_err(|e| e.to_string())?,
+        session
+            .outputs(&lock, &stack)
+            .await
+            .map_err(|e| e.to_string())?,
     ))
 }
 

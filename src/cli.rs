@@ -1,6 +1,7 @@
 //! A ready-made command line for programs that declare a stack from an
 //! environment file: `plan`, `apply` (the default), `destroy`, `refresh`,
-//! `state list|show|rm`, `kinds`, `--json`, `--dot`, `--aws`, `--refresh=false`.
+//! `state list|show|rm`, `force-unlock`, `backend init`, `kinds`, `--json`, `--dot`,
+//! `--aws`, `--refresh=false`, `--backend s3://BUCKET/PREFIX`.
 //!
 //! `plan`, `apply` and `destroy` read the live cloud first (batched, a few calls per
 //! kind and region) and show what changed outside glinfra before the plan.
@@ -10,11 +11,14 @@
 //! provide one (the project's example starts its local emulator there). The
 //! library itself knows nothing about emulators.
 
+mod stores;
+
+use crate::backend::BackendUrl;
 use crate::progress::Progress;
 use crate::session::Session;
 use clap::{Parser, Subcommand};
 use glinfra_core::{render, Diagnostics, ResourceGraph, Stack};
-use glinfra_engine::ApplyOptions;
+use glinfra_engine::{ApplyOptions, LeaseConfig, StackLock};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,6 +46,15 @@ pub struct Args {
     /// The state directory (default: `.glinfra/state/aws` or `.glinfra/state/local`).
     #[arg(long, global = true)]
     pub state_dir: Option<PathBuf>,
+    /// Where state lives: `s3://BUCKET/PREFIX[?region=R]`, an S3 bucket every machine
+    /// and CI runner shares (locks leased in the bucket itself; see `backend init`),
+    /// or a directory (the default, `--state-dir`).
+    #[arg(long, global = true, value_name = "URL", conflicts_with = "state_dir")]
+    pub backend: Option<BackendUrl>,
+    /// How long an S3 lock lasts unless its holder renews it (every third of it): a
+    /// killed run's lock is taken over this long after its last renewal.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60)]
+    pub lock_lease: u64,
     /// Operations in flight at once.
     #[arg(long, global = true, default_value_t = 16, alias = "parallelism")]
     pub concurrency: usize,
@@ -110,8 +123,35 @@ pub enum Verb {
         /// Its AWS id (`vpc-0abc…`, a bucket name…).
         aws_id: String,
     },
+    /// Remove the stack's lock (an S3 backend's), given its id (which a refused run
+    /// prints), once sure its run is gone; says whose lock it removed.
+    ForceUnlock {
+        /// The lock's id.
+        lock_id: String,
+    },
+    /// The state backend.
+    #[command(subcommand)]
+    Backend(BackendVerb),
     /// List every resource kind: its outputs and the fields that force replacement.
     Kinds,
+}
+
+/// `backend` sub-verbs.
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum BackendVerb {
+    /// Check that a bucket can hold state: versioned (refused otherwise), encrypted
+    /// with KMS by default and blocking public access (warned otherwise); with
+    /// `--create`, create it so when it does not exist.
+    Init {
+        /// `s3://BUCKET/PREFIX` (default: `--backend`).
+        url: Option<BackendUrl>,
+        /// Create the bucket when it does not exist.
+        #[arg(long)]
+        create: bool,
+        /// The KMS key new objects are encrypted with (default: the AWS-managed `aws/s3` key).
+        #[arg(long, value_name = "KEY")]
+        kms_key: Option<String>,
+    },
 }
 
 /// `state` sub-verbs. They read and write only the state file: no AWS call.
@@ -196,6 +236,17 @@ pub fn run_with(
         print!("{}", kinds_table());
         return ExitCode::SUCCESS;
     }
+    if let Some(Verb::Backend(verb)) = &args.command {
+        // About the bucket, not the stack: no environment file needed.
+        let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+        return match runtime.block_on(stores::backend_verb(&args, verb, local)) {
+            Ok(code) => code,
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let env_path = args
         .env
         .clone()
@@ -218,54 +269,32 @@ pub fn run_with(
     }
 }
 
-/// The state directory: `--state-dir`, or one per target.
-fn state_dir(args: &Args) -> PathBuf {
-    args.state_dir.clone().unwrap_or_else(|| {
-        PathBuf::from(if args.aws {
-            ".glinfra/state/aws"
-        } else {
-            ".glinfra/state/local"
-        })
+/// Where state lives: `--backend`, else `--state-dir`, else a directory per target.
+fn backend_url(args: &Args) -> BackendUrl {
+    args.backend.clone().unwrap_or_else(|| {
+        BackendUrl::Local(args.state_dir.clone().unwrap_or_else(|| {
+            PathBuf::from(if args.aws {
+                ".glinfra/state/aws"
+            } else {
+                ".glinfra/state/local"
+            })
+        }))
     })
 }
 
-/// `state list|show|rm`: recorded state only, no AWS call.
-fn state_verb(dir: &Path, stack: &Stack, verb: &StateVerb) -> Result<ExitCode, String> {
-    let lock = glinfra_engine::LocalStateStore::new(dir)
-        .lock(stack.name())
-        .map_err(|e| e.to_string())?;
-    let state = lock.load().map_err(|e| e.to_string())?;
-    match verb {
-        StateVerb::List => {
-            for (id, r) in &state.resources {
-                let aws_id = ["id", "arn", "name", "zone_id"]
-                    .iter()
-                    .find_map(|k| r.outputs.get(*k).and_then(|v| v.as_str()))
-                    .unwrap_or("(not created)");
-                println!("{id}\t{}\t{}\t{aws_id}", r.kind, r.region);
-            }
-        }
-        StateVerb::Show { id } => {
-            let r = state.resources.get(id).ok_or_else(|| {
-                format!(
-                    "stack `{}` records no resource `{id}` (see `state list`)",
-                    stack.name()
-                )
-            })?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(r).map_err(|e| e.to_string())?
-            );
-        }
-        StateVerb::Rm { id } => {
-            lock.forget(id).map_err(|e| e.to_string())?;
-            println!(
-                "Forgot `{id}`: it is still in AWS, no longer managed by stack `{}`. It keeps its glinfra tags; remove its declaration, or the next apply adopts it back.",
-                stack.name()
-            );
-        }
+/// Makes sure an endpoint exists when the run needs one: `--aws`, `AWS_ENDPOINT_URL`,
+/// or the program's `local` hook.
+fn ensure_endpoint(args: &Args, local: Option<LocalEndpoint>) -> Result<(), String> {
+    if args.aws || std::env::var_os("AWS_ENDPOINT_URL").is_some() {
+        return Ok(());
     }
-    Ok(ExitCode::SUCCESS)
+    match local {
+        Some(provide) => provide(),
+        None => Err(
+            "no endpoint: set AWS_ENDPOINT_URL to an emulator, or pass --aws to use real AWS"
+                .into(),
+        ),
+    }
 }
 
 async fn execute(
@@ -275,25 +304,17 @@ async fn execute(
     local: Option<LocalEndpoint>,
 ) -> Result<ExitCode, String> {
     let verb = args.command.clone().unwrap_or(Verb::Apply { plan: None });
-    let state_dir = state_dir(args);
-    if let Verb::State(sub) = &verb {
-        return state_verb(&state_dir, stack, sub);
-    }
+    let backend = backend_url(args);
     let mutating = matches!(
         verb,
         Verb::Apply { .. } | Verb::Destroy | Verb::Refresh | Verb::Import { .. }
     ) && !args.dot;
-    let reads_cloud = mutating || (args.refresh && !args.dot);
-    if !args.aws && reads_cloud && std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        match local {
-            Some(provide) => provide()?,
-            None => return Err(
-                "no endpoint: set AWS_ENDPOINT_URL to an emulator, or pass --aws to use real AWS"
-                    .into(),
-            ),
-        }
+    let reads_cloud = mutating || (args.refresh && !args.dot && !matches!(verb, Verb::State(_)));
+    if reads_cloud || matches!(backend, BackendUrl::S3(_)) {
+        ensure_endpoint(args, local)?;
     }
-    let mut session = Session::aws(&state_dir).await;
+    let lease = LeaseConfig::new(std::time::Duration::from_secs(args.lock_lease));
+    let mut session = Session::aws_with(&backend, lease).await;
     let stop = glinfra_engine::Stop::new();
     if let Some(seconds) = args.timeout {
         stop.stop_after(std::time::Duration::from_secs(seconds));
@@ -307,10 +328,51 @@ async fn execute(
             .map(|_| glinfra_engine::Timeline::new()),
         ..ApplyOptions::default()
     });
-    let lock = session.lock(stack.name()).map_err(|e| e.to_string())?;
+    match &verb {
+        Verb::State(sub) => return stores::state_verb(&session, stack, sub).await,
+        Verb::ForceUnlock { lock_id } => {
+            return stores::force_unlock(&session, stack, lock_id).await
+        }
+        _ => {}
+    }
+    // Changes take the lock (refused at once, naming its holder); reads do not,
+    // but say who holds it.
+    let lock = if mutating {
+        let lock = session
+            .lock(stack.name())
+            .await
+            .map_err(|e| e.to_string())?;
+        stores::say_takeover(&lock, args.json);
+        Some(lock)
+    } else {
+        stores::say_holder(&session, stack, args.json).await;
+        None
+    };
+    let result = run_verb(args, &session, stack, graph, &verb, lock.clone(), stop).await;
+    if let Some(lock) = lock {
+        if let Err(e) = lock.release().await {
+            eprintln!("warning: {e}");
+        }
+    }
+    result
+}
+
+/// The verb, once the session is set up and the lock (for a change) held.
+async fn run_verb(
+    args: &Args,
+    session: &Session,
+    stack: &Stack,
+    graph: &ResourceGraph,
+    verb: &Verb,
+    lock: Option<Arc<StackLock>>,
+    stop: glinfra_engine::Stop,
+) -> Result<ExitCode, String> {
+    let verb = verb.clone();
+    let mutating = lock.is_some();
+    let held = || lock.clone().expect("changes hold the lock");
     if let Verb::Import { id, aws_id } = &verb {
         let plan = session
-            .import(&lock, graph, id, aws_id)
+            .import(&held(), graph, id, aws_id)
             .await
             .map_err(|e| e.to_string())?;
         println!("Imported {aws_id} as `{id}`. From here, the program plans:\n");
@@ -326,17 +388,22 @@ async fn execute(
             return Ok(ExitCode::SUCCESS);
         }
         let destroy = plan.program.is_none();
-        return apply_reviewed(args, &session, lock, stack, &plan, &stop, destroy).await;
+        return apply_reviewed(args, session, held(), stack, &plan, &stop, destroy).await;
     }
     let target = (verb != Verb::Destroy).then_some(graph);
     let replace: std::collections::BTreeSet<String> = args.replace.iter().cloned().collect();
     let plan_from = |state: &glinfra_core::State, drift: &[glinfra_core::Drift]| {
         glinfra_core::refresh::plan_refreshed(target, state, drift, &replace)
     };
+    let recorded = match &lock {
+        Some(lock) => session.state(lock).await,
+        None => session.read(stack.name()).await.map(|r| r.state),
+    }
+    .map_err(|e| e.to_string())?;
     let (mut plan, base) = if args.refresh && !args.dot {
         let before = session.aws_provider().map(|a| a.api_calls().total);
         let (refreshed, stats) = session
-            .refresh(&lock, graph, verb == Verb::Destroy)
+            .refresh_state(&recorded, graph, verb == Verb::Destroy)
             .await
             .map_err(|e| {
                 format!("{e}\nRetry, or plan from recorded state alone with --refresh=false.")
@@ -361,7 +428,8 @@ async fn execute(
         }
         if mutating {
             session
-                .save(&lock, &refreshed.state)
+                .save(&held(), &refreshed.state)
+                .await
                 .map_err(|e| e.to_string())?;
         }
         if verb == Verb::Refresh {
@@ -388,8 +456,7 @@ async fn execute(
         if verb == Verb::Refresh {
             return Err("`refresh` with --refresh=false does nothing".into());
         }
-        let state = session.state(&lock).map_err(|e| e.to_string())?;
-        (plan_from(&state, &[]), state)
+        (plan_from(&recorded, &[]), recorded)
     };
     glinfra_core::plan::restrict(&mut plan, graph, &base, &args.target, &args.exclude)
         .map_err(|e| e.to_string())?;
@@ -430,8 +497,8 @@ async fn execute(
     }
     apply_reviewed(
         args,
-        &session,
-        lock,
+        session,
+        held(),
         stack,
         &plan,
         &stop,
@@ -490,10 +557,13 @@ async fn apply_reviewed(
         .map(|a| a.api_calls())
         .unwrap_or_default();
     if args.json {
-        let outputs = session.outputs(&lock, stack).map_err(|e| e.to_string())?;
+        let outputs = session
+            .outputs(&lock, stack)
+            .await
+            .map_err(|e| e.to_string())?;
         println!(
             "{}",
-            serde_json::json!({"report": report, "api_calls": calls, "outputs": outputs})
+            serde_json::json!({"report": report, "api_calls": calls, "outputs": outputs, "backend_calls": session.backend_calls()})
         );
     } else {
         if let Some(reason) = report.stopped {
@@ -513,6 +583,14 @@ async fn apply_reviewed(
             calls.total,
             calls.mutating
         );
+        if let Some(state) = session.backend_calls() {
+            println!(
+                "State in {}: {} calls ({} writes).",
+                session.backend().location(),
+                state.total,
+                state.mutating
+            );
+        }
         for o in report
             .outcomes
             .iter()
@@ -528,7 +606,11 @@ async fn apply_reviewed(
         }
         if !destroy {
             println!("\nOutputs:");
-            for (k, v) in session.outputs(&lock, stack).map_err(|e| e.to_string())? {
+            for (k, v) in session
+                .outputs(&lock, stack)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 println!("  {k} = {v}");
             }
         }

@@ -59,7 +59,7 @@ impl Session {
     /// the plan from there to `graph`, with the drift it found.
     pub async fn preview(&self, lock: &StackLock, graph: &ResourceGraph) -> Result<Plan, Error> {
         let (refreshed, _) = self.refresh(lock, graph, false).await?;
-        self.save(lock, &refreshed.state)?;
+        self.save(lock, &refreshed.state).await?;
         Ok(self.plan_refreshed(Some(graph), &refreshed))
     }
 
@@ -117,7 +117,7 @@ mod tests {
             Arc::new(FakeCloud::new()),
             dir.path(),
         ));
-        let lock = session.lock("embedded").unwrap();
+        let lock = session.lock("embedded").await.unwrap();
         let plan = session.preview(&lock, &graph()).await.unwrap();
         assert_eq!(plan.summary.create, 4);
         let mut run = session.start_apply(lock, &plan);
@@ -142,7 +142,7 @@ mod tests {
         let cloud = Arc::new(FakeCloud::new());
         cloud.set_latency(Duration::from_millis(50));
         let session = Arc::new(Session::with_provider(cloud.clone(), dir.path()));
-        let lock = session.lock("embedded").unwrap();
+        let lock = session.lock("embedded").await.unwrap();
         let plan = session.preview(&lock, &graph()).await.unwrap();
         let mut run = session.start_apply(lock, &plan);
         // Cancel as the VPC starts: it finishes, the subnets never start.

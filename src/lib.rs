@@ -2,7 +2,9 @@
 //!
 //! Declare typed resources on a [`Stack`]; passing one resource's output into
 //! another's spec is what orders them. [`Session`] plans against recorded state
-//! (no AWS call), and applies the plan concurrently and idempotently.
+//! (no AWS call), and applies the plan concurrently and idempotently. State lives
+//! in a local directory, or in S3 with conditional writes and leased locks
+//! ([`BackendUrl`], [`Session::aws_with`]).
 //!
 //! ```no_run
 //! use glinfra::spec::ec2::{SubnetSpec, VpcSpec};
@@ -15,14 +17,15 @@
 //! let graph = ResourceGraph::build(&stack)?; // every error at once, before any AWS call
 //!
 //! let session = Session::aws(".glinfra/state").await;
-//! let lock = session.lock(stack.name())?;
-//! let plan = session.plan(&lock, &graph)?;
+//! let lock = session.lock(stack.name()).await?;
+//! let plan = session.plan(&lock, &graph).await?;
 //! println!("{}", glinfra::render::text(&plan));
 //! let report = session.apply(lock, &plan, std::sync::Arc::new(glinfra::engine::NoObserver)).await?;
 //! assert!(report.is_success());
 //! # Ok(()) }
 //! ```
 
+pub mod backend;
 pub mod cli;
 mod confirm;
 pub mod embed;
@@ -30,6 +33,7 @@ mod progress;
 pub mod saved;
 mod session;
 
+pub use backend::BackendUrl;
 pub use glinfra_aws as aws;
 pub use glinfra_core as core;
 pub use glinfra_core::{
@@ -38,4 +42,4 @@ pub use glinfra_core::{
 };
 pub use glinfra_engine as engine;
 pub use progress::Progress;
-pub use session::{Error, Session};
+pub use session::{outputs_of, Error, Session};

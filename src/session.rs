@@ -1,13 +1,16 @@
-//! [`Session`]: plan and apply stacks against one provider and one state directory.
+//! [`Session`]: plan and apply stacks against one provider and one state backend
+//! (a local directory by default, or S3: [`BackendUrl`]).
 
-use glinfra_aws::AwsProvider;
+use crate::backend::BackendUrl;
+use glinfra_aws::{ApiCallCounter, ApiCalls, AwsProvider};
 use glinfra_core::input::resolve_refs;
 use glinfra_core::plan::{plan, plan_destroy};
 use glinfra_core::{Plan, ResourceGraph, Stack};
 use glinfra_core::{Refreshed, State};
 use glinfra_engine::{
-    apply, refresh, ApplyError, ApplyOptions, ApplyReport, LocalStateStore, Observer, Program,
-    Provider, RefreshError, RefreshOptions, RefreshStats, StackLock, StoreError,
+    apply, refresh, ApplyError, ApplyOptions, ApplyReport, Backend, LeaseConfig, LocalStateStore,
+    LockInfo, Observer, Program, Provider, RefreshError, RefreshOptions, RefreshStats, StackLock,
+    StackRead, StoreError,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -40,11 +43,12 @@ pub enum Error {
     Provider(#[from] glinfra_engine::ProviderError),
 }
 
-/// Plans and applies stacks through one provider, with state in one directory.
+/// Plans and applies stacks through one provider, with state in one backend.
 pub struct Session {
     pub(crate) provider: Arc<dyn Provider>,
     aws: Option<AwsProvider>,
-    store: LocalStateStore,
+    backend: Arc<dyn Backend>,
+    backend_calls: Option<ApiCallCounter>,
     pub(crate) options: ApplyOptions,
 }
 
@@ -52,23 +56,59 @@ impl Session {
     /// A session against AWS through the standard configuration (credential chain,
     /// profiles, `AWS_ENDPOINT_URL`...), with state under `state_dir`.
     pub async fn aws(state_dir: impl Into<PathBuf>) -> Session {
+        Session::aws_with(&BackendUrl::Local(state_dir.into()), LeaseConfig::default()).await
+    }
+
+    /// A session against AWS through the standard configuration, with state in
+    /// `backend` (`s3://BUCKET/PREFIX`: the same configuration reaches the bucket;
+    /// its locks leased as `lease` says).
+    pub async fn aws_with(backend: &BackendUrl, lease: LeaseConfig) -> Session {
         let aws = AwsProvider::from_env().await;
+        let (backend, backend_calls): (Arc<dyn Backend>, _) = match backend {
+            BackendUrl::Local(dir) => (Arc::new(LocalStateStore::new(dir)), None),
+            BackendUrl::S3(location) => {
+                // Counted apart, so the drivers' counts stay the infrastructure's.
+                let counter = ApiCallCounter::new();
+                let clients = aws.clients().with_counter(counter.clone());
+                (
+                    Arc::new(glinfra_aws::backend::s3_backend(&clients, location, lease)),
+                    Some(counter),
+                )
+            }
+        };
         Session {
             provider: Arc::new(aws.clone()),
             aws: Some(aws),
-            store: LocalStateStore::new(state_dir),
+            backend,
+            backend_calls,
             options: ApplyOptions::default(),
         }
     }
 
     /// A session over any provider (the in-memory fake, say).
     pub fn with_provider(provider: Arc<dyn Provider>, state_dir: impl Into<PathBuf>) -> Session {
+        Session::with_backend(provider, Arc::new(LocalStateStore::new(state_dir)))
+    }
+
+    /// A session over any provider and any backend.
+    pub fn with_backend(provider: Arc<dyn Provider>, backend: Arc<dyn Backend>) -> Session {
         Session {
             provider,
             aws: None,
-            store: LocalStateStore::new(state_dir),
+            backend,
+            backend_calls: None,
             options: ApplyOptions::default(),
         }
+    }
+
+    /// Where state lives.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// The API calls the state backend made (an S3 backend; `None` for a local one).
+    pub fn backend_calls(&self) -> Option<ApiCalls> {
+        self.backend_calls.as_ref().map(ApiCallCounter::snapshot)
     }
 
     /// Sets the executor options (concurrency, retries).
@@ -86,19 +126,40 @@ impl Session {
         self.aws.as_ref()
     }
 
-    /// Takes the stack's lock, at once or not at all.
-    pub fn lock(&self, stack: &str) -> Result<Arc<StackLock>, Error> {
-        Ok(Arc::new(self.store.lock(stack)?))
+    /// Takes the stack's lock for this session's run, at once or not at all (naming
+    /// its holder). A remote lock whose lease expired is taken over
+    /// ([`StackLock::took_over`] says whose). Release it with [`StackLock::release`]
+    /// when done (dropping it releases it too, as soon as the runtime can).
+    pub async fn lock(&self, stack: &str) -> Result<Arc<StackLock>, Error> {
+        Ok(Arc::new(
+            self.backend.lock(stack, &self.options.run_id).await?,
+        ))
+    }
+
+    /// The stack's state without its lock (what `plan` reads, and what another
+    /// stack may read of this one). Writes nothing.
+    pub async fn read(&self, stack: &str) -> Result<StackRead, Error> {
+        Ok(self.backend.read(stack).await?)
+    }
+
+    /// Who holds the stack's lock now, if anyone.
+    pub async fn holder(&self, stack: &str) -> Result<Option<LockInfo>, Error> {
+        Ok(self.backend.holder(stack).await?)
+    }
+
+    /// Removes the stack's lock if its id is `lock_id`; the lock it overrode.
+    pub async fn force_unlock(&self, stack: &str, lock_id: &str) -> Result<LockInfo, Error> {
+        Ok(self.backend.force_unlock(stack, lock_id).await?)
     }
 
     /// Plans the changes that take the recorded state to `graph`. No AWS call.
-    pub fn plan(&self, lock: &StackLock, graph: &ResourceGraph) -> Result<Plan, Error> {
-        Ok(plan(graph, &lock.load()?))
+    pub async fn plan(&self, lock: &StackLock, graph: &ResourceGraph) -> Result<Plan, Error> {
+        Ok(plan(graph, &lock.load().await?))
     }
 
     /// Plans deleting everything recorded. No AWS call.
-    pub fn plan_destroy(&self, lock: &StackLock) -> Result<Plan, Error> {
-        Ok(plan_destroy(&lock.load()?))
+    pub async fn plan_destroy(&self, lock: &StackLock) -> Result<Plan, Error> {
+        Ok(plan_destroy(&lock.load().await?))
     }
 
     /// Reads the live cloud for every kind and region the stack records or `graph`
@@ -112,7 +173,17 @@ impl Session {
         graph: &ResourceGraph,
         destroy: bool,
     ) -> Result<(Refreshed, RefreshStats), Error> {
-        let state = lock.load()?;
+        self.refresh_state(&lock.load().await?, graph, destroy)
+            .await
+    }
+
+    /// [`Session::refresh`] from `state` as given (read without the lock, for a plan).
+    pub async fn refresh_state(
+        &self,
+        state: &State,
+        graph: &ResourceGraph,
+        destroy: bool,
+    ) -> Result<(Refreshed, RefreshStats), Error> {
         let program = Program::of(
             graph.in_order().map(|d| (&d.id, d.kind, d.region.as_str())),
             !destroy,
@@ -122,7 +193,7 @@ impl Session {
             retry: self.options.retry.clone(),
         };
         let (mut refreshed, stats) =
-            refresh(self.provider.clone(), &state, &program, &options).await?;
+            refresh(self.provider.clone(), state, &program, &options).await?;
         // Lifecycle options are the program's: record them (protection outlives
         // the declaration), with no call to make.
         for decl in graph.in_order() {
@@ -148,9 +219,9 @@ impl Session {
     }
 
     /// Records `state` (a refreshed state) as the stack's state, when it differs.
-    pub fn save(&self, lock: &StackLock, state: &State) -> Result<(), Error> {
-        if lock.load()? != *state {
-            lock.save(state)?;
+    pub async fn save(&self, lock: &StackLock, state: &State) -> Result<(), Error> {
+        if lock.load().await? != *state {
+            lock.save(state).await?;
         }
         Ok(())
     }
@@ -168,7 +239,7 @@ impl Session {
         let decl = graph
             .get(id)
             .ok_or_else(|| Error::NotDeclared(id.to_string()))?;
-        let mut state = lock.load()?;
+        let mut state = lock.load().await?;
         if state.resources.contains_key(id) {
             return Err(Error::AlreadyManaged(id.to_string()));
         }
@@ -193,13 +264,13 @@ impl Session {
         );
         state.released.remove(id);
         state.serial += 1;
-        lock.save(&state)?;
+        lock.save(&state).await?;
         Ok(plan(graph, &state))
     }
 
     /// The recorded state.
-    pub fn state(&self, lock: &StackLock) -> Result<State, Error> {
-        Ok(lock.load()?)
+    pub async fn state(&self, lock: &StackLock) -> Result<State, Error> {
+        Ok(lock.load().await?)
     }
 
     /// Applies `plan`, reporting progress to `observer`.
@@ -220,27 +291,31 @@ impl Session {
     }
 
     /// The stack's exported outputs, resolved from recorded state.
-    pub fn outputs(
+    pub async fn outputs(
         &self,
         lock: &StackLock,
         stack: &Stack,
     ) -> Result<BTreeMap<String, Value>, Error> {
-        let state = lock.load()?;
-        Ok(stack
-            .exports()
-            .iter()
-            .map(|(name, input)| {
-                let v = serde_json::to_value(input).expect("inputs serialise");
-                let resolved = resolve_refs(&v, &mut |r| {
-                    state
-                        .resources
-                        .get(&r.resource)
-                        .and_then(|s| s.outputs.get(&r.output))
-                        .cloned()
-                        .unwrap_or(Value::Null)
-                });
-                (name.clone(), resolved)
-            })
-            .collect())
+        Ok(outputs_of(&lock.load().await?, stack))
     }
+}
+
+/// `stack`'s exported outputs, resolved from `state` (null where not yet known).
+pub fn outputs_of(state: &State, stack: &Stack) -> BTreeMap<String, Value> {
+    stack
+        .exports()
+        .iter()
+        .map(|(name, input)| {
+            let v = serde_json::to_value(input).expect("inputs serialise");
+            let resolved = resolve_refs(&v, &mut |r| {
+                state
+                    .resources
+                    .get(&r.resource)
+                    .and_then(|s| s.outputs.get(&r.output))
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            });
+            (name.clone(), resolved)
+        })
+        .collect()
 }

@@ -185,8 +185,10 @@ async fn state_rm_forgets_without_deleting() {
     let subnet_id = run.outputs(&stack)["subnet-b.id"].clone();
     run.session
         .lock(stack.name())
+        .await
         .unwrap()
         .forget("subnet-b")
+        .await
         .unwrap();
     // The program no longer declares it either: refresh neither reports nor deletes it.
     let mut smaller = Stack::new(stack.name(), common::REGION);

@@ -131,8 +131,14 @@ async fn a_vpc_cidr_change_creates_the_new_network_before_deleting_the_old() {
     assert_ne!(new_vpc, old_vpc);
     assert_eq!(tagged(&ec2, &name, "subnet").await.len(), 1);
     assert_eq!(tagged(&ec2, &name, "sg").await.len(), 1);
-    let lock = run.session.lock(&name).unwrap();
-    assert!(run.session.state(&lock).unwrap().superseded.is_empty());
+    let lock = run.session.lock(&name).await.unwrap();
+    assert!(run
+        .session
+        .state(&lock)
+        .await
+        .unwrap()
+        .superseded
+        .is_empty());
     drop(lock);
     assert!(run.plan_live(&moved).await.is_empty());
     run.destroy(&moved).await;

@@ -117,10 +117,10 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let session = Session::aws(dir.path()).await;
     let calls = || session.aws_provider().unwrap().api_calls().total;
-    let lock = session.lock(&name).unwrap();
+    let lock = session.lock(&name).await.unwrap();
 
     let started = Instant::now();
-    let plan = session.plan(&lock, &graph).unwrap();
+    let plan = session.plan(&lock, &graph).await.unwrap();
     let report = session
         .apply(lock.clone(), &plan, Arc::new(NoObserver))
         .await
@@ -149,7 +149,7 @@ async fn main() {
     );
     let before = calls();
     let started = Instant::now();
-    let state = session.state(&lock).unwrap();
+    let state = session.state(&lock).await.unwrap();
     let per_resource = glinfra::aws::read_each(session.aws_provider().unwrap(), &state, 10, how)
         .await
         .unwrap();
@@ -167,7 +167,7 @@ async fn main() {
         one_by_one.1 / batched.1.max(1e-9)
     );
 
-    let destroy = session.plan_destroy(&lock).unwrap();
+    let destroy = session.plan_destroy(&lock).await.unwrap();
     let report = session
         .apply(lock, &destroy, Arc::new(NoObserver))
         .await

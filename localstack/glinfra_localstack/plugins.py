@@ -2,7 +2,7 @@
 
 eks, rds, elasticache, kafka: LocalStack community ships no provider for these
 services and answers 501 for them; with this package installed in its venv it loads
-ours instead. ec2, route53: LocalStack's own providers with a gap filled, registered
+ours instead. ec2, route53, s3: LocalStack's own providers with a gap filled, registered
 under the name "glinfra" (selected by PROVIDER_OVERRIDE_<SERVICE>=glinfra). The
 imports stay inside the factories so that LocalStack only pays for a service on
 first use.
@@ -62,3 +62,13 @@ def route53():
     from localstack.services.moto import MotoFallbackDispatcher
 
     return Service.for_provider(GlinfraRoute53Provider(), dispatch_table_factory=MotoFallbackDispatcher)
+
+
+@aws_provider(api="s3", name="glinfra")
+def s3():
+    # LocalStack's own S3 provider with conditional deletes (DeleteObject If-Match) as AWS
+    # does them for general purpose buckets (see glinfra_localstack/s3.py); selected with
+    # PROVIDER_OVERRIDE_S3=glinfra, which localstack/up sets.
+    from glinfra_localstack.s3 import GlinfraS3Provider
+
+    return Service.for_provider(GlinfraS3Provider())

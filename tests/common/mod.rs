@@ -59,15 +59,23 @@ impl Run {
     /// The plan for `stack` against the recorded state.
     pub fn plan(&self, stack: &Stack) -> Plan {
         let graph = ResourceGraph::build(stack).unwrap();
-        let lock = self.session.lock(stack.name()).unwrap();
-        self.session.plan(&lock, &graph).unwrap()
+        glinfra::core::plan::plan(&graph, &self.state(stack))
+    }
+
+    /// The recorded state (the local store's own lock, taken and dropped at once).
+    pub fn state(&self, stack: &Stack) -> glinfra::core::State {
+        glinfra::engine::LocalStateStore::new(self._dir.path())
+            .lock_local(stack.name(), "test")
+            .unwrap()
+            .load()
+            .unwrap()
     }
 
     /// What `plan` shows: refresh, then the plan from the refreshed state (with
     /// its drift). Records nothing.
     pub async fn plan_live(&self, stack: &Stack) -> Plan {
         let graph = ResourceGraph::build(stack).unwrap();
-        let lock = self.session.lock(stack.name()).unwrap();
+        let lock = self.session.lock(stack.name()).await.unwrap();
         let (refreshed, _) = self.session.refresh(&lock, &graph, false).await.unwrap();
         self.session.plan_refreshed(Some(&graph), &refreshed)
     }
@@ -101,7 +109,7 @@ impl Run {
         aws_id: &str,
     ) -> Result<Plan, glinfra::Error> {
         let graph = ResourceGraph::build(stack).unwrap();
-        let lock = self.session.lock(stack.name())?;
+        let lock = self.session.lock(stack.name()).await?;
         self.session.import(&lock, &graph, id, aws_id).await
     }
 
@@ -112,9 +120,9 @@ impl Run {
         destroy: bool,
     ) -> Result<(Plan, ApplyReport), glinfra::Error> {
         let graph = ResourceGraph::build(stack).unwrap();
-        let lock = self.session.lock(stack.name())?;
+        let lock = self.session.lock(stack.name()).await?;
         let (refreshed, _) = self.session.refresh(&lock, &graph, destroy).await?;
-        self.session.save(&lock, &refreshed.state)?;
+        self.session.save(&lock, &refreshed.state).await?;
         let target = (!destroy).then_some(&graph);
         let plan = self.session.plan_refreshed(target, &refreshed);
         let report = self
@@ -126,8 +134,7 @@ impl Run {
 
     /// Every string and number output recorded, as `resource.output`.
     pub fn outputs(&self, stack: &Stack) -> BTreeMap<String, String> {
-        let lock = self.session.lock(stack.name()).unwrap();
-        let state = lock.load().unwrap();
+        let state = self.state(stack);
         let mut out = BTreeMap::new();
         for (id, r) in &state.resources {
             for (k, v) in &r.outputs {

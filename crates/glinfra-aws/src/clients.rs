@@ -37,6 +37,17 @@ impl Clients {
         }
     }
 
+    /// The same configuration with its own client cache, reporting calls to
+    /// `counter` (the state backend's calls are counted apart from the drivers').
+    pub fn with_counter(&self, counter: ApiCallCounter) -> Clients {
+        Clients::from_config(self.base.clone(), counter)
+    }
+
+    /// The configured region, if any.
+    pub fn region(&self) -> Option<String> {
+        self.base.region().map(|r| r.to_string())
+    }
+
     /// The counter every client reports its calls to.
     pub fn counter(&self) -> &ApiCallCounter {
         &self.counter

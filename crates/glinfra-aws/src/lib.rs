@@ -5,6 +5,7 @@
 //! chain, profiles, `AWS_REGION`, `AWS_ENDPOINT_URL` and the per-service
 //! `AWS_ENDPOINT_URL_<SERVICE>` variables. It knows nothing about emulators.
 
+pub mod backend;
 mod clients;
 mod driver;
 mod error;

@@ -170,8 +170,8 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Journals `record` (synced to disk) and applies it to the run's state.
-    pub(crate) fn record(&self, record: JournalRecord) -> Result<(), StoreError> {
-        self.lock.append(&record)?;
+    pub(crate) async fn record(&self, record: JournalRecord) -> Result<(), StoreError> {
+        self.lock.append(&record).await?;
         replay(&mut self.state.lock().expect("state lock"), &record);
         Ok(())
     }
@@ -203,7 +203,7 @@ pub async fn apply(
     if !refusals.is_empty() {
         return Err(ApplyError::Protected { refusals });
     }
-    let state = lock.load()?;
+    let state = lock.load().await?;
     if state.serial != plan.base_serial {
         return Err(ApplyError::StalePlan {
             stack: plan.stack.clone(),
@@ -355,22 +355,21 @@ pub async fn apply(
                 }
             }
             Err((attempts, error)) => {
-                if let OpError::Store(store) = &error {
-                    store_error.get_or_insert(StoreError::Corrupt {
-                        path: shared.lock.journal_path().to_path_buf(),
-                        message: store.to_string(),
-                    });
+                let detail = error.to_string();
+                if let OpError::Store(store) = error {
+                    // The run stops: its first store error (the lock lost, say) is its error.
+                    store_error.get_or_insert(store);
                 }
                 shared.observer.event(&Event::Failed {
                     resource: resource.clone(),
                     phase: op.phase,
-                    error: error.to_string(),
+                    error: detail.clone(),
                 });
                 outcomes.push(OpOutcome {
                     resource: resource.clone(),
                     phase: op.phase,
                     status: OpStatus::Failed,
-                    detail: Some(error.to_string()),
+                    detail: Some(detail),
                     attempts,
                     elapsed_ms: elapsed.as_millis() as u64,
                 });
@@ -428,7 +427,7 @@ pub async fn apply(
         }
     }
     let final_state = shared.state.lock().expect("state lock").clone();
-    lock.save(&final_state)?;
+    lock.save(&final_state).await?;
     Ok(ApplyReport {
         outcomes,
         elapsed_ms: start.elapsed().as_millis() as u64,

@@ -1,6 +1,8 @@
 //! glinfra's engine: runs a plan concurrently against a [`Provider`], journaling
-//! every mutating call into a locked, atomically written state store.
+//! every mutating call into a locked state backend (a local directory, or an object
+//! store such as S3 with conditional writes).
 
+pub mod backend;
 pub mod executor;
 /// The in-memory fake cloud, for tests (feature `test-util`).
 #[cfg(any(test, feature = "test-util"))]
@@ -21,6 +23,9 @@ pub mod timing;
 pub mod token;
 pub mod wait;
 
+pub use backend::{
+    Backend, LeaseConfig, LockEvent, LockInfo, ObjectBackend, StackLock, StackRead, StoreError,
+};
 pub use executor::{
     apply, ApplyError, ApplyOptions, ApplyReport, Event, NoObserver, Observer, OpOutcome, OpStatus,
     RetryPolicy, Scheduler,
@@ -29,6 +34,6 @@ pub use pace::Pace;
 pub use provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
 pub use refresh::{refresh, Program, RefreshError, RefreshOptions, RefreshStats};
 pub use stop::{Stop, StopReason};
-pub use store::{LocalStateStore, LockHolder, StackLock, StoreError};
+pub use store::{LocalLock, LocalStateStore};
 pub use timeline::Timeline;
 pub use token::IdempotencyToken;

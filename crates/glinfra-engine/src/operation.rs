@@ -120,7 +120,7 @@ pub(crate) async fn run_operation(
     let work = async {
         match phase {
             OpPhase::ReplaceCreate if step.creates_first() => {
-                supersede(shared, &step.resource)?;
+                supersede(shared, &step.resource).await?;
                 create(shared, step, phase, &mut attempts).await
             }
             OpPhase::Create | OpPhase::ReplaceCreate => {
@@ -181,7 +181,7 @@ fn lifecycle_of(step: &Step) -> Lifecycle {
     }
 }
 
-fn begin(
+async fn begin(
     shared: &Shared,
     step: &Step,
     resource: &ResolvedResource,
@@ -203,6 +203,7 @@ fn begin(
             lifecycle: lifecycle_of(step),
             since_serial,
         })
+        .await
         .map_err(OpError::Store)
 }
 
@@ -221,25 +222,28 @@ fn since_serial(shared: &Shared, id: &str) -> u64 {
 
 /// Records that `operation` failed with `error`; `made_nothing` when the failure
 /// shows nothing of ours exists (see [`JournalRecord::Failed`]).
-fn fail(
+async fn fail(
     shared: &Shared,
     resource: &str,
     operation: Mutation,
     error: ProviderError,
     made_nothing: bool,
 ) -> OpError {
-    match shared.record(JournalRecord::Failed {
-        resource: resource.to_string(),
-        operation,
-        error: error.to_string(),
-        made_nothing,
-    }) {
+    match shared
+        .record(JournalRecord::Failed {
+            resource: resource.to_string(),
+            operation,
+            error: error.to_string(),
+            made_nothing,
+        })
+        .await
+    {
         Ok(()) => OpError::Provider(error),
         Err(e) => OpError::Store(e),
     }
 }
 
-fn recorded(
+async fn recorded(
     shared: &Shared,
     step: &Step,
     resource: &ResolvedResource,
@@ -260,6 +264,7 @@ fn recorded(
                 lifecycle: lifecycle_of(step),
             },
         })
+        .await
         .map_err(OpError::Store)
 }
 
@@ -287,7 +292,8 @@ async fn create(
         Mutation::Create,
         deps.clone(),
         Some(since),
-    )?;
+    )
+    .await?;
     let provider = shared.provider.clone();
     let adopted = AtomicBool::new(false);
     let result = with_retry(shared, &resource.id, phase, attempts, || {
@@ -348,19 +354,13 @@ async fn create(
         other => other,
     };
     match result {
-        Ok(outputs) => recorded(shared, step, &resource, deps, outputs),
+        Ok(outputs) => recorded(shared, step, &resource, deps, outputs).await,
         Err(e) => {
             // Refused because the name is someone else's, with nothing of ours found
             // (ours would have been adopted): nothing of ours was made.
             let made_nothing =
                 e.class == ErrorClass::AlreadyExists && !adopted.load(Ordering::Relaxed);
-            Err(fail(
-                shared,
-                &resource.id,
-                Mutation::Create,
-                e,
-                made_nothing,
-            ))
+            Err(fail(shared, &resource.id, Mutation::Create, e, made_nothing).await)
         }
     }
 }
@@ -391,7 +391,8 @@ async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), 
         Mutation::Update,
         deps.clone(),
         None,
-    )?;
+    )
+    .await?;
     let changed = step.changed_fields();
     let provider = shared.provider.clone();
     let result = with_retry(shared, &resource.id, OpPhase::Update, attempts, || {
@@ -403,9 +404,9 @@ async fn update(shared: &Shared, step: &Step, attempts: &mut u32) -> Result<(), 
             if outputs.is_empty() {
                 outputs = prior.outputs.clone();
             }
-            recorded(shared, step, &resource, deps, outputs)
+            recorded(shared, step, &resource, deps, outputs).await
         }
-        Err(e) => Err(fail(shared, &resource.id, Mutation::Update, e, false)),
+        Err(e) => Err(fail(shared, &resource.id, Mutation::Update, e, false).await),
     }
 }
 
@@ -424,6 +425,7 @@ async fn delete(
             .record(JournalRecord::Removed {
                 resource: step.resource.clone(),
             })
+            .await
             .map_err(OpError::Store);
     }
     let as_recorded = ResolvedResource::from_state(&shared.stack, &step.resource, &prior);
@@ -434,7 +436,8 @@ async fn delete(
         Mutation::Delete,
         prior.dependencies.clone(),
         None,
-    )?;
+    )
+    .await?;
     let provider = shared.provider.clone();
     if !prior.exists() {
         // Its create never got recorded: delete what carries its tags, if anything.
@@ -457,9 +460,10 @@ async fn delete(
                     .record(JournalRecord::Removed {
                         resource: step.resource.clone(),
                     })
+                    .await
                     .map_err(OpError::Store)
             }
-            Err(e) => return Err(fail(shared, &step.resource, Mutation::Delete, e, false)),
+            Err(e) => return Err(fail(shared, &step.resource, Mutation::Delete, e, false).await),
         }
     }
     let prior = prior;
@@ -480,8 +484,9 @@ async fn delete(
             .record(JournalRecord::Removed {
                 resource: step.resource.clone(),
             })
+            .await
             .map_err(OpError::Store),
-        Err(e) => Err(fail(shared, &step.resource, Mutation::Delete, e, false)),
+        Err(e) => Err(fail(shared, &step.resource, Mutation::Delete, e, false).await),
     }
 }
 
@@ -489,11 +494,13 @@ async fn delete(
 /// before a create-first replacement creates its new one, so the record of the
 /// old one survives anything that happens next. A placeholder (a create that was
 /// never recorded) is not a resource and stays where it is.
-fn supersede(shared: &Shared, id: &str) -> Result<(), OpError> {
+async fn supersede(shared: &Shared, id: &str) -> Result<(), OpError> {
     if current(shared, id).is_some_and(|r| r.exists()) {
-        shared.record(JournalRecord::Superseded {
-            resource: id.to_string(),
-        })?;
+        shared
+            .record(JournalRecord::Superseded {
+                resource: id.to_string(),
+            })
+            .await?;
     }
     Ok(())
 }
@@ -539,10 +546,12 @@ async fn delete_superseded(
                 return Err(OpError::Provider(e));
             }
         }
-        shared.record(JournalRecord::SupersededRemoved {
-            resource: step.resource.clone(),
-            outputs: copy.outputs.clone(),
-        })?;
+        shared
+            .record(JournalRecord::SupersededRemoved {
+                resource: step.resource.clone(),
+                outputs: copy.outputs.clone(),
+            })
+            .await?;
     }
     Ok(())
 }

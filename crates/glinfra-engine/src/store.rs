@@ -1,6 +1,6 @@
-//! The local state store: one directory, a JSON state file per stack written
-//! atomically, a journal of small records appended around every mutating call,
-//! and an OS file lock per stack.
+//! The local state store, the default [`Backend`]: one directory, a JSON state
+//! file per stack written atomically, a journal of small records appended around
+//! every mutating call, and an OS file lock per stack.
 //!
 //! The lock is an `flock` on `<stack>.lock`: the kernel releases it when the
 //! holder exits, however it exits, so a crashed run never leaves it stuck. The
@@ -10,81 +10,17 @@
 //! Every file (state, journal, lock, and the directory) is private to its owner:
 //! mode 0600 (0700 for the directory), since state records ARNs, endpoints and tags.
 
+use crate::backend::{Backend, LockInfo, LockedStack, StackRead};
 use crate::journal::{replay, JournalRecord};
+use async_trait::async_trait;
 use fs2::FileExt;
 use glinfra_core::state::{State, STATE_SCHEMA_VERSION};
-use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Errors of the state store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Another run holds the stack's lock.
-    #[error("stack `{stack}` is locked by {holder}; wait for that run to finish (the lock is released when it exits)")]
-    Locked {
-        /// The stack.
-        stack: String,
-        /// Who holds it.
-        holder: LockHolder,
-    },
-    /// Reading or writing a file failed.
-    #[error("state store {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The IO error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The stack name could not be a file name inside the state directory.
-    #[error("invalid stack name: {problem}")]
-    InvalidStackName {
-        /// What is wrong, and the rule.
-        problem: String,
-    },
-    /// `state rm` named a resource the stack does not record.
-    #[error("stack `{stack}` records no resource `{id}` (see `state list`)")]
-    NotRecorded {
-        /// The stack.
-        stack: String,
-        /// The logical id asked for.
-        id: String,
-    },
-    /// A state or journal file is not what glinfra wrote.
-    #[error("state file {path} is unreadable: {message}")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-}
-
-/// Who holds a stack's lock.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockHolder {
-    /// Process id.
-    pub pid: u32,
-    /// Host name.
-    pub host: String,
-    /// When the lock was taken (RFC 3339).
-    pub started_at: String,
-    /// The command line.
-    pub command: String,
-}
-
-impl std::fmt::Display for LockHolder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "process {} on host {} since {} (`{}`)",
-            self.pid, self.host, self.started_at, self.command
-        )
-    }
-}
+pub use crate::backend::{StackLock, StoreError};
 
 /// Opens (creating if need be) a file only its owner may read and write.
 fn private(options: &mut OpenOptions) -> &mut OpenOptions {
@@ -138,6 +74,17 @@ pub struct LocalStateStore {
     dir: PathBuf,
 }
 
+fn unknown_holder(stack: &str) -> LockInfo {
+    LockInfo {
+        lock_id: "unknown".into(),
+        user: "unknown".into(),
+        host: "unknown".into(),
+        pid: 0,
+        command: "unknown".into(),
+        ..LockInfo::mine(stack, "", chrono::Utc::now(), None)
+    }
+}
+
 impl LocalStateStore {
     /// A store in `dir` (created when first locked).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
@@ -149,19 +96,32 @@ impl LocalStateStore {
         &self.dir
     }
 
-    /// Takes `stack`'s lock at once, or fails naming the holder.
-    /// A stack name that is not an identifier is refused before anything touches
-    /// the filesystem, so no name can reach a path outside the state directory.
-    pub fn lock(&self, stack: &str) -> Result<StackLock, StoreError> {
+    fn paths(&self, stack: &str) -> Result<(PathBuf, PathBuf, PathBuf), StoreError> {
         if let Some(problem) = glinfra_core::names::stack_name_problem(stack) {
             return Err(StoreError::InvalidStackName { problem });
         }
+        Ok((
+            self.dir.join(format!("{stack}.state.json")),
+            self.dir.join(format!("{stack}.journal.jsonl")),
+            self.dir.join(format!("{stack}.lock")),
+        ))
+    }
+
+    /// Takes `stack`'s lock at once, or fails naming the holder.
+    pub fn lock(&self, stack: &str) -> Result<StackLock, StoreError> {
+        Ok(StackLock::new(self.lock_local(stack, "")?))
+    }
+
+    /// Takes `stack`'s lock for run `run_id` at once, or fails naming the holder.
+    /// A stack name that is not an identifier is refused before anything touches
+    /// the filesystem, so no name can reach a path outside the state directory.
+    pub fn lock_local(&self, stack: &str, run_id: &str) -> Result<LocalLock, StoreError> {
+        let (state_path, journal_path, path) = self.paths(stack)?;
         let mut dir = fs::DirBuilder::new();
         dir.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
         dir.create(&self.dir).map_err(io(&self.dir))?;
-        let path = self.dir.join(format!("{stack}.lock"));
         let mut file = private(
             OpenOptions::new()
                 .read(true)
@@ -174,54 +134,174 @@ impl LocalStateStore {
         if file.try_lock_exclusive().is_err() {
             let mut text = String::new();
             let _ = file.read_to_string(&mut text);
-            let holder = serde_json::from_str(&text).unwrap_or(LockHolder {
-                pid: 0,
-                host: "unknown".into(),
-                started_at: "unknown".into(),
-                command: "unknown".into(),
-            });
             return Err(StoreError::Locked {
                 stack: stack.to_string(),
-                holder,
+                holder: Box::new(
+                    serde_json::from_str(&text).unwrap_or_else(|_| unknown_holder(stack)),
+                ),
+                advice: "wait for that run to finish (the lock is released when it exits)".into(),
             });
         }
-        let holder = LockHolder {
-            pid: std::process::id(),
-            host: hostname::get()
-                .map(|h| h.to_string_lossy().into_owned())
-                .unwrap_or_else(|_| "unknown".into()),
-            started_at: chrono::Utc::now().to_rfc3339(),
-            command: std::env::args().collect::<Vec<_>>().join(" "),
-        };
+        let info = LockInfo::mine(stack, run_id, chrono::Utc::now(), None);
         make_private(&file).map_err(io(&path))?;
         file.set_len(0).map_err(io(&path))?;
         file.seek(SeekFrom::Start(0)).map_err(io(&path))?;
-        file.write_all(&serde_json::to_vec(&holder).expect("holder serialises"))
+        file.write_all(&serde_json::to_vec(&info).expect("holder serialises"))
             .map_err(io(&path))?;
         file.sync_data().map_err(io(&path))?;
-        Ok(StackLock {
+        Ok(LocalLock {
             stack: stack.to_string(),
-            state_path: self.dir.join(format!("{stack}.state.json")),
-            journal_path: self.dir.join(format!("{stack}.journal.jsonl")),
+            state_path,
+            journal_path,
             dir: self.dir.clone(),
+            info,
             _lock: file,
             journal: Mutex::new(None),
         })
     }
 }
 
-/// A held stack lock: the only way to read or write the stack's state.
+#[async_trait]
+impl Backend for LocalStateStore {
+    fn location(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    async fn lock(&self, stack: &str, run_id: &str) -> Result<StackLock, StoreError> {
+        Ok(StackLock::new(self.lock_local(stack, run_id)?))
+    }
+
+    /// The state file with the journal replayed in memory; a torn last journal
+    /// line is ignored (the holder cuts it off), nothing is written.
+    async fn read(&self, stack: &str) -> Result<StackRead, StoreError> {
+        let (state_path, journal_path, _) = self.paths(stack)?;
+        let mut state = read_state(&state_path, stack)?;
+        let bytes = match fs::read(&journal_path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io(&journal_path)(e)),
+        };
+        for record in parse_journal(&bytes, &journal_path)?.0 {
+            replay(&mut state, &record);
+        }
+        Ok(StackRead {
+            state,
+            version: None,
+            history: Vec::new(),
+        })
+    }
+
+    /// Asks the OS whether the lock is held (a shared lock taken and dropped at
+    /// once), and if so whom its file names.
+    async fn holder(&self, stack: &str) -> Result<Option<LockInfo>, StoreError> {
+        let (_, _, path) = self.paths(stack)?;
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        if FileExt::try_lock_shared(&file).is_ok() {
+            let _ = FileExt::unlock(&file);
+            return Ok(None);
+        }
+        let mut text = String::new();
+        let _ = file.read_to_string(&mut text);
+        Ok(Some(
+            serde_json::from_str(&text).unwrap_or_else(|_| unknown_holder(stack)),
+        ))
+    }
+
+    async fn force_unlock(&self, stack: &str, _lock_id: &str) -> Result<LockInfo, StoreError> {
+        let held = self.holder(stack).await?;
+        Err(StoreError::Unsupported(match held {
+            Some(holder) => format!("stack `{stack}` is locked by {holder} with an OS file lock in {}, which the OS releases when that process exits; it cannot be removed from outside (stop that process)", self.dir.display()),
+            None => format!("stack `{stack}` is not locked"),
+        }))
+    }
+}
+
+/// The state file at `path`, or the empty state of `stack` when there is none.
+fn read_state(path: &Path, stack: &str) -> Result<State, StoreError> {
+    let state = match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice::<State>(&bytes).map_err(|e| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::empty(stack),
+        Err(e) => return Err(io(path)(e)),
+    };
+    if state.schema_version != STATE_SCHEMA_VERSION {
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            message: format!(
+                "schema version {} (this glinfra reads {STATE_SCHEMA_VERSION})",
+                state.schema_version
+            ),
+        });
+    }
+    Ok(state)
+}
+
+/// How a journal file must be repaired before anything is appended.
+#[derive(Debug, PartialEq, Eq)]
+enum Repair {
+    /// Cut it to this length (a torn last line: its call was never made).
+    Cut(u64),
+    /// End its last, whole line with a newline.
+    EndLine,
+}
+
+/// The records of a journal file's bytes, and the repair it needs. A torn line
+/// anywhere but last is corruption.
+fn parse_journal(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(Vec<JournalRecord>, Option<Repair>), StoreError> {
+    let mut records = Vec::new();
+    let mut repair = None;
+    let mut offset = 0;
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        let start = offset;
+        offset += line.len();
+        let complete = line.ends_with(b"\n");
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice(text) {
+            Ok(r) => {
+                records.push(r);
+                if !complete {
+                    // Whole but for its newline: keep it, and end the line.
+                    repair = Some(Repair::EndLine);
+                }
+            }
+            Err(_) if i + 1 == lines.len() => repair = Some(Repair::Cut(start as u64)),
+            Err(e) => {
+                return Err(StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    message: format!("line {}: {e}", i + 1),
+                })
+            }
+        }
+    }
+    Ok((records, repair))
+}
+
+/// A held lock of the local store: the only way to write the stack's state.
 #[derive(Debug)]
-pub struct StackLock {
+pub struct LocalLock {
     stack: String,
     dir: PathBuf,
     state_path: PathBuf,
     journal_path: PathBuf,
+    info: LockInfo,
     _lock: File,
     journal: Mutex<Option<File>>,
 }
 
-impl StackLock {
+impl LocalLock {
     /// The stack's name.
     pub fn stack(&self) -> &str {
         &self.stack
@@ -231,25 +311,7 @@ impl StackLock {
     /// on top. When the journal had records (a run ended early), the result is
     /// written back as the new snapshot and the journal is emptied.
     pub fn load(&self) -> Result<State, StoreError> {
-        let mut state = match fs::read(&self.state_path) {
-            Ok(bytes) => {
-                serde_json::from_slice::<State>(&bytes).map_err(|e| StoreError::Corrupt {
-                    path: self.state_path.clone(),
-                    message: e.to_string(),
-                })?
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::empty(&self.stack),
-            Err(e) => return Err(io(&self.state_path)(e)),
-        };
-        if state.schema_version != STATE_SCHEMA_VERSION {
-            return Err(StoreError::Corrupt {
-                path: self.state_path.clone(),
-                message: format!(
-                    "schema version {} (this glinfra reads {STATE_SCHEMA_VERSION})",
-                    state.schema_version
-                ),
-            });
-        }
+        let mut state = read_state(&self.state_path, &self.stack)?;
         let records = self.read_journal()?;
         if !records.is_empty() {
             for record in &records {
@@ -269,34 +331,11 @@ impl StackLock {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(io(&self.journal_path)(e)),
         };
-        let mut records = Vec::new();
-        let mut offset = 0;
-        let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
-        for (i, line) in lines.iter().enumerate() {
-            let start = offset;
-            offset += line.len();
-            let complete = line.ends_with(b"\n");
-            let text = line.strip_suffix(b"\n").unwrap_or(line);
-            if text.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            match serde_json::from_slice(text) {
-                Ok(r) if complete => records.push(r),
-                // Whole but for its newline: keep it, and end the line.
-                Ok(r) => {
-                    records.push(r);
-                    self.repair_journal(bytes.len() as u64, Some(b"\n"))?;
-                }
-                Err(_) if i + 1 == lines.len() => {
-                    self.repair_journal(start as u64, None)?;
-                }
-                Err(e) => {
-                    return Err(StoreError::Corrupt {
-                        path: self.journal_path.clone(),
-                        message: format!("line {}: {e}", i + 1),
-                    })
-                }
-            }
+        let (records, repair) = parse_journal(&bytes, &self.journal_path)?;
+        match repair {
+            Some(Repair::Cut(len)) => self.repair_journal(len, None)?,
+            Some(Repair::EndLine) => self.repair_journal(bytes.len() as u64, Some(b"\n"))?,
+            None => {}
         }
         Ok(records)
     }
@@ -369,23 +408,6 @@ impl StackLock {
         }
     }
 
-    /// Forgets resource `id` without deleting it (`state rm`): it stays in AWS,
-    /// no longer managed by this stack, and refresh neither reports it nor plans
-    /// its deletion (it is recorded as released). It keeps its ownership tags, so a
-    /// program that still declares `id` adopts it back on its next apply.
-    pub fn forget(&self, id: &str) -> Result<(), StoreError> {
-        let mut state = self.load()?;
-        let Some(gone) = state.resources.remove(id) else {
-            return Err(StoreError::NotRecorded {
-                stack: state.stack,
-                id: id.to_string(),
-            });
-        };
-        state.released.insert(id.to_string(), gone.outputs);
-        state.serial += 1;
-        self.save(&state)
-    }
-
     /// The path of the state file.
     pub fn state_path(&self) -> &Path {
         &self.state_path
@@ -394,5 +416,41 @@ impl StackLock {
     /// The path of the journal.
     pub fn journal_path(&self) -> &Path {
         &self.journal_path
+    }
+}
+
+#[async_trait]
+impl LockedStack for LocalLock {
+    fn stack(&self) -> &str {
+        &self.stack
+    }
+
+    fn info(&self) -> LockInfo {
+        self.info.clone()
+    }
+
+    fn journal_location(&self) -> String {
+        self.journal_path.display().to_string()
+    }
+
+    async fn load(&self) -> Result<State, StoreError> {
+        LocalLock::load(self)
+    }
+
+    async fn append(&self, record: &JournalRecord) -> Result<(), StoreError> {
+        LocalLock::append(self, record)
+    }
+
+    async fn save(&self, state: &State) -> Result<(), StoreError> {
+        LocalLock::save(self, state)
+    }
+
+    /// The OS releases the lock when the file closes (on drop).
+    async fn release(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

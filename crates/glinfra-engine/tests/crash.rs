@@ -11,6 +11,7 @@ use glinfra_core::spec::ec2::*;
 use glinfra_core::spec::s3::BucketSpec;
 use glinfra_core::{Action, Mutation, Plan, ResourceGraph, Stack};
 use glinfra_engine::fake::{FakeCloud, FakeOp};
+use glinfra_engine::LocalLock;
 use glinfra_engine::{
     apply, ApplyError, ApplyOptions, ApplyReport, ErrorClass, Event, LocalStateStore, Observer,
     OpStatus, RetryPolicy, StackLock, Stop, StopReason,
@@ -142,8 +143,11 @@ impl World {
         panic!("the killed run's lock is released");
     }
 
-    fn plan(&self, lock: &StackLock, stack: &Stack) -> Plan {
-        plan(&ResourceGraph::build(stack).unwrap(), &lock.load().unwrap())
+    async fn plan(&self, lock: &StackLock, stack: &Stack) -> Plan {
+        plan(
+            &ResourceGraph::build(stack).unwrap(),
+            &lock.load().await.unwrap(),
+        )
     }
 
     async fn run(&self, lock: Arc<StackLock>, plan: &Plan, stop: &Stop) -> ApplyReport {
@@ -160,7 +164,7 @@ impl World {
 
     async fn up(&self, stack: &Stack) -> ApplyReport {
         let lock = self.lock();
-        let p = self.plan(&lock, stack);
+        let p = self.plan(&lock, stack).await;
         self.run(lock, &p, &Stop::new()).await
     }
 
@@ -208,10 +212,11 @@ impl World {
         );
         assert_eq!(census.len(), stack.declarations().len(), "{census:?}");
         let lock = self.lock();
-        let again = self.plan(&lock, stack);
+        let again = self.plan(&lock, stack).await;
         assert!(again.is_empty(), "{again:?}");
         assert!(lock
             .load()
+            .await
             .unwrap()
             .resources
             .values()
@@ -237,7 +242,7 @@ async fn an_interrupt_drains_the_operations_in_flight_and_starts_nothing_more() 
     let world = World::new();
     world.cloud.set_latency(Duration::from_millis(50));
     let lock = world.lock();
-    let p = world.plan(&lock, &stack());
+    let p = world.plan(&lock, &stack()).await;
     let stop = Stop::new();
     let recorder = Arc::new(Recorder {
         stop_at: Some(("vpc".into(), stop.clone())),
@@ -301,8 +306,12 @@ async fn an_interrupt_drains_the_operations_in_flight_and_starts_nothing_more() 
 
     // Saved: what ran recorded, nothing pending, and the journal folded into the state.
     let lock = world.lock();
-    assert!(!lock.journal_path().exists());
-    let state = lock.load().unwrap();
+    assert!(!lock
+        .downcast::<LocalLock>()
+        .unwrap()
+        .journal_path()
+        .exists());
+    let state = lock.load().await.unwrap();
     assert_eq!(state.resources.len(), ran);
     assert!(state
         .resources
@@ -320,7 +329,7 @@ async fn an_interrupt_drains_the_operations_in_flight_and_starts_nothing_more() 
 async fn a_run_stopped_before_it_starts_calls_nothing() {
     let world = World::new();
     let lock = world.lock();
-    let p = world.plan(&lock, &stack());
+    let p = world.plan(&lock, &stack()).await;
     let stop = Stop::new();
     stop.stop(StopReason::TimedOut { seconds: 5 });
     let report = world.run(lock, &p, &stop).await;
@@ -330,7 +339,7 @@ async fn a_run_stopped_before_it_starts_calls_nothing() {
         Some("not started: the run's time limit of 5s was reached")
     );
     assert!(world.cloud.calls().is_empty());
-    assert!(world.lock().load().unwrap().resources.is_empty());
+    assert!(world.lock().load().await.unwrap().resources.is_empty());
 }
 
 /// The run's time limit (`--timeout`) works as Ctrl-C does: it stops scheduling
@@ -340,7 +349,7 @@ async fn the_runs_time_limit_stops_scheduling_and_lets_in_flight_operations_fini
     let world = World::new();
     world.cloud.set_latency(Duration::from_millis(100));
     let lock = world.lock();
-    let p = world.plan(&lock, &stack());
+    let p = world.plan(&lock, &stack()).await;
     let stop = Stop::new();
     stop.stop_after(Duration::from_millis(120));
     let report = world.run(lock, &p, &stop).await;
@@ -363,7 +372,7 @@ async fn a_stop_cuts_short_a_retry_backoff() {
         .cloud
         .fail("bucket", FakeOp::Create, ErrorClass::Throttled, 1);
     let lock = world.lock();
-    let p = world.plan(&lock, &stack());
+    let p = world.plan(&lock, &stack()).await;
     let stop = Stop::new();
     let mut opts = options(&stop);
     opts.retry = RetryPolicy {
@@ -413,7 +422,7 @@ async fn an_operation_past_its_lifecycle_timeout_fails_and_the_next_run_resumes_
     world.cloud.hang_after_update("bucket");
 
     let lock = world.lock();
-    let p = world.plan(&lock, &changed);
+    let p = world.plan(&lock, &changed).await;
     let began = Instant::now();
     let report = world.run(lock, &p, &Stop::new()).await;
     assert!(began.elapsed() < Duration::from_secs(5));
@@ -424,10 +433,10 @@ async fn an_operation_past_its_lifecycle_timeout_fails_and_the_next_run_resumes_
         Some("the update did not finish within its limit of 1s (lifecycle.timeouts.update); it may still finish in AWS: run again to resume")
     );
     let lock = world.lock();
-    let state = lock.load().unwrap();
+    let state = lock.load().await.unwrap();
     let pending = state.resources["bucket"].pending.as_ref().expect("pending");
     assert_eq!(pending.operation, Mutation::Update);
-    let again = world.plan(&lock, &changed);
+    let again = world.plan(&lock, &changed).await;
     assert_eq!(again.step("bucket").unwrap().action, Action::Update);
     drop(lock);
     world.converges(&changed).await;
@@ -448,7 +457,7 @@ async fn a_create_past_its_timeout_is_adopted_by_the_next_run() {
     assert_eq!(world.cloud.count("life", "subnet-1"), 1);
 
     let lock = world.lock();
-    let p = world.plan(&lock, &s);
+    let p = world.plan(&lock, &s).await;
     let recorder = Arc::new(Recorder::default());
     let report = apply(
         world.cloud.clone(),
@@ -472,7 +481,7 @@ async fn a_lost_create_response_does_not_make_a_duplicate() {
     let world = World::new();
     world.cloud.lose_reply(FakeOp::Create, "subnet-1");
     let lock = world.lock();
-    let p = world.plan(&lock, &stack());
+    let p = world.plan(&lock, &stack()).await;
     let recorder = Arc::new(Recorder::default());
     let report = apply(
         world.cloud.clone(),
@@ -505,11 +514,11 @@ async fn a_kill_during_an_update_converges() {
     bucket.versioning = true;
     let changed = with_bucket(bucket);
     world.cloud.hang_after_update("bucket");
-    let p = world.plan(&world.lock(), &changed);
+    let p = world.plan(&world.lock(), &changed).await;
     world.kill_when_hung(&p).await;
 
     let lock = world.lock_after_kill().await;
-    let state = lock.load().unwrap();
+    let state = lock.load().await.unwrap();
     assert_eq!(
         state.resources["bucket"]
             .pending
@@ -532,12 +541,12 @@ async fn a_kill_during_a_delete_converges() {
     let world = World::new();
     world.up(&stack()).await;
     world.cloud.hang_after_delete("bucket");
-    let p = plan_destroy(&world.lock().load().unwrap());
+    let p = plan_destroy(&world.lock().load().await.unwrap());
     world.kill_when_hung(&p).await;
 
     let lock = world.lock_after_kill().await;
     assert_eq!(world.cloud.count("life", "bucket"), 0);
-    let state = lock.load().unwrap();
+    let state = lock.load().await.unwrap();
     assert_eq!(
         state.resources["bucket"]
             .pending
@@ -550,7 +559,7 @@ async fn a_kill_during_a_delete_converges() {
     let report = world.run(lock, &p, &Stop::new()).await;
     assert!(report.is_success(), "{report:?}");
     assert!(world.cloud.resources().is_empty());
-    assert!(world.lock().load().unwrap().resources.is_empty());
+    assert!(world.lock().load().await.unwrap().resources.is_empty());
 }
 
 /// `stack` with the bucket renamed, replaced delete-first (`lifecycle.delete_before_replace`).
@@ -568,7 +577,7 @@ async fn a_kill_during_the_delete_half_of_a_replacement_converges() {
     let world = World::new();
     world.up(&stack()).await;
     let renamed = renamed_delete_first();
-    let p = world.plan(&world.lock(), &renamed);
+    let p = world.plan(&world.lock(), &renamed).await;
     assert_eq!(p.step("bucket").unwrap().action, Action::Replace);
     world.cloud.hang_after_delete("bucket");
     world.kill_when_hung(&p).await;
@@ -579,7 +588,7 @@ async fn a_kill_during_the_delete_half_of_a_replacement_converges() {
         0,
         "the old one is gone"
     );
-    let p = world.plan(&lock, &renamed);
+    let p = world.plan(&lock, &renamed).await;
     assert_eq!(p.step("bucket").unwrap().action, Action::Replace);
     drop(lock);
     world.converges(&renamed).await;
@@ -595,17 +604,17 @@ async fn a_kill_during_the_create_half_of_a_replacement_converges() {
     let world = World::new();
     world.up(&stack()).await;
     let renamed = renamed_delete_first();
-    let p = world.plan(&world.lock(), &renamed);
+    let p = world.plan(&world.lock(), &renamed).await;
     world.cloud.hang_after_create("bucket");
     world.kill_when_hung(&p).await;
 
     let lock = world.lock_after_kill().await;
     assert_eq!(world.cloud.count("life", "bucket"), 1, "the new one");
-    let state = lock.load().unwrap();
+    let state = lock.load().await.unwrap();
     let rec = &state.resources["bucket"];
     assert!(!rec.exists());
     assert_eq!(rec.pending.as_ref().unwrap().operation, Mutation::Create);
-    let p = world.plan(&lock, &renamed);
+    let p = world.plan(&lock, &renamed).await;
     let recorder = Arc::new(Recorder::default());
     let report = apply(
         world.cloud.clone(),
@@ -642,7 +651,7 @@ async fn a_create_refused_as_already_existing_leaves_no_placeholder() {
         assert_eq!((bucket.status, bucket.attempts), (OpStatus::Failed, 1));
 
         let lock = world.lock();
-        let state = lock.load().unwrap();
+        let state = lock.load().await.unwrap();
         assert!(
             !state.resources.contains_key("bucket"),
             "{op:?}: a placeholder"
@@ -662,7 +671,7 @@ async fn a_create_refused_as_already_existing_leaves_no_placeholder() {
         .fail("bucket", FakeOp::Create, ErrorClass::Fatal, 1);
     world.up(&s).await;
     let lock = world.lock();
-    let state = lock.load().unwrap();
+    let state = lock.load().await.unwrap();
     assert!(state.resources["bucket"].pending.is_some());
     let err = apply(
         world.cloud.clone(),
@@ -683,11 +692,18 @@ async fn a_torn_journal_line_is_cut_off_before_anything_is_appended() {
     let world = World::new();
     world.up(&stack()).await;
     let lock = world.lock();
-    let serial = lock.load().unwrap().serial;
-    std::fs::write(lock.journal_path(), b"{\"record\":\"begin\",\"resou").unwrap();
-    let state = lock.load().unwrap();
+    let serial = lock.load().await.unwrap().serial;
+    std::fs::write(
+        lock.downcast::<LocalLock>().unwrap().journal_path(),
+        b"{\"record\":\"begin\",\"resou",
+    )
+    .unwrap();
+    let state = lock.load().await.unwrap();
     assert_eq!(state.serial, serial);
-    assert_eq!(std::fs::read(lock.journal_path()).unwrap(), b"");
+    assert_eq!(
+        std::fs::read(lock.downcast::<LocalLock>().unwrap().journal_path()).unwrap(),
+        b""
+    );
 
     // The next run journals after it; its records read back whole.
     drop(lock);
@@ -695,21 +711,22 @@ async fn a_torn_journal_line_is_cut_off_before_anything_is_appended() {
     bucket.versioning = true;
     world.cloud.hang_after_update("bucket");
     let changed = with_bucket(bucket);
-    let p = world.plan(&world.lock(), &changed);
+    let p = world.plan(&world.lock(), &changed).await;
     world.kill_when_hung(&p).await;
     let lock = world.lock_after_kill().await;
-    let journal = std::fs::read_to_string(lock.journal_path()).unwrap();
+    let journal =
+        std::fs::read_to_string(lock.downcast::<LocalLock>().unwrap().journal_path()).unwrap();
     assert!(journal.starts_with("{\"record\":\"begin\""), "{journal}");
-    let state = lock.load().unwrap();
+    let state = lock.load().await.unwrap();
     assert!(state.resources["bucket"].pending.is_some());
 
     // A torn line before the last is corruption, not a crash: refused.
     std::fs::write(
-        lock.journal_path(),
+        lock.downcast::<LocalLock>().unwrap().journal_path(),
         b"{\"record\":\n{\"record\":\"removed\",\"resource\":\"x\"}\n",
     )
     .unwrap();
-    assert!(lock.load().is_err());
+    assert!(lock.load().await.is_err());
 }
 
 /// The state, journal and lock files are readable by their owner only, and so
@@ -721,15 +738,25 @@ async fn state_journal_and_lock_files_are_private() {
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     let world = World::new();
     world.cloud.hang_after_create("bucket");
-    let p = world.plan(&world.lock(), &stack());
+    let p = world.plan(&world.lock(), &stack()).await;
     world.kill_when_hung(&p).await;
     let lock = world.lock_after_kill().await;
-    assert_eq!(mode(lock.journal_path()), 0o600);
+    assert_eq!(
+        mode(lock.downcast::<LocalLock>().unwrap().journal_path()),
+        0o600
+    );
     assert_eq!(mode(&world.store.dir().join("life.lock")), 0o600);
     assert_eq!(mode(world.store.dir()), 0o700);
-    lock.load().unwrap();
-    assert_eq!(mode(lock.state_path()), 0o600);
-    assert!(!lock.journal_path().exists());
+    lock.load().await.unwrap();
+    assert_eq!(
+        mode(lock.downcast::<LocalLock>().unwrap().state_path()),
+        0o600
+    );
+    assert!(!lock
+        .downcast::<LocalLock>()
+        .unwrap()
+        .journal_path()
+        .exists());
 }
 
 /// The position of the first call `op` on `id` in the cloud's call log.
@@ -770,7 +797,7 @@ async fn a_create_first_replacement_makes_the_new_resources_before_deleting_the_
         s.add("bucket", BucketSpec::new("life-bucket"));
         s
     };
-    let p = world.plan(&world.lock(), &moved);
+    let p = world.plan(&world.lock(), &moved).await;
     for id in ["vpc", "rt", "subnet-0", "subnet-1"] {
         assert!(p.step(id).unwrap().creates_first(), "{id}");
     }
@@ -791,7 +818,7 @@ async fn a_create_first_replacement_makes_the_new_resources_before_deleting_the_
         rs.iter().find(|r| r.logical_id == "vpc").unwrap().outputs["id"].clone()
     };
     assert_ne!(vpc_of(&before), vpc_of(&after));
-    assert!(world.lock().load().unwrap().superseded.is_empty());
+    assert!(world.lock().load().await.unwrap().superseded.is_empty());
     world.converges(&moved).await;
 }
 
@@ -803,20 +830,20 @@ async fn a_kill_after_the_create_of_a_create_first_replacement_converges() {
     let world = World::new();
     world.up(&stack()).await;
     let renamed = with_bucket(BucketSpec::new("life-bucket-2"));
-    let p = world.plan(&world.lock(), &renamed);
+    let p = world.plan(&world.lock(), &renamed).await;
     assert!(p.step("bucket").unwrap().creates_first());
     world.cloud.hang_after_create("bucket");
     world.kill_when_hung(&p).await;
 
     let lock = world.lock_after_kill().await;
     assert_eq!(world.cloud.count("life", "bucket"), 2, "old and new");
-    let state = lock.load().unwrap();
+    let state = lock.load().await.unwrap();
     assert_eq!(
         state.superseded["bucket"].len(),
         1,
         "the old one is recorded"
     );
-    let p = world.plan(&lock, &renamed);
+    let p = world.plan(&lock, &renamed).await;
     let reasons: Vec<_> = p
         .steps
         .iter()
@@ -835,7 +862,7 @@ async fn a_kill_after_the_create_of_a_create_first_replacement_converges() {
     let live = world.cloud.resources();
     let b = live.iter().find(|r| r.logical_id == "bucket").unwrap();
     assert_eq!(b.props["bucket"], "life-bucket-2");
-    assert!(world.lock().load().unwrap().superseded.is_empty());
+    assert!(world.lock().load().await.unwrap().superseded.is_empty());
 }
 
 /// Killed as the old bucket of a create-first replacement was deleted, before that
@@ -845,16 +872,16 @@ async fn a_kill_during_the_delete_of_the_old_resource_converges() {
     let world = World::new();
     world.up(&stack()).await;
     let renamed = with_bucket(BucketSpec::new("life-bucket-2"));
-    let p = world.plan(&world.lock(), &renamed);
+    let p = world.plan(&world.lock(), &renamed).await;
     world.cloud.hang_after_delete("bucket");
     world.kill_when_hung(&p).await;
 
     let lock = world.lock_after_kill().await;
     assert_eq!(world.cloud.count("life", "bucket"), 1, "the new one");
-    let state = lock.load().unwrap();
+    let state = lock.load().await.unwrap();
     assert!(state.resources["bucket"].exists());
     assert_eq!(state.superseded["bucket"].len(), 1);
     drop(lock);
     world.converges(&renamed).await;
-    assert!(world.lock().load().unwrap().superseded.is_empty());
+    assert!(world.lock().load().await.unwrap().superseded.is_empty());
 }

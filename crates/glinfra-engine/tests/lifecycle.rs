@@ -6,6 +6,7 @@ use glinfra_core::spec::ec2::*;
 use glinfra_core::spec::s3::BucketSpec;
 use glinfra_core::{Plan, ResourceGraph, Stack};
 use glinfra_engine::fake::{FakeCloud, FakeOp};
+use glinfra_engine::LocalLock;
 use glinfra_engine::{
     apply, ApplyError, ApplyOptions, ApplyReport, ErrorClass, Event, LocalStateStore, Observer,
     OpStatus, RetryPolicy, StackLock, StoreError,
@@ -96,8 +97,11 @@ impl World {
         Arc::new(self.store.lock("life").unwrap())
     }
 
-    fn plan(&self, lock: &StackLock, stack: &Stack) -> Plan {
-        plan(&ResourceGraph::build(stack).unwrap(), &lock.load().unwrap())
+    async fn plan(&self, lock: &StackLock, stack: &Stack) -> Plan {
+        plan(
+            &ResourceGraph::build(stack).unwrap(),
+            &lock.load().await.unwrap(),
+        )
     }
 
     async fn apply(
@@ -113,7 +117,7 @@ impl World {
 
     async fn up(&self, stack: &Stack) -> (ApplyReport, Arc<Recorder>) {
         let lock = self.lock();
-        let p = self.plan(&lock, stack);
+        let p = self.plan(&lock, stack).await;
         let recorder = Arc::new(Recorder::default());
         (self.apply(lock, &p, recorder.clone()).await, recorder)
     }
@@ -129,7 +133,7 @@ async fn apply_then_replan_is_empty_and_makes_no_calls() {
     let calls_before = world.cloud.calls().len();
 
     let lock = world.lock();
-    let again = world.plan(&lock, &stack());
+    let again = world.plan(&lock, &stack()).await;
     assert!(again.is_empty());
     let report = world
         .apply(lock, &again, Arc::new(Recorder::default()))
@@ -180,7 +184,7 @@ async fn a_run_killed_after_create_is_resumed_by_adoption_without_duplicates() {
     world.cloud.hang_after_create("subnet-1");
     {
         let lock = world.lock();
-        let p = world.plan(&lock, &stack());
+        let p = world.plan(&lock, &stack()).await;
         let run = apply(
             world.cloud.clone(),
             lock,
@@ -211,12 +215,12 @@ async fn a_run_killed_after_create_is_resumed_by_adoption_without_duplicates() {
         }
     }
     let lock = lock.expect("the killed run's lock is released");
-    let state = lock.load().unwrap();
+    let state = lock.load().await.unwrap();
     let rec = &state.resources["subnet-1"];
     assert!(
         !rec.exists() && rec.pending.as_ref().unwrap().operation == glinfra_core::Mutation::Create
     );
-    let p = world.plan(&lock, &stack());
+    let p = world.plan(&lock, &stack()).await;
     assert_eq!(
         p.step("subnet-1").unwrap().action,
         glinfra_core::Action::Create
@@ -240,7 +244,7 @@ async fn a_run_killed_after_create_is_resumed_by_adoption_without_duplicates() {
     );
     assert_eq!(world.cloud.resources().len(), 7);
     let lock = world.lock();
-    assert!(world.plan(&lock, &stack()).is_empty());
+    assert!(world.plan(&lock, &stack()).await.is_empty());
 }
 
 #[tokio::test]
@@ -284,7 +288,7 @@ async fn destroy_deletes_dependents_first_and_leaves_nothing() {
     let world = World::new();
     world.up(&stack()).await;
     let lock = world.lock();
-    let p = plan_destroy(&lock.load().unwrap());
+    let p = plan_destroy(&lock.load().await.unwrap());
     let recorder = Arc::new(Recorder::default());
     let report = world.apply(lock, &p, recorder.clone()).await;
     assert!(report.is_success(), "{report:?}");
@@ -303,7 +307,7 @@ async fn destroy_deletes_dependents_first_and_leaves_nothing() {
     assert!(
         pos("rta-0") < pos("subnet-0") && pos("subnet-0") < pos("vpc") && pos("rt") < pos("vpc")
     );
-    assert!(world.lock().load().unwrap().resources.is_empty());
+    assert!(world.lock().load().await.unwrap().resources.is_empty());
 }
 
 #[tokio::test]
@@ -314,7 +318,7 @@ async fn deleting_what_is_already_gone_succeeds() {
         .cloud
         .fail("bucket", FakeOp::Delete, ErrorClass::NotFound, 1);
     let lock = world.lock();
-    let p = plan_destroy(&lock.load().unwrap());
+    let p = plan_destroy(&lock.load().await.unwrap());
     let report = world.apply(lock, &p, Arc::new(Recorder::default())).await;
     assert!(report.is_success(), "{report:?}");
 }
@@ -323,7 +327,7 @@ async fn deleting_what_is_already_gone_succeeds() {
 async fn a_stale_plan_is_refused() {
     let world = World::new();
     let lock = world.lock();
-    let stale = world.plan(&lock, &stack());
+    let stale = world.plan(&lock, &stack()).await;
     world
         .apply(lock.clone(), &stale, Arc::new(Recorder::default()))
         .await;
@@ -356,7 +360,11 @@ fn a_second_run_on_a_locked_stack_fails_at_once_naming_the_holder() {
         message.contains(&format!("process {}", std::process::id())),
         "{message}"
     );
-    assert!(message.contains("on host"), "{message}");
+    assert!(
+        message.contains(&format!("@{} (", holder.host)),
+        "{message}"
+    );
+    assert!(message.contains(&holder.lock_id), "{message}");
     drop(_held);
     world.store.lock("life").expect("released with its holder");
 }
@@ -366,9 +374,13 @@ async fn state_survives_a_torn_journal_line_and_is_written_atomically() {
     let world = World::new();
     world.up(&stack()).await;
     let lock = world.lock();
-    let serial = lock.load().unwrap().serial;
-    std::fs::write(lock.journal_path(), b"{\"record\":\"begin\",\"resou").unwrap();
-    let state = lock.load().unwrap();
+    let serial = lock.load().await.unwrap().serial;
+    std::fs::write(
+        lock.downcast::<LocalLock>().unwrap().journal_path(),
+        b"{\"record\":\"begin\",\"resou",
+    )
+    .unwrap();
+    let state = lock.load().await.unwrap();
     assert_eq!(state.serial, serial);
     assert_eq!(state.resources.len(), 7);
     let leftovers: Vec<_> = std::fs::read_dir(world.store.dir())
@@ -421,14 +433,21 @@ async fn destroy_never_deletes_a_same_named_resource_of_someone_else() {
         lifecycle: Default::default(),
         since_serial: None,
     })
+    .await
     .unwrap();
     world
         .cloud
         .fail("vpc", FakeOp::Find, ErrorClass::AlreadyExists, 1);
-    let p = plan_destroy(&lock.load().unwrap());
+    let p = plan_destroy(&lock.load().await.unwrap());
     let report = world.apply(lock, &p, Arc::new(Recorder::default())).await;
     assert!(report.is_success(), "{report:?}");
-    assert!(!world.lock().load().unwrap().resources.contains_key("vpc"));
+    assert!(!world
+        .lock()
+        .load()
+        .await
+        .unwrap()
+        .resources
+        .contains_key("vpc"));
     assert!(
         !world
             .cloud

@@ -75,7 +75,7 @@ impl World {
         };
         let (r, _) = refresh(
             self.cloud.clone(),
-            &lock.load().unwrap(),
+            &lock.load().await.unwrap(),
             &program,
             &options,
         )
@@ -96,7 +96,7 @@ impl World {
     async fn converge(&self, stack: &Stack, keep: bool) -> Plan {
         let lock = self.lock(stack.name());
         let r = self.refresh(&lock, stack, keep).await;
-        lock.save(&r.state).unwrap();
+        lock.save(&r.state).await.unwrap();
         let mut p = if keep {
             plan(&ResourceGraph::build(stack).unwrap(), &r.state)
         } else {
@@ -139,7 +139,7 @@ async fn a_no_op_refresh_reads_each_kind_and_region_once_and_finds_nothing() {
     // vpc, route table, subnet, association, bucket: five kinds in one region.
     assert_eq!(calls.len(), 5, "{calls:?}");
     assert!(calls.iter().all(|(op, _)| *op == FakeOp::Observe));
-    assert_eq!(r.state, lock.load().unwrap(), "nothing to record");
+    assert_eq!(r.state, lock.load().await.unwrap(), "nothing to record");
 }
 
 #[tokio::test]
@@ -214,7 +214,7 @@ async fn after_state_is_lost_what_carries_the_tags_is_adopted_not_duplicated() {
     let s = stack("one");
     world.up(&s).await;
     let lock = world.lock("one");
-    lock.save(&glinfra_core::State::empty("one")).unwrap();
+    lock.save(&glinfra_core::State::empty("one")).await.unwrap();
     drop(lock);
     let p = world.up(&s).await;
     assert_eq!(p.drift.len(), 5);
@@ -245,7 +245,7 @@ async fn a_tagged_resource_the_program_no_longer_declares_is_deleted_and_only_th
     world.up(&stack("two")).await;
     // State of `one` lost after the bucket was dropped from the program.
     let lock = world.lock("one");
-    lock.save(&glinfra_core::State::empty("one")).unwrap();
+    lock.save(&glinfra_core::State::empty("one")).await.unwrap();
     drop(lock);
     // The program kept the VPC and a new bucket; the old bucket is not declared.
     let mut smaller = Stack::new("one", "us-east-1");
@@ -274,7 +274,7 @@ async fn destroy_after_a_crash_deletes_what_carries_the_tags_and_nothing_else() 
     world.up(&stack("one")).await;
     world.up(&stack("two")).await;
     let lock = world.lock("one");
-    lock.save(&glinfra_core::State::empty("one")).unwrap();
+    lock.save(&glinfra_core::State::empty("one")).await.unwrap();
     drop(lock);
     let p = world.destroy(&stack("one")).await;
     assert_eq!(p.summary.delete, 5, "{}", glinfra_core::render::text(&p));
@@ -287,7 +287,7 @@ async fn a_released_resource_is_neither_reported_nor_deleted() {
     let world = World::new();
     let s = stack("one");
     world.up(&s).await;
-    world.lock("one").forget("bucket").unwrap();
+    world.lock("one").forget("bucket").await.unwrap();
     // The program no longer declares it, but still has buckets.
     let mut smaller = Stack::new("one", "us-east-1");
     smaller.add("vpc", VpcSpec::new("10.0.0.0/16"));
@@ -324,7 +324,7 @@ async fn a_read_that_fails_concludes_nothing() {
     );
     let err = refresh(
         world.cloud.clone(),
-        &lock.load().unwrap(),
+        &lock.load().await.unwrap(),
         &program,
         &RefreshOptions::default(),
     )

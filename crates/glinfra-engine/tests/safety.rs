@@ -32,7 +32,7 @@ async fn run(
     lock: &Arc<StackLock>,
     stack: Option<&Stack>,
 ) -> Result<ApplyReport, ApplyError> {
-    let state = lock.load().unwrap();
+    let state = lock.load().await.unwrap();
     let p = match stack {
         Some(s) => plan(&ResourceGraph::build(s).unwrap(), &state),
         None => plan_destroy(&state),
@@ -87,7 +87,7 @@ async fn a_retained_resource_is_left_in_the_cloud_and_forgotten() {
     let r = run(&cloud, &lock, None).await.unwrap();
     // The VPC cannot go while the retained subnet is in it: AWS says so, and glinfra
     // reports it; the subnet itself was forgotten without a call.
-    assert!(!lock.load().unwrap().resources.contains_key("subnet"));
+    assert!(!lock.load().await.unwrap().resources.contains_key("subnet"));
     assert_eq!(cloud.count("safe", "subnet"), 1, "retained in the cloud");
     let deletes: Vec<_> = cloud
         .calls()

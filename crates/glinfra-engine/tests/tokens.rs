@@ -83,19 +83,19 @@ impl World {
     async fn up(&self, stack: &Stack) -> ApplyReport {
         let p = plan(
             &ResourceGraph::build(stack).unwrap(),
-            &self.lock().load().unwrap(),
+            &self.lock().load().await.unwrap(),
         );
         self.run(&p).await
     }
 
     async fn destroy(&self) {
-        let p = plan_destroy(&self.lock().load().unwrap());
+        let p = plan_destroy(&self.lock().load().await.unwrap());
         self.run(&p).await;
     }
 
     /// Every declared resource exists exactly once, as recorded.
-    fn exactly_once(&self, stack: &Stack) {
-        let state = self.lock().load().unwrap();
+    async fn exactly_once(&self, stack: &Stack) {
+        let state = self.lock().load().await.unwrap();
         for decl in stack.declarations() {
             assert_eq!(self.cloud.count("tok", &decl.id), 1, "{}", decl.id);
             let recorded = &state.resources[&decl.id];
@@ -139,7 +139,7 @@ async fn a_create_retried_after_a_lost_reply_sends_the_same_token_and_makes_one(
     assert_eq!(world.cloud.create_tokens("subnet-1").len(), 2);
     let token = world.token("subnet-1");
     assert_eq!(token.len(), IdempotencyToken::LEN);
-    world.exactly_once(&stack());
+    world.exactly_once(&stack()).await;
     // Every create carried its own token.
     let mut tokens: Vec<String> = ["vpc", "subnet-0", "subnet-1", "bucket"]
         .iter()
@@ -159,7 +159,7 @@ async fn a_create_resumed_after_a_kill_sends_the_token_of_the_killed_run() {
     let world = World::new();
     world.up(&network()).await;
     let lock = world.lock();
-    assert!(lock.load().unwrap().serial > 0);
+    assert!(lock.load().await.unwrap().serial > 0);
 
     // What the killed run did: began the bucket's create at serial 0 and sent it.
     let decl = stack().get("bucket").unwrap().clone();
@@ -176,9 +176,10 @@ async fn a_create_resumed_after_a_kill_sends_the_token_of_the_killed_run() {
         lifecycle: Default::default(),
         since_serial: Some(0),
     })
+    .await
     .unwrap();
     drop(lock);
-    let state = world.lock().load().unwrap();
+    let state = world.lock().load().await.unwrap();
     let mut sent = ResolvedResource::resolve("tok", &decl, &state).unwrap();
     sent.token = Some(IdempotencyToken::for_create(
         "tok",
@@ -193,8 +194,8 @@ async fn a_create_resumed_after_a_kill_sends_the_token_of_the_killed_run() {
     world.up(&stack()).await;
     assert_eq!(world.cloud.create_tokens("bucket").len(), 2);
     assert_eq!(world.token("bucket"), sent.token.unwrap().as_str());
-    world.exactly_once(&stack());
-    let state = world.lock().load().unwrap();
+    world.exactly_once(&stack()).await;
+    let state = world.lock().load().await.unwrap();
     assert!(state.resources.values().all(|r| r.pending.is_none()));
 }
 
@@ -209,7 +210,7 @@ async fn a_create_after_a_delete_of_the_same_logical_id_sends_another_token() {
     world.destroy().await;
     assert!(world.cloud.resources().is_empty());
     world.up(&stack()).await;
-    world.exactly_once(&stack());
+    world.exactly_once(&stack()).await;
     for id in ["vpc", "subnet-0", "subnet-1", "bucket"] {
         let tokens = world.cloud.create_tokens(id);
         assert_eq!(tokens.len(), 2, "{id}: {tokens:?}");
@@ -225,13 +226,13 @@ async fn a_create_after_a_delete_of_the_same_logical_id_sends_another_token() {
 async fn a_replacement_with_the_same_request_sends_another_token() {
     let world = World::new();
     world.up(&stack()).await;
-    let old = world.lock().load().unwrap().resources["subnet-0"]
+    let old = world.lock().load().await.unwrap().resources["subnet-0"]
         .outputs
         .clone();
     let graph = ResourceGraph::build(&stack()).unwrap();
     let p = glinfra_core::plan::plan_replacing(
         &graph,
-        &world.lock().load().unwrap(),
+        &world.lock().load().await.unwrap(),
         &["subnet-0".to_string()].into_iter().collect(),
     );
     assert_eq!(
@@ -242,8 +243,8 @@ async fn a_replacement_with_the_same_request_sends_another_token() {
     let tokens = world.cloud.create_tokens("subnet-0");
     assert_eq!(tokens.len(), 2, "{tokens:?}");
     assert_ne!(tokens[0], tokens[1]);
-    world.exactly_once(&stack());
-    let new = &world.lock().load().unwrap().resources["subnet-0"].outputs;
+    world.exactly_once(&stack()).await;
+    let new = &world.lock().load().await.unwrap().resources["subnet-0"].outputs;
     assert_ne!(*new, old, "a new subnet");
 }
 

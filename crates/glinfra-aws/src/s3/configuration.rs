@@ -37,7 +37,7 @@ use std::collections::BTreeMap;
 /// Applies the sub-configurations named in `changed` (all when none is named). A
 /// configuration the spec lacks is deleted, unless the bucket is `fresh` (just
 /// created, so it has none).
-pub(super) async fn configure(
+pub(crate) async fn configure(
     s3: &Client,
     spec: &BucketSpec,
     tags: &BTreeMap<String, String>,
@@ -355,7 +355,7 @@ const GONE: &[&str] = &[
 ];
 
 /// A bucket's configuration as S3 has it, read back for a refresh.
-pub(super) struct Read {
+pub(crate) struct Read {
     /// The recorded spec with every field read replaced by its live value.
     pub spec: BucketSpec,
     /// Its tags.
@@ -391,7 +391,7 @@ where
 /// and replication only when recorded (a field recorded as absent is never
 /// compared). `force_destroy` is not in S3: it stays as recorded. `None` when the
 /// bucket is gone (or not in this region).
-pub(super) async fn read(
+pub(crate) async fn read(
     s3: &Client,
     recorded: &BucketSpec,
 ) -> Result<Option<Read>, ProviderError> {

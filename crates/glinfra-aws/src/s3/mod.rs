@@ -11,7 +11,7 @@
 //!   whole document.
 
 mod bucket;
-mod configuration;
+pub(crate) mod configuration;
 #[cfg(test)]
 mod tests;
 

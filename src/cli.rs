@@ -14,7 +14,7 @@
 mod stores;
 
 use crate::backend::BackendUrl;
-use crate::progress::Progress;
+use crate::progress::{Display, Progress};
 use crate::session::Session;
 use clap::{Parser, Subcommand};
 use glinfra_core::{render, Diagnostics, ResourceGraph, Stack};
@@ -540,8 +540,7 @@ async fn apply_reviewed(
         crate::confirm::ask_on_terminal,
     )?;
     let started = Instant::now();
-    let ops = glinfra_core::Schedule::from_plan(&plan).len();
-    let progress = Arc::new(Progress::new(ops, args.json));
+    let progress = Arc::new(Progress::new(&plan, Display::detect(args.json)));
     interrupt::stop_on_ctrl_c(stop);
     let report = session
         .apply(lock.clone(), &plan, progress.clone())

@@ -29,7 +29,7 @@ pub mod backend;
 pub mod cli;
 mod confirm;
 pub mod embed;
-mod progress;
+pub mod progress;
 pub mod saved;
 mod session;
 
@@ -41,5 +41,5 @@ pub use glinfra_core::{
     OpPhase, Plan, Reason, ReplaceOrder, Resource, ResourceGraph, ResourceOptions, Stack,
 };
 pub use glinfra_engine as engine;
-pub use progress::Progress;
+pub use progress::{Display, Progress};
 pub use session::{outputs_of, Error, Session};

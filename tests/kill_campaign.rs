@@ -165,7 +165,7 @@ impl Campaign {
         loop {
             let deadline = kill_at.unwrap_or(began + Duration::from_secs(600));
             match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) if line.starts_with(r#"{"event":"started""#) => {
+                Ok(line) if event_of(&line) == "started" => {
                     started += 1;
                     match (kill_at, moment) {
                         (None, Moment::FirstOperation(d)) => kill_at = Some(Instant::now() + d),
@@ -175,7 +175,7 @@ impl Campaign {
                         _ => {}
                     }
                 }
-                Ok(line) if line.starts_with(r#"{"event":"succeeded""#) => finished += 1,
+                Ok(line) if event_of(&line) == "succeeded" => finished += 1,
                 Ok(_) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     let status = child.wait().unwrap();
@@ -395,4 +395,12 @@ async fn twenty_kills_then_one_run_converges_with_no_duplicate_and_a_no_op_repla
         campaign.runs,
         start.elapsed().as_secs_f64()
     );
+}
+
+/// The `event` of one JSON event line (`docs/events-json.md`), or "" for any other line.
+fn event_of(line: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| v["event"].as_str().map(str::to_string))
+        .unwrap_or_default()
 }

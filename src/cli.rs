@@ -460,6 +460,10 @@ async fn run_verb(
     };
     glinfra_core::plan::restrict(&mut plan, graph, &base, &args.target, &args.exclude)
         .map_err(|e| e.to_string())?;
+    if let Some(refused) = glinfra_core::policy::refusal(&plan.policy) {
+        eprintln!("{refused}");
+        return Ok(ExitCode::from(2));
+    }
     if args.dot {
         print!("{}", render::dot(&plan));
         return Ok(ExitCode::SUCCESS);

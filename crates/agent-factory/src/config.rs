@@ -37,6 +37,8 @@ pub struct Environment {
     pub dns: Option<DnsConfig>,
     /// VPC flow logs and the ports the security groups open.
     pub security: SecurityConfig,
+    /// The policy checks run on the plan before any AWS call.
+    pub policy: PolicyConfig,
 }
 
 /// `[stack]`.
@@ -334,6 +336,24 @@ pub struct DnsRegionConfig {
     pub region: String,
     /// The region's ingress host; records point at `<label>.<ingress>`.
     pub ingress: String,
+}
+
+/// `[policy]`: the built-in policy pack (seed 8.1 and 6.2) for this environment.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Every rule, `mandatory` (stops plan and apply) or `advisory` (shown in the plan).
+    pub rules: std::collections::BTreeMap<glinfra_core::policy::Rule, glinfra_core::Severity>,
+    /// Days of backups the database keeps at least.
+    pub min_backup_days: i32,
+    /// The node pools that may run on spot capacity (seed 6.2).
+    pub spot_pools: Vec<String>,
+    /// Logical ids of the security groups that may take ingress from anywhere.
+    pub public_ingress: Vec<String>,
+    /// The purpose of the audit-log bucket.
+    pub audit_log_bucket: String,
+    /// Who may write to it: logical ids of roles, or principal ARNs.
+    pub audit_log_writers: Vec<String>,
 }
 
 /// `[security]` (seed 8.1, `infrastructure_security.network`).

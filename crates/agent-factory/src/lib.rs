@@ -6,6 +6,7 @@
 pub mod config;
 mod data_services;
 pub mod flow_logs;
+pub mod policy;
 pub mod postgres;
 pub mod topology;
 

@@ -371,6 +371,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
     if env.stack.protect {
         protect_what_holds_data(&mut stack);
     }
+    stack.add_policies(&crate::policy::policies(env, origin)?);
     Ok(stack)
 }
 
@@ -405,6 +406,11 @@ fn protect_what_holds_data(stack: &mut Stack) {
             l.protect = true;
         }
     }
+}
+
+/// The logical id of a node pool's group with `suffix` (see [`split_pool`]).
+pub fn node_group_id(pool: &NodePoolConfig, suffix: &str) -> String {
+    format!("ng-{}{suffix}", pool.name.replace('_', "-"))
 }
 
 /// How a node pool is split between capacity types: `(suffix, capacity, min, max, desired)`.
@@ -602,7 +608,7 @@ fn platform(
         let base = pool.name.replace('_', "-");
         for (suffix, capacity, min, max, desired) in split_pool(pool) {
             stack.add(
-                format!("ng-{base}{suffix}"),
+                node_group_id(pool, suffix),
                 EksNodeGroupSpec {
                     cluster_name: cluster.name(),
                     name: format!("{base}{suffix}"),

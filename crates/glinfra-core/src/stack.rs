@@ -235,6 +235,7 @@ pub struct Stack {
     pub(crate) index: Arc<HashMap<ResourceId, usize>>,
     pub(crate) duplicates: Vec<Diagnostic>,
     exports: Vec<(String, Input<String>)>,
+    policies: crate::policy::Policies,
 }
 
 impl Stack {
@@ -249,7 +250,31 @@ impl Stack {
             index: Arc::new(HashMap::new()),
             duplicates: Vec::new(),
             exports: Vec::new(),
+            policies: crate::policy::Policies::new(),
         }
+    }
+
+    /// Adds a policy, checked by [`ResourceGraph::build`](crate::ResourceGraph::build)
+    /// and again on every plan: a mandatory violation stops both before any AWS call.
+    pub fn add_policy(
+        &mut self,
+        rule: impl Into<String>,
+        severity: crate::policy::Severity,
+        policy: impl crate::policy::Policy + 'static,
+    ) -> &mut Self {
+        self.policies.add(rule, severity, policy);
+        self
+    }
+
+    /// Adds every policy of `policies` (a pack such as [`crate::policy::baseline`]).
+    pub fn add_policies(&mut self, policies: &crate::policy::Policies) -> &mut Self {
+        self.policies.extend(policies);
+        self
+    }
+
+    /// The stack's policies.
+    pub fn policies(&self) -> &crate::policy::Policies {
+        &self.policies
     }
 
     /// Exports a value as a stack output, printed after apply (`vpc_id`, ...).

@@ -2,6 +2,8 @@
 //! every mutating call into a locked state backend (a local directory, or an object
 //! store such as S3 with conditional writes).
 
+#![warn(missing_docs)]
+
 pub mod backend;
 pub mod executor;
 /// The in-memory fake cloud, for tests (feature `test-util`).

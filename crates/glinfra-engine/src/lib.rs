@@ -15,7 +15,6 @@ pub mod pace;
 pub mod provider;
 pub mod refresh;
 pub mod report;
-/// The simulated AWS account, on tokio's clock (feature `test-util`).
 #[cfg(any(test, feature = "test-util"))]
 pub mod sim;
 pub mod stop;

@@ -144,5 +144,23 @@ mod tests {
         let (stack, graph) = super::build().expect("valid");
         assert_eq!(stack.declarations().len(), 7);
         assert!(graph.get("reader").is_some());
+        // The role's policy refers to the bucket's ARN: it waits for the bucket.
+        assert!(stack.get("reader").unwrap().dependencies().contains("data"));
+    }
+
+    #[test]
+    fn the_policy_refuses_an_unversioned_bucket() {
+        let mut stack = super::declare();
+        stack.add(
+            "scratch",
+            super::BucketSpec::new("first-stack-scratch-dev-example"),
+        );
+        let err = glinfra::ResourceGraph::build(&stack).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "resource `scratch`, field `versioning`: policy `versioned-buckets`: turn versioning on"
+            ),
+            "{err}"
+        );
     }
 }

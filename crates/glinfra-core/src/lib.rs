@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod names;
 pub mod offers;
 pub mod plan;
+pub mod reference;
 pub mod refresh;
 pub mod regions;
 pub mod render;
@@ -36,6 +37,7 @@ pub use kind::{
 };
 pub use lifecycle::{Lifecycle, Timeouts};
 pub use plan::{Action, DeleteFirst, FieldChange, Plan, Reason, ReplaceOrder, Step};
+pub use reference::{ReferenceError, StackOutputRef, StackReference};
 pub use refresh::{Drift, DriftKind, Fate, Observed, Refreshed};
 pub use schedule::{OpPhase, Operation, Schedule};
 pub use stack::{

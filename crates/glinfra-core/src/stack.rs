@@ -234,7 +234,9 @@ pub struct Stack {
     pub(crate) declarations: Arc<Vec<Declaration>>,
     pub(crate) index: Arc<HashMap<ResourceId, usize>>,
     pub(crate) duplicates: Vec<Diagnostic>,
-    exports: Vec<(String, Input<String>)>,
+    pub(crate) exports: Vec<(String, Input<String>)>,
+    /// The stacks whose outputs this one reads ([`Stack::reference`]).
+    pub(crate) references: std::collections::BTreeSet<String>,
 }
 
 impl Stack {
@@ -249,6 +251,7 @@ impl Stack {
             index: Arc::new(HashMap::new()),
             duplicates: Vec::new(),
             exports: Vec::new(),
+            references: std::collections::BTreeSet::new(),
         }
     }
 

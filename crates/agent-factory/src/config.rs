@@ -37,6 +37,10 @@ pub struct Environment {
     pub dns: Option<DnsConfig>,
     /// VPC flow logs and the ports the security groups open.
     pub security: SecurityConfig,
+    /// The stack this one references (a regional stack reads the primary's): its
+    /// read replica and latency records. Absent in stacks that reference none.
+    #[serde(default)]
+    pub primary: Option<crate::cross_stack::PrimaryConfig>,
 }
 
 /// `[stack]`.

@@ -102,7 +102,10 @@ pub(super) async fn execute(
         return Err("--env all runs `plan`, `apply` and `destroy` (without a saved plan)".into());
     }
     let backend = backend_url(args);
-    ensure_endpoint(args, local)?;
+    let reads_cloud = args.refresh || !matches!(verb, Verb::Plan { .. });
+    if reads_cloud || matches!(backend, crate::BackendUrl::S3(_)) {
+        ensure_endpoint(args, local)?;
+    }
     let lease = LeaseConfig::new(std::time::Duration::from_secs(args.lock_lease));
     let mut session = Session::aws_with(&backend, lease).await;
     let stop = glinfra_engine::Stop::new();

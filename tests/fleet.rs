@@ -160,6 +160,40 @@ async fn the_five_environments_as_one_fleet() {
     assert_eq!(sgs, [out("sg-postgres", "id").as_str()]);
     assert_eq!(replica.kms_key_id(), Some(out("kms-data", "arn").as_str()));
 
+    // The latency records of every region in prod-us-east-1's zone, each region's
+    // made by its own stack (in that zone through a stack reference).
+    let zone = session.recorded_outputs(&primary).await.unwrap().unwrap()["zone_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r53 = aws_sdk_route53::Client::new(&common::sdk().await);
+    let sets = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .send()
+        .await
+        .unwrap();
+    for (name, region) in [
+        (&names[0], "us-east-1"),
+        (&names[1], "eu-west-1"),
+        (&names[2], "ap-southeast-1"),
+    ] {
+        let state = session.read(name).await.unwrap().state;
+        let record = sets
+            .resource_record_sets()
+            .iter()
+            .find(|r| r.name() == "api.greenlang.ai." && r.set_identifier() == Some(region))
+            .unwrap_or_else(|| panic!("no api record for {region}"));
+        assert_eq!(
+            record.resource_records()[0].value(),
+            format!("api.{region}.ingress.greenlang.ai")
+        );
+        assert_eq!(
+            record.health_check_id(),
+            state.resources[&format!("health-api-{region}")].outputs["id"].as_str()
+        );
+    }
+
     // Re-planned: nothing to change in any stack.
     let t = Instant::now();
     for (name, plan) in fleet.plan(&session, true).await {

@@ -1,7 +1,8 @@
 //! A ready-made command line for programs that declare a stack from an
 //! environment file: `plan`, `apply` (the default), `destroy`, `refresh`,
 //! `state list|show|rm`, `force-unlock`, `backend init`, `kinds`, `--json`, `--dot`,
-//! `--aws`, `--refresh=false`, `--backend s3://BUCKET/PREFIX`.
+//! `--aws`, `--refresh=false`, `--backend s3://BUCKET/PREFIX`, and `--env all` (every
+//! environment as one fleet, `cli/fleet.rs`).
 //!
 //! `plan`, `apply` and `destroy` read the live cloud first (batched, a few calls per
 //! kind and region) and show what changed outside glinfra before the plan.

@@ -426,7 +426,8 @@ async fn apply_reads_back_then_replans_empty_then_destroys_everything() {
         .collect();
     // This region's record; the other regions' are their own stacks' (tests/fleet.rs).
     assert_eq!(api.len(), 1, "one latency record: this region's");
-    for region in ["us-east-1"] {
+    {
+        let region = "us-east-1";
         let r = api
             .iter()
             .find(|r| r.set_identifier() == Some(region))
@@ -790,7 +791,8 @@ async fn check_platform(
     assert_eq!(value("work_mem").as_deref(), Some("262144"));
     assert_eq!(value("max_connections").as_deref(), Some("500"));
     // The same-region replica; the other regions' are their own stacks' (tests/fleet.rs).
-    for region in ["us-east-1"] {
+    {
+        let region = "us-east-1";
         let client = in_region(config, region, aws_sdk_rds::Client::new);
         let r = db_instance(&client, &format!("greenlang-{envname}-replica-{region}"))
             .await

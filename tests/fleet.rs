@@ -78,7 +78,7 @@ async fn the_five_environments_as_one_fleet() {
     let plans = fleet.plan(&session, true).await;
     for (name, plan) in &plans {
         match plan {
-            StackPlan::Waits { on, .. } => assert_eq!(on, &[primary.clone()], "{name}"),
+            StackPlan::Waits { on, .. } => assert_eq!(on, std::slice::from_ref(&primary), "{name}"),
             StackPlan::Planned(p) => assert!(!p.is_empty(), "{name}"),
             StackPlan::Failed(e) => panic!("{name}: {e}"),
         }

@@ -49,7 +49,7 @@ pub enum StackOutcome {
     /// Its plan was applied (the report says whether every operation succeeded).
     Applied {
         /// The plan applied.
-        plan: Plan,
+        plan: Box<Plan>,
         /// The executor's report.
         report: ApplyReport,
     },
@@ -419,7 +419,10 @@ impl Fleet {
             )
             .await?;
             session.record_outputs(&lock, &stack).await?;
-            Ok::<_, Error>(StackOutcome::Applied { plan, report })
+            Ok::<_, Error>(StackOutcome::Applied {
+                plan: Box::new(plan),
+                report,
+            })
         }
         .await;
         if let Err(e) = lock.release().await {

@@ -176,6 +176,11 @@ pub fn environment_from(file: &str, test: &str) -> greenlang_agent_factory::conf
     if let Some(db) = env.database.as_mut() {
         db.deletion_protection = false;
     }
+    // A throwaway copy must be deletable: its policy says so, as a user's would.
+    env.policy.rules.insert(
+        glinfra_core::policy::Rule::DatabaseDeletionProtection,
+        glinfra_core::Severity::Advisory,
+    );
     env
 }
 

@@ -39,6 +39,10 @@ pub struct Environment {
     pub security: SecurityConfig,
     /// The policy checks run on the plan before any AWS call.
     pub policy: PolicyConfig,
+    /// The stack this one references (a regional stack reads the primary's): its
+    /// read replica and latency records. Absent in stacks that reference none.
+    #[serde(default)]
+    pub primary: Option<crate::cross_stack::PrimaryConfig>,
 }
 
 /// `[stack]`.

@@ -649,6 +649,16 @@ fn platform(
         key,
     };
     data_services::database(env, stack, &placement)?;
+    crate::cross_stack::declare(
+        env,
+        stack,
+        &crate::cross_stack::ReplicaPlacement {
+            vpc,
+            data: placement.data.clone(),
+            sg_postgres: placement.sg_postgres.clone(),
+            key: placement.key.clone(),
+        },
+    );
     data_services::cache(env, stack, &placement);
     data_services::kafka(env, stack, &placement);
     Ok(())

@@ -234,8 +234,10 @@ pub struct Stack {
     pub(crate) declarations: Arc<Vec<Declaration>>,
     pub(crate) index: Arc<HashMap<ResourceId, usize>>,
     pub(crate) duplicates: Vec<Diagnostic>,
-    exports: Vec<(String, Input<String>)>,
     policies: crate::policy::Policies,
+    pub(crate) exports: Vec<(String, Input<String>)>,
+    /// The stacks whose outputs this one reads ([`Stack::reference`]).
+    pub(crate) references: std::collections::BTreeSet<String>,
 }
 
 impl Stack {
@@ -251,6 +253,7 @@ impl Stack {
             duplicates: Vec::new(),
             exports: Vec::new(),
             policies: crate::policy::Policies::new(),
+            references: std::collections::BTreeSet::new(),
         }
     }
 

@@ -8,6 +8,7 @@ mod data_services;
 pub mod flow_logs;
 pub mod postgres;
 pub mod topology;
+pub mod workloads;
 
 pub use config::{load, parse, Environment};
 pub use topology::build;

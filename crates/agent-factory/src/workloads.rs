@@ -95,6 +95,18 @@ fn check(env: &Environment, file: Option<String>) -> Vec<Diagnostic> {
                         field,
                         format!("no bucket of purpose `{purpose}` in [storage]"),
                     ),
+                    Access::Topic(t)
+                        if t.len() > 249
+                            || !t
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) =>
+                    {
+                        err(
+                            w,
+                            field,
+                            format!("`{t}` is not a Kafka topic name (letters, digits, `.`, `_`, `-`, at most 249)"),
+                        )
+                    }
                     Access::DatabaseSecret if field == "writes" => err(
                         w,
                         field,
@@ -271,7 +283,14 @@ pub fn declare(env: &Environment, stack: &mut Stack) -> Result<(), Vec<Diagnosti
                 w.name, w.namespace, w.service_account
             ),
         );
-        role.inline_policies.insert("access".into(), policy(w));
+        let access = policy(w);
+        // A workload that touches nothing gets no policy (IAM refuses an empty one).
+        if access["Statement"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+        {
+            role.inline_policies.insert("access".into(), access);
+        }
         let role = stack.add(role_id(&w.name), role);
         stack.export(format!("{}_role_arn", w.name), role.arn());
         stack.add(

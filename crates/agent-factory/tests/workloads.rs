@@ -252,6 +252,11 @@ fn the_matrix_is_checked_before_any_call() {
             "belongs to another workload",
         ),
         (
+            r#"writes = ["s3:reports", "s3:audit-logs"]"#,
+            r#"writes = ["kafka:agent lifecycle"]"#,
+            "not a Kafka topic name",
+        ),
+        (
             r#"service_account = "workers""#,
             r#"service_account = "Workers""#,
             "not a Kubernetes service account name",

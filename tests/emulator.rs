@@ -3,6 +3,8 @@
 //! in parallel on one emulator. Nothing here skips: without an endpoint, they fail.
 
 mod common;
+#[path = "common/identity.rs"]
+mod identity;
 
 use aws_sdk_ec2::types::{Filter, Route, RouteTable, Subnet};
 use aws_sdk_eks::types::Nodegroup;
@@ -947,6 +949,8 @@ async fn check_platform(
     assert_eq!(services.len(), 7, "{services:?}");
     assert!(services.contains(&("s3".to_string(), "Gateway".to_string())));
     assert!(services.contains(&("ecr.dkr".to_string(), "Interface".to_string())));
+    // Least privilege per workload (seed 8.1): roles, associations, add-ons.
+    identity::check_workload_identity(env, out, config).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -90,6 +90,21 @@ fn spot_only_in_the_pools_the_environment_allows() {
 }
 
 #[test]
+fn a_workload_given_write_access_to_the_audit_logs_in_the_access_matrix_is_refused() {
+    refused(
+        &prod().replacen(
+            "writes = [\"kafka:agent_lifecycle\", \"kafka:audit_log\"]",
+            "writes = [\"kafka:agent_lifecycle\", \"kafka:audit_log\", \"s3:audit-logs\"]",
+            1,
+        ),
+        &[
+            "resource `iam-workload-api-gateway`",
+            "policy `audit-log-writers`",
+        ],
+    );
+}
+
+#[test]
 fn a_public_ingress_exception_must_name_a_declared_group() {
     refused(
         &prod().replace("public_ingress = []", "public_ingress = [\"sg-gone\"]"),

@@ -43,6 +43,8 @@ pub struct Environment {
     /// read replica and latency records. Absent in stacks that reference none.
     #[serde(default)]
     pub primary: Option<crate::cross_stack::PrimaryConfig>,
+    /// The access matrix: each workload's identity and what it reads and writes.
+    pub workloads: Vec<WorkloadConfig>,
 }
 
 /// `[stack]`.
@@ -381,6 +383,72 @@ pub struct SecurityConfig {
     pub kafka_tls_port: i32,
     /// The port `sg-endpoints` opens to the VPC: HTTPS to the interface endpoints.
     pub https_port: i32,
+}
+
+/// `[[workloads]]` (seed 1.3, 4.1, 8.1 `service_accounts: per-workload`): a
+/// workload's IAM role, bound to its Kubernetes service account by EKS Pod
+/// Identity, and everything the role may touch. Nothing else is granted.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadConfig {
+    /// Workload name (`agent-runtime`): its role is `greenlang-<environment>-<name>`.
+    pub name: String,
+    /// Its Kubernetes namespace.
+    pub namespace: String,
+    /// Its Kubernetes service account.
+    pub service_account: String,
+    /// What it reads.
+    pub reads: Vec<Access>,
+    /// What it writes.
+    pub writes: Vec<Access>,
+}
+
+/// One entry of a workload's `reads` or `writes`: `s3:<bucket purpose>` or
+/// `s3:<bucket purpose>/<prefix>`, `kafka:<topic>`, or `secret:database` (the
+/// database's master user secret, managed by RDS; reads only).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Access {
+    /// Objects of a bucket of `[storage]`, under `prefix` (empty: all of it).
+    Bucket {
+        /// The bucket's purpose.
+        purpose: String,
+        /// The key prefix (`runtime/`), or empty.
+        prefix: String,
+    },
+    /// A Kafka topic of the cluster.
+    Topic(String),
+    /// The database's master user secret.
+    DatabaseSecret,
+}
+
+impl TryFrom<String> for Access {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        let bad = |why: &str| {
+            format!("`{s}`: {why} (write `s3:<bucket purpose>[/<prefix>]`, `kafka:<topic>` or `secret:database`)")
+        };
+        let Some((kind, what)) = s.split_once(':') else {
+            return Err(bad("no kind"));
+        };
+        if what.is_empty() || what.contains('*') {
+            return Err(bad("name exactly what is used, without wildcards"));
+        }
+        match kind {
+            "s3" => {
+                let (purpose, prefix) = what.split_once('/').unwrap_or((what, ""));
+                Ok(Access::Bucket {
+                    purpose: purpose.to_string(),
+                    prefix: prefix.to_string(),
+                })
+            }
+            "kafka" => Ok(Access::Topic(what.to_string())),
+            "secret" if what == "database" => Ok(Access::DatabaseSecret),
+            "secret" => Err(bad("the one secret is `database`")),
+            _ => Err(bad("unknown kind")),
+        }
+    }
 }
 
 /// Reads an environment file. Every error names the file (and, from the TOML

@@ -10,6 +10,7 @@ pub mod flow_logs;
 pub mod policy;
 pub mod postgres;
 pub mod topology;
+pub mod workloads;
 
 pub use config::{load, parse, Environment};
 pub use topology::build;

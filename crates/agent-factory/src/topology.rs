@@ -326,6 +326,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
 
     platform(env, &mut stack, &vpc, &subnets, &private_route_tables)?;
     crate::flow_logs::declare(env, &mut stack);
+    crate::workloads::declare(env, &mut stack)?;
 
     // DNS (3.1, 3.4): the public zone, latency-routed entry points with health checks.
     if let Some(dns) = &env.dns {
@@ -581,11 +582,11 @@ fn platform(
     cluster_role.managed_policy_arns =
         vec!["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy".into()];
     let cluster_role = stack.add("iam-eks-cluster", cluster_role);
+    // No AmazonEKS_CNI_Policy: the VPC CNI has its own role (workloads.rs).
     let mut node_role =
         IamRoleSpec::for_service(format!("greenlang-{envname}-eks-node"), "ec2.amazonaws.com");
     node_role.managed_policy_arns = vec![
         "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy".into(),
-        "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy".into(),
         "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly".into(),
     ];
     let node_role = stack.add("iam-eks-node", node_role);

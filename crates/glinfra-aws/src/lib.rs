@@ -5,6 +5,8 @@
 //! chain, profiles, `AWS_REGION`, `AWS_ENDPOINT_URL` and the per-service
 //! `AWS_ENDPOINT_URL_<SERVICE>` variables. It knows nothing about emulators.
 
+#![warn(missing_docs)]
+
 pub mod backend;
 mod clients;
 mod driver;

@@ -4,6 +4,8 @@
 //! Nothing in this crate does IO or async work: it cannot fail for network
 //! reasons, and everything in it is tested without AWS.
 
+#![warn(missing_docs)]
+
 extern crate self as glinfra_core;
 
 pub mod diagnostics;

@@ -12,7 +12,7 @@
 //!
 //! generates, from that one place:
 //! - `VpcOutputs { id: String, arn: String }`, the kind's typed outputs;
-//! - `impl Declared for VpcSpec` with the kind's [`KindInfo`] (type name, outputs,
+//! - `impl Declared for VpcSpec` with the kind's `KindInfo` (type name, outputs,
 //!   every field, the fields marked `#[resource(replace)]`, whether it takes tags,
 //!   and its validation entry point);
 //! - `Resource<VpcSpec>::id()` and `::arn()`, typed inputs for other specs.

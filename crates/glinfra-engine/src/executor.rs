@@ -4,7 +4,7 @@
 //! A failed operation stops only the operations that (transitively) wait for it;
 //! independent branches run to the end. Throttled and retryable errors are retried
 //! with exponential backoff and jitter. Every mutating call is journaled before and
-//! after ([`operation`](crate::operation)); the snapshot is written atomically at the end.
+//! after (`operation.rs`); the snapshot is written atomically at the end.
 //!
 //! Two schedulers ([`Scheduler`]): the critical-path scheduler (the default) starts
 //! the ready operation with the longest expected remaining path first, counts its

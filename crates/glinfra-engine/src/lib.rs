@@ -2,6 +2,8 @@
 //! every mutating call into a locked state backend (a local directory, or an object
 //! store such as S3 with conditional writes).
 
+#![warn(missing_docs)]
+
 pub mod backend;
 pub mod executor;
 /// The in-memory fake cloud, for tests (feature `test-util`).
@@ -13,7 +15,6 @@ pub mod pace;
 pub mod provider;
 pub mod refresh;
 pub mod report;
-/// The simulated AWS account, on tokio's clock (feature `test-util`).
 #[cfg(any(test, feature = "test-util"))]
 pub mod sim;
 pub mod stop;

@@ -5,7 +5,7 @@
 //!   waiting for AWS (a create polling until its resource is usable, a retry's
 //!   backoff) holds none, so an RDS create does not keep a slot for fifteen minutes.
 //! - Before each call a token is taken from the bucket of its service, region and
-//!   class ([`timing::Service::bucket`]); a throttled answer halves that bucket's
+//!   class ([`Service::bucket`](crate::timing::Service::bucket)); a throttled answer halves that bucket's
 //!   rate, which then recovers over [`RECOVERY`].
 //! - Among operations waiting for a slot or a token, the one with the longest
 //!   expected remaining path to the end of the plan goes first.

@@ -2,11 +2,11 @@
 //!
 //! It implements [`Provider`] as a driver and AWS together would: every
 //! operation is API requests, each a round trip, each counted against its
-//! service's token bucket ([`limits`]) and answered with the service's own
+//! service's token bucket (`limits.rs`) and answered with the service's own
 //! throttling error when the bucket is empty; a create is one mutating call and
 //! then a wait, polling a describe until the resource is usable, after a latency
 //! drawn from the table of [`crate::timing`] (an update and a delete likewise);
-//! a new resource is invisible to describes for a short while ([`world`]).
+//! a new resource is invisible to describes for a short while (`world.rs`).
 //! Waits go through the engine's one polling loop ([`crate::wait::poll`]), as
 //! the AWS drivers' waits do, so the scheduler's pacing applies to them alike.
 //!

@@ -230,6 +230,10 @@ pub struct Plan {
     /// only to the same program.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
+    /// The monthly difference the plan makes (`cost::of_plan`), when the program
+    /// computed it; optional, so plans without it read unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::PlanCost>,
 }
 
 impl Plan {
@@ -664,5 +668,6 @@ fn finish(stack: &str, state: &State, steps: Vec<Step>, unchanged: usize) -> Pla
         summary,
         drift: Vec::new(),
         program: None,
+        cost: None,
     }
 }

@@ -235,6 +235,7 @@ pub struct Stack {
     pub(crate) index: Arc<HashMap<ResourceId, usize>>,
     pub(crate) duplicates: Vec<Diagnostic>,
     exports: Vec<(String, Input<String>)>,
+    cost: crate::cost::Settings,
 }
 
 impl Stack {
@@ -249,7 +250,19 @@ impl Stack {
             index: Arc::new(HashMap::new()),
             duplicates: Vec::new(),
             exports: Vec::new(),
+            cost: crate::cost::Settings::default(),
         }
+    }
+
+    /// What the program says about its costs (reservations, spend outside AWS),
+    /// for `cost::of_graph` and a plan's monthly difference.
+    pub fn set_cost_settings(&mut self, settings: crate::cost::Settings) {
+        self.cost = settings;
+    }
+
+    /// The program's cost settings (none reserved, nothing outside AWS by default).
+    pub fn cost_settings(&self) -> &crate::cost::Settings {
+        &self.cost
     }
 
     /// Exports a value as a stack output, printed after apply (`vpc_id`, ...).

@@ -141,5 +141,8 @@ pub fn text(e: &Estimate) -> String {
     for a in &e.assumptions {
         let _ = writeln!(out, "  - {a}");
     }
-    out
+    // Lines without an optimisation end in their padding.
+    out.lines()
+        .map(|l| l.trim_end().to_string() + "\n")
+        .collect()
 }

@@ -281,7 +281,7 @@ pub fn of_graph(graph: &ResourceGraph, settings: &Settings) -> Estimate {
 /// The estimate of what the state records (superseded resources included: they
 /// exist until their delete).
 pub fn of_state(state: &State, settings: &Settings) -> Estimate {
-    let recorded = state.resources.iter().map(|(id, r)| (id, r));
+    let recorded = state.resources.iter();
     let superseded = state
         .superseded
         .iter()

@@ -1,7 +1,8 @@
 //! A ready-made command line for programs that declare a stack from an
 //! environment file: `plan`, `apply` (the default), `destroy`, `refresh`,
 //! `state list|show|rm`, `force-unlock`, `backend init`, `kinds`, `--json`, `--dot`,
-//! `--aws`, `--refresh=false`, `--backend s3://BUCKET/PREFIX`.
+//! `--aws`, `--refresh=false`, `--backend s3://BUCKET/PREFIX`, and `--env all` (every
+//! environment as one fleet, `cli/fleet.rs`).
 //!
 //! `plan`, `apply` and `destroy` read the live cloud first (batched, a few calls per
 //! kind and region) and show what changed outside glinfra before the plan.
@@ -12,6 +13,7 @@
 //! library itself knows nothing about emulators.
 
 mod cost;
+pub mod fleet;
 mod stores;
 
 use crate::backend::BackendUrl;
@@ -32,7 +34,8 @@ pub struct Args {
     /// What to do (default: plan, then apply).
     #[command(subcommand)]
     pub command: Option<Verb>,
-    /// The environment file.
+    /// The environment file, or `all`: every environment file beside the default
+    /// one, as one fleet (applied in the order their stack references make).
     #[arg(long, global = true)]
     pub env: Option<PathBuf>,
     /// Target real AWS through the standard credential chain (otherwise: an emulator).
@@ -257,6 +260,9 @@ pub fn run_with(
             }
         };
     }
+    if args.env.as_deref() == Some(Path::new(fleet::ALL)) {
+        return fleet::run(&args, default_env, declare, local);
+    }
     let env_path = args
         .env
         .clone()
@@ -354,6 +360,18 @@ async fn execute(
             .map(|_| glinfra_engine::Timeline::new()),
         ..ApplyOptions::default()
     });
+    // Stack references are read now (no lock), so the plan sees their values.
+    let resolved;
+    let (stack, graph) = if stack.referenced_stacks().is_empty()
+        || matches!(
+            verb,
+            Verb::Destroy | Verb::State(_) | Verb::ForceUnlock { .. }
+        ) {
+        (stack, graph)
+    } else {
+        resolved = session.resolve(stack).await.map_err(|e| e.to_string())?;
+        (&resolved.0, &resolved.1)
+    };
     match &verb {
         Verb::State(sub) => return stores::state_verb(&session, stack, sub).await,
         Verb::Cost { .. } => return cost::recorded(args, &session, stack).await,
@@ -488,6 +506,10 @@ async fn run_verb(
     glinfra_core::plan::restrict(&mut plan, graph, &base, &args.target, &args.exclude)
         .map_err(|e| e.to_string())?;
     plan.cost = Some(glinfra_core::cost::of_plan(&plan, stack.cost_settings()));
+    if let Some(refused) = glinfra_core::policy::refusal(&plan.policy) {
+        eprintln!("{refused}");
+        return Ok(ExitCode::from(2));
+    }
     if args.dot {
         print!("{}", render::dot(&plan));
         return Ok(ExitCode::SUCCESS);
@@ -575,6 +597,11 @@ async fn apply_reviewed(
         .await
         .map_err(|e| e.to_string())?;
     progress.finish();
+    // What other stacks read of this one.
+    session
+        .record_outputs(&lock, stack)
+        .await
+        .map_err(|e| e.to_string())?;
     if let (Some(file), Some(timeline)) = (&args.timeline, &session.options().timeline) {
         std::fs::write(file, timeline.svg(&plan))
             .map_err(|e| format!("--timeline {}: {e}", file.display()))?;

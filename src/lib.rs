@@ -29,17 +29,20 @@ pub mod backend;
 pub mod cli;
 mod confirm;
 pub mod embed;
+pub mod fleet;
 pub mod progress;
 pub mod saved;
 mod session;
 
 pub use backend::BackendUrl;
+pub use fleet::{Fleet, FleetError, FleetReport, StackOutcome, StackPlan};
 pub use glinfra_aws as aws;
 pub use glinfra_core as core;
 pub use glinfra_core::{
     render, spec, Action, DeleteFirst, Diagnostic, Diagnostics, Drift, DriftKind, Fate, Input,
     OpPhase, Plan, Reason, ReplaceOrder, Resource, ResourceGraph, ResourceOptions, Stack,
 };
+pub use glinfra_core::{ReferenceError, StackReference};
 pub use glinfra_engine as engine;
 pub use progress::{Display, Progress};
 pub use session::{outputs_of, Error, Session};

@@ -5,7 +5,8 @@ use crate::backend::BackendUrl;
 use glinfra_aws::{ApiCallCounter, ApiCalls, AwsProvider};
 use glinfra_core::input::resolve_refs;
 use glinfra_core::plan::{plan, plan_destroy};
-use glinfra_core::{Plan, ResourceGraph, Stack};
+use glinfra_core::reference::RecordedOutputs;
+use glinfra_core::{Plan, ReferenceError, ResourceGraph, Stack, StackReference};
 use glinfra_core::{Refreshed, State};
 use glinfra_engine::{
     apply, refresh, ApplyError, ApplyOptions, ApplyReport, Backend, LeaseConfig, LocalStateStore,
@@ -41,6 +42,25 @@ pub enum Error {
     /// The cloud refused or failed a call.
     #[error("{0}")]
     Provider(#[from] glinfra_engine::ProviderError),
+    /// Another stack's output could not be read (its stack not applied, the
+    /// output not recorded).
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    /// A stack's output did not have the type its reader asked for.
+    #[error("output `{output}` of stack `{stack}` is not a {expected}: {problem}")]
+    OutputType {
+        /// The stack read.
+        stack: String,
+        /// The output read.
+        output: String,
+        /// The type asked for.
+        expected: &'static str,
+        /// What did not fit.
+        problem: String,
+    },
+    /// The program, its references resolved, fails validation.
+    #[error("{0}")]
+    Invalid(glinfra_core::Diagnostics),
 }
 
 /// Plans and applies stacks through one provider, with state in one backend.
@@ -288,6 +308,76 @@ impl Session {
             observer,
         )
         .await?)
+    }
+
+    /// The outputs `stack` recorded at its last apply, read without its lock
+    /// (`None`: it has no state).
+    pub async fn recorded_outputs(
+        &self,
+        stack: &str,
+    ) -> Result<Option<BTreeMap<String, Value>>, Error> {
+        let read = self.backend.read(stack).await?;
+        Ok((read.state.serial > 0 || !read.state.resources.is_empty())
+            .then_some(read.state.outputs))
+    }
+
+    /// `reader`'s reference's output `name`, as a `T`: read now from the
+    /// referenced stack's recorded state, without its lock.
+    pub async fn stack_output<T: serde::de::DeserializeOwned>(
+        &self,
+        reader: &str,
+        reference: &StackReference,
+        name: &str,
+    ) -> Result<T, Error> {
+        let referenced = reference.stack().to_string();
+        let outputs = self.recorded_outputs(&referenced).await?;
+        let mut recorded = RecordedOutputs::new();
+        recorded.insert(referenced.clone(), outputs);
+        let mut probe = Stack::new(reader, "us-east-1");
+        probe.reference(&referenced);
+        probe.export(name, reference.output(name));
+        let resolved = probe.resolve_references(&recorded)?;
+        let value = serde_json::to_value(&resolved.exports()[0].1).expect("inputs serialise");
+        serde_json::from_value(value).map_err(|e| Error::OutputType {
+            stack: referenced,
+            output: name.to_string(),
+            expected: std::any::type_name::<T>(),
+            problem: e.to_string(),
+        })
+    }
+
+    /// `stack` with every referenced output read from the backend (without the
+    /// referenced stacks' locks) and put in, validated again: what a plan needs.
+    pub async fn resolve(&self, stack: &Stack) -> Result<(Stack, ResourceGraph), Error> {
+        let mut recorded = RecordedOutputs::new();
+        for name in stack.referenced_stacks() {
+            recorded.insert(name.clone(), self.recorded_outputs(name).await?);
+        }
+        let resolved = stack.resolve_references(&recorded)?;
+        let graph = ResourceGraph::build(&resolved).map_err(Error::Invalid)?;
+        Ok((resolved, graph))
+    }
+
+    /// Records `stack`'s exported outputs in its state, where other stacks read
+    /// them; returns them.
+    pub async fn record_outputs(
+        &self,
+        lock: &StackLock,
+        stack: &Stack,
+    ) -> Result<BTreeMap<String, Value>, Error> {
+        let mut state = lock.load().await?;
+        // A destroyed stack exports nothing.
+        let outputs = if state.resources.is_empty() {
+            BTreeMap::new()
+        } else {
+            outputs_of(&state, stack)
+        };
+        if state.outputs != outputs {
+            state.outputs = outputs.clone();
+            state.serial += 1;
+            lock.save(&state).await?;
+        }
+        Ok(outputs)
     }
 
     /// The stack's exported outputs, resolved from recorded state.

@@ -267,7 +267,7 @@ fn a_saved_plan_for_another_program_is_refused_and_detailed_exit_codes_say_chang
     assert!(saved.exists());
     let plan: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
-    assert_eq!(plan["schema"], "glinfra.plan/v2");
+    assert_eq!(plan["schema"], "glinfra.plan/v3");
 
     // The program changes (one node group's desired size): applying the saved plan
     // is refused.

@@ -81,7 +81,7 @@ fn a_plan_shows_its_monthly_difference_and_cost_reads_a_saved_plan() {
 
     let plan: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(saved).unwrap()).unwrap();
-    assert_eq!(plan["schema"], "glinfra.plan/v2");
+    assert_eq!(plan["schema"], glinfra_core::plan::PLAN_SCHEMA);
     assert!((plan["cost"]["on_demand"].as_f64().unwrap() - total).abs() < 1e-6);
 
     let (code, stdout, stderr) = run(&state, &["cost", saved]);

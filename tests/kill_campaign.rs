@@ -108,6 +108,11 @@ fn environment(dir: &Path, name: &str) -> PathBuf {
             "deletion_protection = true".into(),
             "deletion_protection = false".into(),
         ),
+        // Its policy allows what the campaign needs: a database it can delete.
+        (
+            "database-deletion-protection = \"mandatory\"".into(),
+            "database-deletion-protection = \"advisory\"".into(),
+        ),
     ] {
         assert!(text.contains(&from), "the prod environment has `{from}`");
         text = text.replace(&from, &to);

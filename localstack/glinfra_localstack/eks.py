@@ -25,6 +25,8 @@ no update tracking):
   CreateNodegroup and UpdateNodegroupVersion (InvalidParameterException; the message is
   ours); a node group naming no AMI type gets AWS's default for its version (AL2023 from
   Kubernetes 1.30, AL2 before; moto: AL2_x86_64 always).
+* Add-ons and Pod Identity associations: see ``eks_identity.py`` (their updates are
+  followed here, by DescribeUpdate with ``addonName``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any
 
 from localstack.aws.api import RequestContext
 
+from glinfra_localstack.eks_identity import IdentityOps
 from glinfra_localstack.base import (
     AwsError,
     GapFillProvider,
@@ -84,6 +87,7 @@ class Update:
     created: datetime
     cluster: str
     nodegroup: str | None = None
+    addon: str | None = None
     status: str = "InProgress"
     errors: list = field(default_factory=list)
     done_at: datetime | None = None
@@ -148,7 +152,7 @@ def _check_scaling(scaling: dict | None) -> None:
         raise invalid_parameter(f"Desired capacity {desired} can't be less than min size {low}.")
 
 
-class EksProvider(GapFillProvider):
+class EksProvider(IdentityOps, GapFillProvider):
     service = "eks"
 
     def _wrap(self, op_name: str, handler):
@@ -196,6 +200,10 @@ class EksProvider(GapFillProvider):
             cluster = clusters.get(update.cluster)
             if cluster is None:
                 continue
+            if update.addon is not None:
+                if update.apply is not None:
+                    update.apply()  # the add-on's own status
+                continue
             target = cluster.nodegroups.get(update.nodegroup) if update.nodegroup else cluster
             if target is None:
                 continue
@@ -206,7 +214,12 @@ class EksProvider(GapFillProvider):
 
     def _running(self, context: RequestContext, cluster: str, nodegroup: str | None = None) -> Update | None:
         for update in stores(context).updates.values():
-            if update.status == "InProgress" and update.cluster == cluster and update.nodegroup == nodegroup:
+            if (
+                update.status == "InProgress"
+                and update.cluster == cluster
+                and update.nodegroup == nodegroup
+                and update.addon is None
+            ):
                 return update
         return None
 
@@ -232,6 +245,7 @@ class EksProvider(GapFillProvider):
         params: list[dict],
         apply: Callable[[], None],
         nodegroup=None,
+        addon: str | None = None,
     ) -> dict:
         created = now()
         update = Update(
@@ -241,11 +255,13 @@ class EksProvider(GapFillProvider):
             created=created,
             cluster=cluster.name,
             nodegroup=nodegroup.nodegroup_name if nodegroup is not None else None,
+            addon=addon,
             done_at=created + timedelta(seconds=update_seconds()),
             apply=apply,
         )
         stores(context).updates[update.id] = update
-        (nodegroup if nodegroup is not None else cluster).status = "UPDATING"
+        if addon is None:  # an add-on's status is the add-on's (eks_identity.py)
+            (nodegroup if nodegroup is not None else cluster).status = "UPDATING"
         return {"update": update.view()}
 
     # ------------------------------------------------------------------ creation checks
@@ -580,9 +596,17 @@ class EksProvider(GapFillProvider):
         nodegroup = request.get("nodegroupName")
         if nodegroup:
             self._nodegroup(context, cluster.name, nodegroup)
+        addon = request.get("addonName")
+        if addon:
+            self._addon(context, cluster.name, addon)
         update = stores(context).updates.get(request.get("updateId") or "")
-        # AWS requires nodegroupName for a node group's update
-        if update is None or update.cluster != cluster.name or update.nodegroup != (nodegroup or None):
+        # AWS requires nodegroupName (addonName) for a node group's (add-on's) update
+        if (
+            update is None
+            or update.cluster != cluster.name
+            or update.nodegroup != (nodegroup or None)
+            or update.addon != (addon or None)
+        ):
             raise not_found(f"No update found for ID: {request.get('updateId')}.")
         return {"update": update.view()}
 
@@ -592,10 +616,13 @@ class EksProvider(GapFillProvider):
         nodegroup = request.get("nodegroupName")
         if nodegroup:
             self._nodegroup(context, cluster.name, nodegroup)
+        addon = request.get("addonName")
+        if addon:
+            self._addon(context, cluster.name, addon)
         ids = [
             u.id
             for u in sorted(stores(context).updates.values(), key=lambda u: u.created)
-            if u.cluster == cluster.name and u.nodegroup == (nodegroup or None)
+            if u.cluster == cluster.name and u.nodegroup == (nodegroup or None) and u.addon == (addon or None)
         ]
         start = int(request.get("nextToken") or 0)
         size = int(request.get("maxResults") or 100)
@@ -611,6 +638,7 @@ class EksProvider(GapFillProvider):
             store = stores(context)
             for uid in [u.id for u in store.updates.values() if u.cluster == request.get("name")]:
                 del store.updates[uid]
+            self._forget_cluster(context, request.get("name"))
         return response
 
 

@@ -631,6 +631,10 @@ class RdsProvider(GapFillProvider):
             if not params.get("AvailabilityZone"):
                 # moto would report the source's AZ (in the source Region)
                 params["AvailabilityZone"] = f"{context.region}a"
+        # DBSubnetGroupName names a group of the destination Region (checked above);
+        # moto's copy of the source looks it up in the source's Region, so it is set
+        # on the replica once moto has moved it to this Region.
+        subnet_group = params.pop("DBSubnetGroupName", None) if cross_region else None
         response = forward_with(context, params)
         if isinstance(response, dict):
             self._fix_instance(context, ident)
@@ -645,6 +649,8 @@ class RdsProvider(GapFillProvider):
                     replica.master_user_secret = None
                 # "RDS creates read replicas with backups disabled" (CreateDBInstanceReadReplica)
                 replica.backup_retention_period = 0
+                if subnet_group:
+                    replica.db_subnet_group_name = self._subnet_group(context, subnet_group).name
                 for key, attr in (("StorageType", "storage_type"), ("Iops", "iops"), ("AllocatedStorage", "allocated_storage")):
                     if params.get(key) is not None:
                         setattr(replica, attr, params[key])

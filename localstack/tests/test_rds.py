@@ -193,6 +193,43 @@ def test_cross_region_read_replica(rds, client, name, subnet_group, parameter_gr
     client("secretsmanager").describe_secret(SecretId=after["MasterUserSecret"]["SecretArn"])
 
 
+def test_cross_region_read_replica_in_a_subnet_group_of_its_region(rds, client, name, subnet_group):
+    """CreateDBInstanceReadReplica in the destination Region: DBSubnetGroupName names a
+    group of that Region (RDS API Reference), where the replica lives."""
+    source = create_instance(rds, name, subnet_group)
+    wait_available(rds, name)
+    ec2_eu, rds_eu = client("ec2", EU), client("rds", EU)
+    vpc = ec2_eu.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2_eu.create_subnet(VpcId=vpc, CidrBlock=f"10.1.{i * 16}.0/20", AvailabilityZone=f"{EU}{az}")["Subnet"]["SubnetId"]
+        for i, az in enumerate("ab")
+    ]
+    rds_eu.create_db_subnet_group(DBSubnetGroupName=f"{name}-eu-sn", DBSubnetGroupDescription="eu data", SubnetIds=subnets)
+    kms_key = f"arn:aws:kms:{EU}:000000000000:key/11111111-2222-3333-4444-555555555555"
+    replica = rds_eu.create_db_instance_read_replica(
+        DBInstanceIdentifier=f"{name}-eu",
+        SourceDBInstanceIdentifier=source["DBInstanceArn"],
+        DBInstanceClass="db.r6g.xlarge",
+        DBSubnetGroupName=f"{name}-eu-sn",
+        KmsKeyId=kms_key,
+        SourceRegion="us-east-1",
+    )["DBInstance"]
+    assert replica["DBSubnetGroup"]["DBSubnetGroupName"] == f"{name}-eu-sn"
+    assert replica["DBSubnetGroup"]["VpcId"] == vpc
+    described = rds_eu.describe_db_instances(DBInstanceIdentifier=f"{name}-eu")["DBInstances"][0]
+    assert described["DBSubnetGroup"]["VpcId"] == vpc
+    with pytest.raises(ClientError) as missing:
+        rds_eu.create_db_instance_read_replica(
+            DBInstanceIdentifier=f"{name}-eu2",
+            SourceDBInstanceIdentifier=source["DBInstanceArn"],
+            DBSubnetGroupName=subnet_group,  # a group of the source's Region, not this one
+            KmsKeyId=kms_key,
+            SourceRegion="us-east-1",
+        )
+    assert error_of(missing)[0] == "DBSubnetGroupNotFoundFault"
+    rds_eu.delete_db_instance(DBInstanceIdentifier=f"{name}-eu", SkipFinalSnapshot=True)
+
+
 def test_deleting_the_source_promotes_the_replica(rds, client, name, subnet_group):
     source = create_instance(rds, name, subnet_group)
     wait_available(rds, name)

@@ -176,6 +176,11 @@ pub fn environment_from(file: &str, test: &str) -> greenlang_agent_factory::conf
     if let Some(db) = env.database.as_mut() {
         db.deletion_protection = false;
     }
+    // A throwaway copy must be deletable: its policy says so, as a user's would.
+    env.policy.rules.insert(
+        glinfra_core::policy::Rule::DatabaseDeletionProtection,
+        glinfra_core::Severity::Advisory,
+    );
     env
 }
 
@@ -214,4 +219,55 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
 /// The main job's binary, `examples/prod-us-east-1`.
 pub fn example() -> std::path::PathBuf {
     example_binary("prod-us-east-1")
+}
+
+/// What [`run_example_offline`] saw.
+pub struct Offline {
+    /// The exit code.
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// The environment file's path.
+    pub file: String,
+    /// True when the state directory was never created (no lock, no state read).
+    pub untouched: bool,
+}
+
+/// Runs the example with `args` on `env_text` as its environment file, its
+/// endpoint a closed port: any AWS call would fail (exit 1), never exit 2.
+pub fn run_example_offline(env_text: &str, args: &[&str]) -> Offline {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("env.toml");
+    std::fs::write(&path, env_text).unwrap();
+    let state = dir.path().join("state");
+    let out = std::process::Command::new(example())
+        .args(args)
+        .args([
+            "--env",
+            path.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap();
+    Offline {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        file: path.display().to_string(),
+        untouched: !state.exists(),
+    }
+}
+
+/// An environment file shipped in `environments/`, as text.
+pub fn shipped(name: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("environments/{name}.toml")),
+    )
+    .unwrap()
 }

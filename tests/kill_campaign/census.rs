@@ -276,6 +276,43 @@ async fn eks(c: &mut Census, eks: &aws_sdk_eks::Client, stack: &str) {
             let logical = owner(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())), stack);
             add(c, "aws:eks/node-group", logical, &format!("{name}/{g}"));
         }
+        // Add-ons and Pod Identity associations (tags come with their Describe).
+        let addons = eks.list_addons().cluster_name(name).send().await.unwrap();
+        for a in addons.addons() {
+            let d = eks
+                .describe_addon()
+                .cluster_name(name)
+                .addon_name(a)
+                .send()
+                .await
+                .unwrap();
+            let d = d.addon().unwrap();
+            if d.status() == Some(&aws_sdk_eks::types::AddonStatus::Deleting) {
+                continue;
+            }
+            let tags = d.tags().cloned().unwrap_or_default();
+            let logical = owner(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())), stack);
+            add(c, "aws:eks/addon", logical, &format!("{name}/{a}"));
+        }
+        let assocs = eks
+            .list_pod_identity_associations()
+            .cluster_name(name)
+            .send()
+            .await
+            .unwrap();
+        for s in assocs.associations() {
+            let id = s.association_id().unwrap();
+            let d = eks
+                .describe_pod_identity_association()
+                .cluster_name(name)
+                .association_id(id)
+                .send()
+                .await
+                .unwrap();
+            let tags = d.association().unwrap().tags().cloned().unwrap_or_default();
+            let logical = owner(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())), stack);
+            add(c, "aws:eks/pod-identity-association", logical, id);
+        }
     }
 }
 

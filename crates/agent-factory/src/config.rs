@@ -40,6 +40,14 @@ pub struct Environment {
     /// Reservations and spend outside AWS, for `cost` (optional).
     #[serde(default)]
     pub cost: crate::cost::CostConfig,
+    /// The policy checks run on the plan before any AWS call.
+    pub policy: PolicyConfig,
+    /// The stack this one references (a regional stack reads the primary's): its
+    /// read replica and latency records. Absent in stacks that reference none.
+    #[serde(default)]
+    pub primary: Option<crate::cross_stack::PrimaryConfig>,
+    /// The access matrix: each workload's identity and what it reads and writes.
+    pub workloads: Vec<WorkloadConfig>,
 }
 
 /// `[stack]`.
@@ -339,6 +347,24 @@ pub struct DnsRegionConfig {
     pub ingress: String,
 }
 
+/// `[policy]`: the built-in policy pack (seed 8.1 and 6.2) for this environment.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Every rule, `mandatory` (stops plan and apply) or `advisory` (shown in the plan).
+    pub rules: std::collections::BTreeMap<glinfra_core::policy::Rule, glinfra_core::Severity>,
+    /// Days of backups the database keeps at least.
+    pub min_backup_days: i32,
+    /// The node pools that may run on spot capacity (seed 6.2).
+    pub spot_pools: Vec<String>,
+    /// Logical ids of the security groups that may take ingress from anywhere.
+    pub public_ingress: Vec<String>,
+    /// The purpose of the audit-log bucket.
+    pub audit_log_bucket: String,
+    /// Who may write to it: logical ids of roles, or principal ARNs.
+    pub audit_log_writers: Vec<String>,
+}
+
 /// `[security]` (seed 8.1, `infrastructure_security.network`).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -360,6 +386,72 @@ pub struct SecurityConfig {
     pub kafka_tls_port: i32,
     /// The port `sg-endpoints` opens to the VPC: HTTPS to the interface endpoints.
     pub https_port: i32,
+}
+
+/// `[[workloads]]` (seed 1.3, 4.1, 8.1 `service_accounts: per-workload`): a
+/// workload's IAM role, bound to its Kubernetes service account by EKS Pod
+/// Identity, and everything the role may touch. Nothing else is granted.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadConfig {
+    /// Workload name (`agent-runtime`): its role is `greenlang-<environment>-<name>`.
+    pub name: String,
+    /// Its Kubernetes namespace.
+    pub namespace: String,
+    /// Its Kubernetes service account.
+    pub service_account: String,
+    /// What it reads.
+    pub reads: Vec<Access>,
+    /// What it writes.
+    pub writes: Vec<Access>,
+}
+
+/// One entry of a workload's `reads` or `writes`: `s3:<bucket purpose>` or
+/// `s3:<bucket purpose>/<prefix>`, `kafka:<topic>`, or `secret:database` (the
+/// database's master user secret, managed by RDS; reads only).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Access {
+    /// Objects of a bucket of `[storage]`, under `prefix` (empty: all of it).
+    Bucket {
+        /// The bucket's purpose.
+        purpose: String,
+        /// The key prefix (`runtime/`), or empty.
+        prefix: String,
+    },
+    /// A Kafka topic of the cluster.
+    Topic(String),
+    /// The database's master user secret.
+    DatabaseSecret,
+}
+
+impl TryFrom<String> for Access {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        let bad = |why: &str| {
+            format!("`{s}`: {why} (write `s3:<bucket purpose>[/<prefix>]`, `kafka:<topic>` or `secret:database`)")
+        };
+        let Some((kind, what)) = s.split_once(':') else {
+            return Err(bad("no kind"));
+        };
+        if what.is_empty() || what.contains('*') {
+            return Err(bad("name exactly what is used, without wildcards"));
+        }
+        match kind {
+            "s3" => {
+                let (purpose, prefix) = what.split_once('/').unwrap_or((what, ""));
+                Ok(Access::Bucket {
+                    purpose: purpose.to_string(),
+                    prefix: prefix.to_string(),
+                })
+            }
+            "kafka" => Ok(Access::Topic(what.to_string())),
+            "secret" if what == "database" => Ok(Access::DatabaseSecret),
+            "secret" => Err(bad("the one secret is `database`")),
+            _ => Err(bad("unknown kind")),
+        }
+    }
 }
 
 /// Reads an environment file. Every error names the file (and, from the TOML

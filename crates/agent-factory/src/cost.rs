@@ -32,7 +32,7 @@ pub struct CostConfig {
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ReservedService {
-    /// The RDS primary and its replicas.
+    /// The RDS primary and its replicas, or a regional stack's replica.
     Database,
     /// The ElastiCache replication group.
     Cache,
@@ -78,10 +78,14 @@ pub(crate) fn check(env: &Environment, file: Option<&str>) -> Vec<Diagnostic> {
             );
         }
     }
-    if cost.reserved_services.contains(&ReservedService::Database) && env.database.is_none() {
+    if cost.reserved_services.contains(&ReservedService::Database)
+        && env.database.is_none()
+        && env.primary.is_none()
+    {
         err(
             "reserved_services",
-            "`database` is reserved but this environment declares no [database]".into(),
+            "`database` is reserved but this environment declares no [database] or [primary] replica"
+                .into(),
         );
     }
     for x in &cost.external {
@@ -116,6 +120,10 @@ pub fn settings(env: &Environment) -> Settings {
                     for r in &db.replicas {
                         reserved.insert(format!("db-replica-{}", r.region));
                     }
+                }
+                // A regional stack's read replica of the primary (`[primary]`).
+                if env.primary.is_some() {
+                    reserved.insert("db-replica".to_string());
                 }
             }
             ReservedService::Cache => {

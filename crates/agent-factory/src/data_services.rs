@@ -108,6 +108,8 @@ pub(crate) fn database(
             },
         );
         stack.export("db_primary_endpoint", primary.endpoint());
+        // What regional stacks replicate, through a stack reference.
+        stack.export(crate::cross_stack::DB_PRIMARY_ARN, primary.arn());
         for replica in &db.replicas {
             let local = replica.region == region;
             let replica_key = data_key(stack, env, &replica.region, rotation);
@@ -121,8 +123,9 @@ pub(crate) fn database(
                 master_username: None,
                 manage_master_user_password: false,
                 replicate_from: Some(primary.arn()),
-                // A cross-region replica lives in its region's default VPC here: this
-                // stack has no network in that region (its own environment does).
+                // A cross-region replica listed here lives in its region's default VPC:
+                // this stack has no network there. The seed's regional replicas are
+                // their own stacks' instead (`[primary.replica]`, cross_stack.rs).
                 vpc_id: local.then(|| p.vpc.id()),
                 db_subnet_group_name: local.then(|| subnet_group.name()),
                 parameter_group_name: local.then(|| params.name()),

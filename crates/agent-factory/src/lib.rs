@@ -5,10 +5,13 @@
 
 pub mod config;
 pub mod cost;
+pub mod cross_stack;
 mod data_services;
 pub mod flow_logs;
+pub mod policy;
 pub mod postgres;
 pub mod topology;
+pub mod workloads;
 
 pub use config::{load, parse, Environment};
 pub use topology::build;

@@ -328,6 +328,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
 
     platform(env, &mut stack, &vpc, &subnets, &private_route_tables)?;
     crate::flow_logs::declare(env, &mut stack);
+    crate::workloads::declare(env, &mut stack)?;
 
     // DNS (3.1, 3.4): the public zone, latency-routed entry points with health checks.
     if let Some(dns) = &env.dns {
@@ -373,6 +374,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
     if env.stack.protect {
         protect_what_holds_data(&mut stack);
     }
+    stack.add_policies(&crate::policy::policies(env, origin)?);
     Ok(stack)
 }
 
@@ -407,6 +409,11 @@ fn protect_what_holds_data(stack: &mut Stack) {
             l.protect = true;
         }
     }
+}
+
+/// The logical id of a node pool's group with `suffix` (see [`split_pool`]).
+pub fn node_group_id(pool: &NodePoolConfig, suffix: &str) -> String {
+    format!("ng-{}{suffix}", pool.name.replace('_', "-"))
 }
 
 /// How a node pool is split between capacity types: `(suffix, capacity, min, max, desired)`.
@@ -577,11 +584,11 @@ fn platform(
     cluster_role.managed_policy_arns =
         vec!["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy".into()];
     let cluster_role = stack.add("iam-eks-cluster", cluster_role);
+    // No AmazonEKS_CNI_Policy: the VPC CNI has its own role (workloads.rs).
     let mut node_role =
         IamRoleSpec::for_service(format!("greenlang-{envname}-eks-node"), "ec2.amazonaws.com");
     node_role.managed_policy_arns = vec![
         "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy".into(),
-        "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy".into(),
         "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly".into(),
     ];
     let node_role = stack.add("iam-eks-node", node_role);
@@ -604,7 +611,7 @@ fn platform(
         let base = pool.name.replace('_', "-");
         for (suffix, capacity, min, max, desired) in split_pool(pool) {
             stack.add(
-                format!("ng-{base}{suffix}"),
+                node_group_id(pool, suffix),
                 EksNodeGroupSpec {
                     cluster_name: cluster.name(),
                     name: format!("{base}{suffix}"),
@@ -645,6 +652,16 @@ fn platform(
         key,
     };
     data_services::database(env, stack, &placement)?;
+    crate::cross_stack::declare(
+        env,
+        stack,
+        &crate::cross_stack::ReplicaPlacement {
+            vpc,
+            data: placement.data.clone(),
+            sg_postgres: placement.sg_postgres.clone(),
+            key: placement.key.clone(),
+        },
+    );
     data_services::cache(env, stack, &placement);
     data_services::kafka(env, stack, &placement);
     Ok(())

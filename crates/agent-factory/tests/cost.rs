@@ -58,9 +58,6 @@ fn prod_us_east_1_main_lines_match_the_hand_computed_figures() {
         // A replica copies the primary's storage: 0.449 x 730 + 125 + 1000 = 1452.77;
         // reserved: 327.77 x 0.245 = 80.30365.
         ("db-replica-us-east-1", 1452.77, 1372.46635),
-        // eu-west-1: 0.492 x 730 + 1000 x 0.138 + 10000 x 0.11 = 1597.16;
-        // reserved: 359.16 x 0.245 = 87.9942.
-        ("db-replica-eu-west-1", 1597.16, 1509.1658),
         // 3 shards x 2 nodes of cache.r6g.xlarge: 6 x 0.411 x 730 = 1800.18;
         // reserved: 1800.18 x 0.34 x 0.7 = 428.44284.
         ("redis", 1800.18, 1371.73716),
@@ -98,6 +95,17 @@ fn prod_us_east_1_main_lines_match_the_hand_computed_figures() {
     let sum: f64 = e.lines.iter().map(|l| l.on_demand).sum();
     close("total", e.on_demand, sum);
     assert!(e.optimised < e.on_demand);
+    // The other regions' replicas are their own stacks' (`[primary]`).
+    let eu = estimate("prod-eu-west-1");
+    let replica = eu
+        .lines
+        .iter()
+        .find(|l| l.resource == "db-replica")
+        .unwrap();
+    // eu-west-1: 0.492 x 730 + 1000 x 0.138 + 10000 x 0.11 = 1597.16;
+    // reserved: 359.16 x 0.245 = 87.9942.
+    close("eu replica", replica.on_demand, 1597.16);
+    close("eu replica", replica.optimised, 1509.1658);
     // The LLM spend is stated, shown apart, and in neither total.
     assert_eq!(e.external.len(), 2);
     assert_eq!(e.external[0].monthly, 5000.0);

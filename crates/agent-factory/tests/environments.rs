@@ -139,15 +139,70 @@ fn database_cache_and_kafka_carry_the_seed_values() {
         ),
         (30, "sun:03:00-sun:04:00")
     );
-    for region in ["us-east-1", "eu-west-1", "ap-southeast-1"] {
-        let id = format!("db-replica-{region}");
-        let d = s.get(&id).unwrap();
+    // prod-us-east-1 keeps its same-region replica; the other regions' replicas
+    // are their own stacks'.
+    let d = s.get("db-replica-us-east-1").unwrap();
+    let r: DbInstanceSpec = d.spec().unwrap();
+    assert_eq!(r.replicate_from, Some(Input::output("db-primary", "arn")));
+    assert!(
+        s.declarations()
+            .iter()
+            .all(|d| d.region == "us-east-1" || d.kind != DbInstanceSpec::KIND),
+        "no replica of another region here"
+    );
+    assert!(s.get("kms-data-eu-west-1").is_none());
+    assert!(s
+        .exports()
+        .iter()
+        .any(|(name, value)| name == "db_primary_arn"
+            && *value == Input::output("db-primary", "arn")));
+    for (name, region) in [
+        ("prod-eu-west-1", "eu-west-1"),
+        ("prod-ap-southeast-1", "ap-southeast-1"),
+    ] {
+        let regional = stack(name);
+        assert_eq!(
+            regional.referenced_stacks().iter().collect::<Vec<_>>(),
+            ["prod-us-east-1"]
+        );
+        let d = regional.get("db-replica").unwrap();
         assert_eq!(d.region, region);
         let r: DbInstanceSpec = d.spec().unwrap();
         assert_eq!(r.instance_class, "db.r6g.xlarge");
-        assert!(r.replicate_from.is_some() && r.kms_key_id.is_some());
+        assert_eq!(
+            r.replicate_from,
+            Some(Input::Stack {
+                reference: glinfra_core::StackOutputRef {
+                    stack: "prod-us-east-1".into(),
+                    output: "db_primary_arn".into()
+                }
+            })
+        );
+        // In this stack's VPC: its data subnets, its security group, its key.
+        assert_eq!(r.vpc_id, Some(Input::output("vpc", "id")));
+        assert_eq!(
+            r.db_subnet_group_name,
+            Some(Input::output("db-subnets", "name"))
+        );
+        assert_eq!(
+            r.vpc_security_group_ids,
+            [Input::output("sg-postgres", "id")]
+        );
+        assert_eq!(r.kms_key_id, Some(Input::output("kms-data", "arn")));
+        assert_eq!(
+            (r.engine_version.as_str(), r.allocated_storage, r.iops),
+            (
+                primary.engine_version.as_str(),
+                primary.allocated_storage,
+                primary.iops
+            )
+        );
+        let group: glinfra_core::spec::rds::DbSubnetGroupSpec = spec(&regional, "db-subnets");
+        assert_eq!(group.subnet_ids.len(), 3);
+        assert!(group.subnet_ids.iter().all(|s| s
+            .reference()
+            .is_some_and(|r| r.resource.starts_with("subnet-data-"))));
     }
-    assert_eq!(s.get("kms-data-eu-west-1").unwrap().region, "eu-west-1");
     let params: DbParameterGroupSpec = spec(&s, "db-params");
     assert_eq!(params.family, "postgres15");
     assert_eq!(params.parameters["shared_buffers"], "2097152");
@@ -235,14 +290,41 @@ fn dns_is_latency_routed_over_three_regions_with_health_checks() {
         .filter(|d| d.kind == RecordSetSpec::KIND)
         .map(|d| d.id.as_str())
         .collect();
-    assert_eq!(records.len(), 6);
+    // Each region's records are its own stack's, in prod-us-east-1's zone.
     assert_eq!(
-        s.declarations()
+        records,
+        ["record-api-us-east-1", "record-factory-us-east-1"]
+    );
+    for (name, region) in [
+        ("prod-us-east-1", "us-east-1"),
+        ("prod-eu-west-1", "eu-west-1"),
+        ("prod-ap-southeast-1", "ap-southeast-1"),
+    ] {
+        let s = stack(name);
+        let checks = s
+            .declarations()
             .iter()
             .filter(|d| d.kind == HealthCheckSpec::KIND)
-            .count(),
-        6
-    );
+            .count();
+        assert_eq!(checks, 2, "{name}");
+        for label in ["api", "factory"] {
+            let r: RecordSetSpec = spec(&s, &format!("record-{label}-{region}"));
+            assert_eq!(r.name, format!("{label}.greenlang.ai"));
+            assert_eq!(r.latency_region.as_deref(), Some(region));
+            assert_eq!(
+                r.records,
+                [Input::Value(format!(
+                    "{label}.{region}.ingress.greenlang.ai"
+                ))]
+            );
+            if region != "us-east-1" {
+                assert_eq!(
+                    r.zone_id.to_json(),
+                    json!({"$stack": {"stack": "prod-us-east-1", "output": "zone_id"}})
+                );
+            }
+        }
+    }
     assert!(stack("prod-eu-west-1").get("zone").is_none());
 }
 
@@ -254,6 +336,9 @@ fn environments_do_not_share_names() {
             .iter()
             // Node group names live inside their (differently named) cluster.
             .filter(|d| d.kind != EksNodeGroupSpec::KIND)
+            // Latency records share their name across regions by design (the set
+            // identifier tells them apart).
+            .filter(|d| d.kind != RecordSetSpec::KIND)
             .filter_map(|d| {
                 ["name", "bucket", "identifier", "id", "alias"]
                     .iter()

@@ -30,6 +30,8 @@ fn drivers() -> Vec<Box<dyn AnyDriver>> {
         Box::new(crate::kms::KmsKeyDriver),
         Box::new(crate::eks::EksClusterDriver),
         Box::new(crate::eks::EksNodeGroupDriver),
+        Box::new(crate::eks::EksAddonDriver),
+        Box::new(crate::eks::EksPodIdentityDriver),
         Box::new(crate::rds::DbSubnetGroupDriver),
         Box::new(crate::rds::DbParameterGroupDriver),
         Box::new(crate::rds::DbInstanceDriver),

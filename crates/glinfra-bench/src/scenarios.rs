@@ -98,6 +98,28 @@ fn environment(root: &Path, name: &str) -> Result<greenlang_agent_factory::Envir
 
 fn declared(env: &greenlang_agent_factory::Environment) -> Result<Arc<Plan>, String> {
     let (stack, _) = greenlang_agent_factory::stack_for(env).map_err(|d| d.to_string())?;
+    // Stack references: what the regional stacks read once prod-us-east-1 is
+    // applied (its primary's ARN, so their replicas are cross-region ones).
+    let recorded = stack
+        .referenced_stacks()
+        .iter()
+        .map(|name| {
+            let outputs = [
+                (
+                    "db_primary_arn",
+                    "arn:aws:rds:us-east-1:000000000000:db:greenlang-prod-primary",
+                ),
+                ("zone_id", "ZSIMULATED"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::from(v)))
+            .collect();
+            (name.clone(), Some(outputs))
+        })
+        .collect();
+    let stack = stack
+        .resolve_references(&recorded)
+        .map_err(|e| e.to_string())?;
     from_nothing(&stack)
 }
 

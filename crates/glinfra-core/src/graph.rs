@@ -22,6 +22,8 @@ pub struct ResourceGraph {
     declarations: Arc<Vec<Declaration>>,
     index: Arc<HashMap<ResourceId, usize>>,
     order: Vec<usize>,
+    policies: crate::policy::Policies,
+    violations: Vec<crate::policy::Violation>,
 }
 
 impl ResourceGraph {
@@ -122,6 +124,19 @@ impl ResourceGraph {
                 ));
             }
         }
+        // Policies judge a program that is otherwise valid (a malformed spec is
+        // not one they can read).
+        let violations = if problems.is_empty() {
+            stack.policies().evaluate(&declarations, None)
+        } else {
+            Vec::new()
+        };
+        problems.extend(
+            violations
+                .iter()
+                .filter(|v| v.is_mandatory())
+                .map(|v| v.diagnostic()),
+        );
         if !problems.is_empty() {
             problems.sort();
             problems.dedup();
@@ -155,7 +170,25 @@ impl ResourceGraph {
             declarations,
             index,
             order,
+            policies: stack.policies().clone(),
+            violations,
         })
+    }
+
+    /// The advisory violations of the stack's policies (mandatory ones stopped
+    /// the build).
+    pub fn violations(&self) -> &[crate::policy::Violation] {
+        &self.violations
+    }
+
+    /// The stack's policies, which planning runs again with the plan.
+    pub fn policies(&self) -> &crate::policy::Policies {
+        &self.policies
+    }
+
+    /// Every declaration, in the order declared.
+    pub fn declarations(&self) -> &[Declaration] {
+        &self.declarations
     }
 
     /// The stack's name.

@@ -12,6 +12,9 @@ pub const OUTPUT_KEY: &str = "$output";
 pub const FORMAT_KEY: &str = "$format";
 /// The JSON key that marks a value not known until apply.
 pub const UNKNOWN_KEY: &str = "$unknown";
+/// The JSON key that marks another stack's output, read at plan time
+/// ([`crate::reference`]).
+pub const STACK_KEY: &str = "$stack";
 
 /// A reference to a named output of another resource in the same stack.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -31,6 +34,13 @@ pub enum Input<T> {
         /// The referenced output.
         #[serde(rename = "$output")]
         reference: OutputRef,
+    },
+    /// An output another stack recorded, read from the state backend when the
+    /// stack is planned ([`crate::reference::StackReference::output`]).
+    Stack {
+        /// The referenced stack output.
+        #[serde(rename = "$stack")]
+        reference: crate::reference::StackOutputRef,
     },
     /// A string made at apply time from literal text and outputs, in order
     /// ([`Input::format`]).
@@ -53,6 +63,12 @@ pub enum FormatPart {
         #[serde(rename = "$output")]
         reference: OutputRef,
     },
+    /// Another stack's output, read at plan time.
+    Stack {
+        /// The referenced stack output.
+        #[serde(rename = "$stack")]
+        reference: crate::reference::StackOutputRef,
+    },
     /// Literal text.
     Text(String),
 }
@@ -72,7 +88,7 @@ impl<T> Input<T> {
     pub fn value(&self) -> Option<&T> {
         match self {
             Input::Value(v) => Some(v),
-            Input::Output { .. } | Input::Format { .. } => None,
+            Input::Output { .. } | Input::Stack { .. } | Input::Format { .. } => None,
         }
     }
 
@@ -80,7 +96,7 @@ impl<T> Input<T> {
     pub fn reference(&self) -> Option<&OutputRef> {
         match self {
             Input::Output { reference } => Some(reference),
-            Input::Value(_) | Input::Format { .. } => None,
+            Input::Value(_) | Input::Stack { .. } | Input::Format { .. } => None,
         }
     }
 }
@@ -124,6 +140,7 @@ impl Input<String> {
             match part {
                 Input::Value(text) => push_text(&mut out, &text),
                 Input::Output { reference } => out.push(FormatPart::Output { reference }),
+                Input::Stack { reference } => out.push(FormatPart::Stack { reference }),
                 Input::Format { parts } => {
                     for p in parts {
                         match p {
@@ -138,6 +155,9 @@ impl Input<String> {
             [] => Input::Value(String::new()),
             [FormatPart::Text(text)] => Input::Value(text.clone()),
             [FormatPart::Output { reference }] => Input::Output {
+                reference: reference.clone(),
+            },
+            [FormatPart::Stack { reference }] => Input::Stack {
                 reference: reference.clone(),
             },
             _ => Input::Format { parts: out },

@@ -15,6 +15,8 @@ pub mod lifecycle;
 pub mod names;
 pub mod offers;
 pub mod plan;
+pub mod policy;
+pub mod reference;
 pub mod refresh;
 pub mod regions;
 pub mod render;
@@ -37,6 +39,8 @@ pub use kind::{
 };
 pub use lifecycle::{Lifecycle, Timeouts};
 pub use plan::{Action, DeleteFirst, FieldChange, Plan, Reason, ReplaceOrder, Step};
+pub use policy::{Finding, Policies, Policy, Severity, Violation};
+pub use reference::{ReferenceError, StackOutputRef, StackReference};
 pub use refresh::{Drift, DriftKind, Fate, Observed, Refreshed};
 pub use schedule::{OpPhase, Operation, Schedule};
 pub use stack::{

@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The identifier of the plan JSON format; bumped on any incompatible change.
-pub const PLAN_SCHEMA: &str = "glinfra.plan/v2";
+pub const PLAN_SCHEMA: &str = "glinfra.plan/v3";
 
 /// What a step does to its resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -234,6 +234,10 @@ pub struct Plan {
     /// computed it; optional, so plans without it read unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<crate::cost::PlanCost>,
+    /// What the stack's policies found, run with this plan: advisory violations
+    /// to show, and mandatory ones, with which the engine refuses to apply it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy: Vec<crate::policy::Violation>,
 }
 
 impl Plan {
@@ -427,6 +431,7 @@ pub fn plan_replacing(
     superseded_steps(state, &mut steps);
     let mut plan = finish(graph.stack_name(), state, steps, unchanged);
     plan.program = Some(graph.digest());
+    plan.policy = graph.policies().evaluate(graph.declarations(), Some(&plan));
     plan
 }
 
@@ -669,5 +674,6 @@ fn finish(stack: &str, state: &State, steps: Vec<Step>, unchanged: usize) -> Pla
         drift: Vec::new(),
         program: None,
         cost: None,
+        policy: Vec::new(),
     }
 }

@@ -219,6 +219,12 @@ pub fn text(plan: &Plan) -> String {
 pub fn text_styled(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     drift(&mut out, &plan.drift);
+    for v in &plan.policy {
+        let _ = writeln!(out, "{v}");
+    }
+    if !plan.policy.is_empty() {
+        let _ = writeln!(out);
+    }
     if plan.is_empty() {
         let _ = writeln!(
             out,
@@ -332,7 +338,7 @@ fn drift(out: &mut String, drift: &[Drift]) {
     let _ = writeln!(out);
 }
 
-/// The plan as pretty JSON (schema `glinfra.plan/v2`, documented in `docs/plan-json.md`).
+/// The plan as pretty JSON (schema `glinfra.plan/v3`, documented in `docs/plan-json.md`).
 pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).expect("plans serialise")
 }

@@ -234,7 +234,10 @@ pub struct Stack {
     pub(crate) declarations: Arc<Vec<Declaration>>,
     pub(crate) index: Arc<HashMap<ResourceId, usize>>,
     pub(crate) duplicates: Vec<Diagnostic>,
-    exports: Vec<(String, Input<String>)>,
+    policies: crate::policy::Policies,
+    pub(crate) exports: Vec<(String, Input<String>)>,
+    /// The stacks whose outputs this one reads ([`Stack::reference`]).
+    pub(crate) references: std::collections::BTreeSet<String>,
     cost: crate::cost::Settings,
 }
 
@@ -250,8 +253,33 @@ impl Stack {
             index: Arc::new(HashMap::new()),
             duplicates: Vec::new(),
             exports: Vec::new(),
+            policies: crate::policy::Policies::new(),
             cost: crate::cost::Settings::default(),
+            references: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// Adds a policy, checked by [`ResourceGraph::build`](crate::ResourceGraph::build)
+    /// and again on every plan: a mandatory violation stops both before any AWS call.
+    pub fn add_policy(
+        &mut self,
+        rule: impl Into<String>,
+        severity: crate::policy::Severity,
+        policy: impl crate::policy::Policy + 'static,
+    ) -> &mut Self {
+        self.policies.add(rule, severity, policy);
+        self
+    }
+
+    /// Adds every policy of `policies` (a pack such as [`crate::policy::baseline`]).
+    pub fn add_policies(&mut self, policies: &crate::policy::Policies) -> &mut Self {
+        self.policies.extend(policies);
+        self
+    }
+
+    /// The stack's policies.
+    pub fn policies(&self) -> &crate::policy::Policies {
+        &self.policies
     }
 
     /// What the program says about its costs (reservations, spend outside AWS),

@@ -112,6 +112,10 @@ pub struct State {
     /// interrupted between the two leaves them here, and the next plan deletes them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub superseded: BTreeMap<ResourceId, Vec<ResourceState>>,
+    /// The stack's exported outputs as of its last apply, by name (null where not
+    /// known): what other stacks read through a [`crate::StackReference`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, Value>,
 }
 
 impl State {
@@ -124,6 +128,7 @@ impl State {
             resources: BTreeMap::new(),
             released: BTreeMap::new(),
             superseded: BTreeMap::new(),
+            outputs: BTreeMap::new(),
         }
     }
 }

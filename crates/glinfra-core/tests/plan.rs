@@ -511,7 +511,7 @@ fn json_and_dot_renderings() {
     let stack = network("10.0.0.0/16", &["10.0.0.0/20"], false, 365);
     let p = plan(&graph(&stack), &State::empty("test"));
     let json: Value = serde_json::from_str(&render::json(&p)).unwrap();
-    assert_eq!(json["schema"], "glinfra.plan/v2");
+    assert_eq!(json["schema"], "glinfra.plan/v3");
     assert_eq!(json["steps"][1]["action"], "create");
     assert_eq!(json["steps"][1]["changes"][0]["field"], "vpc_id");
     assert_eq!(json["steps"][1]["changes"][0]["after_unknown"], true);

@@ -171,7 +171,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
     Ok(quote! {
         #[doc = #outputs_doc]
-        #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        #[doc = ""]
+        #[doc = "An output missing from a record (one made before the output was added) reads as empty."]
+        #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(default)]
         #vis struct #outputs_ident {
             #( #out_docs pub #out_idents: #out_types, )*
         }

@@ -61,6 +61,12 @@ pub enum ApplyError {
         /// Each protected resource reached, with its chain.
         refusals: Vec<Refusal>,
     },
+    /// The stack's policies found mandatory violations in the plan; nothing was done.
+    #[error("{message}")]
+    Policy {
+        /// Every violation, each naming its resource, field and rule.
+        message: String,
+    },
     /// The state store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -202,6 +208,9 @@ pub async fn apply(
     let refusals = refusals(plan);
     if !refusals.is_empty() {
         return Err(ApplyError::Protected { refusals });
+    }
+    if let Some(message) = glinfra_core::policy::refusal(&plan.policy) {
+        return Err(ApplyError::Policy { message });
     }
     let state = lock.load().await?;
     if state.serial != plan.base_serial {

@@ -323,6 +323,12 @@ pub fn latency(kind: Kind, change: Change, variant: Variant) -> Latency {
         // A rolling update replaces every node.
         ("aws:eks/node-group", Update, _) => secs(300.0, 900.0),
         ("aws:eks/node-group", Delete, _) => secs(120.0, 600.0),
+        // An add-on is ACTIVE once its pods run (the Pod Identity agent, the VPC CNI:
+        // DaemonSets, typically under two minutes; Terraform allows 20 min to create
+        // and update, 40 to delete); an update rolls its pods. A Pod Identity
+        // association is one synchronous call (QUICK).
+        ("aws:eks/addon", Create | Update, _) => secs(20.0, 120.0),
+        ("aws:eks/addon", Delete, _) => secs(10.0, 60.0),
         ("aws:rds/db-instance", Create, Variant::CrossRegionReplica) => secs(1200.0, 2300.0),
         ("aws:rds/db-instance", Create, _) => secs(600.0, 900.0),
         ("aws:rds/db-instance", Update, _) => secs(300.0, 900.0),

@@ -1,18 +1,23 @@
-//! The EKS drivers: clusters ([`EksClusterDriver`]) and managed node groups
-//! ([`EksNodeGroupDriver`]).
+//! The EKS drivers: clusters ([`EksClusterDriver`]), managed node groups
+//! ([`EksNodeGroupDriver`]), add-ons ([`EksAddonDriver`]) and Pod Identity
+//! associations ([`EksPodIdentityDriver`]).
 //!
 //! Names are deterministic, so `find` describes by name and adopts only what
 //! carries our ownership tags. EKS applies every change as an asynchronous
 //! "update": each one is followed to `Successful` with DescribeUpdate, then the
 //! resource is waited for until it is `ACTIVE` again.
 
+mod addon;
 mod cluster;
 mod node_group;
+mod pod_identity;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use addon::EksAddonDriver;
 pub(crate) use cluster::EksClusterDriver;
 pub(crate) use node_group::EksNodeGroupDriver;
+pub(crate) use pod_identity::EksPodIdentityDriver;
 
 use crate::error::classify;
 use crate::kit::tags;
@@ -57,6 +62,34 @@ async fn wait_update(
     update: Option<&Update>,
     what: &str,
 ) -> Result<(), ProviderError> {
+    let of = nodegroup.map_or(UpdateOf::Cluster, UpdateOf::Nodegroup);
+    follow_update(eks, cluster, of, update, what).await
+}
+
+/// What an update is of: DescribeUpdate names the node group or add-on.
+#[derive(Clone, Copy)]
+enum UpdateOf<'a> {
+    /// The cluster itself.
+    Cluster,
+    /// A node group of the cluster.
+    Nodegroup(&'a str),
+    /// An add-on of the cluster.
+    Addon(&'a str),
+}
+
+/// [`wait_update`] for an update of `of`.
+async fn follow_update(
+    eks: &Client,
+    cluster: &str,
+    of: UpdateOf<'_>,
+    update: Option<&Update>,
+    what: &str,
+) -> Result<(), ProviderError> {
+    let (nodegroup, addon) = match of {
+        UpdateOf::Cluster => (None, None),
+        UpdateOf::Nodegroup(n) => (Some(n), None),
+        UpdateOf::Addon(a) => (None, Some(a)),
+    };
     let Some(update_id) = update.and_then(|u| u.id()).map(str::to_owned) else {
         return Err(ProviderError::new(
             ErrorClass::Fatal,
@@ -69,6 +102,7 @@ async fn wait_update(
             .describe_update()
             .name(cluster)
             .set_nodegroup_name(nodegroup.map(str::to_owned))
+            .set_addon_name(addon.map(str::to_owned))
             .update_id(&update_id)
             .send()
             .await

@@ -38,7 +38,9 @@ use aws_sdk_kafka::types::{
     EncryptionAtRest, EncryptionInTransit, EncryptionInfo, ProvisionedRequest, StorageInfo,
 };
 use aws_sdk_kafka::Client;
-use glinfra_core::spec::msk::{ClientBrokerEncryption, MskClusterOutputs, MskClusterSpec};
+use glinfra_core::spec::msk::{
+    iam_arn_prefix, ClientBrokerEncryption, MskClusterOutputs, MskClusterSpec,
+};
 use glinfra_core::Input;
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::BTreeMap;
@@ -303,9 +305,19 @@ pub(super) async fn bootstrap_tls(kafka: &Client, arn: &str) -> Result<String, P
 /// The outputs of the cluster `arn`.
 pub(super) async fn outputs(kafka: &Client, arn: &str) -> Result<MskClusterOutputs, ProviderError> {
     Ok(MskClusterOutputs {
-        arn: arn.to_string(),
         bootstrap_brokers_tls: bootstrap_tls(kafka, arn).await?,
+        ..arn_outputs(arn)
     })
+}
+
+/// The outputs known from the cluster's ARN alone (no brokers yet).
+fn arn_outputs(arn: &str) -> MskClusterOutputs {
+    MskClusterOutputs {
+        arn: arn.to_string(),
+        bootstrap_brokers_tls: String::new(),
+        topic_arn_prefix: iam_arn_prefix(arn, "topic"),
+        group_arn_prefix: iam_arn_prefix(arn, "group"),
+    }
 }
 
 /// Waits until the cluster `arn` is gone.
@@ -552,10 +564,7 @@ impl Driver for MskClusterDriver {
             let outputs = match (cl.state(), recorded) {
                 // Being created: no brokers yet.
                 (Some(ClusterState::Creating), Some(r)) => r.outputs.clone(),
-                (Some(ClusterState::Creating), None) => MskClusterOutputs {
-                    arn: arn.to_string(),
-                    bootstrap_brokers_tls: String::new(),
-                },
+                (Some(ClusterState::Creating), None) => arn_outputs(arn),
                 _ => match outputs(&kafka, arn).await.or_absent()? {
                     Some(out) => out,
                     // Gone since it was listed: not there.

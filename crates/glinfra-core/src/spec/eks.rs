@@ -1,4 +1,4 @@
-//! EKS clusters and managed node groups.
+//! EKS clusters, managed node groups, add-ons and Pod Identity associations.
 
 use super::closed_set;
 use crate::input::Input;
@@ -479,6 +479,138 @@ impl ResourceSpec for EksNodeGroupSpec {
     }
 }
 
+closed_set! {
+    /// What an add-on's create or update does with settings changed outside EKS
+    /// (`resolveConflicts`, EKS API spelling).
+    ResolveConflicts, "conflict resolution" {
+        /// EKS's values replace the ones found.
+        Overwrite = "OVERWRITE",
+        /// Nothing found is changed; the create or update may fail.
+        Fail = "NONE",
+        /// The values found are kept (updates only; a create treats it as `NONE`).
+        Preserve = "PRESERVE",
+    }
+}
+
+/// A Pod Identity association an add-on manages (CreateAddon
+/// `podIdentityAssociations`): its service account takes `role_arn`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AddonPodIdentity {
+    /// The add-on's Kubernetes service account (`aws-node` for the VPC CNI).
+    pub service_account: String,
+    /// The IAM role (a Pod Identity trust policy).
+    pub role_arn: Input<String>,
+}
+
+/// An EKS add-on (CreateAddon): AWS-managed software on the cluster, with its IAM
+/// identity given by a Pod Identity association it manages or by an IRSA role.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:eks/addon", outputs(name: String, arn: String))]
+pub struct EksAddonSpec {
+    #[resource(replace, unique)]
+    /// The cluster (its `name` output). Forces replacement.
+    pub cluster_name: Input<String>,
+    #[resource(replace, unique)]
+    /// The add-on (`vpc-cni`, `eks-pod-identity-agent`, ...). Forces replacement.
+    pub addon_name: String,
+    /// Its version (`v1.19.0-eksbuild.1`), changed in place (UpdateAddon); unset,
+    /// EKS installs its default for the cluster's version and it is not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addon_version: Option<String>,
+    /// An IAM role for service accounts (IRSA), changed in place (UpdateAddon).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_role_arn: Option<Input<String>>,
+    /// The Pod Identity associations the add-on manages, changed in place
+    /// (UpdateAddon replaces the whole list).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pod_identity_associations: Vec<AddonPodIdentity>,
+    /// What a create or update does with settings changed outside EKS; sent with
+    /// every call, read from no call (never drift).
+    pub resolve_conflicts: ResolveConflicts,
+}
+
+impl ResourceSpec for EksAddonSpec {
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        if self.addon_name.is_empty() || self.addon_name.len() > 100 {
+            cx.error("addon_name", "an add-on name has 1 to 100 characters");
+        }
+        if self.service_account_role_arn.is_some() && !self.pod_identity_associations.is_empty() {
+            cx.error(
+                "service_account_role_arn",
+                "give the add-on one identity: a Pod Identity association or an IRSA role, not both",
+            );
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for p in &self.pod_identity_associations {
+            if !is_kubernetes_name(&p.service_account, 253) {
+                cx.error(
+                    "pod_identity_associations",
+                    format!(
+                        "`{}` is not a Kubernetes service account name",
+                        p.service_account
+                    ),
+                );
+            }
+            if !seen.insert(&p.service_account) {
+                cx.error(
+                    "pod_identity_associations",
+                    format!("service account `{}` appears twice: EKS takes one association per service account", p.service_account),
+                );
+            }
+        }
+    }
+}
+
+/// True for a Kubernetes object name of at most `max` characters: lowercase letters,
+/// digits, `-` and `.`, starting and ending with a letter or digit (DNS-1123).
+pub fn is_kubernetes_name(name: &str, max: usize) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && edge(name.chars().next())
+        && edge(name.chars().last())
+}
+
+/// An EKS Pod Identity association (CreatePodIdentityAssociation): pods running as
+/// `service_account` in `namespace` get the credentials of `role_arn`. EKS allows
+/// one association per service account of a cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
+#[resource(kind = "aws:eks/pod-identity-association", outputs(association_id: String, association_arn: String))]
+pub struct EksPodIdentityAssociationSpec {
+    #[resource(replace, unique)]
+    /// The cluster (its `name` output). Forces replacement.
+    pub cluster_name: Input<String>,
+    #[resource(replace, unique)]
+    /// The Kubernetes namespace. Forces replacement.
+    pub namespace: String,
+    #[resource(replace, unique)]
+    /// The Kubernetes service account. Forces replacement.
+    pub service_account: String,
+    /// The IAM role, changed in place (UpdatePodIdentityAssociation).
+    pub role_arn: Input<String>,
+}
+
+impl ResourceSpec for EksPodIdentityAssociationSpec {
+    fn check(&self, cx: &mut SpecCheck<'_>) {
+        // Namespaces are DNS-1123 labels (63 characters, no dots).
+        if !is_kubernetes_name(&self.namespace, 63) || self.namespace.contains('.') {
+            cx.error(
+                "namespace",
+                format!("`{}` is not a Kubernetes namespace name (lowercase letters, digits and `-`, at most 63)", self.namespace),
+            );
+        }
+        if !is_kubernetes_name(&self.service_account, 253) {
+            cx.error(
+                "service_account",
+                format!("`{}` is not a Kubernetes service account name (lowercase letters, digits, `-` and `.`, at most 253)", self.service_account),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,5 +637,15 @@ mod tests {
         let err = "NoSchedule".parse::<TaintEffect>().unwrap_err();
         assert!(err.contains("unknown taint effect `NoSchedule`"), "{err}");
         assert!(serde_json::from_value::<CapacityType>(json!("RESERVED")).is_err());
+        assert_eq!(json!(ResolveConflicts::Fail), json!("NONE"));
+    }
+
+    #[test]
+    fn kubernetes_names() {
+        assert!(is_kubernetes_name("agent-runtime", 63));
+        assert!(is_kubernetes_name("a.b-1", 253));
+        for bad in ["", "Agent", "-a", "a-", "a_b", &"a".repeat(64)] {
+            assert!(!is_kubernetes_name(bad, 63), "{bad}");
+        }
     }
 }

@@ -110,4 +110,6 @@ pub const ALL: &[Kind] = &[
     route53::HealthCheckSpec::KIND,
     logs::LogGroupSpec::KIND,
     ec2::FlowLogSpec::KIND,
+    eks::EksAddonSpec::KIND,
+    eks::EksPodIdentityAssociationSpec::KIND,
 ];

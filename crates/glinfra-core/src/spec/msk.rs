@@ -47,9 +47,19 @@ impl ResourceSpec for MskConfigurationSpec {
     }
 }
 
-/// A provisioned MSK cluster with TLS in transit and KMS at rest.
+/// The ARN prefix of a cluster's topics (`kind` `topic`) or consumer groups
+/// (`group`) in IAM policies, from the cluster's ARN: `arn:...:cluster/NAME/UUID`
+/// gives `arn:...:topic/NAME/UUID` (MSK Developer Guide, "IAM access control":
+/// resources). Add `/<topic>` (or `/*`) to name topics.
+pub fn iam_arn_prefix(cluster_arn: &str, kind: &str) -> String {
+    cluster_arn.replacen(":cluster/", &format!(":{kind}/"), 1)
+}
+
+/// A provisioned MSK cluster with TLS in transit and KMS at rest. Outputs: its ARN,
+/// its TLS bootstrap brokers, and the ARN prefixes of its topics and consumer groups
+/// for IAM policies ([`iam_arn_prefix`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
-#[resource(kind = "aws:msk/cluster", outputs(arn: String, bootstrap_brokers_tls: String))]
+#[resource(kind = "aws:msk/cluster", outputs(arn: String, bootstrap_brokers_tls: String, topic_arn_prefix: String, group_arn_prefix: String))]
 pub struct MskClusterSpec {
     #[resource(replace, unique)]
     /// Name. Forces replacement.

@@ -63,7 +63,7 @@ impl ResourceSpec for DbParameterGroupSpec {
 
 /// A DB instance: a primary, or a read replica when `replicate_from` is set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
-#[resource(kind = "aws:rds/db-instance", outputs(identifier: String, arn: String, endpoint: String, port: i64))]
+#[resource(kind = "aws:rds/db-instance", outputs(identifier: String, arn: String, endpoint: String, port: i64, master_user_secret_arn: String))]
 pub struct DbInstanceSpec {
     #[resource(replace, unique)]
     /// Identifier. Forces replacement.

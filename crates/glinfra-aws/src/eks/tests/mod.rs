@@ -3,8 +3,10 @@
 //! Every test runs its rules in `RuleMode::Sequential`: the calls must come in
 //! exactly the order listed, and `all_used` checks that every listed call happened.
 
+mod addon;
 mod cluster;
 mod node_group;
+mod pod_identity;
 mod upgrade;
 
 use crate::clients::Clients;

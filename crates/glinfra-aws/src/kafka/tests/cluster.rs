@@ -99,6 +99,8 @@ fn outputs(arn: &str, bootstrap_brokers_tls: &str) -> MskClusterOutputs {
     MskClusterOutputs {
         arn: arn.into(),
         bootstrap_brokers_tls: bootstrap_brokers_tls.into(),
+        topic_arn_prefix: arn.replacen(":cluster/", ":topic/", 1),
+        group_arn_prefix: arn.replacen(":cluster/", ":group/", 1),
     }
 }
 

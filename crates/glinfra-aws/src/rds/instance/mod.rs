@@ -115,6 +115,13 @@ fn instance_outputs(db: &DbInstance) -> Result<DbInstanceOutputs, ProviderError>
         arn: arn.to_string(),
         endpoint: address.to_string(),
         port: i64::from(port),
+        // The Secrets Manager secret RDS keeps the master password in (none for a
+        // replica or a password not managed by RDS).
+        master_user_secret_arn: db
+            .master_user_secret()
+            .and_then(|s| s.secret_arn())
+            .unwrap_or_default()
+            .to_string(),
     })
 }
 
@@ -595,6 +602,7 @@ impl Driver for DbInstanceDriver {
                     arn: required(db.db_instance_arn(), "DBInstance ARN")?.to_string(),
                     endpoint: String::new(),
                     port: db.db_instance_port().map(i64::from).unwrap_or(0),
+                    master_user_secret_arn: String::new(),
                 },
             };
             live.push(Live {

@@ -50,6 +50,7 @@ fn instance_outputs(id: &str) -> DbInstanceOutputs {
         arn: arn(id),
         endpoint: address(id),
         port: 5432,
+        master_user_secret_arn: String::new(),
     }
 }
 
@@ -1191,7 +1192,11 @@ async fn observe_reads_every_instance_of_the_region_in_one_call() {
         ["db-primary", "db-replica"],
         "another stack's and a deleting one dropped"
     );
-    assert_eq!(live[0].outputs, instance_outputs(PRIMARY));
+    // The primary's password is managed by RDS: its secret is an output.
+    let mut with_secret = instance_outputs(PRIMARY);
+    with_secret.master_user_secret_arn =
+        "arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db".into();
+    assert_eq!(live[0].outputs, with_secret);
     assert_eq!(live[0].tags, owner_tags("db-primary"));
     let read = live[0].spec.as_ref().unwrap();
     assert_eq!(read.backup_retention_days, 1, "the live value");

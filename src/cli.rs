@@ -12,6 +12,7 @@
 //! provide one (the project's example starts its local emulator there). The
 //! library itself knows nothing about emulators.
 
+mod cost;
 pub mod fleet;
 mod stores;
 
@@ -137,6 +138,15 @@ pub enum Verb {
     Backend(BackendVerb),
     /// List every resource kind: its outputs and the fields that force replacement.
     Kinds,
+    /// The monthly cost estimate of the declared stack, resource by resource (no
+    /// AWS call); of what the state records (`--recorded`); or of a saved plan's change.
+    Cost {
+        /// A plan saved with `plan --out`: the monthly difference it makes.
+        plan: Option<PathBuf>,
+        /// Estimate what the state records instead of the declared stack.
+        #[arg(long, conflicts_with = "plan")]
+        recorded: bool,
+    },
 }
 
 /// `backend` sub-verbs.
@@ -265,6 +275,21 @@ pub fn run_with(
             return ExitCode::from(2);
         }
     };
+    match &args.command {
+        Some(Verb::Cost {
+            plan: None,
+            recorded: false,
+        }) => return cost::declared(&args, &stack, &graph),
+        Some(Verb::Cost {
+            plan: Some(path), ..
+        }) => {
+            return cost::saved(&args, &stack, &graph, path).unwrap_or_else(|message| {
+                eprintln!("error: {message}");
+                ExitCode::from(1)
+            })
+        }
+        _ => {}
+    }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     match runtime.block_on(execute(&args, &stack, &graph, local)) {
         Ok(code) => code,
@@ -315,7 +340,8 @@ async fn execute(
         verb,
         Verb::Apply { .. } | Verb::Destroy | Verb::Refresh | Verb::Import { .. }
     ) && !args.dot;
-    let reads_cloud = mutating || (args.refresh && !args.dot && !matches!(verb, Verb::State(_)));
+    let reads_cloud = mutating
+        || (args.refresh && !args.dot && !matches!(verb, Verb::State(_) | Verb::Cost { .. }));
     if reads_cloud || matches!(backend, BackendUrl::S3(_)) {
         ensure_endpoint(args, local)?;
     }
@@ -348,6 +374,7 @@ async fn execute(
     };
     match &verb {
         Verb::State(sub) => return stores::state_verb(&session, stack, sub).await,
+        Verb::Cost { .. } => return cost::recorded(args, &session, stack).await,
         Verb::ForceUnlock { lock_id } => {
             return stores::force_unlock(&session, stack, lock_id).await
         }
@@ -478,6 +505,7 @@ async fn run_verb(
     };
     glinfra_core::plan::restrict(&mut plan, graph, &base, &args.target, &args.exclude)
         .map_err(|e| e.to_string())?;
+    plan.cost = Some(glinfra_core::cost::of_plan(&plan, stack.cost_settings()));
     if let Some(refused) = glinfra_core::policy::refusal(&plan.policy) {
         eprintln!("{refused}");
         return Ok(ExitCode::from(2));

@@ -37,6 +37,9 @@ pub struct Environment {
     pub dns: Option<DnsConfig>,
     /// VPC flow logs and the ports the security groups open.
     pub security: SecurityConfig,
+    /// Reservations and spend outside AWS, for `cost` (optional).
+    #[serde(default)]
+    pub cost: crate::cost::CostConfig,
     /// The policy checks run on the plan before any AWS call.
     pub policy: PolicyConfig,
     /// The stack this one references (a regional stack reads the primary's): its

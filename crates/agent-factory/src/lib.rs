@@ -4,6 +4,7 @@
 //! [`topology::build`] declares the stack from it. Both are pure: no AWS call.
 
 pub mod config;
+pub mod cost;
 pub mod cross_stack;
 mod data_services;
 pub mod flow_logs;

@@ -150,7 +150,8 @@ fn lifecycle_rules(bucket: &BucketConfig) -> Vec<LifecycleRule> {
 /// Declares the whole environment as a stack. `origin` (the environment file's
 /// path) is recorded on every resource so errors can name it.
 pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagnostic>> {
-    let problems = check_shape(env, origin);
+    let mut problems = check_shape(env, origin);
+    problems.extend(crate::cost::check(env, origin));
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -158,6 +159,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
     let envname = &env.stack.environment;
     let mut stack = Stack::new(&env.stack.name, &env.stack.region);
     stack.set_origin(origin.map(str::to_string));
+    stack.set_cost_settings(crate::cost::settings(env));
     for (k, v) in &env.tags {
         stack.tag(k, v);
     }

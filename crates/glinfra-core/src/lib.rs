@@ -8,6 +8,7 @@
 
 extern crate self as glinfra_core;
 
+pub mod cost;
 pub mod diagnostics;
 pub mod graph;
 pub mod input;

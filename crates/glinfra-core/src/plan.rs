@@ -230,6 +230,10 @@ pub struct Plan {
     /// only to the same program.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
+    /// The monthly difference the plan makes (`cost::of_plan`), when the program
+    /// computed it; optional, so plans without it read unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::PlanCost>,
     /// What the stack's policies found, run with this plan: advisory violations
     /// to show, and mandatory ones, with which the engine refuses to apply it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -669,6 +673,7 @@ fn finish(stack: &str, state: &State, steps: Vec<Step>, unchanged: usize) -> Pla
         summary,
         drift: Vec::new(),
         program: None,
+        cost: None,
         policy: Vec::new(),
     }
 }

@@ -285,6 +285,9 @@ pub fn text_styled(plan: &Plan, style: Style) -> String {
         "\nPlan: {} to add, {} to change, {} to replace, {} to destroy.",
         s.create, s.update, s.replace, s.delete
     );
+    if let Some(cost) = &plan.cost {
+        let _ = writeln!(out, "{}", crate::cost::change_line(cost));
+    }
     out
 }
 

@@ -238,6 +238,7 @@ pub struct Stack {
     pub(crate) exports: Vec<(String, Input<String>)>,
     /// The stacks whose outputs this one reads ([`Stack::reference`]).
     pub(crate) references: std::collections::BTreeSet<String>,
+    cost: crate::cost::Settings,
 }
 
 impl Stack {
@@ -253,6 +254,7 @@ impl Stack {
             duplicates: Vec::new(),
             exports: Vec::new(),
             policies: crate::policy::Policies::new(),
+            cost: crate::cost::Settings::default(),
             references: std::collections::BTreeSet::new(),
         }
     }
@@ -278,6 +280,17 @@ impl Stack {
     /// The stack's policies.
     pub fn policies(&self) -> &crate::policy::Policies {
         &self.policies
+    }
+
+    /// What the program says about its costs (reservations, spend outside AWS),
+    /// for `cost::of_graph` and a plan's monthly difference.
+    pub fn set_cost_settings(&mut self, settings: crate::cost::Settings) {
+        self.cost = settings;
+    }
+
+    /// The program's cost settings (none reserved, nothing outside AWS by default).
+    pub fn cost_settings(&self) -> &crate::cost::Settings {
+        &self.cost
     }
 
     /// Exports a value as a stack output, printed after apply (`vpc_id`, ...).

@@ -227,7 +227,7 @@ fn iam_documents_in_the_plan_are_checked() {
     for needle in [
         "resource `iam-workload`, field `inline_policies.access.Statement[0]`: policy `iam-data-wildcard`: statement `Secrets` (#0): allows `secretsmanager:*`",
         "resource `iam-workload`, field `inline_policies.access.Statement[1]`: policy `iam-write-any-resource`: statement #1: allows the write action `kafka-cluster:WriteData` on every resource",
-        "resource `iam-workload`, field `inline_policies.access.Statement[2]`: policy `audit-log-writers`: statement `Audit` (#2): lets `iam-workload` write (`s3:PutObject`) to the audit-log bucket `greenlang-audit-logs-prod`, which only no one may write",
+        "resource `iam-workload`, field `inline_policies.access.Statement[2]`: policy `audit-log-writers`: statement `Audit` (#2): lets `iam-workload` write (`s3:PutObject`) to the audit-log bucket `greenlang-audit-logs-prod`, which only `iam-workload-workers` may write",
         "resource `iam-open`, field `assume_role_policy.Statement[0]`: policy `iam-any-principal`",
         "nothing was sent to AWS",
     ] {
@@ -238,7 +238,7 @@ fn iam_documents_in_the_plan_are_checked() {
 #[test]
 fn the_named_audit_log_writer_may_write() {
     let mut env = greenlang_agent_factory::parse(&prod()).unwrap();
-    env.policy.audit_log_writers = vec!["iam-audit-shipper".into()];
+    env.policy.audit_log_writers = vec!["iam-workload-workers".into(), "iam-audit-shipper".into()];
     let mut stack = greenlang_agent_factory::build(&env, None).unwrap();
     stack.add(
         "iam-audit-shipper",

@@ -7,33 +7,11 @@ use greenlang_agent_factory::workloads;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// `text` with its `%XX` escapes decoded (IAM returns policy documents URL-encoded).
-fn url_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).expect("UTF-8 policy")
-}
-
 fn document(text: &str) -> Value {
     serde_json::from_str(text)
-        .or_else(|_| serde_json::from_str(&url_decoded(text)))
+        .or_else(|_| {
+            serde_json::from_str(&percent_encoding::percent_decode_str(text).decode_utf8_lossy())
+        })
         .expect("a JSON policy document")
 }
 

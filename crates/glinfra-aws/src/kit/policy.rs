@@ -13,32 +13,10 @@ use serde_json::{Map, Value};
 /// is returned as a JSON string, so that it shows as drift rather than failing the read.
 pub(crate) fn parse(text: &str) -> Value {
     serde_json::from_str(text)
-        .or_else(|_| serde_json::from_str(&percent_decode(text)))
+        .or_else(|_| {
+            serde_json::from_str(&percent_encoding::percent_decode_str(text).decode_utf8_lossy())
+        })
         .unwrap_or_else(|_| Value::String(text.to_string()))
-}
-
-/// `text` with its `%XX` escapes decoded (RFC 3986: `+` stays `+`).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The recorded document when `live` means the same, else `live`.

@@ -232,6 +232,13 @@ pub fn run(
     run_with(default_env, declare, None)
 }
 
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`state list | head`)
+/// panics; a command-line tool should end quietly instead, as `ls | head` does.
+/// A run killed this way mid-apply recovers from its journal like any other kill.
+fn restore_sigpipe() {
+    sigpipe::reset();
+}
+
 /// Provides an endpoint when neither `--aws` nor `AWS_ENDPOINT_URL` is given, by
 /// setting `AWS_ENDPOINT_URL` (and credentials) in this process's environment.
 pub type LocalEndpoint = fn() -> Result<(), String>;
@@ -243,6 +250,7 @@ pub fn run_with(
     declare: impl Fn(&Path) -> Result<(Stack, ResourceGraph), Diagnostics>,
     local: Option<LocalEndpoint>,
 ) -> ExitCode {
+    restore_sigpipe();
     let args = Args::parse();
     interrupt::install_tracing();
     if matches!(args.command, Some(Verb::Kinds)) {

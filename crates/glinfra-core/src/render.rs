@@ -218,7 +218,7 @@ pub fn text(plan: &Plan) -> String {
 /// stack's), and a closing summary line.
 pub fn text_styled(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
-    drift(&mut out, &plan.drift);
+    drift(&mut out, &plan.drift, style);
     for v in &plan.policy {
         let _ = writeln!(out, "{v}");
     }
@@ -294,12 +294,13 @@ pub fn text_styled(plan: &Plan, style: Style) -> String {
 /// The drift a refresh found, as text (what `refresh` prints).
 pub fn drift_text(drift: &[Drift]) -> String {
     let mut out = String::new();
-    self::drift(&mut out, drift);
+    self::drift(&mut out, drift, Style::default());
     out
 }
 
 /// The drift a refresh found, one block per resource, before the plan's steps.
-fn drift(out: &mut String, drift: &[Drift]) {
+/// Nested values (policies, rules) are diffed line by line, as in the steps.
+fn drift(out: &mut String, drift: &[Drift], style: Style) {
     if drift.is_empty() {
         return;
     }
@@ -312,6 +313,12 @@ fn drift(out: &mut String, drift: &[Drift]) {
             DriftKind::Changed { changes } => {
                 head(out, "changed");
                 for c in changes {
+                    if let (Some(b), Some(a)) = (&c.before, &c.after) {
+                        if is_nested(b) || is_nested(a) {
+                            line_diff(out, &c.field, b, a, " recorded → live", style);
+                            continue;
+                        }
+                    }
                     let before = c.before.as_ref().map(show).unwrap_or_else(|| "null".into());
                     let after = c.after.as_ref().map(show).unwrap_or_else(|| "null".into());
                     let _ = writeln!(out, "        {}: {before} → {after}", c.field);

@@ -346,3 +346,49 @@ fn a_refresh_keeps_an_old_resource_that_is_live_and_drops_one_that_is_gone() {
     assert!(r.state.superseded.is_empty());
     assert!(r.state.serial > state.serial);
 }
+
+#[test]
+fn drift_of_a_nested_value_is_diffed_line_by_line() {
+    let policy = |effect: &str| {
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": effect, "Action": "s3:*", "Principal": "*",
+             "Resource": "arn:aws:s3:::test-bucket/*"}
+        ]})
+    };
+    let drift = [glinfra_core::refresh::Drift {
+        resource: "bucket".into(),
+        kind: <BucketSpec as Declared>::KIND,
+        region: "us-east-1".into(),
+        what: DriftKind::Changed {
+            changes: vec![glinfra_core::plan::FieldChange {
+                field: "policy".into(),
+                before: Some(policy("Deny")),
+                after: Some(policy("Allow")),
+                after_unknown: false,
+                forces_replacement: false,
+                refused: None,
+            }],
+        },
+    }];
+    let text = glinfra_core::render::drift_text(&drift);
+    expect_test::expect![[r#"
+        Changed outside glinfra since the last run:
+
+          aws:s3/bucket `bucket` (us-east-1): changed
+                policy: recorded → live
+                    {
+                      "Version": "2012-10-17",
+                      "Statement": [
+                        {
+                  -       "Effect": "Deny",
+                  +       "Effect": "Allow",
+                          "Action": "s3:*",
+                          "Principal": "*",
+                          "Resource": "arn:aws:s3:::test-bucket/*"
+                        }
+                      ]
+                    }
+
+    "#]]
+    .assert_eq(&text);
+}

@@ -110,7 +110,7 @@ mod tests {
         let p = plan(&ResourceGraph::build(s).unwrap(), &State::empty(s.name()));
         let mut state = State::empty(s.name());
         for step in p.steps {
-            let d = step.desired.unwrap();
+            let d = glinfra_core::Declaration::clone(&step.desired.unwrap());
             state.resources.insert(
                 d.id.clone(),
                 glinfra_core::ResourceState {

@@ -31,8 +31,11 @@ use tokio::time::Instant;
 pub enum Executor {
     /// The executor before the critical-path scheduler ([`Scheduler::Baseline`]).
     Baseline,
-    /// The critical-path scheduler, one pacing shared by the scenario's stacks.
+    /// The critical-path scheduler, one pacing shared by the scenario's stacks,
+    /// and waits of one kind and region sharing one describe a poll.
     Current,
+    /// [`Executor::Current`] with one describe per wait (before shared polling).
+    Unshared,
 }
 
 impl Executor {
@@ -41,6 +44,7 @@ impl Executor {
         match self {
             Executor::Baseline => "baseline",
             Executor::Current => "current",
+            Executor::Unshared => "current-unshared",
         }
     }
 }
@@ -168,8 +172,15 @@ pub fn scenarios(root: &Path) -> Result<Vec<Scenario>, String> {
 
 /// The simulated account of draw `seed`.
 pub fn account(seed: u64) -> SimCloud {
+    account_for(seed, Executor::Current)
+}
+
+/// The simulated account of draw `seed` as `executor` meets it: polls shared
+/// only by the current executor (the baseline is the executor before it).
+fn account_for(seed: u64, executor: Executor) -> SimCloud {
     SimCloud::new(SimConfig {
         seed,
+        shared_polls: executor == Executor::Current,
         ..SimConfig::default()
     })
 }
@@ -285,7 +296,7 @@ async fn apply_all(
     seed: u64,
     chart: bool,
 ) -> (f64, SimStats, usize, Option<String>) {
-    let sim = Arc::new(account(seed));
+    let sim = Arc::new(account_for(seed, executor));
     let dir = state_dir();
     let store = LocalStateStore::new(dir.path());
     let pace = Pace::new(16);
@@ -296,7 +307,7 @@ async fn apply_all(
         let lock = Arc::new(store.lock(&plan.stack).expect("the stack's lock"));
         let scheduler = match executor {
             Executor::Baseline => Scheduler::Baseline,
-            Executor::Current => Scheduler::CriticalPath(Some(pace.clone())),
+            Executor::Current | Executor::Unshared => Scheduler::CriticalPath(Some(pace.clone())),
         };
         let options = ApplyOptions {
             concurrency: 16,

@@ -19,7 +19,7 @@ use std::sync::Arc;
 pub struct ResourceGraph {
     stack_name: String,
     graph: DiGraph<(), ()>,
-    declarations: Arc<Vec<Declaration>>,
+    declarations: Arc<Vec<Arc<Declaration>>>,
     index: Arc<HashMap<ResourceId, usize>>,
     order: Vec<usize>,
     policies: crate::policy::Policies,
@@ -187,7 +187,7 @@ impl ResourceGraph {
     }
 
     /// Every declaration, in the order declared.
-    pub fn declarations(&self) -> &[Declaration] {
+    pub fn declarations(&self) -> &[Arc<Declaration>] {
         &self.declarations
     }
 
@@ -198,12 +198,18 @@ impl ResourceGraph {
 
     /// Declarations in dependency order (dependencies first).
     pub fn in_order(&self) -> impl Iterator<Item = &Declaration> {
+        self.order.iter().map(|&i| &*self.declarations[i])
+    }
+
+    /// [`in_order`](Self::in_order), each declaration as the shared value a
+    /// plan step holds.
+    pub fn in_order_shared(&self) -> impl Iterator<Item = &Arc<Declaration>> {
         self.order.iter().map(|&i| &self.declarations[i])
     }
 
     /// The declaration `id`.
     pub fn get(&self, id: &str) -> Option<&Declaration> {
-        self.index.get(id).map(|&i| &self.declarations[i])
+        self.index.get(id).map(|&i| &*self.declarations[i])
     }
 
     /// The number of resources.
@@ -229,7 +235,7 @@ impl ResourceGraph {
         use sha2::{Digest, Sha256};
         let mut hash = Sha256::new();
         hash.update(self.stack_name.as_bytes());
-        let mut in_id_order: Vec<&Declaration> = self.declarations.iter().collect();
+        let mut in_id_order: Vec<&Declaration> = self.declarations.iter().map(|d| &**d).collect();
         in_id_order.sort_by(|a, b| a.id.cmp(&b.id));
         for decl in in_id_order {
             hash.update(decl.id.as_bytes());

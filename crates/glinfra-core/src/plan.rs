@@ -21,6 +21,7 @@ use crate::state::{Mutation, ResourceState, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// The identifier of the plan JSON format; bumped on any incompatible change.
 pub const PLAN_SCHEMA: &str = "glinfra.plan/v3";
@@ -141,12 +142,13 @@ pub struct Step {
     /// Why, when it is not plain from the changes (resuming after a crash, say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
-    /// The desired declaration (create, update, replace).
+    /// The desired declaration (create, update, replace), shared with the stack
+    /// and graph it was planned from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub desired: Option<Declaration>,
+    pub desired: Option<Arc<Declaration>>,
     /// The recorded state (update, replace, delete, resumed create).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prior: Option<ResourceState>,
+    pub prior: Option<Box<ResourceState>>,
     /// The delete (of a delete, or the old half of a replacement) only forgets the
     /// resource: it is retained in AWS (`retain_on_delete`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -365,7 +367,8 @@ pub fn plan_replacing(
     // Resources replaced delete-first so far (dependencies come first).
     let mut deleted_first: BTreeSet<&str> = BTreeSet::new();
     let mut unchanged = 0;
-    for decl in graph.in_order() {
+    for shared in graph.in_order_shared() {
+        let decl: &Declaration = shared;
         let prior = state.resources.get(&decl.id);
         // Outputs of resources made in this plan are not known until apply.
         let resolved = resolve_refs(&decl.props, &mut |r| {
@@ -387,12 +390,12 @@ pub fn plan_replacing(
                 action: Action::Create,
                 changes: all_fields_of(after, true),
                 reason: None,
-                desired: Some(decl.clone()),
+                desired: Some(shared.clone()),
                 prior: None,
                 retain: false,
                 replace_order: None,
             }),
-            Some(prior) => plan_existing(decl, prior, after, replace.contains(&decl.id)),
+            Some(prior) => plan_existing(shared, prior, after, replace.contains(&decl.id)),
         };
         let mut step = step;
         if let Some(s) = step.as_mut().filter(|s| s.creates_first()) {
@@ -451,7 +454,7 @@ fn superseded_steps(state: &State, steps: &mut Vec<Step>) {
 }
 
 fn plan_existing(
-    decl: &Declaration,
+    decl: &Arc<Declaration>,
     prior: &ResourceState,
     after: Map<String, Value>,
     force_replace: bool,
@@ -470,7 +473,7 @@ fn plan_existing(
         changes,
         reason,
         desired: Some(decl.clone()),
-        prior: Some(prior.clone()),
+        prior: Some(Box::new(prior.clone())),
         retain: action == Action::Replace
             && (decl.lifecycle.retain_on_delete || prior.lifecycle.retain_on_delete),
     };
@@ -523,7 +526,7 @@ fn delete_step(id: &ResourceId, prior: &ResourceState) -> Step {
         changes: all_fields_of(before, false),
         reason: None,
         desired: None,
-        prior: Some(prior.clone()),
+        prior: Some(Box::new(prior.clone())),
         retain: prior.lifecycle.retain_on_delete,
         replace_order: None,
     }

@@ -131,7 +131,8 @@ impl Stack {
         let declarations = Arc::make_mut(&mut resolved.declarations);
         for decl in declarations.iter_mut() {
             if contains_stack_ref(&decl.props) {
-                decl.props = substitute(&decl.props, &lookup)?;
+                let props = substitute(&decl.props, &lookup)?;
+                Arc::make_mut(decl).props = props;
             }
         }
         for (_, input) in resolved.exports.iter_mut() {

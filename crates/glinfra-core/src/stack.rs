@@ -209,7 +209,7 @@ impl SpecCheck<'_> {
     }
 
     /// Every declaration in the stack.
-    pub fn declarations(&self) -> &[Declaration] {
+    pub fn declarations(&self) -> &[Arc<Declaration>] {
         &self.stack.declarations
     }
 
@@ -230,8 +230,9 @@ pub struct Stack {
     default_region: String,
     default_tags: BTreeMap<String, String>,
     origin: Option<String>,
-    /// Shared with the graphs built from it (a change after that copies them).
-    pub(crate) declarations: Arc<Vec<Declaration>>,
+    /// Shared with the graphs built from it (a change after that copies the list,
+    /// and the one declaration changed) and, each, with the plan steps made from it.
+    pub(crate) declarations: Arc<Vec<Arc<Declaration>>>,
     pub(crate) index: Arc<HashMap<ResourceId, usize>>,
     pub(crate) duplicates: Vec<Diagnostic>,
     policies: crate::policy::Policies,
@@ -388,7 +389,7 @@ impl Stack {
             self.duplicates.push(d);
         } else {
             Arc::make_mut(&mut self.index).insert(id.clone(), self.declarations.len());
-            Arc::make_mut(&mut self.declarations).push(decl);
+            Arc::make_mut(&mut self.declarations).push(Arc::new(decl));
         }
         Resource {
             id,
@@ -400,16 +401,19 @@ impl Stack {
     /// Adds an explicit dependency: `resource` waits for `on`.
     pub fn depends_on<A, B>(&mut self, resource: &Resource<A>, on: &Resource<B>) {
         if let Some(&i) = self.index.get(&resource.id) {
-            Arc::make_mut(&mut self.declarations)[i]
-                .depends_on
-                .insert(on.id.clone());
+            self.declaration_mut(i).depends_on.insert(on.id.clone());
         }
+    }
+
+    /// The declaration at `i`, to change (copied first if a graph or plan shares it).
+    fn declaration_mut(&mut self, i: usize) -> &mut Declaration {
+        Arc::make_mut(&mut Arc::make_mut(&mut self.declarations)[i])
     }
 
     /// The lifecycle options of the resource `id`, to change them after declaring it.
     pub fn lifecycle_mut(&mut self, id: &str) -> Option<&mut Lifecycle> {
         let i = *self.index.get(id)?;
-        Some(&mut Arc::make_mut(&mut self.declarations)[i].lifecycle)
+        Some(&mut self.declaration_mut(i).lifecycle)
     }
 
     /// Protects `resource` from deletion and replacement ([`Lifecycle::protect`]).
@@ -423,7 +427,7 @@ impl Stack {
     pub fn set_tag(&mut self, id: &str, key: impl Into<String>, value: impl Into<String>) {
         if let Some(&i) = self.index.get(id) {
             if self.declarations[i].kind.taggable() {
-                Arc::make_mut(&mut self.declarations)[i]
+                self.declaration_mut(i)
                     .tags
                     .insert(key.into(), value.into());
             }
@@ -432,11 +436,12 @@ impl Stack {
 
     /// The declaration with logical id `id`.
     pub fn get(&self, id: &str) -> Option<&Declaration> {
-        self.index.get(id).map(|&i| &self.declarations[i])
+        self.index.get(id).map(|&i| &*self.declarations[i])
     }
 
-    /// Every declaration, in the order declared.
-    pub fn declarations(&self) -> &[Declaration] {
+    /// Every declaration, in the order declared (each shared with the graphs and
+    /// plans made from the stack).
+    pub fn declarations(&self) -> &[Arc<Declaration>] {
         &self.declarations
     }
 }

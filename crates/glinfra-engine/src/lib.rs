@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod batch;
 pub mod executor;
 /// The in-memory fake cloud, for tests (feature `test-util`).
 #[cfg(any(test, feature = "test-util"))]

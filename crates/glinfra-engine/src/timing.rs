@@ -174,6 +174,21 @@ impl Service {
         }
     }
 
+    /// How many resources of one kind one describe of the service can read: what
+    /// a shared poll ([`crate::batch`]) gathers at most. EC2's Describe* take lists
+    /// of ids and filters of up to 200 values; RDS's DescribeDBInstances a
+    /// `db-instance-id` filter (100 records a page); ElastiCache's
+    /// DescribeReplicationGroups and MSK's ListClustersV2 list a region's (100 a
+    /// page). EKS (DescribeCluster, DescribeNodegroup), Route 53 (GetChange) and
+    /// the rest read one resource a call.
+    pub fn describe_batch(self) -> usize {
+        match self {
+            Service::Ec2 => 200,
+            Service::Rds | Service::ElastiCache | Service::Msk => 100,
+            _ => 1,
+        }
+    }
+
     /// The service's own error code for a throttled request.
     pub fn throttling_code(self) -> &'static str {
         match self {

@@ -107,8 +107,39 @@ pub fn next_poll(
 
 /// Polls `check` until it is ready or `deadline` has passed. A poll that fails
 /// with a retryable (throttled, transient) error counts as not ready; any other
-/// error ends the wait at once.
+/// error ends the wait at once. Each poll is one paced read.
 pub async fn poll<T, F, Fut>(
+    deadline: Duration,
+    first: Duration,
+    max: Duration,
+    mut check: F,
+) -> Result<Waited<T>, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, ProviderError>>,
+{
+    run(deadline, first, max, move || {
+        pace::call(CallClass::Describe, check())
+    })
+    .await
+}
+
+/// [`poll`] with polls that pace their own requests: a poll through a
+/// [`crate::batch::Batcher`], which makes a request only when it leads a round.
+pub async fn poll_shared<T, F, Fut>(
+    deadline: Duration,
+    first: Duration,
+    max: Duration,
+    check: F,
+) -> Result<Waited<T>, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, ProviderError>>,
+{
+    run(deadline, first, max, check).await
+}
+
+async fn run<T, F, Fut>(
     deadline: Duration,
     first: Duration,
     max: Duration,
@@ -125,7 +156,7 @@ where
         let mut delay = first;
         tokio::time::sleep(first_poll(window)).await;
         loop {
-            let seen = match pace::call(CallClass::Describe, check()).await {
+            let seen = match check().await {
                 Ok(Poll::Ready(v)) => return Ok(Waited::Ready(v)),
                 Ok(Poll::Pending(seen)) => seen,
                 Err(e) if e.class.is_retryable() => format!("{} (polling again)", e.message),

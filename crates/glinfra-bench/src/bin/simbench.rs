@@ -1,5 +1,6 @@
 //! Applies the Agent Factory topology in the simulated AWS account over many
-//! draws, with the critical-path scheduler (`current`) and the executor before
+//! draws, with the critical-path scheduler (`current`), the same without shared
+//! polling (`current-unshared`: one describe per wait) and the executor before
 //! it (`baseline`), and prints per scenario the makespan over the bound of the
 //! same draw (median and p99), the share of requests throttled, and the
 //! requests made per run. `--json`: one object per line.
@@ -62,11 +63,7 @@ fn args() -> Result<Args, String> {
 }
 
 /// Runs `draws` draws of both executors on every core; the runs in draw order.
-fn measure(
-    plans: &[std::sync::Arc<glinfra_core::Plan>],
-    draws: usize,
-    seed: u64,
-) -> Vec<(Run, Run)> {
+fn measure(plans: &[std::sync::Arc<glinfra_core::Plan>], draws: usize, seed: u64) -> Vec<[Run; 3]> {
     let next = Mutex::new(0usize);
     let out = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -82,10 +79,7 @@ fn measure(
                     break;
                 }
                 let d = seed + i as u64;
-                let pair = (
-                    glinfra_bench::scenarios::run(plans, Executor::Baseline, d),
-                    glinfra_bench::scenarios::run(plans, Executor::Current, d),
-                );
+                let pair = EXECUTORS.map(|e| glinfra_bench::scenarios::run(plans, e, d));
                 out.lock().unwrap().push((i, pair));
             });
         }
@@ -94,6 +88,10 @@ fn measure(
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, p)| p).collect()
 }
+
+/// The executors measured, each on every draw: the baseline, the current one,
+/// and the current one without shared polling.
+const EXECUTORS: [Executor; 3] = [Executor::Baseline, Executor::Current, Executor::Unshared];
 
 fn main() {
     let args = match args() {
@@ -162,11 +160,8 @@ fn main() {
         }
         let runs = measure(&scenario.plans, draws, args.seed);
         let mut p50 = Vec::new();
-        for executor in [Executor::Baseline, Executor::Current] {
-            let of: Vec<&Run> = runs
-                .iter()
-                .map(|(b, c)| if executor == Executor::Baseline { b } else { c })
-                .collect();
+        for (k, executor) in EXECUTORS.into_iter().enumerate() {
+            let of: Vec<&Run> = runs.iter().map(|r| &r[k]).collect();
             let ratios: Vec<f64> = of.iter().map(|r| r.ratio()).collect();
             let calls: u64 = of.iter().map(|r| r.calls).sum();
             let throttled: u64 = of.iter().map(|r| r.throttled).sum();
@@ -214,10 +209,11 @@ fn main() {
             }
         }
         if args.by_service {
-            for (name, pick) in [("baseline", 0), ("current", 1)] {
+            for (pick, executor) in EXECUTORS.into_iter().enumerate() {
+                let name = executor.name();
                 let mut sum: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
-                for pair in &runs {
-                    let run = if pick == 0 { &pair.0 } else { &pair.1 };
+                for triple in &runs {
+                    let run = &triple[pick];
                     for ((service, class), c) in &run.by_service {
                         let e = sum.entry(format!("{service}/{class:?}")).or_default();
                         e.0 += c.calls;
@@ -226,7 +222,7 @@ fn main() {
                 }
                 for (k, (calls, throttled)) in sum {
                     eprintln!(
-                        "  {name:<9} {k:<22} calls {:>8.0} throttled {:>7.1}",
+                        "  {name:<16} {k:<22} calls {:>8.0} throttled {:>7.1}",
                         calls as f64 / draws as f64,
                         throttled as f64 / draws as f64
                     );

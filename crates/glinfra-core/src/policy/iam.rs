@@ -212,7 +212,7 @@ pub struct Document<'a> {
 }
 
 /// Every IAM document the declarations carry: every object with a `Statement`.
-pub fn documents<'a>(declarations: &'a [Declaration]) -> Vec<Document<'a>> {
+pub fn documents<'a>(declarations: &'a [std::sync::Arc<Declaration>]) -> Vec<Document<'a>> {
     fn walk<'a>(owner: &'a Declaration, path: String, v: &'a Value, out: &mut Vec<Document<'a>>) {
         match v {
             Value::Object(m) if m.contains_key("Statement") => {

@@ -140,14 +140,14 @@ impl fmt::Display for Violation {
 /// resources appear as references) and, once planned, the plan.
 #[derive(Clone, Copy)]
 pub struct Subject<'a> {
-    declarations: &'a [Declaration],
+    declarations: &'a [Arc<Declaration>],
     index: &'a HashMap<&'a str, &'a Declaration>,
     plan: Option<&'a Plan>,
 }
 
 impl<'a> Subject<'a> {
     /// Every declaration, in the order declared.
-    pub fn declarations(&self) -> &'a [Declaration] {
+    pub fn declarations(&self) -> &'a [Arc<Declaration>] {
         self.declarations
     }
 
@@ -167,7 +167,7 @@ impl<'a> Subject<'a> {
         self.declarations
             .iter()
             .filter(|d| d.kind == S::KIND)
-            .filter_map(|d| d.spec::<S>().ok().map(|s| (d, s)))
+            .filter_map(|d| d.spec::<S>().ok().map(|s| (&**d, s)))
     }
 
     /// The declaration an input refers to, when it refers to a declared resource.
@@ -251,12 +251,16 @@ impl Policies {
 
     /// Runs every policy over `declarations` (and `plan`, if any): the violations,
     /// mandatory first, each naming the file its resource came from.
-    pub fn evaluate(&self, declarations: &[Declaration], plan: Option<&Plan>) -> Vec<Violation> {
+    pub fn evaluate(
+        &self,
+        declarations: &[Arc<Declaration>],
+        plan: Option<&Plan>,
+    ) -> Vec<Violation> {
         if self.entries.is_empty() {
             return Vec::new();
         }
         let by_id: HashMap<&str, &Declaration> =
-            declarations.iter().map(|d| (d.id.as_str(), d)).collect();
+            declarations.iter().map(|d| (d.id.as_str(), &**d)).collect();
         let subject = Subject {
             declarations,
             index: &by_id,

@@ -22,6 +22,7 @@ mod world;
 pub use limits::Count;
 pub use world::ACCOUNT;
 
+use crate::batch::Batcher;
 use crate::provider::{ErrorClass, Outputs, Provider, ProviderError, ResolvedResource};
 use crate::timing::{CallClass, Change, Latency, Profile, Service, Variant};
 use crate::wait::{self, Poll, Waited};
@@ -49,6 +50,10 @@ pub struct SimConfig {
     pub round_trip: Latency,
     /// How long a wait polls before giving up.
     pub deadline: Duration,
+    /// Waits of one kind and region share one describe a poll, where the
+    /// service's API reads many at once ([`Service::describe_batch`]); false: one
+    /// describe per wait, as before shared polling.
+    pub shared_polls: bool,
 }
 
 impl Default for SimConfig {
@@ -61,6 +66,7 @@ impl Default for SimConfig {
                 max: 0.2,
             },
             deadline: Duration::from_secs(3 * 3600),
+            shared_polls: true,
         }
     }
 }
@@ -90,7 +96,11 @@ pub struct SimCloud {
     world: Mutex<World>,
     limits: Mutex<Limits>,
     requests: AtomicU64,
+    polls: Batcher<Seen>,
 }
+
+/// How long a shared poll gathers the waits of its kind and region.
+const GATHER: Duration = Duration::from_millis(500);
 
 impl SimCloud {
     /// An empty account.
@@ -100,6 +110,7 @@ impl SimCloud {
             world: Mutex::new(World::default()),
             limits: Mutex::new(Limits::default()),
             requests: AtomicU64::new(0),
+            polls: Batcher::new(GATHER),
         }
     }
 
@@ -161,7 +172,9 @@ impl SimCloud {
     }
 
     /// Polls a describe of `id` until `done` says what it saw is the end of the
-    /// wait (a Fatal error past the deadline, as the kit's waits fail).
+    /// wait (a Fatal error past the deadline, as the kit's waits fail). Polls of
+    /// one kind and region share one describe of all their ids where the service
+    /// reads many at once.
     async fn wait_for(
         &self,
         kind: Kind,
@@ -171,18 +184,33 @@ impl SimCloud {
     ) -> Result<(), ProviderError> {
         let service = Service::of(kind);
         let describe = operation("Describe", kind);
-        let waited = wait::poll(
+        let limit = if self.config.shared_polls {
+            service.describe_batch()
+        } else {
+            1
+        };
+        let waited = wait::poll_shared(
             self.config.deadline,
             Duration::from_secs(2),
             Duration::from_secs(10),
             || async {
-                self.request(service, region, CallClass::Describe, &describe)
-                    .await?;
                 let seen = self
-                    .world
-                    .lock()
-                    .expect("world")
-                    .describe(id, Instant::now());
+                    .polls
+                    .observe(kind, region, id, limit, |ids| async {
+                        self.request(service, region, CallClass::Describe, &describe)
+                            .await?;
+                        let mut world = self.world.lock().expect("world");
+                        let now = Instant::now();
+                        Ok(ids
+                            .into_iter()
+                            .map(|i| {
+                                let seen = world.describe(&i, now);
+                                (i, seen)
+                            })
+                            .collect())
+                    })
+                    .await?
+                    .unwrap_or(Seen::Absent);
                 Ok(if done(&seen) {
                     Poll::Ready(())
                 } else {

@@ -167,3 +167,161 @@ impl Session {
         self.apply(lock, &failover.plan, observer).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::confirm::{check, Consent};
+    use glinfra_core::plan::plan;
+    use glinfra_core::spec::rds::{DbEngine, StorageType};
+    use glinfra_core::spec::route53::RecordType;
+    use glinfra_core::{Input, ResourceState, Stack, State};
+
+    const STACK: &str = "prod-us-west-2";
+
+    /// The standby and its writer record: replicating the primary, or promoted.
+    fn layout(promoted: bool, extra: bool) -> Stack {
+        let mut s = Stack::new(STACK, "us-west-2");
+        s.tag("environment", "prod-dr");
+        let db = s.add(
+            "db-standby",
+            DbInstanceSpec {
+                identifier: "greenlang-prod-dr-standby".into(),
+                engine: DbEngine::Postgres,
+                engine_version: "15".into(),
+                instance_class: "db.r6g.large".into(),
+                allocated_storage: 100,
+                storage_type: StorageType::Gp3,
+                iops: None,
+                storage_encrypted: false,
+                kms_key_id: None,
+                multi_az: false,
+                availability_zone: None,
+                backup_retention_days: if promoted { 30 } else { 0 },
+                maintenance_window: "sun:03:00-sun:04:00".into(),
+                deletion_protection: true,
+                vpc_id: None,
+                db_subnet_group_name: Some(Input::Value("dr-data".into())),
+                parameter_group_name: None,
+                vpc_security_group_ids: Vec::new(),
+                master_username: promoted.then(|| "greenlang".into()),
+                manage_master_user_password: false,
+                replicate_from: (!promoted)
+                    .then(|| Input::Value("arn:aws:rds:us-east-1:1:db:primary".into())),
+            },
+        );
+        s.add(
+            "record-db",
+            RecordSetSpec {
+                zone_id: Input::Value("Z1".into()),
+                name: "db.greenlang.ai".into(),
+                record_type: RecordType::Cname,
+                ttl: 60,
+                records: vec![if promoted {
+                    db.endpoint()
+                } else {
+                    Input::Value("primary.us-east-1.rds.amazonaws.com".into())
+                }],
+                set_identifier: None,
+                latency_region: None,
+                health_check_id: None,
+            },
+        );
+        if extra {
+            s.add(
+                "vpc",
+                glinfra_core::spec::ec2::VpcSpec::new("10.3.0.0/16"),
+            );
+        }
+        s
+    }
+
+    /// `s` as recorded after an apply (the standby's endpoint known).
+    fn recorded(s: &Stack) -> State {
+        let p = plan(&ResourceGraph::build(s).unwrap(), &State::empty(s.name()));
+        let mut state = State::empty(s.name());
+        for step in p.steps {
+            let d = step.desired.unwrap();
+            let outputs = [
+                ("endpoint".to_string(), "standby.us-west-2.rds.amazonaws.com".into()),
+                ("arn".to_string(), "arn:aws:rds:us-west-2:1:db:standby".into()),
+            ]
+            .into_iter()
+            .collect();
+            state.resources.insert(
+                d.id.clone(),
+                ResourceState {
+                    kind: d.kind,
+                    region: d.region,
+                    props: d.props,
+                    tags: d.tags,
+                    outputs,
+                    dependencies: Default::default(),
+                    pending: None,
+                    lifecycle: d.lifecycle,
+                },
+            );
+        }
+        state
+    }
+
+    fn failover_plan(extra: bool) -> Plan {
+        let before = recorded(&layout(false, false));
+        plan(&ResourceGraph::build(&layout(true, extra)).unwrap(), &before)
+    }
+
+    #[test]
+    fn a_failover_promotes_the_standby_and_moves_the_record() {
+        let f = review(failover_plan(false)).unwrap();
+        assert_eq!(f.promotions, ["db-standby"]);
+        assert_eq!(
+            f.records,
+            [(
+                "record-db".to_string(),
+                vec!["standby.us-west-2.rds.amazonaws.com".to_string()]
+            )]
+        );
+        let summary = f.summary();
+        assert!(summary.contains("promote db-standby (us-west-2)"), "{summary}");
+        assert!(summary.contains("cannot be undone"), "{summary}");
+    }
+
+    #[test]
+    fn a_promotion_needs_the_stack_name_and_nothing_else_confirms_it() {
+        let f = review(failover_plan(false)).unwrap();
+        for wrong in [None, Some(""), Some("prod-us-east-1"), Some("all")] {
+            let err = confirmed(&f, wrong).unwrap_err();
+            assert!(matches!(err, FailoverError::NotConfirmed { .. }));
+            assert!(err.to_string().contains("--confirm prod-us-west-2"), "{err}");
+        }
+        assert!(confirmed(&f, Some(STACK)).is_ok());
+        // An ordinary apply of the same plan asks as for a delete.
+        let stack = layout(true, false);
+        let no_terminal = |_: &str| None;
+        let err = check(&f.plan, &stack, false, &Consent::default(), no_terminal).unwrap_err();
+        assert!(err.contains("promotes 1 read replicas"), "{err}");
+        let answered_no = check(&f.plan, &stack, false, &Consent::default(), |_| Some(false));
+        assert!(answered_no.is_err());
+        let named = Consent {
+            yes: false,
+            confirm: Some(STACK.into()),
+        };
+        assert!(check(&f.plan, &stack, false, &named, no_terminal).is_ok());
+    }
+
+    #[test]
+    fn a_failover_with_other_changes_or_nothing_to_promote_is_refused() {
+        let err = review(failover_plan(true)).unwrap_err();
+        assert!(
+            matches!(&err, FailoverError::Unrelated { resource, .. } if resource == "vpc"),
+            "{err}"
+        );
+        let promoted = layout(true, false);
+        let done = recorded(&promoted);
+        let again = plan(&ResourceGraph::build(&promoted).unwrap(), &done);
+        assert!(matches!(
+            review(again).unwrap_err(),
+            FailoverError::NothingToPromote
+        ));
+    }
+}

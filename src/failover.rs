@@ -228,10 +228,7 @@ mod tests {
             },
         );
         if extra {
-            s.add(
-                "vpc",
-                glinfra_core::spec::ec2::VpcSpec::new("10.3.0.0/16"),
-            );
+            s.add("vpc", glinfra_core::spec::ec2::VpcSpec::new("10.3.0.0/16"));
         }
         s
     }
@@ -243,8 +240,14 @@ mod tests {
         for step in p.steps {
             let d = step.desired.unwrap();
             let outputs = [
-                ("endpoint".to_string(), "standby.us-west-2.rds.amazonaws.com".into()),
-                ("arn".to_string(), "arn:aws:rds:us-west-2:1:db:standby".into()),
+                (
+                    "endpoint".to_string(),
+                    "standby.us-west-2.rds.amazonaws.com".into(),
+                ),
+                (
+                    "arn".to_string(),
+                    "arn:aws:rds:us-west-2:1:db:standby".into(),
+                ),
             ]
             .into_iter()
             .collect();
@@ -267,7 +270,10 @@ mod tests {
 
     fn failover_plan(extra: bool) -> Plan {
         let before = recorded(&layout(false, false));
-        plan(&ResourceGraph::build(&layout(true, extra)).unwrap(), &before)
+        plan(
+            &ResourceGraph::build(&layout(true, extra)).unwrap(),
+            &before,
+        )
     }
 
     #[test]
@@ -282,7 +288,10 @@ mod tests {
             )]
         );
         let summary = f.summary();
-        assert!(summary.contains("promote db-standby (us-west-2)"), "{summary}");
+        assert!(
+            summary.contains("promote db-standby (us-west-2)"),
+            "{summary}"
+        );
         assert!(summary.contains("cannot be undone"), "{summary}");
     }
 
@@ -292,7 +301,10 @@ mod tests {
         for wrong in [None, Some(""), Some("prod-us-east-1"), Some("all")] {
             let err = confirmed(&f, wrong).unwrap_err();
             assert!(matches!(err, FailoverError::NotConfirmed { .. }));
-            assert!(err.to_string().contains("--confirm prod-us-west-2"), "{err}");
+            assert!(
+                err.to_string().contains("--confirm prod-us-west-2"),
+                "{err}"
+            );
         }
         assert!(confirmed(&f, Some(STACK)).is_ok());
         // An ordinary apply of the same plan asks as for a delete.

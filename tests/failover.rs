@@ -90,8 +90,8 @@ fn primary(name: &str, zone: &str) -> Stack {
 /// The shipped DR environment, renamed for this run, its storage the primary's,
 /// deletable.
 fn recovery_env(primary: &str, nonce: &str, zone: &str) -> RecoveryEnvironment {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("environments/prod-us-west-2.toml");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("environments/prod-us-west-2.toml");
     let mut env = recovery::load(&path).unwrap();
     assert_eq!(env.stack.region, DR_REGION);
     env.stack.name = format!("it-dr-{nonce}");
@@ -166,7 +166,11 @@ async fn failover_promotes_the_standby_moves_dns_and_replans_clean() {
     let failover = run.session.plan_failover(&lock, &graph).await.unwrap();
     assert_eq!(failover.promotions, [STANDBY]);
     assert_eq!(
-        failover.records.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        failover
+            .records
+            .iter()
+            .map(|r| r.0.as_str())
+            .collect::<Vec<_>>(),
         [WRITER_RECORD]
     );
     let (_, mutating) = run.calls();
@@ -181,10 +185,17 @@ async fn failover_promotes_the_standby_moves_dns_and_replans_clean() {
     );
     let refused = run
         .session
-        .failover(lock.clone(), &failover, Some("prod-us-east-1"), Arc::new(NoObserver))
+        .failover(
+            lock.clone(),
+            &failover,
+            Some("prod-us-east-1"),
+            Arc::new(NoObserver),
+        )
         .await
         .unwrap_err();
-    assert!(refused.to_string().contains(&format!("--confirm {}", env.stack.name)));
+    assert!(refused
+        .to_string()
+        .contains(&format!("--confirm {}", env.stack.name)));
     assert_eq!(run.calls().1, mutating, "a refused failover makes no call");
     let report = run
         .session
@@ -212,7 +223,11 @@ async fn failover_promotes_the_standby_moves_dns_and_replans_clean() {
         .read_replica_db_instance_identifiers()
         .iter()
         .any(|r| r.contains(&standby_id)));
-    let endpoint = after.endpoint().and_then(|e| e.address()).unwrap().to_string();
+    let endpoint = after
+        .endpoint()
+        .and_then(|e| e.address())
+        .unwrap()
+        .to_string();
     let r53 = aws_sdk_route53::Client::new(&conf);
     let zone_id = run.outputs(&primary)["zone.zone_id"].clone();
     let sets = r53
@@ -226,7 +241,11 @@ async fn failover_promotes_the_standby_moves_dns_and_replans_clean() {
         .iter()
         .find(|s| s.name().trim_end_matches('.') == format!("db.{zone}"))
         .expect("the writer record");
-    let values: Vec<&str> = writer.resource_records().iter().map(|r| r.value()).collect();
+    let values: Vec<&str> = writer
+        .resource_records()
+        .iter()
+        .map(|r| r.value())
+        .collect();
     assert_eq!(values, [endpoint.as_str()]);
 
     // The program changed as the verb says (`primary_region = "us-west-2"`): clean.

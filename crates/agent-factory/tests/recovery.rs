@@ -40,7 +40,10 @@ fn reference(input: &Input<String>) -> (String, String) {
     let json = serde_json::to_value(input).unwrap();
     let r = &json["$stack"];
     (
-        r["stack"].as_str().unwrap_or_else(|| panic!("{json}")).to_string(),
+        r["stack"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{json}"))
+            .to_string(),
         r["output"].as_str().unwrap().to_string(),
     )
 }
@@ -50,7 +53,11 @@ fn the_backups_bucket_replicates_to_both_regions_one_rule_each() {
     let (_, stack, _) = greenlang_agent_factory::load_stack(&path("prod-us-east-1")).unwrap();
     let backups: BucketSpec = spec(&stack, "bucket-backups");
     let rep = backups.replication.expect("replicated");
-    let rules: Vec<(&str, i32)> = rep.rules.iter().map(|r| (r.id.as_str(), r.priority)).collect();
+    let rules: Vec<(&str, i32)> = rep
+        .rules
+        .iter()
+        .map(|r| (r.id.as_str(), r.priority))
+        .collect();
     assert_eq!(rules, [("to-us-west-2", 1), ("to-eu-west-1", 2)]);
     for (rule, (replica, key, region)) in rep.rules.iter().zip([
         ("bucket-backups-replica", "kms-s3-replica", "us-west-2"),
@@ -234,9 +241,21 @@ fn recovery_files_are_validated_naming_the_file_and_key() {
             "postgres_clients = []",
             "security.postgres_clients",
         ),
-        ("record = \"db\"", "record = \"db\"\nweight = 1", "unknown field `weight`"),
-        ("backup_retention_days = 30", "", "missing field `backup_retention_days`"),
-        ("kms-rotation = \"mandatory\"\n", "", "missing: kms-rotation"),
+        (
+            "record = \"db\"",
+            "record = \"db\"\nweight = 1",
+            "unknown field `weight`",
+        ),
+        (
+            "backup_retention_days = 30",
+            "",
+            "missing field `backup_retention_days`",
+        ),
+        (
+            "kms-rotation = \"mandatory\"\n",
+            "",
+            "missing: kms-rotation",
+        ),
     ] {
         let err = bad(from, to);
         assert!(err.contains(expect), "{to}: {err}");

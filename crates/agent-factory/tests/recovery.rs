@@ -87,7 +87,7 @@ fn the_backups_bucket_replicates_to_both_regions_one_rule_each() {
     ] {
         assert!(policy.contains(arn), "{policy}");
     }
-    assert_eq!(policy.matches("-replica-").count(), 2, "{policy}");
+    assert_eq!(policy.matches("backups-prod-replica-").count(), 2, "{policy}");
     assert!(policy.contains("kms-s3-replica-eu-west-1"), "{policy}");
     // Other buckets do not replicate; other environments keep one region.
     let packs: BucketSpec = spec(&stack, "bucket-agent-packs");
@@ -168,6 +168,9 @@ fn the_standby_replicates_the_primary_and_the_writer_record_names_the_primary() 
         ("prod-us-east-1".into(), "zone_id".into())
     );
     assert!(stack.get("flow-log-vpc").is_some(), "flow logs on its VPC");
+    // The README's count: VPC, 3 data subnets, key, security group, subnet group,
+    // standby, writer record, and the flow log with its group and role.
+    assert_eq!(stack.declarations().len(), 12);
 }
 
 #[test]

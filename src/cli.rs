@@ -14,6 +14,7 @@
 
 mod args;
 mod cost;
+mod failover;
 pub mod fleet;
 mod interrupt;
 mod kinds;
@@ -62,6 +63,22 @@ pub fn run_with(
     declare: impl Fn(&Path) -> Result<(Stack, ResourceGraph), Diagnostics>,
     local: Option<LocalEndpoint>,
 ) -> ExitCode {
+    run_with_failover(default_env, declare, None, local)
+}
+
+/// Declares a program's failed-over layout: the environment file and the region
+/// whose standby becomes the primary.
+pub type DeclareFailover<'a> =
+    &'a dyn Fn(&Path, &str) -> Result<(Stack, ResourceGraph), Diagnostics>;
+
+/// [`run_with`], and the `failover --to REGION` verb: `failover` declares the
+/// program with its database primary in that region (`cli/failover.rs`).
+pub fn run_with_failover(
+    default_env: &str,
+    declare: impl Fn(&Path) -> Result<(Stack, ResourceGraph), Diagnostics>,
+    failover: Option<DeclareFailover<'_>>,
+    local: Option<LocalEndpoint>,
+) -> ExitCode {
     restore_sigpipe();
     let args = Args::parse();
     interrupt::install_tracing();
@@ -80,13 +97,38 @@ pub fn run_with(
             }
         };
     }
-    if args.env.as_deref() == Some(Path::new(fleet::ALL)) {
-        return fleet::run(&args, default_env, declare, local);
-    }
     let env_path = args
         .env
         .clone()
         .unwrap_or_else(|| PathBuf::from(default_env));
+    if let Some(Verb::Failover { to }) = &args.command {
+        let Some(declare_failover) = failover else {
+            eprintln!("error: this program declares no failover layout");
+            return ExitCode::from(2);
+        };
+        if args.env.as_deref() == Some(Path::new(fleet::ALL)) {
+            eprintln!("error: a failover is of one stack: name its environment file with --env");
+            return ExitCode::from(2);
+        }
+        let (stack, graph) = match declare_failover(&env_path, to) {
+            Ok(v) => v,
+            Err(diagnostics) => {
+                eprintln!("{diagnostics}");
+                return ExitCode::from(2);
+            }
+        };
+        let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+        return match runtime.block_on(failover::execute(&args, &stack, &graph, to, local)) {
+            Ok(code) => code,
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if args.env.as_deref() == Some(Path::new(fleet::ALL)) {
+        return fleet::run(&args, default_env, declare, local);
+    }
     // Validation first: bad input never reaches AWS.
     let (stack, graph) = match declare(&env_path) {
         Ok(v) => v,

@@ -61,16 +61,24 @@ pub fn check(
         }
         return Ok(());
     }
-    if destructive == 0 || consent.yes {
+    // A promotion cannot be undone either: it is confirmed like a delete, or by the
+    // stack's name (what `failover` asks for).
+    let promoted = crate::failover::promotions(plan).len();
+    let named = consent.confirm.as_deref() == Some(stack.name());
+    if (destructive == 0 && promoted == 0) || consent.yes || (destructive == 0 && named) {
         return Ok(());
     }
-    let question =
-        format!("This plan deletes or replaces {destructive} resources. Type `yes` to apply it: ");
+    let what = match (destructive, promoted) {
+        (0, p) => format!("promotes {p} read replicas to primaries (irreversible)"),
+        (d, 0) => format!("deletes or replaces {d} resources"),
+        (d, p) => format!("deletes or replaces {d} resources and promotes {p} read replicas"),
+    };
+    let question = format!("This plan {what}. Type `yes` to apply it: ");
     match ask(&question) {
         Some(true) => Ok(()),
         Some(false) => Err("not applied: the answer was not `yes`".into()),
         None => Err(format!(
-            "this plan deletes or replaces {destructive} resources and no terminal is attached to ask: review it and pass --yes"
+            "this plan {what} and no terminal is attached to ask: review it and pass --yes"
         )),
     }
 }

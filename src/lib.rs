@@ -31,12 +31,14 @@ pub mod backend;
 pub mod cli;
 mod confirm;
 pub mod embed;
+pub mod failover;
 pub mod fleet;
 pub mod progress;
 pub mod saved;
 mod session;
 
 pub use backend::BackendUrl;
+pub use failover::{Failover, FailoverError};
 pub use fleet::{Fleet, FleetError, FleetReport, StackOutcome, StackPlan};
 pub use glinfra_aws as aws;
 pub use glinfra_core as core;

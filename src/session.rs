@@ -61,6 +61,9 @@ pub enum Error {
     /// The program, its references resolved, fails validation.
     #[error("{0}")]
     Invalid(glinfra_core::Diagnostics),
+    /// A failover was refused (`crate::failover`); nothing was changed.
+    #[error(transparent)]
+    Failover(#[from] crate::failover::FailoverError),
 }
 
 /// Plans and applies stacks through one provider, with state in one backend.

@@ -406,10 +406,48 @@ async fn apply_reads_back_then_replans_empty_then_destroys_everything() {
         replication.role(),
         out["iam-backups-replication.arn"].as_str()
     );
-    assert_eq!(
-        replication.rules()[0].destination().unwrap().bucket(),
-        format!("arn:aws:s3:::{backups}-replica-us-west-2")
-    );
+    // Seed 5.3: one V2 rule per region of `replication_regions`, in priority order,
+    // each replica encrypted with its region's key.
+    let rules: Vec<(String, i32, String, String)> = replication
+        .rules()
+        .iter()
+        .map(|r| {
+            let d = r.destination().unwrap();
+            (
+                r.id().unwrap_or_default().to_string(),
+                r.priority().unwrap_or_default(),
+                d.bucket().to_string(),
+                d.encryption_configuration()
+                    .and_then(|e| e.replica_kms_key_id())
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, i32, String, String)> = env
+        .storage
+        .replication_regions
+        .iter()
+        .enumerate()
+        .map(|(i, region)| {
+            let suffix = greenlang_agent_factory::replication::suffix(&env, region);
+            (
+                format!("to-{region}"),
+                i as i32 + 1,
+                format!("arn:aws:s3:::{backups}-replica-{region}"),
+                out[&format!("kms-s3-replica{suffix}.arn")].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(env.storage.replication_regions, ["us-west-2", "eu-west-1"]);
+    assert_eq!(rules, expected);
+    for rule in replication.rules() {
+        assert!(rule.filter().is_some(), "V2: a filter on every rule");
+        assert_eq!(
+            rule.delete_marker_replication().and_then(|d| d.status()),
+            Some(&aws_sdk_s3::types::DeleteMarkerReplicationStatus::Disabled)
+        );
+    }
     let kms = aws_sdk_kms::Client::new(&config);
     assert!(rotates(&kms, &out["kms-s3.key_id"]).await);
 

@@ -1,5 +1,5 @@
-//! Stack references and fleets against the emulator: the five environments as one
-//! fleet over an S3 backend (each regional stack's read replica in its own VPC,
+//! Stack references and fleets against the emulator: the five environments and
+//! the disaster-recovery stack as one fleet over an S3 backend (each regional stack's read replica in its own VPC,
 //! made from the primary's ARN read through a stack reference), applied in
 //! dependency order, re-planned to no changes, and destroyed in reverse order.
 //! Nothing here skips: without an endpoint, it fails.
@@ -11,6 +11,7 @@ use glinfra::engine::LeaseConfig;
 use glinfra::fleet::{Fleet, StackOutcome, StackPlan, StackRun, Unobserved};
 use glinfra::{BackendUrl, Session};
 use greenlang_agent_factory::config::Environment;
+use greenlang_agent_factory::recovery;
 use std::time::Instant;
 
 /// The five environments renamed for this test; the regional stacks reference the
@@ -33,6 +34,24 @@ fn environments() -> Vec<Environment> {
     envs
 }
 
+/// The disaster-recovery environment renamed for this test, reading `primary`.
+fn recovery_env(primary: &str) -> recovery::RecoveryEnvironment {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("environments/prod-us-west-2.toml");
+    let mut env = recovery::load(&path).unwrap();
+    let nonce = common::nonce();
+    env.stack.name = format!("it-fleet-dr-{nonce}");
+    env.stack.environment = format!("itflt-dr-{nonce}");
+    env.stack.protect = false;
+    env.standby.primary_stack = primary.to_string();
+    env.standby.deletion_protection = false;
+    env.policy.rules.insert(
+        glinfra::core::policy::Rule::DatabaseDeletionProtection,
+        glinfra::core::Severity::Advisory,
+    );
+    env
+}
+
 fn say(verb: &str, run: &StackRun) {
     println!(
         "{verb} {}: {} from {:.1}s to {:.1}s ({:.1}s)",
@@ -48,7 +67,7 @@ fn say(verb: &str, run: &StackRun) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_five_environments_as_one_fleet() {
+async fn the_six_environments_as_one_fleet() {
     common::require_emulator();
     let started = Instant::now();
     let location: S3Location = format!("s3://gl-state-fleet-{}/fleet", common::nonce())
@@ -62,10 +81,18 @@ async fn the_five_environments_as_one_fleet() {
     let envs = environments();
     let names: Vec<String> = envs.iter().map(|e| e.stack.name.clone()).collect();
     let (primary, eu) = (names[0].clone(), names[1].clone());
+    // And the disaster-recovery stack (prod-us-west-2.toml): the failover standby.
+    let dr = recovery_env(&primary);
     let stacks = envs
         .iter()
-        .map(|e| greenlang_agent_factory::stack_for(e).unwrap());
+        .map(|e| greenlang_agent_factory::stack_for(e).unwrap())
+        .chain(std::iter::once({
+            let stack = recovery::build(&dr, None).unwrap();
+            let graph = glinfra::ResourceGraph::build(&stack).unwrap();
+            (stack, graph)
+        }));
     let fleet = Fleet::new(stacks).unwrap();
+    assert_eq!(fleet.needs(&dr.stack.name), [primary.as_str()]);
     let order = fleet.order();
     let at = |n: &str| order.iter().position(|o| *o == n).unwrap();
     assert!(
@@ -88,7 +115,7 @@ async fn the_five_environments_as_one_fleet() {
             .iter()
             .filter(|(_, p)| matches!(p, StackPlan::Waits { .. }))
             .count(),
-        2
+        3
     );
 
     let report = fleet.apply(&session, true, &Unobserved).await;
@@ -105,7 +132,7 @@ async fn the_five_environments_as_one_fleet() {
     }
     let slowest = report.slowest().unwrap();
     println!(
-        "fleet apply: {:.1}s for 5 stacks; slowest stack {} {:.1}s; sum of stacks {:.1}s",
+        "fleet apply: {:.1}s for 6 stacks; slowest stack {} {:.1}s; sum of stacks {:.1}s",
         report.elapsed.as_secs_f64(),
         slowest.stack,
         slowest.elapsed().as_secs_f64(),
@@ -159,6 +186,42 @@ async fn the_five_environments_as_one_fleet() {
         .collect();
     assert_eq!(sgs, [out("sg-postgres", "id").as_str()]);
     assert_eq!(replica.kms_key_id(), Some(out("kms-data", "arn").as_str()));
+
+    // The failover standby: a cross-region replica of the primary in its own VPC,
+    // and the writer record naming the primary's endpoint.
+    let standby_state = session.read(&dr.stack.name).await.unwrap().state;
+    let dr_out = |id: &str, o: &str| {
+        standby_state.resources[id].outputs[o]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let rds_west = aws_sdk_rds::Client::from_conf(
+        aws_sdk_rds::config::Builder::from(&common::sdk().await)
+            .region(aws_sdk_rds::config::Region::new("us-west-2"))
+            .build(),
+    );
+    let standby = rds_west
+        .describe_db_instances()
+        .db_instance_identifier(dr_out(recovery::STANDBY, "identifier"))
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .clone();
+    assert_eq!(
+        standby.read_replica_source_db_instance_identifier(),
+        Some(primary_arn.as_str())
+    );
+    assert_eq!(
+        standby.db_subnet_group().and_then(|g| g.vpc_id()),
+        Some(dr_out("vpc", "id").as_str())
+    );
+    assert_eq!(
+        standby.kms_key_id(),
+        Some(dr_out("kms-data", "arn").as_str())
+    );
+    assert_eq!(standby.backup_retention_period(), Some(0));
 
     // The latency records of every region in prod-us-east-1's zone, each region's
     // made by its own stack (in that zone through a stack reference).

@@ -87,3 +87,48 @@ def test_unconditional_delete_is_unchanged(client, bucket):
     s3.delete_object(Bucket=bucket, Key="k")
     s3.delete_object(Bucket=bucket, Key="never-there")
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="k")
+
+
+# ---------------------------------------------------------------- replication to two regions
+def test_replication_keeps_every_rule_of_a_v2_configuration(client, name):
+    """PutBucketReplication with one rule per destination (replication V2: a Filter, its own
+    Priority, DeleteMarkerReplication, a replica KMS key per destination) is read back whole:
+    glinfra's backups bucket replicates to us-west-2 and eu-west-1 (seed 5.3)."""
+    s3 = client("s3")
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    rules = []
+    for priority, region in enumerate(["us-west-2", "eu-west-1"], start=1):
+        replica = f"{name}-{region}"
+        s3r = client("s3", region)
+        s3r.create_bucket(Bucket=replica, CreateBucketConfiguration={"LocationConstraint": region})
+        s3r.put_bucket_versioning(Bucket=replica, VersioningConfiguration={"Status": "Enabled"})
+        rules.append(
+            {
+                "ID": f"to-{region}",
+                "Priority": priority,
+                "Status": "Enabled",
+                "Filter": {"Prefix": ""},
+                "DeleteMarkerReplication": {"Status": "Disabled"},
+                "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+                "Destination": {
+                    "Bucket": f"arn:aws:s3:::{replica}",
+                    "EncryptionConfiguration": {
+                        "ReplicaKmsKeyID": f"arn:aws:kms:{region}:000000000000:key/replica-{region}"
+                    },
+                },
+            }
+        )
+    role = "arn:aws:iam::000000000000:role/replication"
+    s3.put_bucket_replication(Bucket=name, ReplicationConfiguration={"Role": role, "Rules": rules})
+    got = s3.get_bucket_replication(Bucket=name)["ReplicationConfiguration"]
+    assert got["Role"] == role
+    assert [(r["ID"], r["Priority"]) for r in got["Rules"]] == [("to-us-west-2", 1), ("to-eu-west-1", 2)]
+    for want, have in zip(rules, got["Rules"]):
+        assert have["Destination"] == want["Destination"]
+        assert have["Filter"] == {"Prefix": ""}
+        assert have["DeleteMarkerReplication"] == {"Status": "Disabled"}
+    s3.delete_bucket_replication(Bucket=name)
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_replication(Bucket=name)
+    assert error_of(e)[0] == "ReplicationConfigurationNotFoundError"

@@ -115,6 +115,14 @@ pub enum Verb {
     Backend(BackendVerb),
     /// List every resource kind: its outputs and the fields that force replacement.
     Kinds,
+    /// Disaster recovery: promote the standby database in REGION and move the DNS
+    /// records to it. Shows the plan; applies it only with `--confirm STACK` (a
+    /// promotion cannot be undone). See docs/disaster-recovery.md.
+    Failover {
+        /// The region whose standby becomes the primary.
+        #[arg(long, value_name = "REGION")]
+        to: String,
+    },
     /// The monthly cost estimate of the declared stack, resource by resource (no
     /// AWS call); of what the state records (`--recorded`); or of a saved plan's change.
     Cost {

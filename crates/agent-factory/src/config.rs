@@ -99,8 +99,9 @@ pub struct StorageConfig {
     pub block_public_access: bool,
     /// Whether every bucket has a policy denying requests without TLS.
     pub require_ssl: bool,
-    /// The region replicated buckets copy to.
-    pub replication_region: String,
+    /// The regions replicated buckets copy to (seed 5.3 `replication_regions`), one
+    /// replication rule each, in order of priority; other than the stack's region.
+    pub replication_regions: Vec<String>,
     /// Whether destroying a bucket deletes its objects first.
     pub force_destroy: bool,
     /// The buckets.
@@ -119,7 +120,7 @@ pub struct BucketConfig {
     pub lifecycle: Vec<LifecycleConfig>,
     /// Object lock (WORM) retention, if any.
     pub object_lock: Option<ObjectLockConfig>,
-    /// Whether the bucket is replicated to `replication_region`.
+    /// Whether the bucket is replicated to every region of `replication_regions`.
     pub replicate: bool,
 }
 
@@ -466,7 +467,12 @@ pub fn load(path: &Path) -> Result<Environment, Diagnostic> {
 
 /// Parses an environment file's text.
 pub fn parse(text: &str) -> Result<Environment, Diagnostic> {
-    toml::from_str::<Environment>(text).map_err(|e| {
+    parse_as(text)
+}
+
+/// Parses a TOML file's text as `T`; the error names the line, its text and the key.
+pub(crate) fn parse_as<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Diagnostic> {
+    toml::from_str::<T>(text).map_err(|e| {
         let mut d = Diagnostic::new(e.message().to_string());
         if let Some(span) = e.span() {
             let line = text[..span.start].matches('\n').count() + 1;

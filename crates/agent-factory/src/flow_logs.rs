@@ -4,7 +4,7 @@
 //! and the flow log itself.
 
 use crate::config::Environment;
-use glinfra_core::spec::ec2::{FlowLogSpec, VpcSpec};
+use glinfra_core::spec::ec2::{FlowLogSpec, FlowLogTraffic, VpcSpec};
 use glinfra_core::spec::iam::IamRoleSpec;
 use glinfra_core::spec::logs::LogGroupSpec;
 use glinfra_core::{Declared, Input, Resource, Stack};
@@ -38,7 +38,29 @@ pub(crate) fn declare(env: &Environment, stack: &mut Stack) {
     if !security.vpc_flow_logs {
         return;
     }
-    let envname = &env.stack.environment;
+    declare_with(
+        stack,
+        &env.stack.environment,
+        &Settings {
+            retention_days: security.flow_log_retention_days,
+            traffic: security.flow_log_traffic,
+            max_aggregation_seconds: security.flow_log_max_aggregation_seconds,
+        },
+    );
+}
+
+/// How flow logs are kept (the `flow_log_*` keys of an environment's `[security]`).
+pub(crate) struct Settings {
+    /// Days the log group keeps records.
+    pub retention_days: i32,
+    /// The traffic recorded.
+    pub traffic: FlowLogTraffic,
+    /// Seconds over which records are aggregated.
+    pub max_aggregation_seconds: i32,
+}
+
+/// Declares the flow logs of every VPC in `stack` with `settings`.
+pub(crate) fn declare_with(stack: &mut Stack, envname: &str, settings: &Settings) {
     let vpcs: Vec<(String, String)> = stack
         .declarations()
         .iter()
@@ -50,7 +72,7 @@ pub(crate) fn declare(env: &Environment, stack: &mut Stack) {
         let group = stack.add_in(
             &region,
             format!("logs-{vpc}-flow"),
-            LogGroupSpec::new(&name, security.flow_log_retention_days),
+            LogGroupSpec::new(&name, settings.retention_days),
         );
         let mut role = IamRoleSpec::for_service(
             format!("greenlang-{envname}-{vpc}-flow-logs"),
@@ -65,10 +87,10 @@ pub(crate) fn declare(env: &Environment, stack: &mut Stack) {
             format!("flow-log-{vpc}"),
             FlowLogSpec {
                 vpc_id: Input::output(&vpc, "id"),
-                traffic_type: security.flow_log_traffic,
+                traffic_type: settings.traffic,
                 log_group_arn: group.arn(),
                 delivery_role_arn: role.arn(),
-                max_aggregation_interval: security.flow_log_max_aggregation_seconds,
+                max_aggregation_interval: settings.max_aggregation_seconds,
             },
         );
     }

@@ -10,6 +10,8 @@ mod data_services;
 pub mod flow_logs;
 pub mod policy;
 pub mod postgres;
+pub mod recovery;
+pub mod replication;
 pub mod topology;
 pub mod workloads;
 
@@ -26,6 +28,38 @@ pub fn load_stack(path: &Path) -> Result<(Environment, Stack, ResourceGraph), Di
     let stack = build(&env, Some(&file)).map_err(Diagnostics)?;
     let graph = ResourceGraph::build(&stack)?;
     Ok((env, stack, graph))
+}
+
+/// Loads any environment file, full or disaster-recovery (one with `[standby]`,
+/// see [`recovery`]), and declares and validates its stack. `failover_to`: the
+/// layout with the database primary in that region (what `failover --to` applies).
+pub fn load_any(
+    path: &Path,
+    failover_to: Option<&str>,
+) -> Result<(Stack, ResourceGraph), Diagnostics> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    if !recovery::is_recovery(&text) {
+        if let Some(region) = failover_to {
+            let d = glinfra_core::Diagnostic::new(format!(
+                "this environment holds no failover standby (no `[standby]`); fail over to {region} with the file of the stack that does"
+            ))
+            .file(&file);
+            return Err(Diagnostics(vec![d]));
+        }
+        return load_stack(path).map(|(_, stack, graph)| (stack, graph));
+    }
+    let mut env = recovery::load(path).map_err(|d| Diagnostics(vec![d]))?;
+    if let Some(region) = failover_to {
+        env = env.failed_over_to(region).map_err(|m| {
+            Diagnostics(vec![glinfra_core::Diagnostic::new(m)
+                .file(&file)
+                .field("standby.primary_region")])
+        })?;
+    }
+    let stack = recovery::build(&env, Some(&file)).map_err(Diagnostics)?;
+    let graph = ResourceGraph::build(&stack)?;
+    Ok((stack, graph))
 }
 
 /// Declares and validates an already-loaded environment (tests change values in code).

@@ -15,11 +15,9 @@ use glinfra_core::spec::route53::{
     HealthCheckSpec, HealthCheckType, HostedZoneSpec, RecordSetSpec, RecordType,
 };
 use glinfra_core::spec::s3::{
-    BucketEncryption, BucketSpec, LifecycleRule, ObjectLockRetention, Replication, ReplicationRule,
-    Transition,
+    BucketEncryption, BucketSpec, LifecycleRule, ObjectLockRetention, Transition,
 };
 use glinfra_core::{Diagnostic, Input, Resource, Stack};
-use serde_json::json;
 
 /// The subnet tiers, in declaration order.
 pub const TIERS: [&str; 3] = ["public", "app", "data"];
@@ -109,6 +107,7 @@ fn check_shape(env: &Environment, file: Option<&str>) -> Vec<Diagnostic> {
             ),
         );
     }
+    crate::replication::check(env, &mut err);
     let mut seen = std::collections::BTreeSet::new();
     for b in &env.storage.buckets {
         if !seen.insert(&b.purpose) {
@@ -251,15 +250,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
     key_spec.enable_key_rotation = storage.kms_key_rotation;
     let key = stack.add("kms-s3", key_spec);
     stack.export("s3_kms_key_arn", key.arn());
-    let replica_region = &storage.replication_region;
-    let replica_key = storage.buckets.iter().any(|b| b.replicate).then(|| {
-        let mut spec = KmsKeySpec::new(
-            format!("greenlang-{envname}-s3-replica"),
-            format!("GreenLang {envname} S3 replica encryption in {replica_region}"),
-        );
-        spec.enable_key_rotation = storage.kms_key_rotation;
-        stack.add_in(replica_region, "kms-s3-replica", spec)
-    });
+    let replicas = crate::replication::replica_keys(env, &mut stack);
     let base_bucket = |name: String, versioning: bool, key: &Resource<KmsKeySpec>| {
         let mut spec = BucketSpec::new(&name);
         spec.versioning = versioning;
@@ -286,41 +277,16 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
             });
         }
         let id = format!("bucket-{}", bucket.purpose);
-        if let (true, Some(replica_key)) = (bucket.replicate, &replica_key) {
-            let replica_name = format!("{name}-replica-{replica_region}");
-            let mut replica_spec = base_bucket(replica_name.clone(), true, replica_key);
-            replica_spec.lifecycle_rules = spec.lifecycle_rules.clone();
-            let replica = stack.add_in(replica_region, format!("{id}-replica"), replica_spec);
-            let role_name = format!("greenlang-{envname}-{}-replication", bucket.purpose);
-            let mut role = IamRoleSpec::for_service(&role_name, "s3.amazonaws.com");
-            role.description = format!("S3 replication of {name} to {replica_region}");
-            let source_arn = BucketSpec::arn_of(&name);
-            role.inline_policies.insert(
-                "replication".into(),
-                json!({
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"], "Resource": [source_arn]},
-                        {"Effect": "Allow", "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"], "Resource": [format!("{source_arn}/*")]},
-                        {"Effect": "Allow", "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"], "Resource": [format!("{}/*", BucketSpec::arn_of(&replica_name))]},
-                        {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [key.arn().to_json()]},
-                        {"Effect": "Allow", "Action": ["kms:Encrypt"], "Resource": [replica_key.arn().to_json()]}
-                    ]
-                }),
-            );
-            let role = stack.add(format!("iam-{}-replication", bucket.purpose), role);
-            spec.replication = Some(Replication {
-                role_arn: role.arn(),
-                rules: vec![ReplicationRule {
-                    id: format!("to-{replica_region}"),
-                    priority: 1,
-                    prefix: String::new(),
-                    destination_bucket_arn: replica.arn(),
-                    storage_class: None,
-                    replica_kms_key_arn: Some(replica_key.arn()),
-                }],
-            });
-            stack.export(format!("{id}-replica_arn"), replica.arn());
+        if bucket.replicate && !replicas.is_empty() {
+            spec.replication = Some(crate::replication::declare(
+                env,
+                &mut stack,
+                bucket,
+                &spec,
+                &key,
+                &replicas,
+                &base_bucket,
+            ));
         }
         let b = stack.add(&id, spec);
         stack.export(format!("{id}_arn"), b.arn());

@@ -930,3 +930,63 @@ mod names_and_limits {
         assert!(message.contains("exactly two in us-west-1"), "{message}");
     }
 }
+
+/// S3 replication V2 (PutBucketReplication, "Replication configuration"): each rule
+/// has its own id and its own priority; two destinations need two priorities.
+#[test]
+fn replication_rules_need_distinct_ids_and_priorities() {
+    use glinfra_core::spec::s3::{BucketSpec, Replication, ReplicationRule};
+    let bucket = |rules: &[(&str, i32)]| {
+        let mut stack = Stack::new("rules", "us-east-1");
+        let mut spec = BucketSpec::new("rules-backups");
+        spec.versioning = true;
+        spec.replication = Some(Replication {
+            role_arn: Input::from("arn:aws:iam::1:role/r"),
+            rules: rules
+                .iter()
+                .map(|(id, priority)| ReplicationRule {
+                    id: id.to_string(),
+                    priority: *priority,
+                    prefix: String::new(),
+                    destination_bucket_arn: Input::from(format!("arn:aws:s3:::rules-{id}")),
+                    storage_class: None,
+                    replica_kms_key_arn: None,
+                })
+                .collect(),
+        });
+        stack.add("bucket", spec);
+        stack
+    };
+    let error_on = |stack: &Stack, field: &str| {
+        let err = ResourceGraph::build(stack).err()?;
+        err.to_string()
+            .lines()
+            .find(|l| l.contains("`bucket`") && l.contains(field))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        error_on(
+            &bucket(&[("to-us-west-2", 1), ("to-eu-west-1", 2)]),
+            "replication.rules.priority"
+        ),
+        None
+    );
+    let same_priority = error_on(
+        &bucket(&[("to-us-west-2", 1), ("to-eu-west-1", 1)]),
+        "replication.rules.priority",
+    )
+    .expect("refused");
+    assert!(
+        same_priority.contains("priority 1 is given to two rules"),
+        "{same_priority}"
+    );
+    let same_id = error_on(
+        &bucket(&[("to-us-west-2", 1), ("to-us-west-2", 2)]),
+        "replication.rules.id",
+    )
+    .expect("refused");
+    assert!(
+        same_id.contains("`to-us-west-2` appears twice"),
+        "{same_id}"
+    );
+}

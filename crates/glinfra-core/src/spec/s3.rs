@@ -372,6 +372,27 @@ impl ResourceSpec for BucketSpec {
             if rep.rules.is_empty() {
                 cx.error("replication.rules", "replication needs at least one rule");
             }
+            // Replication V2 (a filter on every rule): S3 refuses two rules with one
+            // id or one priority (PutBucketReplication, InvalidRequest).
+            let mut ids = std::collections::BTreeSet::new();
+            let mut priorities = std::collections::BTreeSet::new();
+            for rule in &rep.rules {
+                if !ids.insert(rule.id.as_str()) {
+                    cx.error(
+                        "replication.rules.id",
+                        format!("rule id `{}` appears twice", rule.id),
+                    );
+                }
+                if !priorities.insert(rule.priority) {
+                    cx.error(
+                        "replication.rules.priority",
+                        format!(
+                            "priority {} is given to two rules: each rule needs its own",
+                            rule.priority
+                        ),
+                    );
+                }
+            }
         }
     }
 }

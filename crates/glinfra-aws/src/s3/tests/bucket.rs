@@ -343,6 +343,84 @@ fn encryption_without_a_key_uses_the_aws_managed_key() {
     assert_eq!(default.kms_master_key_id(), None);
 }
 
+/// Seed 5.3's backups bucket: one rule per destination region (us-west-2, eu-west-1),
+/// the whole bucket each (an empty prefix filter, so V2), priorities 1 and 2, each
+/// replica encrypted with its own region's key, KMS-encrypted objects selected.
+#[tokio::test]
+async fn replication_to_two_regions_sends_one_v2_rule_per_destination() {
+    let mut spec = BucketSpec::new("greenlang-backups-prod");
+    spec.versioning = true;
+    spec.replication = Some(
+        serde_json::from_value(serde_json::json!({
+            "role_arn": "arn:aws:iam::111122223333:role/greenlang-prod-backups-replication",
+            "rules": [
+                {"id": "to-us-west-2", "priority": 1,
+                 "destination_bucket_arn": "arn:aws:s3:::greenlang-backups-prod-replica-us-west-2",
+                 "replica_kms_key_arn": "arn:aws:kms:us-west-2:111122223333:key/w2"},
+                {"id": "to-eu-west-1", "priority": 2,
+                 "destination_bucket_arn": "arn:aws:s3:::greenlang-backups-prod-replica-eu-west-1",
+                 "replica_kms_key_arn": "arn:aws:kms:eu-west-1:111122223333:key/ew1"}
+            ]
+        }))
+        .unwrap(),
+    );
+    let (seen, see) = recorder::<PutBucketReplicationInput>();
+    let rule = ok_rule!(Client::put_bucket_replication(see) -> PutBucketReplicationOutput);
+
+    update_only(&spec, &["replication"], &rule).await;
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "one call carries every rule");
+    let conf = seen[0].replication_configuration().unwrap();
+    let sent: Vec<_> = conf
+        .rules()
+        .iter()
+        .map(|r| {
+            let d = r.destination().unwrap();
+            (
+                r.id().unwrap(),
+                r.priority().unwrap(),
+                r.filter().and_then(|f| f.prefix()),
+                r.delete_marker_replication()
+                    .and_then(|d| d.status())
+                    .cloned(),
+                d.bucket(),
+                d.encryption_configuration()
+                    .and_then(|e| e.replica_kms_key_id())
+                    .unwrap(),
+                r.source_selection_criteria()
+                    .and_then(|s| s.sse_kms_encrypted_objects())
+                    .map(|s| s.status().clone()),
+            )
+        })
+        .collect();
+    let disabled = Some(DeleteMarkerReplicationStatus::Disabled);
+    let kms = Some(SseKmsEncryptedObjectsStatus::Enabled);
+    assert_eq!(
+        sent,
+        [
+            (
+                "to-us-west-2",
+                1,
+                Some(""),
+                disabled.clone(),
+                "arn:aws:s3:::greenlang-backups-prod-replica-us-west-2",
+                "arn:aws:kms:us-west-2:111122223333:key/w2",
+                kms.clone()
+            ),
+            (
+                "to-eu-west-1",
+                2,
+                Some(""),
+                disabled,
+                "arn:aws:s3:::greenlang-backups-prod-replica-eu-west-1",
+                "arn:aws:kms:eu-west-1:111122223333:key/ew1",
+                kms
+            ),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn replication_carries_role_rules_destinations_and_replica_encryption() {
     let mut spec = BucketSpec::new("gl-prod-logs");

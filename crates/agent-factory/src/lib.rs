@@ -10,6 +10,7 @@ mod data_services;
 pub mod flow_logs;
 pub mod policy;
 pub mod postgres;
+pub mod security;
 pub mod topology;
 pub mod workloads;
 

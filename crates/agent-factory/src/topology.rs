@@ -249,6 +249,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
         format!("GreenLang {envname} S3 bucket encryption"),
     );
     key_spec.enable_key_rotation = storage.kms_key_rotation;
+    key_spec.rotation_period_days = crate::security::rotation_period(env);
     let key = stack.add("kms-s3", key_spec);
     stack.export("s3_kms_key_arn", key.arn());
     let replica_region = &storage.replication_region;
@@ -258,6 +259,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
             format!("GreenLang {envname} S3 replica encryption in {replica_region}"),
         );
         spec.enable_key_rotation = storage.kms_key_rotation;
+        spec.rotation_period_days = crate::security::rotation_period(env);
         stack.add_in(replica_region, "kms-s3-replica", spec)
     });
     let base_bucket = |name: String, versioning: bool, key: &Resource<KmsKeySpec>| {
@@ -329,6 +331,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
     platform(env, &mut stack, &vpc, &subnets, &private_route_tables)?;
     crate::flow_logs::declare(env, &mut stack);
     crate::workloads::declare(env, &mut stack)?;
+    crate::security::declare(env, &mut stack);
 
     // DNS (3.1, 3.4): the public zone, latency-routed entry points with health checks.
     if let Some(dns) = &env.dns {
@@ -474,6 +477,7 @@ pub(crate) fn data_key(
             format!("GreenLang {envname} data encryption ({region}): RDS, ElastiCache, MSK, EKS secrets"),
         );
         spec.enable_key_rotation = rotation;
+        spec.rotation_period_days = crate::security::rotation_period(env);
         stack.add_in(region, &id, spec);
     }
     Input::output(id, "arn")

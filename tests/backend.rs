@@ -56,6 +56,8 @@ fn environment(dir: &Path, test: &str) -> (PathBuf, String) {
         assert!(out.contains(from), "{from}");
         out = out.replacen(from, &to, 1);
     }
+    // One per account and region: off, as in every copy (tests/common).
+    let out = common::account_services_off_text(&out);
     let path = dir.join(format!("{test}.toml"));
     std::fs::write(&path, out).unwrap();
     (path, stack)

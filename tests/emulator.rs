@@ -5,6 +5,8 @@
 mod common;
 #[path = "common/identity.rs"]
 mod identity;
+#[path = "common/security.rs"]
+mod security;
 
 use aws_sdk_ec2::types::{Filter, Route, RouteTable, Subnet};
 use aws_sdk_eks::types::Nodegroup;
@@ -220,7 +222,9 @@ fn actions(plan: &glinfra::Plan) -> Vec<(String, glinfra::Action)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_reads_back_then_replans_empty_then_destroys_everything() {
-    let env = environment("apply");
+    let mut env = environment("apply");
+    // The one copy here with the account-level security services (seed 8.1).
+    security::services_on(&mut env, "prod-us-east-1");
     let (stack, _) = stack_for(&env).unwrap();
     let run = Run::new().await;
     let started = Instant::now();
@@ -485,6 +489,7 @@ async fn apply_reads_back_then_replans_empty_then_destroys_everything() {
     }
 
     check_platform(&env, &out, &config).await;
+    security::check(&env, &out, &config).await;
 
     // A second run changes nothing and calls nothing that mutates.
     let before = run.calls();

@@ -117,6 +117,8 @@ fn environment(dir: &Path, name: &str) -> PathBuf {
         assert!(text.contains(&from), "the prod environment has `{from}`");
         text = text.replace(&from, &to);
     }
+    // One per account and region: off, as in every copy (tests/common).
+    let text = common::account_services_off_text(&text);
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
     path

@@ -72,3 +72,40 @@ def s3():
     from glinfra_localstack.s3 import GlinfraS3Provider
 
     return Service.for_provider(GlinfraS3Provider())
+
+
+# Security services (seed 8.1): LocalStack community registers no provider for these;
+# ours serve them from the bundled moto with the gaps filled.
+@aws_provider(api="guardduty")
+def guardduty():
+    from glinfra_localstack.guardduty import GuardDutyProvider
+
+    return _service(GuardDutyProvider())
+
+
+@aws_provider(api="securityhub")
+def securityhub():
+    from glinfra_localstack.securityhub import SecurityHubProvider
+
+    return _service(SecurityHubProvider())
+
+
+@aws_provider(api="inspector2")
+def inspector2():
+    from glinfra_localstack.inspector2 import Inspector2Provider
+
+    return _service(Inspector2Provider())
+
+
+@aws_provider(api="wafv2")
+def wafv2():
+    from glinfra_localstack.wafv2 import Wafv2Provider
+
+    return _service(Wafv2Provider())
+
+
+@aws_provider(api="shield")
+def shield():
+    from glinfra_localstack.shield import ShieldProvider
+
+    return _service(ShieldProvider())

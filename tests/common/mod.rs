@@ -181,7 +181,34 @@ pub fn environment_from(file: &str, test: &str) -> greenlang_agent_factory::conf
         glinfra_core::policy::Rule::DatabaseDeletionProtection,
         glinfra_core::Severity::Advisory,
     );
+    account_services_off(&mut env);
     env
+}
+
+/// Switches off the security services there is one of per account and region
+/// (GuardDuty, Security Hub, Inspector; Shield Advanced is off in every file), so
+/// copies of the environments run side by side in the emulator's one account. The
+/// tests that read them back (tests/security_services.rs, the platform read-back)
+/// switch them on again.
+pub fn account_services_off(env: &mut greenlang_agent_factory::config::Environment) {
+    let s = &mut env.security_services;
+    s.guardduty.enabled = false;
+    s.security_hub.enabled = false;
+    s.inspector.enabled = false;
+    s.shield_advanced = false;
+}
+
+/// [`account_services_off`] on an environment file's text.
+pub fn account_services_off_text(text: &str) -> String {
+    let mut text = text.to_string();
+    for section in ["guardduty", "security_hub", "inspector"] {
+        let header = format!("[security_services.{section}]");
+        let at = text.find(&header).expect("the section") + header.len();
+        let key = at + text[at..].find("\nenabled = ").expect("its `enabled`") + 1;
+        let end = key + text[key..].find('\n').expect("a line");
+        text.replace_range(key..end, "enabled = false");
+    }
+    text
 }
 
 /// The binary of example `name` (cargo test builds the examples). The target

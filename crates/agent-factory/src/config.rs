@@ -42,6 +42,8 @@ pub struct Environment {
     pub cost: crate::cost::CostConfig,
     /// The policy checks run on the plan before any AWS call.
     pub policy: PolicyConfig,
+    /// Security services and key rotation (seed 8.1): `crate::security`.
+    pub security_services: crate::security::SecurityServicesConfig,
     /// The stack this one references (a regional stack reads the primary's): its
     /// read replica and latency records. Absent in stacks that reference none.
     #[serde(default)]

@@ -12,6 +12,7 @@ pub mod policy;
 pub mod postgres;
 pub mod recovery;
 pub mod replication;
+pub mod security;
 pub mod topology;
 pub mod workloads;
 

@@ -80,5 +80,7 @@ pub fn params(env: &Environment, file: Option<&str>) -> Result<Baseline, Vec<Dia
             bucket: format!("bucket-{}", p.audit_log_bucket),
             writers: p.audit_log_writers.iter().cloned().collect(),
         }),
+        // Seed 8.1: "key_rotation: automatic-90-days".
+        max_key_rotation_days: Some(crate::security::SEED_KEY_ROTATION_DAYS),
     })
 }

@@ -80,6 +80,8 @@ pub struct RecoverySecurity {
     pub flow_log_max_aggregation_seconds: i32,
     /// Whether the data key rotates.
     pub kms_key_rotation: bool,
+    /// Days between rotations (seed 8.1 `automatic-90-days`; 90 to 2560).
+    pub key_rotation_days: i32,
     /// The port `sg-postgres` opens.
     pub postgres_port: i32,
     /// The CIDR blocks `sg-postgres` admits (the clients after a failover).
@@ -287,6 +289,9 @@ pub fn build(env: &RecoveryEnvironment, origin: Option<&str>) -> Result<Stack, V
         format!("GreenLang {envname} data encryption ({region}): the PostgreSQL standby"),
     );
     key.enable_key_rotation = security.kms_key_rotation;
+    key.rotation_period_days = security
+        .kms_key_rotation
+        .then_some(security.key_rotation_days);
     let key = stack.add("kms-data", key);
     let sg = stack.add(
         "sg-postgres",

@@ -51,6 +51,7 @@ pub(crate) fn replica_keys(env: &Environment, stack: &mut Stack) -> Vec<ReplicaR
                 format!("GreenLang {envname} S3 replica encryption in {region}"),
             );
             spec.enable_key_rotation = storage.kms_key_rotation;
+            spec.rotation_period_days = crate::security::rotation_period(env);
             let key = stack.add_in(region, format!("kms-s3-replica{s}"), spec);
             ReplicaRegion {
                 region: region.clone(),

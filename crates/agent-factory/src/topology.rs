@@ -248,6 +248,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
         format!("GreenLang {envname} S3 bucket encryption"),
     );
     key_spec.enable_key_rotation = storage.kms_key_rotation;
+    key_spec.rotation_period_days = crate::security::rotation_period(env);
     let key = stack.add("kms-s3", key_spec);
     stack.export("s3_kms_key_arn", key.arn());
     let replicas = crate::replication::replica_keys(env, &mut stack);
@@ -295,6 +296,7 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
     platform(env, &mut stack, &vpc, &subnets, &private_route_tables)?;
     crate::flow_logs::declare(env, &mut stack);
     crate::workloads::declare(env, &mut stack)?;
+    crate::security::declare(env, &mut stack);
 
     // DNS (3.1, 3.4): the public zone, latency-routed entry points with health checks.
     if let Some(dns) = &env.dns {
@@ -440,6 +442,7 @@ pub(crate) fn data_key(
             format!("GreenLang {envname} data encryption ({region}): RDS, ElastiCache, MSK, EKS secrets"),
         );
         spec.enable_key_rotation = rotation;
+        spec.rotation_period_days = crate::security::rotation_period(env);
         stack.add_in(region, &id, spec);
     }
     Input::output(id, "arn")

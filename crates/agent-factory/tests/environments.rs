@@ -635,3 +635,188 @@ fn parameter_group_families_must_match_the_engine_versions() {
         "{err}"
     );
 }
+
+// Security services (seed 8.1): `[security_services]`.
+
+mod security_services {
+    use super::{all, spec, stack, stack_of, text};
+    use glinfra_core::spec::guardduty::{FindingFrequency, GuardDutyDetectorSpec};
+    use glinfra_core::spec::inspector2::{InspectorEnablerSpec, ScanType};
+    use glinfra_core::spec::kms::KmsKeySpec;
+    use glinfra_core::spec::securityhub::{SecurityHubAccountSpec, StandardsSubscriptionSpec};
+    use glinfra_core::spec::shield::ShieldSubscriptionSpec;
+    use glinfra_core::spec::wafv2::{OverrideAction, WafAction, WafScope, WebAclSpec};
+
+    const PRODS: [(&str, &str); 3] = [
+        ("prod-us-east-1", "us-east-1"),
+        ("prod-eu-west-1", "eu-west-1"),
+        ("prod-ap-southeast-1", "ap-southeast-1"),
+    ];
+
+    #[test]
+    fn every_prod_region_declares_its_own_security_services() {
+        for (name, region) in PRODS {
+            let s = stack(name);
+            let gd: GuardDutyDetectorSpec = spec(&s, "guardduty");
+            assert_eq!(gd.finding_publishing_frequency, FindingFrequency::FifteenMinutes, "{name}");
+            assert_eq!(gd.features.len(), 5, "{name}");
+            let _: SecurityHubAccountSpec = spec(&s, "securityhub");
+            let cis: StandardsSubscriptionSpec = spec(&s, "securityhub-cis");
+            assert_eq!(
+                cis.standards_arn,
+                format!("arn:aws:securityhub:{region}::standards/cis-aws-foundations-benchmark/v/3.0.0")
+            );
+            assert_eq!(
+                super::referenced(&cis.hub_arn, "hub_arn"),
+                "securityhub",
+                "the subscription waits for the hub"
+            );
+            let ins: InspectorEnablerSpec = spec(&s, "inspector");
+            assert_eq!(ins.resource_types, [ScanType::Ec2, ScanType::Ecr], "{name}");
+            let waf: WebAclSpec = spec(&s, "waf-regional");
+            assert_eq!((waf.scope, waf.default_action), (WafScope::Regional, WafAction::Allow));
+            let rules: Vec<(&str, i32, OverrideAction)> = waf
+                .rules
+                .iter()
+                .map(|r| (r.name.as_str(), r.priority, r.override_action))
+                .collect();
+            assert_eq!(
+                rules,
+                [
+                    ("AWSManagedRulesAmazonIpReputationList", 10, OverrideAction::None),
+                    ("AWSManagedRulesCommonRuleSet", 20, OverrideAction::None),
+                    ("AWSManagedRulesKnownBadInputsRuleSet", 30, OverrideAction::None),
+                ],
+                "{name}"
+            );
+            let exported: Vec<&str> = s.exports().iter().map(|(n, _)| n.as_str()).collect();
+            assert!(exported.contains(&"waf_web_acl_arn"), "{name}: {exported:?}");
+            // Shield Advanced is paid: off by default, nothing declared.
+            assert!(all::<ShieldSubscriptionSpec>(&s).is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_key_of_every_environment_rotates_every_90_days() {
+        for name in [
+            "prod-us-east-1",
+            "prod-eu-west-1",
+            "prod-ap-southeast-1",
+            "staging-us-east-1",
+            "dev-us-east-1",
+        ] {
+            let keys = all::<KmsKeySpec>(&stack(name));
+            assert!(!keys.is_empty(), "{name}");
+            for (id, key) in keys {
+                assert!(key.enable_key_rotation, "{name}: {id}");
+                assert_eq!(key.rotation_period_days, Some(90), "{name}: {id}");
+            }
+        }
+    }
+
+    #[test]
+    fn staging_and_dev_are_smaller() {
+        let staging = stack("staging-us-east-1");
+        let gd: GuardDutyDetectorSpec = spec(&staging, "guardduty");
+        assert_eq!(gd.finding_publishing_frequency, FindingFrequency::OneHour);
+        let ins: InspectorEnablerSpec = spec(&staging, "inspector");
+        assert_eq!(ins.resource_types, [ScanType::Ecr]);
+        assert!(staging.get("securityhub-cis").is_some());
+
+        let dev = stack("dev-us-east-1");
+        assert!(dev.get("securityhub").is_none() && dev.get("securityhub-cis").is_none());
+        let waf: WebAclSpec = spec(&dev, "waf-regional");
+        assert!(waf.rules.iter().all(|r| r.override_action == OverrideAction::Count));
+    }
+
+    #[test]
+    fn shield_advanced_true_declares_the_subscription_kept_on_destroy() {
+        let prod = text("prod-us-east-1");
+        let on = stack_of(&prod.replace("shield_advanced = false", "shield_advanced = true")).unwrap();
+        let d = on.get("shield-advanced").expect("declared");
+        assert!(d.lifecycle.retain_on_delete);
+        let off = stack_of(&prod).unwrap();
+        assert!(off.get("shield-advanced").is_none());
+    }
+
+    /// `text` with the `enabled = true` of `[security_services.<section>]` set false.
+    fn switched_off(text: &str, section: &str) -> String {
+        let at = text.find(&format!("[security_services.{section}]")).expect("section");
+        let on = at + text[at..].find("enabled = true").expect("enabled");
+        format!("{}enabled = false{}", &text[..on], &text[on + "enabled = true".len()..])
+    }
+
+    #[test]
+    fn disabled_services_declare_nothing() {
+        let prod = switched_off(&switched_off(&text("prod-us-east-1"), "guardduty"), "waf");
+        let s = stack_of(&prod).unwrap();
+        assert!(s.get("guardduty").is_none());
+        assert!(s.get("waf-regional").is_none());
+        assert!(!s.exports().iter().any(|(n, _)| n == "waf_web_acl_arn"));
+        assert!(s.get("inspector").is_some() && s.get("securityhub").is_some());
+        let s = stack_of(&switched_off(&text("prod-us-east-1"), "inspector")).unwrap();
+        assert!(s.get("inspector").is_none() && s.get("guardduty").is_some());
+    }
+
+    #[test]
+    fn bad_values_are_rejected_naming_the_key_or_resource_and_field() {
+        let prod = text("prod-us-east-1");
+        let err = stack_of(&prod.replace(
+            "finding_publishing_frequency = \"FIFTEEN_MINUTES\"",
+            "finding_publishing_frequency = \"HOURLY\"",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("unknown variant `HOURLY`") && err.contains("finding_publishing_frequency"),
+            "{err}"
+        );
+        let err = stack_of(&prod.replace("shield_advanced = false\n", "")).unwrap_err();
+        assert!(err.contains("missing field `shield_advanced`"), "{err}");
+        let err = stack_of(&prod.replace("resource_types = [\"EC2\", \"ECR\"]", "resource_types = [\"EC2\", \"S3\"]")).unwrap_err();
+        assert!(err.contains("unknown variant `S3`") && err.contains("resource_types"), "{err}");
+        // KMS takes 90 to 2560 days.
+        let err = stack_of(&prod.replace("key_rotation_days = 90", "key_rotation_days = 30")).unwrap_err();
+        assert!(
+            err.contains("resource `kms-s3`, field `rotation_period_days`") && err.contains("90 to 2560"),
+            "{err}"
+        );
+        // The seed's 90 days is the policy: a longer period is refused.
+        let err = stack_of(&prod.replace("key_rotation_days = 90", "key_rotation_days = 365")).unwrap_err();
+        assert!(
+            err.contains("kms-rotation") && err.contains("rotation_period_days") && err.contains("at most 90"),
+            "{err}"
+        );
+        let err = stack_of(&prod.replace("cis_version = \"3.0.0\"", "cis_version = \"2.0.0\"")).unwrap_err();
+        assert!(
+            err.contains("resource `securityhub-cis`, field `standards_arn`") && err.contains("2.0.0"),
+            "{err}"
+        );
+        let err = stack_of(&prod.replace("priority = 30", "priority = 20")).unwrap_err();
+        assert!(
+            err.contains("resource `waf-regional`, field `rules`") && err.contains("same priority 20"),
+            "{err}"
+        );
+        let err = stack_of(&prod.replace(
+            "name = \"AWSManagedRulesCommonRuleSet\"",
+            "name = \"AWSManagedRulesCommonRules\"",
+        ))
+        .unwrap_err();
+        assert!(err.contains("`AWSManagedRulesCommonRules` is not an AWS managed rule group"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_names_the_file() {
+        let dir = std::env::temp_dir().join(format!("glinfra-secsvc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("prod-bad.toml");
+        std::fs::write(
+            &file,
+            text("prod-us-east-1").replace("default_action = \"ALLOW\"", "default_action = \"allow\""),
+        )
+        .unwrap();
+        let err = greenlang_agent_factory::load_stack(&file).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(err.contains("prod-bad.toml"), "{err}");
+        assert!(err.contains("default_action") && err.contains("unknown variant `allow`"), "{err}");
+    }
+}

@@ -160,4 +160,17 @@ clients! {
     kafka => aws_sdk_kafka, regional;
     /// The CloudWatch Logs client for `region`.
     logs => aws_sdk_cloudwatchlogs, regional;
+    // Security services (seed 8.1).
+    /// The STS client for `region` (the account id, for ARNs a service does not return).
+    sts => aws_sdk_sts, regional;
+    /// The GuardDuty client for `region`.
+    guardduty => aws_sdk_guardduty, regional;
+    /// The Security Hub client for `region`.
+    securityhub => aws_sdk_securityhub, regional;
+    /// The Inspector (inspector2) client for `region`.
+    inspector2 => aws_sdk_inspector2, regional;
+    /// The WAF (wafv2) client for `region`.
+    wafv2 => aws_sdk_wafv2, regional;
+    /// The Shield client (the Shield Advanced API is served from us-east-1).
+    shield => aws_sdk_shield, global;
 }

@@ -28,6 +28,12 @@ mod logs;
 mod rds;
 mod route53;
 mod s3;
+// Security services (seed 8.1).
+mod guardduty;
+mod inspector2;
+mod securityhub;
+mod shield;
+mod wafv2;
 
 pub use clients::Clients;
 pub use error::classify;

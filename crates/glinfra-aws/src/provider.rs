@@ -42,6 +42,13 @@ fn drivers() -> Vec<Box<dyn AnyDriver>> {
         Box::new(crate::kafka::MskClusterDriver),
         Box::new(crate::logs::LogGroupDriver),
         Box::new(crate::logs::FlowLogDriver),
+        // Security services (seed 8.1).
+        Box::new(crate::guardduty::DetectorDriver),
+        Box::new(crate::securityhub::HubDriver),
+        Box::new(crate::securityhub::StandardsSubscriptionDriver),
+        Box::new(crate::inspector2::EnablerDriver),
+        Box::new(crate::wafv2::WebAclDriver),
+        Box::new(crate::shield::SubscriptionDriver),
     ]
 }
 

@@ -1,5 +1,9 @@
 //! The KMS key driver: a symmetric encryption key with rotation, tags and an alias.
 //!
+//! Rotation is EnableKeyRotation with the spec's `RotationPeriodInDays` (seed 8.1,
+//! `automatic-90-days`), read back with GetKeyRotationStatus; a key whose spec
+//! leaves the period out keeps AWS's default (365 days), which is not drift.
+//!
 //! CreateKey takes no idempotency token, so the alias is the commit point: a key
 //! is described, tagged and given its rotation setting first, and aliased last.
 //! A key found through its alias is therefore complete. Should a step before the
@@ -12,6 +16,7 @@ use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::join::try_join_all;
+use crate::kit::read::filled;
 use crate::kit::live::{Live, Scope};
 use crate::kit::{
     claimed_elsewhere, owned, owner_of, retryable_when, tags, Absent, Changed, Desired, Recorded,
@@ -227,7 +232,7 @@ impl Driver for KmsKeyDriver {
         let (aliases, keys) = tokio::try_join!(aliases_by_key(&kms), keys)?;
         let mut live = Vec::new();
         for (r, key) in scope.recorded.iter().zip(keys) {
-            let Some((meta, rotation, tags)) = key else {
+            let Some((meta, (rotation, period), tags)) = key else {
                 continue;
             };
             if claimed_elsewhere(&tags, &scope.stack, &r.id) {
@@ -250,6 +255,7 @@ impl Driver for KmsKeyDriver {
                 spec: Some(KmsKeySpec {
                     description: meta.description().unwrap_or_default().to_string(),
                     enable_key_rotation: rotation,
+                    rotation_period_days: filled(Some(&r.spec.rotation_period_days), |_| period),
                     alias,
                     deletion_window_days: r.spec.deletion_window_days,
                 }),
@@ -291,12 +297,15 @@ impl Driver for KmsKeyDriver {
     }
 }
 
+/// Whether a key rotates, and every how many days (GetKeyRotationStatus).
+type Rotation = (bool, Option<i32>);
+
 /// The recorded key `r` as KMS has it: its metadata, rotation and tags; `None`
 /// when it is gone or pending deletion.
 async fn read_key(
     kms: &Client,
     r: &Recorded<KmsKeySpec>,
-) -> Result<Option<(KeyMetadata, bool, BTreeMap<String, String>)>, ProviderError> {
+) -> Result<Option<(KeyMetadata, Rotation, BTreeMap<String, String>)>, ProviderError> {
     let key_id = r.outputs.key_id.as_str();
     let Some(meta) = describe(kms, key_id).await? else {
         return Ok(None);
@@ -309,7 +318,7 @@ async fn read_key(
             .key_id(key_id)
             .send()
             .await
-            .map(|out| out.key_rotation_enabled())
+            .map(|out| (out.key_rotation_enabled(), out.rotation_period_in_days()))
             .map_err(|e| classify(&format!("GetKeyRotationStatus {key_id}"), e))
             // Scheduled for deletion since DescribeKey: read again, and it is gone.
             .map_err(retryable_when(
@@ -399,11 +408,13 @@ async fn scan_unaliased(
     }
 }
 
-/// EnableKeyRotation or DisableKeyRotation of `key_id`, as `enabled` says.
-async fn set_rotation(kms: &Client, key_id: &str, enabled: bool) -> Result<(), ProviderError> {
-    if enabled {
+/// EnableKeyRotation (with the spec's period, if any) or DisableKeyRotation of
+/// `key_id`, as the spec says.
+async fn set_rotation(kms: &Client, key_id: &str, spec: &KmsKeySpec) -> Result<(), ProviderError> {
+    if spec.enable_key_rotation {
         kms.enable_key_rotation()
             .key_id(key_id)
+            .set_rotation_period_in_days(spec.rotation_period_days)
             .send()
             .await
             .map_err(|e| classify(&format!("EnableKeyRotation {key_id}"), e))?;
@@ -452,7 +463,7 @@ async fn finish_new_key(
     repoint: bool,
 ) -> Result<(), ProviderError> {
     if spec.enable_key_rotation {
-        set_rotation(kms, key_id, true).await?;
+        set_rotation(kms, key_id, spec).await?;
     }
     point_alias(kms, alias, key_id, repoint).await
 }
@@ -509,8 +520,8 @@ async fn converge(
             .await
             .map_err(|e| classify(&format!("UpdateKeyDescription {key_id}"), e))?;
     }
-    if changed.has("enable_key_rotation") {
-        set_rotation(kms, key_id, spec.enable_key_rotation).await?;
+    if changed.any(&["enable_key_rotation", "rotation_period_days"]) {
+        set_rotation(kms, key_id, spec).await?;
     }
     if changed.has("tags") {
         let mut stale: BTreeSet<String> = prior

@@ -12,6 +12,7 @@ use crate::spec::elasticache::ReplicationGroupSpec;
 use crate::spec::msk::MskClusterSpec;
 use crate::spec::rds::DbInstanceSpec;
 use crate::spec::route53::{HealthCheckSpec, HealthCheckType};
+use crate::spec::wafv2::WebAclSpec;
 use crate::Kind;
 use serde_json::Value;
 
@@ -142,6 +143,21 @@ pub(super) fn price(p: &Prices, item: &Item<'_>) -> Result<Option<Price>, Missin
                     + f64::from(features) * p.route53.health_check_feature_month,
             )
         }
+        // Security services (seed 8.1); GuardDuty, Security Hub and Inspector are usage-based.
+        "aws:wafv2/web-acl" => {
+            let s: WebAclSpec = spec(item.props)?;
+            let rules = s.rules.len();
+            simple(
+                Component::Security,
+                format!("1 web ACL, {rules} rules"),
+                p.security.waf_web_acl_month + rules as f64 * p.security.waf_rule_month,
+            )
+        }
+        "aws:shield/subscription" => simple(
+            Component::Security,
+            "Shield Advanced".into(),
+            p.security.shield_advanced_month,
+        ),
         _ => return Ok(None),
     }))
 }

@@ -68,6 +68,8 @@ pub enum Component {
     Dns,
     /// KMS keys.
     Keys,
+    /// WAF web ACLs and Shield Advanced.
+    Security,
 }
 
 impl Component {
@@ -81,6 +83,7 @@ impl Component {
             Component::Network => "Network",
             Component::Dns => "DNS (Route 53)",
             Component::Keys => "Keys (KMS)",
+            Component::Security => "Security (WAF, Shield Advanced)",
         }
     }
 }
@@ -231,6 +234,11 @@ fn assumptions() -> Vec<String> {
             p.logs.storage_gb_month
         ),
         "node groups are priced at their desired size (autoscaling moves it between min and max)"
+            .to_string(),
+        "usage-based, not estimated: GuardDuty (per GB of logs and events analysed), Security Hub \
+         (per check and finding), Inspector (per instance and image scanned), WAF requests \
+         ($0.60 per million); Shield Advanced is one subscription per organization, shown in \
+         every stack that declares it"
             .to_string(),
     ]
 }

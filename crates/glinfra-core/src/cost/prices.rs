@@ -67,6 +67,18 @@ pub struct KmsPrices {
     pub key_month: f64,
 }
 
+/// Security service prices: what is billed by the month (GuardDuty, Security Hub and
+/// Inspector are usage-based).
+#[derive(Debug, Deserialize)]
+pub struct SecurityPrices {
+    /// A WAF web ACL per month.
+    pub waf_web_acl_month: f64,
+    /// A rule (or managed rule group) in a web ACL per month.
+    pub waf_rule_month: f64,
+    /// Shield Advanced per month (one-year commitment).
+    pub shield_advanced_month: f64,
+}
+
 /// Route 53 prices.
 #[derive(Debug, Deserialize)]
 pub struct Route53Prices {
@@ -128,6 +140,8 @@ pub struct Prices {
     pub route53: Route53Prices,
     /// CloudWatch Logs.
     pub logs: LogsPrices,
+    /// Security services (WAF, Shield Advanced).
+    pub security: SecurityPrices,
     /// S3.
     pub s3: S3Prices,
     /// Reservation discounts.

@@ -199,3 +199,62 @@ fn money_is_grouped_and_signed() {
     assert_eq!(money(-3.65), "-$3.65");
     assert_eq!(money(999.999), "$1,000.00");
 }
+
+#[test]
+fn the_web_acl_and_shield_are_priced_and_the_usage_based_services_are_not() {
+    use crate::spec::guardduty::{FindingFrequency, GuardDutyDetectorSpec};
+    use crate::spec::shield::{AutoRenew, ShieldSubscriptionSpec};
+    use crate::spec::wafv2::{
+        ManagedRuleGroup, OverrideAction, WafAction, WafScope, WafVisibility, WebAclSpec,
+    };
+    let mut stack = Stack::new("sec", "us-east-1");
+    let rule = |name: &str, priority| ManagedRuleGroup {
+        name: name.into(),
+        vendor: "AWS".into(),
+        priority,
+        override_action: OverrideAction::None,
+    };
+    stack.add(
+        "waf",
+        WebAclSpec {
+            name: "acl".into(),
+            scope: WafScope::Regional,
+            default_action: WafAction::Allow,
+            description: None,
+            rules: vec![
+                rule("AWSManagedRulesCommonRuleSet", 1),
+                rule("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                rule("AWSManagedRulesAmazonIpReputationList", 3),
+            ],
+            visibility: WafVisibility {
+                sampled_requests: true,
+                cloudwatch_metrics: true,
+                metric_name: "acl".into(),
+            },
+        },
+    );
+    stack.add(
+        "shield",
+        ShieldSubscriptionSpec {
+            auto_renew: AutoRenew::Enabled,
+        },
+    );
+    stack.add(
+        "guardduty",
+        GuardDutyDetectorSpec {
+            enable: true,
+            finding_publishing_frequency: FindingFrequency::SixHours,
+            features: Vec::new(),
+        },
+    );
+    let e = of_graph(&ResourceGraph::build(&stack).expect("valid"), &Settings::default());
+    let by: BTreeMap<&str, &Line> = e.lines.iter().map(|l| (l.resource.as_str(), l)).collect();
+    assert_eq!(by.keys().copied().collect::<Vec<_>>(), ["shield", "waf"]);
+    // $5 the web ACL + 3 x $1 a rule.
+    close(by["waf"].on_demand, 8.0);
+    assert_eq!(by["waf"].instances, "1 web ACL, 3 rules");
+    close(by["shield"].on_demand, 3000.0);
+    close(e.on_demand, 3008.0);
+    assert!(e.assumptions.iter().any(|a| a.contains("GuardDuty")));
+    assert!(e.unpriced.is_empty());
+}

@@ -67,11 +67,15 @@ pub struct Baseline {
     pub public_ingress: BTreeSet<ResourceId>,
     /// The audit-log bucket and its writers, when the stack has one.
     pub audit_log: Option<AuditLog>,
+    /// The longest rotation period a KMS key may have, in days (seed 8.1,
+    /// `automatic-90-days`); `None`: any period.
+    pub max_key_rotation_days: Option<i32>,
 }
 
 impl Baseline {
     /// Every rule mandatory, 30 days of backups, no spot, no public ingress, no
-    /// audit-log rule: production's settings of the requirements.
+    /// audit-log rule, keys rotated every 90 days at most: production's settings of
+    /// the requirements.
     pub fn strict() -> Self {
         Baseline {
             severity: Rule::ALL
@@ -82,6 +86,7 @@ impl Baseline {
             spot_allowed: BTreeSet::new(),
             public_ingress: BTreeSet::new(),
             audit_log: None,
+            max_key_rotation_days: Some(90),
         }
     }
 }

@@ -170,16 +170,30 @@ pub(super) fn log_groups(s: &Subject<'_>, _: &Baseline) -> Vec<Finding> {
         .collect()
 }
 
-/// Every KMS key rotates (AWS rotates yearly by default).
-pub(super) fn key_rotation(s: &Subject<'_>, _: &Baseline) -> Vec<Finding> {
+/// Every KMS key rotates, at least as often as the baseline's period when it
+/// has one (a key without `rotation_period_days` rotates every 365 days, AWS's default).
+pub(super) fn key_rotation(s: &Subject<'_>, b: &Baseline) -> Vec<Finding> {
     s.specs::<KmsKeySpec>()
-        .filter(|(_, k)| !k.enable_key_rotation)
-        .map(|(d, _)| {
-            Finding::new(
-                &d.id,
-                "enable_key_rotation",
-                "the key does not rotate: set `enable_key_rotation`",
-            )
+        .filter_map(|(d, k)| {
+            if !k.enable_key_rotation {
+                return Some(Finding::new(
+                    &d.id,
+                    "enable_key_rotation",
+                    "the key does not rotate: set `enable_key_rotation`",
+                ));
+            }
+            let max = b.max_key_rotation_days?;
+            let days = k.rotation_period_days.unwrap_or(365);
+            (days > max).then(|| {
+                Finding::new(
+                    &d.id,
+                    "rotation_period_days",
+                    format!(
+                        "the key rotates every {days} days{}; the policy allows at most {max}: set `rotation_period_days`",
+                        if k.rotation_period_days.is_none() { " (AWS's default)" } else { "" }
+                    ),
+                )
+            })
         })
         .collect()
 }
@@ -264,14 +278,23 @@ mod tests {
         let mut stack = Stack::new("t", "us-east-1");
         let mut k = KmsKeySpec::new("a", "b");
         k.enable_key_rotation = true;
+        k.rotation_period_days = Some(90);
         stack.add("rotating", k);
         let mut still = KmsKeySpec::new("c", "d");
         still.enable_key_rotation = false;
         stack.add("still", still);
+        let mut yearly = KmsKeySpec::new("e", "f");
+        yearly.rotation_period_days = Some(180);
+        stack.add("slow", yearly);
+        stack.add("default", KmsKeySpec::new("g", "h"));
         stack.add("logs", crate::spec::logs::LogGroupSpec::new("/flow", 30));
         assert_eq!(
             findings(&stack, Rule::KmsRotation),
-            vec![("still".into(), "enable_key_rotation".into())]
+            vec![
+                ("default".into(), "rotation_period_days".into()),
+                ("slow".into(), "rotation_period_days".into()),
+                ("still".into(), "enable_key_rotation".into()),
+            ]
         );
         assert_eq!(
             findings(&stack, Rule::LogEncryption),

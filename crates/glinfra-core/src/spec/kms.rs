@@ -10,8 +10,12 @@ use serde::{Deserialize, Serialize};
 pub struct KmsKeySpec {
     /// Description (UpdateKeyDescription changes it in place).
     pub description: String,
-    /// Whether yearly automatic rotation is on.
+    /// Whether automatic rotation is on.
     pub enable_key_rotation: bool,
+    /// Days between automatic rotations, 90 to 2560 (EnableKeyRotation,
+    /// `RotationPeriodInDays`); unset, AWS's default of 365. Needs rotation on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_period_days: Option<i32>,
     #[resource(unique)]
     /// Alias name without the `alias/` prefix; unique per account and region.
     pub alias: String,
@@ -25,14 +29,32 @@ impl KmsKeySpec {
         KmsKeySpec {
             description: description.into(),
             enable_key_rotation: true,
+            rotation_period_days: None,
             alias: alias.into(),
             deletion_window_days: 30,
         }
     }
 }
 
+/// The rotation periods KMS takes (EnableKeyRotation, `RotationPeriodInDays`).
+pub const ROTATION_PERIOD_DAYS: std::ops::RangeInclusive<i32> = 90..=2560;
+
 impl ResourceSpec for KmsKeySpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
+        if let Some(days) = self.rotation_period_days {
+            if !ROTATION_PERIOD_DAYS.contains(&days) {
+                cx.error(
+                    "rotation_period_days",
+                    format!("must be 90 to 2560 days (EnableKeyRotation, RotationPeriodInDays), got {days}"),
+                );
+            }
+            if !self.enable_key_rotation {
+                cx.error(
+                    "rotation_period_days",
+                    "a rotation period needs `enable_key_rotation = true`",
+                );
+            }
+        }
         if !(7..=30).contains(&self.deletion_window_days) {
             cx.error(
                 "deletion_window_days",

@@ -6,7 +6,9 @@
 pub mod ec2;
 pub mod eks;
 pub mod elasticache;
+pub mod guardduty;
 pub mod iam;
+pub mod inspector2;
 pub mod kms;
 pub mod logs;
 pub mod msk;
@@ -14,6 +16,9 @@ pub mod rds;
 pub mod route53;
 pub mod rules;
 pub mod s3;
+pub mod securityhub;
+pub mod shield;
+pub mod wafv2;
 
 pub(crate) fn is_false(b: &bool) -> bool {
     !*b
@@ -112,4 +117,11 @@ pub const ALL: &[Kind] = &[
     ec2::FlowLogSpec::KIND,
     eks::EksAddonSpec::KIND,
     eks::EksPodIdentityAssociationSpec::KIND,
+    // Security services (seed 8.1).
+    guardduty::GuardDutyDetectorSpec::KIND,
+    securityhub::SecurityHubAccountSpec::KIND,
+    securityhub::StandardsSubscriptionSpec::KIND,
+    inspector2::InspectorEnablerSpec::KIND,
+    wafv2::WebAclSpec::KIND,
+    shield::ShieldSubscriptionSpec::KIND,
 ];

@@ -1,0 +1,7 @@
+//! AWS Shield Advanced: one kind, the account's subscription ([`subscription`]).
+
+mod subscription;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use subscription::SubscriptionDriver;

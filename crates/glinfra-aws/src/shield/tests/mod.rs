@@ -1,0 +1,3 @@
+//! SDK-mock tests of the Shield Advanced subscription driver.
+
+mod subscription;

@@ -255,13 +255,13 @@ mod tests {
                 d.id.clone(),
                 ResourceState {
                     kind: d.kind,
-                    region: d.region,
-                    props: d.props,
-                    tags: d.tags,
+                    region: d.region.clone(),
+                    props: d.props.clone(),
+                    tags: d.tags.clone(),
                     outputs,
                     dependencies: Default::default(),
                     pending: None,
-                    lifecycle: d.lifecycle,
+                    lifecycle: d.lifecycle.clone(),
                 },
             );
         }

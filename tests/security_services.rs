@@ -156,7 +156,12 @@ async fn security_services_apply_read_back_change_in_place_and_destroy() {
         gd.list_detectors().send().await.unwrap().detector_ids(),
         [detector.clone()]
     );
-    let d = gd.get_detector().detector_id(detector).send().await.unwrap();
+    let d = gd
+        .get_detector()
+        .detector_id(detector)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         d.finding_publishing_frequency().map(|f| f.as_str()),
         Some("FIFTEEN_MINUTES")
@@ -175,7 +180,10 @@ async fn security_services_apply_read_back_change_in_place_and_destroy() {
     // Security Hub: enabled without AWS's default standards, the CIS standard READY.
     let hub = aws_sdk_securityhub::Client::new(&config);
     let described = hub.describe_hub().send().await.unwrap();
-    assert_eq!(described.hub_arn(), Some(out["securityhub.hub_arn"].as_str()));
+    assert_eq!(
+        described.hub_arn(),
+        Some(out["securityhub.hub_arn"].as_str())
+    );
     assert_eq!(described.auto_enable_controls(), Some(true));
     let standards = hub.get_enabled_standards().send().await.unwrap();
     let subscribed: Vec<(&str, &str)> = standards
@@ -201,7 +209,10 @@ async fn security_services_apply_read_back_change_in_place_and_destroy() {
         .send()
         .await
         .unwrap();
-    assert_eq!(hub_tags.tags().unwrap()["glinfra:logical-id"], "securityhub");
+    assert_eq!(
+        hub_tags.tags().unwrap()["glinfra:logical-id"],
+        "securityhub"
+    );
 
     // Inspector: EC2 and ECR scanned.
     let ins = aws_sdk_inspector2::Client::new(&config);
@@ -262,7 +273,11 @@ async fn security_services_apply_read_back_change_in_place_and_destroy() {
     let second = stack(&name, true);
     let (plan, _) = run.up(&second).await;
     assert_eq!(
-        (plan.summary.create, plan.summary.update, plan.summary.replace),
+        (
+            plan.summary.create,
+            plan.summary.update,
+            plan.summary.replace
+        ),
         (0, 5, 0),
         "{}",
         glinfra::render::text(&plan)
@@ -274,13 +289,22 @@ async fn security_services_apply_read_back_change_in_place_and_destroy() {
         .await
         .unwrap();
     assert_eq!(rotation.rotation_period_in_days(), Some(180));
-    let d = gd.get_detector().detector_id(detector).send().await.unwrap();
+    let d = gd
+        .get_detector()
+        .detector_id(detector)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         d.finding_publishing_frequency().map(|f| f.as_str()),
         Some("ONE_HOUR")
     );
     assert_eq!(
-        hub.describe_hub().send().await.unwrap().auto_enable_controls(),
+        hub.describe_hub()
+            .send()
+            .await
+            .unwrap()
+            .auto_enable_controls(),
         Some(false)
     );
     let status = ins.batch_get_account_status().send().await.unwrap();
@@ -307,7 +331,13 @@ async fn security_services_apply_read_back_change_in_place_and_destroy() {
 
     // Destroy: every service off; Shield forgotten, still subscribed.
     run.destroy(&second).await;
-    assert!(gd.list_detectors().send().await.unwrap().detector_ids().is_empty());
+    assert!(gd
+        .list_detectors()
+        .send()
+        .await
+        .unwrap()
+        .detector_ids()
+        .is_empty());
     assert!(hub.describe_hub().send().await.is_err());
     let status = ins.batch_get_account_status().send().await.unwrap();
     assert_eq!(scanning(status), ("DISABLED".into(), "DISABLED".into()));
@@ -317,7 +347,10 @@ async fn security_services_apply_read_back_change_in_place_and_destroy() {
         .send()
         .await
         .unwrap();
-    assert!(!acls.web_acls().iter().any(|a| a.name() == Some(acl_name.as_str())));
+    assert!(!acls
+        .web_acls()
+        .iter()
+        .any(|a| a.name() == Some(acl_name.as_str())));
     assert!(shield.describe_subscription().send().await.is_ok());
     assert!(run.state(&second).resources.is_empty());
 }

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 pub fn services_on(env: &mut Environment, file: &str) {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("environments/{file}.toml"));
-    env.security_services = greenlang_agent_factory::load(&path).unwrap().security_services;
+    env.security_services = greenlang_agent_factory::load(&path)
+        .unwrap()
+        .security_services;
     env.security_services.shield_advanced = false;
 }
 
@@ -27,13 +29,25 @@ pub async fn check(
 
     // Every key rotates every key_rotation_days.
     let kms = aws_sdk_kms::Client::new(config);
-    for (k, key_id) in out.iter().filter(|(k, _)| k.starts_with("kms-") && k.ends_with(".key_id")) {
+    for (k, key_id) in out
+        .iter()
+        .filter(|(k, _)| k.starts_with("kms-") && k.ends_with(".key_id"))
+    {
         if !k.starts_with("kms-s3.") && !k.starts_with("kms-data.") {
             continue; // keys of other regions are read in theirs
         }
-        let r = kms.get_key_rotation_status().key_id(key_id).send().await.unwrap();
+        let r = kms
+            .get_key_rotation_status()
+            .key_id(key_id)
+            .send()
+            .await
+            .unwrap();
         assert!(r.key_rotation_enabled(), "{k}");
-        assert_eq!(r.rotation_period_in_days(), Some(s.key_rotation_days), "{k}");
+        assert_eq!(
+            r.rotation_period_in_days(),
+            Some(s.key_rotation_days),
+            "{k}"
+        );
     }
 
     if s.guardduty.enabled {
@@ -60,7 +74,10 @@ pub async fn check(
     if s.security_hub.enabled {
         let hub = aws_sdk_securityhub::Client::new(config);
         let d = hub.describe_hub().send().await.unwrap();
-        assert_eq!(d.hub_arn(), Some(out[&format!("{}.hub_arn", ids::SECURITY_HUB)].as_str()));
+        assert_eq!(
+            d.hub_arn(),
+            Some(out[&format!("{}.hub_arn", ids::SECURITY_HUB)].as_str())
+        );
         assert_eq!(
             d.control_finding_generator().map(|g| g.as_str()),
             Some(s.security_hub.control_finding_generator.as_str())
@@ -114,7 +131,12 @@ pub async fn check(
             .iter()
             .map(|r| (r.name().to_string(), r.priority()))
             .collect();
-        let want: Vec<(String, i32)> = s.waf.rules.iter().map(|r| (r.name.clone(), r.priority)).collect();
+        let want: Vec<(String, i32)> = s
+            .waf
+            .rules
+            .iter()
+            .map(|r| (r.name.clone(), r.priority))
+            .collect();
         assert_eq!(rules, want);
     }
 }

@@ -396,6 +396,7 @@ pub fn build(env: &RecoveryEnvironment, origin: Option<&str>) -> Result<Stack, V
         spot_allowed: Default::default(),
         public_ingress: Default::default(),
         audit_log: None,
+        max_key_rotation_days: Some(crate::security::SEED_KEY_ROTATION_DAYS),
     }));
     Ok(stack)
 }

@@ -658,13 +658,19 @@ mod security_services {
         for (name, region) in PRODS {
             let s = stack(name);
             let gd: GuardDutyDetectorSpec = spec(&s, "guardduty");
-            assert_eq!(gd.finding_publishing_frequency, FindingFrequency::FifteenMinutes, "{name}");
+            assert_eq!(
+                gd.finding_publishing_frequency,
+                FindingFrequency::FifteenMinutes,
+                "{name}"
+            );
             assert_eq!(gd.features.len(), 5, "{name}");
             let _: SecurityHubAccountSpec = spec(&s, "securityhub");
             let cis: StandardsSubscriptionSpec = spec(&s, "securityhub-cis");
             assert_eq!(
                 cis.standards_arn,
-                format!("arn:aws:securityhub:{region}::standards/cis-aws-foundations-benchmark/v/3.0.0")
+                format!(
+                    "arn:aws:securityhub:{region}::standards/cis-aws-foundations-benchmark/v/3.0.0"
+                )
             );
             assert_eq!(
                 super::referenced(&cis.hub_arn, "hub_arn"),
@@ -674,7 +680,10 @@ mod security_services {
             let ins: InspectorEnablerSpec = spec(&s, "inspector");
             assert_eq!(ins.resource_types, [ScanType::Ec2, ScanType::Ecr], "{name}");
             let waf: WebAclSpec = spec(&s, "waf-regional");
-            assert_eq!((waf.scope, waf.default_action), (WafScope::Regional, WafAction::Allow));
+            assert_eq!(
+                (waf.scope, waf.default_action),
+                (WafScope::Regional, WafAction::Allow)
+            );
             let rules: Vec<(&str, i32, OverrideAction)> = waf
                 .rules
                 .iter()
@@ -683,14 +692,25 @@ mod security_services {
             assert_eq!(
                 rules,
                 [
-                    ("AWSManagedRulesAmazonIpReputationList", 10, OverrideAction::None),
+                    (
+                        "AWSManagedRulesAmazonIpReputationList",
+                        10,
+                        OverrideAction::None
+                    ),
                     ("AWSManagedRulesCommonRuleSet", 20, OverrideAction::None),
-                    ("AWSManagedRulesKnownBadInputsRuleSet", 30, OverrideAction::None),
+                    (
+                        "AWSManagedRulesKnownBadInputsRuleSet",
+                        30,
+                        OverrideAction::None
+                    ),
                 ],
                 "{name}"
             );
             let exported: Vec<&str> = s.exports().iter().map(|(n, _)| n.as_str()).collect();
-            assert!(exported.contains(&"waf_web_acl_arn"), "{name}: {exported:?}");
+            assert!(
+                exported.contains(&"waf_web_acl_arn"),
+                "{name}: {exported:?}"
+            );
             // Shield Advanced is paid: off by default, nothing declared.
             assert!(all::<ShieldSubscriptionSpec>(&s).is_empty(), "{name}");
         }
@@ -726,13 +746,17 @@ mod security_services {
         let dev = stack("dev-us-east-1");
         assert!(dev.get("securityhub").is_none() && dev.get("securityhub-cis").is_none());
         let waf: WebAclSpec = spec(&dev, "waf-regional");
-        assert!(waf.rules.iter().all(|r| r.override_action == OverrideAction::Count));
+        assert!(waf
+            .rules
+            .iter()
+            .all(|r| r.override_action == OverrideAction::Count));
     }
 
     #[test]
     fn shield_advanced_true_declares_the_subscription_kept_on_destroy() {
         let prod = text("prod-us-east-1");
-        let on = stack_of(&prod.replace("shield_advanced = false", "shield_advanced = true")).unwrap();
+        let on =
+            stack_of(&prod.replace("shield_advanced = false", "shield_advanced = true")).unwrap();
         let d = on.get("shield-advanced").expect("declared");
         assert!(d.lifecycle.retain_on_delete);
         let off = stack_of(&prod).unwrap();
@@ -741,9 +765,15 @@ mod security_services {
 
     /// `text` with the `enabled = true` of `[security_services.<section>]` set false.
     fn switched_off(text: &str, section: &str) -> String {
-        let at = text.find(&format!("[security_services.{section}]")).expect("section");
+        let at = text
+            .find(&format!("[security_services.{section}]"))
+            .expect("section");
         let on = at + text[at..].find("enabled = true").expect("enabled");
-        format!("{}enabled = false{}", &text[..on], &text[on + "enabled = true".len()..])
+        format!(
+            "{}enabled = false{}",
+            &text[..on],
+            &text[on + "enabled = true".len()..]
+        )
     }
 
     #[test]
@@ -767,33 +797,49 @@ mod security_services {
         ))
         .unwrap_err();
         assert!(
-            err.contains("unknown variant `HOURLY`") && err.contains("finding_publishing_frequency"),
+            err.contains("unknown variant `HOURLY`")
+                && err.contains("finding_publishing_frequency"),
             "{err}"
         );
         let err = stack_of(&prod.replace("shield_advanced = false\n", "")).unwrap_err();
         assert!(err.contains("missing field `shield_advanced`"), "{err}");
-        let err = stack_of(&prod.replace("resource_types = [\"EC2\", \"ECR\"]", "resource_types = [\"EC2\", \"S3\"]")).unwrap_err();
-        assert!(err.contains("unknown variant `S3`") && err.contains("resource_types"), "{err}");
-        // KMS takes 90 to 2560 days.
-        let err = stack_of(&prod.replace("key_rotation_days = 90", "key_rotation_days = 30")).unwrap_err();
+        let err = stack_of(&prod.replace(
+            "resource_types = [\"EC2\", \"ECR\"]",
+            "resource_types = [\"EC2\", \"S3\"]",
+        ))
+        .unwrap_err();
         assert!(
-            err.contains("resource `kms-s3`, field `rotation_period_days`") && err.contains("90 to 2560"),
+            err.contains("unknown variant `S3`") && err.contains("resource_types"),
+            "{err}"
+        );
+        // KMS takes 90 to 2560 days.
+        let err = stack_of(&prod.replace("key_rotation_days = 90", "key_rotation_days = 30"))
+            .unwrap_err();
+        assert!(
+            err.contains("resource `kms-s3`, field `rotation_period_days`")
+                && err.contains("90 to 2560"),
             "{err}"
         );
         // The seed's 90 days is the policy: a longer period is refused.
-        let err = stack_of(&prod.replace("key_rotation_days = 90", "key_rotation_days = 365")).unwrap_err();
+        let err = stack_of(&prod.replace("key_rotation_days = 90", "key_rotation_days = 365"))
+            .unwrap_err();
         assert!(
-            err.contains("kms-rotation") && err.contains("rotation_period_days") && err.contains("at most 90"),
+            err.contains("kms-rotation")
+                && err.contains("rotation_period_days")
+                && err.contains("at most 90"),
             "{err}"
         );
-        let err = stack_of(&prod.replace("cis_version = \"3.0.0\"", "cis_version = \"2.0.0\"")).unwrap_err();
+        let err = stack_of(&prod.replace("cis_version = \"3.0.0\"", "cis_version = \"2.0.0\""))
+            .unwrap_err();
         assert!(
-            err.contains("resource `securityhub-cis`, field `standards_arn`") && err.contains("2.0.0"),
+            err.contains("resource `securityhub-cis`, field `standards_arn`")
+                && err.contains("2.0.0"),
             "{err}"
         );
         let err = stack_of(&prod.replace("priority = 30", "priority = 20")).unwrap_err();
         assert!(
-            err.contains("resource `waf-regional`, field `rules`") && err.contains("same priority 20"),
+            err.contains("resource `waf-regional`, field `rules`")
+                && err.contains("same priority 20"),
             "{err}"
         );
         let err = stack_of(&prod.replace(
@@ -801,7 +847,10 @@ mod security_services {
             "name = \"AWSManagedRulesCommonRules\"",
         ))
         .unwrap_err();
-        assert!(err.contains("`AWSManagedRulesCommonRules` is not an AWS managed rule group"), "{err}");
+        assert!(
+            err.contains("`AWSManagedRulesCommonRules` is not an AWS managed rule group"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -811,12 +860,18 @@ mod security_services {
         let file = dir.join("prod-bad.toml");
         std::fs::write(
             &file,
-            text("prod-us-east-1").replace("default_action = \"ALLOW\"", "default_action = \"allow\""),
+            text("prod-us-east-1")
+                .replace("default_action = \"ALLOW\"", "default_action = \"allow\""),
         )
         .unwrap();
-        let err = greenlang_agent_factory::load_stack(&file).unwrap_err().to_string();
+        let err = greenlang_agent_factory::load_stack(&file)
+            .unwrap_err()
+            .to_string();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(err.contains("prod-bad.toml"), "{err}");
-        assert!(err.contains("default_action") && err.contains("unknown variant `allow`"), "{err}");
+        assert!(
+            err.contains("default_action") && err.contains("unknown variant `allow`"),
+            "{err}"
+        );
     }
 }

@@ -8,7 +8,7 @@ use glinfra_core::spec::rds::DbInstanceSpec;
 use glinfra_core::spec::route53::RecordSetSpec;
 use glinfra_core::spec::s3::BucketSpec;
 use glinfra_core::{Input, ResourceSpec, Stack};
-use greenlang_agent_factory::recovery::{self, STANDBY, WRITER_RECORD};
+use greenlang_agent_factory::recovery::{STANDBY, WRITER_RECORD};
 use std::path::{Path, PathBuf};
 
 fn path(name: &str) -> PathBuf {
@@ -87,7 +87,11 @@ fn the_backups_bucket_replicates_to_both_regions_one_rule_each() {
     ] {
         assert!(policy.contains(arn), "{policy}");
     }
-    assert_eq!(policy.matches("backups-prod-replica-").count(), 2, "{policy}");
+    assert_eq!(
+        policy.matches("backups-prod-replica-").count(),
+        2,
+        "{policy}"
+    );
     assert!(policy.contains("kms-s3-replica-eu-west-1"), "{policy}");
     // Other buckets do not replicate; other environments keep one region.
     let packs: BucketSpec = spec(&stack, "bucket-agent-packs");

@@ -100,14 +100,21 @@ impl<T: Clone + Send + Sync> Batcher<T> {
         Fut: Future<Output = Result<HashMap<String, T>, ProviderError>>,
     {
         let key = (kind, region.to_string());
-        let joined = {
+        // Decided under the lock, acted on after it is released: a guard is never
+        // held across an await (the future stays Send).
+        enum Part<T> {
+            Join(watch::Receiver<Option<T>>),
+            Lead(u64, watch::Sender<Option<T>>),
+            Alone,
+        }
+        let part = {
             let mut open = self.open.lock().expect("rounds");
             match open.get_mut(&key) {
                 Some(round) if round.ids.len() < limit => {
                     round.ids.push(id.to_string());
-                    Some(round.answer.clone())
+                    Part::Join(round.answer.clone())
                 }
-                Some(_) => None,
+                Some(_) => Part::Alone,
                 None if limit > 1 => {
                     let (tx, rx) = watch::channel(None);
                     let number = self.rounds.fetch_add(1, Ordering::Relaxed);
@@ -119,11 +126,15 @@ impl<T: Clone + Send + Sync> Batcher<T> {
                             answer: rx,
                         },
                     );
-                    drop(open);
-                    return self.lead(&key, number, id, tx, describe).await;
+                    Part::Lead(number, tx)
                 }
-                None => None,
+                None => Part::Alone,
             }
+        };
+        let joined = match part {
+            Part::Join(answer) => Some(answer),
+            Part::Lead(number, tx) => return self.lead(&key, number, id, tx, describe).await,
+            Part::Alone => None,
         };
         match joined {
             Some(mut answer) => match answer.wait_for(Option::is_some).await {
@@ -194,7 +205,7 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     fn kind() -> Kind {
-        Kind::all().next().expect("a kind")
+        *Kind::all().first().expect("a kind")
     }
 
     #[tokio::test(start_paused = true)]

@@ -82,7 +82,9 @@ async fn outputs(
 /// `RUNTIME_MONITORING` and `EKS_RUNTIME_MONITORING` may not be in one request:
 /// the one the spec lists is sent (`RUNTIME_MONITORING` when neither is).
 fn features(spec: &GuardDutyDetectorSpec) -> Vec<DetectorFeatureConfiguration> {
-    let eks_runtime = spec.features.contains(&DetectorFeature::EksRuntimeMonitoring);
+    let eks_runtime = spec
+        .features
+        .contains(&DetectorFeature::EksRuntimeMonitoring);
     DetectorFeature::ALL
         .iter()
         .filter(|f| match f {
@@ -109,7 +111,10 @@ fn frequency(spec: &GuardDutyDetectorSpec) -> FindingPublishingFrequency {
 }
 
 /// What the detector is as a spec; the features in the recorded order when the same.
-fn live_spec(d: &GetDetectorOutput, recorded: Option<&GuardDutyDetectorSpec>) -> GuardDutyDetectorSpec {
+fn live_spec(
+    d: &GetDetectorOutput,
+    recorded: Option<&GuardDutyDetectorSpec>,
+) -> GuardDutyDetectorSpec {
     let on: Vec<DetectorFeature> = d
         .features()
         .iter()

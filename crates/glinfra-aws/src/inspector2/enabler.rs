@@ -89,14 +89,14 @@ fn on(s: Option<&Status>) -> bool {
 }
 
 /// Waits until each of `types` has the status `want`.
-async fn wait_for(
-    ins: &Client,
-    types: &[ScanType],
-    want: Status,
-) -> Result<String, ProviderError> {
+async fn wait_for(ins: &Client, types: &[ScanType], want: Status) -> Result<String, ProviderError> {
     let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
     wait::until(
-        &format!("Inspector scanning of {} to be {}", names.join(", "), want.as_str()),
+        &format!(
+            "Inspector scanning of {} to be {}",
+            names.join(", "),
+            want.as_str()
+        ),
         DEADLINE,
         POLL,
         || async {
@@ -245,7 +245,10 @@ impl Driver for EnablerDriver {
         let ins = c.inspector2(&prior.region);
         let (_, live) = status(&ins).await?;
         let types = &prior.spec.resource_types;
-        if types.iter().all(|t| matches!(live.get(t), None | Some(Status::Disabled))) {
+        if types
+            .iter()
+            .all(|t| matches!(live.get(t), None | Some(Status::Disabled)))
+        {
             return Ok(());
         }
         disable(&ins, types).await?;

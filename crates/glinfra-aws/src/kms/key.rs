@@ -16,8 +16,8 @@ use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::join::try_join_all;
-use crate::kit::read::filled;
 use crate::kit::live::{Live, Scope};
+use crate::kit::read::filled;
 use crate::kit::{
     claimed_elsewhere, owned, owner_of, retryable_when, tags, Absent, Changed, Desired, Recorded,
 };

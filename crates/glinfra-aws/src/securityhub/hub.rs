@@ -46,7 +46,10 @@ fn generator(spec: &SecurityHubAccountSpec) -> SdkGenerator {
     SdkGenerator::from(spec.control_finding_generator.as_str())
 }
 
-fn live_spec(d: &DescribeHubOutput, recorded: Option<&SecurityHubAccountSpec>) -> SecurityHubAccountSpec {
+fn live_spec(
+    d: &DescribeHubOutput,
+    recorded: Option<&SecurityHubAccountSpec>,
+) -> SecurityHubAccountSpec {
     SecurityHubAccountSpec {
         auto_enable_controls: d
             .auto_enable_controls()
@@ -126,7 +129,9 @@ impl Driver for HubDriver {
             // "Account is already subscribed to Security Hub": ours (adopted), or refused.
             Err(err) if err.has_code(&["ResourceConflictException"]) => {
                 if ours(&hub, r).await?.is_none() {
-                    return Err(err.reclassified(ErrorClass::Retryable, "it was disabled meanwhile"));
+                    return Err(
+                        err.reclassified(ErrorClass::Retryable, "it was disabled meanwhile")
+                    );
                 }
             }
             Err(err) => return Err(err),

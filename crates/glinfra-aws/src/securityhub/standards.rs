@@ -15,7 +15,9 @@ use crate::kit::live::{Live, Scope};
 use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{all_items, required, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
-use aws_sdk_securityhub::types::{StandardsStatus, StandardsSubscription, StandardsSubscriptionRequest};
+use aws_sdk_securityhub::types::{
+    StandardsStatus, StandardsSubscription, StandardsSubscriptionRequest,
+};
 use aws_sdk_securityhub::Client;
 use glinfra_core::spec::securityhub::{StandardsSubscriptionOutputs, StandardsSubscriptionSpec};
 use glinfra_engine::{ErrorClass, ProviderError};
@@ -57,11 +59,16 @@ fn outputs(s: &StandardsSubscription) -> Result<StandardsSubscriptionOutputs, Pr
 }
 
 fn status(s: &StandardsSubscription) -> &str {
-    s.standards_status().map(|s| s.as_str()).unwrap_or("no status")
+    s.standards_status()
+        .map(|s| s.as_str())
+        .unwrap_or("no status")
 }
 
 /// Waits until the subscription to `standards_arn` is READY (or INCOMPLETE).
-async fn wait_ready(hub: &Client, standards_arn: &str) -> Result<StandardsSubscription, ProviderError> {
+async fn wait_ready(
+    hub: &Client,
+    standards_arn: &str,
+) -> Result<StandardsSubscription, ProviderError> {
     wait::until(
         &format!("Security Hub standard {standards_arn} to be READY"),
         DEADLINE,
@@ -187,9 +194,15 @@ impl Driver for StandardsSubscriptionDriver {
                 .map_err(|e| not_subscribed(classify(&format!("BatchDisableStandards {arn}"), e)))
                 .or_gone()?;
         }
-        wait::gone(&format!("Security Hub standard {arn}"), DEADLINE, || async {
-            Ok(subscription(&hub, arn).await?.map(|s| status(&s).to_string()))
-        })
+        wait::gone(
+            &format!("Security Hub standard {arn}"),
+            DEADLINE,
+            || async {
+                Ok(subscription(&hub, arn)
+                    .await?
+                    .map(|s| status(&s).to_string()))
+            },
+        )
         .await
     }
 }

@@ -61,7 +61,11 @@ impl Driver for SubscriptionDriver {
         c: &Clients,
         _r: &Desired<ShieldSubscriptionSpec>,
     ) -> Result<Option<ShieldSubscriptionOutputs>, ProviderError> {
-        describe(&c.shield()).await?.as_ref().map(outputs).transpose()
+        describe(&c.shield())
+            .await?
+            .as_ref()
+            .map(outputs)
+            .transpose()
     }
 
     async fn create(

@@ -1,8 +1,8 @@
 //! AWS WAF (wafv2): one kind, the web ACL ([`web_acl`]).
 
-mod web_acl;
 #[cfg(test)]
 mod tests;
+mod web_acl;
 
 pub(crate) use web_acl::WebAclDriver;
 

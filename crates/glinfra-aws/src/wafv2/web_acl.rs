@@ -125,7 +125,9 @@ fn rules(spec: &WebAclSpec) -> Result<Vec<Rule>, ProviderError> {
                 .map_err(build_error("WAF managed rule group statement"))?;
             let action = match g.override_action {
                 OverrideAction::None => SdkOverride::builder().none(NoneAction::builder().build()),
-                OverrideAction::Count => SdkOverride::builder().count(CountAction::builder().build()),
+                OverrideAction::Count => {
+                    SdkOverride::builder().count(CountAction::builder().build())
+                }
             }
             .build();
             Rule::builder()
@@ -173,7 +175,10 @@ fn live_spec(acl: &WebAcl, recorded: &WebAclSpec) -> WebAclSpec {
         } else {
             WafAction::Allow
         },
-        description: acl.description().filter(|d| !d.is_empty()).map(str::to_owned),
+        description: acl
+            .description()
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned),
         rules,
         visibility: WafVisibility {
             sampled_requests: v.is_some_and(|v| v.sampled_requests_enabled()),
@@ -332,7 +337,10 @@ impl Driver for WebAclDriver {
         aws_id: &str,
     ) -> Result<Option<Live<WebAclSpec>>, ProviderError> {
         let waf = c.wafv2(&r.region);
-        let Some(s) = named(&waf, &r.spec).await?.filter(|s| s.id() == Some(aws_id)) else {
+        let Some(s) = named(&waf, &r.spec)
+            .await?
+            .filter(|s| s.id() == Some(aws_id))
+        else {
             return Ok(None);
         };
         let out = summary_outputs(&s)?;

@@ -247,7 +247,10 @@ fn the_web_acl_and_shield_are_priced_and_the_usage_based_services_are_not() {
             features: Vec::new(),
         },
     );
-    let e = of_graph(&ResourceGraph::build(&stack).expect("valid"), &Settings::default());
+    let e = of_graph(
+        &ResourceGraph::build(&stack).expect("valid"),
+        &Settings::default(),
+    );
     let by: BTreeMap<&str, &Line> = e.lines.iter().map(|l| (l.resource.as_str(), l)).collect();
     assert_eq!(by.keys().copied().collect::<Vec<_>>(), ["shield", "waf"]);
     // $5 the web ACL + 3 x $1 a rule.

@@ -91,7 +91,10 @@ impl ResourceSpec for StandardsSubscriptionSpec {
         if arn.contains(":standards/") && !arn.contains(&format!(":{}::", cx.region())) {
             cx.error(
                 "standards_arn",
-                format!("`{arn}` names another region than the resource's ({})", cx.region()),
+                format!(
+                    "`{arn}` names another region than the resource's ({})",
+                    cx.region()
+                ),
             );
         }
     }

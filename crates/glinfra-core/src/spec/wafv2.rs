@@ -102,11 +102,18 @@ pub struct WebAclSpec {
 impl ResourceSpec for WebAclSpec {
     fn check(&self, cx: &mut SpecCheck<'_>) {
         crate::names::WAF_NAME.check(cx, "name", &self.name);
-        crate::names::WAF_METRIC_NAME.check(cx, "visibility.metric_name", &self.visibility.metric_name);
+        crate::names::WAF_METRIC_NAME.check(
+            cx,
+            "visibility.metric_name",
+            &self.visibility.metric_name,
+        );
         if self.scope == WafScope::Cloudfront && cx.region() != "us-east-1" {
             cx.error(
                 "scope",
-                format!("a CLOUDFRONT web ACL is made in us-east-1, not {}", cx.region()),
+                format!(
+                    "a CLOUDFRONT web ACL is made in us-east-1, not {}",
+                    cx.region()
+                ),
             );
         }
         if let Some(d) = &self.description {

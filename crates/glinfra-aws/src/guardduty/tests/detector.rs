@@ -34,9 +34,15 @@ const ACCOUNT: &str = "111122223333";
 /// GuardDuty mocked by `rules`, and STS answering the account id (any number of times).
 fn mock(rules: &[Rule]) -> Clients {
     let rules: Vec<&Rule> = rules.iter().collect();
-    let c = mock_clients!(aws_sdk_guardduty, "guardduty", REGION, RuleMode::Sequential, &rules);
-    let identity = aws_smithy_mocks::mock!(aws_sdk_sts::Client::get_caller_identity)
-        .then_output(|| {
+    let c = mock_clients!(
+        aws_sdk_guardduty,
+        "guardduty",
+        REGION,
+        RuleMode::Sequential,
+        &rules
+    );
+    let identity =
+        aws_smithy_mocks::mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
             aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
                 .account(ACCOUNT)
                 .build()
@@ -60,7 +66,10 @@ fn spec() -> GuardDutyDetectorSpec {
     GuardDutyDetectorSpec {
         enable: true,
         finding_publishing_frequency: FindingFrequency::FifteenMinutes,
-        features: vec![DetectorFeature::S3DataEvents, DetectorFeature::RuntimeMonitoring],
+        features: vec![
+            DetectorFeature::S3DataEvents,
+            DetectorFeature::RuntimeMonitoring,
+        ],
     }
 }
 
@@ -126,7 +135,11 @@ async fn create_sends_the_token_tags_frequency_and_every_feature_on_or_off() {
     let (created, see) = recorder::<CreateDetectorInput>();
     let rules = [mock!(Client::create_detector)
         .match_requests(see)
-        .then_output(|| CreateDetectorOutput::builder().detector_id(DETECTOR).build())];
+        .then_output(|| {
+            CreateDetectorOutput::builder()
+                .detector_id(DETECTOR)
+                .build()
+        })];
     let c = mock(&rules);
     let r = crate::test_support::with_token(desired(STACK, ID, REGION, spec()), 4);
 
@@ -161,9 +174,8 @@ async fn create_sends_the_token_tags_frequency_and_every_feature_on_or_off() {
 async fn create_meeting_our_detector_adopts_and_updates_it() {
     let (updated, see) = recorder::<UpdateDetectorInput>();
     let rules = [
-        mock!(Client::create_detector).then_error(|| {
-            CreateDetectorError::generic(meta("BadRequestException"))
-        }),
+        mock!(Client::create_detector)
+            .then_error(|| CreateDetectorError::generic(meta("BadRequestException"))),
         list(&[DETECTOR]),
         get(owner_tags(STACK, ID)),
         ok_rule!(Client::update_detector(see) -> UpdateDetectorOutput),
@@ -233,7 +245,10 @@ async fn update_changes_the_settings_then_the_tags_by_arn() {
 
     assert_eq!(out, outputs());
     let u = &updated.lock().unwrap()[0];
-    assert_eq!(u.finding_publishing_frequency(), Some(&FindingPublishingFrequency::OneHour));
+    assert_eq!(
+        u.finding_publishing_frequency(),
+        Some(&FindingPublishingFrequency::OneHour)
+    );
     let t = &tagged.lock().unwrap()[0];
     assert_eq!(t.resource_arn(), Some(outputs().arn.as_str()));
     all_used(&rules);

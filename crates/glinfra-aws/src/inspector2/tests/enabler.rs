@@ -20,7 +20,13 @@ const ACCOUNT: &str = "111122223333";
 
 fn mock_ins(rules: &[Rule]) -> Clients {
     let rules: Vec<&Rule> = rules.iter().collect();
-    mock_clients!(aws_sdk_inspector2, "inspector2", REGION, RuleMode::Sequential, &rules)
+    mock_clients!(
+        aws_sdk_inspector2,
+        "inspector2",
+        REGION,
+        RuleMode::Sequential,
+        &rules
+    )
 }
 
 fn spec(types: &[ScanType]) -> InspectorEnablerSpec {
@@ -71,16 +77,22 @@ fn outputs() -> InspectorEnablerOutputs {
 async fn create_enables_ec2_and_ecr_and_waits_until_both_are_enabled() {
     let (sent, see) = recorder::<EnableInput>();
     let rules = [
-        mock!(Client::enable)
-            .match_requests(see)
-            .then_output(|| EnableOutput::builder().set_accounts(Some(Vec::new())).build().unwrap()),
+        mock!(Client::enable).match_requests(see).then_output(|| {
+            EnableOutput::builder()
+                .set_accounts(Some(Vec::new()))
+                .build()
+                .unwrap()
+        }),
         status(Status::Enabling, Status::Enabled),
         status(Status::Enabled, Status::Enabled),
     ];
     let c = mock_ins(&rules);
 
     let out = EnablerDriver
-        .create(&c, &desired(STACK, ID, REGION, spec(&[ScanType::Ec2, ScanType::Ecr])))
+        .create(
+            &c,
+            &desired(STACK, ID, REGION, spec(&[ScanType::Ec2, ScanType::Ecr])),
+        )
         .await
         .unwrap();
 
@@ -114,7 +126,10 @@ async fn a_failed_account_is_an_error_naming_it() {
         .await
         .unwrap_err();
     assert_eq!(err.class, ErrorClass::Fatal);
-    assert!(err.message.contains(ACCOUNT) && err.message.contains("not allowed"), "{err}");
+    assert!(
+        err.message.contains(ACCOUNT) && err.message.contains("not allowed"),
+        "{err}"
+    );
     all_used(&rules);
 }
 
@@ -139,10 +154,20 @@ async fn update_disables_the_types_dropped() {
     let rules = [
         mock!(Client::enable)
             .match_requests(see_enable)
-            .then_output(|| EnableOutput::builder().set_accounts(Some(Vec::new())).build().unwrap()),
+            .then_output(|| {
+                EnableOutput::builder()
+                    .set_accounts(Some(Vec::new()))
+                    .build()
+                    .unwrap()
+            }),
         mock!(Client::disable)
             .match_requests(see_disable)
-            .then_output(|| DisableOutput::builder().set_accounts(Some(Vec::new())).build().unwrap()),
+            .then_output(|| {
+                DisableOutput::builder()
+                    .set_accounts(Some(Vec::new()))
+                    .build()
+                    .unwrap()
+            }),
         status(Status::Disabled, Status::Enabled),
         status(Status::Disabled, Status::Enabled),
     ];
@@ -155,8 +180,14 @@ async fn update_disables_the_types_dropped() {
     crate::test_support::update(&EnablerDriver, &c, &prior, &r, &["resource_types"])
         .await
         .unwrap();
-    assert_eq!(enabled.lock().unwrap()[0].resource_types(), [ResourceScanType::Ecr]);
-    assert_eq!(disabled.lock().unwrap()[0].resource_types(), [ResourceScanType::Ec2]);
+    assert_eq!(
+        enabled.lock().unwrap()[0].resource_types(),
+        [ResourceScanType::Ecr]
+    );
+    assert_eq!(
+        disabled.lock().unwrap()[0].resource_types(),
+        [ResourceScanType::Ec2]
+    );
     all_used(&rules);
 }
 
@@ -165,9 +196,12 @@ async fn delete_disables_and_waits_and_disabled_types_are_gone() {
     let (disabled, see) = recorder::<DisableInput>();
     let rules = [
         status(Status::Enabled, Status::Enabled),
-        mock!(Client::disable)
-            .match_requests(see)
-            .then_output(|| DisableOutput::builder().set_accounts(Some(Vec::new())).build().unwrap()),
+        mock!(Client::disable).match_requests(see).then_output(|| {
+            DisableOutput::builder()
+                .set_accounts(Some(Vec::new()))
+                .build()
+                .unwrap()
+        }),
         status(Status::Disabling, Status::Disabled),
         status(Status::Disabled, Status::Disabled),
         status(Status::Disabled, Status::Disabled),

@@ -1,7 +1,9 @@
 use super::*;
 use crate::driver::Driver;
 use crate::securityhub::HubDriver;
-use crate::test_support::{all_used, assert_error, desired, meta, ok_rule, owner_tags, recorded, recorder};
+use crate::test_support::{
+    all_used, assert_error, desired, meta, ok_rule, owner_tags, recorded, recorder,
+};
 use aws_sdk_securityhub::operation::describe_hub::{DescribeHubError, DescribeHubOutput};
 use aws_sdk_securityhub::operation::disable_security_hub::{
     DisableSecurityHubError, DisableSecurityHubInput, DisableSecurityHubOutput,
@@ -72,13 +74,24 @@ async fn create_enables_without_default_standards_then_configures() {
         .await
         .unwrap();
 
-    assert_eq!(out, SecurityHubAccountOutputs { hub_arn: HUB_ARN.into() });
+    assert_eq!(
+        out,
+        SecurityHubAccountOutputs {
+            hub_arn: HUB_ARN.into()
+        }
+    );
     let e = &enabled.lock().unwrap()[0];
     assert_eq!(e.enable_default_standards(), Some(false));
-    assert_eq!(e.control_finding_generator(), Some(&SdkGenerator::SecurityControl));
+    assert_eq!(
+        e.control_finding_generator(),
+        Some(&SdkGenerator::SecurityControl)
+    );
     let t: BTreeMap<String, String> = e.tags().unwrap().clone().into_iter().collect();
     assert_eq!(t, owner_tags(STACK, ID));
-    assert_eq!(configured.lock().unwrap()[0].auto_enable_controls(), Some(false));
+    assert_eq!(
+        configured.lock().unwrap()[0].auto_enable_controls(),
+        Some(false)
+    );
     all_used(&rules);
 }
 
@@ -130,7 +143,9 @@ async fn delete_disables_and_a_disabled_hub_is_gone() {
     let c = mock(&rules);
     let prior = recorded(
         &desired(STACK, ID, REGION, spec()),
-        SecurityHubAccountOutputs { hub_arn: HUB_ARN.into() },
+        SecurityHubAccountOutputs {
+            hub_arn: HUB_ARN.into(),
+        },
     );
     HubDriver.delete(&c, &prior).await.unwrap();
     HubDriver.delete(&c, &prior).await.unwrap();
@@ -144,7 +159,9 @@ async fn observe_reads_the_hub_and_its_tags() {
     let c = mock(&rules);
     let prior = recorded(
         &desired(STACK, ID, REGION, spec()),
-        SecurityHubAccountOutputs { hub_arn: HUB_ARN.into() },
+        SecurityHubAccountOutputs {
+            hub_arn: HUB_ARN.into(),
+        },
     );
     let live = HubDriver
         .observe(&c, &crate::test_support::scope(STACK, REGION, vec![prior]))

@@ -14,5 +14,11 @@ const HUB_ARN: &str = "arn:aws:securityhub:us-east-1:111122223333:hub/default";
 
 fn mock(rules: &[Rule]) -> Clients {
     let rules: Vec<&Rule> = rules.iter().collect();
-    mock_clients!(aws_sdk_securityhub, "securityhub", REGION, RuleMode::Sequential, &rules)
+    mock_clients!(
+        aws_sdk_securityhub,
+        "securityhub",
+        REGION,
+        RuleMode::Sequential,
+        &rules
+    )
 }

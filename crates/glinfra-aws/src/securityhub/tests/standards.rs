@@ -89,9 +89,18 @@ async fn find_adopts_the_enabled_standard_and_not_one_being_deleted() {
     ];
     let c = mock(&rules);
     let r = desired(STACK, ID, REGION, spec());
-    assert_eq!(StandardsSubscriptionDriver.find(&c, &r).await.unwrap(), Some(outputs()));
-    assert_eq!(StandardsSubscriptionDriver.find(&c, &r).await.unwrap(), None);
-    assert_eq!(StandardsSubscriptionDriver.find(&c, &r).await.unwrap(), None);
+    assert_eq!(
+        StandardsSubscriptionDriver.find(&c, &r).await.unwrap(),
+        Some(outputs())
+    );
+    assert_eq!(
+        StandardsSubscriptionDriver.find(&c, &r).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        StandardsSubscriptionDriver.find(&c, &r).await.unwrap(),
+        None
+    );
     all_used(&rules);
 }
 
@@ -110,9 +119,15 @@ async fn delete_disables_by_subscription_arn_and_waits_until_gone() {
     let c = mock(&rules);
     let prior = recorded(&desired(STACK, ID, REGION, spec()), outputs());
 
-    StandardsSubscriptionDriver.delete(&c, &prior).await.unwrap();
+    StandardsSubscriptionDriver
+        .delete(&c, &prior)
+        .await
+        .unwrap();
     // Gone already: success, no call but the read.
-    StandardsSubscriptionDriver.delete(&c, &prior).await.unwrap();
+    StandardsSubscriptionDriver
+        .delete(&c, &prior)
+        .await
+        .unwrap();
 
     assert_eq!(
         sent.lock().unwrap()[0].standards_subscription_arns(),

@@ -1,7 +1,9 @@
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::shield::SubscriptionDriver;
-use crate::test_support::{all_used, assert_error, desired, meta, mock_clients, recorded, recorder};
+use crate::test_support::{
+    all_used, assert_error, desired, meta, mock_clients, recorded, recorder,
+};
 use aws_sdk_shield::operation::create_subscription::{
     CreateSubscriptionError, CreateSubscriptionOutput,
 };
@@ -22,7 +24,13 @@ const ARN: &str = "arn:aws:shield::111122223333:subscription/1234567890ab";
 fn mock_shield(rules: &[Rule]) -> Clients {
     let rules: Vec<&Rule> = rules.iter().collect();
     // Shield is served from us-east-1 whatever the stack's region.
-    mock_clients!(aws_sdk_shield, "shield", "us-east-1", RuleMode::Sequential, &rules)
+    mock_clients!(
+        aws_sdk_shield,
+        "shield",
+        "us-east-1",
+        RuleMode::Sequential,
+        &rules
+    )
 }
 
 fn describe(renew: SdkAutoRenew) -> Rule {
@@ -55,7 +63,8 @@ fn outputs() -> ShieldSubscriptionOutputs {
 async fn create_subscribes_then_sets_the_renewal_it_lacks() {
     let (updated, see) = recorder::<UpdateSubscriptionInput>();
     let rules = [
-        mock!(Client::create_subscription).then_output(|| CreateSubscriptionOutput::builder().build()),
+        mock!(Client::create_subscription)
+            .then_output(|| CreateSubscriptionOutput::builder().build()),
         describe(SdkAutoRenew::Disabled),
         mock!(Client::update_subscription)
             .match_requests(see)
@@ -67,7 +76,10 @@ async fn create_subscribes_then_sets_the_renewal_it_lacks() {
         .await
         .unwrap();
     assert_eq!(out, outputs());
-    assert_eq!(updated.lock().unwrap()[0].auto_renew(), Some(&SdkAutoRenew::Enabled));
+    assert_eq!(
+        updated.lock().unwrap()[0].auto_renew(),
+        Some(&SdkAutoRenew::Enabled)
+    );
     all_used(&rules);
 }
 
@@ -104,7 +116,10 @@ async fn find_without_a_subscription_is_none() {
 #[tokio::test]
 async fn delete_is_refused_with_what_to_do_and_makes_no_call() {
     let c = mock_shield(&[]);
-    let prior = recorded(&desired("prod", "shield-advanced", "eu-west-1", spec()), outputs());
+    let prior = recorded(
+        &desired("prod", "shield-advanced", "eu-west-1", spec()),
+        outputs(),
+    );
     let err = SubscriptionDriver.delete(&c, &prior).await.unwrap_err();
     assert_error(&err, ErrorClass::Fatal, "AWS Support");
     assert!(err.message.contains("retain_on_delete"), "{err}");

@@ -13,15 +13,14 @@ use aws_sdk_wafv2::operation::list_tags_for_resource::ListTagsForResourceOutput;
 use aws_sdk_wafv2::operation::list_web_acls::ListWebAcLsOutput;
 use aws_sdk_wafv2::operation::update_web_acl::{UpdateWebAclInput, UpdateWebAclOutput};
 use aws_sdk_wafv2::types::{
-    AllowAction, DefaultAction, ManagedRuleGroupStatement, NoneAction, OverrideAction as SdkOverride,
-    Rule as WafRule, Scope, Statement, Tag, TagInfoForResource, VisibilityConfig, WebAcl,
-    WebAclSummary,
+    AllowAction, DefaultAction, ManagedRuleGroupStatement, NoneAction,
+    OverrideAction as SdkOverride, Rule as WafRule, Scope, Statement, Tag, TagInfoForResource,
+    VisibilityConfig, WebAcl, WebAclSummary,
 };
 use aws_sdk_wafv2::Client;
 use aws_smithy_mocks::{mock, Rule, RuleMode};
 use glinfra_core::spec::wafv2::{
-    ManagedRuleGroup, OverrideAction, WafAction, WafScope, WafVisibility, WebAclOutputs,
-    WebAclSpec,
+    ManagedRuleGroup, OverrideAction, WafAction, WafScope, WafVisibility, WebAclOutputs, WebAclSpec,
 };
 use glinfra_engine::ErrorClass;
 use std::collections::BTreeMap;
@@ -139,7 +138,11 @@ fn get(token: &'static str) -> Rule {
                                 )
                                 .build(),
                         )
-                        .override_action(SdkOverride::builder().none(NoneAction::builder().build()).build())
+                        .override_action(
+                            SdkOverride::builder()
+                                .none(NoneAction::builder().build())
+                                .build(),
+                        )
                         .visibility_config(vis(&g.name))
                         .build()
                         .unwrap()
@@ -152,7 +155,11 @@ fn get(token: &'static str) -> Rule {
                         .id(ACL_ID)
                         .arn(ARN)
                         .description("load balancers")
-                        .default_action(DefaultAction::builder().allow(AllowAction::builder().build()).build())
+                        .default_action(
+                            DefaultAction::builder()
+                                .allow(AllowAction::builder().build())
+                                .build(),
+                        )
                         .set_rules(Some(rules))
                         .visibility_config(vis(NAME))
                         .build()
@@ -185,7 +192,11 @@ async fn create_sends_the_managed_rule_groups_with_priorities_and_visibility() {
         .rules()
         .iter()
         .map(|r| {
-            let g = r.statement().unwrap().managed_rule_group_statement().unwrap();
+            let g = r
+                .statement()
+                .unwrap()
+                .managed_rule_group_statement()
+                .unwrap();
             (
                 format!("{}/{}", g.vendor_name(), g.name()),
                 r.priority(),
@@ -197,9 +208,24 @@ async fn create_sends_the_managed_rule_groups_with_priorities_and_visibility() {
     assert_eq!(
         groups,
         vec![
-            ("AWS/AWSManagedRulesAmazonIpReputationList".into(), 10, "AWSManagedRulesAmazonIpReputationList".into(), true),
-            ("AWS/AWSManagedRulesCommonRuleSet".into(), 20, "AWSManagedRulesCommonRuleSet".into(), true),
-            ("AWS/AWSManagedRulesKnownBadInputsRuleSet".into(), 30, "AWSManagedRulesKnownBadInputsRuleSet".into(), true),
+            (
+                "AWS/AWSManagedRulesAmazonIpReputationList".into(),
+                10,
+                "AWSManagedRulesAmazonIpReputationList".into(),
+                true
+            ),
+            (
+                "AWS/AWSManagedRulesCommonRuleSet".into(),
+                20,
+                "AWSManagedRulesCommonRuleSet".into(),
+                true
+            ),
+            (
+                "AWS/AWSManagedRulesKnownBadInputsRuleSet".into(),
+                30,
+                "AWSManagedRulesKnownBadInputsRuleSet".into(),
+                true
+            ),
         ]
     );
     let v = req.visibility_config().unwrap();
@@ -237,7 +263,11 @@ async fn update_puts_the_whole_acl_with_the_lock_token_just_read() {
         get("token-7"),
         mock!(Client::update_web_acl)
             .match_requests(see)
-            .then_output(|| UpdateWebAclOutput::builder().next_lock_token("token-8").build()),
+            .then_output(|| {
+                UpdateWebAclOutput::builder()
+                    .next_lock_token("token-8")
+                    .build()
+            }),
     ];
     let c = mock_waf(&rules);
     let prior = recorded(&desired(STACK, ID, REGION, spec()), outputs());

@@ -154,7 +154,7 @@ async fn security_services_apply_read_back_change_in_place_and_destroy() {
     let detector = &out["guardduty.detector_id"];
     assert_eq!(
         gd.list_detectors().send().await.unwrap().detector_ids(),
-        [detector.clone()]
+        std::slice::from_ref(detector)
     );
     let d = gd
         .get_detector()

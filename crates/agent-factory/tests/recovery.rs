@@ -281,10 +281,10 @@ fn a_promoted_standby_keeps_the_prod_policies() {
             "primary_region = \"us-west-2\"",
         );
     let file = write_temp("dr.toml", &text);
-    let err = greenlang_agent_factory::load_any(&file, None)
-        .err()
-        .expect("refused")
-        .to_string();
+    let Err(err) = greenlang_agent_factory::load_any(&file, None) else {
+        panic!("a standby keeping 7 days of backups is refused");
+    };
+    let err = err.to_string();
     assert!(err.contains("db-standby"), "{err}");
     assert!(err.contains("backup"), "{err}");
 }

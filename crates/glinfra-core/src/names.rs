@@ -465,6 +465,26 @@ pub fn tag_problems(tags: &std::collections::BTreeMap<String, String>) -> Vec<St
     out
 }
 
+/// WAFv2 names (web ACLs, metric names): CreateWebACL, `Name` (AWS WAFV2 API
+/// Reference, "CreateWebACL").
+pub const WAF_NAME: NameRule = NameRule::new(
+    "a WAF web ACL name",
+    128,
+    "CreateWebACL, Name",
+    "Length Constraints: Minimum length of 1. Maximum length of 128. Pattern: ^[\\w\\-]+$",
+)
+.also("_");
+
+/// WAFv2 CloudWatch metric names: `VisibilityConfig.MetricName` (AWS WAFV2 API
+/// Reference, "VisibilityConfig").
+pub const WAF_METRIC_NAME: NameRule = NameRule::new(
+    "a WAF metric name",
+    255,
+    "VisibilityConfig, MetricName",
+    "Length Constraints: Minimum length of 1. Maximum length of 255. Pattern: ^[\\w#:\\.\\-/]+$",
+)
+.also("_#:.-/");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,23 +626,3 @@ mod tests {
         }
     }
 }
-
-/// WAFv2 names (web ACLs, metric names): CreateWebACL, `Name` (AWS WAFV2 API
-/// Reference, "CreateWebACL").
-pub const WAF_NAME: NameRule = NameRule::new(
-    "a WAF web ACL name",
-    128,
-    "CreateWebACL, Name",
-    "Length Constraints: Minimum length of 1. Maximum length of 128. Pattern: ^[\\w\\-]+$",
-)
-.also("_");
-
-/// WAFv2 CloudWatch metric names: `VisibilityConfig.MetricName` (AWS WAFV2 API
-/// Reference, "VisibilityConfig").
-pub const WAF_METRIC_NAME: NameRule = NameRule::new(
-    "a WAF metric name",
-    255,
-    "VisibilityConfig, MetricName",
-    "Length Constraints: Minimum length of 1. Maximum length of 255. Pattern: ^[\\w#:\\.\\-/]+$",
-)
-.also("_#:.-/");

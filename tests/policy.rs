@@ -177,13 +177,7 @@ fn advisories_are_printed_and_carried_in_the_plan_json() {
 
 #[test]
 fn the_five_shipped_environments_pass_their_policies() {
-    for name in [
-        "prod-us-east-1",
-        "prod-eu-west-1",
-        "prod-ap-southeast-1",
-        "staging-us-east-1",
-        "dev-us-east-1",
-    ] {
+    for name in greenlang_agent_factory::ENVIRONMENTS {
         let env = greenlang_agent_factory::parse(&shipped(name)).unwrap();
         let (stack, graph) =
             greenlang_agent_factory::stack_for(&env).unwrap_or_else(|e| panic!("{name}:\n{e}"));

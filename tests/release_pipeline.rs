@@ -11,10 +11,15 @@ use std::process::Command;
 fn the_release_pipeline_applies_staging_and_stops_before_prod() {
     common::require_emulator();
     let state = tempfile::tempdir().unwrap();
+    // Staging stays applied (its GuardDuty detector, Security Hub and Inspector are
+    // one per account and region): an account of its own keeps it from every other
+    // test's.
+    let account = common::own_account();
     let out = Command::new(common::example_binary("release-pipeline"))
         .args(["--state-dir", state.path().to_str().unwrap()])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("RUST_LOG", "info")
+        .env("AWS_ACCESS_KEY_ID", &account)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -41,6 +46,7 @@ fn the_release_pipeline_applies_staging_and_stops_before_prod() {
         .args(["--state-dir", state.path().to_str().unwrap()])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("RUST_LOG", "info")
+        .env("AWS_ACCESS_KEY_ID", &account)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&again.stderr);

@@ -34,6 +34,20 @@ pub fn nonce() -> String {
     )
 }
 
+/// An emulator account of this run's own: a 12-digit access key id, which the
+/// emulator (like LocalStack generally) takes as the account id. A subprocess given
+/// it as `AWS_ACCESS_KEY_ID` meets nothing another test made, the services there
+/// is one of per account and region (GuardDuty, Security Hub, Inspector) included.
+pub fn own_account() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mixed = nanos ^ (u64::from(std::process::id()) << 32);
+    // 1xxxxxxxxxxx: twelve digits, never the default 000000000000.
+    format!("1{:011}", mixed % 100_000_000_000)
+}
+
 /// A session on the emulator, with its state in a directory removed on drop.
 pub struct Run {
     pub session: Session,

@@ -113,13 +113,7 @@ fn prod_us_east_1_main_lines_match_the_hand_computed_figures() {
 
 #[test]
 fn every_environment_is_priced_whole() {
-    for name in [
-        "prod-us-east-1",
-        "prod-eu-west-1",
-        "prod-ap-southeast-1",
-        "staging-us-east-1",
-        "dev-us-east-1",
-    ] {
+    for name in greenlang_agent_factory::ENVIRONMENTS {
         let e = estimate(name);
         assert!(e.unpriced.is_empty(), "{name}: {:?}", e.unpriced);
         assert!(e.on_demand > 0.0, "{name}");

@@ -37,13 +37,7 @@ fn spec<S: glinfra_core::ResourceSpec>(stack: &Stack, id: &str) -> S {
 
 #[test]
 fn every_environment_validates() {
-    for name in [
-        "prod-us-east-1",
-        "prod-eu-west-1",
-        "prod-ap-southeast-1",
-        "staging-us-east-1",
-        "dev-us-east-1",
-    ] {
+    for name in greenlang_agent_factory::ENVIRONMENTS {
         let s = stack(name);
         assert_eq!(s.name(), name);
     }
@@ -718,13 +712,7 @@ mod security_services {
 
     #[test]
     fn every_key_of_every_environment_rotates_every_90_days() {
-        for name in [
-            "prod-us-east-1",
-            "prod-eu-west-1",
-            "prod-ap-southeast-1",
-            "staging-us-east-1",
-            "dev-us-east-1",
-        ] {
+        for name in greenlang_agent_factory::ENVIRONMENTS {
             let keys = all::<KmsKeySpec>(&stack(name));
             assert!(!keys.is_empty(), "{name}");
             for (id, key) in keys {

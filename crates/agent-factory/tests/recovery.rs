@@ -139,9 +139,9 @@ fn replication_regions_are_validated_naming_the_file_and_key() {
 
 #[test]
 fn the_standby_replicates_the_primary_and_the_writer_record_names_the_primary() {
-    let file = path("prod-us-west-2");
+    let file = path(greenlang_agent_factory::STANDBY);
     let (stack, _) = greenlang_agent_factory::load_any(&file, None).unwrap();
-    assert_eq!(stack.name(), "prod-us-west-2");
+    assert_eq!(stack.name(), greenlang_agent_factory::STANDBY);
     assert!(stack.referenced_stacks().contains("prod-us-east-1"));
     for d in stack.declarations() {
         assert!(
@@ -179,7 +179,7 @@ fn the_standby_replicates_the_primary_and_the_writer_record_names_the_primary() 
 
 #[test]
 fn failed_over_the_standby_is_a_primary_and_the_record_names_it() {
-    let file = path("prod-us-west-2");
+    let file = path(greenlang_agent_factory::STANDBY);
     let (stack, _) = greenlang_agent_factory::load_any(&file, Some("us-west-2")).unwrap();
     let db: DbInstanceSpec = spec(&stack, STANDBY);
     assert_eq!(db.replicate_from, None);
@@ -201,10 +201,13 @@ fn failed_over_the_standby_is_a_primary_and_the_record_names_it() {
 
 #[test]
 fn a_failover_to_another_region_or_of_a_full_environment_is_refused() {
-    let err = greenlang_agent_factory::load_any(&path("prod-us-west-2"), Some("eu-west-1"))
-        .err()
-        .unwrap()
-        .to_string();
+    let err = greenlang_agent_factory::load_any(
+        &path(greenlang_agent_factory::STANDBY),
+        Some("eu-west-1"),
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(err.contains("standby.primary_region"), "{err}");
     assert!(err.contains("there is none in eu-west-1"), "{err}");
     let err = greenlang_agent_factory::load_any(&path("prod-us-east-1"), Some("us-west-2"))
@@ -216,7 +219,7 @@ fn a_failover_to_another_region_or_of_a_full_environment_is_refused() {
 }
 
 fn bad(from: &str, to: &str) -> String {
-    let text = std::fs::read_to_string(path("prod-us-west-2")).unwrap();
+    let text = std::fs::read_to_string(path(greenlang_agent_factory::STANDBY)).unwrap();
     assert!(text.contains(from), "{from}");
     let file = write_temp("dr.toml", &text.replace(from, to));
     greenlang_agent_factory::load_any(Path::new(&file), None)
@@ -273,7 +276,7 @@ fn recovery_files_are_validated_naming_the_file_and_key() {
 #[test]
 fn a_promoted_standby_keeps_the_prod_policies() {
     // Backups below the policy's minimum are refused once the standby is a primary.
-    let text = std::fs::read_to_string(path("prod-us-west-2"))
+    let text = std::fs::read_to_string(path(greenlang_agent_factory::STANDBY))
         .unwrap()
         .replace("backup_retention_days = 30", "backup_retention_days = 7")
         .replace(

@@ -10,13 +10,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-const ENVIRONMENTS: [&str; 5] = [
-    "prod-us-east-1",
-    "prod-eu-west-1",
-    "prod-ap-southeast-1",
-    "staging-us-east-1",
-    "dev-us-east-1",
-];
+use greenlang_agent_factory::ENVIRONMENTS;
 const WORKLOADS: [&str; 5] = [
     "api-gateway",
     "agent-factory",
@@ -285,8 +279,19 @@ role = "admin""#,
     );
     let err = stack_of(&changed).unwrap_err();
     assert!(err.contains("no [database]"), "{err}");
-    // The section is required.
-    let cut = prod.split("\n[[workloads]]").next().unwrap();
-    let err = stack_of(cut).unwrap_err();
+    // The section is required: the file without its [[workloads]] tables.
+    let mut in_workloads = false;
+    let cut: String = prod
+        .lines()
+        .filter(|line| {
+            if line.starts_with('[') {
+                in_workloads = line.starts_with("[[workloads") || line.starts_with("[workloads");
+            }
+            !in_workloads
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(cut.contains("\n[security_services]\n") && !cut.contains("\n[[workloads]]\n"));
+    let err = stack_of(&cut).unwrap_err();
     assert!(err.contains("missing field `workloads`"), "{err}");
 }

@@ -22,13 +22,13 @@ pub struct ApiCalls {
     pub by_operation: BTreeMap<String, u64>,
     /// All requests.
     pub total: u64,
-    /// Requests to operations that change something (not Describe/Get/List/Head).
+    /// Requests to operations that change something (not Describe/Get/BatchGet/List/Head).
     pub mutating: u64,
 }
 
 /// True for operations that only read.
 pub fn is_read_only(operation: &str) -> bool {
-    ["Describe", "Get", "List", "Head"]
+    ["Describe", "Get", "BatchGet", "List", "Head"]
         .iter()
         .any(|p| operation.starts_with(p))
 }

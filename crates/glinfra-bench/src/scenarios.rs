@@ -131,13 +131,7 @@ fn declared(env: &greenlang_agent_factory::Environment) -> Result<Arc<Plan>, Str
 pub fn scenarios(root: &Path) -> Result<Vec<Scenario>, String> {
     let prod = environment(root, "prod-us-east-1")?;
     let mut fleet = Vec::new();
-    for name in [
-        "prod-us-east-1",
-        "prod-eu-west-1",
-        "prod-ap-southeast-1",
-        "staging-us-east-1",
-        "dev-us-east-1",
-    ] {
+    for name in greenlang_agent_factory::ENVIRONMENTS {
         fleet.push(declared(&environment(root, name)?)?);
     }
     let mut copies = Vec::new();

@@ -69,6 +69,16 @@ pub enum Service {
     Kms,
     /// CloudWatch Logs.
     Logs,
+    /// GuardDuty.
+    GuardDuty,
+    /// Security Hub.
+    SecurityHub,
+    /// Amazon Inspector.
+    Inspector2,
+    /// WAF (WAFv2).
+    Wafv2,
+    /// Shield Advanced.
+    Shield,
 }
 
 /// Which of a service's request buckets a call draws from.
@@ -96,7 +106,7 @@ const fn rate(burst: f64, per_second: f64) -> Rate {
 
 impl Service {
     /// Every service.
-    pub const ALL: [Service; 10] = [
+    pub const ALL: [Service; 15] = [
         Service::Ec2,
         Service::Eks,
         Service::Rds,
@@ -107,6 +117,11 @@ impl Service {
         Service::Iam,
         Service::Kms,
         Service::Logs,
+        Service::GuardDuty,
+        Service::SecurityHub,
+        Service::Inspector2,
+        Service::Wafv2,
+        Service::Shield,
     ];
 
     /// The service a kind's calls go to (from its type name, `aws:ec2/vpc`).
@@ -127,6 +142,11 @@ impl Service {
             "iam" => Service::Iam,
             "kms" => Service::Kms,
             "logs" => Service::Logs,
+            "guardduty" => Service::GuardDuty,
+            "securityhub" => Service::SecurityHub,
+            "inspector2" => Service::Inspector2,
+            "wafv2" => Service::Wafv2,
+            "shield" => Service::Shield,
             // A kind added without a row here is paced as EC2 is, the strictest.
             _ => Service::Ec2,
         }
@@ -135,7 +155,7 @@ impl Service {
     /// True for the services with one endpoint for every region (their limits
     /// are per account, not per region).
     pub fn is_global(self) -> bool {
-        matches!(self, Service::Route53 | Service::Iam)
+        matches!(self, Service::Route53 | Service::Iam | Service::Shield)
     }
 
     /// Where the service's limits apply: `region`, or `global`.
@@ -171,6 +191,16 @@ impl Service {
             (Service::Msk, _) => ("all", rate(10.0, 5.0)),
             (Service::Iam, _) => ("all", rate(20.0, 10.0)),
             (Service::S3, _) => ("all", rate(100.0, 50.0)),
+            // Security Hub quotas: most calls ten a second (burst 30);
+            // BatchEnableStandards one a second.
+            (Service::SecurityHub, _) => ("all", rate(30.0, 10.0)),
+            // WAF: the control-plane calls are limited per account and region
+            // (no single published figure; conservative).
+            (Service::Wafv2, _) => ("all", rate(5.0, 1.0)),
+            // Conservative (no published figure).
+            (Service::GuardDuty, _) => ("all", rate(10.0, 5.0)),
+            (Service::Inspector2, _) => ("all", rate(10.0, 5.0)),
+            (Service::Shield, _) => ("all", rate(5.0, 1.0)),
         }
     }
 
@@ -196,7 +226,15 @@ impl Service {
             Service::Route53 | Service::Iam | Service::ElastiCache => "Throttling",
             Service::Msk => "TooManyRequestsException",
             Service::S3 => "SlowDown",
-            Service::Rds | Service::Eks | Service::Kms | Service::Logs => "ThrottlingException",
+            Service::Wafv2 => "WAFLimitsExceededException",
+            Service::Rds
+            | Service::Eks
+            | Service::Kms
+            | Service::Logs
+            | Service::GuardDuty
+            | Service::SecurityHub
+            | Service::Inspector2
+            | Service::Shield => "ThrottlingException",
         }
     }
 }

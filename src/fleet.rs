@@ -21,6 +21,23 @@ pub enum FleetError {
     /// Two stacks of the fleet have one name (one state, one lock).
     #[error("stack `{0}` appears twice in the fleet")]
     Duplicate(String),
+    /// Two stacks declare a resource AWS allows one of per account (and region),
+    /// where the fleet, run with one set of credentials, is one account.
+    #[error(
+        "stacks `{first}` and `{second}` both declare a {kind} {place}, and AWS allows {limit}: a fleet runs in one account, so the second could only fail; declare it in one stack (switch it off in the other's environment file)"
+    )]
+    OnePerAccount {
+        /// The kind's type name.
+        kind: String,
+        /// Where (`in us-east-1`, `in the account`).
+        place: String,
+        /// The limit in words.
+        limit: &'static str,
+        /// The stack declaring it first (in the fleet's order of declaration).
+        first: String,
+        /// The stack declaring it again.
+        second: String,
+    },
     /// The stacks reference each other in a cycle: none can be applied first.
     #[error("the fleet's stacks reference each other in a cycle: {}", .0.join(" -> "))]
     Cycle(Vec<String>),
@@ -195,6 +212,21 @@ impl Fleet {
                 graph,
             })
             .collect();
+        let declared = members
+            .iter()
+            .flat_map(|m| m.stack.declarations().iter().map(move |d| (m, &**d)));
+        if let Some((second, decl, first, _)) =
+            glinfra_core::graph::second_singletons(declared).next()
+        {
+            let one_per = decl.kind.one_per();
+            return Err(FleetError::OnePerAccount {
+                kind: decl.kind.to_string(),
+                place: one_per.place(&decl.region),
+                limit: one_per.describe(),
+                first: first.stack.name().to_string(),
+                second: second.stack.name().to_string(),
+            });
+        }
         let order = topological(&members)?;
         Ok(Fleet { members, order })
     }

@@ -97,6 +97,7 @@ fn recovery_env(primary: &str, nonce: &str, zone: &str) -> RecoveryEnvironment {
     env.stack.name = format!("it-dr-{nonce}");
     env.stack.environment = format!("itdr-{nonce}");
     env.stack.protect = false;
+    common::account_services_off(&mut env.security_services);
     env.standby.primary_stack = primary.into();
     env.standby.instance_class = "db.r6g.large".into();
     env.standby.storage_type = StorageType::Gp3;

@@ -43,6 +43,7 @@ fn recovery_env(primary: &str) -> recovery::RecoveryEnvironment {
     env.stack.name = format!("it-fleet-dr-{nonce}");
     env.stack.environment = format!("itflt-dr-{nonce}");
     env.stack.protect = false;
+    common::account_services_off(&mut env.security_services);
     env.standby.primary_stack = primary.to_string();
     env.standby.deletion_protection = false;
     env.policy.rules.insert(

@@ -257,3 +257,45 @@ async fn a_failed_stack_stops_its_dependents_and_not_independent_stacks() {
         StackOutcome::Skipped { .. }
     ));
 }
+
+/// `name`: GuardDuty's detector in `region` (one per account and region).
+fn detector(name: &str, region: &str) -> (Stack, ResourceGraph) {
+    use glinfra_core::spec::guardduty::{FindingFrequency, GuardDutyDetectorSpec};
+    let mut stack = Stack::new(name, region);
+    stack.add(
+        "guardduty",
+        GuardDutyDetectorSpec {
+            enable: true,
+            finding_publishing_frequency: FindingFrequency::SixHours,
+            features: vec![],
+        },
+    );
+    let graph = ResourceGraph::build(&stack).unwrap();
+    (stack, graph)
+}
+
+#[test]
+fn a_fleet_refuses_two_stacks_claiming_what_aws_allows_once_per_account_and_region() {
+    // Two regions: one detector each, as AWS allows.
+    assert!(Fleet::new([detector("prod", "us-east-1"), detector("dr", "us-west-2")]).is_ok());
+    // One region: the fleet runs with one set of credentials, so one account; the
+    // second create could only fail. Refused before anything runs, naming both.
+    let err = Fleet::new([
+        detector("prod", "us-east-1"),
+        net("10.0.0.0/16"),
+        detector("staging", "us-east-1"),
+    ])
+    .err()
+    .unwrap();
+    assert_eq!(
+        err,
+        FleetError::OnePerAccount {
+            kind: "aws:guardduty/detector".into(),
+            place: "in us-east-1".into(),
+            limit: "one per account and region",
+            first: "prod".into(),
+            second: "staging".into(),
+        }
+    );
+    assert!(err.to_string().contains("switch it off"), "{err}");
+}

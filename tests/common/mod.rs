@@ -195,7 +195,7 @@ pub fn environment_from(file: &str, test: &str) -> greenlang_agent_factory::conf
         glinfra_core::policy::Rule::DatabaseDeletionProtection,
         glinfra_core::Severity::Advisory,
     );
-    account_services_off(&mut env);
+    account_services_off(&mut env.security_services);
     env
 }
 
@@ -204,8 +204,7 @@ pub fn environment_from(file: &str, test: &str) -> greenlang_agent_factory::conf
 /// copies of the environments run side by side in the emulator's one account. The
 /// tests that read them back (tests/security_services.rs, the platform read-back)
 /// switch them on again.
-pub fn account_services_off(env: &mut greenlang_agent_factory::config::Environment) {
-    let s = &mut env.security_services;
+pub fn account_services_off(s: &mut greenlang_agent_factory::security::SecurityServicesConfig) {
     s.guardduty.enabled = false;
     s.security_hub.enabled = false;
     s.inspector.enabled = false;

@@ -24,7 +24,7 @@ use std::path::Path;
 
 /// The five environments of the seed (sections 2.1 and 3.1), by the name of their
 /// file in `environments/` and of their stack: the three production regions, then
-/// staging and development. The disaster-recovery standby ([`STANDBY`]) is apart.
+/// staging and development. The failover standby ([`STANDBY_ENVIRONMENT`]) is apart.
 pub const ENVIRONMENTS: [&str; 5] = [
     "prod-us-east-1",
     "prod-eu-west-1",
@@ -34,7 +34,7 @@ pub const ENVIRONMENTS: [&str; 5] = [
 ];
 
 /// The failover standby's environment (seed 5.2): a stack of its own in us-west-2.
-pub const STANDBY: &str = "prod-us-west-2";
+pub const STANDBY_ENVIRONMENT: &str = "prod-us-west-2";
 
 /// Loads `path`, declares its stack and validates it, returning every problem at once.
 pub fn load_stack(path: &Path) -> Result<(Environment, Stack, ResourceGraph), Diagnostics> {

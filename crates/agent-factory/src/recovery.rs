@@ -50,6 +50,10 @@ pub struct RecoveryEnvironment {
     pub standby: StandbyConfig,
     /// The database writer record.
     pub dns: WriterDns,
+    /// GuardDuty, Security Hub with CIS, Inspector (seed 8.1, per production
+    /// region), the web ACL when the region serves traffic, and every key's
+    /// rotation period.
+    pub security_services: crate::security::SecurityServicesConfig,
     /// The built-in policy pack's severities and backup days.
     pub policy: RecoveryPolicy,
 }
@@ -78,10 +82,8 @@ pub struct RecoverySecurity {
     pub flow_log_traffic: FlowLogTraffic,
     /// 60 or 600.
     pub flow_log_max_aggregation_seconds: i32,
-    /// Whether the data key rotates.
+    /// Whether the data key rotates (every `[security_services] key_rotation_days`).
     pub kms_key_rotation: bool,
-    /// Days between rotations (seed 8.1 `automatic-90-days`; 90 to 2560).
-    pub key_rotation_days: i32,
     /// The port `sg-postgres` opens.
     pub postgres_port: i32,
     /// The CIDR blocks `sg-postgres` admits (the clients after a failover).
@@ -291,7 +293,7 @@ pub fn build(env: &RecoveryEnvironment, origin: Option<&str>) -> Result<Stack, V
     key.enable_key_rotation = security.kms_key_rotation;
     key.rotation_period_days = security
         .kms_key_rotation
-        .then_some(security.key_rotation_days);
+        .then_some(env.security_services.key_rotation_days);
     let key = stack.add("kms-data", key);
     let sg = stack.add(
         "sg-postgres",
@@ -383,6 +385,7 @@ pub fn build(env: &RecoveryEnvironment, origin: Option<&str>) -> Result<Stack, V
             },
         );
     }
+    crate::security::declare(&env.security_services, envname, region, &mut stack);
     if env.stack.protect {
         for id in [STANDBY, "kms-data"] {
             if let Some(l) = stack.lifecycle_mut(id) {

@@ -136,11 +136,9 @@ pub mod ids {
 /// The stack output naming the web ACL's ARN, for the load balancers of 3.4.
 pub const WAF_ARN_OUTPUT: &str = "waf_web_acl_arn";
 
-/// Declares the security services of `env` in the stack's region.
-pub(crate) fn declare(env: &Environment, stack: &mut Stack) {
-    let s = &env.security_services;
-    let envname = &env.stack.environment;
-    let region = env.stack.region.clone();
+/// Declares the security services `s` in the stack's `region`, named after the
+/// environment `envname` (the five environments and the failover standby alike).
+pub(crate) fn declare(s: &SecurityServicesConfig, envname: &str, region: &str, stack: &mut Stack) {
     if s.guardduty.enabled {
         stack.add(
             ids::GUARDDUTY,
@@ -163,7 +161,7 @@ pub(crate) fn declare(env: &Environment, stack: &mut Stack) {
             ids::CIS,
             StandardsSubscriptionSpec {
                 hub_arn: hub.hub_arn(),
-                standards_arn: cis_standards_arn(&region, &s.security_hub.cis_version),
+                standards_arn: cis_standards_arn(region, &s.security_hub.cis_version),
             },
         );
     }

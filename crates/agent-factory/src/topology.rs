@@ -296,7 +296,12 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
     platform(env, &mut stack, &vpc, &subnets, &private_route_tables)?;
     crate::flow_logs::declare(env, &mut stack);
     crate::workloads::declare(env, &mut stack)?;
-    crate::security::declare(env, &mut stack);
+    crate::security::declare(
+        &env.security_services,
+        &env.stack.environment,
+        &env.stack.region,
+        &mut stack,
+    );
 
     // DNS (3.1, 3.4): the public zone, latency-routed entry points with health checks.
     if let Some(dns) = &env.dns {

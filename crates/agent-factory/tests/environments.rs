@@ -724,7 +724,20 @@ mod security_services {
 
     #[test]
     fn staging_and_dev_are_smaller() {
-        let staging = stack("staging-us-east-1");
+        // Staging and dev run in prod-us-east-1's account and region: the services
+        // AWS allows one of there are prod's, theirs switched off, ready.
+        for name in ["staging-us-east-1", "dev-us-east-1"] {
+            let s = stack(name);
+            for id in ["guardduty", "securityhub", "securityhub-cis", "inspector"] {
+                assert!(s.get(id).is_none(), "{name}: {id}");
+            }
+        }
+        let mut env = greenlang_agent_factory::parse(&text("staging-us-east-1")).unwrap();
+        let s = &mut env.security_services;
+        s.guardduty.enabled = true;
+        s.security_hub.enabled = true;
+        s.inspector.enabled = true;
+        let (staging, _) = greenlang_agent_factory::stack_for(&env).unwrap();
         let gd: GuardDutyDetectorSpec = spec(&staging, "guardduty");
         assert_eq!(gd.finding_publishing_frequency, FindingFrequency::OneHour);
         let ins: InspectorEnablerSpec = spec(&staging, "inspector");

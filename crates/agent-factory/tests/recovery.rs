@@ -139,9 +139,9 @@ fn replication_regions_are_validated_naming_the_file_and_key() {
 
 #[test]
 fn the_standby_replicates_the_primary_and_the_writer_record_names_the_primary() {
-    let file = path(greenlang_agent_factory::STANDBY);
+    let file = path(greenlang_agent_factory::STANDBY_ENVIRONMENT);
     let (stack, _) = greenlang_agent_factory::load_any(&file, None).unwrap();
-    assert_eq!(stack.name(), greenlang_agent_factory::STANDBY);
+    assert_eq!(stack.name(), greenlang_agent_factory::STANDBY_ENVIRONMENT);
     assert!(stack.referenced_stacks().contains("prod-us-east-1"));
     for d in stack.declarations() {
         assert!(
@@ -172,14 +172,20 @@ fn the_standby_replicates_the_primary_and_the_writer_record_names_the_primary() 
         ("prod-us-east-1".into(), "zone_id".into())
     );
     assert!(stack.get("flow-log-vpc").is_some(), "flow logs on its VPC");
+    // Seed 8.1 in this production region too: GuardDuty, Security Hub with CIS,
+    // Inspector; no web ACL while the region has no load balancers.
+    for id in ["guardduty", "securityhub", "securityhub-cis", "inspector"] {
+        assert!(stack.get(id).is_some(), "{id}");
+    }
+    assert!(stack.get("waf-regional").is_none());
     // The README's count: VPC, 3 data subnets, key, security group, subnet group,
-    // standby, writer record, and the flow log with its group and role.
-    assert_eq!(stack.declarations().len(), 12);
+    // standby, writer record, the flow log with its group and role, and those four.
+    assert_eq!(stack.declarations().len(), 16);
 }
 
 #[test]
 fn failed_over_the_standby_is_a_primary_and_the_record_names_it() {
-    let file = path(greenlang_agent_factory::STANDBY);
+    let file = path(greenlang_agent_factory::STANDBY_ENVIRONMENT);
     let (stack, _) = greenlang_agent_factory::load_any(&file, Some("us-west-2")).unwrap();
     let db: DbInstanceSpec = spec(&stack, STANDBY);
     assert_eq!(db.replicate_from, None);
@@ -202,7 +208,7 @@ fn failed_over_the_standby_is_a_primary_and_the_record_names_it() {
 #[test]
 fn a_failover_to_another_region_or_of_a_full_environment_is_refused() {
     let err = greenlang_agent_factory::load_any(
-        &path(greenlang_agent_factory::STANDBY),
+        &path(greenlang_agent_factory::STANDBY_ENVIRONMENT),
         Some("eu-west-1"),
     )
     .err()
@@ -219,7 +225,7 @@ fn a_failover_to_another_region_or_of_a_full_environment_is_refused() {
 }
 
 fn bad(from: &str, to: &str) -> String {
-    let text = std::fs::read_to_string(path(greenlang_agent_factory::STANDBY)).unwrap();
+    let text = std::fs::read_to_string(path(greenlang_agent_factory::STANDBY_ENVIRONMENT)).unwrap();
     assert!(text.contains(from), "{from}");
     let file = write_temp("dr.toml", &text.replace(from, to));
     greenlang_agent_factory::load_any(Path::new(&file), None)
@@ -276,7 +282,7 @@ fn recovery_files_are_validated_naming_the_file_and_key() {
 #[test]
 fn a_promoted_standby_keeps_the_prod_policies() {
     // Backups below the policy's minimum are refused once the standby is a primary.
-    let text = std::fs::read_to_string(path(greenlang_agent_factory::STANDBY))
+    let text = std::fs::read_to_string(path(greenlang_agent_factory::STANDBY_ENVIRONMENT))
         .unwrap()
         .replace("backup_retention_days = 30", "backup_retention_days = 7")
         .replace(

@@ -1,6 +1,7 @@
 //! The validated dependency graph of a stack (a petgraph DAG).
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::kind::Kind;
 use crate::regions;
 use crate::stack::{Declaration, ResourceId, Stack};
 use crate::validate::subnet_index;
@@ -102,6 +103,18 @@ impl ResourceGraph {
             }
             (decl.kind.info().check)(stack, decl, &mut problems, &subnets);
         }
+        let seconds = second_singletons(declarations.iter().map(|d| ((), &**d)));
+        problems.extend(seconds.map(|((), decl, (), first)| {
+            located(
+                decl,
+                Diagnostic::new(format!(
+                    "a second {} {}: AWS allows {} (`{first}` is declared already); declare it once",
+                    decl.kind,
+                    decl.kind.one_per().place(&decl.region),
+                    decl.kind.one_per().describe(),
+                )),
+            )
+        }));
         for scc in tarjan_scc(&graph) {
             let self_loop = scc.len() == 1 && graph.contains_edge(scc[0], scc[0]);
             if scc.len() > 1 || self_loop {
@@ -243,4 +256,28 @@ impl ResourceGraph {
         }
         hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
+}
+
+/// The declarations of kinds AWS allows one of per account (and region) that come
+/// after a first one in the same place, each with the first: `(owner, declaration,
+/// first's owner, first's logical id)`. The owner tells declarations of several
+/// stacks apart (a fleet runs in one account); one stack's graph passes `()`.
+pub fn second_singletons<'d, O: Copy>(
+    declarations: impl IntoIterator<Item = (O, &'d Declaration)>,
+) -> impl Iterator<Item = (O, &'d Declaration, O, &'d str)> {
+    let mut first: HashMap<(Kind, Option<&'d str>), (O, &'d str)> = HashMap::new();
+    declarations.into_iter().filter_map(move |(owner, decl)| {
+        let one_per = decl.kind.one_per();
+        if !one_per.is_single() {
+            return None;
+        }
+        let key = (decl.kind, one_per.scope(&decl.region));
+        match first.get(&key) {
+            Some(&(first_owner, id)) => Some((owner, decl, first_owner, id)),
+            None => {
+                first.insert(key, (owner, decl.id.as_str()));
+                None
+            }
+        }
+    })
 }

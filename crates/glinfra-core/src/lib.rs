@@ -37,7 +37,8 @@ pub use diagnostics::{Diagnostic, Diagnostics};
 pub use graph::ResourceGraph;
 pub use input::{Input, OutputRef};
 pub use kind::{
-    ChangeRule, ChangeRuleFn, CheckFn, FieldValues, Kind, KindInfo, OutputInfo, UpdateBehavior,
+    ChangeRule, ChangeRuleFn, CheckFn, FieldValues, Kind, KindInfo, OnePer, OutputInfo,
+    UpdateBehavior,
 };
 pub use lifecycle::{Lifecycle, Timeouts};
 pub use plan::{Action, DeleteFirst, FieldChange, Plan, Reason, ReplaceOrder, Step};

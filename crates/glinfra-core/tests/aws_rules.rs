@@ -990,3 +990,39 @@ fn replication_rules_need_distinct_ids_and_priorities() {
         "{same_id}"
     );
 }
+
+#[test]
+fn a_stack_declares_what_aws_allows_once_per_account_at_most_once() {
+    use glinfra_core::spec::guardduty::{FindingFrequency, GuardDutyDetectorSpec};
+    use glinfra_core::spec::shield::{AutoRenew, ShieldSubscriptionSpec};
+    let detector = || GuardDutyDetectorSpec {
+        enable: true,
+        finding_publishing_frequency: FindingFrequency::SixHours,
+        features: vec![],
+    };
+    let mut stack = Stack::new("s", "us-east-1");
+    stack.add("guardduty", detector());
+    stack.add_in("guardduty-dr", "us-west-2", detector());
+    assert!(ResourceGraph::build(&stack).is_ok(), "one per region");
+    stack.add("guardduty-again", detector());
+    let err = ResourceGraph::build(&stack).unwrap_err().to_string();
+    assert!(
+        err.contains("guardduty-again")
+            && err.contains("a second aws:guardduty/detector in us-east-1")
+            && err.contains("one per account and region (`guardduty` is declared already)"),
+        "{err}"
+    );
+
+    // Shield Advanced: one per account, whatever the region.
+    let mut stack = Stack::new("s", "us-east-1");
+    let shield = || ShieldSubscriptionSpec {
+        auto_renew: AutoRenew::Enabled,
+    };
+    stack.add("shield", shield());
+    stack.add_in("shield-west", "us-west-2", shield());
+    let err = ResourceGraph::build(&stack).unwrap_err().to_string();
+    assert!(
+        err.contains("a second aws:shield/subscription in the account: AWS allows one per account"),
+        "{err}"
+    );
+}

@@ -21,6 +21,8 @@
 //! `#[resource(change_rule = path::to::fn)]` on a field names its value-dependent
 //! rule (a `glinfra_core::ChangeRuleFn`): in place, replace or refuse, decided from
 //! the recorded and planned values. A field has `replace` or a rule, not both.
+//! `#[resource(one_per = "account-region")]` (or `"account"`) marks kinds AWS allows
+//! one resource of per account and region (or per account).
 //! `#[resource(unique)]` on a field says AWS allows only one resource with its value
 //! (a name, or one per VPC): a replacement creates the new resource before deleting
 //! the old one only when one of these fields changes; otherwise it deletes first.
@@ -54,6 +56,7 @@ struct KindAttrs {
     kind: Option<LitStr>,
     outputs: Vec<OutputDecl>,
     untagged: bool,
+    one_per: Option<LitStr>,
 }
 
 fn parse_kind_attrs(input: &DeriveInput) -> syn::Result<KindAttrs> {
@@ -62,6 +65,16 @@ fn parse_kind_attrs(input: &DeriveInput) -> syn::Result<KindAttrs> {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("kind") {
                 attrs.kind = Some(meta.value()?.parse()?);
+                Ok(())
+            } else if meta.path.is_ident("one_per") {
+                let scope: LitStr = meta.value()?.parse()?;
+                if !matches!(scope.value().as_str(), "account-region" | "account") {
+                    return Err(syn::Error::new(
+                        scope.span(),
+                        "expected `one_per = \"account-region\"` or `\"account\"`",
+                    ));
+                }
+                attrs.one_per = Some(scope);
                 Ok(())
             } else if meta.path.is_ident("untagged") {
                 attrs.untagged = true;
@@ -74,7 +87,9 @@ fn parse_kind_attrs(input: &DeriveInput) -> syn::Result<KindAttrs> {
                 attrs.outputs.extend(list);
                 Ok(())
             } else {
-                Err(meta.error("expected `kind = \"...\"`, `outputs(...)` or `untagged`"))
+                Err(meta.error(
+                    "expected `kind = \"...\"`, `outputs(...)`, `one_per = \"...\"` or `untagged`",
+                ))
             }
         })?;
     }
@@ -166,6 +181,11 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         })
         .collect();
     let taggable = !attrs.untagged;
+    let one_per = match attrs.one_per.as_ref().map(LitStr::value).as_deref() {
+        Some("account-region") => quote!(::glinfra_core::OnePer::AccountRegion),
+        Some("account") => quote!(::glinfra_core::OnePer::Account),
+        _ => quote!(::glinfra_core::OnePer::Many),
+    };
     let outputs_doc = format!("The outputs of a [`{spec}`] once created.");
     let vis = &input.vis;
 
@@ -188,6 +208,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 unique_fields: &[ #( #unique, )* ],
                 change_rules: &[ #( (#rule_fields, #rule_fns as ::glinfra_core::ChangeRuleFn), )* ],
                 taggable: #taggable,
+                one_per: #one_per,
                 check: ::glinfra_core::check_declaration::<#spec>,
             });
             type Outputs = #outputs_ident;

@@ -44,7 +44,7 @@ closed_set! {
 /// refused with the command that imports it (`import ... <detector id>`), one of
 /// another stack's is refused naming it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
-#[resource(kind = "aws:guardduty/detector", outputs(detector_id: String, arn: String))]
+#[resource(kind = "aws:guardduty/detector", one_per = "account-region", outputs(detector_id: String, arn: String))]
 pub struct GuardDutyDetectorSpec {
     /// Whether the detector is enabled (UpdateDetector changes it in place).
     pub enable: bool,

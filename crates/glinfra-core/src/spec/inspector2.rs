@@ -26,7 +26,7 @@ closed_set! {
 /// and region: a create that finds the types enabled already adopts them (Enable
 /// of what is enabled changes nothing), and a refresh reads the account's status.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
-#[resource(kind = "aws:inspector2/enabler", outputs(account_id: String))]
+#[resource(kind = "aws:inspector2/enabler", one_per = "account-region", outputs(account_id: String))]
 #[resource(untagged)]
 pub struct InspectorEnablerSpec {
     /// The resource types scanned.

@@ -23,7 +23,7 @@ closed_set! {
 /// there is one per account and region, so a create that meets an enabled hub
 /// adopts it when it carries this resource's tags and is refused otherwise.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
-#[resource(kind = "aws:securityhub/account", outputs(hub_arn: String))]
+#[resource(kind = "aws:securityhub/account", one_per = "account-region", outputs(hub_arn: String))]
 pub struct SecurityHubAccountSpec {
     /// Whether controls of newly enabled standards are enabled automatically
     /// (UpdateSecurityHubConfiguration).

@@ -25,7 +25,7 @@ closed_set! {
 /// A create that meets a subscription adopts it (every stack declaring it shares
 /// the one subscription).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Resource)]
-#[resource(kind = "aws:shield/subscription", outputs(subscription_arn: String))]
+#[resource(kind = "aws:shield/subscription", one_per = "account", outputs(subscription_arn: String))]
 #[resource(untagged)]
 pub struct ShieldSubscriptionSpec {
     /// Renewal at the end of the term (UpdateSubscription).

@@ -10,6 +10,7 @@
 mod addon;
 mod cluster;
 mod node_group;
+mod object;
 mod pod_identity;
 #[cfg(test)]
 mod tests;

@@ -13,8 +13,8 @@
 //! A refresh reads add-ons through the clusters their records name: ListAddons
 //! per cluster, then DescribeAddon of each (tags come with it).
 
-use super::object::{health_of, EksObject, Phase};
-use super::{follow_update, sync_tags, IN_USE, UPDATE_DEADLINE};
+use super::object::{accessors, EksObject, Phase};
+use super::{follow_update, recorded_clusters, sync_tags, UPDATE_DEADLINE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
@@ -31,7 +31,6 @@ use aws_sdk_eks::Client;
 use glinfra_core::spec::eks::{AddonPodIdentity, EksAddonOutputs, EksAddonSpec, ResolveConflicts};
 use glinfra_core::Input;
 use glinfra_engine::ProviderError;
-use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 /// How long an add-on may take to become ACTIVE after its create, or to go after its delete.
@@ -106,17 +105,7 @@ impl EksObject for AddonAt<'_> {
         }
     }
 
-    fn status(a: &Addon) -> &str {
-        a.status().map(|s| s.as_str()).unwrap_or("no status")
-    }
-
-    fn health(a: &Addon) -> String {
-        health_of!(a)
-    }
-
-    fn tags(a: &Addon) -> Option<&HashMap<String, String>> {
-        a.tags()
-    }
+    accessors!(Addon);
 }
 
 fn sdk_resolve(r: ResolveConflicts) -> SdkResolve {
@@ -275,9 +264,7 @@ impl Driver for EksAddonDriver {
             cluster,
             name,
         };
-        let mut token = r.token();
-        // At most: a failed or deleting add-on of ours holding the name is cleared, then one more try.
-        for _ in 0..3 {
+        let created = at.create(r, true, |token| {
             let sent = eks
                 .create_addon()
                 .cluster_name(cluster)
@@ -287,20 +274,15 @@ impl Driver for EksAddonDriver {
                 .set_pod_identity_associations((!pods.is_empty()).then(|| pods.clone()))
                 .resolve_conflicts(sdk_resolve(spec.resolve_conflicts))
                 .set_tags(Some(tags.clone()))
-                .set_client_request_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify(&format!("CreateAddon {cluster}/{name}"), e));
-            let err = match sent {
-                Ok(_) => return outputs(&at.wait_active(ADDON_DEADLINE, true).await?),
-                Err(err) if err.has_code(&[IN_USE]) => err,
-                Err(err) => return Err(err),
-            };
-            if let Some(a) = at.clear_taken(r, err, true).await? {
-                return outputs(&a);
+                .set_client_request_token(token)
+                .send();
+            async move {
+                sent.await
+                    .map(drop)
+                    .map_err(|e| classify(&format!("CreateAddon {cluster}/{name}"), e))
             }
-        }
-        Err(at.still_taken())
+        });
+        outputs(&created.await?)
     }
 
     async fn update(
@@ -391,13 +373,8 @@ impl Driver for EksAddonDriver {
         scope: &Scope<EksAddonSpec>,
     ) -> Result<Option<Vec<Live<EksAddonSpec>>>, ProviderError> {
         let eks = c.eks(&scope.region);
-        let clusters: BTreeSet<&str> = scope
-            .recorded
-            .iter()
-            .filter_map(|r| r.spec.cluster_name.value().map(String::as_str))
-            .collect();
         let mut live = Vec::new();
-        for cluster in clusters {
+        for cluster in recorded_clusters(scope, |s| &s.cluster_name) {
             let listed = eks
                 .list_addons()
                 .cluster_name(cluster)

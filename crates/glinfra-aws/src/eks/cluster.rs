@@ -19,8 +19,8 @@
 //! batch describe; the tags come with DescribeCluster), so it reads every cluster
 //! of the stack, known to state or not, whole.
 
-use super::object::{health_of, EksObject, Phase};
-use super::{sync_tags, wait_update, CLUSTER_DEADLINE, IN_USE, UPDATE_DEADLINE};
+use super::object::{accessors, EksObject, Phase};
+use super::{sync_tags, wait_update, CLUSTER_DEADLINE, UPDATE_DEADLINE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
@@ -35,7 +35,7 @@ use aws_sdk_eks::types::{
 use aws_sdk_eks::Client;
 use glinfra_core::spec::eks::{EksClusterOutputs, EksClusterSpec, LogType};
 use glinfra_engine::{ErrorClass, ProviderError};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// The driver of `aws:eks/cluster`.
@@ -104,17 +104,7 @@ impl EksObject for ClusterAt<'_> {
         }
     }
 
-    fn status(cl: &Cluster) -> &str {
-        cl.status().map(|s| s.as_str()).unwrap_or("no status")
-    }
-
-    fn health(cl: &Cluster) -> String {
-        health_of!(cl)
-    }
-
-    fn tags(cl: &Cluster) -> Option<&HashMap<String, String>> {
-        cl.tags()
-    }
+    accessors!(Cluster);
 }
 
 /// The API's log type of `t`.
@@ -406,8 +396,7 @@ impl Driver for EksClusterDriver {
         // The engine's token goes with the first try only: a try after clearing a cluster
         // is a new request (with the old token EKS would answer about the old cluster).
         let at = ClusterAt { eks: &eks, name };
-        let mut token = r.token();
-        for _ in 0..3 {
+        let created = at.create(r, false, |token| {
             let sent = eks
                 .create_cluster()
                 .name(name)
@@ -417,20 +406,15 @@ impl Driver for EksClusterDriver {
                 .logging(logging(&spec.enabled_log_types))
                 .set_encryption_config(encryption.clone())
                 .set_tags(Some(tags.clone()))
-                .set_client_request_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify(&format!("CreateCluster {name}"), e));
-            let err = match sent {
-                Ok(_) => return outputs(&at.wait_active(CLUSTER_DEADLINE, false).await?),
-                Err(err) if err.has_code(&[IN_USE]) => err,
-                Err(err) => return Err(err),
-            };
-            if let Some(cl) = at.clear_taken(r, err, false).await? {
-                return outputs(&cl);
+                .set_client_request_token(token)
+                .send();
+            async move {
+                sent.await
+                    .map(drop)
+                    .map_err(|e| classify(&format!("CreateCluster {name}"), e))
             }
-        }
-        Err(at.still_taken())
+        });
+        outputs(&created.await?)
     }
 
     async fn update(

@@ -14,8 +14,8 @@
 //! reads as drift, and a node group of ours in those clusters that state does not
 //! know is found.
 
-use super::object::{health_of, EksObject, Phase};
-use super::{sync_tags, wait_update, IN_USE, NODEGROUP_DEADLINE, UPDATE_DEADLINE};
+use super::object::{accessors, EksObject, Phase};
+use super::{recorded_clusters, sync_tags, wait_update, NODEGROUP_DEADLINE, UPDATE_DEADLINE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
@@ -107,17 +107,7 @@ impl EksObject for NodegroupAt<'_> {
         }
     }
 
-    fn status(ng: &Nodegroup) -> &str {
-        ng.status().map(|s| s.as_str()).unwrap_or("no status")
-    }
-
-    fn health(ng: &Nodegroup) -> String {
-        health_of!(ng)
-    }
-
-    fn tags(ng: &Nodegroup) -> Option<&HashMap<String, String>> {
-        ng.tags()
-    }
+    accessors!(Nodegroup);
 }
 
 fn scaling(spec: &EksNodeGroupSpec) -> NodegroupScalingConfig {
@@ -352,8 +342,7 @@ impl Driver for EksNodeGroupDriver {
             cluster,
             name,
         };
-        let mut token = r.token();
-        for _ in 0..3 {
+        let created = at.create(r, false, |token| {
             let sent = eks
                 .create_nodegroup()
                 .cluster_name(cluster)
@@ -370,23 +359,15 @@ impl Driver for EksNodeGroupDriver {
                 .set_labels((!labels.is_empty()).then(|| labels.clone()))
                 .set_taints((!taints.is_empty()).then(|| taints.clone()))
                 .set_tags(Some(tags.clone()))
-                .set_client_request_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify(&format!("CreateNodegroup {cluster}/{name}"), e));
-            // A new node group must come up healthy: DEGRADED is an error here.
-            let err = match sent {
-                Ok(_) => return outputs(&at.wait_active(NODEGROUP_DEADLINE, false).await?),
-                Err(err) if err.has_code(&[IN_USE]) => err,
-                Err(err) => return Err(err),
-            };
-            // The name is taken (or the cluster is busy with an update, then nothing is found
-            // and the Retryable error stands).
-            if let Some(ng) = at.clear_taken(r, err, false).await? {
-                return outputs(&ng);
+                .set_client_request_token(token)
+                .send();
+            async move {
+                sent.await
+                    .map(drop)
+                    .map_err(|e| classify(&format!("CreateNodegroup {cluster}/{name}"), e))
             }
-        }
-        Err(at.still_taken())
+        });
+        outputs(&created.await?)
     }
 
     async fn update(
@@ -482,13 +463,8 @@ impl Driver for EksNodeGroupDriver {
         scope: &Scope<EksNodeGroupSpec>,
     ) -> Result<Option<Vec<Live<EksNodeGroupSpec>>>, ProviderError> {
         let eks = c.eks(&scope.region);
-        let clusters: BTreeSet<&str> = scope
-            .recorded
-            .iter()
-            .filter_map(|r| r.spec.cluster_name.value().map(String::as_str))
-            .collect();
         let mut live = Vec::new();
-        for cluster in clusters {
+        for cluster in recorded_clusters(scope, |s| &s.cluster_name) {
             let listed = eks
                 .list_nodegroups()
                 .cluster_name(cluster)

@@ -4,12 +4,13 @@
 //! of them, known by its key; its provided methods are the one copy of the waits,
 //! the delete, the adoption of a found one and the clearing of a taken name.
 
-use super::UPDATE_DEADLINE;
+use super::{IN_USE, UPDATE_DEADLINE};
 use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{ensure_owned, tags, Desired};
 use async_trait::async_trait;
+use glinfra_core::ResourceSpec;
 use glinfra_engine::{ErrorClass, ProviderError};
-use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 /// Where an EKS resource is, as the waits and the adoption tell its statuses apart.
@@ -31,21 +32,30 @@ pub(super) enum Phase {
     Changing,
 }
 
-/// The health issues of a described cluster, node group or add-on (their SDK
-/// types differ, their accessors do not), as a suffix for a message.
-macro_rules! health_of {
-    ($live:expr) => {
-        $crate::eks::issues(
-            $live
-                .health()
-                .map(|h| h.issues())
-                .unwrap_or_default()
-                .iter()
-                .map(|i| (i.code().map(|c| c.as_str()), i.message())),
-        )
+/// [`EksObject`]'s `status`, `health` and `tags` of `$live`: the SDK types of
+/// clusters, node groups and add-ons differ, their accessors do not.
+macro_rules! accessors {
+    ($live:ty) => {
+        fn status(live: &$live) -> &str {
+            live.status().map(|s| s.as_str()).unwrap_or("no status")
+        }
+
+        fn health(live: &$live) -> String {
+            $crate::eks::issues(
+                live.health()
+                    .map(|h| h.issues())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|i| (i.code().map(|c| c.as_str()), i.message())),
+            )
+        }
+
+        fn tags(live: &$live) -> Option<&std::collections::HashMap<String, String>> {
+            live.tags()
+        }
     };
 }
-pub(super) use health_of;
+pub(super) use accessors;
 
 /// One EKS cluster, node group or add-on, known by its key (`name` or `cluster/name`).
 #[async_trait]
@@ -70,7 +80,7 @@ pub(super) trait EksObject: Sync {
     /// Its health issues, as a suffix for a message.
     fn health(live: &Self::Live) -> String;
     /// Its tags.
-    fn tags(live: &Self::Live) -> Option<&HashMap<String, String>>;
+    fn tags(live: &Self::Live) -> Option<&std::collections::HashMap<String, String>>;
 
     /// "EKS cluster `name`".
     fn what(&self) -> String {
@@ -216,12 +226,37 @@ pub(super) trait EksObject: Sync {
         Ok(None)
     }
 
-    /// The error once every try found the name taken.
-    fn still_taken(&self) -> ProviderError {
-        ProviderError::new(
+    /// A create: `send` makes the create call with the engine's token (the first try
+    /// only: a try after clearing a failed or departing one is a new request, which
+    /// the old token would make EKS answer about the old one), then it is waited for
+    /// until ACTIVE (DEGRADED too when `degraded_ok`). A name taken is cleared
+    /// ([`EksObject::clear_taken`]) at most twice before giving up.
+    async fn create<S, F, Fut>(
+        &self,
+        r: &Desired<S>,
+        degraded_ok: bool,
+        mut send: F,
+    ) -> Result<Self::Live, ProviderError>
+    where
+        S: ResourceSpec + Sync,
+        F: FnMut(Option<String>) -> Fut + Send,
+        Fut: Future<Output = Result<(), ProviderError>> + Send,
+    {
+        let mut token = r.token();
+        for _ in 0..3 {
+            let err = match send(token.take()).await {
+                Ok(()) => return self.wait_active(Self::DEADLINE, degraded_ok).await,
+                Err(err) if err.has_code(&[IN_USE]) => err,
+                Err(err) => return Err(err),
+            };
+            if let Some(live) = self.clear_taken(r, err, degraded_ok).await? {
+                return Ok(live);
+            }
+        }
+        Err(ProviderError::new(
             ErrorClass::Retryable,
             format!("{} name `{}` is still taken", Self::KIND, self.key()),
-        )
+        ))
     }
 
     /// The resource to update, once any change under way has finished (EKS takes

@@ -11,7 +11,7 @@
 //! DescribePodIdentityAssociation of each listed (the list carries neither role nor
 //! tags). Associations an add-on owns (`ownerArn` set) are the add-on's, skipped.
 
-use super::{sync_tags, IN_USE};
+use super::{recorded_clusters, sync_tags, IN_USE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
@@ -23,7 +23,6 @@ use aws_sdk_eks::Client;
 use glinfra_core::spec::eks::{EksPodIdentityAssociationOutputs, EksPodIdentityAssociationSpec};
 use glinfra_core::Input;
 use glinfra_engine::{ErrorClass, ProviderError};
-use std::collections::BTreeSet;
 
 /// The driver of `aws:eks/pod-identity-association`.
 pub(crate) struct EksPodIdentityDriver;
@@ -229,13 +228,8 @@ impl Driver for EksPodIdentityDriver {
         scope: &Scope<EksPodIdentityAssociationSpec>,
     ) -> Result<Option<Vec<Live<EksPodIdentityAssociationSpec>>>, ProviderError> {
         let eks = c.eks(&scope.region);
-        let clusters: BTreeSet<&str> = scope
-            .recorded
-            .iter()
-            .filter_map(|r| r.spec.cluster_name.value().map(String::as_str))
-            .collect();
         let mut live = Vec::new();
-        for cluster in clusters {
+        for cluster in recorded_clusters(scope, |s| &s.cluster_name) {
             for summary in list(&eks, cluster, None).await? {
                 let Some(id) = summary
                     .association_id()

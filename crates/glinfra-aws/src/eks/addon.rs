@@ -21,7 +21,8 @@ use crate::error::classify;
 use crate::kit::live::{Live, Scope};
 use crate::kit::read::filled;
 use crate::kit::{
-    build_error, required, resolved_opt, resolved_str, tags, Absent, Changed, Desired, Recorded,
+    build_error, described, required, resolved_opt, resolved_str, tags, Absent, Changed, Desired,
+    Recorded,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
@@ -48,15 +49,15 @@ fn outputs(a: &Addon) -> Result<EksAddonOutputs, ProviderError> {
 
 /// The add-on `name` of `cluster`, if there is one (none when the cluster is gone).
 async fn describe(eks: &Client, cluster: &str, name: &str) -> Result<Option<Addon>, ProviderError> {
-    let out = eks
+    let call = eks
         .describe_addon()
         .cluster_name(cluster)
         .addon_name(name)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribeAddon {cluster}/{name}"), e))
-        .or_absent()?;
-    Ok(out.and_then(|o| o.addon().cloned()))
+        .send();
+    described(&format!("DescribeAddon {cluster}/{name}"), call, |o| {
+        o.addon()
+    })
+    .await
 }
 
 /// The add-on `name` of `cluster`, for the lifecycle every EKS resource shares.

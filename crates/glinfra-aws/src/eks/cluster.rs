@@ -26,7 +26,9 @@ use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::live::{like, Live, Scope};
 use crate::kit::read::{self, filled};
-use crate::kit::{required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded};
+use crate::kit::{
+    described, required, resolved_all, resolved_str, tags, Changed, Desired, Recorded,
+};
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
     Cluster, ClusterStatus, EncryptionConfig, LogSetup, LogType as SdkLogType, Logging, Provider,
@@ -52,14 +54,8 @@ fn outputs(cl: &Cluster) -> Result<EksClusterOutputs, ProviderError> {
 
 /// The cluster named `name`, if there is one.
 async fn describe(eks: &Client, name: &str) -> Result<Option<Cluster>, ProviderError> {
-    let out = eks
-        .describe_cluster()
-        .name(name)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribeCluster {name}"), e))
-        .or_absent()?;
-    Ok(out.and_then(|o| o.cluster().cloned()))
+    let call = eks.describe_cluster().name(name).send();
+    described(&format!("DescribeCluster {name}"), call, |o| o.cluster()).await
 }
 
 /// The cluster `name`, for the lifecycle every EKS resource shares.

@@ -21,7 +21,9 @@ use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::live::{like, Live, Scope};
 use crate::kit::read::{self, filled};
-use crate::kit::{required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded};
+use crate::kit::{
+    described, required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded,
+};
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
     AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Taint as SdkTaint,
@@ -52,15 +54,15 @@ async fn describe(
     cluster: &str,
     name: &str,
 ) -> Result<Option<Nodegroup>, ProviderError> {
-    let out = eks
+    let call = eks
         .describe_nodegroup()
         .cluster_name(cluster)
         .nodegroup_name(name)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribeNodegroup {cluster}/{name}"), e))
-        .or_absent()?;
-    Ok(out.and_then(|o| o.nodegroup().cloned()))
+        .send();
+    described(&format!("DescribeNodegroup {cluster}/{name}"), call, |o| {
+        o.nodegroup()
+    })
+    .await
 }
 
 /// The node group `name` of `cluster`, for the lifecycle every EKS resource shares.

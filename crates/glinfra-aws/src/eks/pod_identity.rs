@@ -16,7 +16,9 @@ use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::live::{Live, Scope};
-use crate::kit::{ensure_owned, required, resolved_str, tags, Absent, Changed, Desired, Recorded};
+use crate::kit::{
+    described, ensure_owned, required, resolved_str, tags, Absent, Changed, Desired, Recorded,
+};
 use async_trait::async_trait;
 use aws_sdk_eks::types::{PodIdentityAssociation, PodIdentityAssociationSummary};
 use aws_sdk_eks::Client;
@@ -40,15 +42,13 @@ async fn describe(
     cluster: &str,
     id: &str,
 ) -> Result<Option<PodIdentityAssociation>, ProviderError> {
-    let out = eks
+    let call = eks
         .describe_pod_identity_association()
         .cluster_name(cluster)
         .association_id(id)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribePodIdentityAssociation {cluster}/{id}"), e))
-        .or_absent()?;
-    Ok(out.and_then(|o| o.association().cloned()))
+        .send();
+    let what = format!("DescribePodIdentityAssociation {cluster}/{id}");
+    described(&what, call, |o| o.association()).await
 }
 
 /// Every association of `cluster` (of `namespace`/`service_account` when given):

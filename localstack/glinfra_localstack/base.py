@@ -165,6 +165,30 @@ class GapFillProvider:
         return run
 
 
+class BusyStatesProvider(GapFillProvider):
+    """A provider whose resources move along busy states with time: every operation
+    (ours or moto's) first moves them along (``_advance``), then shows them as they
+    are in what it answers (``_decorate``)."""
+
+    def _advance(self) -> None:
+        raise NotImplementedError
+
+    def _decorate(self, context: RequestContext, result: dict) -> None:
+        raise NotImplementedError
+
+    def _wrap(self, op_name: str, handler: Handler | None) -> Handler:
+        inner = handler or (lambda context, request: forward_to_moto(context))
+
+        def advancing(context: RequestContext, request: dict) -> Any:
+            self._advance()
+            result = inner(context, request)
+            if isinstance(result, dict):
+                self._decorate(context, result)
+            return result
+
+        return super()._wrap(op_name, advancing)
+
+
 class RegionStores:
     """Per (account, region) state, created on first use by ``factory``."""
 

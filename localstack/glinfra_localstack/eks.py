@@ -40,9 +40,9 @@ from typing import Any
 
 from localstack.aws.api import RequestContext
 
+from glinfra_localstack.eks_errors import in_use, invalid_parameter, invalid_request, not_found
 from glinfra_localstack.eks_identity import IdentityOps
 from glinfra_localstack.base import (
-    AwsError,
     GapFillProvider,
     RegionStores,
     env_seconds,
@@ -60,23 +60,6 @@ LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 def update_seconds() -> float:
     """How long an update stays InProgress (read by the emulator process)."""
     return env_seconds("GLINFRA_EMULATOR_EKS_UPDATE_SECONDS", 1.0)
-
-
-def invalid_parameter(message: str) -> AwsError:
-    return AwsError("InvalidParameterException", message, 400)
-
-
-def invalid_request(message: str) -> AwsError:
-    # "The request is invalid given the state of the cluster."
-    return AwsError("InvalidRequestException", message, 400)
-
-
-def in_use(message: str) -> AwsError:
-    return AwsError("ResourceInUseException", message, 409)
-
-
-def not_found(message: str) -> AwsError:
-    return AwsError("ResourceNotFoundException", message, 404)
 
 
 @dataclass

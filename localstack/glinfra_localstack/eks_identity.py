@@ -34,7 +34,8 @@ from typing import Any
 
 from localstack.aws.api import RequestContext
 
-from glinfra_localstack.base import AwsError, RegionStores, forward_to_moto, new_id, now, operation
+from glinfra_localstack.base import RegionStores, forward_to_moto, new_id, now, operation
+from glinfra_localstack.eks_errors import in_use, invalid_parameter, invalid_request, not_found
 
 # The add-ons served: their default version and the service accounts they run as.
 ADDONS = {
@@ -48,26 +49,6 @@ ADDONS = {
 VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 RESOLVE = ("OVERWRITE", "NONE", "PRESERVE")
-
-
-def _err(code: str, message: str, status: int) -> AwsError:
-    return AwsError(code, message, status)
-
-
-def invalid_parameter(message: str) -> AwsError:
-    return _err("InvalidParameterException", message, 400)
-
-
-def invalid_request(message: str) -> AwsError:
-    return _err("InvalidRequestException", message, 400)
-
-
-def in_use(message: str) -> AwsError:
-    return _err("ResourceInUseException", message, 409)
-
-
-def not_found(message: str) -> AwsError:
-    return _err("ResourceNotFoundException", message, 404)
 
 
 @dataclass

@@ -44,7 +44,7 @@ from localstack.aws.api import RequestContext
 
 from glinfra_localstack.base import (
     AwsError,
-    GapFillProvider,
+    BusyStatesProvider,
     RegionStores,
     env_seconds,
     forward_to_moto,
@@ -314,23 +314,10 @@ def _check_allowed(param: Param, value: str) -> None:
             raise invalid_value(f"Value {value} for parameter {param.name} is invalid. Allowed values: {allowed}.")
 
 
-class ElastiCacheProvider(GapFillProvider):
+class ElastiCacheProvider(BusyStatesProvider):
     service = "elasticache"
 
     # ------------------------------------------------------------------ busy states
-    def _wrap(self, op_name: str, handler):
-        """Every ElastiCache operation first moves replication groups along their busy states."""
-        inner = handler or (lambda context, request: forward_to_moto(context))
-
-        def advancing(context: RequestContext, request: dict):
-            self._advance()
-            result = inner(context, request)
-            if isinstance(result, dict):
-                self._decorate(context, result)
-            return result
-
-        return super()._wrap(op_name, advancing)
-
     def _advance(self) -> None:
         from moto.elasticache.models import elasticache_backends
 

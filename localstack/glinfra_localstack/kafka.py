@@ -398,7 +398,10 @@ class KafkaProvider(GapFillProvider):
             "ClusterType": cluster.type,
         }
 
-    def _cluster_info_v1(self, store: KafkaStore, cluster: Cluster) -> dict:
+    def _cluster_info(self, store: KafkaStore, cluster: Cluster, v2: bool) -> dict:
+        """ClusterInfo as DescribeCluster (v1: provisioned fields at the top level)
+        or DescribeClusterV2 (v2: the cluster type, and the fields under Provisioned
+        or Serverless) returns it."""
         info: dict[str, Any] = {
             "ClusterArn": cluster.arn,
             "ClusterName": cluster.name,
@@ -407,31 +410,18 @@ class KafkaProvider(GapFillProvider):
             "State": cluster.state,
             "Tags": dict(store.tags.get(cluster.arn, {})),
         }
+        if v2:
+            info["ClusterType"] = cluster.type
         if cluster.active_operation:
             info["ActiveOperationArn"] = cluster.active_operation
         if cluster.state_info:
             info["StateInfo"] = dict(cluster.state_info)
         if cluster.provisioned is not None:
-            info.update(_provisioned_view(cluster))
-        return info
-
-    def _cluster_info_v2(self, store: KafkaStore, cluster: Cluster) -> dict:
-        info: dict[str, Any] = {
-            "ClusterArn": cluster.arn,
-            "ClusterName": cluster.name,
-            "ClusterType": cluster.type,
-            "CreationTime": cluster.created,
-            "CurrentVersion": cluster.current_version,
-            "State": cluster.state,
-            "Tags": dict(store.tags.get(cluster.arn, {})),
-        }
-        if cluster.active_operation:
-            info["ActiveOperationArn"] = cluster.active_operation
-        if cluster.state_info:
-            info["StateInfo"] = dict(cluster.state_info)
-        if cluster.provisioned is not None:
-            info["Provisioned"] = _provisioned_view(cluster)
-        if cluster.serverless is not None:
+            if v2:
+                info["Provisioned"] = _provisioned_view(cluster)
+            else:
+                info.update(_provisioned_view(cluster))
+        if v2 and cluster.serverless is not None:
             info["Serverless"] = copy.deepcopy(cluster.serverless)
         return info
 
@@ -441,38 +431,37 @@ class KafkaProvider(GapFillProvider):
         cluster = self._cluster(store, request["ClusterArn"])
         if cluster.type != "PROVISIONED":
             raise bad_request("DescribeCluster supports provisioned clusters only; use DescribeClusterV2.")
-        return {"ClusterInfo": self._cluster_info_v1(store, cluster)}
+        return {"ClusterInfo": self._cluster_info(store, cluster, v2=False)}
 
     @operation("DescribeClusterV2")
     def describe_cluster_v2(self, context: RequestContext, request: dict) -> dict:
         store = self._store(context)
         cluster = self._cluster(store, request["ClusterArn"])
-        return {"ClusterInfo": self._cluster_info_v2(store, cluster)}
+        return {"ClusterInfo": self._cluster_info(store, cluster, v2=True)}
 
     def _listed(self, store: KafkaStore, request: dict, cluster_type: str | None = None) -> list[Cluster]:
         prefix = request.get("ClusterNameFilter") or ""
         clusters = sorted(store.clusters.values(), key=lambda c: c.created)
         return [c for c in clusters if c.name.startswith(prefix) and (cluster_type in (None, c.type))]
 
+    def _list_page(self, store: KafkaStore, request: dict, clusters: list[Cluster], v2: bool) -> dict:
+        page, token = _page(clusters, request)
+        result: dict[str, Any] = {"ClusterInfoList": [self._cluster_info(store, c, v2) for c in page]}
+        if token:
+            result["NextToken"] = token
+        return result
+
     @operation("ListClusters")
     def list_clusters(self, context: RequestContext, request: dict) -> dict:
         store = self._store(context)
         clusters = [c for c in self._listed(store, request) if c.type == "PROVISIONED"]
-        page, token = _page(clusters, request)
-        result: dict[str, Any] = {"ClusterInfoList": [self._cluster_info_v1(store, c) for c in page]}
-        if token:
-            result["NextToken"] = token
-        return result
+        return self._list_page(store, request, clusters, v2=False)
 
     @operation("ListClustersV2")
     def list_clusters_v2(self, context: RequestContext, request: dict) -> dict:
         store = self._store(context)
         clusters = self._listed(store, request, request.get("ClusterTypeFilter"))
-        page, token = _page(clusters, request)
-        result: dict[str, Any] = {"ClusterInfoList": [self._cluster_info_v2(store, c) for c in page]}
-        if token:
-            result["NextToken"] = token
-        return result
+        return self._list_page(store, request, clusters, v2=True)
 
     @operation("DeleteCluster")
     def delete_cluster(self, context: RequestContext, request: dict) -> dict:

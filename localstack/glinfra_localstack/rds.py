@@ -48,7 +48,7 @@ from localstack.aws.api import RequestContext
 
 from glinfra_localstack.base import (
     AwsError,
-    GapFillProvider,
+    BusyStatesProvider,
     RegionStores,
     env_seconds,
     forward_to_moto,
@@ -321,7 +321,16 @@ class RdsStore:
 stores = RegionStores(RdsStore)
 
 
-class RdsProvider(GapFillProvider):
+def _named(groups: dict, name: str | None, missing: AwsError):
+    """The group ``name`` of moto's ``groups`` (RDS names are case-insensitive, moto keeps
+    them as given or in lower case); ``missing`` is raised when there is none."""
+    group = groups.get(name or "") or groups.get((name or "").lower())
+    if group is None:
+        raise missing
+    return group
+
+
+class RdsProvider(BusyStatesProvider):
     service = "rds"
 
     def __init__(self) -> None:
@@ -367,10 +376,7 @@ class RdsProvider(GapFillProvider):
 
     def _subnet_group(self, context: RequestContext, name: str):
         groups = self._backend(context).subnet_groups
-        group = groups.get(name or "") or groups.get((name or "").lower())
-        if group is None:
-            raise AwsError("DBSubnetGroupNotFoundFault", f"DBSubnetGroup {name} not found.", 404)
-        return group
+        return _named(groups, name, AwsError("DBSubnetGroupNotFoundFault", f"DBSubnetGroup {name} not found.", 404))
 
     # ------------------------------------------------------------------ subnet groups
     @operation("CreateDBSubnetGroup")
@@ -422,20 +428,6 @@ class RdsProvider(GapFillProvider):
         return forward_to_moto(context)
 
     # ------------------------------------------------------------------ busy states
-    def _wrap(self, op_name: str, handler):
-        """Every RDS operation first moves the instances along their busy states, and every
-        DBInstance it answers with shows its pending changes (moto's are served too)."""
-        inner = handler or (lambda context, request: forward_to_moto(context))
-
-        def advancing(context: RequestContext, request: dict):
-            self._advance()
-            result = inner(context, request)
-            if isinstance(result, dict):
-                self._decorate(context, result)
-            return result
-
-        return super()._wrap(op_name, advancing)
-
     def _advance(self) -> None:
         from moto.rds.models import rds_backends
 
@@ -926,10 +918,7 @@ class RdsProvider(GapFillProvider):
     # ------------------------------------------------------------------ parameter groups
     def _parameter_group(self, context: RequestContext, name: str):
         groups = self._backend(context).db_parameter_groups
-        group = groups.get(name or "") or groups.get((name or "").lower())
-        if group is None:
-            raise AwsError("DBParameterGroupNotFound", f"DBParameterGroup not found: {name}", 404)
-        return group
+        return _named(groups, name, AwsError("DBParameterGroupNotFound", f"DBParameterGroup not found: {name}", 404))
 
     @operation("CreateDBParameterGroup")
     def create_db_parameter_group(self, context: RequestContext, request: dict):

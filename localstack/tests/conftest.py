@@ -68,6 +68,26 @@ def network(client):
     return {"vpc": vpc, "subnets": subnets}
 
 
+@pytest.fixture
+def eks(client):
+    return client("eks")
+
+
+EKS_ROLE = "arn:aws:iam::000000000000:role/glinfra-eks"
+
+
+def create_eks_cluster(eks, name: str, network: dict, version: str, **vpc) -> str:
+    """Creates the EKS cluster ``name`` in the shared network's subnets (``vpc``: more of
+    its resourcesVpcConfig) and returns its name."""
+    eks.create_cluster(
+        name=name,
+        version=version,
+        roleArn=EKS_ROLE,
+        resourcesVpcConfig={"subnetIds": network["subnets"], **vpc},
+    )
+    return name
+
+
 def error_of(excinfo) -> tuple[str, int]:
     """(error code, HTTP status) of a botocore ClientError."""
     response = excinfo.value.response

@@ -8,29 +8,17 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import error_of, wait_for
+from conftest import EKS_ROLE as ROLE, create_eks_cluster, error_of, wait_for
 
 pytestmark = pytest.mark.glinfra_provider
 
-ROLE = "arn:aws:iam::000000000000:role/glinfra-eks"
 UPDATE_SECONDS = float(os.environ.get("GLINFRA_EMULATOR_EKS_UPDATE_SECONDS") or 1)
 SLACK = 5.0  # generous upper bound for a loaded 2-core machine
 
 
 @pytest.fixture
-def eks(client):
-    return client("eks")
-
-
-@pytest.fixture
 def cluster(eks, name, network):
-    eks.create_cluster(
-        name=name,
-        version="1.29",
-        roleArn=ROLE,
-        resourcesVpcConfig={"subnetIds": network["subnets"], "endpointPublicAccess": True, "endpointPrivateAccess": False},
-    )
-    return name
+    return create_eks_cluster(eks, name, network, "1.29", endpointPublicAccess=True, endpointPrivateAccess=False)
 
 
 @pytest.fixture

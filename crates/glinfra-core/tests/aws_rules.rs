@@ -1,8 +1,10 @@
 //! AWS's rules known before any call, one row per rule: a valid and an invalid
 //! value, and the field the error names. Each row cites where AWS documents it.
 
+mod common;
+
 use glinfra_core::spec::rds::{
-    DbEngine, DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec, StorageType,
+    DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec, StorageType,
 };
 use glinfra_core::{Input, ResourceGraph, Stack};
 use std::collections::BTreeMap;
@@ -25,29 +27,7 @@ fn stack_with(edit: impl FnOnce(&mut DbInstanceSpec, &mut DbParameterGroupSpec))
         description: "pg".into(),
         parameters: BTreeMap::new(),
     };
-    let mut db = DbInstanceSpec {
-        identifier: "rules-db".into(),
-        engine: DbEngine::Postgres,
-        engine_version: "15".into(),
-        instance_class: "db.r6g.large".into(),
-        allocated_storage: 200,
-        storage_type: StorageType::Gp3,
-        iops: None,
-        storage_encrypted: false,
-        kms_key_id: None,
-        multi_az: false,
-        availability_zone: None,
-        backup_retention_days: 7,
-        maintenance_window: "sun:03:00-sun:04:00".into(),
-        deletion_protection: false,
-        vpc_id: None,
-        db_subnet_group_name: Some(subnets.name()),
-        parameter_group_name: None,
-        vpc_security_group_ids: Vec::new(),
-        master_username: Some("greenlang".into()),
-        manage_master_user_password: true,
-        replicate_from: None,
-    };
+    let mut db = common::postgres_primary("rules-db", subnets.name());
     edit(&mut db, &mut params);
     let params = stack.add("db-params", params);
     db.parameter_group_name = Some(params.name());
@@ -375,9 +355,7 @@ mod names_and_limits {
     use glinfra_core::spec::kms::KmsKeySpec;
     use glinfra_core::spec::logs::LogGroupSpec;
     use glinfra_core::spec::msk::{ClientBrokerEncryption, MskClusterSpec, MskConfigurationSpec};
-    use glinfra_core::spec::rds::{
-        DbEngine, DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec, StorageType,
-    };
+    use glinfra_core::spec::rds::{DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec};
     use glinfra_core::{Input, ResourceGraph, ResourceSpec, Stack};
     use std::collections::BTreeMap;
 
@@ -437,29 +415,7 @@ mod names_and_limits {
     }
 
     fn db_instance() -> DbInstanceSpec {
-        DbInstanceSpec {
-            identifier: "rules-db".into(),
-            engine: DbEngine::Postgres,
-            engine_version: "15".into(),
-            instance_class: "db.r6g.large".into(),
-            allocated_storage: 200,
-            storage_type: StorageType::Gp3,
-            iops: None,
-            storage_encrypted: false,
-            kms_key_id: None,
-            multi_az: false,
-            availability_zone: None,
-            backup_retention_days: 7,
-            maintenance_window: "sun:03:00-sun:04:00".into(),
-            deletion_protection: false,
-            vpc_id: None,
-            db_subnet_group_name: Some(Input::from("rules-db")),
-            parameter_group_name: None,
-            vpc_security_group_ids: Vec::new(),
-            master_username: Some("greenlang".into()),
-            manage_master_user_password: true,
-            replicate_from: None,
-        }
+        super::common::postgres_primary("rules-db", Input::from("rules-db"))
     }
 
     fn cache_subnet_group() -> CacheSubnetGroupSpec {

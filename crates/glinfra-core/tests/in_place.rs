@@ -52,29 +52,7 @@ fn action(p: &Plan, id: &str) -> Option<Action> {
 }
 
 fn primary(identifier: &str) -> DbInstanceSpec {
-    DbInstanceSpec {
-        identifier: identifier.into(),
-        engine: DbEngine::Postgres,
-        engine_version: "15".into(),
-        instance_class: "db.r6g.large".into(),
-        allocated_storage: 200,
-        storage_type: StorageType::Gp3,
-        iops: None,
-        storage_encrypted: false,
-        kms_key_id: None,
-        multi_az: false,
-        availability_zone: None,
-        backup_retention_days: 7,
-        maintenance_window: "sun:03:00-sun:04:00".into(),
-        deletion_protection: false,
-        vpc_id: None,
-        db_subnet_group_name: Some(Input::from("inplace-db")),
-        parameter_group_name: None,
-        vpc_security_group_ids: Vec::new(),
-        master_username: Some("greenlang".into()),
-        manage_master_user_password: true,
-        replicate_from: None,
-    }
+    common::postgres_primary(identifier, Input::from("inplace-db"))
 }
 
 fn replica_of(source: Input<String>) -> DbInstanceSpec {

@@ -5,9 +5,11 @@
 //! taken over starting nothing more, lost updates refused, `force-unlock`, and what
 //! each operation costs in store calls.
 
+mod support;
+
 use glinfra_core::plan::plan;
 use glinfra_core::spec::ec2::*;
-use glinfra_core::{Mutation, ResourceGraph, Stack, State};
+use glinfra_core::{ResourceGraph, Stack, State};
 use glinfra_engine::backend::object::MemoryStore;
 use glinfra_engine::backend::{LockEventKind, TokioClock};
 use glinfra_engine::fake::{FakeCloud, FakeOp};
@@ -80,20 +82,7 @@ async fn pass(d: Duration) {
 
 fn begin(resource: &str) -> JournalRecord {
     let stack = stack();
-    let decl = stack.get(resource).unwrap();
-    JournalRecord::Begin {
-        resource: resource.into(),
-        operation: Mutation::Create,
-        run_id: "run-a".into(),
-        at: "t".into(),
-        kind: decl.kind,
-        region: decl.region.clone(),
-        props: decl.props.clone(),
-        tags: decl.tags.clone(),
-        dependencies: Default::default(),
-        lifecycle: Default::default(),
-        since_serial: None,
-    }
+    support::begin_create(stack.get(resource).unwrap(), "run-a", None)
 }
 
 fn stack() -> Stack {

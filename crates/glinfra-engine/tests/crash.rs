@@ -6,18 +6,21 @@
 //! refused with AlreadyExists leaves no placeholder; the journal survives a torn
 //! write and the state files are private.
 
+mod support;
+
 use glinfra_core::plan::{plan, plan_destroy};
 use glinfra_core::spec::ec2::*;
 use glinfra_core::spec::s3::BucketSpec;
 use glinfra_core::{Action, Mutation, Plan, ResourceGraph, Stack};
-use glinfra_engine::fake::{FakeCloud, FakeOp};
+use glinfra_engine::fake::FakeOp;
 use glinfra_engine::LocalLock;
 use glinfra_engine::{
-    apply, ApplyError, ApplyOptions, ApplyReport, ErrorClass, Event, LocalStateStore, Observer,
-    OpStatus, RetryPolicy, StackLock, Stop, StopReason,
+    apply, ApplyError, ApplyOptions, ApplyReport, ErrorClass, Event, Observer, OpStatus,
+    RetryPolicy, StackLock, Stop, StopReason,
 };
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::{fast_options, World};
 
 /// vpc ← rt, subnet-0/1 ← rta-0/1; bucket on its own.
 fn stack() -> Stack {
@@ -101,34 +104,14 @@ impl Recorder {
 
 fn options(stop: &Stop) -> ApplyOptions {
     ApplyOptions {
-        retry: RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-        },
         stop: stop.clone(),
-        ..ApplyOptions::default()
+        ..fast_options()
     }
-}
-
-struct World {
-    _dir: tempfile::TempDir,
-    store: LocalStateStore,
-    cloud: Arc<FakeCloud>,
 }
 
 impl World {
     fn new() -> World {
-        let dir = tempfile::tempdir().unwrap();
-        World {
-            store: LocalStateStore::new(dir.path().join("state")),
-            _dir: dir,
-            cloud: Arc::new(FakeCloud::new()),
-        }
-    }
-
-    fn lock(&self) -> Arc<StackLock> {
-        Arc::new(self.store.lock("life").unwrap())
+        World::of("life")
     }
 
     /// The lock, once a killed run's tasks are gone (the runtime aborts a dropped

@@ -1,18 +1,21 @@
 //! Engine lifecycle scenarios against the in-memory fake cloud: each builds a
 //! state, runs an apply with injected faults, and checks the cloud and the journal.
 
+mod support;
+
 use glinfra_core::plan::{plan, plan_destroy};
 use glinfra_core::spec::ec2::*;
 use glinfra_core::spec::s3::BucketSpec;
 use glinfra_core::{Plan, ResourceGraph, Stack};
-use glinfra_engine::fake::{FakeCloud, FakeOp};
+use glinfra_engine::fake::FakeOp;
 use glinfra_engine::LocalLock;
 use glinfra_engine::{
-    apply, ApplyError, ApplyOptions, ApplyReport, ErrorClass, Event, LocalStateStore, Observer,
-    OpStatus, RetryPolicy, StackLock, StoreError,
+    apply, ApplyError, ApplyReport, ErrorClass, Event, LocalStateStore, Observer, OpStatus,
+    StackLock, StoreError,
 };
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::{begin_create, fast_options, World};
 
 fn stack() -> Stack {
     let mut stack = Stack::new("life", "us-east-1");
@@ -66,35 +69,9 @@ impl Recorder {
     }
 }
 
-fn fast_options() -> ApplyOptions {
-    ApplyOptions {
-        retry: RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-        },
-        ..ApplyOptions::default()
-    }
-}
-
-struct World {
-    _dir: tempfile::TempDir,
-    store: LocalStateStore,
-    cloud: Arc<FakeCloud>,
-}
-
 impl World {
     fn new() -> World {
-        let dir = tempfile::tempdir().unwrap();
-        World {
-            store: LocalStateStore::new(dir.path()),
-            _dir: dir,
-            cloud: Arc::new(FakeCloud::new()),
-        }
-    }
-
-    fn lock(&self) -> Arc<StackLock> {
-        Arc::new(self.store.lock("life").unwrap())
+        World::of("life")
     }
 
     async fn plan(&self, lock: &StackLock, stack: &Stack) -> Plan {
@@ -420,21 +397,9 @@ async fn destroy_never_deletes_a_same_named_resource_of_someone_else() {
     let mut stack = Stack::new("life", "us-east-1");
     stack.add("vpc", VpcSpec::new("10.0.0.0/16"));
     let decl = stack.get("vpc").unwrap().clone();
-    lock.append(&glinfra_engine::journal::JournalRecord::Begin {
-        resource: "vpc".into(),
-        operation: glinfra_core::Mutation::Create,
-        run_id: "killed".into(),
-        at: "t".into(),
-        kind: decl.kind,
-        region: decl.region.clone(),
-        props: decl.props.clone(),
-        tags: decl.tags.clone(),
-        dependencies: Default::default(),
-        lifecycle: Default::default(),
-        since_serial: None,
-    })
-    .await
-    .unwrap();
+    lock.append(&begin_create(&decl, "killed", None))
+        .await
+        .unwrap();
     world
         .cloud
         .fail("vpc", FakeOp::Find, ErrorClass::AlreadyExists, 1);

@@ -4,19 +4,19 @@
 //! `find` for a while, as an eventually consistent Describe does. With `find`
 //! blind, only the token keeps a retried create from making a second resource.
 
+mod support;
+
 use glinfra_core::plan::{plan, plan_destroy};
 use glinfra_core::spec::ec2::*;
 use glinfra_core::spec::s3::BucketSpec;
-use glinfra_core::{Mutation, Plan, ResourceGraph, Stack};
+use glinfra_core::{Plan, ResourceGraph, Stack};
 use glinfra_engine::fake::{FakeCloud, FakeOp};
-use glinfra_engine::journal::JournalRecord;
 use glinfra_engine::{
-    apply, ApplyOptions, ApplyReport, IdempotencyToken, LocalStateStore, NoObserver, Provider,
-    ResolvedResource, RetryPolicy, StackLock,
+    apply, ApplyReport, IdempotencyToken, NoObserver, Provider, ResolvedResource,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use support::{begin_create, fast_options, World};
 
 /// vpc ← subnet-0/1; bucket on its own.
 fn stack() -> Stack {
@@ -38,40 +38,17 @@ fn network() -> Stack {
     stack
 }
 
-struct World {
-    _dir: tempfile::TempDir,
-    store: LocalStateStore,
-    cloud: Arc<FakeCloud>,
-}
-
 impl World {
     fn new() -> World {
-        let dir = tempfile::tempdir().unwrap();
-        World {
-            store: LocalStateStore::new(dir.path().join("state")),
-            _dir: dir,
-            cloud: Arc::new(FakeCloud::new()),
-        }
-    }
-
-    fn lock(&self) -> Arc<StackLock> {
-        Arc::new(self.store.lock("tok").unwrap())
+        World::of("tok")
     }
 
     async fn run(&self, plan: &Plan) -> ApplyReport {
-        let options = ApplyOptions {
-            retry: RetryPolicy {
-                max_attempts: 5,
-                base_delay: Duration::from_millis(1),
-                max_delay: Duration::from_millis(5),
-            },
-            ..ApplyOptions::default()
-        };
         let report = apply(
             self.cloud.clone(),
             self.lock(),
             plan,
-            options,
+            fast_options(),
             Arc::new(NoObserver),
         )
         .await
@@ -163,21 +140,9 @@ async fn a_create_resumed_after_a_kill_sends_the_token_of_the_killed_run() {
 
     // What the killed run did: began the bucket's create at serial 0 and sent it.
     let decl = stack().get("bucket").unwrap().clone();
-    lock.append(&JournalRecord::Begin {
-        resource: "bucket".into(),
-        operation: Mutation::Create,
-        run_id: "killed".into(),
-        at: "t".into(),
-        kind: decl.kind,
-        region: decl.region.clone(),
-        props: decl.props.clone(),
-        tags: decl.tags.clone(),
-        dependencies: Default::default(),
-        lifecycle: Default::default(),
-        since_serial: Some(0),
-    })
-    .await
-    .unwrap();
+    lock.append(&begin_create(&decl, "killed", Some(0)))
+        .await
+        .unwrap();
     drop(lock);
     let state = world.lock().load().await.unwrap();
     let mut sent = ResolvedResource::resolve("tok", &decl, &state).unwrap();

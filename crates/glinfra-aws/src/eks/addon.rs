@@ -13,16 +13,16 @@
 //! A refresh reads add-ons through the clusters their records name: ListAddons
 //! per cluster, then DescribeAddon of each (tags come with it).
 
-use super::{follow_update, issues, sync_tags, IN_USE, UPDATE_DEADLINE};
+use super::object::{accessors, EksObject, Phase};
+use super::{follow_update, recorded_clusters, sync_tags, UPDATE_DEADLINE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::live::{Live, Scope};
 use crate::kit::read::filled;
-use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{
-    build_error, ensure_owned, required, resolved_opt, resolved_str, tags, Absent, Changed,
-    Desired, Recorded,
+    build_error, described, required, resolved_opt, resolved_str, tags, Absent, Changed, Desired,
+    Recorded,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
@@ -31,8 +31,7 @@ use aws_sdk_eks::types::{
 use aws_sdk_eks::Client;
 use glinfra_core::spec::eks::{AddonPodIdentity, EksAddonOutputs, EksAddonSpec, ResolveConflicts};
 use glinfra_core::Input;
-use glinfra_engine::{ErrorClass, ProviderError};
-use std::collections::BTreeSet;
+use glinfra_engine::ProviderError;
 use std::time::Duration;
 
 /// How long an add-on may take to become ACTIVE after its create, or to go after its delete.
@@ -50,115 +49,64 @@ fn outputs(a: &Addon) -> Result<EksAddonOutputs, ProviderError> {
 
 /// The add-on `name` of `cluster`, if there is one (none when the cluster is gone).
 async fn describe(eks: &Client, cluster: &str, name: &str) -> Result<Option<Addon>, ProviderError> {
-    let out = eks
+    let call = eks
         .describe_addon()
         .cluster_name(cluster)
         .addon_name(name)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribeAddon {cluster}/{name}"), e))
-        .or_absent()?;
-    Ok(out.and_then(|o| o.addon().cloned()))
-}
-
-fn health(a: &Addon) -> String {
-    let list = a.health().map(|h| h.issues()).unwrap_or_default();
-    issues(
-        list.iter()
-            .map(|i| (i.code().map(|c| c.as_str()), i.message())),
-    )
-}
-
-fn status_of(a: &Addon) -> &str {
-    a.status().map(|s| s.as_str()).unwrap_or("no status")
-}
-
-/// Waits until the add-on is ACTIVE (or DEGRADED, with a warning); the failed
-/// states are errors naming the health issues.
-async fn wait_active(
-    eks: &Client,
-    cluster: &str,
-    name: &str,
-    deadline: Duration,
-) -> Result<Addon, ProviderError> {
-    wait::until(
-        &format!("EKS add-on `{cluster}/{name}` to be ACTIVE"),
-        deadline,
-        POLL,
-        || async {
-            let Some(a) = describe(eks, cluster, name).await? else {
-                return Ok(Poll::Pending("not found".into()));
-            };
-            Ok(match a.status() {
-                Some(AddonStatus::Active) => Poll::Ready(Ok(a)),
-                Some(AddonStatus::Degraded) => {
-                    tracing::warn!(cluster = %cluster, addon = %name, "EKS add-on is DEGRADED{}", health(&a));
-                    Poll::Ready(Ok(a))
-                }
-                Some(
-                    s @ (AddonStatus::CreateFailed
-                    | AddonStatus::UpdateFailed
-                    | AddonStatus::DeleteFailed),
-                ) => {
-                    return Err(ProviderError::new(
-                        ErrorClass::Fatal,
-                        format!("EKS add-on `{cluster}/{name}` is {}{}", s.as_str(), health(&a)),
-                    ))
-                }
-                Some(AddonStatus::Deleting) => Poll::Ready(Err(ProviderError::new(
-                    ErrorClass::Retryable,
-                    format!("EKS add-on `{cluster}/{name}` is being deleted"),
-                ))),
-                _ => Poll::Pending(status_of(&a).to_string()),
-            })
-        },
-    )
-    .await?
-}
-
-async fn wait_gone(eks: &Client, cluster: &str, name: &str) -> Result<(), ProviderError> {
-    wait::gone(
-        &format!("EKS add-on `{cluster}/{name}`"),
-        ADDON_DEADLINE,
-        || async {
-            match describe(eks, cluster, name).await? {
-                None => Ok(None),
-                Some(a) if a.status() == Some(&AddonStatus::DeleteFailed) => {
-                    Err(ProviderError::new(
-                        ErrorClass::Fatal,
-                        format!(
-                            "EKS add-on `{cluster}/{name}` is DELETE_FAILED{}",
-                            health(&a)
-                        ),
-                    ))
-                }
-                Some(a) => Ok(Some(status_of(&a).to_string())),
-            }
-        },
-    )
+        .send();
+    described(&format!("DescribeAddon {cluster}/{name}"), call, |o| {
+        o.addon()
+    })
     .await
 }
 
-/// Deletes the add-on (its software removed from the cluster) and waits until it is gone.
-async fn remove(eks: &Client, cluster: &str, name: &str) -> Result<(), ProviderError> {
-    let deleted = eks
-        .delete_addon()
-        .cluster_name(cluster)
-        .addon_name(name)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DeleteAddon {cluster}/{name}"), e));
-    if let Err(err) = deleted {
-        if err.class == ErrorClass::NotFound {
-            return Ok(());
-        }
-        match describe(eks, cluster, name).await? {
-            None => return Ok(()),
-            Some(a) if a.status() == Some(&AddonStatus::Deleting) => {}
-            Some(_) => return Err(err),
+/// The add-on `name` of `cluster`, for the lifecycle every EKS resource shares.
+struct AddonAt<'a> {
+    eks: &'a Client,
+    cluster: &'a str,
+    name: &'a str,
+}
+
+#[async_trait]
+impl EksObject for AddonAt<'_> {
+    type Live = Addon;
+    const KIND: &'static str = "EKS add-on";
+    const DEADLINE: Duration = ADDON_DEADLINE;
+
+    fn key(&self) -> String {
+        format!("{}/{}", self.cluster, self.name)
+    }
+
+    async fn describe(&self) -> Result<Option<Addon>, ProviderError> {
+        describe(self.eks, self.cluster, self.name).await
+    }
+
+    /// DeleteAddon: its software removed from the cluster.
+    async fn delete_call(&self) -> Result<(), ProviderError> {
+        let (cluster, name) = (self.cluster, self.name);
+        self.eks
+            .delete_addon()
+            .cluster_name(cluster)
+            .addon_name(name)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DeleteAddon {cluster}/{name}"), e))
+            .map(drop)
+    }
+
+    fn phase(a: &Addon) -> Phase {
+        match a.status() {
+            Some(AddonStatus::Active) => Phase::Active,
+            Some(AddonStatus::Degraded) => Phase::Degraded,
+            Some(AddonStatus::CreateFailed) => Phase::CreateFailed,
+            Some(AddonStatus::UpdateFailed) => Phase::UpdateFailed,
+            Some(AddonStatus::DeleteFailed) => Phase::DeleteFailed,
+            Some(AddonStatus::Deleting) => Phase::Deleting,
+            _ => Phase::Changing,
         }
     }
-    wait_gone(eks, cluster, name).await
+
+    accessors!(Addon);
 }
 
 fn sdk_resolve(r: ResolveConflicts) -> SdkResolve {
@@ -287,27 +235,14 @@ impl Driver for EksAddonDriver {
         let eks = c.eks(&r.region);
         let cluster = resolved_str(&r.spec.cluster_name, "cluster_name")?;
         let name = r.spec.addon_name.as_str();
-        let Some(a) = describe(&eks, cluster, name).await? else {
-            return Ok(None);
-        };
-        ensure_owned(
-            &format!("EKS add-on `{cluster}/{name}`"),
-            &tags::from_map(a.tags()),
-            r,
-        )?;
-        match a.status() {
-            Some(AddonStatus::Active | AddonStatus::Degraded) => outputs(&a).map(Some),
-            Some(AddonStatus::Deleting) => {
-                wait_gone(&eks, cluster, name).await?;
-                Ok(None)
-            }
-            Some(AddonStatus::CreateFailed | AddonStatus::DeleteFailed) => {
-                // Create deletes it and tries again.
-                tracing::warn!(cluster = %cluster, addon = %name, "not adopting our EKS add-on: it is {}{}", status_of(&a), health(&a));
-                Ok(None)
-            }
-            _ => outputs(&wait_active(&eks, cluster, name, ADDON_DEADLINE).await?).map(Some),
+        let found = AddonAt {
+            eks: &eks,
+            cluster,
+            name,
         }
+        .adopt(r, true)
+        .await?;
+        found.as_ref().map(outputs).transpose()
     }
 
     async fn create(
@@ -325,9 +260,12 @@ impl Driver for EksAddonDriver {
         )?;
         let pods = sdk_identities(spec)?;
         let tags = tags::to_map(&r.owned_tags());
-        let mut token = r.token();
-        // At most: a failed or deleting add-on of ours holding the name is cleared, then one more try.
-        for _ in 0..3 {
+        let at = AddonAt {
+            eks: &eks,
+            cluster,
+            name,
+        };
+        let created = at.create(r, true, |token| {
             let sent = eks
                 .create_addon()
                 .cluster_name(cluster)
@@ -337,36 +275,15 @@ impl Driver for EksAddonDriver {
                 .set_pod_identity_associations((!pods.is_empty()).then(|| pods.clone()))
                 .resolve_conflicts(sdk_resolve(spec.resolve_conflicts))
                 .set_tags(Some(tags.clone()))
-                .set_client_request_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify(&format!("CreateAddon {cluster}/{name}"), e));
-            let err = match sent {
-                Ok(_) => return outputs(&wait_active(&eks, cluster, name, ADDON_DEADLINE).await?),
-                Err(err) if err.has_code(&[IN_USE]) => err,
-                Err(err) => return Err(err),
-            };
-            let Some(a) = describe(&eks, cluster, name).await? else {
-                return Err(err);
-            };
-            ensure_owned(
-                &format!("EKS add-on `{cluster}/{name}`"),
-                &tags::from_map(a.tags()),
-                r,
-            )?;
-            match a.status() {
-                Some(AddonStatus::CreateFailed | AddonStatus::DeleteFailed) => {
-                    tracing::warn!(cluster = %cluster, addon = %name, "deleting our failed EKS add-on to create it again{}", health(&a));
-                    remove(&eks, cluster, name).await?;
-                }
-                Some(AddonStatus::Deleting) => wait_gone(&eks, cluster, name).await?,
-                _ => return outputs(&wait_active(&eks, cluster, name, ADDON_DEADLINE).await?),
+                .set_client_request_token(token)
+                .send();
+            async move {
+                sent.await
+                    .map(drop)
+                    .map_err(|e| classify(&format!("CreateAddon {cluster}/{name}"), e))
             }
-        }
-        Err(ProviderError::new(
-            ErrorClass::Retryable,
-            format!("EKS add-on name `{cluster}/{name}` is still taken"),
-        ))
+        });
+        outputs(&created.await?)
     }
 
     async fn update(
@@ -380,19 +297,13 @@ impl Driver for EksAddonDriver {
         let eks = c.eks(&r.region);
         let cluster = resolved_str(&spec.cluster_name, "cluster_name")?;
         let name = spec.addon_name.as_str();
-        let mut a = describe(&eks, cluster, name).await?.ok_or_else(|| {
-            ProviderError::new(
-                ErrorClass::NotFound,
-                format!("EKS add-on `{cluster}/{name}` not found"),
-            )
-        })?;
-        if !matches!(
-            a.status(),
-            Some(AddonStatus::Active | AddonStatus::Degraded)
-        ) {
-            // One update at a time: let a running one finish first.
-            a = wait_active(&eks, cluster, name, UPDATE_DEADLINE).await?;
+        let a = AddonAt {
+            eks: &eks,
+            cluster,
+            name,
         }
+        .settled()
+        .await?;
         if changed.has("tags") {
             let arn = required(a.addon_arn(), "EKS add-on arn")?.to_string();
             let full = changed.0.is_empty();
@@ -443,7 +354,15 @@ impl Driver for EksAddonDriver {
             &what,
         )
         .await?;
-        outputs(&wait_active(&eks, cluster, name, UPDATE_DEADLINE).await?)
+        outputs(
+            &AddonAt {
+                eks: &eks,
+                cluster,
+                name,
+            }
+            .wait_active(UPDATE_DEADLINE, true)
+            .await?,
+        )
     }
 
     /// For each cluster the recorded add-ons name: ListAddons (one call per page),
@@ -455,13 +374,8 @@ impl Driver for EksAddonDriver {
         scope: &Scope<EksAddonSpec>,
     ) -> Result<Option<Vec<Live<EksAddonSpec>>>, ProviderError> {
         let eks = c.eks(&scope.region);
-        let clusters: BTreeSet<&str> = scope
-            .recorded
-            .iter()
-            .filter_map(|r| r.spec.cluster_name.value().map(String::as_str))
-            .collect();
         let mut live = Vec::new();
-        for cluster in clusters {
+        for cluster in recorded_clusters(scope, |s| &s.cluster_name) {
             let listed = eks
                 .list_addons()
                 .cluster_name(cluster)
@@ -509,6 +423,14 @@ impl Driver for EksAddonDriver {
         prior: &Recorded<EksAddonSpec>,
     ) -> Result<(), ProviderError> {
         let cluster = resolved_str(&prior.spec.cluster_name, "cluster_name")?;
-        remove(&c.eks(&prior.region), cluster, &prior.spec.addon_name).await
+        let eks = c.eks(&prior.region);
+        let name = &prior.spec.addon_name;
+        AddonAt {
+            eks: &eks,
+            cluster,
+            name,
+        }
+        .remove()
+        .await
     }
 }

@@ -19,15 +19,15 @@
 //! batch describe; the tags come with DescribeCluster), so it reads every cluster
 //! of the stack, known to state or not, whole.
 
-use super::{issues, sync_tags, wait_update, CLUSTER_DEADLINE, IN_USE, UPDATE_DEADLINE};
+use super::object::{accessors, EksObject, Phase};
+use super::{sync_tags, wait_update, CLUSTER_DEADLINE, UPDATE_DEADLINE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::live::{like, Live, Scope};
 use crate::kit::read::{self, filled};
-use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{
-    ensure_owned, required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded,
+    described, required, resolved_all, resolved_str, tags, Changed, Desired, Recorded,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
@@ -54,98 +54,53 @@ fn outputs(cl: &Cluster) -> Result<EksClusterOutputs, ProviderError> {
 
 /// The cluster named `name`, if there is one.
 async fn describe(eks: &Client, name: &str) -> Result<Option<Cluster>, ProviderError> {
-    let out = eks
-        .describe_cluster()
-        .name(name)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribeCluster {name}"), e))
-        .or_absent()?;
-    Ok(out.and_then(|o| o.cluster().cloned()))
+    let call = eks.describe_cluster().name(name).send();
+    described(&format!("DescribeCluster {name}"), call, |o| o.cluster()).await
 }
 
-/// The cluster's health issues, as a suffix for a message.
-fn health(cl: &Cluster) -> String {
-    let list = cl.health().map(|h| h.issues()).unwrap_or_default();
-    issues(
-        list.iter()
-            .map(|i| (i.code().map(|c| c.as_str()), i.message())),
-    )
+/// The cluster `name`, for the lifecycle every EKS resource shares.
+struct ClusterAt<'a> {
+    eks: &'a Client,
+    name: &'a str,
 }
 
-fn status_of(cl: &Cluster) -> &str {
-    cl.status().map(|s| s.as_str()).unwrap_or("no status")
-}
+#[async_trait]
+impl EksObject for ClusterAt<'_> {
+    type Live = Cluster;
+    const KIND: &'static str = "EKS cluster";
+    const DEADLINE: Duration = CLUSTER_DEADLINE;
 
-/// Waits until the cluster is ACTIVE; FAILED is an error naming its health issues.
-async fn wait_active(
-    eks: &Client,
-    name: &str,
-    deadline: Duration,
-) -> Result<Cluster, ProviderError> {
-    wait::until(
-        &format!("EKS cluster `{name}` to be ACTIVE"),
-        deadline,
-        POLL,
-        || async {
-            let Some(cl) = describe(eks, name).await? else {
-                return Ok(Poll::Pending("not found".into()));
-            };
-            Ok(match cl.status() {
-                Some(ClusterStatus::Active) => Poll::Ready(Ok(cl)),
-                Some(ClusterStatus::Failed) => {
-                    return Err(ProviderError::new(
-                        ErrorClass::Fatal,
-                        format!("EKS cluster `{name}` is FAILED{}", health(&cl)),
-                    ))
-                }
-                // Retryable, but it ends this wait: the executor tries the call again.
-                Some(ClusterStatus::Deleting) => Poll::Ready(Err(ProviderError::new(
-                    ErrorClass::Retryable,
-                    format!("EKS cluster `{name}` is being deleted"),
-                ))),
-                _ => Poll::Pending(status_of(&cl).to_string()),
-            })
-        },
-    )
-    .await?
-}
+    fn key(&self) -> String {
+        self.name.to_string()
+    }
 
-/// Waits until DescribeCluster no longer finds the cluster.
-async fn wait_gone(eks: &Client, name: &str) -> Result<(), ProviderError> {
-    wait::gone(
-        &format!("EKS cluster `{name}`"),
-        CLUSTER_DEADLINE,
-        || async {
-            Ok(describe(eks, name)
-                .await?
-                .map(|cl| status_of(&cl).to_string()))
-        },
-    )
-    .await
-}
+    async fn describe(&self) -> Result<Option<Cluster>, ProviderError> {
+        describe(self.eks, self.name).await
+    }
 
-/// Deletes the cluster and waits until it is gone; gone already is success.
-async fn remove(eks: &Client, name: &str) -> Result<(), ProviderError> {
-    let deleted = eks
-        .delete_cluster()
-        .name(name)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DeleteCluster {name}"), e));
-    if let Err(err) = deleted {
-        if err.class == ErrorClass::NotFound {
-            return Ok(());
-        }
-        // A cluster already being deleted (an earlier attempt) is waited for; anything
-        // else, such as node groups still attached (ResourceInUseException, retried), is the error.
-        match describe(eks, name).await? {
-            None => return Ok(()),
-            Some(cl) if cl.status() == Some(&ClusterStatus::Deleting) => {}
-            Some(_) => return Err(err),
+    /// DeleteCluster; refused while node groups are attached (ResourceInUseException, retried).
+    async fn delete_call(&self) -> Result<(), ProviderError> {
+        let name = self.name;
+        self.eks
+            .delete_cluster()
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DeleteCluster {name}"), e))
+            .map(drop)
+    }
+
+    /// A cluster has no DEGRADED; FAILED is a create that failed.
+    fn phase(cl: &Cluster) -> Phase {
+        match cl.status() {
+            Some(ClusterStatus::Active) => Phase::Active,
+            Some(ClusterStatus::Failed) => Phase::CreateFailed,
+            Some(ClusterStatus::Deleting) => Phase::Deleting,
+            _ => Phase::Changing,
         }
     }
-    wait_gone(eks, name).await
+
+    accessors!(Cluster);
 }
 
 /// The API's log type of `t`.
@@ -335,7 +290,9 @@ async fn update_config(
         .map_err(|e| classify(&format!("UpdateClusterConfig {name} ({what})"), e))?;
     let what = format!("{what} of EKS cluster `{name}`");
     wait_update(eks, name, None, out.update(), &what).await?;
-    wait_active(eks, name, UPDATE_DEADLINE).await
+    ClusterAt { eks, name }
+        .wait_active(UPDATE_DEADLINE, false)
+        .await
 }
 
 /// Turns on envelope encryption of secrets with `key` (AssociateEncryptionConfig) and
@@ -378,7 +335,9 @@ async fn associate_encryption(
         .map_err(|e| classify(&format!("AssociateEncryptionConfig {name}"), e))?;
     let what = format!("secrets encryption of EKS cluster `{name}`");
     wait_update(eks, name, None, out.update(), &what).await?;
-    wait_active(eks, name, UPDATE_DEADLINE).await
+    ClusterAt { eks, name }
+        .wait_active(UPDATE_DEADLINE, false)
+        .await
 }
 
 #[async_trait]
@@ -392,27 +351,8 @@ impl Driver for EksClusterDriver {
     ) -> Result<Option<EksClusterOutputs>, ProviderError> {
         let eks = c.eks(&r.region);
         let name = r.spec.name.as_str();
-        let Some(cl) = describe(&eks, name).await? else {
-            return Ok(None);
-        };
-        ensure_owned(
-            &format!("EKS cluster `{name}`"),
-            &tags::from_map(cl.tags()),
-            r,
-        )?;
-        match cl.status() {
-            Some(ClusterStatus::Active) => outputs(&cl).map(Some),
-            Some(ClusterStatus::Deleting) => {
-                wait_gone(&eks, name).await?;
-                Ok(None)
-            }
-            Some(ClusterStatus::Failed) => {
-                tracing::warn!(cluster = %name, "not adopting our EKS cluster: it is FAILED{}", health(&cl));
-                Ok(None)
-            }
-            // CREATING, UPDATING, PENDING: usable soon.
-            _ => outputs(&wait_active(&eks, name, CLUSTER_DEADLINE).await?).map(Some),
-        }
+        let found = ClusterAt { eks: &eks, name }.adopt(r, false).await?;
+        found.as_ref().map(outputs).transpose()
     }
 
     async fn create(
@@ -451,8 +391,8 @@ impl Driver for EksClusterDriver {
         // At most: a failed or deleting cluster of ours holding the name is cleared, then one more try.
         // The engine's token goes with the first try only: a try after clearing a cluster
         // is a new request (with the old token EKS would answer about the old cluster).
-        let mut token = r.token();
-        for _ in 0..3 {
+        let at = ClusterAt { eks: &eks, name };
+        let created = at.create(r, false, |token| {
             let sent = eks
                 .create_cluster()
                 .name(name)
@@ -462,38 +402,15 @@ impl Driver for EksClusterDriver {
                 .logging(logging(&spec.enabled_log_types))
                 .set_encryption_config(encryption.clone())
                 .set_tags(Some(tags.clone()))
-                .set_client_request_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify(&format!("CreateCluster {name}"), e));
-            let err = match sent {
-                Ok(_) => return outputs(&wait_active(&eks, name, CLUSTER_DEADLINE).await?),
-                Err(err) if err.has_code(&[IN_USE]) => err,
-                Err(err) => return Err(err),
-            };
-            // The name is taken: by an earlier attempt of ours (its response lost), by a
-            // failed or departing cluster of ours, or by someone else.
-            let Some(cl) = describe(&eks, name).await? else {
-                return Err(err);
-            };
-            ensure_owned(
-                &format!("EKS cluster `{name}`"),
-                &tags::from_map(cl.tags()),
-                r,
-            )?;
-            match cl.status() {
-                Some(ClusterStatus::Failed) => {
-                    tracing::warn!(cluster = %name, "deleting our FAILED EKS cluster to create it again{}", health(&cl));
-                    remove(&eks, name).await?;
-                }
-                Some(ClusterStatus::Deleting) => wait_gone(&eks, name).await?,
-                _ => return outputs(&wait_active(&eks, name, CLUSTER_DEADLINE).await?),
+                .set_client_request_token(token)
+                .send();
+            async move {
+                sent.await
+                    .map(drop)
+                    .map_err(|e| classify(&format!("CreateCluster {name}"), e))
             }
-        }
-        Err(ProviderError::new(
-            ErrorClass::Retryable,
-            format!("EKS cluster name `{name}` is still taken"),
-        ))
+        });
+        outputs(&created.await?)
     }
 
     async fn update(
@@ -506,16 +423,7 @@ impl Driver for EksClusterDriver {
         let spec = &r.spec;
         let eks = c.eks(&r.region);
         let name = spec.name.as_str();
-        let mut cl = describe(&eks, name).await?.ok_or_else(|| {
-            ProviderError::new(
-                ErrorClass::NotFound,
-                format!("EKS cluster `{name}` not found"),
-            )
-        })?;
-        if cl.status() != Some(&ClusterStatus::Active) {
-            // EKS takes one update at a time: let a running one finish first.
-            cl = wait_active(&eks, name, UPDATE_DEADLINE).await?;
-        }
+        let mut cl = ClusterAt { eks: &eks, name }.settled().await?;
 
         if changed.has("tags") {
             let arn = required(cl.arn(), "EKS cluster arn")?.to_string();
@@ -594,7 +502,9 @@ impl Driver for EksClusterDriver {
                     .map_err(|e| classify(&format!("UpdateClusterVersion {name} to {step}"), e))?;
                 let what = format!("EKS cluster `{name}` version {step}");
                 wait_update(&eks, name, None, out.update(), &what).await?;
-                cl = wait_active(&eks, name, UPDATE_DEADLINE).await?;
+                cl = ClusterAt { eks: &eks, name }
+                    .wait_active(UPDATE_DEADLINE, false)
+                    .await?;
                 at = step;
             }
         }
@@ -643,6 +553,12 @@ impl Driver for EksClusterDriver {
         c: &Clients,
         prior: &Recorded<EksClusterSpec>,
     ) -> Result<(), ProviderError> {
-        remove(&c.eks(&prior.region), &prior.outputs.name).await
+        let eks = c.eks(&prior.region);
+        ClusterAt {
+            eks: &eks,
+            name: &prior.outputs.name,
+        }
+        .remove()
+        .await
     }
 }

@@ -10,6 +10,7 @@
 mod addon;
 mod cluster;
 mod node_group;
+mod object;
 mod pod_identity;
 #[cfg(test)]
 mod tests;
@@ -20,12 +21,14 @@ pub(crate) use node_group::EksNodeGroupDriver;
 pub(crate) use pod_identity::EksPodIdentityDriver;
 
 use crate::error::classify;
+use crate::kit::live::Scope;
 use crate::kit::tags;
 use crate::kit::wait::{self, Poll, POLL};
 use aws_sdk_eks::types::{Update, UpdateStatus};
 use aws_sdk_eks::Client;
+use glinfra_core::{Declared, Input};
 use glinfra_engine::{ErrorClass, ProviderError};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 /// How long a cluster may take to become ACTIVE after its create, or to go after its delete.
@@ -40,6 +43,19 @@ const UPDATE_DEADLINE: Duration = Duration::from_secs(60 * 60);
 
 /// The AWS error code of a name already taken (and of a resource busy with another change).
 const IN_USE: &str = "ResourceInUseException";
+
+/// The clusters the recorded resources of `scope` name, each once: a refresh of
+/// node groups, add-ons and Pod Identity associations reads through them.
+fn recorded_clusters<S: Declared + Clone>(
+    scope: &Scope<S>,
+    cluster_of: impl Fn(&S) -> &Input<String>,
+) -> BTreeSet<&str> {
+    scope
+        .recorded
+        .iter()
+        .filter_map(|r| cluster_of(&r.spec).value().map(String::as_str))
+        .collect()
+}
 
 /// Health issues (code, message) as a suffix for a message: empty when there are none.
 fn issues<'a>(list: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> String {

@@ -14,15 +14,15 @@
 //! reads as drift, and a node group of ours in those clusters that state does not
 //! know is found.
 
-use super::{issues, sync_tags, wait_update, IN_USE, NODEGROUP_DEADLINE, UPDATE_DEADLINE};
+use super::object::{accessors, EksObject, Phase};
+use super::{recorded_clusters, sync_tags, wait_update, NODEGROUP_DEADLINE, UPDATE_DEADLINE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::live::{like, Live, Scope};
 use crate::kit::read::{self, filled};
-use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{
-    ensure_owned, required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded,
+    described, required, resolved_all, resolved_str, tags, Absent, Changed, Desired, Recorded,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
@@ -54,125 +54,62 @@ async fn describe(
     cluster: &str,
     name: &str,
 ) -> Result<Option<Nodegroup>, ProviderError> {
-    let out = eks
+    let call = eks
         .describe_nodegroup()
         .cluster_name(cluster)
         .nodegroup_name(name)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribeNodegroup {cluster}/{name}"), e))
-        .or_absent()?;
-    Ok(out.and_then(|o| o.nodegroup().cloned()))
-}
-
-/// The node group's health issues, as a suffix for a message.
-fn health(ng: &Nodegroup) -> String {
-    let list = ng.health().map(|h| h.issues()).unwrap_or_default();
-    issues(
-        list.iter()
-            .map(|i| (i.code().map(|c| c.as_str()), i.message())),
-    )
-}
-
-fn status_of(ng: &Nodegroup) -> &str {
-    ng.status().map(|s| s.as_str()).unwrap_or("no status")
-}
-
-/// Waits until the node group is ACTIVE. DEGRADED (running, with health issues) counts
-/// as usable when `degraded_ok`, with a warning; the failed states are errors naming
-/// the health issues.
-async fn wait_active(
-    eks: &Client,
-    cluster: &str,
-    name: &str,
-    deadline: Duration,
-    degraded_ok: bool,
-) -> Result<Nodegroup, ProviderError> {
-    wait::until(
-        &format!("EKS node group `{cluster}/{name}` to be ACTIVE"),
-        deadline,
-        POLL,
-        || async {
-            let Some(ng) = describe(eks, cluster, name).await? else {
-                return Ok(Poll::Pending("not found".into()));
-            };
-            Ok(match ng.status() {
-                Some(NodegroupStatus::Active) => Poll::Ready(Ok(ng)),
-                Some(NodegroupStatus::Degraded) if degraded_ok => {
-                    tracing::warn!(cluster = %cluster, nodegroup = %name, "EKS node group is DEGRADED{}", health(&ng));
-                    Poll::Ready(Ok(ng))
-                }
-                Some(
-                    s @ (NodegroupStatus::Degraded
-                    | NodegroupStatus::CreateFailed
-                    | NodegroupStatus::DeleteFailed),
-                ) => {
-                    return Err(ProviderError::new(
-                        ErrorClass::Fatal,
-                        format!(
-                            "EKS node group `{cluster}/{name}` is {}{}",
-                            s.as_str(),
-                            health(&ng)
-                        ),
-                    ))
-                }
-                // Retryable, but it ends this wait: the executor tries the call again.
-                Some(NodegroupStatus::Deleting) => Poll::Ready(Err(ProviderError::new(
-                    ErrorClass::Retryable,
-                    format!("EKS node group `{cluster}/{name}` is being deleted"),
-                ))),
-                _ => Poll::Pending(status_of(&ng).to_string()),
-            })
-        },
-    )
-    .await?
-}
-
-/// Waits until DescribeNodegroup no longer finds the node group; DELETE_FAILED is an error.
-async fn wait_gone(eks: &Client, cluster: &str, name: &str) -> Result<(), ProviderError> {
-    wait::gone(
-        &format!("EKS node group `{cluster}/{name}`"),
-        NODEGROUP_DEADLINE,
-        || async {
-            match describe(eks, cluster, name).await? {
-                None => Ok(None),
-                Some(ng) if ng.status() == Some(&NodegroupStatus::DeleteFailed) => {
-                    Err(ProviderError::new(
-                        ErrorClass::Fatal,
-                        format!(
-                            "EKS node group `{cluster}/{name}` is DELETE_FAILED{}",
-                            health(&ng)
-                        ),
-                    ))
-                }
-                Some(ng) => Ok(Some(status_of(&ng).to_string())),
-            }
-        },
-    )
+        .send();
+    described(&format!("DescribeNodegroup {cluster}/{name}"), call, |o| {
+        o.nodegroup()
+    })
     .await
 }
 
-/// Deletes the node group and waits until it is gone; gone already is success.
-async fn remove(eks: &Client, cluster: &str, name: &str) -> Result<(), ProviderError> {
-    let deleted = eks
-        .delete_nodegroup()
-        .cluster_name(cluster)
-        .nodegroup_name(name)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DeleteNodegroup {cluster}/{name}"), e));
-    if let Err(err) = deleted {
-        if err.class == ErrorClass::NotFound {
-            return Ok(());
-        }
-        // Already being deleted (an earlier attempt): waited for; anything else is the error.
-        match describe(eks, cluster, name).await? {
-            None => return Ok(()),
-            Some(ng) if ng.status() == Some(&NodegroupStatus::Deleting) => {}
-            Some(_) => return Err(err),
+/// The node group `name` of `cluster`, for the lifecycle every EKS resource shares.
+struct NodegroupAt<'a> {
+    eks: &'a Client,
+    cluster: &'a str,
+    name: &'a str,
+}
+
+#[async_trait]
+impl EksObject for NodegroupAt<'_> {
+    type Live = Nodegroup;
+    const KIND: &'static str = "EKS node group";
+    const DEADLINE: Duration = NODEGROUP_DEADLINE;
+
+    fn key(&self) -> String {
+        format!("{}/{}", self.cluster, self.name)
+    }
+
+    async fn describe(&self) -> Result<Option<Nodegroup>, ProviderError> {
+        describe(self.eks, self.cluster, self.name).await
+    }
+
+    async fn delete_call(&self) -> Result<(), ProviderError> {
+        let (cluster, name) = (self.cluster, self.name);
+        self.eks
+            .delete_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DeleteNodegroup {cluster}/{name}"), e))
+            .map(drop)
+    }
+
+    fn phase(ng: &Nodegroup) -> Phase {
+        match ng.status() {
+            Some(NodegroupStatus::Active) => Phase::Active,
+            Some(NodegroupStatus::Degraded) => Phase::Degraded,
+            Some(NodegroupStatus::CreateFailed) => Phase::CreateFailed,
+            Some(NodegroupStatus::DeleteFailed) => Phase::DeleteFailed,
+            Some(NodegroupStatus::Deleting) => Phase::Deleting,
+            _ => Phase::Changing,
         }
     }
-    wait_gone(eks, cluster, name).await
+
+    accessors!(Nodegroup);
 }
 
 fn scaling(spec: &EksNodeGroupSpec) -> NodegroupScalingConfig {
@@ -375,25 +312,15 @@ impl Driver for EksNodeGroupDriver {
         let eks = c.eks(&r.region);
         let cluster = resolved_str(&r.spec.cluster_name, "cluster_name")?;
         let name = r.spec.name.as_str();
-        let Some(ng) = describe(&eks, cluster, name).await? else {
-            return Ok(None);
-        };
-        let what = format!("EKS node group `{cluster}/{name}`");
-        ensure_owned(&what, &tags::from_map(ng.tags()), r)?;
-        match ng.status() {
-            Some(NodegroupStatus::Active | NodegroupStatus::Degraded) => outputs(&ng).map(Some),
-            Some(NodegroupStatus::Deleting) => {
-                wait_gone(&eks, cluster, name).await?;
-                Ok(None)
-            }
-            Some(s @ (NodegroupStatus::CreateFailed | NodegroupStatus::DeleteFailed)) => {
-                tracing::warn!(cluster = %cluster, nodegroup = %name, "not adopting our EKS node group: it is {}{}", s.as_str(), health(&ng));
-                Ok(None)
-            }
-            // CREATING, UPDATING: usable soon.
-            _ => outputs(&wait_active(&eks, cluster, name, NODEGROUP_DEADLINE, true).await?)
-                .map(Some),
+        // CREATING, UPDATING: usable soon; DEGRADED is running.
+        let found = NodegroupAt {
+            eks: &eks,
+            cluster,
+            name,
         }
+        .adopt(r, true)
+        .await?;
+        found.as_ref().map(outputs).transpose()
     }
 
     async fn create(
@@ -412,8 +339,12 @@ impl Driver for EksNodeGroupDriver {
         let tags = tags::to_map(&r.owned_tags());
         // At most: a failed or deleting node group of ours holding the name is cleared, then one more try.
         // The engine's token goes with the first try only (see the cluster's create).
-        let mut token = r.token();
-        for _ in 0..3 {
+        let at = NodegroupAt {
+            eks: &eks,
+            cluster,
+            name,
+        };
+        let created = at.create(r, false, |token| {
             let sent = eks
                 .create_nodegroup()
                 .cluster_name(cluster)
@@ -430,41 +361,15 @@ impl Driver for EksNodeGroupDriver {
                 .set_labels((!labels.is_empty()).then(|| labels.clone()))
                 .set_taints((!taints.is_empty()).then(|| taints.clone()))
                 .set_tags(Some(tags.clone()))
-                .set_client_request_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify(&format!("CreateNodegroup {cluster}/{name}"), e));
-            let err = match sent {
-                Ok(_) => {
-                    let ng = wait_active(&eks, cluster, name, NODEGROUP_DEADLINE, false).await?;
-                    return outputs(&ng);
-                }
-                Err(err) if err.has_code(&[IN_USE]) => err,
-                Err(err) => return Err(err),
-            };
-            // The name is taken (or the cluster is busy with an update, then nothing is found
-            // and the Retryable error stands).
-            let Some(ng) = describe(&eks, cluster, name).await? else {
-                return Err(err);
-            };
-            let what = format!("EKS node group `{cluster}/{name}`");
-            ensure_owned(&what, &tags::from_map(ng.tags()), r)?;
-            match ng.status() {
-                Some(NodegroupStatus::CreateFailed | NodegroupStatus::DeleteFailed) => {
-                    tracing::warn!(cluster = %cluster, nodegroup = %name, "deleting our failed EKS node group to create it again{}", health(&ng));
-                    remove(&eks, cluster, name).await?;
-                }
-                Some(NodegroupStatus::Deleting) => wait_gone(&eks, cluster, name).await?,
-                _ => {
-                    let ng = wait_active(&eks, cluster, name, NODEGROUP_DEADLINE, false).await?;
-                    return outputs(&ng);
-                }
+                .set_client_request_token(token)
+                .send();
+            async move {
+                sent.await
+                    .map(drop)
+                    .map_err(|e| classify(&format!("CreateNodegroup {cluster}/{name}"), e))
             }
-        }
-        Err(ProviderError::new(
-            ErrorClass::Retryable,
-            format!("EKS node group name `{cluster}/{name}` is still taken"),
-        ))
+        });
+        outputs(&created.await?)
     }
 
     async fn update(
@@ -478,19 +383,12 @@ impl Driver for EksNodeGroupDriver {
         let eks = c.eks(&r.region);
         let cluster = resolved_str(&spec.cluster_name, "cluster_name")?;
         let name = spec.name.as_str();
-        let mut ng = describe(&eks, cluster, name).await?.ok_or_else(|| {
-            ProviderError::new(
-                ErrorClass::NotFound,
-                format!("EKS node group `{cluster}/{name}` not found"),
-            )
-        })?;
-        if !matches!(
-            ng.status(),
-            Some(NodegroupStatus::Active | NodegroupStatus::Degraded)
-        ) {
-            // EKS takes one update at a time: let a running one finish first.
-            ng = wait_active(&eks, cluster, name, UPDATE_DEADLINE, true).await?;
-        }
+        let at = NodegroupAt {
+            eks: &eks,
+            cluster,
+            name,
+        };
+        let mut ng = at.settled().await?;
 
         if changed.has("tags") {
             let arn = required(ng.nodegroup_arn(), "EKS node group arn")?.to_string();
@@ -532,7 +430,7 @@ impl Driver for EksNodeGroupDriver {
                 .map_err(|e| classify(&format!("UpdateNodegroupConfig {cluster}/{name}"), e))?;
             let what = format!("configuration of EKS node group `{cluster}/{name}`");
             wait_update(&eks, cluster, Some(name), out.update(), &what).await?;
-            ng = wait_active(&eks, cluster, name, UPDATE_DEADLINE, true).await?;
+            ng = at.wait_active(UPDATE_DEADLINE, true).await?;
         }
 
         if changed.has("version") && upgrade(&ng, spec) {
@@ -552,7 +450,7 @@ impl Driver for EksNodeGroupDriver {
                 })?;
             let what = format!("EKS node group `{cluster}/{name}` version {version}");
             wait_update(&eks, cluster, Some(name), out.update(), &what).await?;
-            ng = wait_active(&eks, cluster, name, UPDATE_DEADLINE, true).await?;
+            ng = at.wait_active(UPDATE_DEADLINE, true).await?;
         }
 
         outputs(&ng)
@@ -567,13 +465,8 @@ impl Driver for EksNodeGroupDriver {
         scope: &Scope<EksNodeGroupSpec>,
     ) -> Result<Option<Vec<Live<EksNodeGroupSpec>>>, ProviderError> {
         let eks = c.eks(&scope.region);
-        let clusters: BTreeSet<&str> = scope
-            .recorded
-            .iter()
-            .filter_map(|r| r.spec.cluster_name.value().map(String::as_str))
-            .collect();
         let mut live = Vec::new();
-        for cluster in clusters {
+        for cluster in recorded_clusters(scope, |s| &s.cluster_name) {
             let listed = eks
                 .list_nodegroups()
                 .cluster_name(cluster)
@@ -620,6 +513,14 @@ impl Driver for EksNodeGroupDriver {
         prior: &Recorded<EksNodeGroupSpec>,
     ) -> Result<(), ProviderError> {
         let cluster = resolved_str(&prior.spec.cluster_name, "cluster_name")?;
-        remove(&c.eks(&prior.region), cluster, &prior.outputs.name).await
+        let eks = c.eks(&prior.region);
+        let name = &prior.outputs.name;
+        NodegroupAt {
+            eks: &eks,
+            cluster,
+            name,
+        }
+        .remove()
+        .await
     }
 }

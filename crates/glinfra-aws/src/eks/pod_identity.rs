@@ -11,19 +11,20 @@
 //! DescribePodIdentityAssociation of each listed (the list carries neither role nor
 //! tags). Associations an add-on owns (`ownerArn` set) are the add-on's, skipped.
 
-use super::{sync_tags, IN_USE};
+use super::{recorded_clusters, sync_tags, IN_USE};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::live::{Live, Scope};
-use crate::kit::{ensure_owned, required, resolved_str, tags, Absent, Changed, Desired, Recorded};
+use crate::kit::{
+    described, ensure_owned, required, resolved_str, tags, Absent, Changed, Desired, Recorded,
+};
 use async_trait::async_trait;
 use aws_sdk_eks::types::{PodIdentityAssociation, PodIdentityAssociationSummary};
 use aws_sdk_eks::Client;
 use glinfra_core::spec::eks::{EksPodIdentityAssociationOutputs, EksPodIdentityAssociationSpec};
 use glinfra_core::Input;
 use glinfra_engine::{ErrorClass, ProviderError};
-use std::collections::BTreeSet;
 
 /// The driver of `aws:eks/pod-identity-association`.
 pub(crate) struct EksPodIdentityDriver;
@@ -41,15 +42,13 @@ async fn describe(
     cluster: &str,
     id: &str,
 ) -> Result<Option<PodIdentityAssociation>, ProviderError> {
-    let out = eks
+    let call = eks
         .describe_pod_identity_association()
         .cluster_name(cluster)
         .association_id(id)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribePodIdentityAssociation {cluster}/{id}"), e))
-        .or_absent()?;
-    Ok(out.and_then(|o| o.association().cloned()))
+        .send();
+    let what = format!("DescribePodIdentityAssociation {cluster}/{id}");
+    described(&what, call, |o| o.association()).await
 }
 
 /// Every association of `cluster` (of `namespace`/`service_account` when given):
@@ -229,13 +228,8 @@ impl Driver for EksPodIdentityDriver {
         scope: &Scope<EksPodIdentityAssociationSpec>,
     ) -> Result<Option<Vec<Live<EksPodIdentityAssociationSpec>>>, ProviderError> {
         let eks = c.eks(&scope.region);
-        let clusters: BTreeSet<&str> = scope
-            .recorded
-            .iter()
-            .filter_map(|r| r.spec.cluster_name.value().map(String::as_str))
-            .collect();
         let mut live = Vec::new();
-        for cluster in clusters {
+        for cluster in recorded_clusters(scope, |s| &s.cluster_name) {
             for summary in list(&eks, cluster, None).await? {
                 let Some(id) = summary
                     .association_id()

@@ -17,9 +17,7 @@ use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::live::{Live, Scope};
 use crate::kit::named::{self, named, Named};
-use crate::kit::{
-    parameter_changes, required, retryable_when, tags, Absent, Changed, Desired, Recorded,
-};
+use crate::kit::{parameter_changes, required, tags, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_elasticache::types::{CacheParameterGroup, ParameterNameValue};
 use aws_sdk_elasticache::Client;
@@ -136,12 +134,7 @@ impl Driver for CacheParameterGroupDriver {
                     .filter_map(|k| Some((k.clone(), set.get(k)?.clone())))
                     .collect(),
             };
-            live.push(Live {
-                id: s.id,
-                outputs: out,
-                tags: s.tags,
-                spec: Some(spec),
-            });
+            live.push(s.live(spec)?);
         }
         Ok(Some(live))
     }
@@ -152,17 +145,15 @@ impl Driver for CacheParameterGroupDriver {
         prior: &Recorded<CacheParameterGroupSpec>,
     ) -> Result<(), ProviderError> {
         let name = &prior.outputs.name;
-        c.elasticache(&prior.region)
+        let ec = c.elasticache(&prior.region);
+        let sent = ec
             .delete_cache_parameter_group()
             .cache_parameter_group_name(name)
-            .send()
-            .await
-            .map_err(|e| classify(&format!("DeleteCacheParameterGroup {name}"), e))
-            .map_err(retryable_when(
-                &["InvalidCacheParameterGroupState"],
-                "a replication group still uses it; it is being deleted first",
-            ))
-            .or_gone()
+            .send();
+        let operation = &format!("DeleteCacheParameterGroup {name}");
+        let busy = "a replication group still uses it; it is being deleted first";
+        named::delete(operation, sent, &["InvalidCacheParameterGroupState"], busy).await?;
+        Ok(())
     }
 }
 

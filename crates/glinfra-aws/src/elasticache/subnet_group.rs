@@ -13,9 +13,7 @@ use crate::error::classify;
 use crate::kit::live::{Live, Scope};
 use crate::kit::named::{self, named, Named};
 use crate::kit::read::{self, filled};
-use crate::kit::{
-    required, resolved_all, retryable_when, tags, Absent, Changed, Desired, Recorded,
-};
+use crate::kit::{required, resolved_all, tags, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_elasticache::types::CacheSubnetGroup;
 use aws_sdk_elasticache::Client;
@@ -136,12 +134,7 @@ impl Driver for CacheSubnetGroupDriver {
                     Some(&recorded.subnet_ids),
                 ),
             };
-            live.push(Live {
-                id: s.id,
-                outputs: outputs(g)?,
-                tags: s.tags,
-                spec: Some(spec),
-            });
+            live.push(s.live(spec)?);
         }
         Ok(Some(live))
     }
@@ -152,16 +145,14 @@ impl Driver for CacheSubnetGroupDriver {
         prior: &Recorded<CacheSubnetGroupSpec>,
     ) -> Result<(), ProviderError> {
         let name = &prior.outputs.name;
-        c.elasticache(&prior.region)
+        let ec = c.elasticache(&prior.region);
+        let sent = ec
             .delete_cache_subnet_group()
             .cache_subnet_group_name(name)
-            .send()
-            .await
-            .map_err(|e| classify(&format!("DeleteCacheSubnetGroup {name}"), e))
-            .map_err(retryable_when(
-                &["CacheSubnetGroupInUse"],
-                "a cache cluster still uses it; it is being deleted first",
-            ))
-            .or_gone()
+            .send();
+        let operation = &format!("DeleteCacheSubnetGroup {name}");
+        let busy = "a cache cluster still uses it; it is being deleted first";
+        named::delete(operation, sent, &["CacheSubnetGroupInUse"], busy).await?;
+        Ok(())
     }
 }

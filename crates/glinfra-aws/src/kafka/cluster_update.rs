@@ -164,85 +164,54 @@ async fn run(
     step: &Step,
 ) -> Result<Option<String>, ProviderError> {
     let what = format!("{} {arn}", step.call());
+    // Every update call names the cluster and its current version and answers with
+    // the operation's ARN.
+    macro_rules! update {
+        ($call:ident $(. $set:ident($value:expr $(,)?))*) => {
+            kafka
+                .$call()
+                .cluster_arn(arn)
+                .current_version(version)
+                $(.$set($value))*
+                .send()
+                .await
+                .map_err(|e| classify(&what, e))?
+                .cluster_operation_arn()
+                .map(str::to_owned)
+        };
+    }
     let op = match step {
         Step::KafkaVersion {
             version: target,
             configuration,
-        } => kafka
-            .update_cluster_kafka_version()
-            .cluster_arn(arn)
-            .current_version(version)
+        } => update!(update_cluster_kafka_version
             .target_kafka_version(target)
-            .set_configuration_info(configuration.clone())
-            .send()
-            .await
-            .map_err(|e| classify(&what, e))?
-            .cluster_operation_arn()
-            .map(str::to_owned),
-        Step::Configuration(info) => kafka
-            .update_cluster_configuration()
-            .cluster_arn(arn)
-            .current_version(version)
-            .configuration_info(info.clone())
-            .send()
-            .await
-            .map_err(|e| classify(&what, e))?
-            .cluster_operation_arn()
-            .map(str::to_owned),
+            .set_configuration_info(configuration.clone())),
+        Step::Configuration(info) => {
+            update!(update_cluster_configuration.configuration_info(info.clone()))
+        }
         // Only the client-broker setting: in-cluster encryption cannot change.
-        Step::Security(client_broker) => kafka
-            .update_security()
-            .cluster_arn(arn)
-            .current_version(version)
-            .encryption_info(
-                EncryptionInfo::builder()
-                    .encryption_in_transit(
-                        EncryptionInTransit::builder()
-                            .client_broker(client_broker.clone())
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| classify(&what, e))?
-            .cluster_operation_arn()
-            .map(str::to_owned),
-        Step::BrokerType(instance_type) => kafka
-            .update_broker_type()
-            .cluster_arn(arn)
-            .current_version(version)
-            .target_instance_type(instance_type)
-            .send()
-            .await
-            .map_err(|e| classify(&what, e))?
-            .cluster_operation_arn()
-            .map(str::to_owned),
-        Step::BrokerCount(count) => kafka
-            .update_broker_count()
-            .cluster_arn(arn)
-            .current_version(version)
-            .target_number_of_broker_nodes(*count)
-            .send()
-            .await
-            .map_err(|e| classify(&what, e))?
-            .cluster_operation_arn()
-            .map(str::to_owned),
-        Step::Storage(size) => kafka
-            .update_broker_storage()
-            .cluster_arn(arn)
-            .current_version(version)
-            .target_broker_ebs_volume_info(
-                BrokerEbsVolumeInfo::builder()
-                    .kafka_broker_node_id("All")
-                    .volume_size_gb(*size)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| classify(&what, e))?
-            .cluster_operation_arn()
-            .map(str::to_owned),
+        Step::Security(client_broker) => update!(update_security.encryption_info(
+            EncryptionInfo::builder()
+                .encryption_in_transit(
+                    EncryptionInTransit::builder()
+                        .client_broker(client_broker.clone())
+                        .build(),
+                )
+                .build()
+        )),
+        Step::BrokerType(instance_type) => {
+            update!(update_broker_type.target_instance_type(instance_type))
+        }
+        Step::BrokerCount(count) => {
+            update!(update_broker_count.target_number_of_broker_nodes(*count))
+        }
+        Step::Storage(size) => update!(update_broker_storage.target_broker_ebs_volume_info(
+            BrokerEbsVolumeInfo::builder()
+                .kafka_broker_node_id("All")
+                .volume_size_gb(*size)
+                .build()
+        )),
     };
     Ok(op)
 }

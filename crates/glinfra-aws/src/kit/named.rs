@@ -5,9 +5,9 @@
 //! attempt made ([`create`]) and a refresh's read ([`observe`]) are written here,
 //! once.
 
-use super::live::Scope;
+use super::live::{Live, Scope};
 use super::tags::{self, Tagging};
-use super::{create_or_existing, Absent, Desired, Made, Recorded};
+use super::{create_or_existing, retryable_when, wait, Absent, Desired, Made, Recorded};
 use crate::clients::Clients;
 use crate::driver::{Driver, Out};
 use crate::error::classify;
@@ -17,6 +17,7 @@ use glinfra_core::ResourceId;
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::time::Duration;
 
 /// How the API of a kind found by name ([`named!`]) describes one.
 pub(crate) trait Named: Driver {
@@ -198,6 +199,54 @@ pub(crate) struct Seen<'a, K: Named> {
     pub group: K::Group,
     /// Its tags.
     pub tags: BTreeMap<String, String>,
+}
+
+impl<K: Named> Seen<'_, K> {
+    /// It as the refresh reports it, read as `spec`.
+    pub fn live(self, spec: K::Spec) -> Result<Live<K::Spec>, ProviderError> {
+        Ok(Live {
+            outputs: K::outputs(&self.group)?,
+            id: self.id,
+            tags: self.tags,
+            spec: Some(spec),
+        })
+    }
+}
+
+/// [`Driver::delete`] of a kind found by name: `sent` is the delete call (its error
+/// classified as `operation`); refused with one of the `busy` codes while something
+/// still uses the group, it is Retryable (`why`: what is being done about it).
+/// Returns whether this call deleted it (gone already is success too).
+pub(crate) async fn delete<C, E, R>(
+    operation: &str,
+    sent: impl Future<Output = Result<C, SdkError<E, R>>>,
+    busy: &'static [&'static str],
+    why: &'static str,
+) -> Result<bool, ProviderError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let deleted = sent
+        .await
+        .map_err(|e| classify(operation, e))
+        .map_err(retryable_when(busy, why))
+        .or_absent()?;
+    Ok(deleted.is_some())
+}
+
+/// Waits, up to `deadline`, until the one named `name` is no longer described
+/// (`state` says where it is meanwhile).
+pub(crate) async fn gone<K: Named>(
+    api: &K::Client,
+    name: &str,
+    deadline: Duration,
+    state: impl Fn(&K::Group) -> String,
+) -> Result<(), ProviderError> {
+    wait::gone(&K::what(name), deadline, || async {
+        Ok(K::describe(api, name).await?.as_ref().map(&state))
+    })
+    .await
 }
 
 /// [`Driver::observe`]'s read of a kind found by name: the describe call without a

@@ -21,9 +21,7 @@ use crate::driver::Driver;
 use crate::error::classify;
 use crate::kit::live::{Live, Scope};
 use crate::kit::named::{self, named, Named};
-use crate::kit::{
-    parameter_changes, required, retryable_when, tags, wait, Absent, Changed, Desired, Recorded,
-};
+use crate::kit::{parameter_changes, required, tags, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_rds::types::{ApplyMethod, DbParameterGroup, Parameter};
 use aws_sdk_rds::Client;
@@ -141,12 +139,7 @@ impl Driver for DbParameterGroupDriver {
                     })
                     .collect(),
             };
-            live.push(Live {
-                id: s.id,
-                outputs: out,
-                tags: s.tags,
-                spec: Some(spec),
-            });
+            live.push(s.live(spec)?);
         }
         Ok(Some(live))
     }
@@ -158,26 +151,16 @@ impl Driver for DbParameterGroupDriver {
     ) -> Result<(), ProviderError> {
         let rds = c.rds(&prior.region);
         let name = &prior.outputs.name;
-        let deleted = rds
+        let sent = rds
             .delete_db_parameter_group()
             .db_parameter_group_name(name)
-            .send()
-            .await
-            .map_err(|e| classify(&format!("DeleteDBParameterGroup {name}"), e))
-            .map_err(retryable_when(
-                &["InvalidDBParameterGroupState"],
-                "instances still use it; they are being deleted or moved first",
-            ))
-            .or_absent()?;
-        if deleted.is_none() {
-            return Ok(());
+            .send();
+        let operation = &format!("DeleteDBParameterGroup {name}");
+        let busy = "instances still use it; they are being deleted or moved first";
+        if named::delete(operation, sent, &["InvalidDBParameterGroupState"], busy).await? {
+            named::gone::<Self>(&rds, name, GONE_DEADLINE, |_| "present".to_string()).await?;
         }
-        wait::gone(&Self::what(name), GONE_DEADLINE, || async {
-            Ok(Self::describe(&rds, name)
-                .await?
-                .map(|_| "present".to_string()))
-        })
-        .await
+        Ok(())
     }
 }
 

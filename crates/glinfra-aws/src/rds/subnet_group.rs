@@ -13,9 +13,7 @@ use crate::error::classify;
 use crate::kit::live::{Live, Scope};
 use crate::kit::named::{self, named, Named};
 use crate::kit::read::{self, filled};
-use crate::kit::{
-    required, resolved_all, retryable_when, tags, wait, Absent, Changed, Desired, Recorded,
-};
+use crate::kit::{required, resolved_all, tags, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_rds::types::DbSubnetGroup;
 use aws_sdk_rds::Client;
@@ -109,9 +107,8 @@ impl Driver for DbSubnetGroupDriver {
         c: &Clients,
         scope: &Scope<DbSubnetGroupSpec>,
     ) -> Result<Option<Vec<Live<DbSubnetGroupSpec>>>, ProviderError> {
-        let seen = named::observe::<Self>(c, scope).await?;
         let mut live = Vec::new();
-        for s in seen {
+        for s in named::observe::<Self>(c, scope).await? {
             let (g, recorded) = (&s.group, &s.recorded.spec);
             let spec = DbSubnetGroupSpec {
                 vpc_id: filled(Some(&recorded.vpc_id), |_| {
@@ -125,12 +122,7 @@ impl Driver for DbSubnetGroupDriver {
                     Some(&recorded.subnet_ids),
                 ),
             };
-            live.push(Live {
-                id: s.id,
-                outputs: outputs(g)?,
-                tags: s.tags,
-                spec: Some(spec),
-            });
+            live.push(s.live(spec)?);
         }
         Ok(Some(live))
     }
@@ -142,24 +134,18 @@ impl Driver for DbSubnetGroupDriver {
     ) -> Result<(), ProviderError> {
         let rds = c.rds(&prior.region);
         let name = &prior.outputs.name;
-        let deleted = rds
+        let sent = rds
             .delete_db_subnet_group()
             .db_subnet_group_name(name)
-            .send()
-            .await
-            .map_err(|e| classify(&format!("DeleteDBSubnetGroup {name}"), e))
-            .map_err(retryable_when(
-                &["InvalidDBSubnetGroupStateFault"],
-                "instances still use it; they are being deleted first",
-            ))
-            .or_absent()?;
-        if deleted.is_none() {
-            return Ok(());
+            .send();
+        let operation = &format!("DeleteDBSubnetGroup {name}");
+        let busy = "instances still use it; they are being deleted first";
+        if named::delete(operation, sent, &["InvalidDBSubnetGroupStateFault"], busy).await? {
+            named::gone::<Self>(&rds, name, GONE_DEADLINE, |g| {
+                g.subnet_group_status().unwrap_or("present").to_string()
+            })
+            .await?;
         }
-        wait::gone(&Self::what(name), GONE_DEADLINE, || async {
-            let group = Self::describe(&rds, name).await?;
-            Ok(group.map(|g| g.subnet_group_status().unwrap_or("present").to_string()))
-        })
-        .await
+        Ok(())
     }
 }

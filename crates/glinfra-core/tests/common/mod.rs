@@ -4,12 +4,41 @@
 
 use glinfra_core::input::resolve_refs;
 use glinfra_core::plan::plan;
+use glinfra_core::spec::rds::{DbEngine, DbInstanceSpec, StorageType};
 use glinfra_core::state::{ResourceState, State};
-use glinfra_core::{Action, Plan, ResourceGraph, Stack};
+use glinfra_core::{Action, Input, Plan, ResourceGraph, Stack};
 use serde_json::Value;
 
 pub fn graph(stack: &Stack) -> ResourceGraph {
     ResourceGraph::build(stack).expect("valid stack")
+}
+
+/// A valid PostgreSQL 15 primary `identifier` (db.r6g.large, 200 GiB gp3, managed
+/// master password) in the DB subnet group `subnet_group`.
+pub fn postgres_primary(identifier: &str, subnet_group: Input<String>) -> DbInstanceSpec {
+    DbInstanceSpec {
+        identifier: identifier.into(),
+        engine: DbEngine::Postgres,
+        engine_version: "15".into(),
+        instance_class: "db.r6g.large".into(),
+        allocated_storage: 200,
+        storage_type: StorageType::Gp3,
+        iops: None,
+        storage_encrypted: false,
+        kms_key_id: None,
+        multi_az: false,
+        availability_zone: None,
+        backup_retention_days: 7,
+        maintenance_window: "sun:03:00-sun:04:00".into(),
+        deletion_protection: false,
+        vpc_id: None,
+        db_subnet_group_name: Some(subnet_group),
+        parameter_group_name: None,
+        vpc_security_group_ids: Vec::new(),
+        master_username: Some("greenlang".into()),
+        manage_master_user_password: true,
+        replicate_from: None,
+    }
 }
 
 /// What apply would record, computed without a cloud: every created resource

@@ -129,17 +129,10 @@ async fn observe_reads_every_address_of_the_stack_in_one_call() {
         eip_outputs("eipalloc-1", "203.0.113.1"),
     )];
 
-    let live = ElasticIpDriver
-        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
-        .await
-        .unwrap()
-        .unwrap();
-
-    assert_eq!(list.num_calls(), 1);
-    assert_eq!(
-        filter_pairs(described.lock().unwrap()[0].filters()),
-        stack_filter_pairs()
-    );
+    let live = observe_stack(&ElasticIpDriver, &c, recorded, &list, || {
+        described.lock().unwrap()[0].filters().to_vec()
+    })
+    .await;
     assert_eq!(live.len(), 2, "another stack's address is dropped");
     assert_eq!(live[0].id, "nat-ip");
     assert_eq!(live[0].outputs, eip_outputs("eipalloc-1", "203.0.113.1"));

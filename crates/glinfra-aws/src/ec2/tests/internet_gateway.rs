@@ -192,17 +192,10 @@ async fn observe_reads_every_gateway_of_the_stack_in_one_call() {
         recorded(&moved, igw_outputs("igw-2")),
     ];
 
-    let live = InternetGatewayDriver
-        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
-        .await
-        .unwrap()
-        .unwrap();
-
-    assert_eq!(list.num_calls(), 1);
-    assert_eq!(
-        filter_pairs(described.lock().unwrap()[0].filters()),
-        stack_filter_pairs()
-    );
+    let live = observe_stack(&InternetGatewayDriver, &c, recorded, &list, || {
+        described.lock().unwrap()[0].filters().to_vec()
+    })
+    .await;
     let by_id: BTreeMap<_, _> = live.into_iter().map(|l| (l.id.clone(), l)).collect();
     assert_eq!(
         by_id.keys().collect::<Vec<_>>(),
@@ -275,15 +268,7 @@ async fn a_gateway_moved_to_another_vpc_is_detached_then_attached_keeping_its_id
     let c = clients(&[&describe, &free, &detach, &attach]);
     let prior = recorded(&igw_resource("vpc-1"), igw_outputs("igw-1"));
 
-    let out = crate::test_support::update(
-        &InternetGatewayDriver,
-        &c,
-        &prior,
-        &igw_resource("vpc-2"),
-        &["vpc_id"],
-    )
-    .await
-    .unwrap();
+    let out = move_to(&c, &prior, "vpc-2").await.unwrap();
 
     assert_eq!(out, igw_outputs("igw-1"));
     assert_eq!(
@@ -307,15 +292,7 @@ async fn a_gateway_is_not_moved_to_a_vpc_that_has_one_and_stays_attached() {
     let c = clients(&[&describe, &taken]);
     let prior = recorded(&igw_resource("vpc-1"), igw_outputs("igw-1"));
 
-    let err = crate::test_support::update(
-        &InternetGatewayDriver,
-        &c,
-        &prior,
-        &igw_resource("vpc-2"),
-        &["vpc_id"],
-    )
-    .await
-    .unwrap_err();
+    let err = move_to(&c, &prior, "vpc-2").await.unwrap_err();
 
     assert_eq!(err.class, ErrorClass::Invalid);
     assert!(
@@ -327,14 +304,16 @@ async fn a_gateway_is_not_moved_to_a_vpc_that_has_one_and_stays_attached() {
     // Moved already (a resumed move): nothing to do.
     let moved = by_id("vpc-2");
     let c = clients(&[&moved]);
-    let out = crate::test_support::update(
-        &InternetGatewayDriver,
-        &c,
-        &prior,
-        &igw_resource("vpc-2"),
-        &["vpc_id"],
-    )
-    .await
-    .unwrap();
+    let out = move_to(&c, &prior, "vpc-2").await.unwrap();
     assert_eq!(out, igw_outputs("igw-1"));
+}
+
+/// The update of `prior` moving it to `vpc`.
+async fn move_to(
+    c: &Clients,
+    prior: &Recorded<InternetGatewaySpec>,
+    vpc: &str,
+) -> Result<InternetGatewayOutputs, glinfra_engine::ProviderError> {
+    let moved = igw_resource(vpc);
+    crate::test_support::update(&InternetGatewayDriver, c, prior, &moved, &["vpc_id"]).await
 }

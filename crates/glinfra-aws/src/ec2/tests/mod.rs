@@ -15,7 +15,9 @@ mod vpc;
 mod vpc_endpoint;
 
 use crate::clients::Clients;
-use crate::kit::{Changed, Desired};
+use crate::driver::Driver;
+use crate::kit::live::Live;
+use crate::kit::{Changed, Desired, Recorded};
 use crate::test_support::mock_clients;
 use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::types::{Filter, Tag, TagSpecification};
@@ -123,4 +125,29 @@ fn owner_tags(stack: &str, logical_id: &str) -> Vec<Tag> {
 /// The one filter of a refresh's batched read: the stack's ownership tag.
 fn stack_filter_pairs() -> Vec<(String, Vec<String>)> {
     vec![("tag:glinfra:stack".to_string(), vec![STACK.to_string()])]
+}
+
+/// A refresh's read by `driver` of the `recorded` resources of [`STACK`], which
+/// must be one call of `list` filtered by the stack's ownership tag alone
+/// (`filters`: what that call was sent).
+async fn observe_stack<D: Driver>(
+    driver: &D,
+    c: &Clients,
+    recorded: Vec<Recorded<D::Spec>>,
+    list: &Rule,
+    filters: impl FnOnce() -> Vec<Filter>,
+) -> Vec<Live<D::Spec>> {
+    let live = driver
+        .observe(c, &crate::test_support::scope(STACK, REGION, recorded))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(list.num_calls(), 1, "one batched read");
+    assert_eq!(filter_pairs(&filters()), stack_filter_pairs());
+    live
+}
+
+/// The logical ids of what a refresh read, in its order.
+fn live_ids<S: glinfra_core::Declared>(live: &[Live<S>]) -> Vec<&str> {
+    live.iter().map(|l| l.id.as_str()).collect()
 }

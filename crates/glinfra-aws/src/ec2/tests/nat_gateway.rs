@@ -249,18 +249,11 @@ async fn observe_reads_every_live_gateway_of_the_stack_in_one_call() {
         recorded(&other, nat_outputs("nat-2")),
     ];
 
-    let live = NatGatewayDriver
-        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
-        .await
-        .unwrap()
-        .unwrap();
-
-    assert_eq!(list.num_calls(), 1);
-    assert_eq!(
-        filter_pairs(described.lock().unwrap()[0].filter()),
-        stack_filter_pairs()
-    );
-    let ids: Vec<&str> = live.iter().map(|l| l.id.as_str()).collect();
+    let live = observe_stack(&NatGatewayDriver, &c, recorded, &list, || {
+        described.lock().unwrap()[0].filter().to_vec()
+    })
+    .await;
+    let ids = live_ids(&live);
     assert_eq!(
         ids,
         ["nat", "nat-b"],

@@ -98,17 +98,10 @@ async fn observe_reads_every_table_of_the_stack_in_one_call() {
         crate::test_support::recorded(&private, RouteTableOutputs { id: "rtb-2".into() }),
     ];
 
-    let live = RouteTableDriver
-        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
-        .await
-        .unwrap()
-        .unwrap();
-
-    assert_eq!(list.num_calls(), 1);
-    assert_eq!(
-        filter_pairs(described.lock().unwrap()[0].filters()),
-        stack_filter_pairs()
-    );
+    let live = observe_stack(&RouteTableDriver, &c, recorded, &list, || {
+        described.lock().unwrap()[0].filters().to_vec()
+    })
+    .await;
     assert_eq!(live.len(), 2, "another stack's table is dropped");
     assert_eq!(live[0].id, "public");
     assert_eq!(live[0].outputs, RouteTableOutputs { id: "rtb-1".into() });

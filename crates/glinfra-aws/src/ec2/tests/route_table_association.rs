@@ -55,16 +55,22 @@ async fn associate_route_table_returns_the_association_id() {
     );
 }
 
+/// Association `id` of table `rtb-1` with `subnet`, in `state`.
+fn association(
+    id: &str,
+    subnet: &str,
+    state: RouteTableAssociationStateCode,
+) -> RouteTableAssociation {
+    RouteTableAssociation::builder()
+        .route_table_association_id(id)
+        .route_table_id("rtb-1")
+        .subnet_id(subnet)
+        .association_state(RouteTableAssociationState::builder().state(state).build())
+        .build()
+}
+
 #[tokio::test]
 async fn find_association_by_table_and_subnet() {
-    let association = |id: &str, subnet: &str, state| {
-        RouteTableAssociation::builder()
-            .route_table_association_id(id)
-            .route_table_id("rtb-1")
-            .subnet_id(subnet)
-            .association_state(RouteTableAssociationState::builder().state(state).build())
-            .build()
-    };
     let table = RouteTable::builder()
         .route_table_id("rtb-1")
         .associations(association(
@@ -117,14 +123,6 @@ async fn disassociate_already_gone_succeeds() {
 #[tokio::test]
 async fn observe_reads_recorded_associations_through_their_tables_in_one_call() {
     let (described, see) = crate::test_support::recorder::<DescribeRouteTablesInput>();
-    let association = |id: &str, subnet: &str, state| {
-        RouteTableAssociation::builder()
-            .route_table_association_id(id)
-            .route_table_id("rtb-1")
-            .subnet_id(subnet)
-            .association_state(RouteTableAssociationState::builder().state(state).build())
-            .build()
-    };
     let table = RouteTable::builder()
         .route_table_id("rtb-1")
         .associations(association(

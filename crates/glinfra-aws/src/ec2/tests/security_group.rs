@@ -662,17 +662,10 @@ async fn observe_maps_grouped_permissions_back_to_the_recorded_rules() {
     };
     let recorded = vec![recorded(&web, out("sg-1")), recorded(&db, out("sg-2"))];
 
-    let live = SecurityGroupDriver
-        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
-        .await
-        .unwrap()
-        .unwrap();
-
-    assert_eq!(list.num_calls(), 1);
-    assert_eq!(
-        filter_pairs(described.lock().unwrap()[0].filters()),
-        stack_filter_pairs()
-    );
+    let live = observe_stack(&SecurityGroupDriver, &c, recorded, &list, || {
+        described.lock().unwrap()[0].filters().to_vec()
+    })
+    .await;
     assert_eq!(live.len(), 2, "another stack's group is dropped");
     assert_eq!(live[0].id, "web");
     assert_eq!(live[0].outputs, out("sg-1"));

@@ -5,7 +5,7 @@ use super::*;
 use crate::driver::Driver;
 use crate::ec2::vpc_endpoint::add_remove;
 use crate::ec2::VpcEndpointDriver;
-use crate::test_support::{meta, ok_rule, recorded, recorder};
+use crate::test_support::{meta, ok_rule, recorded, recorder, Seen};
 use aws_sdk_ec2::operation::create_tags::CreateTagsOutput;
 use aws_sdk_ec2::operation::create_vpc_endpoint::{
     CreateVpcEndpointInput, CreateVpcEndpointOutput,
@@ -71,20 +71,26 @@ fn described(e: VpcEndpoint) -> DescribeVpcEndpointsOutput {
         .build()
 }
 
+/// A CreateVpcEndpoint rule answering with the endpoint in `state`, and what it is sent.
+fn create_answering(state: &'static str) -> (Seen<CreateVpcEndpointInput>, Rule) {
+    let (seen, see) = recorder::<CreateVpcEndpointInput>();
+    let create = mock!(Client::create_vpc_endpoint)
+        .match_requests(see)
+        .then_output(move || {
+            CreateVpcEndpointOutput::builder()
+                .vpc_endpoint(endpoint(VPCE, state, vec![]))
+                .build()
+        });
+    (seen, create)
+}
+
 fn by_id(req: &DescribeVpcEndpointsInput) -> bool {
     req.vpc_endpoint_ids() == [VPCE]
 }
 
 #[tokio::test]
 async fn create_gateway_endpoint_sends_route_tables_and_tags_and_needs_no_wait() {
-    let (seen, see) = recorder::<CreateVpcEndpointInput>();
-    let create = mock!(Client::create_vpc_endpoint)
-        .match_requests(see)
-        .then_output(|| {
-            CreateVpcEndpointOutput::builder()
-                .vpc_endpoint(endpoint(VPCE, "available", vec![]))
-                .build()
-        });
+    let (seen, create) = create_answering("available");
     // No describe rule: a gateway endpoint available at once is not polled.
     let c = clients(&[&create]);
     let r = resource::<VpcEndpointSpec>("s3", gateway_spec(&["rtb-a", "rtb-b"]));
@@ -109,14 +115,7 @@ async fn create_gateway_endpoint_sends_route_tables_and_tags_and_needs_no_wait()
 
 #[tokio::test]
 async fn create_interface_endpoint_sends_subnets_groups_dns_and_waits_through_pending() {
-    let (seen, see) = recorder::<CreateVpcEndpointInput>();
-    let create = mock!(Client::create_vpc_endpoint)
-        .match_requests(see)
-        .then_output(|| {
-            CreateVpcEndpointOutput::builder()
-                .vpc_endpoint(endpoint(VPCE, "pending", vec![]))
-                .build()
-        });
+    let (seen, create) = create_answering("pending");
     let describe = mock!(Client::describe_vpc_endpoints)
         .match_requests(by_id)
         .sequence()
@@ -499,18 +498,11 @@ async fn observe_reads_every_live_endpoint_of_the_stack_in_one_call() {
     let out = |id: &str| VpcEndpointOutputs { id: id.into() };
     let recorded = vec![recorded(&s3, out("vpce-1")), recorded(&ecr, out("vpce-2"))];
 
-    let live = VpcEndpointDriver
-        .observe(&c, &crate::test_support::scope(STACK, REGION, recorded))
-        .await
-        .unwrap()
-        .unwrap();
-
-    assert_eq!(list.num_calls(), 1);
-    assert_eq!(
-        filter_pairs(seen.lock().unwrap()[0].filters()),
-        stack_filter_pairs()
-    );
-    let ids: Vec<&str> = live.iter().map(|l| l.id.as_str()).collect();
+    let live = observe_stack(&VpcEndpointDriver, &c, recorded, &list, || {
+        seen.lock().unwrap()[0].filters().to_vec()
+    })
+    .await;
+    let ids = live_ids(&live);
     assert_eq!(
         ids,
         ["s3", "ecr"],
@@ -536,14 +528,7 @@ async fn observe_reads_every_live_endpoint_of_the_stack_in_one_call() {
 /// the same client token, the engine's.
 #[tokio::test]
 async fn create_endpoint_sends_the_engines_client_token_on_every_try() {
-    let (seen, see) = recorder::<CreateVpcEndpointInput>();
-    let create = mock!(Client::create_vpc_endpoint)
-        .match_requests(see)
-        .then_output(|| {
-            CreateVpcEndpointOutput::builder()
-                .vpc_endpoint(endpoint(VPCE, "available", vec![]))
-                .build()
-        });
+    let (seen, create) = create_answering("available");
     let c = clients(&[&create]);
     let r = resource::<VpcEndpointSpec>("s3", gateway_spec(&["rtb-a"]));
     let r = crate::test_support::with_token(r, 3);

@@ -2,7 +2,7 @@
 
 eks, rds, elasticache, kafka: LocalStack community ships no provider for these
 services and answers 501 for them; with this package installed in its venv it loads
-ours instead. ec2, route53, s3: LocalStack's own providers with a gap filled, registered
+ours instead. ec2, route53, s3, iam: LocalStack's own providers with a gap filled, registered
 under the name "glinfra" (selected by PROVIDER_OVERRIDE_<SERVICE>=glinfra). The
 imports stay inside the factories so that LocalStack only pays for a service on
 first use.
@@ -72,6 +72,16 @@ def s3():
     from glinfra_localstack.s3 import GlinfraS3Provider
 
     return Service.for_provider(GlinfraS3Provider())
+
+
+@aws_provider(api="iam", name="glinfra")
+def iam():
+    # LocalStack's own IAM provider with GetAccountAuthorizationDetails paginated as AWS
+    # paginates it (see glinfra_localstack/iam.py); selected with PROVIDER_OVERRIDE_IAM=glinfra,
+    # which localstack/up sets.
+    from glinfra_localstack.iam import GlinfraIamProvider
+
+    return Service.for_provider(GlinfraIamProvider())
 
 
 # Security services (seed 8.1): LocalStack community registers no provider for these;

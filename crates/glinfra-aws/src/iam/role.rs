@@ -6,14 +6,12 @@
 //! policy and putting an inline policy are idempotent; detaching and deleting
 //! something already gone counts as done.
 
+use super::listing;
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
-use crate::kit::join::{try_join_all, when};
-use crate::kit::live::{like, Live, Scope};
-use crate::kit::{
-    claimed_elsewhere, ensure_owned, policy, tags, Absent, Changed, Desired, Recorded,
-};
+use crate::kit::live::{Live, Scope};
+use crate::kit::{ensure_owned, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_iam::types::Role;
 use aws_sdk_iam::Client;
@@ -171,36 +169,20 @@ impl Driver for IamRoleDriver {
         })
     }
 
-    /// IAM is global, and ListRoles returns no tags and takes no tag filter, so
-    /// only the recorded roles are read, all at once, each with GetRole (path,
-    /// description, trust policy and tags; ListRoleTags only when GetRole returns
-    /// none) and, as its recorded spec has them, ListAttachedRolePolicies and
-    /// ListRolePolicies with one GetRolePolicy per inline policy. A role carrying
-    /// the stack's tags that state does not know is not detected: glinfra's roles
-    /// share no path or name prefix that would list them cheaply (the create's
-    /// find adopts it). A role whose tags name another stack is not ours.
+    /// IAM is global: two account-wide reads, whatever the number of roles
+    /// (`listing`): GetAccountAuthorizationDetails filtered to roles (trust policy,
+    /// inline policy documents, attached policies, tags) and ListRoles (the
+    /// description), every page of each, at once. Roles are mapped to logical ids
+    /// by their recorded names and by the ownership tags, so a role carrying the
+    /// stack's tags that state does not know is found; a role whose tags name
+    /// another stack is not ours; a recorded role in neither listing is gone. It
+    /// needs `iam:GetAccountAuthorizationDetails` and `iam:ListRoles`.
     async fn observe(
         &self,
         c: &Clients,
         scope: &Scope<IamRoleSpec>,
     ) -> Result<Option<Vec<Live<IamRoleSpec>>>, ProviderError> {
-        let iam = c.iam();
-        let read = try_join_all(scope.recorded.iter().map(|r| read_role(&iam, r))).await?;
-        let live = scope
-            .recorded
-            .iter()
-            .zip(read)
-            .filter_map(|(r, read)| {
-                let (role, tags, spec) = read?;
-                (!claimed_elsewhere(&tags, &scope.stack, &r.id)).then(|| Live {
-                    id: r.id.clone(),
-                    outputs: outputs(&role),
-                    tags,
-                    spec: Some(spec),
-                })
-            })
-            .collect();
-        Ok(Some(live))
+        listing::observe(&c.iam(), scope).await.map(Some)
     }
 
     async fn delete(
@@ -242,70 +224,6 @@ impl Driver for IamRoleDriver {
             other => other,
         }
     }
-}
-
-/// The recorded role `r` as IAM has it: the role, its tags, and its spec (the
-/// policy lists only when recorded; documents as recorded when they mean the
-/// same). `None` when it is gone.
-async fn read_role(
-    iam: &Client,
-    r: &Recorded<IamRoleSpec>,
-) -> Result<Option<(Role, BTreeMap<String, String>, IamRoleSpec)>, ProviderError> {
-    let name = r.outputs.name.as_str();
-    let recorded = &r.spec;
-    let Some(role) = get_role(iam, name).await? else {
-        return Ok(None);
-    };
-    let inline = async {
-        let names = inline_policy_names(iam, name).await?;
-        let docs = try_join_all(names.iter().map(|policy| async move {
-            let out = iam
-                .get_role_policy()
-                .role_name(name)
-                .policy_name(policy)
-                .send()
-                .await
-                .map_err(|e| classify(&format!("GetRolePolicy {name} {policy}"), e))?;
-            let doc = policy::parse(out.policy_document());
-            Ok((
-                policy.clone(),
-                policy::like(doc, recorded.inline_policies.get(policy)),
-            ))
-        }))
-        .await?;
-        Ok(docs.into_iter().collect::<BTreeMap<_, _>>())
-    };
-    let read = tokio::try_join!(
-        role_tags(iam, &role),
-        when(
-            !recorded.managed_policy_arns.is_empty(),
-            attached_policies(iam, name)
-        ),
-        when(!recorded.inline_policies.is_empty(), inline),
-    );
-    let (tags, attached, inline) = match read.or_absent()? {
-        Some(read) => read,
-        None => return Ok(None), // deleted while being read
-    };
-    let trust = role.assume_role_policy_document().map(policy::parse);
-    let spec = IamRoleSpec {
-        name: role.role_name().to_string(),
-        path: role.path().to_string(),
-        assume_role_policy: policy::like(
-            trust.unwrap_or(Value::Null),
-            Some(&recorded.assume_role_policy),
-        ),
-        description: role.description().unwrap_or_default().to_string(),
-        managed_policy_arns: match attached {
-            Some(arns) => like(
-                arns.into_iter().collect(),
-                Some(&recorded.managed_policy_arns),
-            ),
-            None => recorded.managed_policy_arns.clone(),
-        },
-        inline_policies: inline.unwrap_or_else(|| recorded.inline_policies.clone()),
-    };
-    Ok(Some((role, tags, spec)))
 }
 
 /// What `converge` may assume about the role.

@@ -1,8 +1,11 @@
-//! SDK-mock tests of the IAM role driver: request shapes, adoption, deletes.
+//! SDK-mock tests of the IAM role driver: request shapes, adoption, deletes,
+//! the refresh.
 //!
 //! Every test runs its rules in `RuleMode::Sequential`: the calls must come in
-//! exactly the order listed (a different call panics).
+//! exactly the order listed (a different call panics); the refresh's, whose
+//! reads run at once, in `RuleMode::MatchAny`.
 
+mod refresh;
 mod role;
 
 use crate::clients::Clients;

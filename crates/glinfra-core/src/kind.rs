@@ -118,7 +118,7 @@ pub enum OnePer {
 impl OnePer {
     /// Where the one resource lives: the region, or `None` for the whole account;
     /// `None` too for [`OnePer::Many`] (see [`OnePer::is_single`]).
-    pub fn scope<'r>(self, region: &'r str) -> Option<&'r str> {
+    pub fn scope(self, region: &str) -> Option<&str> {
         match self {
             OnePer::AccountRegion => Some(region),
             OnePer::Account | OnePer::Many => None,

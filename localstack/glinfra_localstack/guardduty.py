@@ -9,9 +9,11 @@ meets filled after the GuardDuty API reference:
   (``arn:aws:guardduty:REGION:ACCOUNT:detector/ID``), which moto lacks; GetDetector
   shows the same tags. An ARN naming no detector of the account is
   ``BadRequestException``.
+* UpdateDetector changes only the features it names ("the features that will be
+  updated for the detector"): the others keep their status, and a named feature's
+  additional configurations not named keep theirs (moto replaced the whole list).
 
-Every other operation (GetDetector, UpdateDetector, DeleteDetector, ListDetectors,
-filters) is moto's.
+Every other operation (GetDetector, DeleteDetector, ListDetectors, filters) is moto's.
 """
 
 from __future__ import annotations
@@ -53,6 +55,15 @@ class GuardDutyProvider(GapFillProvider):
             tokens[token] = out["DetectorId"]
         return out
 
+    @operation("UpdateDetector")
+    def update_detector(self, context: RequestContext, request: dict):
+        detector = _backend(context).detectors.get(request.get("DetectorId"))
+        before = [dict(f) for f in detector.features] if detector is not None else None
+        out = forward_to_moto(context)
+        if before is not None and request.get("Features") is not None:
+            detector.features = _merged(before, detector.features)
+        return out
+
     def _detector(self, context: RequestContext, arn: str):
         # arn:aws:guardduty:REGION:ACCOUNT:detector/ID
         parts = arn.split(":", 5)
@@ -79,3 +90,21 @@ class GuardDutyProvider(GapFillProvider):
     @operation("ListTagsForResource")
     def list_tags_for_resource(self, context: RequestContext, request: dict):
         return {"Tags": dict(self._detector(context, request["ResourceArn"]).tags)}
+
+
+def _merged(before: list[dict], named: list[dict]) -> list[dict]:
+    """The features `before` with those of an UpdateDetector request (`named`, moto's
+    JSON spelling) put over them by name, new names appended."""
+    out = [dict(f) for f in before]
+    for f in named:
+        old = next((o for o in out if o.get("name") == f.get("name")), None)
+        if old is None:
+            out.append(dict(f))
+            continue
+        extra = {c.get("name"): dict(c) for c in old.get("additionalConfiguration") or []}
+        for c in f.get("additionalConfiguration") or []:
+            extra[c.get("name")] = dict(c)
+        old.update({k: v for k, v in f.items() if k != "additionalConfiguration"})
+        if extra:
+            old["additionalConfiguration"] = list(extra.values())
+    return out

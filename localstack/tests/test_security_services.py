@@ -80,6 +80,36 @@ def test_guardduty_tags_by_detector_arn(account):
     assert gd.list_detectors()["DetectorIds"] == []
 
 
+
+def test_guardduty_update_detector_changes_only_the_features_it_names(account):
+    gd = account("guardduty")
+    detector = gd.create_detector(
+        Enable=True,
+        Features=[
+            {"Name": "S3_DATA_EVENTS", "Status": "ENABLED"},
+            {"Name": "EKS_AUDIT_LOGS", "Status": "ENABLED"},
+            {"Name": "EBS_MALWARE_PROTECTION", "Status": "DISABLED"},
+        ],
+    )["DetectorId"]
+
+    def status() -> dict:
+        return {f["Name"]: f["Status"] for f in gd.get_detector(DetectorId=detector)["Features"]}
+
+    # One feature turned off, as the console's switch does: the others stay as they were.
+    gd.update_detector(DetectorId=detector, Features=[{"Name": "EKS_AUDIT_LOGS", "Status": "DISABLED"}])
+    assert status() == {"S3_DATA_EVENTS": "ENABLED", "EKS_AUDIT_LOGS": "DISABLED", "EBS_MALWARE_PROTECTION": "DISABLED"}
+    # A feature not there yet is added; an update without features leaves them.
+    gd.update_detector(DetectorId=detector, Features=[{"Name": "RDS_LOGIN_EVENTS", "Status": "ENABLED"}])
+    gd.update_detector(DetectorId=detector, FindingPublishingFrequency="ONE_HOUR", Enable=False)
+    got = gd.get_detector(DetectorId=detector)
+    assert (got["Status"], got["FindingPublishingFrequency"]) == ("DISABLED", "ONE_HOUR")
+    assert status() == {
+        "S3_DATA_EVENTS": "ENABLED",
+        "EKS_AUDIT_LOGS": "DISABLED",
+        "EBS_MALWARE_PROTECTION": "DISABLED",
+        "RDS_LOGIN_EVENTS": "ENABLED",
+    }
+
 # Security Hub
 
 CIS_300 = f"arn:aws:securityhub:{REGION}::standards/cis-aws-foundations-benchmark/v/3.0.0"

@@ -218,7 +218,8 @@ impl Driver for KmsKeyDriver {
     /// does not know is not detected (the create's find adopts it by its alias). A
     /// key pending deletion is gone; one whose tags name another stack is not ours.
     /// `deletion_window_days` cannot be read (KMS shows it only once a deletion is
-    /// scheduled): it stays as recorded. Nothing recorded: no call.
+    /// scheduled): it stays as recorded, and so does `rotation_period_days` while
+    /// rotation is off (GetKeyRotationStatus then has no period). Nothing recorded: no call.
     async fn observe(
         &self,
         c: &Clients,
@@ -255,7 +256,16 @@ impl Driver for KmsKeyDriver {
                 spec: Some(KmsKeySpec {
                     description: meta.description().unwrap_or_default().to_string(),
                     enable_key_rotation: rotation,
-                    rotation_period_days: filled(Some(&r.spec.rotation_period_days), |_| period),
+                    // While rotation is off KMS reports no period: the recorded one
+                    // stands (turning rotation on again sends it), so a disabled
+                    // rotation is drift of `enable_key_rotation` alone.
+                    rotation_period_days: filled(Some(&r.spec.rotation_period_days), |recorded| {
+                        if rotation {
+                            period
+                        } else {
+                            period.or(recorded.copied())
+                        }
+                    }),
                     alias,
                     deletion_window_days: r.spec.deletion_window_days,
                 }),

@@ -369,6 +369,56 @@ mod observe {
         );
     }
 
+    /// GetKeyRotationStatus answering `enabled`, with `period` when given.
+    fn rotation_every(id: &'static str, enabled: bool, period: Option<i32>) -> Rule {
+        mock!(Client::get_key_rotation_status)
+            .match_requests(move |r| r.key_id() == Some(id))
+            .then_output(move || {
+                GetKeyRotationStatusOutput::builder()
+                    .key_rotation_enabled(enabled)
+                    .set_rotation_period_in_days(period)
+                    .build()
+            })
+    }
+
+    #[tokio::test]
+    async fn rotation_turned_off_keeps_the_recorded_period_and_a_new_period_is_read() {
+        // k1: DisableKeyRotation outside (no period answered); k2: EnableKeyRotation
+        // with 365 days outside.
+        let rules = [
+            aliases(&[("alias/prod/data", "k1")]),
+            described("k1", KeyState::Enabled, "data at rest"),
+            rotation_every("k1", false, None),
+            tags_rule("k1", OURS),
+            described("k2", KeyState::Enabled, "data at rest"),
+            rotation_every("k2", true, Some(365)),
+            tags_rule("k2", OURS_TOO),
+        ];
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+        let every_90 = |id: &str, key_id: &str| {
+            let mut r = recorded_key(id, key_id);
+            r.spec.rotation_period_days = Some(90);
+            r
+        };
+        let recorded = vec![every_90("data-key", "k1"), every_90("other-key", "k2")];
+        let live = KmsKeyDriver
+            .observe(&c, &scope("prod", REGION, recorded))
+            .await
+            .unwrap()
+            .unwrap();
+        for (i, rule) in rules.iter().enumerate() {
+            assert_eq!(rule.num_calls(), 1, "rule #{i}");
+        }
+        let read: Vec<(bool, Option<i32>)> = live
+            .iter()
+            .map(|l| {
+                let s = l.spec.as_ref().unwrap();
+                (s.enable_key_rotation, s.rotation_period_days)
+            })
+            .collect();
+        assert_eq!(read, [(false, Some(90)), (true, Some(365))]);
+    }
+
     #[tokio::test]
     async fn nothing_recorded_makes_no_call() {
         // No rule: any call would panic.

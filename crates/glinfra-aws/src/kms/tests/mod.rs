@@ -95,3 +95,4 @@ fn tags_rule(target: &'static str, tags: &'static [(&'static str, &'static str)]
 
 const OURS: &[(&str, &str)] = &[(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "data-key")];
 const THEIRS: &[(&str, &str)] = &[(TAG_STACK, "staging"), (TAG_LOGICAL_ID, "data-key")];
+const OURS_TOO: &[(&str, &str)] = &[(TAG_STACK, "prod"), (TAG_LOGICAL_ID, "other-key")];

@@ -232,8 +232,14 @@ async fn a_refresh_of_the_security_services_reads_each_kind_once_and_finds_nothi
     let stack = stack("noop");
     a.applied(&stack).await;
     let before = a.calls.snapshot();
+    let started = std::time::Instant::now();
     let plan = a.run.plan_live(&stack).await;
+    let took = started.elapsed();
     let after = a.calls.snapshot();
+    eprintln!(
+        "refresh and plan of the security services: {} calls in {took:.2?}",
+        after.total - before.total
+    );
     assert!(plan.is_empty() && plan.drift.is_empty());
     // KMS: ListAliases, DescribeKey, GetKeyRotationStatus, ListResourceTags;
     // GuardDuty: ListDetectors, GetDetector; Security Hub: DescribeHub,

@@ -365,7 +365,7 @@ async fn security_hub_changed_outside_is_drift_and_repaired() {
         .await
         .unwrap();
     deleted_then_recreated(&a, &stack, &["securityhub-cis"]).await;
-    assert_eq!(subscribed().await, [cis.clone()]);
+    assert_eq!(subscribed().await, std::slice::from_ref(&cis));
 
     // The control finding generator, then the auto-enabling of new controls.
     hub.update_security_hub_configuration()

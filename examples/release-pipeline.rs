@@ -83,7 +83,7 @@ async fn release(
         return Ok(None);
     }
     if !plan.is_empty() {
-        let mut run = session.start_apply(lock.clone(), &plan);
+        let mut run = session.start_apply(lock.clone(), &stack, &plan);
         while let Some(event) = run.next_event().await {
             log(stack.name(), &event);
         }

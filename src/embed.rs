@@ -6,7 +6,7 @@
 //! here prints: what to show is the caller's choice.
 
 use crate::session::{Error, Session};
-use glinfra_core::{Plan, ResourceGraph};
+use glinfra_core::{Plan, ResourceGraph, Stack};
 use glinfra_engine::{apply, ApplyReport, Event, Observer, StackLock, Stop, StopReason};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -63,20 +63,39 @@ impl Session {
         Ok(self.plan_refreshed(Some(graph), &refreshed))
     }
 
-    /// Starts applying `plan` on a tokio task and returns at once: take its events
-    /// with [`ApplyRun::next_event`], cancel it with [`ApplyRun::cancel`], and get
-    /// its report with [`ApplyRun::report`]. The plan is refused, as by
-    /// [`Session::apply`], when the state changed since it was made or it would
-    /// delete or replace a protected resource.
-    pub fn start_apply(self: &Arc<Self>, lock: Arc<StackLock>, plan: &Plan) -> ApplyRun {
+    /// Starts applying `plan` (made for `stack`) on a tokio task and returns at
+    /// once: take its events with [`ApplyRun::next_event`], cancel it with
+    /// [`ApplyRun::cancel`], and get its report with [`ApplyRun::report`]. The plan
+    /// is refused, as by [`Session::apply`], when the state changed since it was
+    /// made or it would delete or replace a protected resource. Once it ends,
+    /// `stack`'s outputs are recorded ([`Session::record_outputs`]) as `apply` on
+    /// the command line records them, so stacks referencing it read them.
+    pub fn start_apply(
+        self: &Arc<Self>,
+        lock: Arc<StackLock>,
+        stack: &Stack,
+        plan: &Plan,
+    ) -> ApplyRun {
         let (tx, events) = mpsc::unbounded_channel();
         let stop = Stop::new();
         let mut options = self.options.clone();
         options.stop = stop.clone();
-        let provider = self.provider.clone();
+        let session = self.clone();
+        let stack = stack.clone();
         let plan = plan.clone();
         let report = tokio::spawn(async move {
-            Ok(apply(provider, lock, &plan, options, Arc::new(Forward(tx))).await?)
+            let provider = session.provider.clone();
+            let report = apply(
+                provider,
+                lock.clone(),
+                &plan,
+                options,
+                Arc::new(Forward(tx)),
+            )
+            .await?;
+            // What was applied is in state, finished or not: its outputs too.
+            session.record_outputs(&lock, &stack).await?;
+            Ok(report)
         });
         ApplyRun {
             events,
@@ -90,13 +109,13 @@ impl Session {
 mod tests {
     use super::*;
     use glinfra_core::spec::ec2::{SubnetSpec, VpcSpec};
-    use glinfra_core::Stack;
     use glinfra_engine::fake::FakeCloud;
     use std::time::Duration;
 
-    fn graph() -> ResourceGraph {
+    fn stack() -> Stack {
         let mut stack = Stack::new("embedded", "us-east-1");
         let vpc = stack.add("vpc", VpcSpec::new("10.0.0.0/16"));
+        stack.export("vpc_id", vpc.id());
         for (i, zone) in ["a", "b", "c"].iter().enumerate() {
             stack.add(
                 format!("subnet-{zone}"),
@@ -107,7 +126,11 @@ mod tests {
                 ),
             );
         }
-        ResourceGraph::build(&stack).unwrap()
+        stack
+    }
+
+    fn graph() -> ResourceGraph {
+        ResourceGraph::build(&stack()).unwrap()
     }
 
     #[tokio::test]
@@ -120,7 +143,7 @@ mod tests {
         let lock = session.lock("embedded").await.unwrap();
         let plan = session.preview(&lock, &graph()).await.unwrap();
         assert_eq!(plan.summary.create, 4);
-        let mut run = session.start_apply(lock, &plan);
+        let mut run = session.start_apply(lock.clone(), &stack(), &plan);
         let mut succeeded = Vec::new();
         while let Some(event) = run.next_event().await {
             if let Event::Succeeded { resource, .. } = event {
@@ -134,6 +157,15 @@ mod tests {
         );
         let report = run.report().await.unwrap();
         assert!(report.is_success());
+        // Recorded for the stacks that reference it, as the command line records them.
+        let recorded = session
+            .recorded_outputs("embedded")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        let resolved = session.outputs(&lock, &stack()).await.unwrap();
+        assert!(resolved["vpc_id"].as_str().is_some_and(|id| !id.is_empty()));
+        assert_eq!(recorded, resolved);
     }
 
     #[tokio::test]
@@ -144,7 +176,7 @@ mod tests {
         let session = Arc::new(Session::with_provider(cloud.clone(), dir.path()));
         let lock = session.lock("embedded").await.unwrap();
         let plan = session.preview(&lock, &graph()).await.unwrap();
-        let mut run = session.start_apply(lock, &plan);
+        let mut run = session.start_apply(lock, &stack(), &plan);
         // Cancel as the VPC starts: it finishes, the subnets never start.
         while let Some(event) = run.next_event().await {
             if matches!(&event, Event::Started { resource, .. } if resource == "vpc") {

@@ -293,9 +293,17 @@ pub fn build(env: &Environment, origin: Option<&str>) -> Result<Stack, Vec<Diagn
         stack.export(format!("{id}_arn"), b.arn());
     }
 
-    platform(env, &mut stack, &vpc, &subnets, &private_route_tables)?;
+    let node_groups = platform(env, &mut stack, &vpc, &subnets, &private_route_tables)?;
     crate::flow_logs::declare(env, &mut stack);
-    crate::workloads::declare(env, &mut stack)?;
+    // A node's aws-node pod takes its AWS permissions from the VPC CNI add-on's
+    // Pod Identity association (the node role has no CNI policy): the add-ons come
+    // first, or the nodes start without pod networking.
+    let node_addons = crate::workloads::declare(env, &mut stack)?;
+    for group in &node_groups {
+        for addon in &node_addons {
+            stack.depends_on(group, addon);
+        }
+    }
     crate::security::declare(
         &env.security_services,
         &env.stack.environment,
@@ -460,7 +468,7 @@ fn platform(
     vpc: &Resource<VpcSpec>,
     subnets: &[Vec<Resource<SubnetSpec>>],
     private_route_tables: &[Input<String>],
-) -> Result<(), Vec<Diagnostic>> {
+) -> Result<Vec<Resource<EksNodeGroupSpec>>, Vec<Diagnostic>> {
     let envname = &env.stack.environment;
     let region = env.stack.region.clone();
     let rotation = env.storage.kms_key_rotation;
@@ -581,10 +589,11 @@ fn platform(
         },
     );
     stack.export("eks_cluster_arn", cluster.arn());
+    let mut node_groups = Vec::new();
     for pool in &k8s.node_pools {
         let base = pool.name.replace('_', "-");
         for (suffix, capacity, min, max, desired) in split_pool(pool) {
-            stack.add(
+            let group = stack.add(
                 node_group_id(pool, suffix),
                 EksNodeGroupSpec {
                     cluster_name: cluster.name(),
@@ -613,6 +622,7 @@ fn platform(
                         .collect(),
                 },
             );
+            node_groups.push(group);
         }
     }
 
@@ -638,7 +648,7 @@ fn platform(
     );
     data_services::cache(env, stack, &placement);
     data_services::kafka(env, stack, &placement);
-    Ok(())
+    Ok(node_groups)
 }
 
 /// The origin recorded on the stack's resources (the environment file).

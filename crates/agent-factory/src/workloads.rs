@@ -14,7 +14,7 @@ use glinfra_core::spec::eks::{
     AddonPodIdentity, EksAddonSpec, EksPodIdentityAssociationSpec, ResolveConflicts,
 };
 use glinfra_core::spec::iam::IamRoleSpec;
-use glinfra_core::{Diagnostic, Input, Stack};
+use glinfra_core::{Diagnostic, Input, Resource, Stack};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -236,15 +236,19 @@ pub fn policy(w: &WorkloadConfig) -> Value {
 }
 
 /// Declares the identity add-ons, the VPC CNI's role, and each workload's role and
-/// Pod Identity association.
-pub fn declare(env: &Environment, stack: &mut Stack) -> Result<(), Vec<Diagnostic>> {
+/// Pod Identity association. Returns the add-ons nodes need before they start (the
+/// Pod Identity agent, and the VPC CNI with its association for `aws-node`).
+pub fn declare(
+    env: &Environment,
+    stack: &mut Stack,
+) -> Result<Vec<Resource<EksAddonSpec>>, Vec<Diagnostic>> {
     let problems = check(env, stack_origin(stack));
     if !problems.is_empty() {
         return Err(problems);
     }
     let envname = &env.stack.environment;
     let cluster = Input::<String>::output(CLUSTER, "name");
-    stack.add(
+    let agent = stack.add(
         "addon-eks-pod-identity-agent",
         EksAddonSpec {
             cluster_name: cluster.clone(),
@@ -261,7 +265,7 @@ pub fn declare(env: &Environment, stack: &mut Stack) -> Result<(), Vec<Diagnosti
     );
     cni.managed_policy_arns = vec!["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy".into()];
     let cni = stack.add("iam-vpc-cni", cni);
-    stack.add(
+    let vpc_cni = stack.add(
         "addon-vpc-cni",
         EksAddonSpec {
             cluster_name: cluster.clone(),
@@ -303,5 +307,5 @@ pub fn declare(env: &Environment, stack: &mut Stack) -> Result<(), Vec<Diagnosti
             },
         );
     }
-    Ok(())
+    Ok(vec![agent, vpc_cni])
 }

@@ -212,6 +212,22 @@ fn the_vpc_cni_has_its_own_role_and_the_node_role_lacks_the_cni_policy() {
         );
         let agent: EksAddonSpec = spec(&s, "addon-eks-pod-identity-agent");
         assert_eq!(agent.addon_name, "eks-pod-identity-agent");
+        // Nodes start after both add-ons: aws-node's permissions come through the
+        // CNI add-on's association, which the agent serves (the node role has none).
+        let groups: Vec<_> = s
+            .declarations()
+            .iter()
+            .filter(|d| d.kind.type_name() == "aws:eks/node-group")
+            .collect();
+        assert!(!groups.is_empty(), "{name}");
+        for group in groups {
+            let deps = group.dependencies();
+            assert!(
+                deps.contains("addon-vpc-cni") && deps.contains("addon-eks-pod-identity-agent"),
+                "{name}: {} waits for {deps:?}",
+                group.id
+            );
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! The monthly cost of a stack and of a plan's change, estimated from each
-//! resource's spec and the price table of `data/aws-prices.toml` ([`prices`]).
+//! resource's spec and the price table of `data/aws-prices.toml` ([`prices()`](fn@prices)).
 //! Pure: no IO.
 //!
 //! A month is 730 hours. Each line is priced twice: all on-demand ("before

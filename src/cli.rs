@@ -190,6 +190,35 @@ fn ensure_endpoint(args: &Args, local: Option<LocalEndpoint>) -> Result<(), Stri
     }
 }
 
+/// The session a command runs in, over `backend`, with `--lock-lease`,
+/// `--concurrency`, `--timeout` (the returned stop) and, when `timeline` and
+/// asked for, `--timeline`. An endpoint is needed when the command reads the
+/// cloud or keeps its state in S3.
+pub(crate) async fn open_session(
+    args: &Args,
+    backend: &BackendUrl,
+    reads_cloud: bool,
+    local: Option<LocalEndpoint>,
+    timeline: bool,
+) -> Result<(Session, glinfra_engine::Stop), String> {
+    if reads_cloud || matches!(backend, BackendUrl::S3(_)) {
+        ensure_endpoint(args, local)?;
+    }
+    let lease = LeaseConfig::new(std::time::Duration::from_secs(args.lock_lease));
+    let mut session = Session::aws_with(backend, lease).await;
+    let stop = glinfra_engine::Stop::new();
+    if let Some(seconds) = args.timeout {
+        stop.stop_after(std::time::Duration::from_secs(seconds));
+    }
+    session.set_options(ApplyOptions {
+        concurrency: args.concurrency,
+        stop: stop.clone(),
+        timeline: (timeline && args.timeline.is_some()).then(glinfra_engine::Timeline::new),
+        ..ApplyOptions::default()
+    });
+    Ok((session, stop))
+}
+
 async fn execute(
     args: &Args,
     stack: &Stack,
@@ -204,24 +233,7 @@ async fn execute(
     ) && !args.dot;
     let reads_cloud = mutating
         || (args.refresh && !args.dot && !matches!(verb, Verb::State(_) | Verb::Cost { .. }));
-    if reads_cloud || matches!(backend, BackendUrl::S3(_)) {
-        ensure_endpoint(args, local)?;
-    }
-    let lease = LeaseConfig::new(std::time::Duration::from_secs(args.lock_lease));
-    let mut session = Session::aws_with(&backend, lease).await;
-    let stop = glinfra_engine::Stop::new();
-    if let Some(seconds) = args.timeout {
-        stop.stop_after(std::time::Duration::from_secs(seconds));
-    }
-    session.set_options(ApplyOptions {
-        concurrency: args.concurrency,
-        stop: stop.clone(),
-        timeline: args
-            .timeline
-            .as_ref()
-            .map(|_| glinfra_engine::Timeline::new()),
-        ..ApplyOptions::default()
-    });
+    let (session, stop) = open_session(args, &backend, reads_cloud, local, true).await?;
     // Stack references are read now (no lock), so the plan sees their values.
     let resolved;
     let (stack, graph) = if stack.referenced_stacks().is_empty()

@@ -2,12 +2,11 @@
 //! `plan` shows every stack's plan, `apply` applies them in dependency order
 //! (independent stacks at once, one executor budget), `destroy` in reverse.
 
-use super::{backend_url, ensure_endpoint, interrupt, Args, LocalEndpoint, Verb};
+use super::{backend_url, interrupt, Args, LocalEndpoint, Verb};
 use crate::confirm::{self, Consent};
 use crate::fleet::{Fleet, FleetObserver, FleetReport, StackOutcome, StackPlan, StackRun};
 use crate::session::Session;
 use glinfra_core::{render, Diagnostics, Plan, ResourceGraph, Stack};
-use glinfra_engine::{ApplyOptions, LeaseConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -103,20 +102,8 @@ pub(super) async fn execute(
     }
     let backend = backend_url(args);
     let reads_cloud = args.refresh || !matches!(verb, Verb::Plan { .. });
-    if reads_cloud || matches!(backend, crate::BackendUrl::S3(_)) {
-        ensure_endpoint(args, local)?;
-    }
-    let lease = LeaseConfig::new(std::time::Duration::from_secs(args.lock_lease));
-    let mut session = Session::aws_with(&backend, lease).await;
-    let stop = glinfra_engine::Stop::new();
-    if let Some(seconds) = args.timeout {
-        stop.stop_after(std::time::Duration::from_secs(seconds));
-    }
-    session.set_options(ApplyOptions {
-        concurrency: args.concurrency,
-        stop: stop.clone(),
-        ..ApplyOptions::default()
-    });
+    // `--timeline` draws one stack's run: not a fleet's.
+    let (session, stop) = super::open_session(args, &backend, reads_cloud, local, false).await?;
     if !args.json {
         println!(
             "Fleet of {} stacks, in dependency order: {}.",

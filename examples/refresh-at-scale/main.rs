@@ -100,7 +100,13 @@ async fn main() {
         if let Some(db) = env.database.as_mut() {
             db.deletion_protection = false;
         }
-        let (stack, _) = greenlang_agent_factory::stack_for(&env).expect("a valid platform");
+        // A throwaway copy, destroyed at the end: its policy says so, as a user's would.
+        env.policy.rules.insert(
+            glinfra::core::policy::Rule::DatabaseDeletionProtection,
+            glinfra::core::Severity::Advisory,
+        );
+        let (stack, _) = greenlang_agent_factory::stack_for(&env)
+            .unwrap_or_else(|d| panic!("the prod platform, made deletable, is refused:\n{d}"));
         (stack, "the prod-us-east-1 platform".to_string())
     } else {
         let (subnets, groups, records) = (

@@ -12,93 +12,23 @@
 //! `Session::with_backend`), never from the process environment's account.
 
 mod common;
+#[path = "common/security_stack.rs"]
+mod security_stack;
 
 use aws_sdk_kms::config::{Credentials, SharedCredentialsProvider};
 use common::{nonce, own_account, Run};
 use glinfra::aws::{ApiCallCounter, AwsProvider, Clients};
 
-use glinfra::spec::guardduty::{DetectorFeature, FindingFrequency, GuardDutyDetectorSpec};
-use glinfra::spec::inspector2::{InspectorEnablerSpec, ScanType};
-use glinfra::spec::kms::KmsKeySpec;
-use glinfra::spec::securityhub::{
-    cis_standards_arn, ControlFindingGenerator, SecurityHubAccountSpec, StandardsSubscriptionSpec,
-};
-use glinfra::spec::wafv2::{
-    ManagedRuleGroup, OverrideAction, WafAction, WafScope, WafVisibility, WebAclSpec,
-};
+use glinfra::spec::securityhub::cis_standards_arn;
 use glinfra::{Action, DriftKind, Plan, Reason, Session, Stack};
+use security_stack::{GROUPS, REGION};
 use std::sync::Arc;
-
-const REGION: &str = "us-east-2";
-const GROUPS: [&str; 3] = [
-    "AWSManagedRulesAmazonIpReputationList",
-    "AWSManagedRulesCommonRuleSet",
-    "AWSManagedRulesKnownBadInputsRuleSet",
-];
 
 /// Every security service the seed declares but Shield (account-wide, and it cannot
 /// be ended), and a key rotating every 90 days.
 fn stack(test: &str) -> Stack {
     let name = format!("it-secdrift-{test}-{}", nonce());
-    let mut stack = Stack::new(&name, REGION);
-    stack.tag("purpose", "security-drift-it");
-    let mut key = KmsKeySpec::new(format!("{name}-data"), "security drift test");
-    key.rotation_period_days = Some(90);
-    key.deletion_window_days = 7;
-    stack.add("kms", key);
-    stack.add(
-        "guardduty",
-        GuardDutyDetectorSpec {
-            enable: true,
-            finding_publishing_frequency: FindingFrequency::FifteenMinutes,
-            features: vec![DetectorFeature::S3DataEvents, DetectorFeature::EksAuditLogs],
-        },
-    );
-    let hub = stack.add(
-        "securityhub",
-        SecurityHubAccountSpec {
-            auto_enable_controls: true,
-            control_finding_generator: ControlFindingGenerator::SecurityControl,
-        },
-    );
-    stack.add(
-        "securityhub-cis",
-        StandardsSubscriptionSpec {
-            hub_arn: hub.hub_arn(),
-            standards_arn: cis_standards_arn(REGION, "3.0.0"),
-        },
-    );
-    stack.add(
-        "inspector",
-        InspectorEnablerSpec {
-            resource_types: vec![ScanType::Ec2, ScanType::Ecr],
-        },
-    );
-    stack.add(
-        "waf",
-        WebAclSpec {
-            name: format!("{name}-regional"),
-            scope: WafScope::Regional,
-            default_action: WafAction::Allow,
-            description: Some("security drift test".into()),
-            rules: GROUPS
-                .iter()
-                .zip([10, 20, 30])
-                .map(|(g, priority)| ManagedRuleGroup {
-                    name: g.to_string(),
-                    vendor: "AWS".into(),
-                    priority,
-                    override_action: OverrideAction::None,
-                })
-                .collect(),
-            visibility: WafVisibility {
-                sampled_requests: true,
-                cloudwatch_metrics: true,
-                metric_name: format!("{name}-regional"),
-            },
-        },
-    );
-    stack
+    security_stack::services(&name, "security-drift", false)
 }
 
 /// A run in an emulator account of its own: the session's provider and `config`

@@ -10,100 +10,19 @@
 //! destroy forgets it (`retain_on_delete`) and it stays in the emulator's account.
 
 mod common;
+#[path = "common/security_stack.rs"]
+mod security_stack;
 
 use common::{nonce, sdk, Run};
 use glinfra::core::{Lifecycle, ResourceOptions};
-use glinfra::spec::guardduty::{DetectorFeature, FindingFrequency, GuardDutyDetectorSpec};
-use glinfra::spec::inspector2::{InspectorEnablerSpec, ScanType};
-use glinfra::spec::kms::KmsKeySpec;
-use glinfra::spec::securityhub::{
-    cis_standards_arn, ControlFindingGenerator, SecurityHubAccountSpec, StandardsSubscriptionSpec,
-};
 use glinfra::spec::shield::{AutoRenew, ShieldSubscriptionSpec};
-use glinfra::spec::wafv2::{
-    ManagedRuleGroup, OverrideAction, WafAction, WafScope, WafVisibility, WebAclSpec,
-};
 use glinfra::Stack;
+use security_stack::{GROUPS, REGION};
 
-const REGION: &str = "us-east-2";
-const GROUPS: [&str; 3] = [
-    "AWSManagedRulesAmazonIpReputationList",
-    "AWSManagedRulesCommonRuleSet",
-    "AWSManagedRulesKnownBadInputsRuleSet",
-];
-
-/// The focused stack; `changed` moves one setting of each kind that changes in place.
+/// The focused stack, with Shield Advanced (kept in AWS by a destroy); `changed`
+/// moves one setting of each kind that changes in place.
 fn stack(name: &str, changed: bool) -> Stack {
-    let mut stack = Stack::new(name, REGION);
-    stack.tag("purpose", "security-services-it");
-    let mut key = KmsKeySpec::new(format!("{name}-data"), "security services test");
-    key.rotation_period_days = Some(if changed { 180 } else { 90 });
-    key.deletion_window_days = 7;
-    stack.add("kms", key);
-    stack.add(
-        "guardduty",
-        GuardDutyDetectorSpec {
-            enable: true,
-            finding_publishing_frequency: if changed {
-                FindingFrequency::OneHour
-            } else {
-                FindingFrequency::FifteenMinutes
-            },
-            features: vec![DetectorFeature::S3DataEvents, DetectorFeature::EksAuditLogs],
-        },
-    );
-    let hub = stack.add(
-        "securityhub",
-        SecurityHubAccountSpec {
-            auto_enable_controls: !changed,
-            control_finding_generator: ControlFindingGenerator::SecurityControl,
-        },
-    );
-    stack.add(
-        "securityhub-cis",
-        StandardsSubscriptionSpec {
-            hub_arn: hub.hub_arn(),
-            standards_arn: cis_standards_arn(REGION, "3.0.0"),
-        },
-    );
-    stack.add(
-        "inspector",
-        InspectorEnablerSpec {
-            resource_types: if changed {
-                vec![ScanType::Ecr]
-            } else {
-                vec![ScanType::Ec2, ScanType::Ecr]
-            },
-        },
-    );
-    stack.add(
-        "waf",
-        WebAclSpec {
-            name: format!("{name}-regional"),
-            scope: WafScope::Regional,
-            default_action: WafAction::Allow,
-            description: Some("security services test".into()),
-            rules: GROUPS
-                .iter()
-                .zip([10, 20, 30])
-                .map(|(g, priority)| ManagedRuleGroup {
-                    name: g.to_string(),
-                    vendor: "AWS".into(),
-                    priority,
-                    override_action: if changed && priority == 20 {
-                        OverrideAction::Count
-                    } else {
-                        OverrideAction::None
-                    },
-                })
-                .collect(),
-            visibility: WafVisibility {
-                sampled_requests: true,
-                cloudwatch_metrics: true,
-                metric_name: format!("{name}-regional"),
-            },
-        },
-    );
+    let mut stack = security_stack::services(name, "security-services", changed);
     stack.add_with(
         "shield",
         ShieldSubscriptionSpec {

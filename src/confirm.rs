@@ -124,7 +124,7 @@ mod tests {
                 glinfra_core::ResourceState {
                     kind: d.kind,
                     region: d.region,
-                    props: d.props,
+                    props: d.props.value(),
                     tags: d.tags,
                     outputs: [("id".to_string(), "vpc-1".into())].into_iter().collect(),
                     dependencies: Default::default(),

@@ -256,7 +256,7 @@ mod tests {
                 ResourceState {
                     kind: d.kind,
                     region: d.region.clone(),
-                    props: d.props.clone(),
+                    props: d.props.value(),
                     tags: d.tags.clone(),
                     outputs,
                     dependencies: Default::default(),

@@ -434,7 +434,7 @@ async fn a_lock_a_read_and_a_write_cost_a_few_calls() {
             glinfra::core::ResourceState {
                 kind: d.kind,
                 region: d.region.clone(),
-                props: d.props.clone(),
+                props: d.props.value(),
                 tags: d.tags.clone(),
                 outputs: BTreeMap::from([(
                     "id".to_string(),

@@ -338,8 +338,8 @@ fn environments_do_not_share_names() {
                     .iter()
                     .find_map(|k| {
                         d.props
-                            .get(*k)
-                            .and_then(|v| v.as_str())
+                            .get(k)
+                            .and_then(|v| v.as_str().map(str::to_string))
                             .map(|v| format!("{}:{v}", d.kind))
                     })
             })

@@ -74,7 +74,7 @@ fn applied(stack: &Stack) -> State {
             ResourceState {
                 kind: decl.kind,
                 region: decl.region.clone(),
-                props: decl.props.clone(),
+                props: decl.props.value(),
                 tags: decl.tags.clone(),
                 outputs: [(
                     "id".to_string(),

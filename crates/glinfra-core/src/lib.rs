@@ -18,6 +18,7 @@ pub mod names;
 pub mod offers;
 pub mod plan;
 pub mod policy;
+pub mod props;
 pub mod reference;
 pub mod refresh;
 pub mod regions;
@@ -43,6 +44,7 @@ pub use kind::{
 pub use lifecycle::{Lifecycle, Timeouts};
 pub use plan::{Action, DeleteFirst, FieldChange, Plan, Reason, ReplaceOrder, Step};
 pub use policy::{Finding, Policies, Policy, Severity, Violation};
+pub use props::Props;
 pub use reference::{ReferenceError, StackOutputRef, StackReference};
 pub use refresh::{Drift, DriftKind, Fate, Observed, Refreshed};
 pub use schedule::{OpPhase, Operation, Schedule};

@@ -15,11 +15,13 @@ use crate::graph::ResourceGraph;
 use crate::input::{contains_unknown, resolve_refs, unknown};
 use crate::kind::{ChangeRule, FieldValues, Kind};
 use crate::lifecycle::Lifecycle;
+use crate::props::Props;
 pub use crate::replace::{replace_order, DeleteFirst, ReplaceOrder};
 use crate::stack::{Declaration, ResourceId};
 use crate::state::{Mutation, ResourceState, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -127,7 +129,10 @@ impl std::fmt::Display for Reason {
 }
 
 /// One step of a plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Serialised, and compared, by its [`Step::field_changes`]: the plan JSON lists
+/// a create's fields whichever form the step keeps them in.
+#[derive(Clone, Debug, Deserialize)]
 pub struct Step {
     /// Logical id.
     pub resource: ResourceId,
@@ -137,8 +142,16 @@ pub struct Step {
     pub region: String,
     /// What is done.
     pub action: Action,
-    /// Field-level changes.
+    /// Field-level changes. Empty for a create planned from a declaration: its
+    /// changes are all its fields, derived from `desired` (and `resolved`) when
+    /// asked for, so a large plan does not hold each spec twice. Read
+    /// [`Step::field_changes`], which covers both.
     pub changes: Vec<FieldChange>,
+    /// For a create whose spec refers to outputs of resources that already exist:
+    /// the spec with those references resolved to their recorded values (the
+    /// others unknown until apply). `None` when no reference resolved.
+    #[serde(skip)]
+    pub resolved: Option<Props>,
     /// Why, when it is not plain from the changes (resuming after a crash, say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
@@ -184,14 +197,83 @@ impl Step {
                 .is_some_and(ReplaceOrder::is_create_first)
     }
 
+    /// The field-level changes: the recorded ones, or for a create planned from a
+    /// declaration, each of its fields as it will be created (values that depend
+    /// on resources not made yet are unknown until apply).
+    pub fn field_changes(&self) -> Cow<'_, [FieldChange]> {
+        match (&self.desired, self.action) {
+            (Some(desired), Action::Create) if self.changes.is_empty() => {
+                let props = match &self.resolved {
+                    Some(resolved) => resolved.value(),
+                    None => resolve_refs(&desired.props.value(), &mut |_| unknown()),
+                };
+                let after = fields_of(props, &desired.region, &desired.tags);
+                Cow::Owned(all_fields_of(after, true))
+            }
+            _ => Cow::Borrowed(&self.changes),
+        }
+    }
+
     /// Names of the changed spec fields (and `tags`), as drivers receive them for an
     /// update; `region` never reaches a driver (a region change replaces).
     pub fn changed_fields(&self) -> Vec<String> {
-        self.changes
+        self.field_changes()
             .iter()
             .map(|c| c.field.clone())
             .filter(|f| f != "region")
             .collect()
+    }
+}
+
+impl PartialEq for Step {
+    fn eq(&self, other: &Step) -> bool {
+        self.resource == other.resource
+            && self.kind == other.kind
+            && self.region == other.region
+            && self.action == other.action
+            && self.reason == other.reason
+            && self.desired == other.desired
+            && self.prior == other.prior
+            && self.retain == other.retain
+            && self.replace_order == other.replace_order
+            && self.field_changes() == other.field_changes()
+    }
+}
+
+impl Serialize for Step {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// The step as the plan JSON has it (the fields of [`Step`], in order).
+        #[derive(Serialize)]
+        struct AsJson<'a> {
+            resource: &'a ResourceId,
+            kind: Kind,
+            region: &'a str,
+            action: Action,
+            changes: Cow<'a, [FieldChange]>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            reason: Option<Reason>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            desired: Option<&'a Declaration>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            prior: Option<&'a ResourceState>,
+            #[serde(skip_serializing_if = "std::ops::Not::not")]
+            retain: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            replace_order: Option<&'a ReplaceOrder>,
+        }
+        AsJson {
+            resource: &self.resource,
+            kind: self.kind,
+            region: &self.region,
+            action: self.action,
+            changes: self.field_changes(),
+            reason: self.reason,
+            desired: self.desired.as_deref(),
+            prior: self.prior.as_deref(),
+            retain: self.retain,
+            replace_order: self.replace_order.as_ref(),
+        }
+        .serialize(serializer)
     }
 }
 
@@ -371,31 +453,49 @@ pub fn plan_replacing(
         let decl: &Declaration = shared;
         let prior = state.resources.get(&decl.id);
         // Outputs of resources made in this plan are not known until apply.
-        let resolved = resolve_refs(&decl.props, &mut |r| {
+        let recorded = |resource: &str, output: &str| {
             let fresh = matches!(
-                actions.get(r.resource.as_str()),
+                actions.get(resource),
                 Some(Some(Action::Create | Action::Replace))
             );
-            match state.resources.get(&r.resource) {
-                Some(s) if !fresh => s.outputs.get(&r.output).cloned().unwrap_or_else(unknown),
-                _ => unknown(),
+            match state.resources.get(resource) {
+                Some(s) if !fresh => s.outputs.get(output),
+                _ => None,
             }
-        });
-        let after = fields_of(resolved, &decl.region, &decl.tags);
+        };
+        let resolve = || {
+            resolve_refs(&decl.props.value(), &mut |r| {
+                recorded(&r.resource, &r.output)
+                    .cloned()
+                    .unwrap_or_else(unknown)
+            })
+        };
         let step = match prior {
-            None => Some(Step {
-                resource: decl.id.clone(),
-                kind: decl.kind,
-                region: decl.region.clone(),
-                action: Action::Create,
-                changes: all_fields_of(after, true),
-                reason: None,
-                desired: Some(shared.clone()),
-                prior: None,
-                retain: false,
-                replace_order: None,
-            }),
-            Some(prior) => plan_existing(shared, prior, after, replace.contains(&decl.id)),
+            None => {
+                // A create keeps its fields as the declaration it shares with the
+                // graph, and its resolved spec only when a reference resolved.
+                let mut any_recorded = false;
+                decl.props.for_each_output_ref(&mut |resource, output| {
+                    any_recorded |= recorded(resource, output).is_some();
+                });
+                Some(Step {
+                    resource: decl.id.clone(),
+                    kind: decl.kind,
+                    region: decl.region.clone(),
+                    action: Action::Create,
+                    changes: Vec::new(),
+                    resolved: any_recorded.then(|| Props::of(&resolve())),
+                    reason: None,
+                    desired: Some(shared.clone()),
+                    prior: None,
+                    retain: false,
+                    replace_order: None,
+                })
+            }
+            Some(prior) => {
+                let after = fields_of(resolve(), &decl.region, &decl.tags);
+                plan_existing(shared, prior, after, replace.contains(&decl.id))
+            }
         };
         let mut step = step;
         if let Some(s) = step.as_mut().filter(|s| s.creates_first()) {
@@ -465,6 +565,7 @@ fn plan_existing(
         kind: decl.kind,
         region: decl.region.clone(),
         action,
+        resolved: None,
         replace_order: (action == Action::Replace).then(|| match reason {
             Some(Reason::KindChanged) => ReplaceOrder::DeleteFirst(DeleteFirst::KindChanged),
             Some(Reason::ResumeReplace) => ReplaceOrder::DeleteFirst(DeleteFirst::Resumed),
@@ -524,6 +625,7 @@ fn delete_step(id: &ResourceId, prior: &ResourceState) -> Step {
         region: prior.region.clone(),
         action: Action::Delete,
         changes: all_fields_of(before, false),
+        resolved: None,
         reason: None,
         desired: None,
         prior: Some(Box::new(prior.clone())),

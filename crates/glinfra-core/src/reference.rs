@@ -8,6 +8,7 @@
 //! and an output that changed is a field that changed.
 
 use crate::input::{Input, STACK_KEY};
+use crate::props::Props;
 use crate::stack::Stack;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -130,9 +131,14 @@ impl Stack {
         };
         let declarations = Arc::make_mut(&mut resolved.declarations);
         for decl in declarations.iter_mut() {
-            if contains_stack_ref(&decl.props) {
-                let props = substitute(&decl.props, &lookup)?;
-                Arc::make_mut(decl).props = props;
+            // The text tells which specs may hold one; only those are parsed.
+            if !decl.props.json().contains("\"$stack\"") {
+                continue;
+            }
+            let value = decl.props.value();
+            if contains_stack_ref(&value) {
+                let props = substitute(&value, &lookup)?;
+                Arc::make_mut(decl).props = Props::of(&props);
             }
         }
         for (_, input) in resolved.exports.iter_mut() {
@@ -249,9 +255,9 @@ mod tests {
             stack.referenced_stacks().iter().collect::<Vec<_>>(),
             ["prod-us-east-1"]
         );
-        let props = &stack.get("db-replica").unwrap().props;
+        let props = stack.get("db-replica").unwrap().props.value();
         let mut refs = BTreeSet::new();
-        collect_stack_refs(props, &mut refs);
+        collect_stack_refs(&props, &mut refs);
         assert_eq!(
             refs.into_iter().collect::<Vec<_>>(),
             [StackOutputRef {
@@ -276,7 +282,9 @@ mod tests {
             Some(arn)
         );
         assert_eq!(resolved.exports()[0].1, Input::Value(arn.to_string()));
-        assert!(contains_stack_ref(&stack.get("db-replica").unwrap().props));
+        assert!(contains_stack_ref(
+            &stack.get("db-replica").unwrap().props.value()
+        ));
         ResourceGraph::build(&resolved).unwrap();
     }
 

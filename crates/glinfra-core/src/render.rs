@@ -272,7 +272,7 @@ pub fn text_styled(plan: &Plan, style: Style) -> String {
             }
             None => {}
         }
-        for c in &step.changes {
+        for c in step.field_changes().iter() {
             if c.field == "region" && matches!(step.action, Action::Create | Action::Delete) {
                 continue;
             }

@@ -89,6 +89,7 @@ pub fn refusals(plan: &Plan) -> Vec<Refusal> {
         .map(|s| (s.resource.as_str(), s))
         .collect();
     let impossible = plan.steps.iter().flat_map(|s| {
+        // A create's fields are never refused: only the recorded changes are read.
         s.changes.iter().filter_map(move |c| {
             let why = c.refused.as_ref()?;
             Some(Refusal {

@@ -10,12 +10,12 @@
 //! ```
 
 use crate::diagnostics::Diagnostic;
-use crate::input::{collect_refs, Input, OutputRef};
+use crate::input::{Input, OutputRef};
 use crate::kind::Kind;
 use crate::lifecycle::Lifecycle;
+use crate::props::Props;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::marker::PhantomData;
@@ -78,8 +78,9 @@ pub struct Declaration {
     pub kind: Kind,
     /// AWS region it lives in.
     pub region: String,
-    /// The spec as JSON; outputs of other resources appear as `{"$output": ...}`.
-    pub props: Value,
+    /// The spec as compact JSON; outputs of other resources appear as
+    /// `{"$output": ...}`.
+    pub props: Props,
     /// All tags, ownership tags included.
     pub tags: BTreeMap<String, String>,
     /// Explicit dependencies (`depends_on`).
@@ -97,7 +98,12 @@ impl Declaration {
     /// Every output of another resource this one's spec refers to.
     pub fn references(&self) -> BTreeSet<OutputRef> {
         let mut refs = BTreeSet::new();
-        collect_refs(&self.props, &mut refs);
+        self.props.for_each_output_ref(&mut |resource, output| {
+            refs.insert(OutputRef {
+                resource: resource.to_string(),
+                output: output.to_string(),
+            });
+        });
         refs
     }
 
@@ -115,23 +121,13 @@ impl Declaration {
     /// Calls `f` with the logical id of every resource this one refers to (once
     /// per reference, so maybe more than once per resource), without collecting.
     pub fn for_each_dependency(&self, f: &mut impl FnMut(&str)) {
-        fn walk(value: &Value, f: &mut impl FnMut(&str)) {
-            if let Some((resource, _)) = crate::input::output_ref_parts(value) {
-                f(resource);
-                return;
-            }
-            match value {
-                Value::Object(m) => m.values().for_each(|v| walk(v, f)),
-                Value::Array(a) => a.iter().for_each(|v| walk(v, f)),
-                _ => {}
-            }
-        }
-        walk(&self.props, f);
+        self.props
+            .for_each_output_ref(&mut |resource, _| f(resource));
     }
 
     /// The spec, typed.
     pub fn spec<S: ResourceSpec>(&self) -> Result<S, serde_json::Error> {
-        serde_json::from_value(self.props.clone())
+        self.props.spec()
     }
 }
 
@@ -361,7 +357,7 @@ impl Stack {
         let region = options
             .region
             .unwrap_or_else(|| self.default_region.clone());
-        let props = serde_json::to_value(&spec).expect("specs always serialise to JSON");
+        let props = Props::of(&spec);
         let mut tags = self.default_tags.clone();
         tags.extend(options.tags);
         if S::KIND.taggable() {

@@ -522,6 +522,48 @@ fn json_and_dot_renderings() {
     assert!(dot.contains("op0 -> op1;"), "{dot}"); // vpc before igw
 }
 
+#[test]
+fn a_create_keeps_its_fields_as_its_declaration_and_resolves_what_already_exists() {
+    // Planned from nothing: a create holds no copy of its fields; they are derived
+    // from the declaration, references unknown until apply.
+    let small = network("10.0.0.0/16", &[], false, 365);
+    let first = plan(&graph(&small), &State::empty("test"));
+    let igw = first.step("igw").unwrap();
+    assert!(igw.changes.is_empty() && igw.resolved.is_none());
+    let vpc_id = igw.field_changes().into_owned().remove(0);
+    assert_eq!(
+        (vpc_id.field.as_str(), vpc_id.after_unknown),
+        ("vpc_id", true)
+    );
+
+    // The VPC exists: a new subnet in it shows the recorded VPC id, keeps its
+    // resolved spec, and reads back from JSON as the same step.
+    let state = applied(&small);
+    let recorded = state.resources["vpc"].outputs["id"].clone();
+    let grown = network("10.0.0.0/16", &["10.0.0.0/20"], false, 365);
+    let next = plan(&graph(&grown), &state);
+    let subnet = next.step("subnet-0").unwrap();
+    assert!(subnet.changes.is_empty() && subnet.resolved.is_some());
+    let fields = subnet.field_changes();
+    let vpc_id = fields.iter().find(|c| c.field == "vpc_id").unwrap();
+    assert_eq!(
+        (vpc_id.after.as_ref(), vpc_id.after_unknown),
+        (Some(&recorded), false)
+    );
+    // The association refers to the new subnet too: that part stays unknown.
+    let rta = next.step("rta-0").unwrap().field_changes().into_owned();
+    let by_field = |f: &str| rta.iter().find(|c| c.field == f).unwrap().clone();
+    assert!(by_field("subnet_id").after_unknown);
+    assert_eq!(
+        by_field("route_table_id").after,
+        Some(state.resources["rt"].outputs["id"].clone())
+    );
+    let back: Plan = serde_json::from_str(&render::json(&next)).unwrap();
+    assert!(!back.step("subnet-0").unwrap().changes.is_empty());
+    assert_eq!(back, next);
+    assert!(render::text(&next).contains(recorded.as_str().unwrap()));
+}
+
 fn arb_stack() -> impl Strategy<Value = Stack> {
     (
         prop::sample::select(vec!["10.0.0.0/16", "10.1.0.0/16"]),

@@ -151,7 +151,7 @@ impl ResolvedResource {
     /// records; an error naming the outputs not recorded yet.
     pub fn resolve(stack: &str, decl: &Declaration, state: &State) -> Result<Self, ProviderError> {
         let mut missing = Vec::new();
-        let props = resolve_refs(&decl.props, &mut |r| match state
+        let props = resolve_refs(&decl.props.value(), &mut |r| match state
             .resources
             .get(&r.resource)
             .and_then(|s| s.outputs.get(&r.output))

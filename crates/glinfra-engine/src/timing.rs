@@ -293,8 +293,9 @@ impl Variant {
     /// The variant of a declaration, `region_of` giving the region of another
     /// declaration by logical id (`replicate_from` holds an output reference).
     pub fn declared(decl: &Declaration, region_of: impl Fn(&str) -> Option<String>) -> Variant {
-        Variant::of(decl.kind, &decl.props, || {
-            let source = decl.props.get("replicate_from");
+        let props = decl.props.value();
+        Variant::of(decl.kind, &props, || {
+            let source = props.get("replicate_from");
             let source_region = match source {
                 Some(Value::String(arn)) => region_in_arn(arn).map(str::to_string),
                 Some(v) => as_output_ref(v).and_then(|r| region_of(&r.resource)),

@@ -21,6 +21,7 @@ use crate::state::State;
 use crate::{Kind, ResourceGraph, ResourceId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// What a program says about its costs beyond its resources (an environment
@@ -246,13 +247,13 @@ fn assumptions() -> Vec<String> {
 /// The estimate of resources given as (id, kind, region, spec).
 pub fn estimate<'a>(
     stack: &str,
-    resources: impl IntoIterator<Item = (&'a str, Kind, &'a str, &'a Value)>,
+    resources: impl IntoIterator<Item = (&'a str, Kind, &'a str, Cow<'a, Value>)>,
     settings: &Settings,
 ) -> Estimate {
     let mut lines = Vec::new();
     let mut unpriced = Vec::new();
     for (id, kind, region, props) in resources {
-        match line(settings, id, kind, region, props) {
+        match line(settings, id, kind, region, &props) {
             Ok(Some(l)) => lines.push(l),
             Ok(None) => {}
             Err(missing) => unpriced.push(Unpriced {
@@ -279,9 +280,14 @@ pub fn estimate<'a>(
 pub fn of_graph(graph: &ResourceGraph, settings: &Settings) -> Estimate {
     estimate(
         graph.stack_name(),
-        graph
-            .in_order()
-            .map(|d| (d.id.as_str(), d.kind, d.region.as_str(), &d.props)),
+        graph.in_order().map(|d| {
+            (
+                d.id.as_str(),
+                d.kind,
+                d.region.as_str(),
+                Cow::Owned(d.props.value()),
+            )
+        }),
         settings,
     )
 }
@@ -296,9 +302,14 @@ pub fn of_state(state: &State, settings: &Settings) -> Estimate {
         .flat_map(|(id, old)| old.iter().map(move |r| (id, r)));
     estimate(
         &state.stack,
-        recorded
-            .chain(superseded)
-            .map(|(id, r)| (id.as_str(), r.kind, r.region.as_str(), &r.props)),
+        recorded.chain(superseded).map(|(id, r)| {
+            (
+                id.as_str(),
+                r.kind,
+                r.region.as_str(),
+                Cow::Borrowed(&r.props),
+            )
+        }),
         settings,
     )
 }
@@ -370,7 +381,7 @@ pub fn of_plan(plan: &Plan, settings: &Settings) -> PlanCost {
         };
         let after = match (&step.desired, step.action) {
             (Some(d), Action::Create | Action::Update | Action::Replace) => {
-                side(d.kind, &d.region, &d.props)
+                side(d.kind, &d.region, &d.props.value())
             }
             _ => None,
         };

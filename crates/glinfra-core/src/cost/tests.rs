@@ -137,7 +137,7 @@ fn applied(graph: &ResourceGraph) -> State {
             ResourceState {
                 kind: d.kind,
                 region: d.region.clone(),
-                props: d.props.clone(),
+                props: d.props.value(),
                 tags: d.tags.clone(),
                 outputs: [("id".to_string(), Value::from(format!("{}-1", d.id)))].into(),
                 dependencies: Default::default(),

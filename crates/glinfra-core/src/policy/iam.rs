@@ -208,12 +208,12 @@ pub struct Document<'a> {
     /// What it is attached to.
     pub kind: DocumentKind,
     /// The document (outputs of other resources appear as references).
-    pub doc: &'a Value,
+    pub doc: Value,
 }
 
 /// Every IAM document the declarations carry: every object with a `Statement`.
 pub fn documents<'a>(declarations: &'a [std::sync::Arc<Declaration>]) -> Vec<Document<'a>> {
-    fn walk<'a>(owner: &'a Declaration, path: String, v: &'a Value, out: &mut Vec<Document<'a>>) {
+    fn walk<'a>(owner: &'a Declaration, path: String, v: &Value, out: &mut Vec<Document<'a>>) {
         match v {
             Value::Object(m) if m.contains_key("Statement") => {
                 let kind = if path == "assume_role_policy" {
@@ -229,7 +229,7 @@ pub fn documents<'a>(declarations: &'a [std::sync::Arc<Declaration>]) -> Vec<Doc
                     owner,
                     field: path,
                     kind,
-                    doc: v,
+                    doc: v.clone(),
                 });
             }
             Value::Object(m) => m.iter().for_each(|(k, v)| {
@@ -248,8 +248,12 @@ pub fn documents<'a>(declarations: &'a [std::sync::Arc<Declaration>]) -> Vec<Doc
         }
     }
     let mut out = Vec::new();
-    for d in declarations {
-        walk(d, String::new(), &d.props, &mut out);
+    // Only specs whose text has a statement are read.
+    for d in declarations
+        .iter()
+        .filter(|d| d.props.json().contains("\"Statement\""))
+    {
+        walk(d, String::new(), &d.props.value(), &mut out);
     }
     out
 }
@@ -266,7 +270,7 @@ pub(super) fn rule(s: &Subject<'_>, rule: Rule) -> Vec<Finding> {
     documents(s.declarations())
         .iter()
         .flat_map(|d| {
-            check_document(d.doc, d.kind)
+            check_document(&d.doc, d.kind)
                 .into_iter()
                 .filter(|f| f.rule == rule)
                 .map(|f| {
@@ -320,7 +324,7 @@ pub(super) fn audit_log_writers(s: &Subject<'_>, p: &Baseline) -> Vec<Finding> {
         if d.kind == DocumentKind::Trust {
             continue;
         }
-        for (i, st) in statements(d.doc).filter(|(_, st)| allows(st)) {
+        for (i, st) in statements(&d.doc).filter(|(_, st)| allows(st)) {
             let writes = strings(st, "Action")
                 .find(|a| is_write(a) && glob(&service(a), "s3"))
                 .or(st.contains_key("NotAction").then_some("NotAction"));

@@ -53,7 +53,7 @@ pub fn simulate_apply(p: &Plan, mut state: State) -> State {
             }
             Action::Create | Action::Replace | Action::Update => {
                 let decl = step.desired.as_ref().unwrap();
-                let props = resolve_refs(&decl.props, &mut |r| {
+                let props = resolve_refs(&decl.props.value(), &mut |r| {
                     state.resources[&r.resource].outputs[&r.output].clone()
                 });
                 let outputs = match (step.action, state.resources.get(&step.resource)) {

@@ -60,7 +60,7 @@ pub fn begin_create(decl: &Declaration, run_id: &str, since_serial: Option<u64>)
         at: "t".into(),
         kind: decl.kind,
         region: decl.region.clone(),
-        props: decl.props.clone(),
+        props: decl.props.value(),
         tags: decl.tags.clone(),
         dependencies: Default::default(),
         lifecycle: Default::default(),

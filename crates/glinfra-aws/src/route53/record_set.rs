@@ -30,6 +30,11 @@ use glinfra_core::Input;
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::BTreeMap;
 
+/// Record sets asked for per page when looking one up: it comes first when it
+/// exists, after it only the sets of other set identifiers of its name and type.
+/// Without it AWS sends up to 300 record sets a page, most of them other records.
+pub(crate) const LOOKUP_PAGE: i32 = 10;
+
 /// The driver of `aws:route53/record-set`.
 pub(crate) struct RecordSetDriver;
 
@@ -287,6 +292,8 @@ async fn upsert(c: &Clients, spec: &RecordSetSpec) -> Result<RecordSetOutputs, P
 impl Driver for RecordSetDriver {
     type Spec = RecordSetSpec;
 
+    /// Lists from the record's own name and type, a page of [`LOOKUP_PAGE`] at a
+    /// time: the record is first if it exists, and a page past it ends the search.
     async fn find(
         &self,
         c: &Clients,
@@ -307,6 +314,7 @@ impl Driver for RecordSetDriver {
                 .set_start_record_name(start_name.take())
                 .set_start_record_type(start_type.take())
                 .set_start_record_identifier(start_id.take())
+                .max_items(LOOKUP_PAGE)
                 .send()
                 .await
                 .map_err(|e| classify(&format!("ListResourceRecordSets {zone_id}"), e))

@@ -3,7 +3,7 @@
 use super::{change_info, insync, mock_any, mock_route53, REGION};
 use crate::driver::Driver;
 use crate::kit::{Desired, Recorded};
-use crate::route53::record_set::{record_outputs, record_set};
+use crate::route53::record_set::{record_outputs, record_set, LOOKUP_PAGE};
 use crate::route53::RecordSetDriver;
 use crate::test_support::{desired, recorded, recorder, Seen};
 use aws_sdk_route53::operation::change_resource_record_sets::{
@@ -187,6 +187,7 @@ async fn record_find_matches_name_type_and_set_identifier_exactly() {
                     && r.start_record_name() == Some("api.greenlang.ai.")
                     && r.start_record_type() == Some(&RrType::A)
                     && r.start_record_identifier() == Some("blue")
+                    && r.max_items() == Some(LOOKUP_PAGE)
             })
             .then_output(|| {
                 ListResourceRecordSetsOutput::builder()

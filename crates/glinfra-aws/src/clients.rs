@@ -5,6 +5,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_types::region::Region;
+use glinfra_engine::batch::Batcher;
+use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,12 +14,24 @@ use std::time::Duration;
 /// Clients by (service, region), type-erased.
 type ClientCache = HashMap<(&'static str, String), Box<dyn std::any::Any + Send + Sync>>;
 
+/// The shared polls ([`Batcher`]) by the type of what their describe answers.
+type PollCache = HashMap<TypeId, Arc<dyn std::any::Any + Send + Sync>>;
+
+/// How long a shared poll gathers the waits of its kind and region before its
+/// describe: a small part of the 2 s between a wait's first polls.
+const GATHER: Duration = if cfg!(test) {
+    Duration::from_millis(1)
+} else {
+    Duration::from_millis(200)
+};
+
 /// Lazily built SDK clients for every service and region a stack touches.
 #[derive(Clone)]
 pub struct Clients {
     base: SdkConfig,
     counter: ApiCallCounter,
     cache: Arc<Mutex<ClientCache>>,
+    polls: Arc<Mutex<PollCache>>,
 }
 
 impl Clients {
@@ -34,7 +48,21 @@ impl Clients {
             base,
             counter,
             cache: Arc::new(Mutex::new(HashMap::new())),
+            polls: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The shared polls of the waits whose describe answers `S` (one batcher per
+    /// answer type, so per kind; it keys its rounds by kind and region).
+    pub(crate) fn polls<S: Clone + Send + Sync + 'static>(&self) -> Arc<Batcher<S>> {
+        let mut polls = self.polls.lock().expect("shared polls lock");
+        let batcher = polls
+            .entry(TypeId::of::<S>())
+            .or_insert_with(|| Arc::new(Batcher::<S>::new(GATHER)))
+            .clone();
+        batcher
+            .downcast::<Batcher<S>>()
+            .unwrap_or_else(|_| unreachable!("the batcher of a type is of that type"))
     }
 
     /// The same configuration with its own client cache, reporting calls to

@@ -61,7 +61,7 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 use glinfra_core::{Input, ResourceSpec, TAG_LOGICAL_ID, TAG_STACK};
 use glinfra_engine::ProviderError;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
@@ -210,6 +210,27 @@ pub(crate) async fn describe_stack<D: DescribeTagged>(
     Ok(found
         .into_iter()
         .filter(|x| x.tag_map().get(TAG_STACK).map(String::as_str) == Some(stack))
+        .collect())
+}
+
+/// The resources of `ids` that `describe` finds, by id: one call (all pages)
+/// filtered by `id_filter` (`nat-gateway-id`, `vpc-endpoint-id`). A filter, unlike
+/// a list of ids, leaves out an id AWS does not know (yet, or any more) instead of
+/// failing the whole call: what a shared poll of many waits needs
+/// ([`crate::kit::wait::until_shared`]).
+pub(crate) async fn describe_ids<D: DescribeTagged>(
+    describe: D,
+    id_filter: &str,
+    ids: Vec<String>,
+) -> Result<HashMap<String, D::Item>, ProviderError> {
+    let by_id = Filter::builder()
+        .name(id_filter)
+        .set_values(Some(ids))
+        .build();
+    let found = describe.all_filtered(vec![by_id]).await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|x| Some((x.id()?.to_string(), x)))
         .collect())
 }
 

@@ -1,7 +1,9 @@
 //! Public NAT gateways. A gateway is usable once `available`; one that failed
 //! stays visible as `failed` for a while (AWS cleans it up) and is never adopted.
 
-use super::{describe_owned, describe_stack, pick, read_id, settle, tag_specification, Tagged};
+use super::{
+    describe_ids, describe_owned, describe_stack, pick, read_id, settle, tag_specification, Tagged,
+};
 use crate::clients::Clients;
 use crate::driver::Driver;
 use crate::error::classify;
@@ -10,8 +12,8 @@ use crate::kit::wait::{self, Poll};
 use crate::kit::{required, resolved_str, tags, Absent, Changed, Desired, Recorded};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway, NatGatewayState, ResourceType};
-use aws_sdk_ec2::Client;
 use glinfra_core::spec::ec2::{NatGatewayOutputs, NatGatewaySpec};
+use glinfra_core::Declared;
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::time::Duration;
 
@@ -46,28 +48,33 @@ fn allocation_of(nat: &NatGateway) -> Option<&str> {
         .and_then(|a| a.allocation_id())
 }
 
-/// Describes one NAT gateway; `None` when AWS does not know it (yet, or any more).
-async fn describe(ec2: &Client, id: &str) -> Result<Option<NatGateway>, ProviderError> {
-    let out = ec2
-        .describe_nat_gateways()
-        .nat_gateway_ids(id)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribeNatGateways {id}"), e))
-        .or_absent()?;
-    Ok(out.and_then(|o| o.nat_gateways().first().cloned()))
+/// Waits for the NAT gateway `id` of `region` through the shared poll of the
+/// region's gateways (one DescribeNatGateways a poll for all of them);
+/// `check` reads what it answered for `id` (`None`: not known, yet or any more).
+async fn wait_for<T>(
+    c: &Clients,
+    region: &str,
+    id: &str,
+    what: &str,
+    check: impl Fn(Option<NatGateway>) -> Result<Poll<T>, ProviderError>,
+) -> Result<T, ProviderError> {
+    let ec2 = c.ec2(region);
+    let describe = |ids| describe_ids(ec2.describe_nat_gateways(), "nat-gateway-id", ids);
+    let place = (NatGatewaySpec::KIND, region, id);
+    wait::until_shared(c, place, what, NAT_DEADLINE, describe, check).await
 }
 
-async fn wait_available(ec2: &Client, id: &str) -> Result<(), ProviderError> {
+async fn wait_available(c: &Clients, region: &str, id: &str) -> Result<(), ProviderError> {
     // A failed gateway ends the wait with `Ready(Err(..))`, even when the failure
     // is retryable: the wait polls through retryable errors, but this gateway will
     // never become available; a new create will.
-    wait::until(
+    wait_for(
+        c,
+        region,
+        id,
         &format!("NAT gateway {id} to become available"),
-        NAT_DEADLINE,
-        wait::POLL,
-        || async {
-            let Some(nat) = describe(ec2, id).await? else {
+        |nat| {
+            let Some(nat) = nat else {
                 // Eventual consistency: a new gateway may not be visible at once.
                 return Ok(Poll::Pending("not visible yet".into()));
             };
@@ -130,7 +137,7 @@ impl Driver for NatGatewayDriver {
         };
         let out = outputs(&nat)?;
         if nat.state() != Some(&NatGatewayState::Available) {
-            wait_available(&ec2, &out.id).await?;
+            wait_available(c, &r.region, &out.id).await?;
         }
         Ok(Some(out))
     }
@@ -161,7 +168,7 @@ impl Driver for NatGatewayDriver {
         let nat = required(created.nat_gateway(), "CreateNatGateway")?;
         let out = outputs(nat)?;
         if nat.state() != Some(&NatGatewayState::Available) {
-            wait_available(&ec2, &out.id).await?;
+            wait_available(c, &r.region, &out.id).await?;
         }
         Ok(out)
     }
@@ -178,7 +185,7 @@ impl Driver for NatGatewayDriver {
         if changed.everything() {
             // A full reconcile (after adopting a gateway whose create was cut short)
             // waits for it to be usable.
-            wait_available(&ec2, id).await?;
+            wait_available(c, &r.region, id).await?;
         }
         tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
@@ -236,12 +243,14 @@ impl Driver for NatGatewayDriver {
             .await
             .map_err(|e| classify(&format!("DeleteNatGateway {id}"), e))
             .or_gone()?;
-        wait::gone(&format!("NAT gateway {id}"), NAT_DEADLINE, || async {
-            Ok(describe(&ec2, id).await?.and_then(|nat| match nat.state() {
-                Some(NatGatewayState::Deleted) => None,
-                Some(state) => Some(state.as_str().to_string()),
-                None => Some("no state".into()),
-            }))
+        let what = format!("NAT gateway {id} deletion");
+        wait_for(c, &prior.region, id, &what, |nat| {
+            Ok(match nat.as_ref().and_then(NatGateway::state) {
+                None if nat.is_none() => Poll::Ready(()),
+                Some(NatGatewayState::Deleted) => Poll::Ready(()),
+                Some(state) => Poll::Pending(state.as_str().to_string()),
+                None => Poll::Pending("no state".into()),
+            })
         })
         .await
     }

@@ -7,7 +7,8 @@
 //! (awslabs/aws-sdk-rust#619).
 
 use super::{
-    describe_owned, describe_stack, first_owned, pick, read_id, settle, tag_specification, Tagged,
+    describe_ids, describe_owned, describe_stack, first_owned, pick, read_id, settle,
+    tag_specification, Tagged,
 };
 use crate::clients::Clients;
 use crate::driver::Driver;
@@ -19,6 +20,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint};
 use aws_sdk_ec2::Client;
 use glinfra_core::spec::ec2::{VpcEndpointOutputs, VpcEndpointSpec, VpcEndpointType};
+use glinfra_core::Declared;
 use glinfra_core::Input;
 use glinfra_engine::{ErrorClass, ProviderError};
 use std::collections::BTreeSet;
@@ -60,13 +62,30 @@ async fn describe(ec2: &Client, id: &str) -> Result<Option<VpcEndpoint>, Provide
     }))
 }
 
-async fn wait_available(ec2: &Client, id: &str) -> Result<(), ProviderError> {
-    wait::until(
+/// Waits for the endpoint `id` of `region` through the shared poll of the
+/// region's endpoints (one DescribeVpcEndpoints a poll for all of them); `check`
+/// reads what it answered for `id` (`None`: not known, yet or any more).
+async fn wait_for<T>(
+    c: &Clients,
+    region: &str,
+    id: &str,
+    what: &str,
+    check: impl Fn(Option<VpcEndpoint>) -> Result<Poll<T>, ProviderError>,
+) -> Result<T, ProviderError> {
+    let ec2 = c.ec2(region);
+    let describe = |ids| describe_ids(ec2.describe_vpc_endpoints(), "vpc-endpoint-id", ids);
+    let place = (VpcEndpointSpec::KIND, region, id);
+    wait::until_shared(c, place, what, ENDPOINT_DEADLINE, describe, check).await
+}
+
+async fn wait_available(c: &Clients, region: &str, id: &str) -> Result<(), ProviderError> {
+    wait_for(
+        c,
+        region,
+        id,
         &format!("VPC endpoint {id} to become available"),
-        ENDPOINT_DEADLINE,
-        wait::POLL,
-        || async {
-            let Some(endpoint) = describe(ec2, id).await? else {
+        |endpoint| {
+            let Some(endpoint) = endpoint else {
                 // Eventual consistency: a new endpoint may not be visible at once.
                 return Ok(Poll::Pending("not visible yet".into()));
             };
@@ -100,12 +119,14 @@ async fn wait_available(ec2: &Client, id: &str) -> Result<(), ProviderError> {
     .await
 }
 
-async fn wait_gone(ec2: &Client, id: &str) -> Result<(), ProviderError> {
-    wait::gone(&format!("VPC endpoint {id}"), ENDPOINT_DEADLINE, || async {
-        Ok(describe(ec2, id)
-            .await?
-            .map(|e| state(&e))
-            .filter(|s| s != "deleted"))
+async fn wait_gone(c: &Clients, region: &str, id: &str) -> Result<(), ProviderError> {
+    let what = format!("VPC endpoint {id} deletion");
+    wait_for(c, region, id, &what, |endpoint| {
+        Ok(match endpoint.map(|e| state(&e)) {
+            None => Poll::Ready(()),
+            Some(s) if s == "deleted" => Poll::Ready(()),
+            Some(s) => Poll::Pending(s),
+        })
     })
     .await
 }
@@ -187,7 +208,8 @@ pub(super) fn add_remove(live: &[String], desired: &[String]) -> (Vec<String>, V
 /// An interface spec without security groups leaves the groups alone: AWS gave the
 /// endpoint the VPC's default group and an interface endpoint needs one.
 async fn modify(
-    ec2: &Client,
+    c: &Clients,
+    region: &str,
     id: &str,
     spec: &VpcEndpointSpec,
     changed: Changed<'_>,
@@ -201,6 +223,7 @@ async fn modify(
     if !(route_tables || subnets || groups || dns) {
         return Ok(());
     }
+    let ec2 = &c.ec2(region);
     let live = describe(ec2, id).await?.ok_or_else(|| {
         ProviderError::new(
             ErrorClass::NotFound,
@@ -255,11 +278,11 @@ async fn modify(
                 e,
             )
         })?;
-        wait_available(ec2, id).await?;
+        wait_available(c, region, id).await?;
     } else if changed.everything() && state(&live) != "available" {
         // A full reconcile (after adopting an endpoint whose create was cut
         // short) waits for it to be usable.
-        wait_available(ec2, id).await?;
+        wait_available(c, region, id).await?;
     }
     Ok(())
 }
@@ -325,12 +348,12 @@ impl Driver for VpcEndpointDriver {
         if let Some(endpoint) = pick(r, live)? {
             let out = outputs(&endpoint)?;
             if state(&endpoint) != "available" {
-                wait_available(&ec2, &out.id).await?;
+                wait_available(c, &r.region, &out.id).await?;
             }
             return Ok(Some(out));
         }
         if let Some(going) = first_owned(r, deleting) {
-            wait_gone(&ec2, going.vpc_endpoint_id().unwrap_or_default()).await?;
+            wait_gone(c, &r.region, going.vpc_endpoint_id().unwrap_or_default()).await?;
         }
         Ok(None)
     }
@@ -375,7 +398,7 @@ impl Driver for VpcEndpointDriver {
         let endpoint = required(created.vpc_endpoint(), "CreateVpcEndpoint")?;
         let out = outputs(endpoint)?;
         if state(endpoint) != "available" {
-            wait_available(ec2, &out.id).await?;
+            wait_available(c, &r.region, &out.id).await?;
         }
         Ok(out)
     }
@@ -389,7 +412,7 @@ impl Driver for VpcEndpointDriver {
     ) -> Result<VpcEndpointOutputs, ProviderError> {
         let ec2 = c.ec2(&r.region);
         let id = &prior.outputs.id;
-        modify(&ec2, id, &r.spec, changed).await?;
+        modify(c, &r.region, id, &r.spec, changed).await?;
         tags::update(&ec2, id, prior, r, changed).await?;
         Ok(prior.outputs.clone())
     }
@@ -433,10 +456,10 @@ impl Driver for VpcEndpointDriver {
         let id = &prior.outputs.id;
         match describe(&ec2, id).await?.map(|e| state(&e)).as_deref() {
             None | Some("deleted") => return Ok(()),
-            Some("deleting") => return wait_gone(&ec2, id).await,
+            Some("deleting") => return wait_gone(c, &prior.region, id).await,
             Some(_) => {}
         }
         delete_endpoint(&ec2, id).await?;
-        wait_gone(&ec2, id).await
+        wait_gone(c, &prior.region, id).await
     }
 }

@@ -9,7 +9,11 @@
 //! whole deadline once more for each of its attempts. What was waited for may still
 //! finish in AWS; the next run finds it and resumes.
 
+use crate::clients::Clients;
+use glinfra_core::Kind;
+use glinfra_engine::timing::Service;
 use glinfra_engine::{ErrorClass, ProviderError};
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -49,6 +53,40 @@ where
     Fut: Future<Output = Result<Poll<T>, ProviderError>>,
 {
     match glinfra_engine::wait::poll(deadline, interval, MAX_POLL.max(interval), check).await? {
+        Waited::Ready(v) => Ok(v),
+        Waited::GaveUp(seen) => Err(gave_up(what, deadline, &seen)),
+    }
+}
+
+/// [`until`] for one resource (`id`, of `kind` in `region`) whose service reads
+/// many at once: the waits of one kind and region share one `describe` a poll
+/// ([`glinfra_engine::batch`]), up to the service's
+/// [`Service::describe_batch`] ids. Whichever wait leads a round calls `describe`
+/// with every id gathered and paces that one call; the others make none. `check`
+/// turns what the describe answered for `id` (`None`: AWS does not know it, yet or
+/// any more) into the poll's outcome.
+pub async fn until_shared<S, T, D, DFut>(
+    c: &Clients,
+    (kind, region, id): (Kind, &str, &str),
+    what: &str,
+    deadline: Duration,
+    describe: D,
+    check: impl Fn(Option<S>) -> Result<Poll<T>, ProviderError>,
+) -> Result<T, ProviderError>
+where
+    S: Clone + Send + Sync + 'static,
+    D: Fn(Vec<String>) -> DFut,
+    DFut: Future<Output = Result<HashMap<String, S>, ProviderError>>,
+{
+    let polls = c.polls::<S>();
+    let limit = Service::of(kind).describe_batch();
+    let (polls, describe, check) = (&polls, &describe, &check);
+    let waited = glinfra_engine::wait::poll_shared(deadline, POLL, MAX_POLL, move || async move {
+        let seen = polls.observe(kind, region, id, limit, describe).await?;
+        check(seen)
+    })
+    .await?;
+    match waited {
         Waited::Ready(v) => Ok(v),
         Waited::GaveUp(seen) => Err(gave_up(what, deadline, &seen)),
     }

@@ -8,7 +8,7 @@ use crate::test_support::{meta, recorded, recorder};
 use aws_sdk_ec2::operation::create_nat_gateway::{CreateNatGatewayInput, CreateNatGatewayOutput};
 use aws_sdk_ec2::operation::delete_nat_gateway::DeleteNatGatewayOutput;
 use aws_sdk_ec2::operation::describe_nat_gateways::{
-    DescribeNatGatewaysError, DescribeNatGatewaysInput, DescribeNatGatewaysOutput,
+    DescribeNatGatewaysInput, DescribeNatGatewaysOutput,
 };
 use aws_sdk_ec2::types::{NatGateway, NatGatewayAddress, NatGatewayState, ResourceType};
 use aws_sdk_ec2::Client;
@@ -94,9 +94,10 @@ async fn create_nat_gateway_waits_through_pending_to_available() {
                 .build()
         });
     let describe = mock!(Client::describe_nat_gateways)
-        .match_requests(|req| req.nat_gateway_ids() == ["nat-1"])
+        .match_requests(|req| filter_pairs(req.filter()) == id_filter(&["nat-1"]))
         .sequence()
-        .error(|| DescribeNatGatewaysError::generic(meta("NatGatewayNotFound")))
+        // Not visible yet: the id filter leaves it out.
+        .output(|| DescribeNatGatewaysOutput::builder().build())
         .output(|| {
             DescribeNatGatewaysOutput::builder()
                 .nat_gateways(nat("nat-1", NatGatewayState::Pending))
@@ -309,4 +310,74 @@ async fn create_nat_gateway_sends_the_engines_client_token_on_every_try() {
         .map(|req| req.client_token().map(str::to_string))
         .collect();
     assert_eq!(sent, vec![Some(token); 3]);
+}
+
+/// The `nat-gateway-id` filter of `ids`, as [`filter_pairs`] reads it.
+fn id_filter(ids: &[&str]) -> Vec<(String, Vec<String>)> {
+    vec![(
+        "nat-gateway-id".to_string(),
+        ids.iter().map(|i| i.to_string()).collect(),
+    )]
+}
+
+#[tokio::test]
+async fn waits_for_several_gateways_share_one_describe_a_poll() {
+    let create = |n: usize| {
+        mock!(Client::create_nat_gateway)
+            .match_requests(move |req| req.subnet_id() == Some(format!("subnet-{n}").as_str()))
+            .then_output(move || {
+                CreateNatGatewayOutput::builder()
+                    .nat_gateway(nat(&format!("nat-{n}"), NatGatewayState::Pending))
+                    .build()
+            })
+    };
+    let creates = [create(1), create(2), create(3)];
+    // One describe names all three (in any order), and answers all three.
+    let all = ["nat-1", "nat-2", "nat-3"];
+    let shared = mock!(Client::describe_nat_gateways)
+        .match_requests(move |req| {
+            let mut pairs = filter_pairs(req.filter());
+            pairs.iter_mut().for_each(|(_, v)| v.sort());
+            pairs == id_filter(&all)
+        })
+        .then_output(move || {
+            let mut out = DescribeNatGatewaysOutput::builder();
+            for id in all {
+                out = out.nat_gateways(nat(id, NatGatewayState::Available));
+            }
+            out.build()
+        });
+    // Any other describe (a wait polling alone) answers too, so that a wait that
+    // did not share fails the count below rather than waiting forever.
+    let alone = mock!(Client::describe_nat_gateways).then_output(move || {
+        let mut out = DescribeNatGatewaysOutput::builder();
+        for id in all {
+            out = out.nat_gateways(nat(id, NatGatewayState::Available));
+        }
+        out.build()
+    });
+    let c = clients(&[&creates[0], &creates[1], &creates[2], &shared, &alone]);
+    let gateway = |n: usize| {
+        resource::<NatGatewaySpec>(
+            &format!("nat-{n}"),
+            json!({"subnet_id": format!("subnet-{n}"), "allocation_id": format!("eipalloc-{n}")}),
+        )
+    };
+    let (a, b, d) = (gateway(1), gateway(2), gateway(3));
+
+    let made = tokio::join!(
+        NatGatewayDriver.create(&c, &a),
+        NatGatewayDriver.create(&c, &b),
+        NatGatewayDriver.create(&c, &d),
+    );
+
+    assert_eq!(
+        [made.0.unwrap(), made.1.unwrap(), made.2.unwrap()],
+        [
+            nat_outputs("nat-1"),
+            nat_outputs("nat-2"),
+            nat_outputs("nat-3")
+        ]
+    );
+    assert_eq!((shared.num_calls(), alone.num_calls()), (1, 0));
 }

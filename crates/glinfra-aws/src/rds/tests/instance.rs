@@ -11,7 +11,7 @@ use aws_sdk_rds::operation::delete_db_instance::{
     DeleteDBInstanceError, DeleteDbInstanceInput, DeleteDbInstanceOutput,
 };
 use aws_sdk_rds::operation::describe_db_instances::{
-    DescribeDBInstancesError, DescribeDbInstancesOutput,
+    DescribeDBInstancesError, DescribeDbInstancesInput, DescribeDbInstancesOutput,
 };
 use aws_sdk_rds::operation::modify_db_instance::{ModifyDbInstanceInput, ModifyDbInstanceOutput};
 use aws_sdk_rds::operation::promote_read_replica::{
@@ -172,10 +172,19 @@ fn live_builder(spec: &DbInstanceSpec, status: &str) -> DbInstanceBuilder {
     b.set_availability_zone(spec.availability_zone.clone())
 }
 
+/// A DescribeDBInstances of `id` alone: by its identifier, or (a wait's shared
+/// poll) by the `db-instance-id` filter naming only it.
+fn names(r: &DescribeDbInstancesInput, id: &str) -> bool {
+    r.db_instance_identifier() == Some(id)
+        || r.filters()
+            .iter()
+            .any(|f| f.name() == Some("db-instance-id") && f.values() == [id.to_ascii_lowercase()])
+}
+
 fn describe(db: DbInstance) -> Rule {
     let id = db.db_instance_identifier().unwrap().to_string();
     mock!(Client::describe_db_instances)
-        .match_requests(move |r| r.db_instance_identifier() == Some(id.as_str()))
+        .match_requests(move |r| names(r, &id))
         .then_output(move || {
             DescribeDbInstancesOutput::builder()
                 .db_instances(db.clone())
@@ -185,7 +194,7 @@ fn describe(db: DbInstance) -> Rule {
 
 fn describe_missing(id: &'static str) -> Rule {
     mock!(Client::describe_db_instances)
-        .match_requests(move |r| r.db_instance_identifier() == Some(id))
+        .match_requests(move |r| names(r, id))
         .then_error(|| DescribeDBInstancesError::generic(meta("DBInstanceNotFound")))
 }
 
@@ -234,6 +243,42 @@ fn sent_fields(m: &ModifyDbInstanceInput) -> BTreeSet<&'static str> {
 }
 
 // ---------------------------------------------------------------------------- create
+
+#[tokio::test]
+async fn creates_waiting_together_share_one_describe_a_poll() {
+    let first = primary();
+    let mut second = primary();
+    second.identifier = "greenlang-prod-second".into();
+    let mut ids = vec![first.identifier.clone(), second.identifier.clone()];
+    ids.sort();
+    let both = [live(&first, "available"), live(&second, "available")];
+    let rules = [
+        ok_rule!(Client::create_db_instance(|_| true) -> CreateDbInstanceOutput),
+        ok_rule!(Client::create_db_instance(|_| true) -> CreateDbInstanceOutput),
+        // In sequence: a wait polling alone would make a describe this rule does
+        // not match, and fail the test.
+        mock!(Client::describe_db_instances)
+            .match_requests(move |r| {
+                r.filters().iter().any(|f| {
+                    let mut named = f.values().to_vec();
+                    named.sort();
+                    f.name() == Some("db-instance-id") && named == ids
+                })
+            })
+            .then_output(move || {
+                DescribeDbInstancesOutput::builder()
+                    .set_db_instances(Some(both.to_vec()))
+                    .build()
+            }),
+    ];
+    let c = mock_rds(&rules);
+
+    let (first, second) = (r(&first), r(&second));
+    let (a, b) = tokio::join!(DRIVER.create(&c, &first), DRIVER.create(&c, &second));
+
+    assert_eq!(a.unwrap(), instance_outputs(PRIMARY));
+    assert_eq!(b.unwrap(), instance_outputs("greenlang-prod-second"));
+}
 
 #[tokio::test]
 async fn create_primary_maps_every_field_sends_no_password_and_waits_until_available() {

@@ -41,7 +41,6 @@ use crate::error::classify;
 use crate::kit::live::{Live, Scope};
 use crate::kit::read::{self, filled};
 use crate::kit::tags::{self, Tagging};
-use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{
     create_or_existing, ensure_owned, required, resolved, resolved_all, resolved_opt,
     retryable_when, Absent, Changed, Desired, Made, Recorded,
@@ -195,27 +194,7 @@ async fn promote(
         .send()
         .await
         .map_err(|e| unless_busy(classify(&format!("PromoteReadReplica {id}"), e)))?;
-    let what = format!("RDS instance `{id}` promotion");
-    wait::until(&what, DEADLINE, POLL, || async {
-        let Some(db) = describe(rds, &id).await? else {
-            return Err(ProviderError::new(
-                ErrorClass::NotFound,
-                format!("{what}: the instance is gone"),
-            ));
-        };
-        let s = status(&db);
-        if s == "available" && db.read_replica_source_db_instance_identifier().is_none() {
-            return Ok(Poll::Ready(db));
-        }
-        if is_failed(s) || matches!(s, "stopped" | "stopping" | "deleting") {
-            return Err(ProviderError::new(
-                ErrorClass::Fatal,
-                format!("{what}: the instance is `{s}` and will not become available by itself"),
-            ));
-        }
-        Ok(Poll::Pending(s.to_string()))
-    })
-    .await
+    wait_usable(rds, &id, Stage::Promotion).await
 }
 
 /// The region and partition of an ARN (`arn:<partition>:rds:<region>:...`).

@@ -26,6 +26,8 @@ pub(super) enum Stage<'a> {
     /// and each showing the wanted value (RDS may report `available` with nothing
     /// pending for a moment before a modification starts, so both are checked).
     AfterModify(&'a [&'a str], &'a DbInstanceSpec),
+    /// After PromoteReadReplica: available and no longer a replica.
+    Promotion,
 }
 
 /// Waits until the instance `id` is usable for `stage`; fails at once in a state
@@ -119,6 +121,7 @@ fn stage_what(id: &str, stage: &Stage<'_>) -> String {
         Stage::Create => format!("RDS instance `{id}` creation"),
         Stage::BeforeModify => format!("RDS instance `{id}` before modifying it"),
         Stage::AfterModify(..) => format!("RDS instance `{id}` modification"),
+        Stage::Promotion => format!("RDS instance `{id}` promotion"),
     }
 }
 
@@ -151,6 +154,9 @@ fn judge(
             matches!(s, "available" | "storage-optimization")
                 && !pending(&db, fields)
                 && reflects(&db, spec, fields)
+        }
+        Stage::Promotion => {
+            s == "available" && db.read_replica_source_db_instance_identifier().is_none()
         }
     };
     if done {

@@ -41,9 +41,9 @@ use aws_sdk_kafka::Client;
 use glinfra_core::spec::msk::{
     iam_arn_prefix, ClientBrokerEncryption, MskClusterOutputs, MskClusterSpec,
 };
-use glinfra_core::Input;
+use glinfra_core::{Declared, Input};
 use glinfra_engine::{ErrorClass, ProviderError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// How long a new cluster may take to become ACTIVE.
@@ -320,18 +320,81 @@ fn arn_outputs(arn: &str) -> MskClusterOutputs {
     }
 }
 
-/// Waits until the cluster `arn` is gone.
-async fn wait_gone(kafka: &Client, name: &str, arn: &str) -> Result<(), ProviderError> {
-    wait::gone(
-        &format!("MSK cluster `{name}`"),
-        DELETE_DEADLINE,
-        || async { Ok(describe(kafka, arn).await?.map(|cl| state_name(&cl))) },
-    )
-    .await
+/// The clusters of `arns` MSK knows, by ARN, in one round of a shared poll: one
+/// ARN is described alone (DescribeClusterV2), several by one listing of the region
+/// (ListClustersV2, all pages), keeping those asked for. A cluster not known, yet
+/// or any more, is absent.
+async fn describe_arns(
+    kafka: &Client,
+    arns: Vec<String>,
+) -> Result<HashMap<String, Cluster>, ProviderError> {
+    let found: Vec<Cluster> = match arns.as_slice() {
+        [one] => describe(kafka, one).await?.into_iter().collect(),
+        _ => crate::kit::all_items!(kafka.list_clusters_v2(), "ListClustersV2")?,
+    };
+    Ok(found
+        .into_iter()
+        .filter_map(|cl| Some((cl.cluster_arn()?.to_string(), cl)))
+        .filter(|(arn, _)| arns.contains(arn))
+        .collect())
+}
+
+/// Polls the cluster `arn` of `region` through the shared poll of the region's
+/// clusters ([`describe_arns`]).
+async fn wait_shared<T>(
+    c: &Clients,
+    (region, name, arn): (&str, &str, &str),
+    what: &str,
+    deadline: Duration,
+    check: impl Fn(Option<Cluster>) -> Result<Poll<T>, ProviderError>,
+) -> Result<T, ProviderError> {
+    let kafka = c.kafka(region);
+    let describe = |arns| describe_arns(&kafka, arns);
+    let what = format!("MSK cluster `{name}` {what}");
+    let place = (MskClusterSpec::KIND, region, arn);
+    wait::until_shared(c, place, &what, deadline, describe, check).await
+}
+
+/// Waits until the cluster `arn`, just created, is ACTIVE, through the shared poll
+/// of its region (a cluster not visible yet is waited for); FAILED is an error.
+async fn wait_created(
+    c: &Clients,
+    region: &str,
+    name: &str,
+    arn: &str,
+) -> Result<(), ProviderError> {
+    let check = |cl: Option<Cluster>| {
+        let Some(cl) = cl else {
+            return Ok(Poll::Pending("not visible yet".into()));
+        };
+        match cl.state() {
+            Some(ClusterState::Failed) => Err(failed(name, &cl)),
+            Some(ClusterState::Active) => Ok(Poll::Ready(())),
+            _ => Ok(Poll::Pending(state_name(&cl))),
+        }
+    };
+    wait_shared(c, (region, name, arn), "creation", CREATE_DEADLINE, check).await
+}
+
+/// Waits until the cluster `arn` is gone, through the shared poll of its region.
+async fn wait_gone(c: &Clients, region: &str, name: &str, arn: &str) -> Result<(), ProviderError> {
+    let check = |cl: Option<Cluster>| {
+        Ok(match cl {
+            None => Poll::Ready(()),
+            Some(cl) => Poll::Pending(state_name(&cl)),
+        })
+    };
+    wait_shared(c, (region, name, arn), "deletion", DELETE_DEADLINE, check).await
 }
 
 /// Deletes the cluster (after any running operation) and waits until it is gone.
-async fn delete_cluster(kafka: &Client, name: &str, arn: &str) -> Result<(), ProviderError> {
+async fn delete_cluster(
+    c: &Clients,
+    region: &str,
+    name: &str,
+    arn: &str,
+) -> Result<(), ProviderError> {
+    let kafka = &c.kafka(region);
     // MSK refuses to delete a cluster while an operation runs on it.
     let settled = wait::until(
         &format!("MSK cluster `{name}` operation before deletion"),
@@ -371,7 +434,7 @@ async fn delete_cluster(kafka: &Client, name: &str, arn: &str) -> Result<(), Pro
             Err(err) => return Err(err),
         }
     }
-    wait_gone(kafka, name, arn).await
+    wait_gone(c, region, name, arn).await
 }
 
 /// What the provisioned cluster `cl` is as a spec; lists in the `recorded` order
@@ -452,7 +515,7 @@ impl Driver for MskClusterDriver {
         };
         let arn = arn_of(&cl)?;
         if cl.state() == Some(&ClusterState::Deleting) {
-            wait_gone(&kafka, name, arn).await?;
+            wait_gone(c, &r.region, name, arn).await?;
             return Ok(None);
         }
         ensure_ours(r, arn, &cl)?;
@@ -482,12 +545,12 @@ impl Driver for MskClusterDriver {
         if let Some(cl) = lookup(&kafka, &d.name).await? {
             let arn = arn_of(&cl)?;
             match cl.state() {
-                Some(ClusterState::Deleting) => wait_gone(&kafka, &d.name, arn).await?,
+                Some(ClusterState::Deleting) => wait_gone(c, &r.region, &d.name, arn).await?,
                 _ => {
                     ensure_ours(r, arn, &cl)?;
                     if cl.state() == Some(&ClusterState::Failed) {
                         tracing::warn!(cluster = %d.name, "deleting our FAILED MSK cluster before making it again");
-                        delete_cluster(&kafka, &d.name, arn).await?;
+                        delete_cluster(c, &r.region, &d.name, arn).await?;
                     } else {
                         wait_for(&kafka, &d.name, arn, "creation", CREATE_DEADLINE, is_active)
                             .await?;
@@ -515,7 +578,7 @@ impl Driver for MskClusterDriver {
                 }
             })?;
         let arn = required(out.cluster_arn(), "CreateClusterV2 cluster ARN")?;
-        wait_for(&kafka, &d.name, arn, "creation", CREATE_DEADLINE, is_active).await?;
+        wait_created(c, &r.region, &d.name, arn).await?;
         outputs(&kafka, arn).await
     }
 
@@ -586,7 +649,6 @@ impl Driver for MskClusterDriver {
         c: &Clients,
         prior: &Recorded<MskClusterSpec>,
     ) -> Result<(), ProviderError> {
-        let kafka = c.kafka(&prior.region);
-        delete_cluster(&kafka, &prior.spec.name, &prior.outputs.arn).await
+        delete_cluster(c, &prior.region, &prior.spec.name, &prior.outputs.arn).await
     }
 }

@@ -31,7 +31,6 @@ use crate::error::classify;
 use crate::kit::live::{Live, Scope};
 use crate::kit::read::{self, filled};
 use crate::kit::tags::{self, ensure_ours, Tagging};
-use crate::kit::wait::{self, Poll, POLL};
 use crate::kit::{
     required, resolved_all, resolved_opt, resolved_str, Absent, Changed, Desired, Recorded,
 };
@@ -50,7 +49,9 @@ use std::time::{Duration, SystemTime};
 
 mod observed;
 mod transit;
+mod waits;
 use observed::live_spec;
+use waits::{settle, status, wait_available, wait_created, wait_gone, CREATE_FAILED};
 
 const WHAT: &str = "replication group";
 
@@ -59,125 +60,6 @@ const DEADLINE: Duration = Duration::from_secs(90 * 60);
 
 /// The driver of `aws:elasticache/replication-group`.
 pub(crate) struct ReplicationGroupDriver;
-
-/// Statuses a replication group passes through on its way to a settled one.
-const TRANSITIONAL: &[&str] = &["creating", "modifying", "snapshotting", "deleting"];
-
-const AVAILABLE: &str = "available";
-const CREATE_FAILED: &str = "create-failed";
-
-fn status(rg: &ReplicationGroup) -> &str {
-    rg.status().unwrap_or("unknown")
-}
-
-/// The replication group `id`, if there is one.
-async fn describe(ec: &Client, id: &str) -> Result<Option<ReplicationGroup>, ProviderError> {
-    let found = ec
-        .describe_replication_groups()
-        .replication_group_id(id)
-        .send()
-        .await
-        .map_err(|e| classify(&format!("DescribeReplicationGroups {id}"), e))
-        .or_absent()?;
-    Ok(found.and_then(|out| {
-        out.replication_groups()
-            .iter()
-            .find(|g| g.replication_group_id() == Some(id))
-            .cloned()
-    }))
-}
-
-/// The group once it is in no transitional state; `None` once it is gone (a group
-/// being deleted is waited out).
-async fn settle(ec: &Client, id: &str) -> Result<Option<ReplicationGroup>, ProviderError> {
-    wait::until(
-        &format!("ElastiCache {WHAT} `{id}` to settle"),
-        DEADLINE,
-        POLL,
-        move || async move {
-            Ok(match describe(ec, id).await? {
-                None => Poll::Ready(None),
-                Some(rg) if TRANSITIONAL.contains(&status(&rg)) => {
-                    Poll::Pending(status(&rg).to_string())
-                }
-                Some(rg) => Poll::Ready(Some(rg)),
-            })
-        },
-    )
-    .await
-}
-
-/// Waits until the group is `available`. Right after a create (`just_created`) a
-/// group not visible yet is waited for; otherwise its absence is NotFound.
-async fn wait_available(
-    ec: &Client,
-    id: &str,
-    just_created: bool,
-) -> Result<ReplicationGroup, ProviderError> {
-    wait::until(
-        &format!("ElastiCache {WHAT} `{id}` to become available"),
-        DEADLINE,
-        POLL,
-        move || async move {
-            let Some(rg) = describe(ec, id).await? else {
-                if just_created {
-                    return Ok(Poll::Pending("not visible yet".into()));
-                }
-                return Err(ProviderError::new(
-                    ErrorClass::NotFound,
-                    format!("ElastiCache {WHAT} `{id}` not found"),
-                ));
-            };
-            match status(&rg) {
-                AVAILABLE => Ok(match in_progress(&rg) {
-                    Some(seen) => Poll::Pending(seen),
-                    None => Poll::Ready(rg),
-                }),
-                CREATE_FAILED => Err(ProviderError::new(
-                    ErrorClass::Fatal,
-                    format!("ElastiCache {WHAT} `{id}`: creation failed (status create-failed)"),
-                )),
-                "deleting" => Err(ProviderError::new(
-                    ErrorClass::Fatal,
-                    format!("ElastiCache {WHAT} `{id}` is being deleted"),
-                )),
-                other => Ok(Poll::Pending(other.to_string())),
-            }
-        },
-    )
-    .await
-}
-
-/// What an `available` group still has in progress: a shard not `available`, a
-/// resharding or a change of automatic failover (each started by an immediate change).
-fn in_progress(rg: &ReplicationGroup) -> Option<String> {
-    if let Some(ng) = rg
-        .node_groups()
-        .iter()
-        .find(|ng| ng.status().is_some_and(|s| s != AVAILABLE))
-    {
-        return Some(format!(
-            "available, shard {} {}",
-            ng.node_group_id().unwrap_or("?"),
-            ng.status().unwrap_or_default()
-        ));
-    }
-    let pending = rg.pending_modified_values()?;
-    if pending.resharding().is_some() {
-        return Some("available, resharding".into());
-    }
-    pending
-        .automatic_failover_status()
-        .map(|s| format!("available, automatic failover pending {}", s.as_str()))
-}
-
-/// Waits until the group is gone.
-async fn wait_gone(ec: &Client, id: &str) -> Result<(), ProviderError> {
-    wait::gone(&format!("ElastiCache {WHAT} `{id}`"), DEADLINE, || async {
-        Ok(describe(ec, id).await?.map(|rg| status(&rg).to_string()))
-    })
-    .await
-}
 
 fn arn_of(rg: &ReplicationGroup) -> Result<&str, ProviderError> {
     required(rg.arn(), "ReplicationGroup ARN")
@@ -491,7 +373,13 @@ pub(super) fn final_snapshot_name(id: &str, now: SystemTime) -> String {
 }
 
 /// DeleteReplicationGroup (with `snapshot` as the final snapshot) and a wait until gone.
-async fn delete_now(ec: &Client, id: &str, snapshot: Option<String>) -> Result<(), ProviderError> {
+async fn delete_now(
+    c: &Clients,
+    region: &str,
+    id: &str,
+    snapshot: Option<String>,
+) -> Result<(), ProviderError> {
+    let ec = c.elasticache(region);
     let sent = ec
         .delete_replication_group()
         .replication_group_id(id)
@@ -503,7 +391,7 @@ async fn delete_now(ec: &Client, id: &str, snapshot: Option<String>) -> Result<(
     if sent.is_none() {
         return Ok(());
     }
-    wait_gone(ec, id).await
+    wait_gone(c, region, id).await
 }
 
 #[async_trait]
@@ -545,7 +433,7 @@ impl Driver for ReplicationGroupDriver {
                 Some(rg) if status(&rg) == CREATE_FAILED => {
                     // Ours, failed: delete it and try again. (Someone else's: AlreadyExists.)
                     check_ours(&ec, &rg, r).await?;
-                    delete_now(&ec, id, None).await?;
+                    delete_now(c, &r.region, id, None).await?;
                     send_create(&ec, r).await?;
                 }
                 Some(rg) => {
@@ -554,7 +442,7 @@ impl Driver for ReplicationGroupDriver {
                 }
             }
         }
-        let rg = wait_available(&ec, id, true).await?;
+        let rg = wait_created(c, &r.region, id).await?;
         rg_outputs(&rg)
     }
 
@@ -569,22 +457,22 @@ impl Driver for ReplicationGroupDriver {
         let spec = &r.spec;
         let id = prior.outputs.id.as_str();
         // An earlier change (ours, interrupted, or a maintenance action) may still run.
-        let mut rg = wait_available(&ec, id, false).await?;
+        let mut rg = wait_available(&ec, id).await?;
 
         if changed.has("num_node_groups") && rg.node_groups().len() as i32 != spec.num_node_groups {
             reshard(&ec, &rg, spec.num_node_groups).await?;
-            rg = wait_available(&ec, id, false).await?;
+            rg = wait_available(&ec, id).await?;
         }
 
         let replicas = changed.has("replicas_per_node_group");
         let wanted = spec.replicas_per_node_group;
         if replicas && replica_counts(&rg).iter().any(|&n| n < wanted) {
             change_replicas(&ec, id, wanted, true).await?;
-            rg = wait_available(&ec, id, false).await?;
+            rg = wait_available(&ec, id).await?;
         }
 
         if modify(&ec, spec, &rg, changed).await? {
-            rg = wait_available(&ec, id, false).await?;
+            rg = wait_available(&ec, id).await?;
         }
 
         // After an engine upgrade: the encryption changes in place from 7.0.5 on.
@@ -594,7 +482,7 @@ impl Driver for ReplicationGroupDriver {
 
         if replicas && replica_counts(&rg).iter().any(|&n| n > wanted) {
             change_replicas(&ec, id, wanted, false).await?;
-            rg = wait_available(&ec, id, false).await?;
+            rg = wait_available(&ec, id).await?;
         }
 
         if changed.has("tags") {
@@ -682,6 +570,6 @@ impl Driver for ReplicationGroupDriver {
         // A group whose creation failed has nothing to snapshot.
         let snapshot = (prior.spec.snapshot_retention_days > 0 && status(&rg) != CREATE_FAILED)
             .then(|| final_snapshot_name(id, SystemTime::now()));
-        delete_now(&ec, id, snapshot).await
+        delete_now(c, &prior.region, id, snapshot).await
     }
 }

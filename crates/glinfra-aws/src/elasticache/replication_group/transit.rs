@@ -114,7 +114,7 @@ pub(super) async fn change(
                     e,
                 ))
             })?;
-        rg = wait_available(ec, id, false).await?;
+        rg = wait_available(ec, id).await?;
     }
     Ok(rg)
 }

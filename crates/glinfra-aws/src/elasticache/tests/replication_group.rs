@@ -238,6 +238,40 @@ async fn replication_group_create_maps_every_field_and_waits_until_available() {
 }
 
 #[tokio::test]
+async fn creates_waiting_together_share_one_listing_a_poll() {
+    let mut second = rg_spec();
+    second.id = "carts".into();
+    let mut carts = rg("available", 2, 1);
+    carts.replication_group_id = Some("carts".into());
+    carts.arn = Some(RG_ARN.replace("sessions", "carts"));
+    // A group of the region that nobody waits for is listed too, and left out.
+    let mut other = rg("creating", 2, 1);
+    other.replication_group_id = Some("someone-elses".into());
+    let listed = [rg("available", 2, 1), carts, other];
+    let rules = [
+        ok_rule!(Client::create_replication_group(|_| true) -> CreateReplicationGroupOutput),
+        ok_rule!(Client::create_replication_group(|_| true) -> CreateReplicationGroupOutput),
+        // In sequence: a wait polling alone describes its group by id, which this
+        // rule does not match, and fails the test.
+        mock!(Client::describe_replication_groups)
+            .match_requests(|r| r.replication_group_id().is_none())
+            .then_output(move || {
+                DescribeReplicationGroupsOutput::builder()
+                    .set_replication_groups(Some(listed.to_vec()))
+                    .build()
+            }),
+    ];
+    let c = clients(&rules);
+
+    let first = rg_spec();
+    let (a, b) = tokio::join!(create(&c, &first), create(&c, &second));
+
+    assert_eq!(a.unwrap(), rg_outputs_expected());
+    assert_eq!(b.unwrap().id, "carts");
+    all_used(&rules);
+}
+
+#[tokio::test]
 async fn replication_group_create_failure_while_creating_is_fatal_and_named() {
     let rules = [
         mock!(Client::create_replication_group)

@@ -312,6 +312,73 @@ async fn create_sends_every_field_and_waits_for_active() {
     all_used(&rules);
 }
 
+/// Two clusters created at once wait through one ListClustersV2 a poll. The rules
+/// match in any order (the two creates interleave) but each answers once, and no
+/// rule answers DescribeClusterV2: a wait polling alone fails the test.
+#[tokio::test]
+async fn creates_waiting_together_share_one_listing_a_poll() {
+    const ARN2: &str = "arn:aws:kafka:eu-west-1:111122223333:cluster/prod-audit/uuid-2";
+    let mut audit = spec();
+    audit.name = "prod-audit".into();
+    let created = |name: &'static str, arn: &'static str| {
+        mock!(Client::create_cluster_v2)
+            .match_requests(move |r| r.cluster_name() == Some(name))
+            .then_output(move || CreateClusterV2Output::builder().cluster_arn(arn).build())
+    };
+    let unnamed = |name: &'static str| {
+        mock!(Client::list_clusters_v2)
+            .match_requests(move |r| r.cluster_name_filter() == Some(name))
+            .then_output(|| ListClustersV2Output::builder().build())
+    };
+    let brokers = |arn: &'static str| {
+        mock!(Client::get_bootstrap_brokers)
+            .match_requests(move |r| r.cluster_arn() == Some(arn))
+            .then_output(|| {
+                GetBootstrapBrokersOutput::builder()
+                    .bootstrap_broker_string_tls(BROKERS)
+                    .build()
+            })
+    };
+    let second = ours_with(ClusterState::Active, "v1", |v| v.arn = ARN2);
+    let listed = vec![
+        View::ours(ClusterState::Active, "v1").build(),
+        second.build(),
+    ];
+    let rules = [
+        unnamed("prod-events"),
+        unnamed("prod-audit"),
+        created("prod-events", ARN),
+        created("prod-audit", ARN2),
+        mock!(Client::list_clusters_v2)
+            .match_requests(|r| r.cluster_name_filter().is_none())
+            .then_output(move || {
+                ListClustersV2Output::builder()
+                    .set_cluster_info_list(Some(listed.clone()))
+                    .build()
+            }),
+        brokers(ARN),
+        brokers(ARN2),
+    ];
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let c = crate::test_support::mock_clients!(
+        aws_sdk_kafka,
+        "kafka",
+        REGION,
+        aws_smithy_mocks::RuleMode::MatchAny,
+        &refs
+    );
+
+    let (a, b) = (resource(&spec()), resource(&audit));
+    let (a, b) = tokio::join!(
+        MskClusterDriver.create(&c, &a),
+        MskClusterDriver.create(&c, &b)
+    );
+
+    assert_eq!(a.unwrap(), outputs(ARN, BROKERS));
+    assert_eq!(b.unwrap(), outputs(ARN2, BROKERS));
+    all_used(&rules);
+}
+
 /// The revision is typed (`Input<i64>`): a spec whose JSON holds anything but a
 /// revision number (or a string of digits, from older states) is rejected as the
 /// spec is read, before any call.

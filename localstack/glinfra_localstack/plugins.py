@@ -2,10 +2,10 @@
 
 eks, rds, elasticache, kafka: LocalStack community ships no provider for these
 services and answers 501 for them; with this package installed in its venv it loads
-ours instead. ec2, route53, s3, iam: LocalStack's own providers with a gap filled, registered
-under the name "glinfra" (selected by PROVIDER_OVERRIDE_<SERVICE>=glinfra). The
-imports stay inside the factories so that LocalStack only pays for a service on
-first use.
+ours instead. ec2, route53, s3, iam, resourcegroupstaggingapi: LocalStack's own providers
+with a gap filled, registered under the name "glinfra" (selected by
+PROVIDER_OVERRIDE_<SERVICE>=glinfra). The imports stay inside the factories so that
+LocalStack only pays for a service on first use.
 """
 
 from localstack.services.plugins import Service, aws_provider
@@ -82,6 +82,19 @@ def iam():
     from glinfra_localstack.iam import GlinfraIamProvider
 
     return Service.for_provider(GlinfraIamProvider())
+
+
+@aws_provider(api="resourcegroupstaggingapi", name="glinfra")
+def resourcegroupstaggingapi():
+    # LocalStack's own Resource Groups Tagging API provider (moto's GetResources) that also
+    # returns LocalStack's own S3 buckets and KMS keys (see glinfra_localstack/tagging.py);
+    # selected with PROVIDER_OVERRIDE_RESOURCEGROUPSTAGGINGAPI=glinfra, which localstack/up sets.
+    from glinfra_localstack.tagging import GlinfraResourcegroupstaggingapiProvider
+    from localstack.services.moto import MotoFallbackDispatcher
+
+    return Service.for_provider(
+        GlinfraResourcegroupstaggingapiProvider(), dispatch_table_factory=MotoFallbackDispatcher
+    )
 
 
 # Security services (seed 8.1): LocalStack community registers no provider for these;

@@ -186,6 +186,8 @@ clients! {
     elasticache => aws_sdk_elasticache, regional;
     /// The MSK (Kafka) client for `region`.
     kafka => aws_sdk_kafka, regional;
+    /// The Resource Groups Tagging API client for `region` (a refresh's bulk tag read).
+    tagging => aws_sdk_resourcegroupstagging, regional;
     /// The CloudWatch Logs client for `region`.
     logs => aws_sdk_cloudwatchlogs, regional;
     // Security services (seed 8.1).

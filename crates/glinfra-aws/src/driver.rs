@@ -3,6 +3,7 @@
 
 use crate::clients::Clients;
 use crate::kit::live::{Live, Scope};
+use crate::kit::tagged;
 use crate::kit::{Changed, Desired, Recorded};
 use async_trait::async_trait;
 use glinfra_core::{Declared, Kind, Observed, ResourceId, ResourceSpec, ResourceState};
@@ -20,6 +21,12 @@ pub(crate) type Out<D> = <<D as Driver>::Spec as Declared>::Outputs;
 pub(crate) trait Driver: Send + Sync + 'static {
     /// The spec of the kind this driver handles.
     type Spec: ResourceSpec;
+
+    /// The Resource Groups Tagging API's name of the kind's service (`s3`, `kms`,
+    /// ...) when a refresh reads the kind's tags in bulk ([`crate::kit::tagged`]),
+    /// handing them to [`Driver::observe`] in [`Scope::tagged`]; `None` (the
+    /// default) for kinds whose listings carry their tags, or that take none.
+    const TAGGING: Option<&'static str> = None;
 
     /// Looks for the resource carrying `r`'s ownership tags (or, for untagged
     /// kinds, its natural key). Read-only. A same-named resource owned by someone
@@ -214,14 +221,22 @@ impl<D: Driver> AnyDriver for D {
         region: &str,
         recorded: &[(ResourceId, ResourceState)],
     ) -> Result<Option<Vec<Observed>>, ProviderError> {
+        let recorded: Vec<Recorded<D::Spec>> = recorded
+            .iter()
+            .filter(|(_, r)| r.exists() && r.pending.is_none())
+            .map(|(id, r)| Recorded::from_state(id, r))
+            .collect::<Result<_, _>>()?;
+        let tagged = match D::TAGGING {
+            Some(service) if !recorded.is_empty() => {
+                tagged::of_stack(c, region, stack, service).await
+            }
+            _ => None,
+        };
         let scope = Scope {
             stack: stack.to_string(),
             region: region.to_string(),
-            recorded: recorded
-                .iter()
-                .filter(|(_, r)| r.exists() && r.pending.is_none())
-                .map(|(id, r)| Recorded::from_state(id, r))
-                .collect::<Result<_, _>>()?,
+            recorded,
+            tagged,
         };
         let Some(live) = Driver::observe(self, c, &scope).await? else {
             return Ok(None);

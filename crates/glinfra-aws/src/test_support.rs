@@ -180,6 +180,7 @@ pub(crate) fn scope<S: glinfra_core::ResourceSpec>(
         stack: stack.to_string(),
         region: region.to_string(),
         recorded,
+        tagged: None,
     }
 }
 

@@ -90,7 +90,7 @@ pub async fn init(
     let wanted = state_bucket(bucket, kms_key);
     let mut created = false;
     // Boxed: the bucket reads are large futures (eight calls at once).
-    let found = Box::pin(read(&s3, &wanted)).await?;
+    let found = Box::pin(read(&s3, &wanted, None)).await?;
     let live = match found {
         Some(live) => live.spec,
         None if create => {
@@ -115,7 +115,7 @@ pub async fn init(
                 Duration::from_secs(120),
                 wait::POLL,
                 || async {
-                    let found = Box::pin(read(&s3, &wanted)).await?;
+                    let found = Box::pin(read(&s3, &wanted, None)).await?;
                     Ok(match found {
                         Some(_) => Poll::Ready(()),
                         None => Poll::Pending("not yet visible".into()),
@@ -126,7 +126,7 @@ pub async fn init(
             let tags = BTreeMap::from([("glinfra:purpose".to_string(), "state".to_string())]);
             Box::pin(configure(&s3, &wanted, &tags, Changed(&[]), true)).await?;
             created = true;
-            Box::pin(read(&s3, &wanted))
+            Box::pin(read(&s3, &wanted, None))
                 .await?
                 .ok_or_else(|| {
                     ProviderError::new(

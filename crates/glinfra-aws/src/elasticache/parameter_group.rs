@@ -54,6 +54,7 @@ named!(CacheParameterGroupDriver {
 #[async_trait]
 impl Driver for CacheParameterGroupDriver {
     type Spec = CacheParameterGroupSpec;
+    const TAGGING: Option<&'static str> = Some("elasticache");
 
     async fn find(
         &self,

@@ -43,6 +43,7 @@ named!(CacheSubnetGroupDriver {
 #[async_trait]
 impl Driver for CacheSubnetGroupDriver {
     type Spec = CacheSubnetGroupSpec;
+    const TAGGING: Option<&'static str> = Some("elasticache");
 
     async fn find(
         &self,

@@ -8,9 +8,11 @@
 //! read come from AWS; fields it cannot read are taken from the record
 //! ([`Scope::recorded_spec`]), so they never show as drift.
 
+use super::tagged::TagsByArn;
 use super::Recorded;
 use glinfra_core::{Declared, ResourceId, TAG_LOGICAL_ID, TAG_STACK};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The resources of one kind in one region that a refresh reads.
 pub(crate) struct Scope<S: Declared> {
@@ -20,6 +22,10 @@ pub(crate) struct Scope<S: Declared> {
     pub region: String,
     /// The recorded resources of the kind in the region (those that exist).
     pub recorded: Vec<Recorded<S>>,
+    /// For kinds read with the bulk tag read ([`crate::driver::Driver::TAGGING`]):
+    /// the tags of the kind's service's resources carrying the stack's tag, by
+    /// ARN ([`super::tagged`]); `None` when no such read was made.
+    pub tagged: Option<Arc<TagsByArn>>,
 }
 
 /// One live resource, as a driver read it.
@@ -41,6 +47,12 @@ impl<S: Declared + Clone> Scope<S> {
         (tags.get(TAG_STACK) == Some(&self.stack))
             .then(|| tags.get(TAG_LOGICAL_ID).cloned())
             .flatten()
+    }
+
+    /// The tags of the resource `arn` when the bulk tag read listed it; `None`:
+    /// read them on their own (not listed, or no bulk read was made).
+    pub fn listed_tags(&self, arn: &str) -> Option<BTreeMap<String, String>> {
+        self.tagged.as_ref()?.get(arn).cloned()
     }
 
     /// The recorded resource `id`.

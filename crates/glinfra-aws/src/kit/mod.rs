@@ -47,6 +47,7 @@ pub(crate) mod live;
 pub(crate) mod named;
 pub(crate) mod policy;
 pub(crate) mod read;
+pub(crate) mod tagged;
 pub(crate) mod tags;
 pub(crate) mod wait;
 

@@ -273,9 +273,14 @@ pub(crate) async fn observe<'a, K: Named>(
         }) else {
             continue;
         };
-        // Gone since it was listed: not there.
-        let Some(tags) = api.list(K::arn(&group)?).await.or_absent()? else {
-            continue;
+        let arn = K::arn(&group)?;
+        let tags = match scope.listed_tags(arn) {
+            Some(tags) => tags,
+            // Gone since it was listed: not there.
+            None => match api.list(arn).await.or_absent()? {
+                Some(tags) => tags,
+                None => continue,
+            },
         };
         if let Some(id) = scope.owned(&tags) {
             seen.push(Seen {

@@ -52,7 +52,8 @@ required_tag!(
     aws_sdk_s3::types::Tag => key, value,
     aws_sdk_iam::types::Tag => key, value,
     aws_sdk_kms::types::Tag => tag_key, tag_value,
-    aws_sdk_wafv2::types::Tag => key, value
+    aws_sdk_wafv2::types::Tag => key, value,
+    aws_sdk_resourcegroupstagging::types::Tag => key, value
 );
 
 /// The tag map of an SDK tag list.

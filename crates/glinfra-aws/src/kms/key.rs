@@ -101,6 +101,7 @@ fn alias_taken(alias: &str, key_id: &str, tags: &BTreeMap<String, String>) -> Pr
 #[async_trait]
 impl Driver for KmsKeyDriver {
     type Spec = KmsKeySpec;
+    const TAGGING: Option<&'static str> = Some("kms");
 
     async fn find(
         &self,
@@ -229,7 +230,12 @@ impl Driver for KmsKeyDriver {
             return Ok(Some(Vec::new())); // nothing to read: no call
         }
         let kms = c.kms(&scope.region);
-        let keys = try_join_all(scope.recorded.iter().map(|r| read_key(&kms, r)));
+        let keys = try_join_all(
+            scope
+                .recorded
+                .iter()
+                .map(|r| read_key(&kms, r, scope.listed_tags(&r.outputs.arn))),
+        );
         let (aliases, keys) = tokio::try_join!(aliases_by_key(&kms), keys)?;
         let mut live = Vec::new();
         for (r, key) in scope.recorded.iter().zip(keys) {
@@ -312,9 +318,13 @@ type Rotation = (bool, Option<i32>);
 
 /// The recorded key `r` as KMS has it: its metadata, rotation and tags; `None`
 /// when it is gone or pending deletion.
+/// DescribeKey, then GetKeyRotationStatus and (unless `listed` by the bulk tag
+/// read) ListResourceTags of the recorded key `r`; `None` when it is gone or
+/// pending deletion.
 async fn read_key(
     kms: &Client,
     r: &Recorded<KmsKeySpec>,
+    listed: Option<BTreeMap<String, String>>,
 ) -> Result<Option<(KeyMetadata, Rotation, BTreeMap<String, String>)>, ProviderError> {
     let key_id = r.outputs.key_id.as_str();
     let Some(meta) = describe(kms, key_id).await? else {
@@ -336,7 +346,13 @@ async fn read_key(
                 "its state changed while it was read",
             ))
     };
-    let read = tokio::try_join!(rotation, key_tags(kms, key_id)).or_absent()?;
+    let tags = async {
+        match listed {
+            Some(tags) => Ok(tags),
+            None => key_tags(kms, key_id).await,
+        }
+    };
+    let read = tokio::try_join!(rotation, tags).or_absent()?;
     Ok(read.map(|(rotation, tags)| (meta, rotation, tags)))
 }
 

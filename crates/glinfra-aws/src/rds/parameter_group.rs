@@ -59,6 +59,7 @@ named!(DbParameterGroupDriver {
 #[async_trait]
 impl Driver for DbParameterGroupDriver {
     type Spec = DbParameterGroupSpec;
+    const TAGGING: Option<&'static str> = Some("rds");
 
     async fn find(
         &self,

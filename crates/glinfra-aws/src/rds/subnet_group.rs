@@ -47,6 +47,7 @@ named!(DbSubnetGroupDriver {
 #[async_trait]
 impl Driver for DbSubnetGroupDriver {
     type Spec = DbSubnetGroupSpec;
+    const TAGGING: Option<&'static str> = Some("rds");
 
     async fn find(
         &self,

@@ -138,6 +138,7 @@ fn taken(bucket: &str, owner: &str) -> ProviderError {
 #[async_trait]
 impl Driver for BucketDriver {
     type Spec = BucketSpec;
+    const TAGGING: Option<&'static str> = Some("s3");
 
     async fn find(
         &self,
@@ -267,7 +268,11 @@ impl Driver for BucketDriver {
                 None => false,
             })
             .collect();
-        let reads = try_join_all(present.iter().map(|r| configuration::read(&s3, &r.spec))).await?;
+        let reads = try_join_all(present.iter().map(|r| {
+            let listed = scope.listed_tags(&BucketSpec::arn_of(&r.spec.bucket));
+            configuration::read(&s3, &r.spec, listed)
+        }))
+        .await?;
         let mut live = Vec::new();
         for (r, read) in present.into_iter().zip(reads) {
             let Some(read) = read else {
@@ -298,12 +303,14 @@ impl Driver for BucketDriver {
         let s3 = c.s3(&r.region);
         let mut wanted = r.spec.clone();
         wanted.bucket = aws_id.to_string();
-        let read = configuration::read(&s3, &wanted).await?.ok_or_else(|| {
-            ProviderError::new(
-                ErrorClass::NotFound,
-                format!("bucket {aws_id} does not exist in {}", r.region),
-            )
-        })?;
+        let read = configuration::read(&s3, &wanted, None)
+            .await?
+            .ok_or_else(|| {
+                ProviderError::new(
+                    ErrorClass::NotFound,
+                    format!("bucket {aws_id} does not exist in {}", r.region),
+                )
+            })?;
         kit::ensure_importable(aws_id, &read.tags, r)?;
         let mut tags = read.tags.clone();
         tags.insert(glinfra_core::TAG_STACK.into(), r.stack.clone());

@@ -389,21 +389,26 @@ where
 /// spec sets, all at once: tags, versioning and the public access block always
 /// (they are always in the spec), then object lock, lifecycle, encryption, policy
 /// and replication only when recorded (a field recorded as absent is never
-/// compared). `force_destroy` is not in S3: it stays as recorded. `None` when the
-/// bucket is gone (or not in this region).
+/// compared). `force_destroy` is not in S3: it stays as recorded. The tags are
+/// `listed` when a bulk read of them listed the bucket (then not read again).
+/// `None` when the bucket is gone (or not in this region).
 pub(crate) async fn read(
     s3: &Client,
     recorded: &BucketSpec,
+    listed: Option<BTreeMap<String, String>>,
 ) -> Result<Option<Read>, ProviderError> {
     let b = recorded.bucket.as_str();
     let at = |op: &str| format!("{op} {b}");
     let lock = recorded.object_lock_enabled || recorded.object_lock_retention.is_some();
     let reads = async {
         tokio::try_join!(
-            get(
-                at("GetBucketTagging"),
-                s3.get_bucket_tagging().bucket(b).send(),
-                &["NoSuchTagSet"]
+            when(
+                listed.is_none(),
+                get(
+                    at("GetBucketTagging"),
+                    s3.get_bucket_tagging().bucket(b).send(),
+                    &["NoSuchTagSet"]
+                )
             ),
             get(
                 at("GetBucketVersioning"),
@@ -521,10 +526,12 @@ pub(crate) async fn read(
             .and_then(|o| o.replication_configuration())
             .map(|c| read_replication(c, before));
     }
-    let tags = tagging
-        .as_ref()
-        .map(|t| kit::tags::from_sdk(t.tag_set()))
-        .unwrap_or_default();
+    let tags = listed.unwrap_or_else(|| {
+        tagging
+            .flatten()
+            .map(|t| kit::tags::from_sdk(t.tag_set()))
+            .unwrap_or_default()
+    });
     Ok(Some(Read { spec, tags }))
 }
 

@@ -397,6 +397,7 @@ async fn delete_now(
 #[async_trait]
 impl Driver for ReplicationGroupDriver {
     type Spec = ReplicationGroupSpec;
+    const TAGGING: Option<&'static str> = Some("elasticache");
 
     async fn find(
         &self,
@@ -531,7 +532,13 @@ impl Driver for ReplicationGroupDriver {
         }
         let mut live = Vec::new();
         for (rg, recorded) in groups {
-            let (id, tags) = match ec.list(arn_of(&rg)?).await {
+            let arn = arn_of(&rg)?;
+            let listed = scope.listed_tags(arn).map(Ok);
+            let read = match listed {
+                Some(tags) => tags,
+                None => ec.list(arn).await,
+            };
+            let (id, tags) = match read {
                 Ok(tags) => match scope.owned(&tags) {
                     Some(id) => (id, tags),
                     None => continue,

@@ -307,6 +307,39 @@ mod observe {
         );
     }
 
+    /// A key the bulk tag read listed (`Scope::tagged`) has no ListResourceTags
+    /// (no rule answers one: it would fail the test); one it did not list (made
+    /// since, say) has its tags read on its own.
+    #[tokio::test]
+    async fn tags_listed_by_the_bulk_read_are_not_read_again() {
+        let rules = [
+            aliases(&[("alias/prod/data", "k1")]),
+            described("k1", KeyState::Enabled, "data at rest"),
+            rotation("k1", true),
+            described("k2", KeyState::Enabled, "data at rest"),
+            rotation("k2", true),
+            tags_rule("k2", OURS_TOO),
+        ];
+        let c = mock_any(&rules.iter().collect::<Vec<_>>());
+        let mut scope = scope(
+            "prod",
+            REGION,
+            vec![state(spec()), recorded_key("other-key", "k2")],
+        );
+        scope.tagged = Some(std::sync::Arc::new(
+            [(outputs("k1").arn, owner_tags())].into(),
+        ));
+
+        let live = KmsKeyDriver.observe(&c, &scope).await.unwrap().unwrap();
+
+        for (i, rule) in rules.iter().enumerate() {
+            assert_eq!(rule.num_calls(), 1, "rule #{i}");
+        }
+        assert_eq!(live.len(), 2);
+        assert_eq!(live[0].tags, owner_tags());
+        assert_eq!(live[1].id, "other-key");
+    }
+
     #[tokio::test]
     async fn changes_read_live_and_gone_pending_or_others_keys_are_dropped() {
         let rules = [

@@ -415,6 +415,40 @@ async fn observe_of_an_unchanged_group_reads_exactly_the_recorded_spec() {
     all_used(&rules);
 }
 
+/// The bulk tag read listed ours (`Scope::tagged`): no ListTagsForResource for it
+/// (in sequence, no rule answers one); `old-subnets`, not listed (its stack tag
+/// names another stack now), has its tags read on its own.
+#[tokio::test]
+async fn observe_reads_only_the_tags_the_bulk_read_did_not_list() {
+    let (_, list) = list_rule(vec![
+        listed(NAME, "GreenLang prod data subnets"),
+        listed("greenlang-prod-old", "old"),
+    ]);
+    let rules = [list, tags_of("greenlang-prod-old", theirs("old-subnets"))];
+    let c = mock_rds(&rules);
+    let mut old = spec();
+    old.name = "greenlang-prod-old".into();
+    let mut scope = crate::test_support::scope(
+        STACK,
+        REGION,
+        vec![
+            recorded(&spec()),
+            state("old-subnets", &old, group_outputs()),
+        ],
+    );
+    let arn = format!("arn:aws:rds:eu-west-1:{ACCOUNT}:subgrp:{NAME}");
+    scope.tagged = Some(std::sync::Arc::new(
+        [(arn, owner_tags("db-subnets"))].into(),
+    ));
+
+    let live = DRIVER.observe(&c, &scope).await.unwrap().unwrap();
+
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].id, "db-subnets");
+    assert_eq!(live[0].tags, owner_tags("db-subnets"));
+    all_used(&rules);
+}
+
 #[tokio::test]
 async fn observe_with_nothing_recorded_makes_no_call() {
     let c = mock_rds(&[]);

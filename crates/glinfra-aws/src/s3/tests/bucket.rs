@@ -871,6 +871,41 @@ mod observe {
     }
 
     /// Bucket `id` named `name`, recorded with `spec`'s settings.
+    /// Tags the bulk tag read listed (`Scope::tagged`) are not read again: no
+    /// GetBucketTagging (in MatchAny mode no rule answers one, so it would fail the
+    /// test); the listed tags are the live ones.
+    #[tokio::test]
+    async fn tags_listed_by_the_bulk_read_are_not_read_again() {
+        let spec = full_spec();
+        let list = mock!(Client::list_buckets).then_output(|| {
+            ListBucketsOutput::builder()
+                .buckets(listed("gl-prod-logs", REGION))
+                .build()
+        });
+        let mut rules = configured(&spec);
+        rules.remove(0); // GetBucketTagging
+        rules.push(list);
+        let c = mock_s3(RuleMode::MatchAny, &rules.iter().collect::<Vec<_>>());
+        let mut listed_tags = bucket_tags();
+        listed_tags.insert("team".into(), "platform".into());
+        let mut scope = scope("prod", REGION, vec![state(&spec)]);
+        scope.tagged = Some(Arc::new(
+            [(BucketSpec::arn_of("gl-prod-logs"), listed_tags.clone())].into(),
+        ));
+
+        let live = BucketDriver.observe(&c, &scope).await.unwrap().unwrap();
+
+        for (i, rule) in rules.iter().enumerate() {
+            assert_eq!(rule.num_calls(), 1, "rule #{i}");
+        }
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].tags, listed_tags);
+        assert_eq!(
+            serde_json::to_value(live[0].spec.as_ref().unwrap()).unwrap(),
+            serde_json::to_value(&spec).unwrap()
+        );
+    }
+
     fn recorded_bucket(id: &str, name: &str, spec: &BucketSpec) -> Recorded<BucketSpec> {
         let mut spec = spec.clone();
         spec.bucket = name.into();

@@ -148,7 +148,8 @@ mod tests {
     const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/k1";
     const STAGING_KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/k2";
 
-    #[tokio::test]
+    // A paused clock: the round gathers until every read has joined it.
+    #[tokio::test(start_paused = true)]
     async fn reads_in_one_region_share_one_get_resources_split_by_service_and_stack() {
         let (seen, see) = recorder::<GetResourcesInput>();
         let rules = [mock!(Client::get_resources)

@@ -320,7 +320,9 @@ fn id_filter(ids: &[&str]) -> Vec<(String, Vec<String>)> {
     )]
 }
 
-#[tokio::test]
+// A paused clock: the round's gathering ends only once every wait has joined it,
+// however slow the machine.
+#[tokio::test(start_paused = true)]
 async fn waits_for_several_gateways_share_one_describe_a_poll() {
     let create = |n: usize| {
         mock!(Client::create_nat_gateway)

@@ -228,7 +228,7 @@ impl<D: Driver> AnyDriver for D {
             .collect::<Result<_, _>>()?;
         let tagged = match D::TAGGING {
             Some(service) if !recorded.is_empty() => {
-                tagged::of_stack(c, region, stack, service).await
+                Some(tagged::Pending::start(c, region, stack, service))
             }
             _ => None,
         };

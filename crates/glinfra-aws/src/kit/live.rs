@@ -8,11 +8,10 @@
 //! read come from AWS; fields it cannot read are taken from the record
 //! ([`Scope::recorded_spec`]), so they never show as drift.
 
-use super::tagged::TagsByArn;
+use super::tagged::Pending;
 use super::Recorded;
 use glinfra_core::{Declared, ResourceId, TAG_LOGICAL_ID, TAG_STACK};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// The resources of one kind in one region that a refresh reads.
 pub(crate) struct Scope<S: Declared> {
@@ -23,9 +22,9 @@ pub(crate) struct Scope<S: Declared> {
     /// The recorded resources of the kind in the region (those that exist).
     pub recorded: Vec<Recorded<S>>,
     /// For kinds read with the bulk tag read ([`crate::driver::Driver::TAGGING`]):
-    /// the tags of the kind's service's resources carrying the stack's tag, by
-    /// ARN ([`super::tagged`]); `None` when no such read was made.
-    pub tagged: Option<Arc<TagsByArn>>,
+    /// that read, under way (the tags of the kind's service's resources carrying
+    /// the stack's tag, by ARN, [`super::tagged`]); `None` when none is made.
+    pub tagged: Option<Pending>,
 }
 
 /// One live resource, as a driver read it.
@@ -51,8 +50,8 @@ impl<S: Declared + Clone> Scope<S> {
 
     /// The tags of the resource `arn` when the bulk tag read listed it; `None`:
     /// read them on their own (not listed, or no bulk read was made).
-    pub fn listed_tags(&self, arn: &str) -> Option<BTreeMap<String, String>> {
-        self.tagged.as_ref()?.get(arn).cloned()
+    pub async fn listed_tags(&self, arn: &str) -> Option<BTreeMap<String, String>> {
+        self.tagged.as_ref()?.get().await?.get(arn).cloned()
     }
 
     /// The recorded resource `id`.

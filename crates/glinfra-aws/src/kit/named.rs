@@ -274,7 +274,7 @@ pub(crate) async fn observe<'a, K: Named>(
             continue;
         };
         let arn = K::arn(&group)?;
-        let tags = match scope.listed_tags(arn) {
+        let tags = match scope.listed_tags(arn).await {
             Some(tags) => tags,
             // Gone since it was listed: not there.
             None => match api.list(arn).await.or_absent()? {

@@ -23,6 +23,7 @@ use glinfra_core::{Declared, Kind, TAG_STACK};
 use glinfra_engine::ProviderError;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use tokio::sync::watch;
 
 /// Tags by resource ARN.
 pub(crate) type TagsByArn = HashMap<String, BTreeMap<String, String>>;
@@ -36,6 +37,39 @@ const MOST_FILTERS: usize = 100;
 
 /// Separates the stack from the service in the id of a caller's part of a round.
 const SEP: char = '\u{1f}';
+
+/// The bulk tag read of one kind's refresh: started as the refresh of the kind
+/// begins ([`Pending::start`], a task of its own), so that it runs while the driver
+/// makes its own listing, and awaited where the driver needs the tags.
+#[derive(Clone)]
+pub(crate) struct Pending(watch::Receiver<Option<Option<Arc<TagsByArn>>>>);
+
+impl Pending {
+    /// Starts the read of [`of_stack`] for `service` in `region`.
+    pub fn start(c: &Clients, region: &str, stack: &str, service: &'static str) -> Pending {
+        let (tx, rx) = watch::channel(None);
+        let (c, region, stack) = (c.clone(), region.to_string(), stack.to_string());
+        tokio::spawn(async move {
+            let found = of_stack(&c, &region, &stack, service).await;
+            let _ = tx.send(Some(found));
+        });
+        Pending(rx)
+    }
+
+    /// A read already answered with `tags` (tests).
+    #[cfg(test)]
+    pub fn ready(tags: TagsByArn) -> Pending {
+        Pending(watch::channel(Some(Some(Arc::new(tags)))).1)
+    }
+
+    /// What the read found; `None` when it failed (or its task ended without an
+    /// answer): the driver reads the tags on its own.
+    pub async fn get(&self) -> Option<Arc<TagsByArn>> {
+        let mut rx = self.0.clone();
+        let answered = rx.wait_for(Option::is_some).await.ok()?;
+        answered.clone().flatten()
+    }
+}
 
 /// The tags, by ARN, of every resource of `service` (the tagging API's name of it:
 /// `s3`, `kms`, `rds`, `elasticache`) in `region` that carries `stack`'s ownership
@@ -186,6 +220,23 @@ mod tests {
         let mut stacks = filters[0].values().to_vec();
         stacks.sort();
         assert_eq!(stacks, ["prod", "staging"]);
+    }
+
+    /// A read started on its own task answers every `get`, once.
+    #[tokio::test]
+    async fn a_started_read_answers_each_get_with_one_call() {
+        let rules = [mock!(Client::get_resources).then_output(|| {
+            GetResourcesOutput::builder()
+                .resource_tag_mapping_list(mapping(BUCKET, "prod", "logs"))
+                .build()
+        })];
+        let c = clients(&rules);
+        let pending = Pending::start(&c, REGION, "prod", "s3");
+        let other = pending.clone();
+        let (a, b) = tokio::join!(pending.get(), other.get());
+        assert_eq!(a.unwrap().keys().collect::<Vec<_>>(), [BUCKET]);
+        assert_eq!(b.unwrap().len(), 1);
+        assert_eq!(rules[0].num_calls(), 1);
     }
 
     #[tokio::test]

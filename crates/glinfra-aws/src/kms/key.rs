@@ -324,7 +324,7 @@ type Rotation = (bool, Option<i32>);
 async fn read_key(
     kms: &Client,
     r: &Recorded<KmsKeySpec>,
-    listed: Option<BTreeMap<String, String>>,
+    listed: impl std::future::Future<Output = Option<BTreeMap<String, String>>>,
 ) -> Result<Option<(KeyMetadata, Rotation, BTreeMap<String, String>)>, ProviderError> {
     let key_id = r.outputs.key_id.as_str();
     let Some(meta) = describe(kms, key_id).await? else {
@@ -347,7 +347,7 @@ async fn read_key(
             ))
     };
     let tags = async {
-        match listed {
+        match listed.await {
             Some(tags) => Ok(tags),
             None => key_tags(kms, key_id).await,
         }

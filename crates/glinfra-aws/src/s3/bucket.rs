@@ -268,9 +268,9 @@ impl Driver for BucketDriver {
                 None => false,
             })
             .collect();
-        let reads = try_join_all(present.iter().map(|r| {
-            let listed = scope.listed_tags(&BucketSpec::arn_of(&r.spec.bucket));
-            configuration::read(&s3, &r.spec, listed)
+        let reads = try_join_all(present.iter().map(|r| async {
+            let listed = scope.listed_tags(&BucketSpec::arn_of(&r.spec.bucket)).await;
+            configuration::read(&s3, &r.spec, listed).await
         }))
         .await?;
         let mut live = Vec::new();

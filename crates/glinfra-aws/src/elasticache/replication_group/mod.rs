@@ -533,7 +533,7 @@ impl Driver for ReplicationGroupDriver {
         let mut live = Vec::new();
         for (rg, recorded) in groups {
             let arn = arn_of(&rg)?;
-            let listed = scope.listed_tags(arn).map(Ok);
+            let listed = scope.listed_tags(arn).await.map(Ok);
             let read = match listed {
                 Some(tags) => tags,
                 None => ec.list(arn).await,

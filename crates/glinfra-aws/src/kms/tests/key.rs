@@ -326,7 +326,7 @@ mod observe {
             REGION,
             vec![state(spec()), recorded_key("other-key", "k2")],
         );
-        scope.tagged = Some(std::sync::Arc::new(
+        scope.tagged = Some(crate::kit::tagged::Pending::ready(
             [(outputs("k1").arn, owner_tags())].into(),
         ));
 

@@ -437,7 +437,7 @@ async fn observe_reads_only_the_tags_the_bulk_read_did_not_list() {
         ],
     );
     let arn = format!("arn:aws:rds:eu-west-1:{ACCOUNT}:subgrp:{NAME}");
-    scope.tagged = Some(std::sync::Arc::new(
+    scope.tagged = Some(crate::kit::tagged::Pending::ready(
         [(arn, owner_tags("db-subnets"))].into(),
     ));
 

@@ -889,7 +889,7 @@ mod observe {
         let mut listed_tags = bucket_tags();
         listed_tags.insert("team".into(), "platform".into());
         let mut scope = scope("prod", REGION, vec![state(&spec)]);
-        scope.tagged = Some(Arc::new(
+        scope.tagged = Some(crate::kit::tagged::Pending::ready(
             [(BucketSpec::arn_of("gl-prod-logs"), listed_tags.clone())].into(),
         ));
 

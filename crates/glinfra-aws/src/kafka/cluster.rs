@@ -320,23 +320,20 @@ fn arn_outputs(arn: &str) -> MskClusterOutputs {
     }
 }
 
-/// The clusters of `arns` MSK knows, by ARN, in one round of a shared poll: one
-/// ARN is described alone (DescribeClusterV2), several by one listing of the region
-/// (ListClustersV2, all pages), keeping those asked for. A cluster not known, yet
-/// or any more, is absent.
+/// The clusters of `arns` MSK knows, by ARN, in one round of a shared poll:
+/// DescribeClusterV2 of one, or ListClustersV2 of the region (all pages) for
+/// several ([`wait::one_or_all`]).
 async fn describe_arns(
     kafka: &Client,
     arns: Vec<String>,
 ) -> Result<HashMap<String, Cluster>, ProviderError> {
-    let found: Vec<Cluster> = match arns.as_slice() {
-        [one] => describe(kafka, one).await?.into_iter().collect(),
-        _ => crate::kit::all_items!(kafka.list_clusters_v2(), "ListClustersV2")?,
-    };
-    Ok(found
-        .into_iter()
-        .filter_map(|cl| Some((cl.cluster_arn()?.to_string(), cl)))
-        .filter(|(arn, _)| arns.contains(arn))
-        .collect())
+    wait::one_or_all(
+        arns,
+        Cluster::cluster_arn,
+        |arn| async move { describe(kafka, &arn).await },
+        || async { crate::kit::all_items!(kafka.list_clusters_v2(), "ListClustersV2") },
+    )
+    .await
 }
 
 /// Polls the cluster `arn` of `region` through the shared poll of the region's

@@ -92,6 +92,31 @@ where
     }
 }
 
+/// The describe of a shared poll for an API that takes one id or none
+/// (DescribeReplicationGroups, MSK's): one id is described alone by `one` (a
+/// resource not known, yet or any more, is `None`), several by `all`, one listing
+/// of the region; either way only the ids asked for are kept, by `key`.
+pub async fn one_or_all<T, OneFut, AllFut>(
+    ids: Vec<String>,
+    key: impl Fn(&T) -> Option<&str>,
+    one: impl FnOnce(String) -> OneFut,
+    all: impl FnOnce() -> AllFut,
+) -> Result<HashMap<String, T>, ProviderError>
+where
+    OneFut: Future<Output = Result<Option<T>, ProviderError>>,
+    AllFut: Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    let found: Vec<T> = match ids.as_slice() {
+        [id] => one(id.clone()).await?.into_iter().collect(),
+        _ => all().await?,
+    };
+    Ok(found
+        .into_iter()
+        .filter_map(|x| Some((key(&x)?.to_string(), x)))
+        .filter(|(id, _)| ids.contains(id))
+        .collect())
+}
+
 /// The error of a wait past its deadline: Fatal, so the executor does not run the
 /// whole operation again; the resource may still get there, and the next run
 /// resumes from what it finds.

@@ -533,9 +533,8 @@ impl Driver for ReplicationGroupDriver {
         let mut live = Vec::new();
         for (rg, recorded) in groups {
             let arn = arn_of(&rg)?;
-            let listed = scope.listed_tags(arn).await.map(Ok);
-            let read = match listed {
-                Some(tags) => tags,
+            let read = match scope.listed_tags(arn).await {
+                Some(tags) => Ok(tags),
                 None => ec.list(arn).await,
             };
             let (id, tags) = match read {

@@ -45,26 +45,25 @@ pub(super) async fn describe(
     }))
 }
 
-/// The groups of `ids` ElastiCache knows, by id, in one round of a shared poll.
-/// DescribeReplicationGroups takes one id or none: one id is described alone (a
-/// group not known, yet or any more, is absent), several by one listing of the
-/// region (all pages, 100 groups a page), keeping those asked for.
+/// The groups of `ids` ElastiCache knows, by id, in one round of a shared poll:
+/// DescribeReplicationGroups of one id, or of none (every group of the region, all
+/// pages, 100 a page) for several ([`wait::one_or_all`]).
 async fn describe_ids(
     ec: &Client,
     ids: Vec<String>,
 ) -> Result<HashMap<String, ReplicationGroup>, ProviderError> {
-    let found: Vec<ReplicationGroup> = match ids.as_slice() {
-        [one] => describe(ec, one).await?.into_iter().collect(),
-        _ => crate::kit::all_items!(
-            ec.describe_replication_groups(),
-            "DescribeReplicationGroups"
-        )?,
-    };
-    Ok(found
-        .into_iter()
-        .filter_map(|rg| Some((rg.replication_group_id()?.to_string(), rg)))
-        .filter(|(id, _)| ids.contains(id))
-        .collect())
+    wait::one_or_all(
+        ids,
+        ReplicationGroup::replication_group_id,
+        |id| async move { describe(ec, &id).await },
+        || async {
+            crate::kit::all_items!(
+                ec.describe_replication_groups(),
+                "DescribeReplicationGroups"
+            )
+        },
+    )
+    .await
 }
 
 /// Polls the group `id` of `region` through the shared describe of the region's
